@@ -1,0 +1,4 @@
+//! UI pieces shared by several pages.
+
+pub mod demo_chart;
+pub mod layout;

@@ -1,0 +1,75 @@
+//! Upcount's Leptos application, shared by the server (feature `ssr`) and the browser
+//! (feature `hydrate`).
+//!
+//! - [`shell`] renders the HTML document around the app (server only).
+//! - [`App`] holds the router; every page lives in [`pages`].
+//! - [`server`] (feature `ssr`) holds server-side state; it never compiles to wasm.
+
+pub mod components;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use leptos::prelude::*;
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    components::layout::{SiteFooter, SiteHeader},
+    pages::{landing::Landing, not_found::NotFound},
+};
+
+/// Where the ECharts bundle from npm is served from (see the `echarts` entry of the root
+/// `package.json`; `make` copies it into `public/vendor/`). The version is part of the file
+/// name, so the long-lived cache headers stay correct across upgrades.
+pub const ECHARTS_SRC: &str = "/vendor/echarts-5.5.1.min.js";
+
+/// The HTML document the server renders around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta
+                    name="description"
+                    content="Upcount charts the numbers of things on the Internet over time: stars, views, scores, viewers, downloads, prices and any number in a JSON API."
+                />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <script src=ECHARTS_SRC defer></script>
+                <AutoReload options=options.clone() />
+                <HydrationScripts options=options.clone() />
+                <HashedStylesheet options id="leptos" />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: its routes and the page chrome shared by every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Upcount".to_string() } else { format!("{page} · Upcount") }
+        } />
+        <Router>
+            <SiteHeader />
+            <main class="site-main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=Landing />
+                </Routes>
+            </main>
+            <SiteFooter />
+        </Router>
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per page.
+
+pub mod landing;
+pub mod not_found;

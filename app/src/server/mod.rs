@@ -1,0 +1,3 @@
+//! Server-side code of the app (feature `ssr`): never compiled to wasm.
+
+pub mod state;

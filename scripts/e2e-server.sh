@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Started by Playwright (end2end/playwright.config.ts): runs the built `upcount serve`
+# against a fresh database on the test server.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+server_url="${UPCOUNT_TEST_DATABASE_URL:-$("$ROOT/scripts/db.sh")}"
+# Databases left by earlier runs.
+for old in $(psql "$server_url" -qtAc "SELECT datname FROM pg_database WHERE datname LIKE 'upcount\_e2e\_%'"); do
+  psql "$server_url" -qc "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)" >/dev/null
+done
+name="upcount_e2e_$(date +%s)_$$"
+psql "$server_url" -qc "CREATE DATABASE \"$name\"" >/dev/null
+
+DATABASE_URL="$("$ROOT/scripts/url.sh" "$server_url" "$name")"
+export DATABASE_URL
+export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3999}"
+export UPCOUNT_PUBLIC_URL="http://$LEPTOS_SITE_ADDR"
+export UPCOUNT_SITE_ROOT="$ROOT/target/site"
+exec "${UPCOUNT_BIN:-$CARGO_TARGET_DIR/debug/upcount}" serve

@@ -1,0 +1,27 @@
+# Shared helpers for the scripts behind `make run` and `make test`. Source it.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# One target directory shared by every clone on this machine, so CI reuses artifacts.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/upcount/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say()  { printf '%s\n' "$*"; }
+ok()   { printf '✓ %s\n' "$*"; }
+doing(){ printf '→ %s\n' "$*"; }
+die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs Debian packages: directly as root, through sudo otherwise.
+apt_install() {
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "please install the Debian packages: $*"
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! "${sudo[@]}" apt-get install -y -q "$@" >/tmp/upcount-apt.log 2>&1; then
+    "${sudo[@]}" apt-get update -q >>/tmp/upcount-apt.log 2>&1 || true
+    "${sudo[@]}" apt-get install -y -q "$@" >>/tmp/upcount-apt.log 2>&1 ||
+      die "could not install $* (see /tmp/upcount-apt.log)"
+  fi
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs what building, running (`setup.sh run`) or testing (`setup.sh test`) Upcount
+# needs, skipping whatever is already there with one line each. Safe to run again.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+purpose="${1:-run}"
+cd "$ROOT"
+
+command -v cargo >/dev/null || die "the Rust toolchain (cargo) is required: https://rustup.rs"
+
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  ok "wasm32-unknown-unknown target already installed"
+else
+  doing "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+leptos_version=0.3.10
+if cargo leptos --version 2>/dev/null | grep -q " $leptos_version"; then
+  ok "cargo-leptos $leptos_version already installed"
+else
+  doing "installing cargo-leptos $leptos_version (about 16 minutes, once)"
+  env -u CARGO_TARGET_DIR cargo install "cargo-leptos@$leptos_version" --locked --features no_downloads
+fi
+
+bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+[ -n "$bindgen_version" ] || die "no wasm-bindgen in Cargo.lock"
+if [ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $bindgen_version" ]; then
+  ok "wasm-bindgen CLI $bindgen_version already installed"
+else
+  doing "installing the wasm-bindgen CLI $bindgen_version (the version in Cargo.lock)"
+  # Not --locked: the CLI's lock file pins a yanked crate.
+  env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+if command -v wasm-opt >/dev/null; then
+  ok "wasm-opt already installed ($(wasm-opt --version | head -n1))"
+else
+  doing "installing wasm-opt (Debian's binaryen)"
+  apt_install binaryen
+fi
+
+if command -v npm >/dev/null; then
+  ok "node $(node --version) and npm already installed"
+else
+  doing "installing Node.js and npm (Debian)"
+  apt_install nodejs npm
+fi
+
+if command -v psql >/dev/null; then
+  ok "PostgreSQL client already installed"
+else
+  doing "installing the PostgreSQL client (Debian)"
+  apt_install postgresql-client
+fi
+
+# npm_ci DIR: installs DIR's locked npm packages unless they are already in place.
+npm_ci() {
+  local dir="$1"
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    ok "npm packages in ${dir#"$ROOT"/}/ already installed"
+  else
+    doing "installing the npm packages of ${dir#"$ROOT"/}/"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    touch "$dir/node_modules/.package-lock.json"
+  fi
+}
+
+# ECharts, served by the site itself from /vendor (no CDN).
+npm_ci "$ROOT/assets"
+echarts_version="$(node -p 'require("./assets/node_modules/echarts/package.json").version')"
+echarts_file="public/vendor/echarts-$echarts_version.min.js"
+if [ -f "$echarts_file" ] && cmp -s "$echarts_file" assets/node_modules/echarts/dist/echarts.min.js; then
+  ok "ECharts $echarts_version already in public/vendor/"
+else
+  doing "copying ECharts $echarts_version into public/vendor/"
+  rm -f public/vendor/echarts-*.min.js
+  mkdir -p public/vendor
+  cp assets/node_modules/echarts/dist/echarts.min.js "$echarts_file"
+fi
+
+if [ "$purpose" = test ]; then
+  if [ -x /usr/bin/chromium ]; then
+    ok "Chromium already installed ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
+  else
+    doing "installing Debian's Chromium for the browser tests"
+    apt_install chromium
+  fi
+  npm_ci "$ROOT/end2end"
+fi

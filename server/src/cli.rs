@@ -1,0 +1,41 @@
+//! The command line: `upcount <command>`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "upcount",
+    version,
+    about = "Upcount: the numbers of things on the Internet, over time.",
+    long_about = "Upcount: the numbers of things on the Internet, over time.\n\n\
+        Settings come from environment variables (DATABASE_URL, LEPTOS_SITE_ADDR, RUST_LOG \
+        and UPCOUNT_*); see the README for the full table."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site and run the background workers in one process.
+    Serve,
+    /// Serve the site only.
+    Web,
+    /// Run the background workers only (start as many as you like).
+    Worker,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Add a job to its queue now, for a worker to run.
+    Enqueue {
+        #[arg(value_enum)]
+        job: JobName,
+    },
+}
+
+/// Jobs an operator can enqueue by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobName {
+    /// Delete finished jobs and dead workers older than UPCOUNT_JOB_RETENTION_DAYS.
+    PruneJobs,
+}

@@ -1,0 +1,398 @@
+//! Settings, read once at startup from the environment.
+//!
+//! Every setting is an environment variable: `DATABASE_URL`, `RUST_LOG`, Leptos's
+//! `LEPTOS_SITE_ADDR`, and everything else prefixed `UPCOUNT_`. The README lists them all
+//! in one table. A missing or malformed value is a [`ConfigError`] that names the variable;
+//! `main` prints it as one line and exits with code 2.
+
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use sqlx::postgres::PgConnectOptions;
+use url::Url;
+
+/// A setting that is missing or cannot be used, with the variable it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            var,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// All settings of the process.
+#[derive(Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    /// `LEPTOS_SITE_ADDR`: the address the web server listens on.
+    pub site_addr: SocketAddr,
+    /// `UPCOUNT_PUBLIC_URL`: the address users reach the site at (links, cookies, CSRF).
+    pub public_url: Url,
+    /// `UPCOUNT_SITE_ROOT`: the folder cargo-leptos built the static site into.
+    pub site_root: PathBuf,
+    /// `UPCOUNT_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: which log lines are written.
+    pub log_filter: String,
+    /// `UPCOUNT_SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests and jobs may take to
+    /// finish after SIGTERM/SIGINT before the process exits anyway.
+    pub shutdown_timeout: Duration,
+    pub jobs: JobSettings,
+}
+
+impl std::fmt::Debug for Settings {
+    // Hand-written so that a stray `{:?}` can never print the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &self.database.display_target())
+            .field("site_addr", &self.site_addr)
+            .field("public_url", &self.public_url.as_str())
+            .field("site_root", &self.site_root)
+            .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("jobs", &self.jobs)
+            .finish()
+    }
+}
+
+/// Where the database is and how the pool treats it.
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    /// `DATABASE_URL`, parsed.
+    pub connect_options: PgConnectOptions,
+    /// `UPCOUNT_DB_MAX_CONNECTIONS`: connections per process.
+    pub max_connections: u32,
+    /// `UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS`: how long a request waits for a connection.
+    pub acquire_timeout: Duration,
+    /// `UPCOUNT_RUN_MIGRATIONS`: apply pending migrations when a process starts.
+    pub run_migrations: bool,
+}
+
+impl DatabaseSettings {
+    /// `host:port/database`, for messages: never the user name or the password.
+    pub fn display_target(&self) -> String {
+        let options = &self.connect_options;
+        format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default database)")
+        )
+    }
+}
+
+/// Settings of the background workers.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// `UPCOUNT_JOB_RETENTION_DAYS`: finished jobs and dead workers older than this are
+    /// deleted by the daily `prune_jobs` job.
+    pub retention: Duration,
+    /// `UPCOUNT_SCHEDULER_TICK_SECS`: how often a worker process checks whether a periodic
+    /// job is due.
+    pub scheduler_tick: Duration,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name))
+    }
+
+    /// Reads the settings through `lookup`, which answers like [`std::env::var`].
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Result<String, std::env::VarError>,
+    {
+        let env = Env(lookup);
+        let site_addr = env.parsed("LEPTOS_SITE_ADDR", "127.0.0.1:3000", "an address such as 127.0.0.1:3000")?;
+        let public_url = env.public_url()?;
+        Ok(Settings {
+            database: env.database()?,
+            site_addr,
+            public_url,
+            site_root: PathBuf::from(env.string("UPCOUNT_SITE_ROOT", "target/site")?),
+            log_format: match env.string("UPCOUNT_LOG_FORMAT", "text")?.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::new(
+                        "UPCOUNT_LOG_FORMAT",
+                        format!("must be `text` or `json`, not `{other}`"),
+                    ));
+                }
+            },
+            log_filter: env.log_filter()?,
+            shutdown_timeout: env.seconds("UPCOUNT_SHUTDOWN_TIMEOUT_SECS", 30, 1..=3_600)?,
+            jobs: JobSettings {
+                retention: Duration::from_secs(
+                    86_400 * env.bounded("UPCOUNT_JOB_RETENTION_DAYS", 14, 1..=3_650)?,
+                ),
+                scheduler_tick: env.seconds("UPCOUNT_SCHEDULER_TICK_SECS", 60, 1..=3_600)?,
+            },
+        })
+    }
+}
+
+/// The default log filter when `RUST_LOG` is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,tower_http=warn";
+
+struct Env<F>(F);
+
+impl<F> Env<F>
+where
+    F: Fn(&str) -> Result<String, std::env::VarError>,
+{
+    /// The variable's value; `None` when unset or empty.
+    fn optional(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        match (self.0)(var) {
+            Ok(value) if value.trim().is_empty() => Ok(None),
+            Ok(value) => Ok(Some(value.trim().to_string())),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(ConfigError::new(var, "is not valid UTF-8"))
+            }
+        }
+    }
+
+    fn string(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        Ok(self.optional(var)?.unwrap_or_else(|| default.to_string()))
+    }
+
+    fn parsed<T: FromStr>(&self, var: &'static str, default: &str, expected: &str) -> Result<T, ConfigError> {
+        let value = self.string(var, default)?;
+        value
+            .parse()
+            .map_err(|_| ConfigError::new(var, format!("must be {expected}, not `{value}`")))
+    }
+
+    fn bounded(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        let Some(value) = self.optional(var)? else {
+            return Ok(default);
+        };
+        match value.parse::<u64>() {
+            Ok(number) if range.contains(&number) => Ok(number),
+            _ => Err(ConfigError::new(
+                var,
+                format!(
+                    "must be a whole number from {} to {}, not `{value}`",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    fn seconds(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.bounded(var, default, range).map(Duration::from_secs)
+    }
+
+    fn boolean(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(var)?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some("false" | "0" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError::new(
+                var,
+                format!("must be `true` or `false`, not `{other}`"),
+            )),
+        }
+    }
+
+    fn database(&self) -> Result<DatabaseSettings, ConfigError> {
+        const VAR: &str = "DATABASE_URL";
+        let url = self.optional(VAR)?.ok_or_else(|| {
+            ConfigError::new(
+                VAR,
+                "is not set; it must be a PostgreSQL URL such as postgres://user@127.0.0.1:5432/upcount",
+            )
+        })?;
+        // Parse with `url` first so that the message can never echo a password back.
+        let parsed = Url::parse(&url).map_err(|error| {
+            ConfigError::new(VAR, format!("is not a valid URL ({error})"))
+        })?;
+        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+            return Err(ConfigError::new(
+                VAR,
+                format!(
+                    "must start with postgres:// or postgresql://, not {}://",
+                    parsed.scheme()
+                ),
+            ));
+        }
+        let connect_options = PgConnectOptions::from_str(&url).map_err(|_| {
+            ConfigError::new(VAR, "is not a valid PostgreSQL connection URL")
+        })?;
+        Ok(DatabaseSettings {
+            connect_options,
+            max_connections: u32::try_from(self.bounded(
+                "UPCOUNT_DB_MAX_CONNECTIONS",
+                10,
+                1..=1_000,
+            )?)
+            .unwrap_or(10),
+            acquire_timeout: self.seconds("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", 5, 1..=300)?,
+            run_migrations: self.boolean("UPCOUNT_RUN_MIGRATIONS", true)?,
+        })
+    }
+
+    fn public_url(&self) -> Result<Url, ConfigError> {
+        const VAR: &str = "UPCOUNT_PUBLIC_URL";
+        let value = self.string(VAR, "http://localhost:3000")?;
+        let url = Url::parse(&value).map_err(|error| {
+            ConfigError::new(VAR, format!("must be a URL such as https://upcount.example, not `{value}` ({error})"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(ConfigError::new(
+                VAR,
+                format!("must be an http:// or https:// URL with a host, not `{value}`"),
+            ));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::new(
+                VAR,
+                format!("must be the site's origin without a path, such as https://upcount.example, not `{value}`"),
+            ));
+        }
+        Ok(url)
+    }
+
+    fn log_filter(&self) -> Result<String, ConfigError> {
+        let filter = self.string("RUST_LOG", DEFAULT_LOG_FILTER)?;
+        tracing_subscriber::EnvFilter::try_new(&filter).map_err(|error| {
+            ConfigError::new("RUST_LOG", format!("is not a valid log filter ({error})"))
+        })?;
+        Ok(filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut map: HashMap<String, String> = HashMap::new();
+        map.insert("DATABASE_URL".into(), "postgres://app:s3cret@db.internal:5433/upcount".into());
+        for (key, value) in vars {
+            map.insert((*key).into(), (*value).into());
+        }
+        Settings::from_lookup(|name| map.get(name).cloned().ok_or(std::env::VarError::NotPresent))
+    }
+
+    fn error_for(vars: &[(&str, &str)]) -> ConfigError {
+        match settings(vars) {
+            Ok(_) => panic!("expected a configuration error for {vars:?}"),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_database_is_set() {
+        let settings = settings(&[]).expect("defaults are valid");
+        assert_eq!(settings.site_addr, "127.0.0.1:3000".parse().expect("address"));
+        assert_eq!(settings.public_url.as_str(), "http://localhost:3000/");
+        assert_eq!(settings.site_root, PathBuf::from("target/site"));
+        assert_eq!(settings.log_format, LogFormat::Text);
+        assert_eq!(settings.log_filter, DEFAULT_LOG_FILTER);
+        assert_eq!(settings.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(settings.database.max_connections, 10);
+        assert!(settings.database.run_migrations);
+        assert_eq!(settings.jobs.retention, Duration::from_secs(14 * 86_400));
+        assert_eq!(settings.database.display_target(), "db.internal:5433/upcount");
+    }
+
+    #[test]
+    fn missing_database_url_names_the_variable() {
+        let error = Settings::from_lookup(|_| Err(std::env::VarError::NotPresent))
+            .expect_err("DATABASE_URL is required");
+        assert_eq!(error.var, "DATABASE_URL");
+        assert!(error.to_string().starts_with("DATABASE_URL: is not set"));
+    }
+
+    #[test]
+    fn database_url_errors_never_echo_the_password() {
+        for url in ["mysql://app:s3cret@db/upcount", "postgres://app:s3cret@db:notaport/upcount"] {
+            let error = error_for(&[("DATABASE_URL", url)]);
+            assert_eq!(error.var, "DATABASE_URL");
+            assert!(!error.to_string().contains("s3cret"), "{error}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_credentials() {
+        let settings = settings(&[]).expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(!printed.contains("app@"), "{printed}");
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let cases = [
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("UPCOUNT_PUBLIC_URL", "upcount.example"),
+            ("UPCOUNT_PUBLIC_URL", "ftp://upcount.example"),
+            ("UPCOUNT_PUBLIC_URL", "https://upcount.example/app"),
+            ("UPCOUNT_LOG_FORMAT", "xml"),
+            ("RUST_LOG", "info,[[["),
+            ("UPCOUNT_SHUTDOWN_TIMEOUT_SECS", "0"),
+            ("UPCOUNT_SHUTDOWN_TIMEOUT_SECS", "ten"),
+            ("UPCOUNT_DB_MAX_CONNECTIONS", "-1"),
+            ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "1.5"),
+            ("UPCOUNT_RUN_MIGRATIONS", "maybe"),
+            ("UPCOUNT_JOB_RETENTION_DAYS", "0"),
+            ("UPCOUNT_SCHEDULER_TICK_SECS", "99999"),
+        ];
+        for (var, value) in cases {
+            let error = error_for(&[(var, value)]);
+            assert_eq!(error.var, var, "{var}={value} gave {error}");
+            assert!(!error.to_string().contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn values_are_trimmed_and_parsed() {
+        let settings = settings(&[
+            ("LEPTOS_SITE_ADDR", " 0.0.0.0:8080 "),
+            ("UPCOUNT_PUBLIC_URL", "https://upcount.example"),
+            ("UPCOUNT_LOG_FORMAT", "json"),
+            ("UPCOUNT_RUN_MIGRATIONS", "false"),
+            ("UPCOUNT_DB_MAX_CONNECTIONS", "25"),
+            ("UPCOUNT_JOB_RETENTION_DAYS", "3"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.site_addr.port(), 8080);
+        assert_eq!(settings.public_url.scheme(), "https");
+        assert_eq!(settings.log_format, LogFormat::Json);
+        assert!(!settings.database.run_migrations);
+        assert_eq!(settings.database.max_connections, 25);
+        assert_eq!(settings.jobs.retention, Duration::from_secs(3 * 86_400));
+    }
+}

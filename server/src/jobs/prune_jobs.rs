@@ -1,0 +1,52 @@
+//! `prune_jobs`: deletes finished jobs, and workers that stopped reporting, once they are
+//! older than `UPCOUNT_JOB_RETENTION_DAYS`. Apalis itself keeps them forever.
+
+use apalis::prelude::{BoxDynError, Data};
+use serde::{Deserialize, Serialize};
+
+use super::{BackgroundJob, JobContext};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneJobs {}
+
+impl BackgroundJob for PruneJobs {
+    const JOB_NAME: &'static str = "prune_jobs";
+}
+
+/// What one run deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub jobs: u64,
+    pub workers: u64,
+}
+
+#[tracing::instrument(name = "prune_jobs", skip_all)]
+pub async fn run(_job: PruneJobs, context: Data<JobContext>) -> Result<PruneReport, BoxDynError> {
+    let report = prune(&context).await?;
+    tracing::info!(jobs = report.jobs, workers = report.workers, "pruned finished jobs");
+    Ok(report)
+}
+
+/// Deletes what is older than the retention period. Running it twice deletes nothing more.
+pub async fn prune(context: &JobContext) -> Result<PruneReport, sqlx::Error> {
+    let retention_secs = i64::try_from(context.retention.as_secs()).unwrap_or(i64::MAX);
+    let jobs = sqlx::query(
+        "DELETE FROM apalis.jobs
+         WHERE done_at < now() - make_interval(secs => $1)
+           AND (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts))",
+    )
+    .bind(retention_secs as f64)
+    .execute(&context.pool)
+    .await?
+    .rows_affected();
+    let workers = sqlx::query(
+        "DELETE FROM apalis.workers AS w
+         WHERE w.last_seen < now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT 1 FROM apalis.jobs AS j WHERE j.lock_by = w.id)",
+    )
+    .bind(retention_secs as f64)
+    .execute(&context.pool)
+    .await?
+    .rows_affected();
+    Ok(PruneReport { jobs, workers })
+}

@@ -1,0 +1,70 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use upcount::{
+    cli::{Cli, Command, JobName},
+    config::Settings,
+    db, jobs,
+    shutdown, startup::{self, Role},
+    telemetry,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("upcount: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format, &settings.log_filter);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("upcount: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "upcount stopped with an error");
+            eprintln!("upcount: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let role = match command {
+        Command::Serve => Role::All,
+        Command::Web => Role::Web,
+        Command::Worker => Role::Worker,
+        Command::Migrate => {
+            let pool = db::pool(&settings.database);
+            db::migrate(&pool).await.map_err(|error| {
+                anyhow::anyhow!(
+                    "could not migrate the database at {}: {error}",
+                    settings.database.display_target()
+                )
+            })?;
+            pool.close().await;
+            return Ok(());
+        }
+        Command::Enqueue { job } => {
+            let pool = db::pool(&settings.database);
+            match job {
+                JobName::PruneJobs => jobs::enqueue(&pool, jobs::PruneJobs::default()).await?,
+            }
+            tracing::info!(job = ?job, "enqueued");
+            pool.close().await;
+            return Ok(());
+        }
+    };
+    tracing::info!(?role, database = %settings.database.display_target(), "starting upcount");
+    startup::run(settings, role, shutdown::on_signal()).await?;
+    tracing::info!("upcount stopped");
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Every route of the web process, and the layers around them.
+
+use std::{convert::Infallible, path::Path, time::Duration};
+
+use app::{App, server::state::AppState, shell};
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderName, HeaderValue, Request, Response, StatusCode, header},
+    middleware,
+    routing::get,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+use tracing::Span;
+
+use crate::routes::health;
+
+/// Files whose names change with their content (`/pkg/*` is hashed by cargo-leptos,
+/// `/vendor/*` carries the library's version): cache them for a year.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Other files of the site root (the favicon): cache them for an hour.
+const SHORT_LIVED: &str = "public, max-age=3600";
+
+/// Builds the application's router around `state`.
+pub fn build(state: AppState) -> Router {
+    let options = state.leptos_options.clone();
+    let site_root = Path::new(options.site_root.as_ref()).to_path_buf();
+    let routes = generate_route_list(App);
+
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render = {
+        let options = options.clone();
+        move || shell(options.clone())
+    };
+    // Paths no route or file matches: the app renders its 404 page (status 404).
+    let not_found = {
+        let handler = leptos_axum::render_app_to_stream_with_context(context.clone(), render.clone());
+        tower::service_fn(move |request: Request<Body>| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler(request).await) }
+        })
+    };
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context, render)
+        .nest_service("/pkg", immutable_files(&site_root.join(options.site_pkg_dir.as_ref())))
+        .nest_service("/vendor", immutable_files(&site_root.join("vendor")))
+        .fallback_service(
+            ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(SHORT_LIVED),
+                ))
+                .service(ServeDir::new(&site_root).fallback(not_found)),
+        )
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(log_response)
+                        .on_failure(()),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+                .layer(CompressionLayer::new()),
+        )
+}
+
+fn immutable_files(dir: &Path) -> Router {
+    Router::new()
+        .fallback_service(ServeDir::new(dir))
+        .layer(middleware::map_response(cache_forever_when_found))
+}
+
+async fn cache_forever_when_found(mut response: Response<Body>) -> Response<Body> {
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    }
+    response
+}
+
+fn security_header(
+    name: HeaderName,
+    value: &'static str,
+) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+fn request_span<B>(request: &Request<B>) -> Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    // The path only: query strings may carry tokens.
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
+}
+
+fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = (latency.as_secs_f64() * 1_000.0 * 10.0).round() / 10.0;
+    if response.status().is_server_error() {
+        tracing::error!(status, latency_ms, "request failed");
+    } else {
+        tracing::info!(status, latency_ms, "request");
+    }
+}

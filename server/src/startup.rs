@@ -1,0 +1,147 @@
+//! Building and running the processes: the web server and the background workers.
+
+use std::{future::IntoFuture, net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use app::server::state::AppState;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Settings, db, jobs, router};
+
+/// The web server, bound to its address but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `LEPTOS_SITE_ADDR` (port 0 picks a free port, as tests do) and builds the router.
+    pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.site_addr)
+            .await
+            .with_context(|| format!("could not listen on {} (LEPTOS_SITE_ADDR)", settings.site_addr))?;
+        let address = listener.local_addr().context("the listener has no local address")?;
+        let state = AppState {
+            leptos_options: leptos_options(settings, address),
+            pool,
+        };
+        Ok(Self {
+            listener,
+            router: router::build(state),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish for at
+    /// most `grace`.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+        grace: Duration,
+    ) -> std::io::Result<()> {
+        serve(self.listener, self.router, shutdown, grace).await
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled. New connections are refused
+/// from then on; requests already being handled get up to `grace` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "web server listening");
+    }
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    let deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => {
+            tracing::info!("web server stopped");
+            result
+        }
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the shutdown timeout; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// The options Leptos renders with. The output name and file hashing are fixed when
+/// cargo-leptos builds the binary; the rest comes from the settings.
+pub fn leptos_options(settings: &Settings, address: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("upcount"))
+        .site_root(settings.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(address)
+        .hash_files(option_env!("LEPTOS_HASH_FILES") == Some("true"))
+        .build()
+}
+
+async fn serve_web(settings: &Settings, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let application = Application::build(settings, pool).await?;
+    application
+        .run_until_stopped(shutdown, settings.shutdown_timeout)
+        .await
+        .context("the web server failed")
+}
+
+/// Which parts of the server a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The web server and the background workers.
+    All,
+    /// Only the web server.
+    Web,
+    /// Only the background workers.
+    Worker,
+}
+
+/// Runs a long-lived process until `shutdown` is cancelled: applies migrations (unless
+/// `UPCOUNT_RUN_MIGRATIONS=false`), then serves and/or works.
+pub async fn run(settings: Settings, role: Role, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pool = db::pool(&settings.database);
+    if settings.database.run_migrations {
+        db::migrate(&pool).await.with_context(|| {
+            format!("could not migrate the database at {}", settings.database.display_target())
+        })?;
+    }
+
+    // Whichever part stops first (on a signal, or because it failed) stops the other, and
+    // both get to finish what they are doing.
+    let web = async {
+        let result = match role {
+            Role::Worker => Ok(()),
+            Role::All | Role::Web => serve_web(&settings, pool.clone(), shutdown.clone()).await,
+        };
+        shutdown.cancel();
+        result
+    };
+    let workers = async {
+        let result = match role {
+            Role::Web => Ok(()),
+            Role::All | Role::Worker => jobs::run(pool.clone(), &settings, shutdown.clone()).await,
+        };
+        shutdown.cancel();
+        result
+    };
+    let (web, workers) = tokio::join!(web, workers);
+    let result = web.and(workers);
+    pool.close().await;
+    result
+}

@@ -1,0 +1,79 @@
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{FlakyProxy, SpawnOptions, eventually, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_answers_json() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body, json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }));
+}
+
+#[tokio::test]
+async fn readyz_is_ready_once_migrated() {
+    let app = spawn_app().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body, json!({ "status": "ready" }));
+}
+
+#[tokio::test]
+async fn readyz_names_pending_migrations_until_they_are_applied() {
+    let app = spawn_app_with(SpawnOptions {
+        unmigrated: true,
+        ..SpawnOptions::default()
+    })
+    .await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["status"], "unavailable");
+    let reason = body["reason"].as_str().expect("a reason");
+    assert!(reason.starts_with("migrations not applied:"), "{reason}");
+    assert!(reason.contains("initial"), "names the migration: {reason}");
+    assert!(reason.contains("upcount migrate"), "says what to do: {reason}");
+
+    upcount::db::migrate(&app.pool).await.expect("migrate");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn readyz_reports_a_database_outage_and_recovers_without_a_restart() {
+    let proxy = FlakyProxy::start().await;
+    let app = spawn_app_with(SpawnOptions {
+        database_via: Some(proxy.address),
+        ..SpawnOptions::default()
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    proxy.go_down();
+    let body: Value = eventually(Duration::from_secs(15), "/readyz to report the outage", || async {
+        let response = app.get("/readyz").await;
+        (response.status() == 503).then_some(response)
+    })
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    assert_eq!(body["status"], "unavailable");
+    let reason = body["reason"].as_str().expect("a reason");
+    assert!(reason.starts_with("database "), "{reason}");
+    // The process itself is still alive.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    // Pages that need no database still render.
+    assert_eq!(app.get("/").await.status(), 200);
+
+    proxy.come_back();
+    eventually(Duration::from_secs(15), "/readyz to recover", || async {
+        (app.get("/readyz").await.status() == 200).then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,408 @@
+//! Test harness: a fresh PostgreSQL database per test, the real router on a random port,
+//! and the `upcount` binary as a child process.
+//!
+//! The database server comes from `UPCOUNT_TEST_DATABASE_URL` (a URL of its maintenance
+//! database, as `make test` sets it), defaulting to `postgres://$USER@127.0.0.1:5432/postgres`.
+//! Set `TEST_LOG=1` to see the application's logs.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::Path,
+    process::Stdio,
+    sync::{
+        Arc, LazyLock, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tempfile::TempDir;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    net::{TcpListener, TcpStream},
+    process::{Child, Command},
+    sync::mpsc,
+    task::AbortHandle,
+};
+use tokio_util::sync::CancellationToken;
+use upcount::{config::Settings, db, startup::Application, telemetry};
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        telemetry::init(upcount::config::LogFormat::Text, "info,sqlx=warn");
+    }
+});
+
+/// The maintenance database URL of the test PostgreSQL server.
+pub fn test_server_url() -> String {
+    std::env::var("UPCOUNT_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        let user = std::env::var("USER").unwrap_or_else(|_| "postgres".into());
+        format!("postgres://{user}@127.0.0.1:5432/postgres")
+    })
+}
+
+/// The URL of database `name` on the test server, reached at `via` when given.
+pub fn database_url(name: &str, via: Option<SocketAddr>) -> String {
+    let mut url = url::Url::parse(&test_server_url()).expect("UPCOUNT_TEST_DATABASE_URL is a URL");
+    url.set_path(name);
+    if let Some(address) = via {
+        url.set_ip_host(address.ip()).expect("an IP host");
+        url.set_port(Some(address.port())).expect("a port");
+    }
+    url.to_string()
+}
+
+/// A new, empty database, dropped (with its connections) when this value is dropped.
+pub struct TestDatabase {
+    pub name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let name = format!("upcount_test_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = PgConnection::connect(&test_server_url())
+            .await
+            .expect("connect to the test PostgreSQL server (UPCOUNT_TEST_DATABASE_URL)");
+        connection
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("create the test database");
+        Self { name }
+    }
+
+    pub fn url(&self) -> String {
+        database_url(&self.name, None)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which must not block on itself.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut connection = PgConnection::connect(&test_server_url()).await.ok()?;
+                connection
+                    .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        drop(dropped);
+    }
+}
+
+/// Settings as the binary would read them from these variables.
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    let vars: HashMap<String, String> =
+        vars.iter().map(|(key, value)| ((*key).to_string(), (*value).to_string())).collect();
+    Settings::from_lookup(|name| vars.get(name).cloned().ok_or(std::env::VarError::NotPresent))
+        .expect("test settings are valid")
+}
+
+/// A site root like the one cargo-leptos builds, with small stand-in files.
+pub fn site_root() -> TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let script = "export function hydrate() { /* the hydration entry point */ }\n".repeat(64);
+    for (path, contents) in [
+        ("pkg/upcount.0a1b2c.js", script.as_str()),
+        ("pkg/upcount.0a1b2c.css", &"body { margin: 0; padding: 0; }\n".repeat(64)),
+        ("pkg/upcount.0a1b2c.wasm", &"\0asm wasm bytes ".repeat(256)),
+        ("vendor/echarts-5.5.1.min.js", &"var echarts = {};\n".repeat(128)),
+        ("favicon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>"),
+    ] {
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().expect("a parent folder")).expect("create folder");
+        std::fs::write(file, contents).expect("write fixture");
+    }
+    dir
+}
+
+/// How [`spawn_app_with`] starts the application.
+#[derive(Default)]
+pub struct SpawnOptions {
+    /// Leave the database empty (no migrations applied).
+    pub unmigrated: bool,
+    /// Reach PostgreSQL through this address (a [`FlakyProxy`]) instead of directly.
+    pub database_via: Option<SocketAddr>,
+}
+
+/// The real application on a random port with its own database.
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    pub site_root: TempDir,
+    shutdown: CancellationToken,
+    // Dropped last: the database goes after the server has stopped using it.
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request the test app")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(SpawnOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
+    LazyLock::force(&TRACING);
+    let database = TestDatabase::create().await;
+    let site_root = site_root();
+    let database_url = database_url(&database.name, options.database_via);
+    let settings = settings(&[
+        ("DATABASE_URL", &database_url),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+        ("UPCOUNT_SITE_ROOT", &site_root.path().to_string_lossy()),
+        ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2"),
+    ]);
+    let pool = db::pool(&settings.database);
+    if !options.unmigrated {
+        db::migrate(&pool).await.expect("migrate the test database");
+    }
+    let application = Application::build(&settings, pool.clone()).await.expect("build the app");
+    let address = format!("http://{}", application.local_addr().expect("local address"));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(application.run_until_stopped(shutdown.clone(), Duration::from_secs(5)));
+    TestApp {
+        address,
+        pool,
+        client: http_client(),
+        settings,
+        site_root,
+        shutdown,
+        database,
+    }
+}
+
+/// An HTTP client that neither follows redirects nor decompresses.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A TCP forwarder to the test PostgreSQL server that can play "database down": while
+/// down it cuts every open connection and refuses new ones.
+pub struct FlakyProxy {
+    pub address: SocketAddr,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+    accept_loop: AbortHandle,
+}
+
+impl FlakyProxy {
+    pub async fn start() -> Self {
+        let target = url::Url::parse(&test_server_url()).expect("a URL");
+        let target = format!(
+            "{}:{}",
+            target.host_str().expect("a host"),
+            target.port().unwrap_or(5432)
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let accept_loop = tokio::spawn({
+            let (up, connections) = (up.clone(), connections.clone());
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        continue; // dropping the socket closes it at once
+                    }
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().expect("lock").push(task.abort_handle());
+                }
+            }
+        })
+        .abort_handle();
+        Self {
+            address,
+            up,
+            connections,
+            accept_loop,
+        }
+    }
+
+    pub fn go_down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for connection in self.connections.lock().expect("lock").drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn come_back(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.go_down();
+        self.accept_loop.abort();
+    }
+}
+
+/// The `upcount` binary running as a child process, with its log lines collected.
+pub struct Process {
+    pub child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Process {
+    /// Starts `upcount <args>` with exactly the environment `vars` (plus JSON logs).
+    pub fn start(args: &[&str], vars: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_upcount"));
+        command
+            .args(args)
+            .env_clear()
+            .env("UPCOUNT_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("start the upcount binary");
+        let (sender, lines) = mpsc::unbounded_channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for stream in [Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Send + Unpin>, Box::new(stderr)] {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = reader.next_line().await {
+                    if std::env::var_os("TEST_LOG").is_some() {
+                        eprintln!("[upcount] {line}");
+                    }
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a JSON log line whose `message` is `message`, and returns it.
+    pub async fn wait_for_log(&mut self, message: &str) -> serde_json::Value {
+        let found = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line.clone());
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
+                    && value["message"] == message
+                {
+                    return Some(value);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(value)) => value,
+            _ => panic!("no `{message}` log line; saw:\n{}", self.seen.join("\n")),
+        }
+    }
+
+    /// The address the web server listens on, from its startup log line.
+    pub async fn web_address(&mut self) -> String {
+        let line = self.wait_for_log("web server listening").await;
+        format!("http://{}", line["address"].as_str().expect("an address field"))
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.id().expect("the process is running") as libc::pid_t;
+        // SAFETY: sending a signal to our own child process.
+        let result = unsafe { libc::kill(pid, signal) };
+        assert_eq!(result, 0, "kill({pid}, {signal})");
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub async fn exit_code(&mut self) -> i32 {
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the process exits within 30 s")
+            .expect("wait for the process");
+        // Collect what it printed last.
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        status.code().expect("an exit code, not a signal")
+    }
+
+    pub async fn drain(&mut self) {
+        while let Ok(Some(line)) =
+            tokio::time::timeout(Duration::from_millis(500), self.lines.recv()).await
+        {
+            self.seen.push(line);
+        }
+    }
+}
+
+/// Runs `upcount <args>` to completion and returns its exit code, standard output and
+/// standard error.
+pub async fn run_binary(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_upcount"))
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .expect("run the upcount binary");
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The site root path as a string, for environment variables.
+pub fn path_str(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}

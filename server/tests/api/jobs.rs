@@ -1,0 +1,160 @@
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+use upcount::jobs::{
+    self, BackgroundJob, Enqueued, JobContext, PruneJobs, enqueue, enqueue_once, prune_jobs, scheduler,
+};
+
+use crate::helpers::{Process, TestDatabase, eventually, run_binary, spawn_app};
+
+async fn statuses(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE job_type = $1 ORDER BY id")
+        .bind(PruneJobs::JOB_NAME)
+        .fetch_all(pool)
+        .await
+        .expect("read jobs")
+}
+
+#[tokio::test]
+async fn enqueue_once_adds_a_job_once_per_key() {
+    let app = spawn_app().await;
+    let first = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-24").await.expect("enqueue");
+    let again = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-24").await.expect("enqueue");
+    let next = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-25").await.expect("enqueue");
+    assert_eq!((first, again, next), (Enqueued::Added, Enqueued::AlreadyQueued, Enqueued::Added));
+    assert_eq!(statuses(&app.pool).await.len(), 2);
+}
+
+#[tokio::test]
+async fn schedulers_of_several_processes_enqueue_one_job_per_period() {
+    let app = spawn_app().await;
+    let now = SystemTime::now();
+    tokio::join!(
+        scheduler::enqueue_due(&app.pool, now),
+        scheduler::enqueue_due(&app.pool, now),
+        scheduler::enqueue_due(&app.pool, now),
+    );
+    assert_eq!(statuses(&app.pool).await, ["Pending"]);
+}
+
+#[tokio::test]
+async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        enqueue(&app.pool, PruneJobs::default()).await.expect("enqueue");
+    }
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("ids");
+    // Old and done, old and killed: pruned. Recently done, and pending: kept.
+    for (id, status, age_days) in [(&ids[0], "Done", 20), (&ids[1], "Killed", 15), (&ids[2], "Done", 1)] {
+        sqlx::query("UPDATE apalis.jobs SET status = $2, done_at = now() - make_interval(days => $3) WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .bind(age_days)
+            .execute(&app.pool)
+            .await
+            .expect("age a job");
+    }
+    sqlx::query(
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen) VALUES
+         ('gone', 'prune_jobs', 'PostgresStorage', '', now() - interval '30 days'),
+         ('holding', 'prune_jobs', 'PostgresStorage', '', now() - interval '30 days'),
+         ('alive', 'prune_jobs', 'PostgresStorage', '', now())",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("add workers");
+    sqlx::query("UPDATE apalis.jobs SET lock_by = 'holding' WHERE id = $1")
+        .bind(&ids[3])
+        .execute(&app.pool)
+        .await
+        .expect("lock a job");
+
+    let context = JobContext {
+        pool: app.pool.clone(),
+        retention: Duration::from_secs(14 * 86_400),
+    };
+    let report = prune_jobs::prune(&context).await.expect("prune");
+    assert_eq!((report.jobs, report.workers), (2, 1));
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("ids");
+    assert_eq!(left, [ids[2].clone(), ids[3].clone()]);
+    let workers: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.workers ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("workers");
+    assert!(!workers.contains(&"gone".to_string()), "{workers:?}");
+    assert!(workers.contains(&"holding".to_string()) && workers.contains(&"alive".to_string()));
+
+    // Safe to run again: nothing more to delete.
+    let again = prune_jobs::prune(&context).await.expect("prune again");
+    assert_eq!((again.jobs, again.workers), (0, 0));
+}
+
+#[tokio::test]
+async fn workers_run_queued_jobs_and_stop_on_shutdown() {
+    let app = spawn_app().await;
+    enqueue(&app.pool, PruneJobs::default()).await.expect("enqueue");
+    let shutdown = CancellationToken::new();
+    let workers = tokio::spawn({
+        let (pool, settings, shutdown) = (app.pool.clone(), app.settings.clone(), shutdown.clone());
+        async move { jobs::run(pool, &settings, shutdown).await }
+    });
+    // The enqueued job and the one the scheduler adds for today both run.
+    eventually(Duration::from_secs(30), "the jobs to be done", || async {
+        let statuses = statuses(&app.pool).await;
+        (statuses.len() == 2 && statuses.iter().all(|status| status == "Done")).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(15), workers)
+        .await
+        .expect("the workers stop after shutdown")
+        .expect("join")
+        .expect("clean stop");
+}
+
+#[tokio::test]
+async fn several_worker_processes_share_one_database() {
+    let database = TestDatabase::create().await;
+    let url = database.url();
+    let (code, _, stderr) = run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let mut workers: Vec<Process> = (0..2)
+        .map(|_| Process::start(&["worker"], &[("DATABASE_URL", &url), ("UPCOUNT_RUN_MIGRATIONS", "false")]))
+        .collect();
+    for worker in &mut workers {
+        worker.wait_for_log("worker started").await;
+    }
+    for _ in 0..3 {
+        let (code, _, stderr) = run_binary(&["enqueue", "prune-jobs"], &[("DATABASE_URL", &url)]).await;
+        assert_eq!(code, 0, "{stderr}");
+    }
+
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    // Three enqueued by hand, one by the schedulers of both processes together.
+    eventually(Duration::from_secs(30), "every job to be done", || async {
+        let statuses = statuses(&pool).await;
+        (statuses.len() == 4 && statuses.iter().all(|status| status == "Done")).then_some(())
+    })
+    .await;
+    let scheduled: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE idempotency_key IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(scheduled, 1);
+
+    for worker in &mut workers {
+        worker.signal(libc::SIGTERM);
+    }
+    for worker in &mut workers {
+        assert_eq!(worker.exit_code().await, 0, "{}", worker.seen.join("\n"));
+        assert!(!worker.seen.iter().any(|line| line.contains("web server")), "worker only");
+    }
+    pool.close().await;
+}
