@@ -121,7 +121,11 @@ impl Settings {
         F: Fn(&str) -> Result<String, std::env::VarError>,
     {
         let env = Env(lookup);
-        let site_addr = env.parsed("LEPTOS_SITE_ADDR", "127.0.0.1:3000", "an address such as 127.0.0.1:3000")?;
+        let site_addr = env.parsed(
+            "LEPTOS_SITE_ADDR",
+            "127.0.0.1:3000",
+            "an address such as 127.0.0.1:3000",
+        )?;
         let public_url = env.public_url()?;
         Ok(Settings {
             database: env.database()?,
@@ -175,7 +179,12 @@ where
         Ok(self.optional(var)?.unwrap_or_else(|| default.to_string()))
     }
 
-    fn parsed<T: FromStr>(&self, var: &'static str, default: &str, expected: &str) -> Result<T, ConfigError> {
+    fn parsed<T: FromStr>(
+        &self,
+        var: &'static str,
+        default: &str,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
         let value = self.string(var, default)?;
         value
             .parse()
@@ -214,7 +223,12 @@ where
     }
 
     fn boolean(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.optional(var)?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .optional(var)?
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None => Ok(default),
             Some("true" | "1" | "yes" | "on") => Ok(true),
             Some("false" | "0" | "no" | "off") => Ok(false),
@@ -234,9 +248,8 @@ where
             )
         })?;
         // Parse with `url` first so that the message can never echo a password back.
-        let parsed = Url::parse(&url).map_err(|error| {
-            ConfigError::new(VAR, format!("is not a valid URL ({error})"))
-        })?;
+        let parsed = Url::parse(&url)
+            .map_err(|error| ConfigError::new(VAR, format!("is not a valid URL ({error})")))?;
         if !matches!(parsed.scheme(), "postgres" | "postgresql") {
             return Err(ConfigError::new(
                 VAR,
@@ -246,9 +259,8 @@ where
                 ),
             ));
         }
-        let connect_options = PgConnectOptions::from_str(&url).map_err(|_| {
-            ConfigError::new(VAR, "is not a valid PostgreSQL connection URL")
-        })?;
+        let connect_options = PgConnectOptions::from_str(&url)
+            .map_err(|_| ConfigError::new(VAR, "is not a valid PostgreSQL connection URL"))?;
         Ok(DatabaseSettings {
             connect_options,
             max_connections: u32::try_from(self.bounded(
@@ -266,7 +278,10 @@ where
         const VAR: &str = "UPCOUNT_PUBLIC_URL";
         let value = self.string(VAR, "http://localhost:3000")?;
         let url = Url::parse(&value).map_err(|error| {
-            ConfigError::new(VAR, format!("must be a URL such as https://upcount.example, not `{value}` ({error})"))
+            ConfigError::new(
+                VAR,
+                format!("must be a URL such as https://upcount.example, not `{value}` ({error})"),
+            )
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(ConfigError::new(
@@ -277,7 +292,9 @@ where
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
             return Err(ConfigError::new(
                 VAR,
-                format!("must be the site's origin without a path, such as https://upcount.example, not `{value}`"),
+                format!(
+                    "must be the site's origin without a path, such as https://upcount.example, not `{value}`"
+                ),
             ));
         }
         Ok(url)
@@ -299,7 +316,10 @@ mod tests {
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut map: HashMap<String, String> = HashMap::new();
-        map.insert("DATABASE_URL".into(), "postgres://app:s3cret@db.internal:5433/upcount".into());
+        map.insert(
+            "DATABASE_URL".into(),
+            "postgres://app:s3cret@db.internal:5433/upcount".into(),
+        );
         for (key, value) in vars {
             map.insert((*key).into(), (*value).into());
         }
@@ -316,7 +336,10 @@ mod tests {
     #[test]
     fn defaults_apply_when_only_the_database_is_set() {
         let settings = settings(&[]).expect("defaults are valid");
-        assert_eq!(settings.site_addr, "127.0.0.1:3000".parse().expect("address"));
+        assert_eq!(
+            settings.site_addr,
+            "127.0.0.1:3000".parse().expect("address")
+        );
         assert_eq!(settings.public_url.as_str(), "http://localhost:3000/");
         assert_eq!(settings.site_root, PathBuf::from("target/site"));
         assert_eq!(settings.log_format, LogFormat::Text);
@@ -325,7 +348,10 @@ mod tests {
         assert_eq!(settings.database.max_connections, 10);
         assert!(settings.database.run_migrations);
         assert_eq!(settings.jobs.retention, Duration::from_secs(14 * 86_400));
-        assert_eq!(settings.database.display_target(), "db.internal:5433/upcount");
+        assert_eq!(
+            settings.database.display_target(),
+            "db.internal:5433/upcount"
+        );
     }
 
     #[test]
@@ -338,7 +364,10 @@ mod tests {
 
     #[test]
     fn database_url_errors_never_echo_the_password() {
-        for url in ["mysql://app:s3cret@db/upcount", "postgres://app:s3cret@db:notaport/upcount"] {
+        for url in [
+            "mysql://app:s3cret@db/upcount",
+            "postgres://app:s3cret@db:notaport/upcount",
+        ] {
             let error = error_for(&[("DATABASE_URL", url)]);
             assert_eq!(error.var, "DATABASE_URL");
             assert!(!error.to_string().contains("s3cret"), "{error}");

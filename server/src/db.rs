@@ -73,10 +73,7 @@ async fn check_migrations(pool: &PgPool) -> Result<(), NotReady> {
     ] {
         // `table` is one of the two constants above.
         let sql = sqlx::AssertSqlSafe(format!("SELECT version FROM {table} WHERE success"));
-        let applied: HashSet<i64> = match sqlx::query_scalar::<_, i64>(sql)
-        .fetch_all(pool)
-        .await
-        {
+        let applied: HashSet<i64> = match sqlx::query_scalar::<_, i64>(sql).fetch_all(pool).await {
             Ok(versions) => versions.into_iter().collect(),
             Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P01") => {
                 // The bookkeeping table itself is missing: nothing was ever applied.

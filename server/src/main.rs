@@ -4,8 +4,8 @@ use clap::Parser;
 use upcount::{
     cli::{Cli, Command, JobName},
     config::Settings,
-    db, jobs,
-    shutdown, startup::{self, Role},
+    db, jobs, shutdown,
+    startup::{self, Role},
     telemetry,
 };
 
@@ -20,7 +20,10 @@ fn main() -> ExitCode {
     };
     telemetry::init(settings.log_format, &settings.log_filter);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("upcount: could not start the async runtime: {error}");

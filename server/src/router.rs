@@ -1,6 +1,6 @@
 //! Every route of the web process, and the layers around them.
 
-use std::{convert::Infallible, path::Path, time::Duration};
+use std::{any::Any, convert::Infallible, path::Path, time::Duration};
 
 use app::{App, server::state::AppState, shell};
 use axum::{
@@ -14,6 +14,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
@@ -46,7 +47,8 @@ pub fn build(state: AppState) -> Router {
     };
     // Paths no route or file matches: the app renders its 404 page (status 404).
     let not_found = {
-        let handler = leptos_axum::render_app_to_stream_with_context(context.clone(), render.clone());
+        let handler =
+            leptos_axum::render_app_to_stream_with_context(context.clone(), render.clone());
         tower::service_fn(move |request: Request<Body>| {
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler(request).await) }
@@ -57,7 +59,10 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes_with_context(&state, routes, context, render)
-        .nest_service("/pkg", immutable_files(&site_root.join(options.site_pkg_dir.as_ref())))
+        .nest_service(
+            "/pkg",
+            immutable_files(&site_root.join(options.site_pkg_dir.as_ref())),
+        )
         .nest_service("/vendor", immutable_files(&site_root.join("vendor")))
         .fallback_service(
             ServiceBuilder::new()
@@ -79,9 +84,13 @@ pub fn build(state: AppState) -> Router {
                         .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(panic_response))
                 .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-                .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+                .layer(security_header(
+                    header::REFERRER_POLICY,
+                    "strict-origin-when-cross-origin",
+                ))
                 .layer(CompressionLayer::new()),
         )
 }
@@ -101,10 +110,26 @@ async fn cache_forever_when_found(mut response: Response<Body>) -> Response<Body
     response
 }
 
-fn security_header(
-    name: HeaderName,
-    value: &'static str,
-) -> SetResponseHeaderLayer<HeaderValue> {
+/// A bug must not cost the user the connection: log it, answer 500 without details.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    let mut response = Response::new(Body::from(
+        "Something went wrong on our side. Please try again in a moment.",
+    ));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 

@@ -9,7 +9,10 @@ pub fn on_signal() -> CancellationToken {
     let cancel = token.clone();
     tokio::spawn(async move {
         let signal = wait_for_signal().await;
-        tracing::info!(signal, "shutting down: finishing in-flight requests and jobs");
+        tracing::info!(
+            signal,
+            "shutting down: finishing in-flight requests and jobs"
+        );
         cancel.cancel();
     });
     token

@@ -23,8 +23,15 @@ impl Application {
     pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.site_addr)
             .await
-            .with_context(|| format!("could not listen on {} (LEPTOS_SITE_ADDR)", settings.site_addr))?;
-        let address = listener.local_addr().context("the listener has no local address")?;
+            .with_context(|| {
+                format!(
+                    "could not listen on {} (LEPTOS_SITE_ADDR)",
+                    settings.site_addr
+                )
+            })?;
+        let address = listener
+            .local_addr()
+            .context("the listener has no local address")?;
         let state = AppState {
             leptos_options: leptos_options(settings, address),
             pool,
@@ -89,11 +96,34 @@ pub fn leptos_options(settings: &Settings, address: SocketAddr) -> LeptosOptions
         .site_root(settings.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(address)
-        .hash_files(option_env!("LEPTOS_HASH_FILES") == Some("true"))
+        .hash_files(assets_are_hashed())
         .build()
 }
 
-async fn serve_web(settings: &Settings, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// cargo-leptos hashes the asset file names and writes them to `hash.txt` next to the
+/// binary. Without that file (a binary copied without it, or a test binary) the pages link
+/// the unhashed names instead of failing.
+fn assets_are_hashed() -> bool {
+    if option_env!("LEPTOS_HASH_FILES") != Some("true") {
+        return false;
+    }
+    let hash_file = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")));
+    match hash_file {
+        Some(path) if path.is_file() => true,
+        _ => {
+            tracing::warn!("hash.txt is not next to the binary: pages link unhashed asset names");
+            false
+        }
+    }
+}
+
+async fn serve_web(
+    settings: &Settings,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let application = Application::build(settings, pool).await?;
     application
         .run_until_stopped(shutdown, settings.shutdown_timeout)
@@ -114,29 +144,36 @@ pub enum Role {
 
 /// Runs a long-lived process until `shutdown` is cancelled: applies migrations (unless
 /// `UPCOUNT_RUN_MIGRATIONS=false`), then serves and/or works.
-pub async fn run(settings: Settings, role: Role, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    role: Role,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let pool = db::pool(&settings.database);
     if settings.database.run_migrations {
         db::migrate(&pool).await.with_context(|| {
-            format!("could not migrate the database at {}", settings.database.display_target())
+            format!(
+                "could not migrate the database at {}",
+                settings.database.display_target()
+            )
         })?;
     }
 
     // Whichever part stops first (on a signal, or because it failed) stops the other, and
     // both get to finish what they are doing.
     let web = async {
-        let result = match role {
-            Role::Worker => Ok(()),
-            Role::All | Role::Web => serve_web(&settings, pool.clone(), shutdown.clone()).await,
-        };
+        if role == Role::Worker {
+            return Ok(());
+        }
+        let result = serve_web(&settings, pool.clone(), shutdown.clone()).await;
         shutdown.cancel();
         result
     };
     let workers = async {
-        let result = match role {
-            Role::Web => Ok(()),
-            Role::All | Role::Worker => jobs::run(pool.clone(), &settings, shutdown.clone()).await,
-        };
+        if role == Role::Web {
+            return Ok(());
+        }
+        let result = jobs::run(pool.clone(), &settings, shutdown.clone()).await;
         shutdown.cancel();
         result
     };

@@ -212,7 +212,12 @@ mod browser {
         Chart::new()
             .grid(Grid::new().left(56).right(16).top(16).bottom(32))
             .tooltip(Tooltip::new().trigger(Trigger::Axis))
-            .x_axis(Axis::new().type_(AxisType::Category).boundary_gap(false).data(days))
+            .x_axis(
+                Axis::new()
+                    .type_(AxisType::Category)
+                    .boundary_gap(false)
+                    .data(days),
+            )
             .y_axis(Axis::new().type_(AxisType::Value).scale(true))
             .series(
                 Line::new()

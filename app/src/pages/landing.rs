@@ -7,14 +7,46 @@ use crate::components::demo_chart::DemoChart;
 
 /// What a customer can point Upcount at, shown as cards on the landing page.
 const TRACKABLE: [(&str, &str, &str); 8] = [
-    ("GitHub", "Stars, forks, watchers and open issues of any public repository.", "github.com/leptos-rs/leptos"),
-    ("YouTube", "Views, likes and comments of a video, subscribers of a channel.", "youtube.com/watch?v=…"),
-    ("Hacker News", "Score and comment count of a story while it climbs the front page.", "news.ycombinator.com/item?id=…"),
-    ("Reddit", "Score, upvote ratio and comments of a post.", "reddit.com/r/rust/comments/…"),
-    ("Twitch", "Live viewers of a stream, followers of a channel.", "twitch.tv/…"),
-    ("Packages", "Downloads of crates, npm and PyPI packages.", "crates.io/crates/serde"),
-    ("Prices", "Price of a coin or a stock, in the currency you choose.", "coingecko.com/en/coins/bitcoin"),
-    ("Any JSON API", "Any number inside a JSON response, picked with a JMESPath expression.", "api.example.com/stats → data.total"),
+    (
+        "GitHub",
+        "Stars, forks, watchers and open issues of any public repository.",
+        "github.com/leptos-rs/leptos",
+    ),
+    (
+        "YouTube",
+        "Views, likes and comments of a video, subscribers of a channel.",
+        "youtube.com/watch?v=…",
+    ),
+    (
+        "Hacker News",
+        "Score and comment count of a story while it climbs the front page.",
+        "news.ycombinator.com/item?id=…",
+    ),
+    (
+        "Reddit",
+        "Score, upvote ratio and comments of a post.",
+        "reddit.com/r/rust/comments/…",
+    ),
+    (
+        "Twitch",
+        "Live viewers of a stream, followers of a channel.",
+        "twitch.tv/…",
+    ),
+    (
+        "Packages",
+        "Downloads of crates, npm and PyPI packages.",
+        "crates.io/crates/serde",
+    ),
+    (
+        "Prices",
+        "Price of a coin or a stock, in the currency you choose.",
+        "coingecko.com/en/coins/bitcoin",
+    ),
+    (
+        "Any JSON API",
+        "Any number inside a JSON response, picked with a JMESPath expression.",
+        "api.example.com/stats → data.total",
+    ),
 ];
 
 #[component]

@@ -75,7 +75,11 @@ pub async fn enqueue_once<J: BackgroundJob>(
 
 /// Runs every worker, and the scheduler, until `shutdown` is cancelled. Then no new job is
 /// taken; running jobs get `UPCOUNT_SHUTDOWN_TIMEOUT_SECS` to finish.
-pub async fn run(pool: PgPool, settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    pool: PgPool,
+    settings: &Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let context = JobContext {
         pool: pool.clone(),
         retention: settings.jobs.retention,

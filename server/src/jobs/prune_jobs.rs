@@ -23,7 +23,11 @@ pub struct PruneReport {
 #[tracing::instrument(name = "prune_jobs", skip_all)]
 pub async fn run(_job: PruneJobs, context: Data<JobContext>) -> Result<PruneReport, BoxDynError> {
     let report = prune(&context).await?;
-    tracing::info!(jobs = report.jobs, workers = report.workers, "pruned finished jobs");
+    tracing::info!(
+        jobs = report.jobs,
+        workers = report.workers,
+        "pruned finished jobs"
+    );
     Ok(report)
 }
 

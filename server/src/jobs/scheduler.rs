@@ -29,9 +29,13 @@ pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
 pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
     let key = period_key(now, PRUNE_EVERY);
     match enqueue_once(pool, PruneJobs::default(), &key).await {
-        Ok(Enqueued::Added) => tracing::info!(job = PruneJobs::JOB_NAME, period = %key, "scheduled"),
+        Ok(Enqueued::Added) => {
+            tracing::info!(job = PruneJobs::JOB_NAME, period = %key, "scheduled")
+        }
         Ok(Enqueued::AlreadyQueued) => {}
-        Err(error) => tracing::warn!(job = PruneJobs::JOB_NAME, error = %format!("{error:#}"), "could not schedule"),
+        Err(error) => {
+            tracing::warn!(job = PruneJobs::JOB_NAME, error = %format!("{error:#}"), "could not schedule")
+        }
     }
 }
 
@@ -51,7 +55,10 @@ mod tests {
     fn one_key_per_period() {
         let day = Duration::from_secs(86_400);
         let start = UNIX_EPOCH + Duration::from_secs(20_000 * 86_400);
-        assert_eq!(period_key(start, day), period_key(start + Duration::from_secs(86_399), day));
+        assert_eq!(
+            period_key(start, day),
+            period_key(start + Duration::from_secs(86_399), day)
+        );
         assert_ne!(period_key(start, day), period_key(start + day, day));
         assert_eq!(period_key(start, day), "every-86400s-20000");
     }

@@ -26,7 +26,10 @@ async fn missing_assets_are_404_and_not_cached_for_a_year() {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
         assert_ne!(
-            response.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+            response
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
             Some(YEAR),
             "{path}"
         );
@@ -54,9 +57,18 @@ async fn assets_are_compressed_with_brotli_or_gzip() {
             .await
             .expect("request");
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-encoding"], expected, "Accept-Encoding: {accept}");
+        assert_eq!(
+            response.headers()["content-encoding"],
+            expected,
+            "Accept-Encoding: {accept}"
+        );
         assert_eq!(response.headers()["cache-control"], YEAR);
-        assert!(response.headers()["vary"].to_str().expect("ascii").contains("accept-encoding"));
+        assert!(
+            response.headers()["vary"]
+                .to_str()
+                .expect("ascii")
+                .contains("accept-encoding")
+        );
     }
     let plain = app.get("/pkg/upcount.0a1b2c.js").await;
     assert!(plain.headers().get("content-encoding").is_none());

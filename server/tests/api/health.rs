@@ -12,7 +12,10 @@ async fn healthz_answers_json() {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.expect("JSON");
-    assert_eq!(body, json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }));
+    assert_eq!(
+        body,
+        json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })
+    );
 }
 
 #[tokio::test]
@@ -38,7 +41,10 @@ async fn readyz_names_pending_migrations_until_they_are_applied() {
     let reason = body["reason"].as_str().expect("a reason");
     assert!(reason.starts_with("migrations not applied:"), "{reason}");
     assert!(reason.contains("initial"), "names the migration: {reason}");
-    assert!(reason.contains("upcount migrate"), "says what to do: {reason}");
+    assert!(
+        reason.contains("upcount migrate"),
+        "says what to do: {reason}"
+    );
 
     upcount::db::migrate(&app.pool).await.expect("migrate");
     assert_eq!(app.get("/readyz").await.status(), 200);
@@ -55,10 +61,14 @@ async fn readyz_reports_a_database_outage_and_recovers_without_a_restart() {
     assert_eq!(app.get("/readyz").await.status(), 200);
 
     proxy.go_down();
-    let body: Value = eventually(Duration::from_secs(15), "/readyz to report the outage", || async {
-        let response = app.get("/readyz").await;
-        (response.status() == 503).then_some(response)
-    })
+    let body: Value = eventually(
+        Duration::from_secs(15),
+        "/readyz to report the outage",
+        || async {
+            let response = app.get("/readyz").await;
+            (response.status() == 503).then_some(response)
+        },
+    )
     .await
     .json()
     .await

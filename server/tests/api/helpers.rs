@@ -66,7 +66,7 @@ impl TestDatabase {
             .await
             .expect("connect to the test PostgreSQL server (UPCOUNT_TEST_DATABASE_URL)");
         connection
-            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .await
             .expect("create the test database");
         Self { name }
@@ -82,11 +82,16 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime, which must not block on itself.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let mut connection = PgConnection::connect(&test_server_url()).await.ok()?;
                 connection
-                    .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                    )))
                     .await
                     .ok()
             })
@@ -98,10 +103,16 @@ impl Drop for TestDatabase {
 
 /// Settings as the binary would read them from these variables.
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
-    let vars: HashMap<String, String> =
-        vars.iter().map(|(key, value)| ((*key).to_string(), (*value).to_string())).collect();
-    Settings::from_lookup(|name| vars.get(name).cloned().ok_or(std::env::VarError::NotPresent))
-        .expect("test settings are valid")
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(key, value)| ((*key).to_string(), (*value).to_string()))
+        .collect();
+    Settings::from_lookup(|name| {
+        vars.get(name)
+            .cloned()
+            .ok_or(std::env::VarError::NotPresent)
+    })
+    .expect("test settings are valid")
 }
 
 /// A site root like the one cargo-leptos builds, with small stand-in files.
@@ -110,10 +121,19 @@ pub fn site_root() -> TempDir {
     let script = "export function hydrate() { /* the hydration entry point */ }\n".repeat(64);
     for (path, contents) in [
         ("pkg/upcount.0a1b2c.js", script.as_str()),
-        ("pkg/upcount.0a1b2c.css", &"body { margin: 0; padding: 0; }\n".repeat(64)),
+        (
+            "pkg/upcount.0a1b2c.css",
+            &"body { margin: 0; padding: 0; }\n".repeat(64),
+        ),
         ("pkg/upcount.0a1b2c.wasm", &"\0asm wasm bytes ".repeat(256)),
-        ("vendor/echarts-5.5.1.min.js", &"var echarts = {};\n".repeat(128)),
-        ("favicon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>"),
+        (
+            "vendor/echarts-5.5.1.min.js",
+            &"var echarts = {};\n".repeat(128),
+        ),
+        (
+            "favicon.svg",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+        ),
     ] {
         let file = dir.path().join(path);
         std::fs::create_dir_all(file.parent().expect("a parent folder")).expect("create folder");
@@ -137,10 +157,10 @@ pub struct TestApp {
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub settings: Settings,
-    pub site_root: TempDir,
     shutdown: CancellationToken,
-    // Dropped last: the database goes after the server has stopped using it.
-    pub database: TestDatabase,
+    // Kept alive for the app's lifetime; the database is dropped last.
+    _site_root: TempDir,
+    _database: TestDatabase,
 }
 
 impl TestApp {
@@ -178,8 +198,13 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
     if !options.unmigrated {
         db::migrate(&pool).await.expect("migrate the test database");
     }
-    let application = Application::build(&settings, pool.clone()).await.expect("build the app");
-    let address = format!("http://{}", application.local_addr().expect("local address"));
+    let application = Application::build(&settings, pool.clone())
+        .await
+        .expect("build the app");
+    let address = format!(
+        "http://{}",
+        application.local_addr().expect("local address")
+    );
     let shutdown = CancellationToken::new();
     tokio::spawn(application.run_until_stopped(shutdown.clone(), Duration::from_secs(5)));
     TestApp {
@@ -187,9 +212,9 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         pool,
         client: http_client(),
         settings,
-        site_root,
         shutdown,
-        database,
+        _site_root: site_root,
+        _database: database,
     }
 }
 
@@ -213,7 +238,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -235,7 +263,9 @@ impl FlakyProxy {
             target.host_str().expect("a host"),
             target.port().unwrap_or(5432)
         );
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let address = listener.local_addr().expect("proxy address");
         let up = Arc::new(AtomicBool::new(true));
         let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
@@ -249,7 +279,8 @@ impl FlakyProxy {
                     let target = target.clone();
                     let task = tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     });
                     connections.lock().expect("lock").push(task.abort_handle());
@@ -309,7 +340,10 @@ impl Process {
         let (sender, lines) = mpsc::unbounded_channel();
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
-        for stream in [Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Send + Unpin>, Box::new(stderr)] {
+        for stream in [
+            Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+            Box::new(stderr),
+        ] {
             let sender = sender.clone();
             tokio::spawn(async move {
                 let mut reader = BufReader::new(stream).lines();
@@ -332,12 +366,18 @@ impl Process {
 
     /// Waits for a JSON log line whose `message` is `message`, and returns it.
     pub async fn wait_for_log(&mut self, message: &str) -> serde_json::Value {
+        let is_match = |line: &str| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .filter(|value| value["message"] == message)
+        };
+        if let Some(value) = self.seen.iter().find_map(|line| is_match(line)) {
+            return value;
+        }
         let found = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = self.lines.recv().await {
                 self.seen.push(line.clone());
-                if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
-                    && value["message"] == message
-                {
+                if let Some(value) = is_match(&line) {
                     return Some(value);
                 }
             }
@@ -353,7 +393,10 @@ impl Process {
     /// The address the web server listens on, from its startup log line.
     pub async fn web_address(&mut self) -> String {
         let line = self.wait_for_log("web server listening").await;
-        format!("http://{}", line["address"].as_str().expect("an address field"))
+        format!(
+            "http://{}",
+            line["address"].as_str().expect("an address field")
+        )
     }
 
     pub fn signal(&self, signal: libc::c_int) {
@@ -374,14 +417,6 @@ impl Process {
             self.seen.push(line);
         }
         status.code().expect("an exit code, not a signal")
-    }
-
-    pub async fn drain(&mut self) {
-        while let Ok(Some(line)) =
-            tokio::time::timeout(Duration::from_millis(500), self.lines.recv()).await
-        {
-            self.seen.push(line);
-        }
     }
 }
 

@@ -2,7 +2,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 use upcount::jobs::{
-    self, BackgroundJob, Enqueued, JobContext, PruneJobs, enqueue, enqueue_once, prune_jobs, scheduler,
+    self, BackgroundJob, Enqueued, JobContext, PruneJobs, enqueue, enqueue_once, prune_jobs,
+    scheduler,
 };
 
 use crate::helpers::{Process, TestDatabase, eventually, run_binary, spawn_app};
@@ -18,10 +19,19 @@ async fn statuses(pool: &sqlx::PgPool) -> Vec<String> {
 #[tokio::test]
 async fn enqueue_once_adds_a_job_once_per_key() {
     let app = spawn_app().await;
-    let first = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-24").await.expect("enqueue");
-    let again = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-24").await.expect("enqueue");
-    let next = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-25").await.expect("enqueue");
-    assert_eq!((first, again, next), (Enqueued::Added, Enqueued::AlreadyQueued, Enqueued::Added));
+    let first = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-24")
+        .await
+        .expect("enqueue");
+    let again = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-24")
+        .await
+        .expect("enqueue");
+    let next = enqueue_once(&app.pool, PruneJobs::default(), "2026-11-25")
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        (first, again, next),
+        (Enqueued::Added, Enqueued::AlreadyQueued, Enqueued::Added)
+    );
     assert_eq!(statuses(&app.pool).await.len(), 2);
 }
 
@@ -41,14 +51,20 @@ async fn schedulers_of_several_processes_enqueue_one_job_per_period() {
 async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
     let app = spawn_app().await;
     for _ in 0..4 {
-        enqueue(&app.pool, PruneJobs::default()).await.expect("enqueue");
+        enqueue(&app.pool, PruneJobs::default())
+            .await
+            .expect("enqueue");
     }
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
         .fetch_all(&app.pool)
         .await
         .expect("ids");
     // Old and done, old and killed: pruned. Recently done, and pending: kept.
-    for (id, status, age_days) in [(&ids[0], "Done", 20), (&ids[1], "Killed", 15), (&ids[2], "Done", 1)] {
+    for (id, status, age_days) in [
+        (&ids[0], "Done", 20),
+        (&ids[1], "Killed", 15),
+        (&ids[2], "Done", 1),
+    ] {
         sqlx::query("UPDATE apalis.jobs SET status = $2, done_at = now() - make_interval(days => $3) WHERE id = $1")
             .bind(id)
             .bind(status)
@@ -98,7 +114,9 @@ async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
 #[tokio::test]
 async fn workers_run_queued_jobs_and_stop_on_shutdown() {
     let app = spawn_app().await;
-    enqueue(&app.pool, PruneJobs::default()).await.expect("enqueue");
+    enqueue(&app.pool, PruneJobs::default())
+        .await
+        .expect("enqueue");
     let shutdown = CancellationToken::new();
     let workers = tokio::spawn({
         let (pool, settings, shutdown) = (app.pool.clone(), app.settings.clone(), shutdown.clone());
@@ -125,13 +143,19 @@ async fn several_worker_processes_share_one_database() {
     let (code, _, stderr) = run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
     assert_eq!(code, 0, "{stderr}");
     let mut workers: Vec<Process> = (0..2)
-        .map(|_| Process::start(&["worker"], &[("DATABASE_URL", &url), ("UPCOUNT_RUN_MIGRATIONS", "false")]))
+        .map(|_| {
+            Process::start(
+                &["worker"],
+                &[("DATABASE_URL", &url), ("UPCOUNT_RUN_MIGRATIONS", "false")],
+            )
+        })
         .collect();
     for worker in &mut workers {
         worker.wait_for_log("worker started").await;
     }
     for _ in 0..3 {
-        let (code, _, stderr) = run_binary(&["enqueue", "prune-jobs"], &[("DATABASE_URL", &url)]).await;
+        let (code, _, stderr) =
+            run_binary(&["enqueue", "prune-jobs"], &[("DATABASE_URL", &url)]).await;
         assert_eq!(code, 0, "{stderr}");
     }
 
@@ -154,7 +178,10 @@ async fn several_worker_processes_share_one_database() {
     }
     for worker in &mut workers {
         assert_eq!(worker.exit_code().await, 0, "{}", worker.seen.join("\n"));
-        assert!(!worker.seen.iter().any(|line| line.contains("web server")), "worker only");
+        assert!(
+            !worker.seen.iter().any(|line| line.contains("web server")),
+            "worker only"
+        );
     }
     pool.close().await;
 }

@@ -5,7 +5,10 @@ async fn landing_page_is_server_rendered_with_its_scripts() {
     let app = spawn_app().await;
     let response = app.get("/").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
     let headers = response.headers().clone();
     let html = response.text().await.expect("body");
 
@@ -21,7 +24,10 @@ async fn landing_page_is_server_rendered_with_its_scripts() {
     assert!(headers.contains_key("x-request-id"));
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
-    assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin");
+    assert_eq!(
+        headers["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
 }
 
 #[tokio::test]
@@ -30,11 +36,20 @@ async fn unknown_paths_render_the_404_page() {
     for path in ["/no/such/page", "/pkg-but-not-really", "/admin"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
-        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
         let html = response.text().await.expect("body");
         assert!(html.contains("Page not found"), "{path}: {html}");
-        assert!(html.contains("<title>Page not found · Upcount</title>"), "{path}");
-        assert!(html.contains("/pkg/upcount"), "{path}: the 404 page is styled and hydrated");
+        assert!(
+            html.contains("<title>Page not found · Upcount</title>"),
+            "{path}"
+        );
+        assert!(
+            html.contains("/pkg/upcount"),
+            "{path}: the 404 page is styled and hydrated"
+        );
     }
 }
 

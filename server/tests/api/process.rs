@@ -10,7 +10,10 @@ async fn a_missing_database_url_exits_with_code_2_and_one_line() {
     assert_eq!(code, 2);
     assert_eq!(stdout, "");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("upcount: configuration error: DATABASE_URL: is not set"), "{stderr}");
+    assert!(
+        stderr.starts_with("upcount: configuration error: DATABASE_URL: is not set"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -31,8 +34,14 @@ async fn a_malformed_setting_exits_with_code_2_naming_the_variable() {
         assert_eq!(code, 2, "{var}={value}: {stderr}");
         assert_eq!(stdout, "", "{var}={value}");
         assert_eq!(stderr.lines().count(), 1, "{var}={value}: {stderr}");
-        assert!(stderr.contains(&format!("{var}: ")), "{var}={value}: {stderr}");
-        assert!(!stderr.contains("panicked") && !stderr.contains("hunter2"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{var}: ")),
+            "{var}={value}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("hunter2"),
+            "{stderr}"
+        );
     }
 }
 
@@ -42,14 +51,23 @@ async fn an_unreachable_database_is_a_clear_error_not_a_panic() {
     let (code, _stdout, stderr) = run_binary(
         &["migrate"],
         &[
-            ("DATABASE_URL", "postgres://root:hunter2@127.0.0.1:1/upcount"),
+            (
+                "DATABASE_URL",
+                "postgres://root:hunter2@127.0.0.1:1/upcount",
+            ),
             ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2"),
         ],
     )
     .await;
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("could not migrate the database at 127.0.0.1:1/upcount"), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        stderr.contains("could not migrate the database at 127.0.0.1:1/upcount"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -92,7 +110,10 @@ async fn serve_logs_one_json_line_per_request_and_stops_cleanly_on_sigterm() {
     assert_eq!(line["status"], 200);
     assert!(line["latency_ms"].as_f64().is_some(), "{line}");
     assert_eq!(line["span"]["method"], "GET");
-    assert_eq!(line["span"]["path"], "/readyz", "the query string is not logged");
+    assert_eq!(
+        line["span"]["path"], "/readyz",
+        "the query string is not logged"
+    );
     assert!(!line.to_string().contains("secret"));
 
     // The workers run in the same process.
@@ -106,8 +127,16 @@ async fn serve_logs_one_json_line_per_request_and_stops_cleanly_on_sigterm() {
         .iter()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect();
-    assert!(stopped.iter().any(|line| line["message"] == "web server stopped"));
-    assert!(stopped.iter().any(|line| line["message"] == "worker stopped"));
+    assert!(
+        stopped
+            .iter()
+            .any(|line| line["message"] == "web server stopped")
+    );
+    assert!(
+        stopped
+            .iter()
+            .any(|line| line["message"] == "worker stopped")
+    );
 }
 
 #[tokio::test]
@@ -123,11 +152,22 @@ async fn web_only_serves_and_runs_no_workers() {
         ],
     );
     let address = process.web_address().await;
-    assert_eq!(http_client().get(format!("{address}/")).send().await.expect("request").status(), 200);
+    assert_eq!(
+        http_client()
+            .get(format!("{address}/"))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        200
+    );
     process.signal(libc::SIGINT);
     assert_eq!(process.exit_code().await, 0);
     assert!(
-        !process.seen.iter().any(|line| line.contains("worker started")),
+        !process
+            .seen
+            .iter()
+            .any(|line| line.contains("worker started")),
         "{}",
         process.seen.join("\n")
     );

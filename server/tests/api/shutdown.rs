@@ -43,7 +43,10 @@ async fn in_flight_requests_finish_after_shutdown_starts() {
     started.notified().await;
     shutdown.cancel();
 
-    let response = request.await.expect("join").expect("the in-flight request completes");
+    let response = request
+        .await
+        .expect("join")
+        .expect("the in-flight request completes");
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "finished");
     tokio::time::timeout(Duration::from_secs(5), server)
@@ -53,7 +56,13 @@ async fn in_flight_requests_finish_after_shutdown_starts() {
         .expect("clean shutdown");
 
     // New connections are refused once the server has stopped.
-    assert!(client.get(format!("http://{address}/slow")).send().await.is_err());
+    assert!(
+        client
+            .get(format!("http://{address}/slow"))
+            .send()
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -68,7 +77,12 @@ async fn shutdown_does_not_wait_longer_than_the_grace_period() {
         shutdown.clone(),
         Duration::from_millis(300),
     ));
-    let _request = tokio::spawn(async move { http_client().get(format!("http://{address}/slow")).send().await });
+    let _request = tokio::spawn(async move {
+        http_client()
+            .get(format!("http://{address}/slow"))
+            .send()
+            .await
+    });
     started.notified().await;
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(5), server)
