@@ -43,7 +43,8 @@ export default defineConfig({
     url: `${baseURL}/readyz`,
     reuseExistingServer: false,
     timeout: 120_000,
-    stdout: 'pipe',
+    // The server's logs; set E2E_SERVER_LOG=1 to see them.
+    stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
     stderr: 'pipe',
     env: { E2E_PORT: String(port) },
   },

@@ -73,3 +73,17 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn echarts_src_names_the_version_make_installs() {
+        let package = include_str!("../../assets/package.json");
+        let version = package
+            .split("\"echarts\":")
+            .nth(1)
+            .and_then(|rest| rest.split('"').nth(1))
+            .expect("assets/package.json depends on echarts");
+        assert_eq!(super::ECHARTS_SRC, format!("/vendor/echarts-{version}.min.js"));
+    }
+}

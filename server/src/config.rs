@@ -107,6 +107,8 @@ pub struct JobSettings {
     /// `UPCOUNT_SCHEDULER_TICK_SECS`: how often a worker process checks whether a periodic
     /// job is due.
     pub scheduler_tick: Duration,
+    /// `UPCOUNT_JOB_POLL_INTERVAL_MS`: how often an idle worker looks for new jobs.
+    pub poll_interval: Duration,
 }
 
 impl Settings {
@@ -149,6 +151,11 @@ impl Settings {
                     86_400 * env.bounded("UPCOUNT_JOB_RETENTION_DAYS", 14, 1..=3_650)?,
                 ),
                 scheduler_tick: env.seconds("UPCOUNT_SCHEDULER_TICK_SECS", 60, 1..=3_600)?,
+                poll_interval: Duration::from_millis(env.bounded(
+                    "UPCOUNT_JOB_POLL_INTERVAL_MS",
+                    1_000,
+                    50..=60_000,
+                )?),
             },
         })
     }
@@ -398,6 +405,7 @@ mod tests {
             ("UPCOUNT_RUN_MIGRATIONS", "maybe"),
             ("UPCOUNT_JOB_RETENTION_DAYS", "0"),
             ("UPCOUNT_SCHEDULER_TICK_SECS", "99999"),
+            ("UPCOUNT_JOB_POLL_INTERVAL_MS", "10"),
         ];
         for (var, value) in cases {
             let error = error_for(&[(var, value)]);

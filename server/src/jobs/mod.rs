@@ -84,51 +84,119 @@ pub async fn run(
         pool: pool.clone(),
         retention: settings.jobs.retention,
     };
-    // Worker names are unique per process: apalis records each worker in `apalis.workers`.
-    let instance = uuid::Uuid::new_v4().simple().to_string();
-
     let scheduler = tokio::spawn(scheduler::run(
         pool.clone(),
         settings.jobs.scheduler_tick,
         shutdown.clone(),
     ));
+    let workers = Workers {
+        context,
+        poll_interval: settings.jobs.poll_interval,
+        grace: settings.shutdown_timeout,
+        // Worker names are unique per process: apalis records each in `apalis.workers`.
+        instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+    };
 
-    let monitor = Monitor::new()
-        .register({
-            let context = context.clone();
-            let name = format!("{}-{}", PruneJobs::JOB_NAME, &instance[..12]);
-            move |_restarts| {
+    workers
+        .supervise(PruneJobs::JOB_NAME, &shutdown, |name, workers| {
+            let context = workers.context.clone();
+            let backend = storage::<PruneJobs>(&context.pool).poll_with_strategy(workers.polling());
+            Monitor::new().register(move |_| {
                 WorkerBuilder::new(name.as_str())
-                    .backend(storage::<PruneJobs>(&context.pool))
+                    .backend(backend.clone())
                     .data(context.clone())
                     .build(prune_jobs::run)
-            }
+            })
         })
-        .on_event(|worker, event| match event {
-            Event::Start => tracing::info!(worker = worker.name(), "worker started"),
-            Event::Error(error) => tracing::error!(worker = worker.name(), error = %error, "job failed"),
-            Event::Exit => tracing::info!(worker = worker.name(), "worker stopped"),
-            _ => {}
-        })
-        .should_restart(|worker, error| {
-            // Typically the database went away; the worker polls again once it is back.
-            tracing::warn!(worker = worker.name(), %error, "worker stopped unexpectedly; restarting");
-            true
-        })
-        .shutdown_timeout(settings.shutdown_timeout);
+        .await;
 
-    let signal = {
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown.cancelled().await;
-            Ok::<(), std::io::Error>(())
-        }
-    };
-    let result = monitor
-        .run_with_signal(signal)
-        .await
-        .context("the background workers failed");
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;
-    result
+    Ok(())
+}
+
+/// What every worker of this process shares.
+struct Workers {
+    context: JobContext,
+    poll_interval: Duration,
+    grace: Duration,
+    instance: String,
+}
+
+impl Workers {
+    /// How an idle worker looks for jobs: every `UPCOUNT_JOB_POLL_INTERVAL_MS`. Each worker
+    /// gets its own strategy (a strategy's timer must not be shared).
+    fn polling(&self) -> Strategy {
+        Strategy::new().interval(self.poll_interval)
+    }
+
+    /// Runs the monitor `build` makes until `shutdown`, then gives running jobs the grace
+    /// period to finish. When its worker fails — the database went away, typically — a new
+    /// one is started after a pause that doubles up to a minute, so an outage costs neither
+    /// a busy loop nor the process.
+    async fn supervise<F>(&self, job: &'static str, shutdown: &CancellationToken, build: F)
+    where
+        F: Fn(String, &Self) -> Monitor,
+    {
+        let mut pause = Duration::from_secs(1);
+        for generation in 0u64.. {
+            let name = format!("{job}-{}-{generation}", self.instance);
+            let monitor = build(name.clone(), self).on_event(log_event);
+            let control = monitor.context();
+            let started = tokio::time::Instant::now();
+            let run = monitor.run();
+            tokio::pin!(run);
+            let outcome = tokio::select! {
+                outcome = &mut run => outcome,
+                () = shutdown.cancelled() => {
+                    // Stop taking jobs; let the running ones finish within the grace period.
+                    let _ = control.shutdown();
+                    match tokio::time::timeout(self.grace, &mut run).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => {
+                            tracing::warn!(worker = %name, error = %error, "worker stopped with an error during shutdown");
+                        }
+                        Err(_) => {
+                            tracing::warn!(worker = %name, grace_secs = self.grace.as_secs(), "jobs still running after the shutdown timeout; stopping anyway");
+                        }
+                    }
+                    return;
+                }
+            };
+            if started.elapsed() > Duration::from_secs(60) {
+                pause = Duration::from_secs(1);
+            }
+            let error = match outcome {
+                Ok(()) => "the worker stopped by itself".to_string(),
+                // apalis spreads its report over several lines; keep the log line whole.
+                Err(error) => error
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
+            tracing::warn!(
+                worker = %name,
+                error = %error,
+                retry_in_secs = pause.as_secs(),
+                "worker failed; starting it again"
+            );
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(60));
+        }
+    }
+}
+
+fn log_event(worker: &WorkerContext, event: &Event) {
+    match event {
+        Event::Start => tracing::info!(worker = worker.name(), "worker started"),
+        Event::Error(error) => {
+            tracing::error!(worker = worker.name(), error = %error, "job failed")
+        }
+        Event::Exit => tracing::info!(worker = worker.name(), "worker stopped"),
+        _ => {}
+    }
 }

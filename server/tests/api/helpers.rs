@@ -193,6 +193,7 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("UPCOUNT_SITE_ROOT", &site_root.path().to_string_lossy()),
         ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2"),
+        ("UPCOUNT_JOB_POLL_INTERVAL_MS", "100"),
     ]);
     let pool = db::pool(&settings.database);
     if !options.unmigrated {

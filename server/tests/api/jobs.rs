@@ -6,7 +6,10 @@ use upcount::jobs::{
     scheduler,
 };
 
-use crate::helpers::{Process, TestDatabase, eventually, run_binary, spawn_app};
+use crate::helpers::{
+    FlakyProxy, Process, SpawnOptions, TestDatabase, eventually, run_binary, spawn_app,
+    spawn_app_with,
+};
 
 async fn statuses(pool: &sqlx::PgPool) -> Vec<String> {
     sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE job_type = $1 ORDER BY id")
@@ -184,4 +187,63 @@ async fn several_worker_processes_share_one_database() {
         );
     }
     pool.close().await;
+}
+
+#[tokio::test]
+async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
+    let proxy = FlakyProxy::start().await;
+    let app = spawn_app_with(SpawnOptions {
+        database_via: Some(proxy.address),
+        ..SpawnOptions::default()
+    })
+    .await;
+    let shutdown = CancellationToken::new();
+    let workers = tokio::spawn({
+        let (pool, settings, shutdown) = (app.pool.clone(), app.settings.clone(), shutdown.clone());
+        async move { jobs::run(pool, &settings, shutdown).await }
+    });
+    eventually(
+        Duration::from_secs(30),
+        "the scheduled job to be done",
+        || async { (statuses(&app.pool).await == ["Done"]).then_some(()) },
+    )
+    .await;
+
+    // The database goes away for a few seconds: the worker fails and is started again
+    // once it is back, in the same process.
+    proxy.go_down();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!workers.is_finished(), "the workers outlive the outage");
+    proxy.come_back();
+
+    let direct = sqlx::PgPool::connect(&crate::helpers::database_url(
+        &app.pool
+            .connect_options()
+            .get_database()
+            .expect("a database name")
+            .to_string(),
+        None,
+    ))
+    .await
+    .expect("connect directly");
+    enqueue(&direct, PruneJobs::default())
+        .await
+        .expect("enqueue");
+    eventually(
+        Duration::from_secs(30),
+        "the new job to be done after the outage",
+        || async {
+            let statuses = statuses(&direct).await;
+            (statuses.len() == 2 && statuses.iter().all(|status| status == "Done")).then_some(())
+        },
+    )
+    .await;
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(15), workers)
+        .await
+        .expect("the workers stop after shutdown")
+        .expect("join")
+        .expect("clean stop");
+    direct.close().await;
 }
