@@ -84,6 +84,9 @@ mod tests {
             .nth(1)
             .and_then(|rest| rest.split('"').nth(1))
             .expect("assets/package.json depends on echarts");
-        assert_eq!(super::ECHARTS_SRC, format!("/vendor/echarts-{version}.min.js"));
+        assert_eq!(
+            super::ECHARTS_SRC,
+            format!("/vendor/echarts-{version}.min.js")
+        );
     }
 }
