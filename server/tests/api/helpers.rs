@@ -160,10 +160,15 @@ pub struct TestApp {
     shutdown: CancellationToken,
     // Kept alive for the app's lifetime; the database is dropped last.
     _site_root: TempDir,
-    _database: TestDatabase,
+    database: TestDatabase,
 }
 
 impl TestApp {
+    /// The URL of the app's database, not through any proxy.
+    pub fn direct_database_url(&self) -> String {
+        self.database.url()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
@@ -215,7 +220,7 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         settings,
         shutdown,
         _site_root: site_root,
-        _database: database,
+        database,
     }
 }
 

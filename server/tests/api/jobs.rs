@@ -216,16 +216,9 @@ async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
     assert!(!workers.is_finished(), "the workers outlive the outage");
     proxy.come_back();
 
-    let direct = sqlx::PgPool::connect(&crate::helpers::database_url(
-        &app.pool
-            .connect_options()
-            .get_database()
-            .expect("a database name")
-            .to_string(),
-        None,
-    ))
-    .await
-    .expect("connect directly");
+    let direct = sqlx::PgPool::connect(&app.direct_database_url())
+        .await
+        .expect("connect directly");
     enqueue(&direct, PruneJobs::default())
         .await
         .expect("enqueue");
