@@ -53,9 +53,9 @@ pub fn demo_series() -> Vec<DemoPoint> {
         let noise = f64::from((seed >> 16) % 23);
         let weekend = matches!(index % 7, 5 | 6);
         let launch = match index {
-            61 => 1_150.0,
-            62 => 520.0,
-            63 => 210.0,
+            74 => 1_150.0,
+            75 => 520.0,
+            76 => 210.0,
             _ => 0.0,
         };
         stars += if weekend { 14.0 } else { 31.0 } + noise + launch;
