@@ -70,13 +70,15 @@ npm_ci() {
 npm_ci "$ROOT/assets"
 echarts_version="$(node -p 'require("./assets/node_modules/echarts/package.json").version')"
 echarts_file="public/vendor/echarts-$echarts_version.min.js"
-if [ -f "$echarts_file" ] && cmp -s "$echarts_file" assets/node_modules/echarts/dist/echarts.min.js; then
+if [ -f "$echarts_file.gz" ] && cmp -s "$echarts_file" assets/node_modules/echarts/dist/echarts.min.js; then
   ok "ECharts $echarts_version already in public/vendor/"
 else
   doing "copying ECharts $echarts_version into public/vendor/"
   rm -f public/vendor/echarts-*.min.js
   mkdir -p public/vendor
   cp assets/node_modules/echarts/dist/echarts.min.js "$echarts_file"
+  # Served as is to browsers that accept gzip, instead of compressing 1 MB per request.
+  gzip -9 --keep --force "$echarts_file"
 fi
 
 if [ "$purpose" = test ]; then

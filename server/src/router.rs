@@ -95,9 +95,12 @@ pub fn build(state: AppState) -> Router {
         )
 }
 
+/// Serves `dir` with a year-long cache. Precompressed siblings (`x.js.br`, `x.js.gz`,
+/// written by `cargo leptos build --release --precompress` and by `make` for ECharts) are
+/// sent as they are; other files are compressed on the fly by the compression layer.
 fn immutable_files(dir: &Path) -> Router {
     Router::new()
-        .fallback_service(ServeDir::new(dir))
+        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
         .layer(middleware::map_response(cache_forever_when_found))
 }
 

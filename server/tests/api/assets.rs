@@ -73,3 +73,23 @@ async fn assets_are_compressed_with_brotli_or_gzip() {
     let plain = app.get("/pkg/upcount.0a1b2c.js").await;
     assert!(plain.headers().get("content-encoding").is_none());
 }
+
+#[tokio::test]
+async fn precompressed_files_are_sent_as_they_are() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(format!("{}/vendor/echarts-5.5.1.min.js", app.address))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.headers()["cache-control"], YEAR);
+    assert_eq!(response.headers()["content-type"], "text/javascript");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "stand-in for the gzipped bundle"
+    );
+}

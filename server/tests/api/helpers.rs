@@ -131,6 +131,10 @@ pub fn site_root() -> TempDir {
             &"var echarts = {};\n".repeat(128),
         ),
         (
+            "vendor/echarts-5.5.1.min.js.gz",
+            "stand-in for the gzipped bundle",
+        ),
+        (
             "favicon.svg",
             "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
         ),
