@@ -106,9 +106,12 @@ fn immutable_files(dir: &Path) -> Router {
 
 async fn cache_forever_when_found(mut response: Response<Body>) -> Response<Body> {
     if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        // The body depends on Accept-Encoding (precompressed siblings), so tell caches.
+        if !headers.contains_key(header::VARY) {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
     }
     response
 }

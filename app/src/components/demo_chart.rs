@@ -101,16 +101,23 @@ pub fn DemoChart() -> impl IntoView {
         })
     });
     let summary = move || {
-        let points = visible.get();
-        let (Some(first), Some(last)) = (points.first(), points.last()) else {
-            return String::new();
-        };
-        format!(
-            "+{} stars in the last {} · {} in total",
-            format_count(last.stars - first.stars),
-            range.get().label(),
-            format_count(last.stars)
-        )
+        let days = range.get().days();
+        series.with_value(|all| {
+            let Some(last) = all.last() else {
+                return String::new();
+            };
+            // Growth over the range: from the day before it starts to its last day.
+            let before = all
+                .len()
+                .checked_sub(days + 1)
+                .map_or(&all[0], |index| &all[index]);
+            format!(
+                "+{} stars in the last {} · {} in total",
+                format_count(last.stars - before.stars),
+                range.get().label(),
+                format_count(last.stars)
+            )
+        })
     };
 
     #[cfg(feature = "hydrate")]

@@ -88,6 +88,7 @@ async fn precompressed_files_are_sent_as_they_are() {
     assert_eq!(response.headers()["content-encoding"], "gzip");
     assert_eq!(response.headers()["cache-control"], YEAR);
     assert_eq!(response.headers()["content-type"], "text/javascript");
+    assert_eq!(response.headers()["vary"], "accept-encoding");
     assert_eq!(
         response.text().await.expect("body"),
         "stand-in for the gzipped bundle"
