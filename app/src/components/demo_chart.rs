@@ -94,12 +94,6 @@ pub fn DemoChart() -> impl IntoView {
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
 
-    let visible = Memo::new(move |_| {
-        series.with_value(|all| {
-            let days = range.get().days().min(all.len());
-            all[all.len() - days..].to_vec()
-        })
-    });
     let summary = move || {
         let days = range.get().days();
         series.with_value(|all| {
@@ -120,8 +114,14 @@ pub fn DemoChart() -> impl IntoView {
         })
     };
 
+    // The points in the chosen range, drawn (and redrawn) by ECharts in the browser.
     #[cfg(feature = "hydrate")]
-    browser::draw_on_change(visible);
+    browser::draw_on_change(Memo::new(move |_| {
+        series.with_value(|all| {
+            let days = range.get().days().min(all.len());
+            all[all.len() - days..].to_vec()
+        })
+    }));
 
     view! {
         <figure class="demo" data-hydrated=move || hydrated.get().to_string()>

@@ -49,13 +49,7 @@ async fn other_files_of_the_site_root_are_cached_briefly() {
 async fn assets_are_compressed_with_brotli_or_gzip() {
     let app = spawn_app().await;
     for (accept, expected) in [("br", "br"), ("gzip", "gzip"), ("br, gzip", "br")] {
-        let response = app
-            .client
-            .get(format!("{}/pkg/upcount.0a1b2c.js", app.address))
-            .header("accept-encoding", accept)
-            .send()
-            .await
-            .expect("request");
+        let response = app.get_encoded("/pkg/upcount.0a1b2c.js", accept).await;
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["content-encoding"],
@@ -78,12 +72,8 @@ async fn assets_are_compressed_with_brotli_or_gzip() {
 async fn precompressed_files_are_sent_as_they_are() {
     let app = spawn_app().await;
     let response = app
-        .client
-        .get(format!("{}/vendor/echarts-5.5.1.min.js", app.address))
-        .header("accept-encoding", "br, gzip")
-        .send()
-        .await
-        .expect("request");
+        .get_encoded("/vendor/echarts-5.5.1.min.js", "br, gzip")
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
     assert_eq!(response.headers()["cache-control"], YEAR);

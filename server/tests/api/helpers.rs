@@ -180,6 +180,45 @@ impl TestApp {
             .await
             .expect("request the test app")
     }
+
+    /// `GET path` with `Accept-Encoding: accept_encoding`.
+    pub async fn get_encoded(&self, path: &str, accept_encoding: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("accept-encoding", accept_encoding)
+            .send()
+            .await
+            .expect("request the test app")
+    }
+
+    /// Runs the background workers in this process until the returned guard stops them.
+    pub fn start_workers(&self) -> RunningWorkers {
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn({
+            let (pool, settings, shutdown) =
+                (self.pool.clone(), self.settings.clone(), shutdown.clone());
+            async move { upcount::jobs::run(pool, &settings, shutdown).await }
+        });
+        RunningWorkers { shutdown, handle }
+    }
+}
+
+/// Background workers started by [`TestApp::start_workers`].
+pub struct RunningWorkers {
+    shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningWorkers {
+    /// Shuts the workers down as SIGTERM would, and checks that they stop cleanly.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.handle)
+            .await
+            .expect("the workers stop after shutdown")
+            .expect("join")
+            .expect("clean stop");
+    }
 }
 
 impl Drop for TestApp {

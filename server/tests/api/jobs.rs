@@ -1,9 +1,7 @@
 use std::time::{Duration, SystemTime};
 
-use tokio_util::sync::CancellationToken;
 use upcount::jobs::{
-    self, BackgroundJob, Enqueued, JobContext, PruneJobs, enqueue, enqueue_once, prune_jobs,
-    scheduler,
+    BackgroundJob, Enqueued, JobContext, PruneJobs, enqueue, enqueue_once, prune_jobs, scheduler,
 };
 
 use crate::helpers::{
@@ -120,23 +118,14 @@ async fn workers_run_queued_jobs_and_stop_on_shutdown() {
     enqueue(&app.pool, PruneJobs::default())
         .await
         .expect("enqueue");
-    let shutdown = CancellationToken::new();
-    let workers = tokio::spawn({
-        let (pool, settings, shutdown) = (app.pool.clone(), app.settings.clone(), shutdown.clone());
-        async move { jobs::run(pool, &settings, shutdown).await }
-    });
+    let workers = app.start_workers();
     // The enqueued job and the one the scheduler adds for today both run.
     eventually(Duration::from_secs(30), "the jobs to be done", || async {
         let statuses = statuses(&app.pool).await;
         (statuses.len() == 2 && statuses.iter().all(|status| status == "Done")).then_some(())
     })
     .await;
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(15), workers)
-        .await
-        .expect("the workers stop after shutdown")
-        .expect("join")
-        .expect("clean stop");
+    workers.stop().await;
 }
 
 #[tokio::test]
@@ -197,11 +186,7 @@ async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
         ..SpawnOptions::default()
     })
     .await;
-    let shutdown = CancellationToken::new();
-    let workers = tokio::spawn({
-        let (pool, settings, shutdown) = (app.pool.clone(), app.settings.clone(), shutdown.clone());
-        async move { jobs::run(pool, &settings, shutdown).await }
-    });
+    let workers = app.start_workers();
     eventually(
         Duration::from_secs(30),
         "the scheduled job to be done",
@@ -213,7 +198,10 @@ async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
     // once it is back, in the same process.
     proxy.go_down();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(!workers.is_finished(), "the workers outlive the outage");
+    assert!(
+        !workers.handle.is_finished(),
+        "the workers outlive the outage"
+    );
     proxy.come_back();
 
     let direct = sqlx::PgPool::connect(&app.direct_database_url())
@@ -232,11 +220,6 @@ async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
     )
     .await;
 
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(15), workers)
-        .await
-        .expect("the workers stop after shutdown")
-        .expect("join")
-        .expect("clean stop");
+    workers.stop().await;
     direct.close().await;
 }

@@ -56,13 +56,7 @@ async fn unknown_paths_render_the_404_page() {
 #[tokio::test]
 async fn html_is_compressed_when_the_client_accepts_it() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/", app.address))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .expect("request");
+    let response = app.get_encoded("/", "gzip").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
