@@ -5,7 +5,9 @@
 //! - [`App`] holds the router; every page lives in [`pages`].
 //! - [`server`] (feature `ssr`) holds server-side state; it never compiles to wasm.
 
+pub mod api;
 pub mod components;
+pub mod domain;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -13,14 +15,26 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::{
+    api::session::{Viewer, get_viewer},
     components::layout::{SiteFooter, SiteHeader},
-    pages::{landing::Landing, not_found::NotFound},
+    pages::{
+        account::Account,
+        admin::Admin,
+        auth::{SignIn, SignUp},
+        dashboard::Dashboard,
+        landing::Landing,
+        not_found::NotFound,
+    },
 };
+
+/// The signed-in user, loaded once per page load and shared through context.
+pub type ViewerResource = Resource<Result<Option<Viewer>, ServerFnError>>;
 
 /// Where the ECharts bundle from npm is served from (see the `echarts` entry of the root
 /// `package.json`; `make` copies it into `public/vendor/`). The version is part of the file
@@ -57,6 +71,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
+    provide_context(viewer);
 
     view! {
         <Title formatter=|page: String| {
@@ -65,8 +81,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <SiteHeader />
             <main class="site-main">
+                // Async: pages render whole on the server, so they work before (or
+                // without) the wasm, forms included.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=Landing />
+                    <Route path=path!("") view=Landing ssr=SsrMode::Async />
+                    <Route path=path!("sign-in") view=SignIn ssr=SsrMode::Async />
+                    <Route path=path!("sign-up") view=SignUp ssr=SsrMode::Async />
+                    <Route path=path!("dashboard") view=Dashboard ssr=SsrMode::Async />
+                    <Route path=path!("account") view=Account ssr=SsrMode::Async />
+                    <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                 </Routes>
             </main>
             <SiteFooter />

@@ -31,6 +31,38 @@ pub enum Command {
         #[arg(value_enum)]
         job: JobName,
     },
+    /// Manage users and API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user (with a personal workspace). The password is read from standard input;
+    /// when none is given, one is generated and printed.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// Give the user the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password (read from standard input, or generated and printed) and end
+    /// their sessions.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Create an API token for the user's workspace and print it.
+    CreateToken {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["read", "write"])]
+        scope: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "Command line")]
+        name: String,
+    },
 }
 
 /// Jobs an operator can enqueue by hand.
@@ -38,4 +70,6 @@ pub enum Command {
 pub enum JobName {
     /// Delete finished jobs and dead workers older than UPCOUNT_JOB_RETENTION_DAYS.
     PruneJobs,
+    /// Delete expired sessions and sign-in rate-limit entries.
+    CleanUpSessions,
 }

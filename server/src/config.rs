@@ -43,7 +43,8 @@ pub struct Settings {
     /// `LEPTOS_SITE_ADDR`: the address the web server listens on.
     pub site_addr: SocketAddr,
     /// `UPCOUNT_PUBLIC_URL`: the address users reach the site at (links, cookies, CSRF).
-    pub public_url: Url,
+    /// Unset: `http://` and the address the server listens on.
+    pub public_url: Option<Url>,
     /// `UPCOUNT_SITE_ROOT`: the folder cargo-leptos built the static site into.
     pub site_root: PathBuf,
     /// `UPCOUNT_LOG_FORMAT`: `text` or `json`.
@@ -54,6 +55,18 @@ pub struct Settings {
     /// finish after SIGTERM/SIGINT before the process exits anyway.
     pub shutdown_timeout: Duration,
     pub jobs: JobSettings,
+    pub auth: AuthSettings,
+}
+
+/// Limits on signing in.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// `UPCOUNT_SIGN_IN_ATTEMPTS_PER_EMAIL`: attempts per email address per window.
+    pub attempts_per_email: u32,
+    /// `UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP`: attempts per client address per window.
+    pub attempts_per_ip: u32,
+    /// `UPCOUNT_SIGN_IN_WINDOW_MINS`: the window.
+    pub window: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -62,12 +75,13 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("database", &self.database.display_target())
             .field("site_addr", &self.site_addr)
-            .field("public_url", &self.public_url.as_str())
+            .field("public_url", &self.public_url.as_ref().map(Url::as_str))
             .field("site_root", &self.site_root)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("jobs", &self.jobs)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -156,6 +170,23 @@ impl Settings {
                     1_000,
                     50..=60_000,
                 )?),
+            },
+            auth: AuthSettings {
+                attempts_per_email: u32::try_from(env.bounded(
+                    "UPCOUNT_SIGN_IN_ATTEMPTS_PER_EMAIL",
+                    10,
+                    1..=10_000,
+                )?)
+                .unwrap_or(10),
+                attempts_per_ip: u32::try_from(env.bounded(
+                    "UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP",
+                    50,
+                    1..=100_000,
+                )?)
+                .unwrap_or(50),
+                window: Duration::from_secs(
+                    60 * env.bounded("UPCOUNT_SIGN_IN_WINDOW_MINS", 15, 1..=1_440)?,
+                ),
             },
         })
     }
@@ -281,9 +312,11 @@ where
         })
     }
 
-    fn public_url(&self) -> Result<Url, ConfigError> {
+    fn public_url(&self) -> Result<Option<Url>, ConfigError> {
         const VAR: &str = "UPCOUNT_PUBLIC_URL";
-        let value = self.string(VAR, "http://localhost:3000")?;
+        let Some(value) = self.optional(VAR)? else {
+            return Ok(None);
+        };
         let url = Url::parse(&value).map_err(|error| {
             ConfigError::new(
                 VAR,
@@ -304,7 +337,7 @@ where
                 ),
             ));
         }
-        Ok(url)
+        Ok(Some(url))
     }
 
     fn log_filter(&self) -> Result<String, ConfigError> {
@@ -347,7 +380,9 @@ mod tests {
             settings.site_addr,
             "127.0.0.1:3000".parse().expect("address")
         );
-        assert_eq!(settings.public_url.as_str(), "http://localhost:3000/");
+        assert_eq!(settings.public_url, None);
+        assert_eq!(settings.auth.attempts_per_email, 10);
+        assert_eq!(settings.auth.window, Duration::from_secs(15 * 60));
         assert_eq!(settings.site_root, PathBuf::from("target/site"));
         assert_eq!(settings.log_format, LogFormat::Text);
         assert_eq!(settings.log_filter, DEFAULT_LOG_FILTER);
@@ -406,6 +441,9 @@ mod tests {
             ("UPCOUNT_JOB_RETENTION_DAYS", "0"),
             ("UPCOUNT_SCHEDULER_TICK_SECS", "99999"),
             ("UPCOUNT_JOB_POLL_INTERVAL_MS", "10"),
+            ("UPCOUNT_SIGN_IN_ATTEMPTS_PER_EMAIL", "0"),
+            ("UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP", "many"),
+            ("UPCOUNT_SIGN_IN_WINDOW_MINS", "99999"),
         ];
         for (var, value) in cases {
             let error = error_for(&[(var, value)]);
@@ -426,7 +464,7 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(settings.site_addr.port(), 8080);
-        assert_eq!(settings.public_url.scheme(), "https");
+        assert_eq!(settings.public_url.as_ref().map(Url::scheme), Some("https"));
         assert_eq!(settings.log_format, LogFormat::Json);
         assert!(!settings.database.run_migrations);
         assert_eq!(settings.database.max_connections, 25);

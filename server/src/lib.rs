@@ -4,10 +4,12 @@
 //! workers together, `web` and `worker` run one of them, `migrate` and `enqueue` are
 //! operator commands. Everything a test needs to start the real thing is public here.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod jobs;
+pub mod middleware;
 pub mod router;
 pub mod routes;
 pub mod shutdown;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use upcount::{
+    admin,
     cli::{Cli, Command, JobName},
     config::Settings,
     db, jobs, shutdown,
@@ -30,6 +31,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Admin(command) = cli.command {
+        return runtime.block_on(async {
+            let pool = db::pool(&settings.database);
+            let result = admin::run(&pool, command).await;
+            pool.close().await;
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("upcount: {error:#}");
+                    ExitCode::from(error.exit_code())
+                }
+            }
+        });
+    }
     match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -60,11 +75,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let pool = db::pool(&settings.database);
             match job {
                 JobName::PruneJobs => jobs::enqueue(&pool, jobs::PruneJobs::default()).await?,
+                JobName::CleanUpSessions => {
+                    jobs::enqueue(&pool, jobs::CleanUpSessions::default()).await?
+                }
             }
             tracing::info!(job = ?job, "enqueued");
             pool.close().await;
             return Ok(());
         }
+        Command::Admin(_) => return Ok(()),
     };
     tracing::info!(?role, database = %settings.database.display_target(), "starting upcount");
     startup::run(settings, role, shutdown::on_signal()).await?;

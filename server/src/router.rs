@@ -23,7 +23,18 @@ use tower_http::{
 };
 use tracing::Span;
 
-use crate::routes::health;
+use crate::{
+    middleware::{auth as auth_layer, csrf},
+    routes::{account, api, auth, health},
+};
+use app::server::session_store::PgSessionStore;
+use axum::routing::{any, patch, post};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// Sessions last 30 days from the last request (rolling).
+const SESSION_DAYS: i64 = 30;
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "upcount_session";
 
 /// Files whose names change with their content (`/pkg/*` is hashed by cargo-leptos,
 /// `/vendor/*` carries the library's version): cache them for a year.
@@ -55,15 +66,28 @@ pub fn build(state: AppState) -> Router {
         })
     };
 
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_path("/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.web.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_DAYS)));
+
+    // Everything that may read the session: pages, forms, server functions, the API.
+    // Outermost first: the CSRF check, then the session, then who is signed in.
+    let dynamic = Router::new()
+        .route("/sign-in", post(auth::sign_in))
+        .route("/sign-up", post(auth::sign_up))
+        .route("/sign-out", post(auth::sign_out))
+        .route("/account/password", post(account::change_password))
+        .route("/account/delete", post(account::delete_account))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/workspace", patch(api::update_workspace))
+        .route("/api/v1/{*rest}", any(api::not_found))
         .leptos_routes_with_context(&state, routes, context, render)
-        .nest_service(
-            "/pkg",
-            immutable_files(&site_root.join(options.site_pkg_dir.as_ref())),
-        )
-        .nest_service("/vendor", immutable_files(&site_root.join("vendor")))
         .fallback_service(
             ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(
@@ -72,6 +96,22 @@ pub fn build(state: AppState) -> Router {
                 ))
                 .service(ServeDir::new(&site_root).fallback(not_found)),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth_layer::load,
+        ))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::check));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest_service(
+            "/pkg",
+            immutable_files(&site_root.join(options.site_pkg_dir.as_ref())),
+        )
+        .nest_service("/vendor", immutable_files(&site_root.join("vendor")))
+        .merge(dynamic)
         .with_state(state)
         .layer(
             ServiceBuilder::new()

@@ -1,9 +1,9 @@
 //! Building and running the processes: the web server and the background workers.
 
-use std::{future::IntoFuture, net::SocketAddr, time::Duration};
+use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::server::state::AppState;
+use app::server::state::{AppState, WebConfig};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
@@ -35,6 +35,7 @@ impl Application {
         let state = AppState {
             leptos_options: leptos_options(settings, address),
             pool,
+            web: Arc::new(web_config(settings, address)),
         };
         Ok(Self {
             listener,
@@ -69,9 +70,12 @@ pub async fn serve(
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "web server listening");
     }
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    .into_future();
     let deadline = async {
         shutdown.cancelled().await;
         tokio::time::sleep(grace).await;
@@ -98,6 +102,34 @@ pub fn leptos_options(settings: &Settings, address: SocketAddr) -> LeptosOptions
         .site_addr(address)
         .hash_files(assets_are_hashed())
         .build()
+}
+
+/// The web settings handlers need. Without `UPCOUNT_PUBLIC_URL`, the site's origin is
+/// `http://` and the address the server listens on.
+pub fn web_config(settings: &Settings, address: SocketAddr) -> WebConfig {
+    let public_origin = match &settings.public_url {
+        Some(url) => url.origin().ascii_serialization(),
+        None => {
+            let host = if address.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                address.ip().to_string()
+            };
+            let host = if address.is_ipv6() && !address.ip().is_unspecified() {
+                format!("[{host}]")
+            } else {
+                host
+            };
+            format!("http://{host}:{}", address.port())
+        }
+    };
+    let (sign_in_per_email, sign_in_per_ip) = crate::routes::auth::quotas(&settings.auth);
+    WebConfig {
+        secure_cookies: public_origin.starts_with("https://"),
+        public_origin,
+        sign_in_per_email,
+        sign_in_per_ip,
+    }
 }
 
 /// cargo-leptos hashes the asset file names and writes them to `hash.txt` next to the

@@ -3,8 +3,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::ViewerResource;
+
 #[component]
 pub fn SiteHeader() -> impl IntoView {
+    let viewer = expect_context::<ViewerResource>();
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand" attr:aria-label="Upcount home">
@@ -12,8 +15,27 @@ pub fn SiteHeader() -> impl IntoView {
                 "Upcount"
             </A>
             <nav class="site-nav" aria-label="Main">
-                <a href="/#track">"What you can track"</a>
-                <a href="/#how">"How it works"</a>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match viewer.await.ok().flatten() {
+                            Some(viewer) => view! {
+                                <a href="/dashboard">"Dashboard"</a>
+                                {viewer.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}
+                                <a href="/account" title=viewer.email.clone()>"Account"</a>
+                                <form method="post" action="/sign-out" class="sign-out">
+                                    <button type="submit" class="link-button">"Sign out"</button>
+                                </form>
+                            }
+                                .into_any(),
+                            None => view! {
+                                <a href="/#track" class="nav-secondary">"What you can track"</a>
+                                <a href="/sign-in">"Sign in"</a>
+                                <a href="/sign-up" class="button">"Sign up"</a>
+                            }
+                                .into_any(),
+                        }
+                    })}
+                </Suspense>
             </nav>
         </header>
     }

@@ -1,4 +1,9 @@
 //! One module per page.
 
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod dashboard;
 pub mod landing;
 pub mod not_found;
+pub mod signed_in;

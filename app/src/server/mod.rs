@@ -1,3 +1,10 @@
-//! Server-side code of the app (feature `ssr`): never compiled to wasm.
+//! Server-side code of the app (feature `ssr`): never compiled to wasm. Server functions,
+//! the server's handlers and background jobs share it.
 
+pub mod auth;
+pub mod db;
+pub mod password;
+pub mod rate_limit;
+pub mod session_store;
 pub mod state;
+pub mod tokens;

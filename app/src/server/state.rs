@@ -1,8 +1,12 @@
 //! The state every request handler and server function can reach.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
+
+use super::rate_limit::Quota;
 
 /// Shared, cheap-to-clone state of the web process. Server functions get it with
 /// `expect_context::<AppState>()`; axum handlers with `State<AppState>`.
@@ -10,4 +14,19 @@ use sqlx::PgPool;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    pub web: Arc<WebConfig>,
+}
+
+/// Settings of the web process that handlers need.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// `scheme://host[:port]` users reach the site at: state-changing requests must come
+    /// from it (CSRF).
+    pub public_origin: String,
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// Sign-in (and sign-up) attempts allowed per email address.
+    pub sign_in_per_email: Quota,
+    /// Sign-in (and sign-up) attempts allowed per client address.
+    pub sign_in_per_ip: Quota,
 }

@@ -5,6 +5,7 @@
 //! database: apalis hands each job to one worker (`FOR UPDATE SKIP LOCKED`), and the
 //! [`scheduler`] enqueues each periodic job once per period however many processes tick.
 
+pub mod clean_up_sessions;
 pub mod prune_jobs;
 pub mod scheduler;
 
@@ -18,6 +19,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+pub use clean_up_sessions::CleanUpSessions;
 pub use prune_jobs::PruneJobs;
 
 /// A job apalis can store and run.
@@ -97,18 +99,28 @@ pub async fn run(
         instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
     };
 
-    workers
-        .supervise(PruneJobs::JOB_NAME, &shutdown, |name, workers| {
-            let context = workers.context.clone();
-            let backend = storage::<PruneJobs>(&context.pool).poll_with_strategy(workers.polling());
-            Monitor::new().register(move |_| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(backend.clone())
-                    .data(context.clone())
-                    .build(prune_jobs::run)
-            })
+    let prune = workers.supervise(PruneJobs::JOB_NAME, &shutdown, |name, workers| {
+        let context = workers.context.clone();
+        let backend = storage::<PruneJobs>(&context.pool).poll_with_strategy(workers.polling());
+        Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(backend.clone())
+                .data(context.clone())
+                .build(prune_jobs::run)
         })
-        .await;
+    });
+    let clean_up = workers.supervise(CleanUpSessions::JOB_NAME, &shutdown, |name, workers| {
+        let context = workers.context.clone();
+        let backend =
+            storage::<CleanUpSessions>(&context.pool).poll_with_strategy(workers.polling());
+        Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(backend.clone())
+                .data(context.clone())
+                .build(clean_up_sessions::run)
+        })
+    });
+    tokio::join!(prune, clean_up);
 
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;

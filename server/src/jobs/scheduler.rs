@@ -7,10 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{BackgroundJob, Enqueued, PruneJobs, enqueue_once};
+use super::{BackgroundJob, CleanUpSessions, Enqueued, PruneJobs, enqueue_once};
 
 /// Prune finished jobs once a day.
 const PRUNE_EVERY: Duration = Duration::from_secs(86_400);
+/// Delete expired sessions every hour.
+const CLEAN_UP_SESSIONS_EVERY: Duration = Duration::from_secs(3_600);
 
 /// Ticks every `tick` until `shutdown` is cancelled, enqueuing what is due.
 pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
@@ -27,14 +29,31 @@ pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
 /// Enqueues each periodic job whose period `now` falls in, unless that period's job is
 /// already queued.
 pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
-    let key = period_key(now, PRUNE_EVERY);
-    match enqueue_once(pool, PruneJobs::default(), &key).await {
+    report::<PruneJobs>(
+        enqueue_once(pool, PruneJobs::default(), &period_key(now, PRUNE_EVERY)).await,
+        now,
+        PRUNE_EVERY,
+    );
+    report::<CleanUpSessions>(
+        enqueue_once(
+            pool,
+            CleanUpSessions::default(),
+            &period_key(now, CLEAN_UP_SESSIONS_EVERY),
+        )
+        .await,
+        now,
+        CLEAN_UP_SESSIONS_EVERY,
+    );
+}
+
+fn report<J: BackgroundJob>(outcome: anyhow::Result<Enqueued>, now: SystemTime, every: Duration) {
+    match outcome {
         Ok(Enqueued::Added) => {
-            tracing::info!(job = PruneJobs::JOB_NAME, period = %key, "scheduled")
+            tracing::info!(job = J::JOB_NAME, period = %period_key(now, every), "scheduled")
         }
         Ok(Enqueued::AlreadyQueued) => {}
         Err(error) => {
-            tracing::warn!(job = PruneJobs::JOB_NAME, error = %format!("{error:#}"), "could not schedule")
+            tracing::warn!(job = J::JOB_NAME, error = %format!("{error:#}"), "could not schedule")
         }
     }
 }

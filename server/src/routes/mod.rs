@@ -1,3 +1,7 @@
 //! Plain axum handlers (the pages are Leptos routes in the `app` crate).
 
+pub mod account;
+pub mod api;
+pub mod auth;
+pub mod forms;
 pub mod health;

@@ -1,0 +1,5 @@
+//! Server functions and the data they return, by area.
+
+pub mod account;
+pub mod flash;
+pub mod session;

@@ -1,0 +1,14 @@
+//! Validated values shared by the server and the browser. Each type can only be built
+//! through `parse`, so holding one means the value is valid.
+
+pub mod email;
+pub mod next_path;
+pub mod password;
+pub mod role;
+pub mod token;
+
+pub use email::Email;
+pub use next_path::NextPath;
+pub use password::Password;
+pub use role::Role;
+pub use token::{TokenName, TokenScope};

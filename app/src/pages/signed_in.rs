@@ -1,0 +1,62 @@
+//! Pages for signed-in users: the gate in front of them and the 403 page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::{ViewerResource, api::session::Viewer, domain::NextPath};
+
+/// Renders `page` for the signed-in viewer. Anonymous visitors are sent to sign in (and
+/// back to `path` afterwards); with `admin_only`, members get the 403 page.
+#[component]
+pub fn SignedIn<F, V>(
+    path: &'static str,
+    #[prop(optional)] admin_only: bool,
+    page: F,
+) -> impl IntoView
+where
+    F: Fn(Viewer) -> V + Send + Sync + Clone + 'static,
+    V: IntoView + 'static,
+{
+    let viewer = expect_context::<ViewerResource>();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let page = page.clone();
+                Suspend::new(async move {
+                    match viewer.await {
+                        Ok(Some(viewer)) if admin_only && !viewer.is_admin() => view! { <Forbidden /> }.into_any(),
+                        Ok(Some(viewer)) => page(viewer).into_any(),
+                        Ok(None) => view! { <Redirect path=NextPath::sign_in_url(path) /> }.into_any(),
+                        Err(_) => view! {
+                            <p class="form-error" role="alert">
+                                "Something went wrong loading this page. Please reload it."
+                            </p>
+                        }
+                            .into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The page for signed-in users who may not see what they asked for (status 403).
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::FORBIDDEN);
+        }
+    }
+    view! {
+        <Title text="Not allowed" />
+        <section class="not-found" aria-labelledby="forbidden-title">
+            <p class="not-found-code" aria-hidden="true">"403"</p>
+            <h1 id="forbidden-title">"You don't have access to this page"</h1>
+            <p>"This part of Upcount is for administrators."</p>
+            <a class="button" href="/dashboard">"Go to your dashboard"</a>
+        </section>
+    }
+}

@@ -1,0 +1,61 @@
+//! Who is making a request: the signed-in user (from the session cookie) and their
+//! workspace.
+
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::domain::Role;
+
+/// Session key of the signed-in user's id.
+pub const USER_ID: &str = "user_id";
+/// Session key of the one-shot messages for the next page (see `api::flash`).
+pub const FLASH: &str = "flash";
+
+/// The signed-in user and the workspace they act in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub workspace_id: Uuid,
+    pub workspace_name: String,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Put into every request's extensions by the server's auth middleware: `None` when
+/// nobody is signed in.
+#[derive(Clone, Debug, Default)]
+pub struct Auth(pub Option<CurrentUser>);
+
+/// Loads the user whose id the session holds. A session pointing at a deleted user is
+/// treated as signed out.
+pub async fn current_user(
+    pool: &sqlx::PgPool,
+    session: &Session,
+) -> Result<Option<CurrentUser>, AuthError> {
+    let user_id = session
+        .get::<Uuid>(USER_ID)
+        .await
+        .map_err(|error| AuthError::Session(error.to_string()))?;
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    Ok(super::db::users::find_current(pool, user_id).await?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("session store: {0}")]
+    Session(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The flash messages the auth middleware took out of the session for this request.
+#[derive(Clone, Debug, Default)]
+pub struct TakenFlash(pub Option<crate::api::flash::Flash>);

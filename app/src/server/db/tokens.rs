@@ -1,0 +1,119 @@
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::{TokenName, TokenScope};
+
+/// A token as listed on the account page (never the token itself).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub name: String,
+    pub scope: TokenScope,
+    pub token_prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenCaller {
+    pub token_id: Uuid,
+    pub token_name: String,
+    pub scope: TokenScope,
+    pub workspace_id: Uuid,
+    pub workspace_name: String,
+}
+
+#[tracing::instrument(skip(pool, token_hash))]
+pub async fn create(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    created_by: Uuid,
+    name: &TokenName,
+    scope: TokenScope,
+    token_hash: &[u8],
+    token_prefix: &str,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO api_tokens (workspace_id, created_by, name, scope, token_hash, token_prefix)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(created_by)
+    .bind(name.as_ref())
+    .bind(scope)
+    .bind(token_hash)
+    .bind(token_prefix)
+    .fetch_one(pool)
+    .await
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn list(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<TokenRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, scope, token_prefix, created_at, last_used_at
+         FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id",
+    )
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Deletes the token if it belongs to `workspace_id`; `false` when there is no such token.
+#[tracing::instrument(skip(pool))]
+pub async fn revoke(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    token_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2")
+        .bind(token_id)
+        .bind(workspace_id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(deleted == 1)
+}
+
+/// Finds the token with this hash and records that it was used (at most once a minute,
+/// to spare the database a write per request).
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(
+    pool: &PgPool,
+    token_hash: &[u8],
+) -> Result<Option<TokenCaller>, sqlx::Error> {
+    let row: Option<(
+        Uuid,
+        String,
+        TokenScope,
+        Uuid,
+        String,
+        Option<DateTime<Utc>>,
+    )> = sqlx::query_as(
+        "SELECT t.id, t.name, t.scope, w.id, w.name, t.last_used_at
+         FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
+         WHERE t.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some((token_id, token_name, scope, workspace_id, workspace_name, last_used_at)) = row
+    else {
+        return Ok(None);
+    };
+    if last_used_at.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1)) {
+        sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
+            .bind(token_id)
+            .execute(pool)
+            .await?;
+    }
+    Ok(Some(TokenCaller {
+        token_id,
+        token_name,
+        scope,
+        workspace_id,
+        workspace_name,
+    }))
+}

@@ -1,0 +1,132 @@
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    domain::{Email, Role},
+    server::auth::CurrentUser,
+};
+
+/// The user with `id` and the workspace they act in (their first, today their only one).
+#[tracing::instrument(skip(pool))]
+pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row: Option<(Uuid, String, Role, Uuid, String)> = sqlx::query_as(
+        "SELECT u.id, u.email, u.role, w.id, w.name
+         FROM users u
+         JOIN workspace_members m ON m.user_id = u.id
+         JOIN workspaces w ON w.id = m.workspace_id
+         WHERE u.id = $1
+         ORDER BY m.created_at, w.id
+         LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(id, email, role, workspace_id, workspace_name)| CurrentUser {
+            id,
+            email,
+            role,
+            workspace_id,
+            workspace_name,
+        },
+    ))
+}
+
+/// The id and password hash of the user with `email`.
+#[tracing::instrument(skip(pool))]
+pub async fn find_credentials(
+    pool: &PgPool,
+    email: &Email,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+        .bind(email.as_ref())
+        .fetch_optional(pool)
+        .await
+}
+
+/// Creates a user with their personal workspace. `None` when the email is taken.
+#[tracing::instrument(skip(pool, password_hash))]
+pub async fn create(
+    pool: &PgPool,
+    email: &Email,
+    password_hash: &str,
+    role: Role,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let user_id: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id",
+    )
+    .bind(email.as_ref())
+    .bind(password_hash)
+    .bind(role)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    let name = email.as_ref().split('@').next().unwrap_or("My");
+    let workspace_id: Uuid =
+        sqlx::query_scalar("INSERT INTO workspaces (name) VALUES ($1) RETURNING id")
+            .bind(
+                format!("{name}'s workspace")
+                    .chars()
+                    .take(100)
+                    .collect::<String>(),
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'owner')",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(user_id))
+}
+
+#[tracing::instrument(skip(pool, password_hash))]
+pub async fn set_password(pool: &PgPool, id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the user, their sessions and memberships, and every workspace they were the
+/// last member of, with everything in it.
+#[tracing::instrument(skip(pool))]
+pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "DELETE FROM workspaces w
+         USING workspace_members m
+         WHERE m.workspace_id = w.id AND m.user_id = $1
+           AND NOT EXISTS (
+               SELECT 1 FROM workspace_members other
+               WHERE other.workspace_id = w.id AND other.user_id <> $1
+           )",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // Sessions and memberships go with the user (ON DELETE CASCADE).
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The id of the user with `email`, if any.
+pub async fn find_id(pool: &PgPool, email: &Email) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email.as_ref())
+        .fetch_optional(pool)
+        .await
+}

@@ -1,0 +1,140 @@
+//! `upcount admin …`: user and token management from the command line, for operators,
+//! scripts and tests.
+
+use std::io::{IsTerminal, Read};
+
+use app::{
+    domain::{Email, Password, Role, TokenName, TokenScope},
+    server::{db, password, session_store::PgSessionStore, tokens},
+};
+use sqlx::PgPool;
+
+use crate::cli::AdminCommand;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a user with the email {0} already exists")]
+    AlreadyExists(String),
+    #[error("there is no user with the email {0}")]
+    NoSuchUser(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl AdminError {
+    /// 2: bad input, 3: the user already exists, 4: no such user, 1: anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AdminError::Invalid(_) => 2,
+            AdminError::AlreadyExists(_) => 3,
+            AdminError::NoSuchUser(_) => 4,
+            AdminError::Unexpected(_) => 1,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AdminError {
+    fn from(error: sqlx::Error) -> Self {
+        AdminError::Unexpected(anyhow::Error::new(error).context("database error"))
+    }
+}
+
+/// Runs the command; what scripts need (a generated password, a token) goes to standard
+/// output, everything else to standard error.
+pub async fn run(pool: &PgPool, command: AdminCommand) -> Result<(), AdminError> {
+    match command {
+        AdminCommand::CreateUser { email, admin } => {
+            let email = Email::parse(&email).map_err(AdminError::Invalid)?;
+            let (password, generated) = password_from_stdin()?;
+            let hash = password::hash(&password)
+                .await
+                .map_err(|error| AdminError::Unexpected(error.into()))?;
+            let role = if admin { Role::Admin } else { Role::Member };
+            match db::users::create(pool, &email, &hash, role).await? {
+                Some(_) => {
+                    eprintln!("created {} {email}", role.label());
+                    if generated {
+                        println!("{}", password.expose());
+                    }
+                    Ok(())
+                }
+                None => Err(AdminError::AlreadyExists(email.to_string())),
+            }
+        }
+        AdminCommand::SetPassword { email } => {
+            let email = Email::parse(&email).map_err(AdminError::Invalid)?;
+            let user_id = db::users::find_id(pool, &email)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(email.to_string()))?;
+            let (password, generated) = password_from_stdin()?;
+            let hash = password::hash(&password)
+                .await
+                .map_err(|error| AdminError::Unexpected(error.into()))?;
+            db::users::set_password(pool, user_id, &hash).await?;
+            let ended = PgSessionStore::new(pool.clone())
+                .delete_for_user(user_id, None)
+                .await?;
+            eprintln!("password of {email} changed; {ended} session(s) ended");
+            if generated {
+                println!("{}", password.expose());
+            }
+            Ok(())
+        }
+        AdminCommand::CreateToken { email, scope, name } => {
+            let email = Email::parse(&email).map_err(AdminError::Invalid)?;
+            let scope = TokenScope::parse(&scope).map_err(AdminError::Invalid)?;
+            let name = TokenName::parse(&name).map_err(AdminError::Invalid)?;
+            let user_id = db::users::find_id(pool, &email)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(email.to_string()))?;
+            let user = db::users::find_current(pool, user_id)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(email.to_string()))?;
+            let token = tokens::generate();
+            db::tokens::create(
+                pool,
+                user.workspace_id,
+                user.id,
+                &name,
+                scope,
+                &token.hash,
+                &token.display_prefix,
+            )
+            .await?;
+            eprintln!(
+                "created a {} token for the workspace of {email}",
+                scope.label()
+            );
+            println!("{}", token.token);
+            Ok(())
+        }
+    }
+}
+
+/// The password piped to standard input, or a generated one (`true`) when there is none.
+fn password_from_stdin() -> Result<(Password, bool), AdminError> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut input = String::new();
+        stdin
+            .lock()
+            .take(4_096)
+            .read_to_string(&mut input)
+            .map_err(|error| {
+                AdminError::Invalid(format!(
+                    "could not read the password from standard input: {error}"
+                ))
+            })?;
+        let input = input.trim_end_matches(['\r', '\n']);
+        if !input.is_empty() {
+            let password = Password::parse(input.to_string())
+                .map_err(|message| AdminError::Invalid(format!("password: {message}")))?;
+            return Ok((password, false));
+        }
+    }
+    let generated = tokens::generate().token[4..24].to_string();
+    let password = Password::parse(generated).map_err(AdminError::Invalid)?;
+    Ok((password, true))
+}

@@ -1,0 +1,96 @@
+//! Who is signed in: loads the session's user once per request and puts [`Auth`] (and,
+//! for page loads, the flash messages) into the request's extensions. Sends anonymous
+//! visitors of signed-in pages to sign in, and signed-in visitors of the sign-in pages to
+//! their dashboard.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use app::{
+    api::flash::Flash,
+    domain::NextPath,
+    server::{
+        auth::{self, Auth, TakenFlash},
+        state::AppState,
+    },
+};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use tower_sessions::Session;
+
+/// The address of the client (the TCP peer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// Pages only signed-in users may see.
+const SIGNED_IN_PAGES: [&str; 3] = ["/dashboard", "/account", "/admin"];
+
+pub async fn load(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    request.extensions_mut().insert(ClientIp(client_ip));
+
+    let user = match auth::current_user(&state.pool, &session).await {
+        Ok(user) => user,
+        Err(error) => {
+            tracing::error!(error = %error, "could not load the signed-in user");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Upcount cannot reach its database right now. Please try again in a moment.",
+            )
+                .into_response();
+        }
+    };
+
+    if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
+        let path = request.uri().path();
+        let signed_in_page = SIGNED_IN_PAGES
+            .iter()
+            .any(|page| path == *page || path.starts_with(&format!("{page}/")));
+        if user.is_none() && signed_in_page {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or(path, |path_and_query| path_and_query.as_str());
+            return Redirect::to(&NextPath::sign_in_url(target)).into_response();
+        }
+        if user.is_some() && matches!(path, "/sign-in" | "/sign-up") {
+            return Redirect::to(NextPath::DEFAULT).into_response();
+        }
+    }
+    // Flash messages are for the next page a browser shows, not for its favicon.
+    if is_page_load(&request) {
+        let flash = session
+            .remove::<Flash>(auth::FLASH)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(error = %error, "unreadable flash messages dropped");
+                None
+            });
+        request.extensions_mut().insert(TakenFlash(flash));
+    }
+
+    request.extensions_mut().insert(Auth(user));
+    next.run(request).await
+}
+
+/// A browser loading a page (not a script, an image or an API call).
+fn is_page_load(request: &Request) -> bool {
+    request.method() == Method::GET
+        && !request.uri().path().starts_with("/api/")
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}

@@ -1,0 +1,255 @@
+//! The account page's forms: `POST /account/password`, `/account/delete`,
+//! `/account/tokens` and `/account/tokens/{id}/revoke`.
+
+use app::{
+    api::flash::{Flash, NewTokenShown},
+    domain::{NextPath, Password, TokenName, TokenScope},
+    server::{
+        auth::{Auth, CurrentUser},
+        db, password,
+        session_store::PgSessionStore,
+        state::AppState,
+        tokens,
+    },
+};
+use axum::{
+    Extension, Form,
+    extract::{Path, State, rejection::FormRejection},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::forms::{redirect_with, unexpected};
+
+const ACCOUNT: &str = "/account";
+
+/// The signed-in user, or a redirect to sign in.
+fn require_user(auth: Auth) -> Result<CurrentUser, Response> {
+    auth.0
+        .ok_or_else(|| Redirect::to(&NextPath::sign_in_url(ACCOUNT)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangePassword {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<ChangePassword>, FormRejection>,
+) -> Response {
+    let user = match require_user(auth) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Form(form) = form.unwrap_or_default();
+    let mut flash = Flash::for_form("password");
+    let new_password = Password::parse(form.new_password);
+    if form.current_password.is_empty() {
+        flash = flash.with_field_error("current_password", "Enter your current password.");
+    }
+    if let Err(message) = &new_password {
+        flash = flash.with_field_error("new_password", message.clone());
+    }
+    let Ok(new_password) = new_password else {
+        return redirect_with(&session, flash, ACCOUNT).await;
+    };
+    if flash.has_errors() {
+        return redirect_with(&session, flash, ACCOUNT).await;
+    }
+    match check_password(&state, &user, &form.current_password).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let flash =
+                flash.with_field_error("current_password", "That is not your current password.");
+            return redirect_with(&session, flash, ACCOUNT).await;
+        }
+        Err(error) => return unexpected(&session, "password", ACCOUNT, error).await,
+    }
+    let hash = match password::hash(&new_password).await {
+        Ok(hash) => hash,
+        Err(error) => return unexpected(&session, "password", ACCOUNT, error).await,
+    };
+    if let Err(error) = db::users::set_password(&state.pool, user.id, &hash).await {
+        return unexpected(&session, "password", ACCOUNT, error).await;
+    }
+    // Everyone else who had this account open is signed out; this session gets a new id.
+    if let Err(error) = session.cycle_id().await {
+        return unexpected(&session, "password", ACCOUNT, error).await;
+    }
+    if let Err(error) = session.save().await {
+        return unexpected(&session, "password", ACCOUNT, error).await;
+    }
+    let store = PgSessionStore::new(state.pool.clone());
+    match store.delete_for_user(user.id, session.id()).await {
+        Ok(ended) => {
+            tracing::info!(user.id = %user.id, other_sessions_ended = ended, "password changed")
+        }
+        Err(error) => return unexpected(&session, "password", ACCOUNT, error).await,
+    }
+    redirect_with(
+        &session,
+        Flash::notice("Password changed. Your other sessions were signed out."),
+        ACCOUNT,
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteAccount {
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn delete_account(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<DeleteAccount>, FormRejection>,
+) -> Response {
+    let user = match require_user(auth) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Form(form) = form.unwrap_or_default();
+    let flash = Flash::for_form("delete-account");
+    if form.password.is_empty() {
+        let flash = flash.with_field_error("password", "Enter your password to confirm.");
+        return redirect_with(&session, flash, ACCOUNT).await;
+    }
+    match check_password(&state, &user, &form.password).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let flash = flash.with_field_error("password", "That is not your password.");
+            return redirect_with(&session, flash, ACCOUNT).await;
+        }
+        Err(error) => return unexpected(&session, "delete-account", ACCOUNT, error).await,
+    }
+    if let Err(error) = db::users::delete(&state.pool, user.id).await {
+        return unexpected(&session, "delete-account", ACCOUNT, error).await;
+    }
+    tracing::info!(user.id = %user.id, "account deleted");
+    // The session row went with the user; this clears the cookie and starts afresh.
+    if let Err(error) = session.flush().await {
+        tracing::warn!(error = %error, "could not clear the deleted user's session");
+    }
+    redirect_with(
+        &session,
+        Flash::notice("Your account was deleted."),
+        "/sign-in",
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewTokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<NewTokenForm>, FormRejection>,
+) -> Response {
+    let user = match require_user(auth) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Form(form) = form.unwrap_or_default();
+    let mut flash = Flash::for_form("new-token")
+        .with_value("name", &form.name)
+        .with_value("scope", &form.scope);
+    let name = TokenName::parse(&form.name);
+    let scope = TokenScope::parse(&form.scope);
+    if let Err(message) = &name {
+        flash = flash.with_field_error("name", message.clone());
+    }
+    if let Err(message) = &scope {
+        flash = flash.with_field_error("scope", message.clone());
+    }
+    let (Ok(name), Ok(scope)) = (name, scope) else {
+        return redirect_with(&session, flash, ACCOUNT).await;
+    };
+    let token = tokens::generate();
+    if let Err(error) = db::tokens::create(
+        &state.pool,
+        user.workspace_id,
+        user.id,
+        &name,
+        scope,
+        &token.hash,
+        &token.display_prefix,
+    )
+    .await
+    {
+        return unexpected(&session, "new-token", ACCOUNT, error).await;
+    }
+    tracing::info!(workspace.id = %user.workspace_id, scope = scope.as_str(), "API token created");
+    let shown = Flash {
+        new_token: Some(NewTokenShown {
+            name: name.as_ref().to_string(),
+            token: token.token,
+        }),
+        ..Flash::default()
+    };
+    redirect_with(&session, shown, ACCOUNT).await
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    Path(token_id): Path<String>,
+) -> Response {
+    let user = match require_user(auth) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let not_found = (
+        StatusCode::NOT_FOUND,
+        "That API token does not exist in your workspace.",
+    )
+        .into_response();
+    let Ok(token_id) = token_id.parse::<uuid::Uuid>() else {
+        return not_found;
+    };
+    match db::tokens::revoke(&state.pool, user.workspace_id, token_id).await {
+        Ok(true) => {
+            tracing::info!(workspace.id = %user.workspace_id, token.id = %token_id, "API token revoked");
+            redirect_with(
+                &session,
+                Flash::notice("Token revoked. It no longer works."),
+                ACCOUNT,
+            )
+            .await
+        }
+        Ok(false) => not_found,
+        Err(error) => unexpected(&session, "new-token", ACCOUNT, error).await,
+    }
+}
+
+async fn check_password(
+    state: &AppState,
+    user: &CurrentUser,
+    candidate: &str,
+) -> Result<bool, sqlx::Error> {
+    let email = app::domain::Email::parse(&user.email).map_err(|_| sqlx::Error::RowNotFound)?;
+    let stored = db::users::find_credentials(&state.pool, &email).await?;
+    let candidate = if candidate.chars().count() > Password::MAX_LEN {
+        ""
+    } else {
+        candidate
+    };
+    Ok(password::verify(candidate, stored.as_ref().map(|(_, hash)| hash.as_str())).await)
+}

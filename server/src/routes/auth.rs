@@ -1,0 +1,226 @@
+//! `POST /sign-up`, `POST /sign-in`, `POST /sign-out`.
+
+use app::{
+    api::flash::Flash,
+    domain::{Email, NextPath, Password, Role},
+    server::{
+        auth::USER_ID,
+        db, password,
+        rate_limit::{self, Quota},
+        state::AppState,
+    },
+};
+use axum::{
+    Extension, Form,
+    extract::{State, rejection::FormRejection},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::forms::{redirect_with, unexpected};
+use crate::middleware::auth::ClientIp;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+const WRONG_CREDENTIALS: &str = "That email and password do not match an account.";
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    session: Session,
+    form: Result<Form<Credentials>, FormRejection>,
+) -> Response {
+    let Form(form) = form.unwrap_or_default();
+    let next = NextPath::parse_or_default(Some(&form.next));
+    let back = format!("{}{}", "/sign-in?next=", encode(next.as_ref()));
+    let mut flash = Flash::for_form("sign-in").with_value("email", &form.email);
+    if form.email.trim().is_empty() {
+        flash = flash.with_field_error("email", "Enter your email address.");
+    }
+    if form.password.is_empty() {
+        flash = flash.with_field_error("password", "Enter your password.");
+    }
+    if flash.has_errors() {
+        return redirect_with(&session, flash, &back).await;
+    }
+
+    if let Some(response) =
+        limit_attempts(&state, &session, &form.email, ip, "sign-in", &back).await
+    {
+        return response;
+    }
+
+    let account = match Email::parse(&form.email) {
+        Ok(email) => match db::users::find_credentials(&state.pool, &email).await {
+            Ok(account) => account,
+            Err(error) => return unexpected(&session, "sign-in", &back, error).await,
+        },
+        Err(_) => None,
+    };
+    // An unknown email costs the same hash check as a wrong password.
+    let hash = account.as_ref().map(|(_, hash)| hash.as_str());
+    let candidate = if form.password.chars().count() > Password::MAX_LEN {
+        ""
+    } else {
+        &form.password
+    };
+    if !password::verify(candidate, hash).await {
+        return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
+    }
+    match account {
+        Some((user_id, _)) => start_session(&session, user_id, next.as_ref()).await,
+        None => redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await,
+    }
+}
+
+pub async fn sign_up(
+    State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    session: Session,
+    form: Result<Form<Credentials>, FormRejection>,
+) -> Response {
+    let Form(form) = form.unwrap_or_default();
+    let next = NextPath::parse_or_default(Some(&form.next));
+    let back = format!("/sign-up?next={}", encode(next.as_ref()));
+    let mut flash = Flash::for_form("sign-up").with_value("email", &form.email);
+    let email = Email::parse(&form.email);
+    let new_password = Password::parse(form.password.clone());
+    if let Err(message) = &email {
+        flash = flash.with_field_error("email", message.clone());
+    }
+    if let Err(message) = &new_password {
+        flash = flash.with_field_error("password", message.clone());
+    }
+    let (Ok(email), Ok(new_password)) = (email, new_password) else {
+        return redirect_with(&session, flash, &back).await;
+    };
+
+    if let Some(response) =
+        limit_attempts(&state, &session, email.as_ref(), ip, "sign-up", &back).await
+    {
+        return response;
+    }
+
+    let hash = match password::hash(&new_password).await {
+        Ok(hash) => hash,
+        Err(error) => return unexpected(&session, "sign-up", &back, error).await,
+    };
+    match db::users::create(&state.pool, &email, &hash, Role::Member).await {
+        Ok(Some(user_id)) => {
+            // Same work as for a taken email below (one hash, one check): same timing.
+            password::verify(new_password.expose(), None).await;
+            tracing::info!(user.id = %user_id, "account created");
+            start_session(&session, user_id, next.as_ref()).await
+        }
+        Ok(None) => {
+            // The email is taken. Its owner gets in with the right password; anybody else
+            // sees the same refusal whether or not it was the password that failed, and
+            // is never told "this email is registered".
+            match db::users::find_credentials(&state.pool, &email).await {
+                Ok(Some((user_id, stored)))
+                    if password::verify(new_password.expose(), Some(&stored)).await =>
+                {
+                    start_session(&session, user_id, next.as_ref()).await
+                }
+                Ok(_) => {
+                    let flash = flash.with_error(
+                        "We could not create an account with this email and password. If you already have an account, sign in instead.",
+                    );
+                    redirect_with(&session, flash, &back).await
+                }
+                Err(error) => unexpected(&session, "sign-up", &back, error).await,
+            }
+        }
+        Err(error) => unexpected(&session, "sign-up", &back, error).await,
+    }
+}
+
+pub async fn sign_out(session: Session) -> Response {
+    if let Err(error) = session.flush().await {
+        tracing::error!(error = %error, "could not end the session");
+    }
+    Redirect::to("/").into_response()
+}
+
+/// Signs `user_id` in on a fresh session id (the old one may be known to an attacker).
+async fn start_session(session: &Session, user_id: Uuid, to: &str) -> Response {
+    if let Err(error) = session.cycle_id().await {
+        return unexpected(session, "sign-in", "/sign-in", error).await;
+    }
+    if let Err(error) = session.insert(USER_ID, user_id).await {
+        return unexpected(session, "sign-in", "/sign-in", error).await;
+    }
+    tracing::info!(user.id = %user_id, "signed in");
+    Redirect::to(to).into_response()
+}
+
+/// Counts an attempt against the email's and the client's quotas; when either is used up,
+/// answers with the page and a "try again in N minutes" message.
+async fn limit_attempts(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    ip: std::net::IpAddr,
+    form: &str,
+    back: &str,
+) -> Option<Response> {
+    let email_key = format!(
+        "auth:email:{}",
+        email
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(300)
+            .collect::<String>()
+    );
+    let ip_key = format!("auth:ip:{ip}");
+    let web = &state.web;
+    for (key, quota) in [
+        (email_key, web.sign_in_per_email),
+        (ip_key, web.sign_in_per_ip),
+    ] {
+        match rate_limit::take(&state.pool, &key, quota).await {
+            Ok(Ok(())) => {}
+            Ok(Err(limited)) => {
+                tracing::warn!(form, limit = %key.split(':').nth(1).unwrap_or(""), "sign-in attempts limited");
+                let flash = Flash::for_form(form)
+                    .with_value("email", email)
+                    .with_error(limited.message("sign-in attempts"));
+                return Some(redirect_with(session, flash, back).await);
+            }
+            Err(error) => return Some(unexpected(session, form, back, error).await),
+        }
+    }
+    None
+}
+
+/// Percent-encodes a path for a `next=` query parameter.
+fn encode(path: &str) -> String {
+    NextPath::sign_in_url(path)
+        .trim_start_matches("/sign-in?next=")
+        .to_string()
+}
+
+/// The quotas from the settings.
+pub fn quotas(settings: &crate::config::AuthSettings) -> (Quota, Quota) {
+    (
+        Quota {
+            attempts: settings.attempts_per_email,
+            period: settings.window,
+        },
+        Quota {
+            attempts: settings.attempts_per_ip,
+            period: settings.window,
+        },
+    )
+}

@@ -1,0 +1,32 @@
+//! Helpers for the server-handled HTML forms: answer with a redirect (303) and leave the
+//! messages for the next page in the session.
+
+use app::{api::flash::Flash, server::auth::FLASH};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// Redirects to `to`, leaving `flash` for the page there.
+pub async fn redirect_with(session: &Session, flash: Flash, to: &str) -> Response {
+    if let Err(error) = session.insert(FLASH, flash).await {
+        tracing::error!(error = %error, "could not store flash messages");
+    }
+    Redirect::to(to).into_response()
+}
+
+/// Logs an unexpected error once and sends the user back to `to` with a generic message:
+/// no detail of it reaches the browser.
+pub async fn unexpected(
+    session: &Session,
+    form: &str,
+    to: &str,
+    error: impl std::fmt::Display,
+) -> Response {
+    tracing::error!(form, error = %error, "form submission failed");
+    redirect_with(
+        session,
+        Flash::for_form(form)
+            .with_error("Something went wrong on our side. Please try again in a moment."),
+        to,
+    )
+    .await
+}
