@@ -1,6 +1,7 @@
 //! Cross-site request forgery: a state-changing request (anything but GET, HEAD, OPTIONS)
 //! must come from Upcount's own pages: its `Origin` (or, without one, its `Referer`) must
-//! be `UPCOUNT_PUBLIC_URL`. API calls with a bearer token carry no cookie authority and
+//! be `UPCOUNT_PUBLIC_URL`. API calls that carry an `Authorization` header (then the
+//! cookie is ignored) or no session cookie at all have no cookie authority to abuse and
 //! are exempt.
 
 use app::server::state::AppState;
@@ -22,7 +23,10 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let path = request.uri().path();
-    if path.starts_with("/api/v1/") && has_bearer_token(request.headers()) {
+    if path.starts_with("/api/v1/")
+        && (request.headers().contains_key(header::AUTHORIZATION)
+            || !has_session_cookie(request.headers()))
+    {
         return next.run(request).await;
     }
     match source_origin(request.headers()) {
@@ -39,11 +43,17 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
-fn has_bearer_token(headers: &HeaderMap) -> bool {
+fn has_session_cookie(headers: &HeaderMap) -> bool {
     headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer "))
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .any(|cookie| {
+            cookie
+                .trim_start()
+                .starts_with(crate::router::SESSION_COOKIE)
+        })
 }
 
 /// The origin (`scheme://host[:port]`) the request says it comes from.
@@ -112,22 +122,13 @@ mod tests {
     }
 
     #[test]
-    fn bearer_tokens_are_recognised() {
-        assert!(has_bearer_token(&headers(&[(
-            header::AUTHORIZATION,
-            "Bearer upc_x"
-        )])));
-        assert!(has_bearer_token(&headers(&[(
-            header::AUTHORIZATION,
-            "bearer upc_x"
-        )])));
-        assert!(!has_bearer_token(&headers(&[(
-            header::AUTHORIZATION,
-            "Basic dTpw"
-        )])));
-        assert!(!has_bearer_token(&headers(&[(
-            header::AUTHORIZATION,
-            "Bearer "
-        )])));
+    fn session_cookies_are_recognised() {
+        let cookie = |value| headers(&[(header::COOKIE, value)]);
+        assert!(has_session_cookie(&cookie("upcount_session=abc")));
+        assert!(has_session_cookie(&cookie(
+            "theme=dark; upcount_session=abc"
+        )));
+        assert!(!has_session_cookie(&cookie("theme=dark")));
+        assert!(!has_session_cookie(&headers(&[])));
     }
 }

@@ -17,6 +17,7 @@ use std::{
     time::Duration,
 };
 
+use app::domain::{Email, Password, Role};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tempfile::TempDir;
 use tokio::{
@@ -153,6 +154,10 @@ pub struct SpawnOptions {
     pub unmigrated: bool,
     /// Reach PostgreSQL through this address (a [`FlakyProxy`]) instead of directly.
     pub database_via: Option<SocketAddr>,
+    /// More settings, as environment variables.
+    pub env: Vec<(&'static str, String)>,
+    /// Use this existing database (owned by another `TestApp`) instead of a new one.
+    pub database_name: Option<String>,
 }
 
 /// The real application on a random port with its own database.
@@ -161,16 +166,52 @@ pub struct TestApp {
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub settings: Settings,
+    pub database_name: String,
     shutdown: CancellationToken,
     // Kept alive for the app's lifetime; the database is dropped last.
     _site_root: TempDir,
-    database: TestDatabase,
+    _database: Option<TestDatabase>,
 }
 
 impl TestApp {
     /// The URL of the app's database, not through any proxy.
     pub fn direct_database_url(&self) -> String {
-        self.database.url()
+        database_url(&self.database_name, None)
+    }
+
+    /// A user with a personal workspace, made the way sign-up makes them.
+    pub async fn create_user(&self, role: Role) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+        let parsed = Email::parse(&email).expect("a valid email");
+        let hash = app::server::password::hash(&Password::parse(password.clone()).expect("valid"))
+            .await
+            .expect("hash");
+        let id = app::server::db::users::create(&self.pool, &parsed, &hash, role)
+            .await
+            .expect("create the user")
+            .expect("a new email");
+        TestUser {
+            id,
+            email,
+            password,
+        }
+    }
+
+    /// A browser-like client: keeps cookies, sends this site's `Origin` on forms.
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("an HTTP client");
+        Browser {
+            client,
+            jar,
+            base: self.address.clone(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -233,16 +274,31 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
     LazyLock::force(&TRACING);
-    let database = TestDatabase::create().await;
+    let (database, database_name) = match options.database_name {
+        Some(name) => (None, name),
+        None => {
+            let database = TestDatabase::create().await;
+            let name = database.name.clone();
+            (Some(database), name)
+        }
+    };
     let site_root = site_root();
-    let database_url = database_url(&database.name, options.database_via);
-    let settings = settings(&[
+    let database_url = database_url(&database_name, options.database_via);
+    let site_root_path = site_root.path().to_string_lossy().into_owned();
+    let mut vars: Vec<(&str, &str)> = vec![
         ("DATABASE_URL", &database_url),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-        ("UPCOUNT_SITE_ROOT", &site_root.path().to_string_lossy()),
+        ("UPCOUNT_SITE_ROOT", &site_root_path),
         ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2"),
         ("UPCOUNT_JOB_POLL_INTERVAL_MS", "100"),
-    ]);
+    ];
+    vars.extend(
+        options
+            .env
+            .iter()
+            .map(|(key, value)| (*key, value.as_str())),
+    );
+    let settings = settings(&vars);
     let pool = db::pool(&settings.database);
     if !options.unmigrated {
         db::migrate(&pool).await.expect("migrate the test database");
@@ -261,10 +317,114 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         pool,
         client: http_client(),
         settings,
+        database_name,
         shutdown,
         _site_root: site_root,
-        database,
+        _database: database,
     }
+}
+
+/// A user made by [`TestApp::create_user`].
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub password: String,
+}
+
+/// A client that behaves like a browser on this site: cookies, and `Origin` on posts.
+pub struct Browser {
+    pub client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// Posts a form as the site's own page would.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_from(path, fields, Some(&self.base)).await
+    }
+
+    /// Posts a form with the given `Origin` (or none).
+    pub async fn post_form_from(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send().await.expect("POST")
+    }
+
+    /// Signs in and checks that it worked.
+    pub async fn sign_in(&self, user: &TestUser) {
+        let response = self
+            .post_form(
+                "/sign-in",
+                &[
+                    ("email", &user.email),
+                    ("password", &user.password),
+                    ("next", "/dashboard"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "sign in {}", user.email);
+        assert_eq!(location(&response), "/dashboard", "sign in {}", user.email);
+    }
+
+    /// The value of the session cookie, if there is one.
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().expect("a URL");
+        let cookies = self.jar.cookies(&url)?;
+        cookies
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("upcount_session=").map(str::to_string))
+    }
+
+    /// Replaces the session cookie (to try forged or stolen ones).
+    pub fn set_session_cookie(&self, value: &str) {
+        let url = self.base.parse().expect("a URL");
+        self.jar
+            .add_cookie_str(&format!("upcount_session={value}; Path=/"), &url);
+    }
+
+    /// Follows a redirect and returns the page's HTML.
+    pub async fn follow(&self, response: reqwest::Response) -> String {
+        assert_eq!(response.status(), 303, "expected a redirect");
+        self.get(&location(&response))
+            .await
+            .text()
+            .await
+            .expect("body")
+    }
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// An HTTP client that neither follows redirects nor decompresses.

@@ -159,7 +159,7 @@ async fn several_worker_processes_share_one_database() {
     })
     .await;
     let scheduled: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE idempotency_key IS NOT NULL")
+        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE idempotency_key IS NOT NULL AND job_type = 'prune_jobs'")
             .fetch_one(&pool)
             .await
             .expect("count");
@@ -222,4 +222,42 @@ async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
 
     workers.stop().await;
     direct.close().await;
+}
+
+#[tokio::test]
+async fn clean_up_sessions_deletes_what_has_expired() {
+    let app = spawn_app().await;
+    let user = app.create_user(app::domain::Role::Member).await;
+    for browser in [app.browser(), app.browser()] {
+        browser.sign_in(&user).await;
+    }
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() - interval '1 day'
+         WHERE id = (SELECT id FROM sessions ORDER BY id LIMIT 1)",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("expire one session");
+    sqlx::query(
+        "INSERT INTO rate_limits (key, tat_nanos, expires_at) VALUES
+         ('auth:ip:203.0.113.7', 1, now() - interval '1 minute'),
+         ('auth:ip:203.0.113.8', 1, now() + interval '10 minutes')",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("add rate-limit entries");
+
+    let context = JobContext {
+        pool: app.pool.clone(),
+        retention: Duration::from_secs(86_400),
+    };
+    let report = upcount::jobs::clean_up_sessions::clean_up(&context)
+        .await
+        .expect("clean up");
+    assert_eq!((report.sessions, report.rate_limits), (1, 1));
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sessions, 1);
 }

@@ -1,6 +1,8 @@
 //! Black-box tests of the server: one binary, a module per area.
 
+mod accounts;
 mod assets;
+mod authz;
 mod health;
 mod helpers;
 mod jobs;

@@ -33,7 +33,7 @@ async fn landing_page_is_server_rendered_with_its_scripts() {
 #[tokio::test]
 async fn unknown_paths_render_the_404_page() {
     let app = spawn_app().await;
-    for path in ["/no/such/page", "/pkg-but-not-really", "/admin"] {
+    for path in ["/no/such/page", "/pkg-but-not-really", "/dashboards"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
         assert_eq!(

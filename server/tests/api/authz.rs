@@ -1,0 +1,257 @@
+//! Who may do what: every route as an anonymous visitor, a member, a member of another
+//! workspace, and an admin. And the `upcount admin` commands that make users and tokens.
+
+use app::domain::Role;
+use reqwest::Method;
+
+use crate::{
+    accounts::create_token,
+    helpers::{Browser, TestDatabase, location, run_binary, spawn_app},
+};
+
+/// What a request should get: a status, and for redirects where to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Ok,
+    Redirect(&'static str),
+    Status(u16),
+}
+
+async fn outcome(browser: &Browser, method: &Method, path: &str) -> (u16, String) {
+    let response = if *method == Method::GET {
+        browser.get(path).await
+    } else {
+        browser
+            .client
+            .request(method.clone(), format!("{}{path}", browser.base))
+            .header("origin", &browser.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .expect("request")
+    };
+    (response.status().as_u16(), location(&response))
+}
+
+#[tokio::test]
+async fn every_route_as_every_kind_of_caller() {
+    let app = spawn_app().await;
+    let member = app.create_user(Role::Member).await;
+    let stranger = app.create_user(Role::Member).await;
+    let admin = app.create_user(Role::Admin).await;
+
+    let anonymous = app.browser();
+    let as_member = app.browser();
+    as_member.sign_in(&member).await;
+    let as_stranger = app.browser();
+    as_stranger.sign_in(&stranger).await;
+    let as_admin = app.browser();
+    as_admin.sign_in(&admin).await;
+
+    // A token of the member's workspace, which only the member may revoke.
+    create_token(&as_member, "member's token", "read").await;
+    let token_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .expect("id");
+    let revoke = format!("/account/tokens/{token_id}/revoke");
+
+    use Expect::{Ok, Redirect, Status};
+    let to_sign_in = |path: &'static str| Redirect(path);
+    #[rustfmt::skip]
+    let matrix: Vec<(Method, String, [Expect; 4])> = vec![
+        //                                   anonymous                                  member                 stranger               admin
+        (Method::GET, "/".into(),            [Ok,                                       Ok,                    Ok,                    Ok]),
+        (Method::GET, "/sign-in".into(),     [Ok,                                       Redirect("/dashboard"), Redirect("/dashboard"), Redirect("/dashboard")]),
+        (Method::GET, "/sign-up".into(),     [Ok,                                       Redirect("/dashboard"), Redirect("/dashboard"), Redirect("/dashboard")]),
+        (Method::GET, "/dashboard".into(),   [to_sign_in("/sign-in?next=%2Fdashboard"), Ok,                    Ok,                    Ok]),
+        (Method::GET, "/account".into(),     [to_sign_in("/sign-in?next=%2Faccount"),   Ok,                    Ok,                    Ok]),
+        (Method::GET, "/admin".into(),       [to_sign_in("/sign-in?next=%2Fadmin"),     Status(403),           Status(403),           Ok]),
+        (Method::GET, "/api/v1/me".into(),   [Status(401),                              Ok,                    Ok,                    Ok]),
+        (Method::GET, "/no-such-page".into(),[Status(404),                              Status(404),           Status(404),           Status(404)]),
+        (Method::POST, "/account/tokens".into(),   [to_sign_in("/sign-in?next=%2Faccount"), Redirect("/account"), Redirect("/account"), Redirect("/account")]),
+        (Method::POST, "/account/password".into(), [to_sign_in("/sign-in?next=%2Faccount"), Redirect("/account"), Redirect("/account"), Redirect("/account")]),
+        (Method::POST, "/account/delete".into(),   [to_sign_in("/sign-in?next=%2Faccount"), Redirect("/account"), Redirect("/account"), Redirect("/account")]),
+        (Method::PATCH, "/api/v1/workspace".into(),[Status(401),                              Status(415),           Status(415),           Status(415)]),
+        // Another workspace's token: not found for everyone but its owner (checked last,
+        // because it revokes the token).
+        (Method::POST, revoke.clone(),             [to_sign_in("/sign-in?next=%2Faccount"), Redirect("/account"), Status(404),           Status(404)]),
+    ];
+
+    let callers = [
+        ("anonymous", &anonymous),
+        ("member", &as_member),
+        ("stranger", &as_stranger),
+        ("admin", &as_admin),
+    ];
+    for (method, path, expected) in &matrix {
+        // The member's revoke goes last: it deletes the token.
+        let order = [0, 2, 3, 1];
+        for index in order {
+            let (who, browser) = callers[index];
+            let (status, location) = outcome(browser, method, path).await;
+            let got = match status {
+                200 => Expect::Ok,
+                303 | 302 | 307 => Expect::Redirect(Box::leak(location.into_boxed_str())),
+                other => Expect::Status(other),
+            };
+            assert_eq!(got, expected[index], "{method} {path} as {who}");
+        }
+    }
+    // The stranger's and admin's attempts left the token alone; the member's removed it.
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+
+    // Each caller sees only their own workspace through the API.
+    for (browser, user) in [(&as_member, &member), (&as_stranger, &stranger)] {
+        let body: serde_json::Value = browser
+            .client
+            .get(format!("{}/api/v1/me", app.address))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(body["via"]["email"], user.email.as_str());
+    }
+    // The admin page shows the admin console only to admins.
+    let html = as_admin.get("/admin").await.text().await.expect("body");
+    assert!(html.contains("Admin console"));
+    let html = as_member.get("/admin").await.text().await.expect("body");
+    assert!(
+        html.contains("You don&#x27;t have access to this page")
+            || html.contains("You don't have access to this page"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_commands_create_users_and_tokens() {
+    let database = TestDatabase::create().await;
+    let url = database.url();
+    let (code, _, stderr) = run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    // No password on standard input: one is generated and printed.
+    let (code, stdout, stderr) = run_binary(
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "Root@Example.com",
+            "--admin",
+        ],
+        &[("DATABASE_URL", &url)],
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("created admin root@example.com"),
+        "{stderr}"
+    );
+    let password = stdout.trim().to_string();
+    assert!(password.len() >= 10, "{stdout}");
+
+    let (code, _, stderr) = run_binary(
+        &["admin", "create-user", "--email", "root@example.com"],
+        &[("DATABASE_URL", &url)],
+    )
+    .await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+
+    let (code, _, stderr) = run_binary(
+        &["admin", "create-user", "--email", "not an email"],
+        &[("DATABASE_URL", &url)],
+    )
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+
+    let (code, stdout, stderr) = run_binary(
+        &[
+            "admin",
+            "create-token",
+            "--email",
+            "root@example.com",
+            "--scope",
+            "write",
+        ],
+        &[("DATABASE_URL", &url)],
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let token = stdout.trim().to_string();
+    assert!(token.starts_with("upc_") && token.len() == 47, "{token}");
+
+    let (code, _, stderr) = run_binary(
+        &[
+            "admin",
+            "create-token",
+            "--email",
+            "nobody@example.com",
+            "--scope",
+            "read",
+        ],
+        &[("DATABASE_URL", &url)],
+    )
+    .await;
+    assert_eq!(code, 4, "{stderr}");
+
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let (role, hash): (String, String) =
+        sqlx::query_as("SELECT role::text, password_hash FROM users")
+            .fetch_one(&pool)
+            .await
+            .expect("the user");
+    assert_eq!(role, "admin");
+    let candidate = password.clone();
+    assert!(
+        app::server::password::verify(&candidate, Some(&hash)).await,
+        "the printed password works"
+    );
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn create_user_reads_the_password_from_standard_input() {
+    use tokio::io::AsyncWriteExt;
+    let database = TestDatabase::create().await;
+    let url = database.url();
+    run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_upcount"))
+        .args(["admin", "create-user", "--email", "piped@example.com"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"a piped password\n").await.expect("write");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("wait");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "",
+        "nothing printed when the password was given"
+    );
+
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&pool)
+        .await
+        .expect("hash");
+    assert!(app::server::password::verify("a piped password", Some(&hash)).await);
+    pool.close().await;
+}
