@@ -28,6 +28,34 @@ cargo leptos build
 
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export UPCOUNT_SITE_ROOT="${UPCOUNT_SITE_ROOT:-$ROOT/target/site}"
+upcount="$CARGO_TARGET_DIR/debug/upcount"
+"$upcount" migrate
+
+# An administrator for this database, made on the first start; its password is kept in
+# .data/ (git-ignored) so every start can say how to sign in.
+admin_email="${UPCOUNT_DEV_ADMIN_EMAIL:-admin@upcount.local}"
+credentials="$ROOT/.data/admin-credentials"
+mkdir -p "$ROOT/.data"
+saved_for="$(sed -n 's/^database=//p' "$credentials" 2>/dev/null || true)"
+if [ "$saved_for" != "$DATABASE_URL" ]; then
+  set +e
+  password="$("$upcount" admin create-user --email "$admin_email" --admin </dev/null 2>/dev/null)"
+  status=$?
+  if [ $status -eq 3 ]; then
+    # The admin exists but its password was not saved here: set a new one.
+    password="$("$upcount" admin set-password --email "$admin_email" </dev/null 2>/dev/null)"
+    status=$?
+  fi
+  set -e
+  [ $status -eq 0 ] || die "could not create the administrator $admin_email"
+  (umask 077 && printf 'database=%s\nemail=%s\npassword=%s\n' "$DATABASE_URL" "$admin_email" "$password" >"$credentials")
+  doing "created the administrator $admin_email"
+fi
+admin_password="$(sed -n 's/^password=//p' "$credentials")"
+
+public_url="${UPCOUNT_PUBLIC_URL:-http://$LEPTOS_SITE_ADDR}"
 say ""
-say "Upcount is starting on http://$LEPTOS_SITE_ADDR (Ctrl-C stops it)"
-exec "$CARGO_TARGET_DIR/debug/upcount" serve
+say "Upcount is starting on $public_url (Ctrl-C stops it)"
+say "Sign in at $public_url/sign-in as $admin_email with the password $admin_password"
+say "(saved in .data/admin-credentials)"
+exec "$upcount" serve
