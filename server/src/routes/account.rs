@@ -25,10 +25,9 @@ use super::forms::{redirect_with, unexpected};
 
 const ACCOUNT: &str = "/account";
 
-/// The signed-in user, or a redirect to sign in.
-fn require_user(auth: Auth) -> Result<CurrentUser, Response> {
-    auth.0
-        .ok_or_else(|| Redirect::to(&NextPath::sign_in_url(ACCOUNT)).into_response())
+/// Where anonymous posts to the account page's forms go.
+fn sign_in_first() -> Response {
+    Redirect::to(&NextPath::sign_in_url(ACCOUNT)).into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,9 +44,8 @@ pub async fn change_password(
     session: Session,
     form: Result<Form<ChangePassword>, FormRejection>,
 ) -> Response {
-    let user = match require_user(auth) {
-        Ok(user) => user,
-        Err(response) => return response,
+    let Some(user) = auth.0 else {
+        return sign_in_first();
     };
     let Form(form) = form.unwrap_or_default();
     let mut flash = Flash::for_form("password");
@@ -114,9 +112,8 @@ pub async fn delete_account(
     session: Session,
     form: Result<Form<DeleteAccount>, FormRejection>,
 ) -> Response {
-    let user = match require_user(auth) {
-        Ok(user) => user,
-        Err(response) => return response,
+    let Some(user) = auth.0 else {
+        return sign_in_first();
     };
     let Form(form) = form.unwrap_or_default();
     let flash = Flash::for_form("delete-account");
@@ -162,9 +159,8 @@ pub async fn create_token(
     session: Session,
     form: Result<Form<NewTokenForm>, FormRejection>,
 ) -> Response {
-    let user = match require_user(auth) {
-        Ok(user) => user,
-        Err(response) => return response,
+    let Some(user) = auth.0 else {
+        return sign_in_first();
     };
     let Form(form) = form.unwrap_or_default();
     let mut flash = Flash::for_form("new-token")
@@ -212,9 +208,8 @@ pub async fn revoke_token(
     session: Session,
     Path(token_id): Path<String>,
 ) -> Response {
-    let user = match require_user(auth) {
-        Ok(user) => user,
-        Err(response) => return response,
+    let Some(user) = auth.0 else {
+        return sign_in_first();
     };
     let not_found = (
         StatusCode::NOT_FOUND,

@@ -42,16 +42,11 @@ pub enum Via {
     },
 }
 
-impl ApiCaller {
-    fn require_write(&self) -> Result<(), Response> {
-        match self.scope {
-            TokenScope::Write => Ok(()),
-            TokenScope::Read => Err(json_error(
-                StatusCode::FORBIDDEN,
-                "This API token is read-only; create a read-write token to make changes.",
-            )),
-        }
-    }
+fn read_only() -> Response {
+    json_error(
+        StatusCode::FORBIDDEN,
+        "This API token is read-only; create a read-write token to make changes.",
+    )
 }
 
 /// A bearer token when the request has one (and then only it counts), else the session.
@@ -145,8 +140,8 @@ pub async fn update_workspace(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    if let Err(response) = caller.require_write() {
-        return response;
+    if caller.scope != TokenScope::Write {
+        return read_only();
     }
     let Json(changes) = match body {
         Ok(body) => body,

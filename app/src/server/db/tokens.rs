@@ -84,22 +84,32 @@ pub async fn authenticate(
     pool: &PgPool,
     token_hash: &[u8],
 ) -> Result<Option<TokenCaller>, sqlx::Error> {
-    let row: Option<(
-        Uuid,
-        String,
-        TokenScope,
-        Uuid,
-        String,
-        Option<DateTime<Utc>>,
-    )> = sqlx::query_as(
-        "SELECT t.id, t.name, t.scope, w.id, w.name, t.last_used_at
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        token_id: Uuid,
+        token_name: String,
+        scope: TokenScope,
+        workspace_id: Uuid,
+        workspace_name: String,
+        last_used_at: Option<DateTime<Utc>>,
+    }
+    let found: Option<Found> = sqlx::query_as(
+        "SELECT t.id AS token_id, t.name AS token_name, t.scope, w.id AS workspace_id,
+                w.name AS workspace_name, t.last_used_at
          FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
          WHERE t.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(pool)
     .await?;
-    let Some((token_id, token_name, scope, workspace_id, workspace_name, last_used_at)) = row
+    let Some(Found {
+        token_id,
+        token_name,
+        scope,
+        workspace_id,
+        workspace_name,
+        last_used_at,
+    }) = found
     else {
         return Ok(None);
     };
