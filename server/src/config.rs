@@ -67,6 +67,8 @@ pub struct AuthSettings {
     pub attempts_per_ip: u32,
     /// `UPCOUNT_SIGN_IN_WINDOW_MINS`: the window.
     pub window: Duration,
+    /// `UPCOUNT_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -184,6 +186,7 @@ impl Settings {
                     1..=100_000,
                 )?)
                 .unwrap_or(50),
+                trusted_proxies: env.ip_list("UPCOUNT_TRUSTED_PROXIES")?,
                 window: Duration::from_secs(
                     60 * env.bounded("UPCOUNT_SIGN_IN_WINDOW_MINS", 15, 1..=1_440)?,
                 ),
@@ -340,6 +343,25 @@ where
         Ok(Some(url))
     }
 
+    fn ip_list(&self, var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        let Some(value) = self.optional(var)? else {
+            return Ok(Vec::new());
+        };
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry.parse().map_err(|_| {
+                    ConfigError::new(
+                        var,
+                        format!("must be IP addresses separated by commas, not `{entry}`"),
+                    )
+                })
+            })
+            .collect()
+    }
+
     fn log_filter(&self) -> Result<String, ConfigError> {
         let filter = self.string("RUST_LOG", DEFAULT_LOG_FILTER)?;
         tracing_subscriber::EnvFilter::try_new(&filter).map_err(|error| {
@@ -444,6 +466,7 @@ mod tests {
             ("UPCOUNT_SIGN_IN_ATTEMPTS_PER_EMAIL", "0"),
             ("UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP", "many"),
             ("UPCOUNT_SIGN_IN_WINDOW_MINS", "99999"),
+            ("UPCOUNT_TRUSTED_PROXIES", "10.0.0.1, proxy.internal"),
         ];
         for (var, value) in cases {
             let error = error_for(&[(var, value)]);
@@ -461,6 +484,7 @@ mod tests {
             ("UPCOUNT_RUN_MIGRATIONS", "false"),
             ("UPCOUNT_DB_MAX_CONNECTIONS", "25"),
             ("UPCOUNT_JOB_RETENTION_DAYS", "3"),
+            ("UPCOUNT_TRUSTED_PROXIES", "10.0.0.1, ::1"),
         ])
         .expect("valid");
         assert_eq!(settings.site_addr.port(), 8080);
@@ -469,5 +493,6 @@ mod tests {
         assert!(!settings.database.run_migrations);
         assert_eq!(settings.database.max_connections, 25);
         assert_eq!(settings.jobs.retention, Duration::from_secs(3 * 86_400));
+        assert_eq!(settings.auth.trusted_proxies.len(), 2);
     }
 }

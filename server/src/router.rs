@@ -32,7 +32,7 @@ use axum::routing::{any, patch, post};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Sessions last 30 days from the last request (rolling).
-const SESSION_DAYS: i64 = 30;
+pub const SESSION_LIFETIME: time::Duration = time::Duration::days(30);
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "upcount_session";
 
@@ -58,11 +58,10 @@ pub fn build(state: AppState) -> Router {
     };
     // Paths no route or file matches: the app renders its 404 page (status 404).
     let not_found = {
-        let handler =
-            leptos_axum::render_app_to_stream_with_context(context.clone(), render.clone());
+        let state = state.clone();
         tower::service_fn(move |request: Request<Body>| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(request).await) }
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(render_page(&state, request).await) }
         })
     };
 
@@ -72,7 +71,9 @@ pub fn build(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.web.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_DAYS)));
+        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME))
+        // Every request renews the 30 days, not only those that change the session.
+        .with_always_save(true);
 
     // Everything that may read the session: pages, forms, server functions, the API.
     // Outermost first: the CSRF check, then the session, then who is signed in.
@@ -90,12 +91,14 @@ pub fn build(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback_service(
             ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static(SHORT_LIVED),
-                ))
+                .layer(middleware::map_response(cache_briefly_when_found))
                 .service(ServeDir::new(&site_root).fallback(not_found)),
         )
+        // Pages carry the signed-in user's details: no shared cache may keep them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::load,
@@ -142,6 +145,29 @@ fn immutable_files(dir: &Path) -> Router {
     Router::new()
         .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
         .layer(middleware::map_response(cache_forever_when_found))
+}
+
+/// Renders the app for `request` (its path picks the page), whole, before answering.
+/// Handlers use it to answer a form with a page directly; unknown paths get the 404 page.
+pub async fn render_page(state: &AppState, request: Request<Body>) -> Response<Body> {
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    leptos_axum::render_app_async_with_context(context, render)(request).await
+}
+
+async fn cache_briefly_when_found<B>(mut response: Response<B>) -> Response<B> {
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(SHORT_LIVED));
+    }
+    response
 }
 
 async fn cache_forever_when_found(mut response: Response<Body>) -> Response<Body> {

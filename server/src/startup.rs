@@ -129,6 +129,7 @@ pub fn web_config(settings: &Settings, address: SocketAddr) -> WebConfig {
         public_origin,
         sign_in_per_email,
         sign_in_per_ip,
+        trusted_proxies: settings.auth.trusted_proxies.clone(),
     }
 }
 

@@ -89,21 +89,19 @@ impl SessionStore for PgSessionStore {
         }
     }
 
+    /// Updates an existing session only: one deleted meanwhile (signed out elsewhere, the
+    /// password changed, the account deleted) must not come back.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_value(&record.data)
             .map_err(|error| session_store::Error::Encode(error.to_string()))?;
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE
-             SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id",
-        )
-        .bind(record.id.to_string())
-        .bind(&data)
-        .bind(expiry(record)?)
-        .bind(user_id(record))
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        sqlx::query("UPDATE sessions SET data = $2, expires_at = $3, user_id = $4 WHERE id = $1")
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(expiry(record)?)
+            .bind(user_id(record))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 

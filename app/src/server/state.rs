@@ -29,4 +29,6 @@ pub struct WebConfig {
     pub sign_in_per_email: Quota,
     /// Sign-in (and sign-up) attempts allowed per client address.
     pub sign_in_per_ip: Quota,
+    /// Reverse proxies whose `X-Forwarded-For` header names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }

@@ -34,10 +34,11 @@ pub async fn load(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let client_ip = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let client_ip = client_ip(peer, request.headers(), &state.web.trusted_proxies);
     request.extensions_mut().insert(ClientIp(client_ip));
 
     let user = match auth::current_user(&state.pool, &session).await {
@@ -84,6 +85,26 @@ pub async fn load(
     next.run(request).await
 }
 
+/// The client's address: the TCP peer, unless the peer is a trusted proxy; then the last
+/// address in `X-Forwarded-For` that is not one of the trusted proxies (the ones before it
+/// could be forged by the client).
+fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .unwrap_or(peer)
+}
+
 /// A browser loading a page (not a script, an image or an API call).
 fn is_page_load(request: &Request) -> bool {
     request.method() == Method::GET
@@ -93,4 +114,38 @@ fn is_page_load(request: &Request) -> bool {
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_str(value).expect("header"),
+        );
+        headers
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let client: IpAddr = "203.0.113.9".parse().expect("ip");
+        let spoofed = forwarded("198.51.100.1, 203.0.113.9");
+        assert_eq!(
+            client_ip(proxy, &spoofed, &[proxy]),
+            client,
+            "the proxy's own entry counts"
+        );
+        assert_eq!(
+            client_ip(client, &spoofed, &[proxy]),
+            client,
+            "untrusted peers speak for themselves"
+        );
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, &forwarded("garbage"), &[proxy]), proxy);
+    }
 }

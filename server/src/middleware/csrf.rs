@@ -58,15 +58,12 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
 
 /// The origin (`scheme://host[:port]`) the request says it comes from.
 fn source_origin(headers: &HeaderMap) -> Option<String> {
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| *value != "null");
-    let candidate = origin.or_else(|| {
-        headers
-            .get(header::REFERER)
-            .and_then(|value| value.to_str().ok())
-    })?;
+    // `Origin: null` (sandboxed frames, privacy redirects) is refused outright, not
+    // explained away by a Referer.
+    let candidate = match headers.get(header::ORIGIN) {
+        Some(origin) => origin.to_str().ok()?,
+        None => headers.get(header::REFERER)?.to_str().ok()?,
+    };
     let url = url::Url::parse(candidate).ok()?;
     let origin = url.origin();
     origin.is_tuple().then(|| origin.ascii_serialization())
@@ -114,6 +111,13 @@ mod tests {
             Some("https://upcount.example")
         );
         assert_eq!(source_origin(&headers(&[(header::ORIGIN, "null")])), None);
+        assert_eq!(
+            source_origin(&headers(&[
+                (header::ORIGIN, "null"),
+                (header::REFERER, "https://upcount.example/account")
+            ])),
+            None
+        );
         assert_eq!(source_origin(&headers(&[])), None);
         assert_eq!(
             source_origin(&headers(&[(header::REFERER, "not a url")])),

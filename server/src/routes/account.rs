@@ -5,7 +5,7 @@ use app::{
     api::flash::{Flash, NewTokenShown},
     domain::{NextPath, Password, TokenName, TokenScope},
     server::{
-        auth::{Auth, CurrentUser},
+        auth::{Auth, CurrentUser, TakenFlash},
         db, password,
         session_store::PgSessionStore,
         state::AppState,
@@ -14,14 +14,19 @@ use app::{
 };
 use axum::{
     Extension, Form,
-    extract::{Path, State, rejection::FormRejection},
-    http::StatusCode,
+    body::Body,
+    extract::{Path, Request, State, rejection::FormRejection},
+    http::{HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::forms::{redirect_with, unexpected};
+use super::{
+    auth::limit_attempts,
+    forms::{redirect_with, unexpected},
+};
+use crate::middleware::auth::ClientIp;
 
 const ACCOUNT: &str = "/account";
 
@@ -30,7 +35,8 @@ fn sign_in_first() -> Response {
     Redirect::to(&NextPath::sign_in_url(ACCOUNT)).into_response()
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No `Debug` on forms with passwords: a stray `{:?}` must not be able to log one.
+#[derive(Default, Deserialize)]
 pub struct ChangePassword {
     #[serde(default)]
     current_password: String,
@@ -41,6 +47,7 @@ pub struct ChangePassword {
 pub async fn change_password(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     session: Session,
     form: Result<Form<ChangePassword>, FormRejection>,
 ) -> Response {
@@ -62,14 +69,23 @@ pub async fn change_password(
     if flash.has_errors() {
         return redirect_with(&session, flash, ACCOUNT).await;
     }
-    match check_password(&state, &user, &form.current_password).await {
+    match check_password(
+        &state,
+        &session,
+        &user,
+        ip,
+        "password",
+        &form.current_password,
+    )
+    .await
+    {
         Ok(true) => {}
         Ok(false) => {
             let flash =
                 flash.with_field_error("current_password", "That is not your current password.");
             return redirect_with(&session, flash, ACCOUNT).await;
         }
-        Err(error) => return unexpected(&session, "password", ACCOUNT, error).await,
+        Err(response) => return response,
     }
     let hash = match password::hash(&new_password).await {
         Ok(hash) => hash,
@@ -100,7 +116,7 @@ pub async fn change_password(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct DeleteAccount {
     #[serde(default)]
     password: String,
@@ -109,6 +125,7 @@ pub struct DeleteAccount {
 pub async fn delete_account(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     session: Session,
     form: Result<Form<DeleteAccount>, FormRejection>,
 ) -> Response {
@@ -121,13 +138,22 @@ pub async fn delete_account(
         let flash = flash.with_field_error("password", "Enter your password to confirm.");
         return redirect_with(&session, flash, ACCOUNT).await;
     }
-    match check_password(&state, &user, &form.password).await {
+    match check_password(
+        &state,
+        &session,
+        &user,
+        ip,
+        "delete-account",
+        &form.password,
+    )
+    .await
+    {
         Ok(true) => {}
         Ok(false) => {
             let flash = flash.with_field_error("password", "That is not your password.");
             return redirect_with(&session, flash, ACCOUNT).await;
         }
-        Err(error) => return unexpected(&session, "delete-account", ACCOUNT, error).await,
+        Err(response) => return response,
     }
     if let Err(error) = db::users::delete(&state.pool, user.id).await {
         return unexpected(&session, "delete-account", ACCOUNT, error).await;
@@ -192,6 +218,8 @@ pub async fn create_token(
         return unexpected(&session, "new-token", ACCOUNT, error).await;
     }
     tracing::info!(workspace.id = %user.workspace_id, scope = scope.as_str(), "API token created");
+    // The token is shown in this very response, never stored anywhere but as a hash: the
+    // account page is rendered here with it instead of redirecting through the session.
     let shown = Flash {
         new_token: Some(NewTokenShown {
             name: name.as_ref().to_string(),
@@ -199,7 +227,15 @@ pub async fn create_token(
         }),
         ..Flash::default()
     };
-    redirect_with(&session, shown, ACCOUNT).await
+    let mut request = Request::new(Body::empty());
+    *request.uri_mut() = Uri::from_static(ACCOUNT);
+    request.extensions_mut().insert(Auth(Some(user)));
+    request.extensions_mut().insert(TakenFlash(Some(shown)));
+    let mut response = crate::router::render_page(&state, request).await;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 pub async fn revoke_token(
@@ -234,17 +270,27 @@ pub async fn revoke_token(
     }
 }
 
+/// Checks the signed-in user's password, counting the attempt against the same limits as
+/// signing in (a stolen session must not become a way to guess the password).
 async fn check_password(
     state: &AppState,
+    session: &Session,
     user: &CurrentUser,
+    ip: std::net::IpAddr,
+    form: &str,
     candidate: &str,
-) -> Result<bool, sqlx::Error> {
-    let email = app::domain::Email::parse(&user.email).map_err(|_| sqlx::Error::RowNotFound)?;
-    let stored = db::users::find_credentials(&state.pool, &email).await?;
+) -> Result<bool, Response> {
+    if let Some(limited) = limit_attempts(state, session, &user.email, ip, form, ACCOUNT).await {
+        return Err(limited);
+    }
+    let stored = match db::users::password_hash(&state.pool, user.id).await {
+        Ok(stored) => stored,
+        Err(error) => return Err(unexpected(session, form, ACCOUNT, error).await),
+    };
     let candidate = if candidate.chars().count() > Password::MAX_LEN {
         ""
     } else {
         candidate
     };
-    Ok(password::verify(candidate, stored.as_ref().map(|(_, hash)| hash.as_str())).await)
+    Ok(password::verify(candidate, stored.as_deref()).await)
 }

@@ -16,13 +16,14 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
 use super::forms::{redirect_with, unexpected};
 use crate::middleware::auth::ClientIp;
 
-#[derive(Debug, Default, Deserialize)]
+// No `Debug` on forms with passwords: a stray `{:?}` must not be able to log one.
+#[derive(Default, Deserialize)]
 pub struct Credentials {
     #[serde(default)]
     email: String,
@@ -154,6 +155,7 @@ pub async fn sign_out(session: Session) -> Response {
 
 /// Signs `user_id` in on a fresh session id (the old one may be known to an attacker).
 async fn start_session(session: &Session, user_id: Uuid, to: &str) -> Response {
+    session.set_expiry(Some(Expiry::OnInactivity(crate::router::SESSION_LIFETIME)));
     if let Err(error) = session.cycle_id().await {
         return unexpected(session, "sign-in", "/sign-in", error).await;
     }
@@ -166,7 +168,7 @@ async fn start_session(session: &Session, user_id: Uuid, to: &str) -> Response {
 
 /// Counts an attempt against the email's and the client's quotas; when either is used up,
 /// answers with the page and a "try again in N minutes" message.
-async fn limit_attempts(
+pub async fn limit_attempts(
     state: &AppState,
     session: &Session,
     email: &str,
@@ -185,9 +187,10 @@ async fn limit_attempts(
     );
     let ip_key = format!("auth:ip:{ip}");
     let web = &state.web;
+    // The address first: a client over its limit must not use up anybody's email quota.
     for (key, quota) in [
-        (email_key, web.sign_in_per_email),
         (ip_key, web.sign_in_per_ip),
+        (email_key, web.sign_in_per_email),
     ] {
         match rate_limit::take(&state.pool, &key, quota).await {
             Ok(Ok(())) => {}

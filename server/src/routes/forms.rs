@@ -1,12 +1,20 @@
 //! Helpers for the server-handled HTML forms: answer with a redirect (303) and leave the
 //! messages for the next page in the session.
 
-use app::{api::flash::Flash, server::auth::FLASH};
+use app::{
+    api::flash::Flash,
+    server::auth::{FLASH, USER_ID},
+};
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 
-/// Redirects to `to`, leaving `flash` for the page there.
+/// Redirects to `to`, leaving `flash` for the page there. A visitor who is not signed in
+/// gets a session for it that lasts an hour, not thirty days (the next page load empties
+/// and so deletes it anyway).
 pub async fn redirect_with(session: &Session, flash: Flash, to: &str) -> Response {
+    if !matches!(session.get::<uuid::Uuid>(USER_ID).await, Ok(Some(_))) {
+        session.set_expiry(Some(Expiry::OnInactivity(time::Duration::hours(1))));
+    }
     if let Err(error) = session.insert(FLASH, flash).await {
         tracing::error!(error = %error, "could not store flash messages");
     }

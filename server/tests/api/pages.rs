@@ -22,6 +22,10 @@ async fn landing_page_is_server_rendered_with_its_scripts() {
     assert!(!html.contains("cdn."), "no CDN");
 
     assert!(headers.contains_key("x-request-id"));
+    assert_eq!(
+        headers["cache-control"], "no-store",
+        "pages may carry the user's details"
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(
@@ -36,6 +40,7 @@ async fn unknown_paths_render_the_404_page() {
     for path in ["/no/such/page", "/pkg-but-not-really", "/dashboards"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
         assert_eq!(
             response.headers()["content-type"],
             "text/html; charset=utf-8"

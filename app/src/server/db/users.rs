@@ -130,3 +130,11 @@ pub async fn find_id(pool: &PgPool, email: &Email) -> Result<Option<Uuid>, sqlx:
         .fetch_optional(pool)
         .await
 }
+
+/// The password hash of the user with `id`, if they still exist.
+pub async fn password_hash(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
