@@ -89,6 +89,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sign-up") view=SignUp ssr=SsrMode::Async />
                     <Route path=path!("dashboard") view=Dashboard ssr=SsrMode::Async />
                     <Route path=path!("account") view=Account ssr=SsrMode::Async />
+                    // Where the form that creates a token answers, with the new token.
+                    <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                 </Routes>
             </main>

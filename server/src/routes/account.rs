@@ -228,7 +228,8 @@ pub async fn create_token(
         ..Flash::default()
     };
     let mut request = Request::new(Body::empty());
-    *request.uri_mut() = Uri::from_static(ACCOUNT);
+    // The page's own route, so that the browser's router hydrates what it shows.
+    *request.uri_mut() = Uri::from_static("/account/tokens");
     request.extensions_mut().insert(Auth(Some(user)));
     request.extensions_mut().insert(TakenFlash(Some(shown)));
     let mut response = crate::router::render_page(&state, request).await;
