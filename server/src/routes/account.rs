@@ -69,23 +69,18 @@ pub async fn change_password(
     if flash.has_errors() {
         return redirect_with(&session, flash, ACCOUNT).await;
     }
-    match check_password(
+    if let Err(response) = confirm_password(
         &state,
         &session,
         &user,
         ip,
-        "password",
+        &flash,
+        "current_password",
         &form.current_password,
     )
     .await
     {
-        Ok(true) => {}
-        Ok(false) => {
-            let flash =
-                flash.with_field_error("current_password", "That is not your current password.");
-            return redirect_with(&session, flash, ACCOUNT).await;
-        }
-        Err(response) => return response,
+        return response;
     }
     let hash = match password::hash(&new_password).await {
         Ok(hash) => hash,
@@ -138,22 +133,18 @@ pub async fn delete_account(
         let flash = flash.with_field_error("password", "Enter your password to confirm.");
         return redirect_with(&session, flash, ACCOUNT).await;
     }
-    match check_password(
+    if let Err(response) = confirm_password(
         &state,
         &session,
         &user,
         ip,
-        "delete-account",
+        &flash,
+        "password",
         &form.password,
     )
     .await
     {
-        Ok(true) => {}
-        Ok(false) => {
-            let flash = flash.with_field_error("password", "That is not your password.");
-            return redirect_with(&session, flash, ACCOUNT).await;
-        }
-        Err(response) => return response,
+        return response;
     }
     if let Err(error) = db::users::delete(&state.pool, user.id).await {
         return unexpected(&session, "delete-account", ACCOUNT, error).await;
@@ -271,27 +262,39 @@ pub async fn revoke_token(
     }
 }
 
-/// Checks the signed-in user's password, counting the attempt against the same limits as
-/// signing in (a stolen session must not become a way to guess the password).
-async fn check_password(
+/// Checks that `candidate` is the signed-in user's password, counting the attempt against
+/// the same limits as signing in (a stolen session must not become a way to guess it).
+/// Otherwise answers with the form again and the error next to `field`.
+async fn confirm_password(
     state: &AppState,
     session: &Session,
     user: &CurrentUser,
     ip: std::net::IpAddr,
-    form: &str,
+    flash: &Flash,
+    field: &str,
     candidate: &str,
-) -> Result<bool, Response> {
-    if let Some(limited) = limit_attempts(state, session, &user.email, ip, form, ACCOUNT).await {
+) -> Result<(), Response> {
+    let form = flash.form.clone().unwrap_or_default();
+    if let Some(limited) = limit_attempts(state, session, &user.email, ip, &form, ACCOUNT).await {
         return Err(limited);
     }
     let stored = match db::users::password_hash(&state.pool, user.id).await {
         Ok(stored) => stored,
-        Err(error) => return Err(unexpected(session, form, ACCOUNT, error).await),
+        Err(error) => return Err(unexpected(session, &form, ACCOUNT, error).await),
     };
     let candidate = if candidate.chars().count() > Password::MAX_LEN {
         ""
     } else {
         candidate
     };
-    Ok(password::verify(candidate, stored.as_deref()).await)
+    if password::verify(candidate, stored.as_deref()).await {
+        return Ok(());
+    }
+    let message = if field == "current_password" {
+        "That is not your current password."
+    } else {
+        "That is not your password."
+    };
+    let flash = flash.clone().with_field_error(field, message);
+    Err(redirect_with(session, flash, ACCOUNT).await)
 }
