@@ -55,6 +55,8 @@ async fn readyz_reports_a_database_outage_and_recovers_without_a_restart() {
     let proxy = FlakyProxy::start().await;
     let app = spawn_app_with(SpawnOptions {
         database_via: Some(proxy.address),
+        // Fail fast while the database is away.
+        env: vec![("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2".into())],
         ..SpawnOptions::default()
     })
     .await;

@@ -289,7 +289,8 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         ("DATABASE_URL", &database_url),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("UPCOUNT_SITE_ROOT", &site_root_path),
-        ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2"),
+        // Generous: a loaded CI machine must not turn into timeouts.
+        ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "10"),
         ("UPCOUNT_JOB_POLL_INTERVAL_MS", "100"),
     ];
     vars.extend(

@@ -183,6 +183,8 @@ async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
     let proxy = FlakyProxy::start().await;
     let app = spawn_app_with(SpawnOptions {
         database_via: Some(proxy.address),
+        // Fail fast while the database is away.
+        env: vec![("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2".into())],
         ..SpawnOptions::default()
     })
     .await;
