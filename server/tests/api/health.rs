@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{FlakyProxy, SpawnOptions, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{SpawnOptions, eventually, spawn_app, spawn_app_behind_proxy, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_answers_json() {
@@ -52,14 +52,7 @@ async fn readyz_names_pending_migrations_until_they_are_applied() {
 
 #[tokio::test]
 async fn readyz_reports_a_database_outage_and_recovers_without_a_restart() {
-    let proxy = FlakyProxy::start().await;
-    let app = spawn_app_with(SpawnOptions {
-        database_via: Some(proxy.address),
-        // Fail fast while the database is away.
-        env: vec![("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2".into())],
-        ..SpawnOptions::default()
-    })
-    .await;
+    let (proxy, app) = spawn_app_behind_proxy().await;
     assert_eq!(app.get("/readyz").await.status(), 200);
 
     proxy.go_down();

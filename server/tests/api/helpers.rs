@@ -272,6 +272,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(SpawnOptions::default()).await
 }
 
+/// The app reaching PostgreSQL through a [`FlakyProxy`], failing fast while it is down.
+pub async fn spawn_app_behind_proxy() -> (FlakyProxy, TestApp) {
+    let proxy = FlakyProxy::start().await;
+    let app = spawn_app_with(SpawnOptions {
+        database_via: Some(proxy.address),
+        env: vec![("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2".into())],
+        ..SpawnOptions::default()
+    })
+    .await;
+    (proxy, app)
+}
+
 pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
     LazyLock::force(&TRACING);
     let (database, database_name) = match options.database_name {

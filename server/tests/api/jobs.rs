@@ -5,8 +5,7 @@ use upcount::jobs::{
 };
 
 use crate::helpers::{
-    FlakyProxy, Process, SpawnOptions, TestDatabase, eventually, run_binary, spawn_app,
-    spawn_app_with,
+    Process, TestDatabase, eventually, run_binary, spawn_app, spawn_app_behind_proxy,
 };
 
 async fn statuses(pool: &sqlx::PgPool) -> Vec<String> {
@@ -180,14 +179,7 @@ async fn several_worker_processes_share_one_database() {
 
 #[tokio::test]
 async fn workers_survive_a_database_outage_and_pick_up_jobs_again() {
-    let proxy = FlakyProxy::start().await;
-    let app = spawn_app_with(SpawnOptions {
-        database_via: Some(proxy.address),
-        // Fail fast while the database is away.
-        env: vec![("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "2".into())],
-        ..SpawnOptions::default()
-    })
-    .await;
+    let (proxy, app) = spawn_app_behind_proxy().await;
     let workers = app.start_workers();
     eventually(
         Duration::from_secs(30),
