@@ -8,3 +8,4 @@ pub mod rate_limit;
 pub mod session_store;
 pub mod state;
 pub mod tokens;
+pub mod tracking;

@@ -1,0 +1,252 @@
+//! Outbound safety for user-supplied URLs: only http and https, and never an address
+//! inside the network Upcount runs in — loopback, private, link-local, CGNAT, multicast,
+//! unspecified, reserved, for IPv4 and IPv6 (IPv4-mapped IPv6 too).
+//!
+//! The check happens before any connection: host names are resolved by [`GuardedResolver`]
+//! and refused when any address is not public; IP literals in the URL (first hop and every
+//! redirect) are checked by [`check_url`].
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::Url;
+
+use super::config::IpNet;
+
+/// What may be reached.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Everything may be reached (`UPCOUNT_ALLOW_PRIVATE_TARGETS=true`).
+    pub allow_private: bool,
+    /// These may be reached even though they are not public (`UPCOUNT_ALLOWED_TARGETS`).
+    pub allowed: Vec<IpNet>,
+}
+
+impl Policy {
+    /// `Err` with the reason when `ip` may not be reached.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
+        if self.allow_private || self.allowed.iter().any(|net| net.contains(ip)) {
+            return Ok(());
+        }
+        match classify(ip) {
+            None => Ok(()),
+            Some(class) => Err(format!("{ip} is a {class} address")),
+        }
+    }
+}
+
+/// Why an address is not public, or `None` when it is.
+pub fn classify(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => classify_v4(v4),
+        IpAddr::V6(v6) => {
+            // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible addresses reach IPv4 hosts.
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return classify_v4(v4);
+            }
+            classify_v6(v6)
+        }
+    }
+}
+
+fn classify_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    if ip.is_unspecified() || a == 0 {
+        Some("unspecified (0.0.0.0/8)")
+    } else if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_private() {
+        Some("private")
+    } else if ip.is_link_local() {
+        Some("link-local (169.254.0.0/16)")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("carrier-grade NAT (100.64.0.0/10)")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else if ip.is_broadcast() {
+        Some("broadcast")
+    } else if ip.is_documentation() {
+        Some("documentation")
+    } else if a == 192 && b == 0 && c == 0 {
+        Some("reserved (IETF protocol assignments)")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("reserved (benchmarking)")
+    } else if a >= 240 {
+        Some("reserved (240.0.0.0/4)")
+    } else {
+        None
+    }
+}
+
+fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let segments = ip.segments();
+    if ip.is_unspecified() {
+        Some("unspecified")
+    } else if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else if segments[0] & 0xfe00 == 0xfc00 {
+        Some("private (unique local fc00::/7)")
+    } else if segments[0] & 0xffc0 == 0xfe80 {
+        Some("link-local (fe80::/10)")
+    } else if segments[0] & 0xffc0 == 0xfec0 {
+        Some("reserved (site-local fec0::/10)")
+    } else if segments[0] == 0x2001 && segments[1] == 0x0db8 {
+        Some("documentation")
+    } else if segments[0] == 0x0064 && segments[1] == 0xff9b {
+        // NAT64 embeds an IPv4 address in the last 32 bits.
+        let embedded = Ipv4Addr::from(((segments[6] as u32) << 16) | segments[7] as u32);
+        classify_v4(embedded).or(None)
+    } else if segments[0] == 0x0100 && segments[1..4] == [0, 0, 0] {
+        Some("reserved (discard-only 100::/64)")
+    } else if segments[0..6] == [0, 0, 0, 0, 0, 0] {
+        // Deprecated IPv4-compatible addresses (::a.b.c.d).
+        Some("reserved (IPv4-compatible)")
+    } else if segments[0] == 0x2002 {
+        // 6to4 embeds an IPv4 address in bits 16..48.
+        let embedded = Ipv4Addr::from(((segments[1] as u32) << 16) | segments[2] as u32);
+        classify_v4(embedded)
+    } else {
+        None
+    }
+}
+
+/// Checks a URL before it is requested (first hop and redirects): the scheme, and the
+/// host when it is an IP literal. Host names are checked when they are resolved.
+pub fn check_url(policy: &Policy, url: &Url) -> Result<(), String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "only http and https URLs can be tracked, not {}:",
+            url.scheme()
+        ));
+    }
+    match url.host() {
+        None => Err("the URL has no host".to_string()),
+        Some(url::Host::Ipv4(ip)) => policy.check_ip(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => policy.check_ip(IpAddr::V6(ip)),
+        Some(url::Host::Domain(_)) => Ok(()),
+    }
+}
+
+/// The marker at the start of every refusal, so that errors coming back through reqwest
+/// can be told apart from other connection failures.
+pub const REFUSED: &str = "refused to connect:";
+
+/// A DNS resolver that refuses names resolving to any non-public address.
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    pub policy: Arc<Policy>,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .collect();
+            if addresses.is_empty() {
+                return Err(format!("{host} has no addresses").into());
+            }
+            // One bad address refuses the name: the connector may try any of them.
+            for address in &addresses {
+                if let Err(reason) = policy.check_ip(address.ip()) {
+                    return Err(format!("{REFUSED} {host} resolves to {reason}").into());
+                }
+            }
+            let addrs: Addrs = Box::new(addresses.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(ip: &str) -> bool {
+        Policy::default()
+            .check_ip(ip.parse().expect("an address"))
+            .is_err()
+    }
+
+    #[test]
+    fn every_non_public_class_is_refused() {
+        for ip in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.254",
+            "224.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "240.0.0.1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+        ] {
+            assert!(refused(ip), "{ip} should be refused");
+        }
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+        ] {
+            assert!(!refused(ip), "{ip} should pass");
+        }
+    }
+
+    #[test]
+    fn allowances() {
+        let ip: IpAddr = "127.0.0.2".parse().expect("ip");
+        let everything = Policy {
+            allow_private: true,
+            allowed: vec![],
+        };
+        assert!(everything.check_ip(ip).is_ok());
+        let one = Policy {
+            allow_private: false,
+            allowed: vec!["127.0.0.2".parse().expect("net")],
+        };
+        assert!(one.check_ip(ip).is_ok());
+        assert!(one.check_ip("127.0.0.1".parse().expect("ip")).is_err());
+    }
+
+    #[test]
+    fn schemes_and_literals() {
+        let policy = Policy::default();
+        let check = |url: &str| check_url(&policy, &Url::parse(url).expect("url"));
+        assert!(check("ftp://example.com/x").is_err());
+        assert!(check("file:///etc/passwd").is_err());
+        assert!(check("http://127.0.0.1:8080/").is_err());
+        assert!(check("http://[::1]/").is_err());
+        assert!(check("http://[::ffff:7f00:1]/").is_err());
+        assert!(check("https://example.com/api").is_ok());
+    }
+}

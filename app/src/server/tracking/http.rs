@@ -1,0 +1,598 @@
+//! The HTTP client every provider fetches through: timeouts, a body size limit, per-service
+//! rate limits that hold across every task of the process, slowing down when an upstream
+//! says so, retries of transient failures, and (for user-supplied URLs) the outbound
+//! address guard.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{Method, StatusCode, header::HeaderMap, redirect};
+use url::Url;
+
+use super::{
+    FetchError,
+    config::{Service, TrackingConfig},
+    excerpt,
+    guard::{self, GuardedResolver, Policy},
+};
+
+/// The longest an upstream's "slow down" is waited out inside a request; longer pauses
+/// fail the request with [`FetchError::RateLimited`] so the source is polled later.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
+/// How long to pause after a 429 that does not say.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(60);
+
+/// An upstream's answer: any status but 429 and 5xx (those are errors).
+#[derive(Debug, Clone)]
+pub struct UpstreamResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl UpstreamResponse {
+    /// The body as JSON, or a parse error with an excerpt.
+    pub fn json(&self, what: &str) -> Result<serde_json::Value, FetchError> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            FetchError::parse(format!("{what} answered with invalid JSON ({error})"), &self.body)
+        })
+    }
+}
+
+/// A request to an upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    pub service: Service,
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<(String, String)>,
+}
+
+impl UpstreamRequest {
+    pub fn get(service: Service, url: Url) -> Self {
+        Self {
+            service,
+            method: Method::GET,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}
+
+/// The rate-limit state of one service, for the admin console and metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateState {
+    pub remaining: Option<f64>,
+    pub paused_until: Option<Instant>,
+}
+
+/// The shared HTTP machinery.
+pub struct Upstreams {
+    config: Arc<TrackingConfig>,
+    /// For the configured APIs.
+    api: reqwest::Client,
+    /// For user-supplied URLs: guarded resolver and redirects.
+    web: reqwest::Client,
+    policy: Arc<Policy>,
+    limiters: HashMap<Service, DefaultDirectRateLimiter>,
+    rate_state: Mutex<HashMap<Service, RateState>>,
+    twitch_token: tokio::sync::Mutex<Option<(String, Instant)>>,
+}
+
+impl std::fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstreams")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upstreams {
+    pub fn new(config: Arc<TrackingConfig>) -> Result<Self, reqwest::Error> {
+        let policy = Arc::new(Policy {
+            allow_private: config.allow_private_targets,
+            allowed: config.allowed_targets.clone(),
+        });
+        let base = || {
+            reqwest::Client::builder()
+                .user_agent(config.user_agent.clone())
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.request_timeout)
+                // A proxy would resolve names itself, past the guard.
+                .no_proxy()
+        };
+        let api = base().redirect(redirect::Policy::limited(5)).build()?;
+        let redirect_policy = policy.clone();
+        let web = base()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .redirect(redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > 5 {
+                    return attempt.error("more than 5 redirects");
+                }
+                match guard::check_url(&redirect_policy, attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(reason) => {
+                        let reason = format!("{} a redirect to {reason}", guard::REFUSED);
+                        attempt.error(reason)
+                    }
+                }
+            }))
+            .build()?;
+        let limiters = Service::ALL
+            .iter()
+            .map(|service| {
+                let rate = NonZeroU32::new(config.requests_per_minute(*service).max(1))
+                    .unwrap_or(NonZeroU32::MIN);
+                (*service, RateLimiter::direct(Quota::per_minute(rate)))
+            })
+            .collect();
+        Ok(Self {
+            config,
+            api,
+            web,
+            policy,
+            limiters,
+            rate_state: Mutex::new(HashMap::new()),
+            twitch_token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn config(&self) -> &TrackingConfig {
+        &self.config
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The base URL of `service` with `path` (and no query) appended.
+    pub fn endpoint(&self, service: Service, path: &str) -> Result<Url, FetchError> {
+        let base = self.config.base_url(service).ok_or_else(|| {
+            FetchError::NotConfigured(format!("no API URL is set for {}", service.name()))
+        })?;
+        let joined = format!(
+            "{}/{}",
+            base.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        Url::parse(&joined).map_err(|error| {
+            FetchError::Invalid(format!("could not build a {} URL: {error}", service.name()))
+        })
+    }
+
+    /// The rate-limit state of every service that has one.
+    pub fn rate_states(&self) -> Vec<(Service, RateState)> {
+        match self.rate_state.lock() {
+            Ok(states) => states.iter().map(|(k, v)| (*k, *v)).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Sends `request`, retrying transient failures (5xx, timeouts, connection errors)
+    /// with exponential backoff. 429 and 5xx come back as errors; every other status as a
+    /// response for the provider to interpret.
+    pub async fn send(&self, request: &UpstreamRequest) -> Result<UpstreamResponse, FetchError> {
+        let attempts = self.config.attempts.max(1);
+        let mut pause = self.config.retry_base;
+        let mut attempt = 1;
+        loop {
+            match self.send_once(request).await {
+                Err(FetchError::Unavailable(message)) if attempt < attempts => {
+                    tracing::debug!(service = request.service.name(), attempt, error = %message, "retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// [`send`](Self::send), then the common reading of the status: 200 → the JSON body,
+    /// 404/410 → gone, 401/403 → rate-limited or refused, anything else → unavailable.
+    pub async fn get_json(
+        &self,
+        request: &UpstreamRequest,
+        what: &str,
+    ) -> Result<serde_json::Value, FetchError> {
+        let response = self.send(request).await?;
+        match response.status {
+            status if status.is_success() => response.json(what),
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                Err(FetchError::Gone(format!("{what} does not exist")))
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(self.refusal(request.service, &response, what))
+            }
+            status => Err(FetchError::Unavailable(format!(
+                "{what} answered HTTP {}",
+                status.as_u16()
+            ))),
+        }
+    }
+
+    /// A 401/403: a rate limit when the headers say none remain, else a refusal.
+    pub fn refusal(&self, service: Service, response: &UpstreamResponse, what: &str) -> FetchError {
+        if let Some((0.0, reset)) = rate_headers(&response.headers) {
+            let retry_after = reset.unwrap_or(DEFAULT_PAUSE);
+            self.pause(service, retry_after);
+            return FetchError::RateLimited {
+                message: format!(
+                    "{} rate limit reached; trying again in {} s",
+                    service_label(service),
+                    retry_after.as_secs()
+                ),
+                retry_after: Some(retry_after),
+            };
+        }
+        FetchError::Invalid(format!(
+            "{what} refused the request (HTTP {}): {}",
+            response.status.as_u16(),
+            upstream_message(&response.body)
+        ))
+    }
+
+    async fn send_once(&self, request: &UpstreamRequest) -> Result<UpstreamResponse, FetchError> {
+        let service = request.service;
+        let label = service.name();
+        self.wait_for_turn(service).await?;
+        let client = if service == Service::Web {
+            guard::check_url(&self.policy, &request.url)
+                .map_err(|reason| FetchError::Refused(format!("{} {reason}", guard::REFUSED)))?;
+            &self.web
+        } else {
+            &self.api
+        };
+        let mut builder = client.request(request.method.clone(), request.url.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some((content_type, body)) = &request.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                .body(body.clone());
+        }
+        let started = Instant::now();
+        let outcome = self.exchange(builder, service).await;
+        let outcome_label = match &outcome {
+            Ok(response) => response.status.as_str().to_string(),
+            Err(error) => error.code().to_string(),
+        };
+        metrics::counter!("upcount_upstream_requests_total", "provider" => label, "outcome" => outcome_label).increment(1);
+        metrics::histogram!("upcount_upstream_request_duration_seconds", "provider" => label)
+            .record(started.elapsed().as_secs_f64());
+        let response = outcome?;
+
+        if let Some((remaining, reset)) = rate_headers(&response.headers) {
+            metrics::gauge!("upcount_upstream_ratelimit_remaining", "provider" => label)
+                .set(remaining);
+            self.record_remaining(service, remaining);
+            if remaining <= 0.0 {
+                self.pause(service, reset.unwrap_or(DEFAULT_PAUSE));
+            }
+        }
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = retry_after(&response.headers)
+                .or_else(|| rate_headers(&response.headers).and_then(|(_, reset)| reset))
+                .unwrap_or(DEFAULT_PAUSE);
+            self.pause(service, retry_after);
+            return Err(FetchError::RateLimited {
+                message: format!(
+                    "{} asked us to slow down (HTTP 429); trying again in {} s",
+                    service_label(service),
+                    retry_after.as_secs()
+                ),
+                retry_after: Some(retry_after),
+            });
+        }
+        if response.status.is_server_error() {
+            return Err(FetchError::Unavailable(format!(
+                "{} answered HTTP {} ({})",
+                service_label(service),
+                response.status.as_u16(),
+                response.status.canonical_reason().unwrap_or("server error")
+            )));
+        }
+        Ok(response)
+    }
+
+    async fn exchange(
+        &self,
+        builder: reqwest::RequestBuilder,
+        service: Service,
+    ) -> Result<UpstreamResponse, FetchError> {
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|error| transport_error(service, error))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let limit = self.config.max_body_bytes;
+        let too_large = || {
+            FetchError::Parse {
+                message: format!(
+                    "{} answered more than {} KiB; the limit is {} KiB",
+                    service_label(service),
+                    limit / 1024,
+                    limit / 1024
+                ),
+                excerpt: String::new(),
+            }
+        };
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| transport_error(service, error))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(UpstreamResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Waits for the service's rate limiter, and out a short pause the upstream asked
+    /// for; a long pause fails at once.
+    async fn wait_for_turn(&self, service: Service) -> Result<(), FetchError> {
+        let paused_until = self
+            .rate_state
+            .lock()
+            .ok()
+            .and_then(|states| states.get(&service).and_then(|state| state.paused_until));
+        if let Some(until) = paused_until {
+            let now = Instant::now();
+            if until > now {
+                let wait = until - now;
+                if wait > MAX_INLINE_WAIT {
+                    return Err(FetchError::RateLimited {
+                        message: format!(
+                            "{} rate limit reached; trying again in {} s",
+                            service_label(service),
+                            wait.as_secs().max(1)
+                        ),
+                        retry_after: Some(wait),
+                    });
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+        if let Some(limiter) = self.limiters.get(&service) {
+            limiter.until_ready().await;
+        }
+        Ok(())
+    }
+
+    fn pause(&self, service: Service, length: Duration) {
+        if let Ok(mut states) = self.rate_state.lock() {
+            let state = states.entry(service).or_default();
+            let until = Instant::now() + length;
+            state.paused_until = Some(state.paused_until.map_or(until, |old| old.max(until)));
+        }
+        tracing::warn!(
+            provider = service.name(),
+            pause_secs = length.as_secs(),
+            "upstream rate limit: slowing down"
+        );
+    }
+
+    fn record_remaining(&self, service: Service, remaining: f64) {
+        if let Ok(mut states) = self.rate_state.lock() {
+            states.entry(service).or_default().remaining = Some(remaining);
+        }
+    }
+
+    /// Headers for Twitch Helix: the client id and an app access token, fetched by the
+    /// client-credentials flow, cached and refreshed a minute before it expires.
+    pub async fn twitch_headers(&self, refresh: bool) -> Result<Vec<(String, String)>, FetchError> {
+        let (Some(client_id), Some(secret)) = (
+            self.config.twitch_client_id.as_deref(),
+            self.config.twitch_client_secret.as_deref(),
+        ) else {
+            return Err(FetchError::NotConfigured(
+                "Twitch tracking needs UPCOUNT_TWITCH_CLIENT_ID and UPCOUNT_TWITCH_CLIENT_SECRET on the server".into(),
+            ));
+        };
+        let mut cached = self.twitch_token.lock().await;
+        let fresh = cached
+            .as_ref()
+            .filter(|(_, expires)| !refresh && *expires > Instant::now() + Duration::from_secs(60))
+            .map(|(token, _)| token.clone());
+        let token = match fresh {
+            Some(token) => token,
+            None => {
+                let url = self.endpoint(Service::TwitchAuth, "/oauth2/token")?;
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("client_id", client_id)
+                    .append_pair("client_secret", secret)
+                    .append_pair("grant_type", "client_credentials")
+                    .finish();
+                let request = UpstreamRequest {
+                    service: Service::TwitchAuth,
+                    method: Method::POST,
+                    url,
+                    headers: Vec::new(),
+                    body: Some(("application/x-www-form-urlencoded".into(), body)),
+                };
+                let response = self.send(&request).await?;
+                if !response.status.is_success() {
+                    return Err(FetchError::NotConfigured(format!(
+                        "Twitch refused the client credentials (HTTP {}): {}",
+                        response.status.as_u16(),
+                        upstream_message(&response.body)
+                    )));
+                }
+                let json = response.json("Twitch's token endpoint")?;
+                let token = json["access_token"].as_str().ok_or_else(|| {
+                    FetchError::parse("Twitch's token answer has no access_token", &response.body)
+                })?;
+                let expires_in = json["expires_in"].as_u64().unwrap_or(3_600);
+                *cached = Some((
+                    token.to_string(),
+                    Instant::now() + Duration::from_secs(expires_in),
+                ));
+                token.to_string()
+            }
+        };
+        Ok(vec![
+            ("Client-Id".to_string(), client_id.to_string()),
+            ("Authorization".to_string(), format!("Bearer {token}")),
+        ])
+    }
+}
+
+/// The human name of a service, for messages.
+pub fn service_label(service: Service) -> &'static str {
+    match service {
+        Service::HackerNews => "Hacker News",
+        Service::GitHub => "GitHub",
+        Service::Reddit => "Reddit",
+        Service::YouTube => "YouTube",
+        Service::Twitch | Service::TwitchAuth => "Twitch",
+        Service::CoinGecko => "CoinGecko",
+        Service::Web => "The URL",
+    }
+}
+
+fn transport_error(service: Service, error: reqwest::Error) -> FetchError {
+    // Walk the chain for the guard's refusal; never echo the URL (it may hold a key).
+    let mut source: Option<&dyn std::error::Error> = Some(&error);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if let Some(position) = text.find(guard::REFUSED) {
+            return FetchError::Refused(text[position..].to_string());
+        }
+        source = current.source();
+    }
+    let label = service_label(service);
+    if error.is_timeout() {
+        FetchError::Unavailable(format!("{label} did not answer in time"))
+    } else if error.is_connect() {
+        FetchError::Unavailable(format!("could not connect to {label}"))
+    } else if error.is_redirect() {
+        FetchError::Invalid(format!("{label} redirected too many times"))
+    } else {
+        let error = error.without_url();
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(current) = source {
+            message = format!("{message}: {current}");
+            source = current.source();
+        }
+        FetchError::Unavailable(format!("{label}: {message}"))
+    }
+}
+
+/// The `(remaining, reset)` of `X-RateLimit-*` or `RateLimit-*` headers. Reset is given as
+/// seconds from now or as a Unix time; either becomes a duration from now.
+pub fn rate_headers(headers: &HeaderMap) -> Option<(f64, Option<Duration>)> {
+    let number = |name: &str| -> Option<f64> {
+        headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .split([',', ';'])
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let remaining = number("x-ratelimit-remaining").or_else(|| number("ratelimit-remaining"))?;
+    let reset = number("x-ratelimit-reset")
+        .or_else(|| number("ratelimit-reset"))
+        .map(|reset| {
+            if reset > 1_000_000_000.0 {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                Duration::from_secs_f64((reset - now).clamp(1.0, 86_400.0))
+            } else {
+                Duration::from_secs_f64(reset.clamp(1.0, 86_400.0))
+            }
+        });
+    Some((remaining, reset))
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let seconds: u64 = value.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds.clamp(1, 86_400)))
+}
+
+/// The `message` (or `error.message`) of a JSON error body, or an excerpt of it.
+pub fn upstream_message(body: &[u8]) -> String {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        for pointer in ["/message", "/error/message", "/error", "/reason"] {
+            if let Some(text) = json.pointer(pointer).and_then(|value| value.as_str()) {
+                return text.to_string();
+            }
+        }
+    }
+    let text = excerpt(body);
+    if text.is_empty() { "(no message)".to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn reads_rate_limit_headers_in_both_styles() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("30"));
+        let (remaining, reset) = rate_headers(&headers).expect("headers");
+        assert_eq!(remaining, 0.0);
+        assert_eq!(reset, Some(Duration::from_secs(30)));
+
+        let mut headers = HeaderMap::new();
+        let in_a_minute = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + 60;
+        headers.insert("ratelimit-remaining", HeaderValue::from_static("799"));
+        headers.insert(
+            "ratelimit-reset",
+            HeaderValue::from_str(&in_a_minute.to_string()).expect("value"),
+        );
+        let (remaining, reset) = rate_headers(&headers).expect("headers");
+        assert_eq!(remaining, 799.0);
+        let reset = reset.expect("reset").as_secs();
+        assert!((55..=61).contains(&reset), "{reset}");
+    }
+
+    #[test]
+    fn error_messages_come_from_json_bodies() {
+        assert_eq!(upstream_message(br#"{"message":"Not Found"}"#), "Not Found");
+        assert_eq!(
+            upstream_message(br#"{"error":{"code":403,"message":"quota"}}"#),
+            "quota"
+        );
+        assert_eq!(upstream_message(b"plain"), "plain");
+    }
+}

@@ -1,0 +1,156 @@
+//! GitHub repositories through the REST API: `GET /repos/{owner}/{repo}`. An optional
+//! `UPCOUNT_GITHUB_TOKEN` raises the rate limit from 60 to 5,000 requests an hour.
+
+use async_trait::async_trait;
+use url::Url;
+
+use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
+use crate::server::tracking::{
+    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
+    config::Service,
+    http::{UpstreamRequest, Upstreams},
+};
+
+pub struct Repo;
+
+/// First path segments that are GitHub pages, not owners.
+const RESERVED: &[&str] = &[
+    "about", "apps", "collections", "explore", "features", "login", "marketplace",
+    "notifications", "orgs", "organizations", "pricing", "pulls", "issues", "search",
+    "settings", "sponsors", "topics", "trending", "users", "new", "codespaces",
+];
+
+async fn repo(http: &Upstreams, key: &str) -> Result<serde_json::Value, FetchError> {
+    let url = http.endpoint(Service::GitHub, &format!("/repos/{key}"))?;
+    let mut request = UpstreamRequest::get(Service::GitHub, url)
+        .header("Accept", "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", "2022-11-28");
+    if let Some(token) = &http.config().github_token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let json = http
+        .get_json(&request, &format!("GitHub repository {key}"))
+        .await?;
+    if !json.is_object() || json["full_name"].as_str().is_none() {
+        return Err(missing("repository", &json));
+    }
+    Ok(json)
+}
+
+#[async_trait]
+impl Provider for Repo {
+    fn kind(&self) -> &'static str {
+        "github.repo"
+    }
+
+    fn label(&self) -> &'static str {
+        "GitHub repository"
+    }
+
+    fn service(&self) -> Service {
+        Service::GitHub
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        if bare_host(url)? != "github.com" {
+            return None;
+        }
+        let segments = segments(url);
+        let (owner, name) = (segments.first()?, segments.get(1)?);
+        if RESERVED.contains(&owner.to_ascii_lowercase().as_str()) {
+            return None;
+        }
+        let name = name.strip_suffix(".git").unwrap_or(name);
+        self.parse_key(&format!("{owner}/{name}")).ok()
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim();
+        let invalid = || format!("`{key}` is not a GitHub repository (owner/name)");
+        let (owner, name) = key.split_once('/').ok_or_else(invalid)?;
+        let owner_ok = is_token(owner, 39, |c| c.is_ascii_alphanumeric() || c == '-');
+        let name_ok = is_token(name, 100, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+        }) && name != "."
+            && name != "..";
+        if owner_ok && name_ok {
+            Ok(format!("{owner}/{name}"))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
+        vec![
+            MetricSpec::new("stars", MetricKind::Counter, "stars"),
+            MetricSpec::new("forks", MetricKind::Counter, "forks"),
+            MetricSpec::new("open_issues", MetricKind::Gauge, "issues"),
+            MetricSpec::new("watchers", MetricKind::Gauge, "watchers"),
+        ]
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let json = repo(http, &source.key).await?;
+        let full_name = json["full_name"].as_str().unwrap_or(&source.key).to_string();
+        let tags = json["topics"]
+            .as_array()
+            .map(|topics| {
+                topics
+                    .iter()
+                    .filter_map(|topic| topic.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Metadata {
+            key: full_name.clone(),
+            title: full_name.clone(),
+            url: json["html_url"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("https://github.com/{full_name}")),
+            author: json["owner"]["login"].as_str().map(str::to_string),
+            published_at: rfc3339(&json["created_at"]),
+            tags,
+        })
+    }
+
+    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+        let mut outcomes = Vec::with_capacity(sources.len());
+        for source in sources {
+            outcomes.push(repo(http, &source.key).await.and_then(|json| {
+                let stars = number(&json["stargazers_count"])
+                    .ok_or_else(|| missing("stargazers_count", &json))?;
+                let mut readings = Readings::default();
+                readings.push("stars", stars);
+                readings.push_some("forks", number(&json["forks_count"]));
+                readings.push_some("open_issues", number(&json["open_issues_count"]));
+                // `watchers_count` repeats the stars; subscribers are the watchers.
+                readings.push_some("watchers", number(&json["subscribers_count"]));
+                Ok(readings)
+            }));
+        }
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_repository_urls() {
+        let url = |text: &str| Url::parse(text).expect("url");
+        for (text, expected) in [
+            ("https://github.com/leptos-rs/leptos", Some("leptos-rs/leptos")),
+            ("https://github.com/leptos-rs/leptos/issues/12", Some("leptos-rs/leptos")),
+            ("https://www.github.com/serde-rs/json.git", Some("serde-rs/json")),
+            ("https://github.com/leptos-rs", None),
+            ("https://github.com/settings/profile", None),
+            ("https://gitlab.com/a/b", None),
+        ] {
+            assert_eq!(Repo.recognise(&url(text)).as_deref(), expected, "{text}");
+        }
+        assert!(Repo.parse_key("a/b/c").is_err());
+        assert!(Repo.parse_key("nobody").is_err());
+    }
+}

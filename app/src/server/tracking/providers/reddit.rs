@@ -1,0 +1,297 @@
+//! Reddit through its public JSON endpoints: `GET /api/info.json?id=t3_…` for up to 100
+//! posts at once, and `GET /r/{name}/about.json` for a subreddit.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use url::Url;
+
+use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, segments, unix_time};
+use crate::server::tracking::{
+    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
+    config::Service,
+    http::{UpstreamRequest, Upstreams, upstream_message},
+};
+
+const SITE: &str = "https://www.reddit.com";
+
+pub struct Post;
+pub struct Subreddit;
+
+/// The posts with these ids, by id; missing ids are absent.
+async fn posts(
+    http: &Upstreams,
+    ids: &[&str],
+) -> Result<HashMap<String, serde_json::Value>, FetchError> {
+    let mut url = http.endpoint(Service::Reddit, "/api/info.json")?;
+    let fullnames: Vec<String> = ids.iter().map(|id| format!("t3_{id}")).collect();
+    url.query_pairs_mut()
+        .append_pair("id", &fullnames.join(","))
+        .append_pair("raw_json", "1");
+    let json = http
+        .get_json(&UpstreamRequest::get(Service::Reddit, url), "Reddit")
+        .await?;
+    let children = json["data"]["children"]
+        .as_array()
+        .ok_or_else(|| missing("listing of posts", &json))?;
+    Ok(children
+        .iter()
+        .filter(|child| child["kind"] == "t3")
+        .filter_map(|child| {
+            let data = &child["data"];
+            Some((data["id"].as_str()?.to_string(), data.clone()))
+        })
+        .collect())
+}
+
+/// A post as readings, or gone when it was removed or deleted.
+fn post_readings(id: &str, data: Option<&serde_json::Value>) -> Result<Readings, FetchError> {
+    let data = data.ok_or_else(|| FetchError::Gone(format!("Reddit post {id} does not exist")))?;
+    if let Some(category) = data["removed_by_category"].as_str() {
+        let how = match category {
+            "deleted" | "author" => "was deleted by its author",
+            "moderator" | "automod_filtered" => "was removed by the moderators",
+            "reddit" | "anti_evil_ops" | "copyright_takedown" => "was removed by Reddit",
+            _ => "was removed",
+        };
+        return Err(FetchError::Gone(format!("Reddit post {id} {how}")));
+    }
+    let score = number(&data["score"]).ok_or_else(|| missing("score", data))?;
+    let mut readings = Readings::default();
+    readings.push("score", score);
+    readings.push_some("upvote_ratio", number(&data["upvote_ratio"]));
+    readings.push_some("comments", number(&data["num_comments"]));
+    Ok(readings)
+}
+
+#[async_trait]
+impl Provider for Post {
+    fn kind(&self) -> &'static str {
+        "reddit.post"
+    }
+
+    fn label(&self) -> &'static str {
+        "Reddit post"
+    }
+
+    fn service(&self) -> Service {
+        Service::Reddit
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        let host = bare_host(url)?;
+        let segments = segments(url);
+        let id = match host.as_str() {
+            "redd.it" => segments.first()?.clone(),
+            "reddit.com" => match segments.as_slice() {
+                [r, _, comments, id, ..] if r == "r" && comments == "comments" => id.clone(),
+                [comments, id, ..] if comments == "comments" => id.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        self.parse_key(&id).ok()
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim().trim_start_matches("t3_").to_ascii_lowercase();
+        if is_token(&key, 12, |c| c.is_ascii_alphanumeric()) {
+            Ok(key)
+        } else {
+            Err(format!("`{key}` is not a Reddit post id"))
+        }
+    }
+
+    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
+        vec![
+            MetricSpec::new("score", MetricKind::Gauge, "points"),
+            MetricSpec::new("upvote_ratio", MetricKind::Gauge, "ratio"),
+            MetricSpec::new("comments", MetricKind::Counter, "comments"),
+        ]
+    }
+
+    fn batch_size(&self) -> usize {
+        100
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let found = posts(http, &[source.key.as_str()]).await?;
+        let data = found.get(&source.key);
+        post_readings(&source.key, data)?;
+        let data = data.ok_or_else(|| FetchError::Gone("no such post".into()))?;
+        let subreddit = data["subreddit"].as_str().unwrap_or_default();
+        Ok(Metadata {
+            key: source.key.clone(),
+            title: data["title"].as_str().unwrap_or("Reddit post").to_string(),
+            url: data["permalink"]
+                .as_str()
+                .map(|permalink| format!("{SITE}{permalink}"))
+                .unwrap_or_else(|| format!("{SITE}/comments/{}", source.key)),
+            author: data["author"].as_str().map(str::to_string),
+            published_at: unix_time(&data["created_utc"]),
+            tags: if subreddit.is_empty() {
+                vec![]
+            } else {
+                vec![format!("r/{subreddit}")]
+            },
+        })
+    }
+
+    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
+        let found = posts(http, &ids).await?;
+        Ok(sources
+            .iter()
+            .map(|source| post_readings(&source.key, found.get(&source.key)))
+            .collect())
+    }
+}
+
+async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchError> {
+    let what = format!("r/{name}");
+    let mut url = http.endpoint(Service::Reddit, &format!("/r/{name}/about.json"))?;
+    url.query_pairs_mut().append_pair("raw_json", "1");
+    let response = http
+        .send(&UpstreamRequest::get(Service::Reddit, url))
+        .await?;
+    let reason = || {
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|json| json["reason"].as_str().map(str::to_string))
+    };
+    match response.status {
+        status if status.is_success() => {}
+        StatusCode::NOT_FOUND | StatusCode::GONE => {
+            return Err(FetchError::Gone(match reason().as_deref() {
+                Some("banned") => format!("{what} is banned"),
+                _ => format!("{what} does not exist"),
+            }));
+        }
+        StatusCode::FORBIDDEN => {
+            return Err(match reason().as_deref() {
+                Some(reason @ ("private" | "quarantined" | "gold_only")) => {
+                    FetchError::Gone(format!("{what} is {reason}"))
+                }
+                _ => http.refusal(Service::Reddit, &response, &what),
+            });
+        }
+        status => {
+            return Err(FetchError::Unavailable(format!(
+                "Reddit answered HTTP {} for {what}: {}",
+                status.as_u16(),
+                upstream_message(&response.body)
+            )));
+        }
+    }
+    let json = response.json("Reddit")?;
+    // An unknown name redirects to a search listing instead of a `t5`.
+    if json["kind"] != "t5" {
+        return Err(FetchError::Gone(format!("{what} does not exist")));
+    }
+    Ok(json["data"].clone())
+}
+
+#[async_trait]
+impl Provider for Subreddit {
+    fn kind(&self) -> &'static str {
+        "reddit.subreddit"
+    }
+
+    fn label(&self) -> &'static str {
+        "Subreddit"
+    }
+
+    fn service(&self) -> Service {
+        Service::Reddit
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        if bare_host(url)? != "reddit.com" {
+            return None;
+        }
+        match segments(url).as_slice() {
+            [r, name] | [r, name, _] if r == "r" => self.parse_key(name).ok(),
+            _ => None,
+        }
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim().trim_start_matches("r/").trim_start_matches("/r/");
+        if is_token(key, 21, |c| c.is_ascii_alphanumeric() || c == '_') && key.len() >= 2 {
+            Ok(key.to_ascii_lowercase())
+        } else {
+            Err(format!("`{key}` is not a subreddit name"))
+        }
+    }
+
+    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
+        vec![
+            MetricSpec::new("subscribers", MetricKind::Gauge, "subscribers"),
+            MetricSpec::new("active_users", MetricKind::Gauge, "users"),
+        ]
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let data = about(http, &source.key).await?;
+        let name = data["display_name"].as_str().unwrap_or(&source.key).to_string();
+        Ok(Metadata {
+            key: name.to_ascii_lowercase(),
+            title: format!("r/{name}"),
+            url: format!("{SITE}/r/{name}/"),
+            author: None,
+            published_at: unix_time(&data["created_utc"]),
+            tags: data["title"]
+                .as_str()
+                .filter(|title| !title.is_empty())
+                .map(|title| vec![title.to_string()])
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+        let mut outcomes = Vec::with_capacity(sources.len());
+        for source in sources {
+            outcomes.push(about(http, &source.key).await.and_then(|data| {
+                let subscribers =
+                    number(&data["subscribers"]).ok_or_else(|| missing("subscribers", &data))?;
+                let mut readings = Readings::default();
+                readings.push("subscribers", subscribers);
+                readings.push_some(
+                    "active_users",
+                    number(&data["active_user_count"]).or_else(|| number(&data["accounts_active"])),
+                );
+                Ok(readings)
+            }));
+        }
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_post_and_subreddit_urls() {
+        let url = |text: &str| Url::parse(text).expect("url");
+        assert_eq!(
+            Post.recognise(&url("https://www.reddit.com/r/rust/comments/1abcde/some_title/")),
+            Some("1abcde".into())
+        );
+        assert_eq!(Post.recognise(&url("https://redd.it/1abcde")), Some("1abcde".into()));
+        assert_eq!(
+            Post.recognise(&url("https://old.reddit.com/comments/xyz12")),
+            Some("xyz12".into())
+        );
+        assert_eq!(Post.recognise(&url("https://www.reddit.com/r/rust/")), None);
+        assert_eq!(
+            Subreddit.recognise(&url("https://www.reddit.com/r/Rust/")),
+            Some("rust".into())
+        );
+        assert_eq!(
+            Subreddit.recognise(&url("https://www.reddit.com/r/rust/comments/1abcde/x/")),
+            None
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! YouTube through the Data API v3: `videos?part=snippet,statistics&id=…` (50 ids a
+//! request) and `channels?part=snippet,statistics&id=…` (or `&forHandle=@…`). Needs
+//! `UPCOUNT_YOUTUBE_API_KEY`. Unknown ids are simply missing from `items`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use url::Url;
+
+use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, query_param, rfc3339, segments};
+use crate::server::tracking::{
+    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
+    config::{Service, TrackingConfig},
+    http::{UpstreamRequest, Upstreams, upstream_message},
+};
+
+pub struct Video;
+pub struct Channel;
+
+const NO_KEY: &str = "YouTube tracking needs UPCOUNT_YOUTUBE_API_KEY on the server";
+
+/// `items` of a list call, by id.
+async fn list(
+    http: &Upstreams,
+    resource: &str,
+    filter: (&str, String),
+) -> Result<HashMap<String, serde_json::Value>, FetchError> {
+    let key = http
+        .config()
+        .youtube_api_key
+        .clone()
+        .ok_or_else(|| FetchError::NotConfigured(NO_KEY.into()))?;
+    let mut url = http.endpoint(Service::YouTube, &format!("/{resource}"))?;
+    url.query_pairs_mut()
+        .append_pair("part", "snippet,statistics")
+        .append_pair(filter.0, &filter.1)
+        .append_pair("key", &key);
+    let response = http
+        .send(&UpstreamRequest::get(Service::YouTube, url))
+        .await?;
+    if !response.status.is_success() {
+        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+        let reason = json["error"]["errors"][0]["reason"].as_str().unwrap_or_default();
+        let message = upstream_message(&response.body);
+        return Err(match (response.status, reason) {
+            (_, "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded") => {
+                FetchError::RateLimited {
+                    message: format!("YouTube API quota exhausted: {message}"),
+                    retry_after: None,
+                }
+            }
+            (StatusCode::BAD_REQUEST, "keyInvalid") | (StatusCode::FORBIDDEN, _) => {
+                FetchError::NotConfigured(format!("YouTube rejected the API key: {message}"))
+            }
+            (StatusCode::NOT_FOUND, _) => FetchError::Gone(format!("YouTube: {message}")),
+            (status, _) => FetchError::Unavailable(format!(
+                "YouTube answered HTTP {}: {message}",
+                status.as_u16()
+            )),
+        });
+    }
+    let json = response.json("YouTube")?;
+    let items = json["items"]
+        .as_array()
+        .ok_or_else(|| missing("items", &json))?;
+    Ok(items
+        .iter()
+        .filter_map(|item| Some((item["id"].as_str()?.to_string(), item.clone())))
+        .collect())
+}
+
+fn tags(snippet: &serde_json::Value) -> Vec<String> {
+    snippet["tags"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|tag| tag.as_str().map(str::to_string))
+                .take(20)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn is_video_id(id: &str) -> bool {
+    id.len() == 11 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[async_trait]
+impl Provider for Video {
+    fn kind(&self) -> &'static str {
+        "youtube.video"
+    }
+
+    fn label(&self) -> &'static str {
+        "YouTube video"
+    }
+
+    fn service(&self) -> Service {
+        Service::YouTube
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        let host = bare_host(url)?;
+        let segments = segments(url);
+        let id = match host.as_str() {
+            "youtu.be" => segments.first()?.clone(),
+            "youtube.com" | "music.youtube.com" => match segments.as_slice() {
+                [watch] if watch == "watch" => query_param(url, "v")?,
+                [kind, id, ..] if ["shorts", "embed", "live", "v"].contains(&kind.as_str()) => {
+                    id.clone()
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        self.parse_key(&id).ok()
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim();
+        if is_video_id(key) {
+            Ok(key.to_string())
+        } else {
+            Err(format!("`{key}` is not a YouTube video id (11 characters)"))
+        }
+    }
+
+    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
+        vec![
+            MetricSpec::new("views", MetricKind::Counter, "views"),
+            MetricSpec::new("likes", MetricKind::Counter, "likes"),
+            MetricSpec::new("comments", MetricKind::Counter, "comments"),
+        ]
+    }
+
+    fn batch_size(&self) -> usize {
+        50
+    }
+
+    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
+        config.youtube_api_key.is_none().then(|| NO_KEY.to_string())
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let found = list(http, "videos", ("id", source.key.clone())).await?;
+        let item = found
+            .get(&source.key)
+            .ok_or_else(|| FetchError::Gone(format!("YouTube video {} does not exist", source.key)))?;
+        let snippet = &item["snippet"];
+        Ok(Metadata {
+            key: source.key.clone(),
+            title: snippet["title"].as_str().unwrap_or("YouTube video").to_string(),
+            url: format!("https://www.youtube.com/watch?v={}", source.key),
+            author: snippet["channelTitle"].as_str().map(str::to_string),
+            published_at: rfc3339(&snippet["publishedAt"]),
+            tags: tags(snippet),
+        })
+    }
+
+    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
+        let found = list(http, "videos", ("id", ids.join(","))).await?;
+        Ok(sources
+            .iter()
+            .map(|source| {
+                let item = found.get(&source.key).ok_or_else(|| {
+                    FetchError::Gone(format!("YouTube video {} does not exist", source.key))
+                })?;
+                let statistics = &item["statistics"];
+                let views = number(&statistics["viewCount"])
+                    .ok_or_else(|| missing("viewCount", item))?;
+                let mut readings = Readings::default();
+                readings.push("views", views);
+                // Hidden like and disabled comment counts are simply absent.
+                readings.push_some("likes", number(&statistics["likeCount"]));
+                readings.push_some("comments", number(&statistics["commentCount"]));
+                Ok(readings)
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Provider for Channel {
+    fn kind(&self) -> &'static str {
+        "youtube.channel"
+    }
+
+    fn label(&self) -> &'static str {
+        "YouTube channel"
+    }
+
+    fn service(&self) -> Service {
+        Service::YouTube
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        if bare_host(url)? != "youtube.com" {
+            return None;
+        }
+        match segments(url).as_slice() {
+            [channel, id, ..] if channel == "channel" => self.parse_key(id).ok(),
+            [handle, ..] if handle.starts_with('@') => self.parse_key(handle).ok(),
+            _ => None,
+        }
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim();
+        let is_id = key.len() == 24
+            && key.starts_with("UC")
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let is_handle = key.starts_with('@')
+            && is_token(&key[1..], 100, |c| {
+                c.is_alphanumeric() || matches!(c, '-' | '_' | '.')
+            });
+        if is_id || is_handle {
+            Ok(key.to_string())
+        } else {
+            Err(format!("`{key}` is not a YouTube channel id (UC…) or @handle"))
+        }
+    }
+
+    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
+        vec![
+            MetricSpec::new("subscribers", MetricKind::Gauge, "subscribers"),
+            MetricSpec::new("views", MetricKind::Counter, "views"),
+            MetricSpec::new("videos", MetricKind::Gauge, "videos"),
+        ]
+    }
+
+    fn batch_size(&self) -> usize {
+        50
+    }
+
+    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
+        config.youtube_api_key.is_none().then(|| NO_KEY.to_string())
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let filter = if source.key.starts_with('@') {
+            ("forHandle", source.key.clone())
+        } else {
+            ("id", source.key.clone())
+        };
+        let found = list(http, "channels", filter).await?;
+        let gone = || FetchError::Gone(format!("YouTube channel {} does not exist", source.key));
+        let item = if source.key.starts_with('@') {
+            found.values().next().ok_or_else(gone)?
+        } else {
+            found.get(&source.key).ok_or_else(gone)?
+        };
+        let id = item["id"].as_str().ok_or_else(|| missing("channel id", item))?;
+        let snippet = &item["snippet"];
+        Ok(Metadata {
+            key: id.to_string(),
+            title: snippet["title"].as_str().unwrap_or("YouTube channel").to_string(),
+            url: match snippet["customUrl"].as_str() {
+                Some(custom) => format!("https://www.youtube.com/{custom}"),
+                None => format!("https://www.youtube.com/channel/{id}"),
+            },
+            author: snippet["title"].as_str().map(str::to_string),
+            published_at: rfc3339(&snippet["publishedAt"]),
+            tags: Vec::new(),
+        })
+    }
+
+    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
+        let found = list(http, "channels", ("id", ids.join(","))).await?;
+        Ok(sources
+            .iter()
+            .map(|source| {
+                let item = found.get(&source.key).ok_or_else(|| {
+                    FetchError::Gone(format!("YouTube channel {} does not exist", source.key))
+                })?;
+                let statistics = &item["statistics"];
+                let mut readings = Readings::default();
+                if statistics["hiddenSubscriberCount"].as_bool() != Some(true) {
+                    readings.push_some("subscribers", number(&statistics["subscriberCount"]));
+                }
+                readings.push_some("views", number(&statistics["viewCount"]));
+                readings.push_some("videos", number(&statistics["videoCount"]));
+                if readings.values.is_empty() {
+                    return Err(missing("statistics", item));
+                }
+                Ok(readings)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_video_and_channel_urls() {
+        let url = |text: &str| Url::parse(text).expect("url");
+        for text in [
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
+            "https://youtu.be/dQw4w9WgXcQ",
+            "https://m.youtube.com/shorts/dQw4w9WgXcQ",
+            "https://www.youtube.com/embed/dQw4w9WgXcQ",
+        ] {
+            assert_eq!(Video.recognise(&url(text)).as_deref(), Some("dQw4w9WgXcQ"), "{text}");
+        }
+        assert_eq!(Video.recognise(&url("https://www.youtube.com/watch?v=short")), None);
+        assert_eq!(
+            Channel.recognise(&url("https://www.youtube.com/@LinusTechTips/videos")).as_deref(),
+            Some("@LinusTechTips")
+        );
+        assert_eq!(
+            Channel
+                .recognise(&url("https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw"))
+                .as_deref(),
+            Some("UCXuqSBlHAE6Xw-yeJA0Tunw")
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! Reading a metric's time series as at most N points: raw samples when there are no more
+//! than N in the range, else buckets of equal width with avg/min/max/last/count, read from
+//! the daily or hourly rollups when the buckets are that wide, so long ranges never scan
+//! raw samples. Buckets start at multiples of their width from 2000-01-01 UTC.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Row};
+
+/// The most points one request may ask for.
+pub const MAX_POINTS: i64 = 10_000;
+
+const ORIGIN: &str = "timestamptz '2000-01-01 00:00:00+00'";
+
+/// One point: a raw sample (count 1, all values equal) or a bucket starting at `time`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    pub time: DateTime<Utc>,
+    pub avg: f64,
+    pub min: f64,
+    pub max: f64,
+    pub last: f64,
+    pub count: i64,
+}
+
+/// Where the points came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Raw,
+    Samples,
+    Hourly,
+    Daily,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub resolution: Resolution,
+    /// The bucket width; `None` for raw points.
+    pub bucket_secs: Option<i64>,
+    pub points: Vec<Point>,
+}
+
+/// The bucket width (seconds) and the table to read for `points` buckets over `span`:
+/// at most `points` buckets whatever the alignment.
+pub fn plan(span: TimeDelta, points: i64) -> (i64, Resolution) {
+    let span = span.num_seconds().max(1);
+    let points = points.clamp(1, MAX_POINTS);
+    // With width ≥ span/(points-1), a range covers at most `points` aligned buckets.
+    let width = if points <= 1 {
+        span + 1
+    } else {
+        (span + points - 2) / (points - 1)
+    }
+    .max(1);
+    let round_up = |width: i64, unit: i64| (width + unit - 1) / unit * unit;
+    if width >= 86_400 {
+        (round_up(width, 86_400), Resolution::Daily)
+    } else if width >= 3_600 {
+        (round_up(width, 3_600), Resolution::Hourly)
+    } else {
+        (width, Resolution::Samples)
+    }
+}
+
+/// The series of metric `metric_id` from `from` to `to` (inclusive) in at most `points`
+/// points.
+pub async fn read(
+    pool: &PgPool,
+    metric_id: i32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    points: i64,
+) -> Result<Series, sqlx::Error> {
+    let points = points.clamp(1, MAX_POINTS);
+    // Counting stops at points + 1: cheap however many samples the range holds.
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM samples
+                               WHERE metric_id = $1 AND t >= $2 AND t <= $3 LIMIT $4) AS x",
+    )
+    .bind(metric_id)
+    .bind(from)
+    .bind(to)
+    .bind(points + 1)
+    .fetch_one(pool)
+    .await?;
+    if count <= points {
+        let rows = sqlx::query(
+            "SELECT t, value FROM samples WHERE metric_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
+        )
+        .bind(metric_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        let points = rows
+            .iter()
+            .map(|row| {
+                let value: f64 = row.try_get("value")?;
+                Ok(Point {
+                    time: row.try_get("t")?,
+                    avg: value,
+                    min: value,
+                    max: value,
+                    last: value,
+                    count: 1,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        return Ok(Series {
+            resolution: Resolution::Raw,
+            bucket_secs: None,
+            points,
+        });
+    }
+
+    let (width, resolution) = plan(to - from, points);
+    let sql = match resolution {
+        Resolution::Daily | Resolution::Hourly => {
+            let (table, unit) = if resolution == Resolution::Daily {
+                ("samples_daily", "1 day")
+            } else {
+                ("samples_hourly", "1 hour")
+            };
+            format!(
+                "SELECT date_bin(make_interval(secs => $4), bucket, {ORIGIN}) AS b,
+                        sum(sum) / sum(count) AS avg, min(min) AS min, max(max) AS max,
+                        (array_agg(last ORDER BY last_t DESC))[1] AS last,
+                        sum(count)::bigint AS count
+                 FROM {table}
+                 WHERE metric_id = $1 AND bucket >= date_bin('{unit}', $2, {ORIGIN}) AND bucket <= $3
+                 GROUP BY 1 ORDER BY 1"
+            )
+        }
+        Resolution::Samples | Resolution::Raw => format!(
+            "SELECT date_bin(make_interval(secs => $4), t, {ORIGIN}) AS b,
+                    avg(value) AS avg, min(value) AS min, max(value) AS max,
+                    (array_agg(value ORDER BY t DESC))[1] AS last, count(*) AS count
+             FROM samples
+             WHERE metric_id = $1 AND t >= $2 AND t <= $3
+             GROUP BY 1 ORDER BY 1"
+        ),
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(metric_id)
+        .bind(from)
+        .bind(to)
+        .bind(width as f64)
+        .fetch_all(pool)
+        .await?;
+    let points = rows
+        .iter()
+        .map(|row| {
+            Ok(Point {
+                time: row.try_get("b")?,
+                avg: row.try_get("avg")?,
+                min: row.try_get("min")?,
+                max: row.try_get("max")?,
+                last: row.try_get("last")?,
+                count: row.try_get("count")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Series {
+        resolution,
+        bucket_secs: Some(width),
+        points,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_never_exceed_the_points_asked_for() {
+        for (span_secs, points) in [
+            (86_400 * 365, 1_000),
+            (86_400 * 7, 500),
+            (3_600, 100),
+            (59, 10),
+            (86_400 * 3_650, 50),
+            (1, 1),
+        ] {
+            let (width, _) = plan(TimeDelta::seconds(span_secs), points);
+            // The worst alignment: the range starts one second before a bucket boundary.
+            let buckets = (span_secs + width - 1) / width + 1;
+            assert!(
+                buckets <= points.max(2),
+                "{span_secs}s in {points} points: width {width} gives {buckets}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_ranges_read_rollups() {
+        assert_eq!(plan(TimeDelta::days(365), 1_000).1, Resolution::Hourly);
+        assert_eq!(plan(TimeDelta::days(3_650), 1_000).1, Resolution::Daily);
+        assert_eq!(plan(TimeDelta::days(1), 1_000).1, Resolution::Samples);
+        assert_eq!(plan(TimeDelta::days(365), 1_000).0 % 3_600, 0);
+    }
+}
