@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 
 use app::{
     domain::{Email, Password, Role, TokenName, TokenScope},
-    server::{db, password, session_store::PgSessionStore, tokens},
+    server::{db, password, session_store::PgSessionStore, tokens, tracking::store},
 };
 use sqlx::PgPool;
 
@@ -45,6 +45,7 @@ impl From<sqlx::Error> for AdminError {
 /// output, everything else to standard error.
 pub async fn run(pool: &PgPool, command: AdminCommand) -> Result<(), AdminError> {
     match command {
+        AdminCommand::ScheduleDump => schedule_dump(pool).await,
         AdminCommand::CreateUser { email, admin } => {
             let email = Email::parse(&email).map_err(AdminError::Invalid)?;
             let (password, generated) = password_from_stdin()?;
@@ -111,6 +112,15 @@ pub async fn run(pool: &PgPool, command: AdminCommand) -> Result<(), AdminError>
             Ok(())
         }
     }
+}
+
+/// Prints the schedule of every source as a JSON array.
+async fn schedule_dump(pool: &PgPool) -> Result<(), AdminError> {
+    let entries = store::schedule(pool).await?;
+    let json = serde_json::to_string_pretty(&entries)
+        .map_err(|error| AdminError::Unexpected(error.into()))?;
+    println!("{json}");
+    Ok(())
 }
 
 /// The password piped to standard input, or a generated one (`true`) when there is none.

@@ -31,9 +31,24 @@ pub enum Command {
         #[arg(value_enum)]
         job: JobName,
     },
-    /// Manage users and API tokens.
+    /// Manage users and API tokens; inspect the polling schedule.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Fetch a source's metadata and current metrics and print them as JSON, without
+    /// storing anything. Exit codes: 2 bad input, 3 not found upstream, 4 upstream down or
+    /// rate-limiting, 5 not allowed or not configured.
+    PollOnce {
+        /// The provider kind (`github.repo`, `json`…), or `url` to recognise the target.
+        kind: String,
+        /// The key (`leptos-rs/leptos`) or a URL.
+        target: String,
+        /// For `json`: a metric as `name=JMESPath`; repeat for more.
+        #[arg(long = "metric", value_name = "NAME=EXPRESSION")]
+        metrics: Vec<String>,
+        /// For `json`: a request header as `Name: value`; repeat for more.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +78,9 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Command line")]
         name: String,
     },
+    /// Print every source with its schedule as JSON: kind, key, state, interval, next
+    /// poll, consecutive failures, last error and tracker counts.
+    ScheduleDump,
 }
 
 /// Jobs an operator can enqueue by hand.

@@ -7,6 +7,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
+use app::server::tracking::{Service, TrackingConfig, config::IpNet};
+use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnectOptions;
 use url::Url;
 
@@ -56,7 +58,36 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub jobs: JobSettings,
     pub auth: AuthSettings,
+    pub tracking: TrackingSettings,
 }
+
+/// Settings of the tracking engine and its polling.
+#[derive(Clone, Debug)]
+pub struct TrackingSettings {
+    /// What the engine itself needs: API URLs, credentials, rate limits, the outbound guard.
+    pub engine: TrackingConfig,
+    /// `UPCOUNT_DISPATCH_INTERVAL_MS`: how often a worker process looks for due sources.
+    pub dispatch_interval: Duration,
+    /// `UPCOUNT_DISPATCH_BATCH`: the most sources one dispatch claims.
+    pub dispatch_batch: i64,
+    /// `UPCOUNT_POLL_LEASE_SECS`: how long a claimed source belongs to its job; after that
+    /// (a crashed worker) it is claimed again.
+    pub lease: Duration,
+    /// `UPCOUNT_POLL_CONCURRENCY`: poll jobs one worker process runs at once.
+    pub concurrency: usize,
+}
+
+/// `(service, base URL variable, rate variable)`.
+const SERVICE_VARS: [(Service, &str, &str); 8] = [
+    (Service::HackerNews, "UPCOUNT_HACKERNEWS_API_URL", "UPCOUNT_HACKERNEWS_RATE_PER_MIN"),
+    (Service::GitHub, "UPCOUNT_GITHUB_API_URL", "UPCOUNT_GITHUB_RATE_PER_MIN"),
+    (Service::Reddit, "UPCOUNT_REDDIT_API_URL", "UPCOUNT_REDDIT_RATE_PER_MIN"),
+    (Service::YouTube, "UPCOUNT_YOUTUBE_API_URL", "UPCOUNT_YOUTUBE_RATE_PER_MIN"),
+    (Service::Twitch, "UPCOUNT_TWITCH_API_URL", "UPCOUNT_TWITCH_RATE_PER_MIN"),
+    (Service::TwitchAuth, "UPCOUNT_TWITCH_AUTH_API_URL", "UPCOUNT_TWITCH_AUTH_RATE_PER_MIN"),
+    (Service::CoinGecko, "UPCOUNT_COINGECKO_API_URL", "UPCOUNT_COINGECKO_RATE_PER_MIN"),
+    (Service::Web, "", "UPCOUNT_JSON_RATE_PER_MIN"),
+];
 
 /// Limits on signing in.
 #[derive(Clone, Debug)]
@@ -84,6 +115,7 @@ impl std::fmt::Debug for Settings {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("jobs", &self.jobs)
             .field("auth", &self.auth)
+            .field("tracking", &self.tracking)
             .finish()
     }
 }
@@ -191,6 +223,7 @@ impl Settings {
                     60 * env.bounded("UPCOUNT_SIGN_IN_WINDOW_MINS", 15, 1..=1_440)?,
                 ),
             },
+            tracking: env.tracking()?,
         })
     }
 }
@@ -362,6 +395,91 @@ where
             .collect()
     }
 
+    fn tracking(&self) -> Result<TrackingSettings, ConfigError> {
+        let mut engine = TrackingConfig {
+            github_token: self.optional("UPCOUNT_GITHUB_TOKEN")?,
+            youtube_api_key: self.optional("UPCOUNT_YOUTUBE_API_KEY")?,
+            twitch_client_id: self.optional("UPCOUNT_TWITCH_CLIENT_ID")?,
+            twitch_client_secret: self.optional("UPCOUNT_TWITCH_CLIENT_SECRET")?,
+            coingecko_api_key: self.optional("UPCOUNT_COINGECKO_API_KEY")?,
+            ..TrackingConfig::default()
+        };
+        let mut base_urls = Vec::new();
+        let mut rate_limits = Vec::new();
+        for (service, url_var, rate_var) in SERVICE_VARS {
+            if let Some(default) = service.default_base_url() {
+                let value = self.string(url_var, default)?;
+                let url = Url::parse(&value).ok().filter(|url| {
+                    matches!(url.scheme(), "http" | "https") && url.host().is_some()
+                });
+                let url = url.ok_or_else(|| {
+                    ConfigError::new(
+                        url_var,
+                        format!("must be an http:// or https:// URL, not `{value}`"),
+                    )
+                })?;
+                base_urls.push((service, url));
+            }
+            let has_credentials = match service {
+                Service::GitHub => engine.github_token.is_some(),
+                Service::CoinGecko => engine.coingecko_api_key.is_some(),
+                _ => false,
+            };
+            let default_rate = u64::from(service.default_requests_per_minute(has_credentials));
+            let rate = self.bounded(rate_var, default_rate, 1..=1_000_000)?;
+            rate_limits.push((service, u32::try_from(rate).unwrap_or(u32::MAX)));
+        }
+        engine.base_urls = base_urls;
+        engine.rate_limits = rate_limits;
+        engine.secret_key = match self.optional("UPCOUNT_SECRET_KEY")? {
+            None => None,
+            Some(key) if key.len() < 32 => {
+                return Err(ConfigError::new(
+                    "UPCOUNT_SECRET_KEY",
+                    "must be at least 32 characters (for example `openssl rand -hex 32`)",
+                ));
+            }
+            Some(key) => Some(Sha256::digest(key.as_bytes()).into()),
+        };
+        engine.allow_private_targets = self.boolean("UPCOUNT_ALLOW_PRIVATE_TARGETS", false)?;
+        engine.allowed_targets = match self.optional("UPCOUNT_ALLOWED_TARGETS")? {
+            None => Vec::new(),
+            Some(value) => value
+                .split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| {
+                    entry.parse::<IpNet>().map_err(|reason| {
+                        ConfigError::new("UPCOUNT_ALLOWED_TARGETS", reason)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        engine.attempts = u32::try_from(self.bounded("UPCOUNT_POLL_ATTEMPTS", 3, 1..=10)?)
+            .unwrap_or(3);
+        engine.retry_base =
+            Duration::from_millis(self.bounded("UPCOUNT_POLL_RETRY_BASE_MS", 500, 1..=60_000)?);
+        engine.default_interval =
+            self.seconds("UPCOUNT_DEFAULT_INTERVAL_SECS", 900, 60..=2_592_000)?;
+        Ok(TrackingSettings {
+            engine,
+            dispatch_interval: Duration::from_millis(self.bounded(
+                "UPCOUNT_DISPATCH_INTERVAL_MS",
+                1_000,
+                50..=60_000,
+            )?),
+            dispatch_batch: i64::try_from(self.bounded(
+                "UPCOUNT_DISPATCH_BATCH",
+                1_000,
+                1..=100_000,
+            )?)
+            .unwrap_or(1_000),
+            lease: self.seconds("UPCOUNT_POLL_LEASE_SECS", 600, 30..=86_400)?,
+            concurrency: usize::try_from(self.bounded("UPCOUNT_POLL_CONCURRENCY", 8, 1..=1_000)?)
+                .unwrap_or(8),
+        })
+    }
+
     fn log_filter(&self) -> Result<String, ConfigError> {
         let filter = self.string("RUST_LOG", DEFAULT_LOG_FILTER)?;
         tracing_subscriber::EnvFilter::try_new(&filter).map_err(|error| {
@@ -412,6 +530,14 @@ mod tests {
         assert_eq!(settings.database.max_connections, 10);
         assert!(settings.database.run_migrations);
         assert_eq!(settings.jobs.retention, Duration::from_secs(14 * 86_400));
+        let tracking = &settings.tracking.engine;
+        assert_eq!(
+            tracking.base_url(Service::GitHub).map(Url::as_str),
+            Some("https://api.github.com/")
+        );
+        assert_eq!(tracking.requests_per_minute(Service::GitHub), 1);
+        assert!(!tracking.allow_private_targets);
+        assert_eq!(tracking.default_interval, Duration::from_secs(900));
         assert_eq!(
             settings.database.display_target(),
             "db.internal:5433/upcount"
@@ -467,6 +593,15 @@ mod tests {
             ("UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP", "many"),
             ("UPCOUNT_SIGN_IN_WINDOW_MINS", "99999"),
             ("UPCOUNT_TRUSTED_PROXIES", "10.0.0.1, proxy.internal"),
+            ("UPCOUNT_GITHUB_API_URL", "api.github.com"),
+            ("UPCOUNT_TWITCH_AUTH_API_URL", "ftp://id.twitch.tv"),
+            ("UPCOUNT_REDDIT_RATE_PER_MIN", "0"),
+            ("UPCOUNT_SECRET_KEY", "too-short"),
+            ("UPCOUNT_ALLOW_PRIVATE_TARGETS", "sometimes"),
+            ("UPCOUNT_ALLOWED_TARGETS", "10.0.0.0/99"),
+            ("UPCOUNT_POLL_ATTEMPTS", "0"),
+            ("UPCOUNT_DEFAULT_INTERVAL_SECS", "30"),
+            ("UPCOUNT_POLL_LEASE_SECS", "5"),
         ];
         for (var, value) in cases {
             let error = error_for(&[(var, value)]);

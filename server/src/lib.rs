@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod middleware;
+pub mod poll_once;
 pub mod router;
 pub mod routes;
 pub mod shutdown;

@@ -5,7 +5,7 @@ use upcount::{
     admin,
     cli::{Cli, Command, JobName},
     config::Settings,
-    db, jobs, shutdown,
+    db, jobs, poll_once, shutdown,
     startup::{self, Role},
     telemetry,
 };
@@ -45,6 +45,22 @@ fn main() -> ExitCode {
             }
         });
     }
+    if let Command::PollOnce {
+        kind,
+        target,
+        metrics,
+        headers,
+    } = &cli.command
+    {
+        let engine = match startup::engine(&settings) {
+            Ok(engine) => engine,
+            Err(error) => {
+                eprintln!("upcount: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return runtime.block_on(poll_once::run(&engine, kind, target, metrics, headers));
+    }
     match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -83,7 +99,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             pool.close().await;
             return Ok(());
         }
-        Command::Admin(_) => return Ok(()),
+        Command::Admin(_) | Command::PollOnce { .. } => return Ok(()),
     };
     tracing::info!(?role, database = %settings.database.display_target(), "starting upcount");
     startup::run(settings, role, shutdown::on_signal()).await?;

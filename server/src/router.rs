@@ -25,7 +25,7 @@ use tracing::Span;
 
 use crate::{
     middleware::{auth as auth_layer, csrf},
-    routes::{account, api, auth, health},
+    routes::{account, api, auth, health, trackers},
 };
 use app::server::session_store::PgSessionStore;
 use axum::routing::{any, patch, post};
@@ -87,6 +87,17 @@ pub fn build(state: AppState) -> Router {
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/workspace", patch(api::update_workspace))
+        .route(
+            "/api/v1/trackers",
+            get(trackers::list).post(trackers::create),
+        )
+        .route(
+            "/api/v1/trackers/{id}",
+            get(trackers::show)
+                .patch(trackers::update)
+                .delete(trackers::delete),
+        )
+        .route("/api/v1/trackers/{id}/series", get(trackers::series))
         .route("/api/v1/{*rest}", any(api::not_found))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback_service(

@@ -3,7 +3,10 @@
 use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::server::state::{AppState, WebConfig};
+use app::server::{
+    state::{AppState, WebConfig},
+    tracking::Engine,
+};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
@@ -36,6 +39,7 @@ impl Application {
             leptos_options: leptos_options(settings, address),
             pool,
             web: Arc::new(web_config(settings, address)),
+            engine: engine(settings)?,
         };
         Ok(Self {
             listener,
@@ -90,6 +94,13 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// The tracking engine the settings describe.
+pub fn engine(settings: &Settings) -> anyhow::Result<Arc<Engine>> {
+    Engine::new(settings.tracking.engine.clone())
+        .map(Arc::new)
+        .context("could not set up the HTTP client for upstream APIs")
 }
 
 /// The options Leptos renders with. The output name and file hashing are fixed when
@@ -206,7 +217,10 @@ pub async fn run(
         if role == Role::Web {
             return Ok(());
         }
-        let result = jobs::run(pool.clone(), &settings, shutdown.clone()).await;
+        let result = match engine(&settings) {
+            Ok(engine) => jobs::run(pool.clone(), &settings, engine, shutdown.clone()).await,
+            Err(error) => Err(error),
+        };
         shutdown.cancel();
         result
     };

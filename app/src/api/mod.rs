@@ -3,3 +3,4 @@
 pub mod account;
 pub mod flash;
 pub mod session;
+pub mod trackers;

@@ -6,12 +6,14 @@
 //! [`scheduler`] enqueues each periodic job once per period however many processes tick.
 
 pub mod clean_up_sessions;
+pub mod poll;
 pub mod prune_jobs;
 pub mod scheduler;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
+use app::server::tracking::Engine;
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
 use serde::{Serialize, de::DeserializeOwned};
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 pub use clean_up_sessions::CleanUpSessions;
+pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 
 /// A job apalis can store and run.
@@ -80,17 +83,31 @@ pub async fn enqueue_once<J: BackgroundJob>(
 pub async fn run(
     pool: PgPool,
     settings: &Settings,
+    engine: Arc<Engine>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let context = JobContext {
         pool: pool.clone(),
         retention: settings.jobs.retention,
     };
+    let poll_context = PollContext {
+        pool: pool.clone(),
+        engine: engine.clone(),
+    };
     let scheduler = tokio::spawn(scheduler::run(
         pool.clone(),
         settings.jobs.scheduler_tick,
         shutdown.clone(),
     ));
+    let dispatcher = tokio::spawn(poll::run_dispatcher(
+        pool.clone(),
+        engine,
+        settings.tracking.dispatch_interval,
+        settings.tracking.dispatch_batch,
+        settings.tracking.lease,
+        shutdown.clone(),
+    ));
+    let concurrency = settings.tracking.concurrency;
     let workers = Workers {
         context,
         poll_interval: settings.jobs.poll_interval,
@@ -120,10 +137,22 @@ pub async fn run(
                 .build(clean_up_sessions::run)
         })
     });
-    tokio::join!(prune, clean_up);
+    let polls = workers.supervise(PollSources::JOB_NAME, &shutdown, |name, workers| {
+        let context = poll_context.clone();
+        let backend = storage::<PollSources>(&context.pool).poll_with_strategy(workers.polling());
+        Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(backend.clone())
+                .concurrency(concurrency)
+                .data(context.clone())
+                .build(poll::run)
+        })
+    });
+    tokio::join!(prune, clean_up, polls);
 
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;
+    dispatcher.await.context("the poll dispatcher panicked")?;
     Ok(())
 }
 

@@ -42,7 +42,7 @@ pub enum Via {
     },
 }
 
-fn read_only() -> Response {
+pub fn read_only() -> Response {
     json_error(
         StatusCode::FORBIDDEN,
         "This API token is read-only; create a read-write token to make changes.",
@@ -50,7 +50,7 @@ fn read_only() -> Response {
 }
 
 /// A bearer token when the request has one (and then only it counts), else the session.
-async fn caller(state: &AppState, headers: &HeaderMap, auth: Auth) -> Result<ApiCaller, Response> {
+pub async fn caller(state: &AppState, headers: &HeaderMap, auth: Auth) -> Result<ApiCaller, Response> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()

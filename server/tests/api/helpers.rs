@@ -238,10 +238,91 @@ impl TestApp {
         let handle = tokio::spawn({
             let (pool, settings, shutdown) =
                 (self.pool.clone(), self.settings.clone(), shutdown.clone());
-            async move { upcount::jobs::run(pool, &settings, shutdown).await }
+            async move {
+                let engine = upcount::startup::engine(&settings)?;
+                upcount::jobs::run(pool, &settings, engine, shutdown).await
+            }
         });
         RunningWorkers { shutdown, handle }
     }
+}
+
+impl TestApp {
+    /// A tracking engine with the app's settings, for calling providers directly.
+    pub fn engine(&self) -> std::sync::Arc<app::server::tracking::Engine> {
+        upcount::startup::engine(&self.settings).expect("an engine")
+    }
+
+    /// An API token of `scope` for the workspace of `user`.
+    pub async fn token(&self, user: &TestUser, scope: app::domain::TokenScope) -> String {
+        let current = app::server::db::users::find_current(&self.pool, user.id)
+            .await
+            .expect("find the user")
+            .expect("the user exists");
+        let token = app::server::tokens::generate();
+        app::server::db::tokens::create(
+            &self.pool,
+            current.workspace_id,
+            user.id,
+            &app::domain::TokenName::parse("tests").expect("a name"),
+            scope,
+            &token.hash,
+            &token.display_prefix,
+        )
+        .await
+        .expect("create a token");
+        token.token
+    }
+
+    /// The workspace of `user`.
+    pub async fn workspace_of(&self, user: &TestUser) -> uuid::Uuid {
+        app::server::db::users::find_current(&self.pool, user.id)
+            .await
+            .expect("find the user")
+            .expect("the user exists")
+            .workspace_id
+    }
+
+    /// `method path` with `Authorization: Bearer token` and a JSON body.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("call the API");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON from {path}: {text}"))
+        };
+        (status, json)
+    }
+}
+
+/// The app pointed at a fresh [`StandIn`] for every upstream API, plus `env`.
+pub async fn spawn_app_with_standin(
+    env: Vec<(&'static str, String)>,
+) -> (crate::standin::StandIn, TestApp) {
+    let standin = crate::standin::StandIn::start().await;
+    let mut vars = standin.env();
+    vars.extend(env);
+    let app = spawn_app_with(SpawnOptions {
+        env: vars,
+        ..SpawnOptions::default()
+    })
+    .await;
+    (standin, app)
 }
 
 /// Background workers started by [`TestApp::start_workers`].

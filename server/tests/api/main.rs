@@ -8,4 +8,6 @@ mod helpers;
 mod jobs;
 mod pages;
 mod process;
+mod providers;
 mod shutdown;
+mod standin;

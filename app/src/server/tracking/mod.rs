@@ -14,6 +14,7 @@ pub mod http;
 pub mod providers;
 pub mod secrets;
 pub mod series;
+pub mod service;
 pub mod store;
 
 use std::time::Duration;

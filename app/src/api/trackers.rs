@@ -1,0 +1,97 @@
+//! Trackers for the pages: list them, add one by URL.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A tracker as the pages show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackerSummary {
+    pub id: String,
+    pub label: String,
+    pub kind: String,
+    pub title: String,
+    pub url: String,
+    /// `ok`, `backing_off`, `gone`, `paused` or `ended`.
+    pub state: String,
+    pub last_error: Option<String>,
+    /// (metric, latest value), in the provider's order.
+    pub latest: Vec<(String, Option<f64>)>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
+    fn from(view: crate::server::tracking::store::TrackerView) -> Self {
+        Self {
+            id: view.id.to_string(),
+            label: view.label,
+            kind: view.source.kind,
+            title: view.source.title,
+            url: view.source.url,
+            state: view.state,
+            last_error: view.source.last_error,
+            latest: view
+                .metrics
+                .into_iter()
+                .map(|metric| (metric.name, metric.latest))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn signed_in() -> Result<crate::server::auth::CurrentUser, ServerFnError> {
+    use crate::server::auth::Auth;
+    let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
+    user.ok_or_else(|| ServerFnError::new("Sign in to see your trackers."))
+}
+
+/// The trackers of the signed-in user's workspace, newest first.
+#[server]
+pub async fn list_trackers() -> Result<Vec<TrackerSummary>, ServerFnError> {
+    use crate::server::{state::AppState, tracking::store};
+    let user = signed_in().await?;
+    let state = expect_context::<AppState>();
+    let trackers = store::list_trackers(&state.pool, user.workspace_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(error = %error, "could not list trackers");
+            ServerFnError::new("Could not load your trackers. Please try again.")
+        })?;
+    Ok(trackers.into_iter().map(TrackerSummary::from).collect())
+}
+
+/// Adds a tracker for `url` to the signed-in user's workspace: the same checks as
+/// `POST /api/v1/trackers`, and the same messages.
+#[server]
+pub async fn add_tracker(
+    url: String,
+    label: Option<String>,
+    interval_secs: Option<i64>,
+) -> Result<TrackerSummary, ServerFnError> {
+    use crate::server::{
+        state::AppState,
+        tracking::{
+            engine::TrackRequest,
+            service::{self, AddTracker, ServiceError},
+        },
+    };
+    let user = signed_in().await?;
+    let state = expect_context::<AppState>();
+    let input = AddTracker {
+        what: TrackRequest {
+            url: Some(url),
+            ..TrackRequest::default()
+        },
+        label: label.filter(|label| !label.trim().is_empty()),
+        interval_secs,
+        ends_at: None,
+    };
+    match service::add_tracker(&state.pool, &state.engine, user.workspace_id, &input).await {
+        Ok((_, tracker)) => Ok(tracker.into()),
+        Err(ServiceError::Database(error)) => {
+            tracing::error!(error = %error, "could not add a tracker");
+            Err(ServerFnError::new("Something went wrong on our side. Please try again."))
+        }
+        Err(error) => Err(ServerFnError::new(error.to_string())),
+    }
+}

@@ -1,0 +1,252 @@
+//! What users do with trackers, shared by the REST API and server functions: validation,
+//! the existence check, and the first sample.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{
+    Engine, FetchError, Readings,
+    engine::{TrackError, TrackRequest},
+    series::{self, Series},
+    store::{self, Added, TrackerChanges, TrackerView},
+};
+
+/// Longest interval and label.
+pub const MAX_INTERVAL_SECS: i64 = 30 * 86_400;
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// A request to add a tracker.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AddTracker {
+    #[serde(flatten)]
+    pub what: TrackRequest,
+    pub label: Option<String>,
+    pub interval_secs: Option<i64>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request cannot be tracked: unrecognised, not found, upstream down…
+    #[error("{}", describe(.0))]
+    Track(TrackError),
+    /// A field is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such tracker in the workspace.
+    #[error("there is no such tracker")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl ServiceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Track(error) => error.code(),
+            ServiceError::Invalid(_) => "invalid",
+            ServiceError::NotFound => "not_found",
+            ServiceError::Database(_) => "internal",
+        }
+    }
+}
+
+/// A sentence for people, naming what went wrong and where.
+pub fn describe(error: &TrackError) -> String {
+    match error {
+        TrackError::Unrecognised(message) | TrackError::Invalid(message) => message.clone(),
+        TrackError::NotConfigured(message) => {
+            format!("This server cannot track that yet: {message}.")
+        }
+        TrackError::Fetch(fetch) => match fetch {
+            FetchError::Gone(message) => format!("Not found: {message}."),
+            FetchError::Unavailable(message) => {
+                format!("The upstream is not answering ({message}); please try again later.")
+            }
+            FetchError::RateLimited { message, .. } => {
+                format!("The upstream is rate-limiting us ({message}); please try again later.")
+            }
+            FetchError::Parse { message, .. } => format!("Unexpected answer: {message}."),
+            FetchError::Refused(message) => format!("Not allowed: {message}."),
+            FetchError::NotConfigured(message) => {
+                format!("This server cannot track that yet: {message}.")
+            }
+            FetchError::Invalid(message) => format!("{message}."),
+        },
+    }
+}
+
+fn check_label(label: &str) -> Result<String, ServiceError> {
+    let label = label.trim();
+    if label.is_empty()
+        || label.chars().count() > MAX_LABEL_CHARS
+        || label.chars().any(char::is_control)
+    {
+        return Err(ServiceError::Invalid(format!(
+            "`label` must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
+        )));
+    }
+    Ok(label.to_string())
+}
+
+fn check_interval(engine: &Engine, interval: i64) -> Result<i32, ServiceError> {
+    let min = engine.config().min_interval.as_secs() as i64;
+    if !(min..=MAX_INTERVAL_SECS).contains(&interval) {
+        return Err(ServiceError::Invalid(format!(
+            "`interval_secs` must be from {min} to {MAX_INTERVAL_SECS} seconds"
+        )));
+    }
+    i32::try_from(interval).map_err(|_| ServiceError::Invalid("`interval_secs` is too large".into()))
+}
+
+fn check_end(ends_at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ServiceError> {
+    match ends_at {
+        Some(end) if end <= Utc::now() => Err(ServiceError::Invalid(
+            "`ends_at` must be in the future".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Adds a tracker: recognises the request, checks that the thing exists (metadata) and
+/// takes its first sample, then creates or reuses the source and the tracker. Nothing is
+/// written when any step fails. `Ok((false, tracker))` when the workspace already tracked
+/// it.
+pub async fn add_tracker(
+    pool: &PgPool,
+    engine: &Engine,
+    workspace_id: Uuid,
+    input: &AddTracker,
+) -> Result<(bool, TrackerView), ServiceError> {
+    let label = input.label.as_deref().map(check_label).transpose()?;
+    let interval = check_interval(
+        engine,
+        input
+            .interval_secs
+            .unwrap_or(engine.config().default_interval.as_secs() as i64),
+    )?;
+    let ends_at = check_end(input.ends_at)?;
+
+    let resolved = engine.resolve(&input.what).map_err(ServiceError::Track)?;
+    let provider = resolved.provider;
+    let metadata = engine
+        .metadata(provider.as_ref(), &resolved.source)
+        .await
+        .map_err(|error| ServiceError::Track(TrackError::Fetch(error)))?;
+    let mut source = resolved.source;
+    source.key = metadata.key.clone();
+    let readings = first_readings(engine, provider.as_ref(), &source).await?;
+
+    let metrics = provider.metrics(&source);
+    let source_id =
+        store::upsert_source(pool, provider.kind(), &metadata, &resolved.stored_config, &metrics)
+            .await?;
+    let label = label.unwrap_or_else(|| metadata.title.chars().take(MAX_LABEL_CHARS).collect());
+    let label = if label.trim().is_empty() {
+        metadata.key.chars().take(MAX_LABEL_CHARS).collect()
+    } else {
+        label
+    };
+    let (created, id) =
+        match store::add_tracker(pool, workspace_id, source_id, &label, interval, ends_at).await? {
+            Added::Created(id) => (true, id),
+            Added::AlreadyTracked(id) => (false, id),
+        };
+    if created {
+        store::record_first_sample(pool, source_id, &readings).await?;
+    }
+    let tracker = store::get_tracker(pool, workspace_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok((created, tracker))
+}
+
+async fn first_readings(
+    engine: &Engine,
+    provider: &dyn super::providers::Provider,
+    source: &super::SourceRef,
+) -> Result<Readings, ServiceError> {
+    let fetch_error = |error| ServiceError::Track(TrackError::Fetch(error));
+    let mut outcomes = engine
+        .fetch(provider, std::slice::from_ref(source))
+        .await
+        .map_err(fetch_error)?;
+    match outcomes.pop() {
+        Some(Ok(readings)) => Ok(readings),
+        Some(Err(error)) => Err(fetch_error(error)),
+        None => Err(fetch_error(FetchError::Invalid(
+            "the provider answered nothing".into(),
+        ))),
+    }
+}
+
+/// Changes a tracker. Fields are checked as when adding.
+pub async fn update_tracker(
+    pool: &PgPool,
+    engine: &Engine,
+    workspace_id: Uuid,
+    id: Uuid,
+    label: Option<&str>,
+    paused: Option<bool>,
+    ends_at: Option<Option<DateTime<Utc>>>,
+    interval_secs: Option<i64>,
+) -> Result<TrackerView, ServiceError> {
+    let changes = TrackerChanges {
+        label: label.map(check_label).transpose()?,
+        paused,
+        ends_at: match ends_at {
+            Some(end) => Some(check_end(end)?),
+            None => None,
+        },
+        interval_secs: interval_secs
+            .map(|interval| check_interval(engine, interval))
+            .transpose()?,
+    };
+    if !store::update_tracker(pool, workspace_id, id, &changes).await? {
+        return Err(ServiceError::NotFound);
+    }
+    store::get_tracker(pool, workspace_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// A tracker's series for one metric (the first when none is named).
+pub async fn series(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    id: Uuid,
+    metric: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    points: i64,
+) -> Result<(String, Series), ServiceError> {
+    if from > to {
+        return Err(ServiceError::Invalid("`from` must not be after `to`".into()));
+    }
+    if !(1..=series::MAX_POINTS).contains(&points) {
+        return Err(ServiceError::Invalid(format!(
+            "`points` must be from 1 to {}",
+            series::MAX_POINTS
+        )));
+    }
+    let tracker = store::get_tracker(pool, workspace_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let chosen = match metric {
+        Some(name) => tracker.metrics.iter().find(|candidate| candidate.name == name),
+        None => tracker.metrics.first(),
+    };
+    let Some(chosen) = chosen else {
+        let names: Vec<&str> = tracker.metrics.iter().map(|m| m.name.as_str()).collect();
+        return Err(ServiceError::Invalid(format!(
+            "this tracker has no metric `{}`; its metrics: {}",
+            metric.unwrap_or_default(),
+            names.join(", ")
+        )));
+    };
+    let series = series::read(pool, chosen.id, from, to, points).await?;
+    Ok((chosen.name.clone(), series))
+}

@@ -1,0 +1,262 @@
+//! Polling: the dispatcher claims due sources and enqueues one `poll_sources` job per
+//! provider batch; the job fetches, writes every sample of the batch in one statement and
+//! reschedules its sources.
+//!
+//! Every worker process runs a dispatcher. Claims lease sources with `FOR UPDATE SKIP
+//! LOCKED`, so two dispatchers never claim one source for one due time; a job whose worker
+//! died leaves its sources leased until the lease expires, and they are claimed again.
+//! Recording a poll only reschedules a source still due at the time the job was for, and
+//! samples are unique per (metric, time): a repeated job never duplicates a point.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use apalis::prelude::*;
+use app::server::tracking::{
+    Engine, FetchError, SourceRef,
+    store::{self, PollResult},
+};
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::{BackgroundJob, storage};
+
+/// Sources of one provider kind fetched by one job (one request for batching providers;
+/// several requests, a few at a time, for the others).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollSources {
+    pub kind: String,
+    /// (source id, the due time it was claimed for).
+    pub sources: Vec<(i64, DateTime<Utc>)>,
+}
+
+impl BackgroundJob for PollSources {
+    const JOB_NAME: &'static str = "poll_sources";
+}
+
+/// Sources per job for providers that fetch one at a time.
+const UNBATCHED_PER_JOB: usize = 20;
+/// Requests a job has in flight at once for such providers.
+const REQUESTS_PER_JOB: usize = 4;
+/// A job's attempts: upstream failures are recorded on the source, so only a database
+/// failure fails a job, and then a few retries are plenty.
+const JOB_ATTEMPTS: usize = 3;
+
+/// What a poll job needs.
+#[derive(Clone, Debug)]
+pub struct PollContext {
+    pub pool: PgPool,
+    pub engine: Arc<Engine>,
+}
+
+/// What one job did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollReport {
+    pub polled: usize,
+    pub failed: usize,
+    pub samples: u64,
+}
+
+#[tracing::instrument(name = "poll_sources", skip_all, fields(kind = %job.kind, sources = job.sources.len()))]
+pub async fn run(job: PollSources, context: Data<PollContext>) -> Result<PollReport, BoxDynError> {
+    let report = poll(&context.pool, &context.engine, &job).await?;
+    tracing::debug!(
+        polled = report.polled,
+        failed = report.failed,
+        samples = report.samples,
+        "polled"
+    );
+    Ok(report)
+}
+
+/// Fetches the job's sources that are still due and records the outcome.
+pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::Result<PollReport> {
+    let due = store::load_due(pool, &job.sources)
+        .await
+        .context("could not load the sources to poll")?;
+    if due.is_empty() {
+        return Ok(PollReport::default());
+    }
+    let mut results = Vec::with_capacity(due.len());
+    let Some(provider) = engine.provider(&job.kind) else {
+        for source in &due {
+            results.push(PollResult {
+                source_id: source.id,
+                due: source.due,
+                outcome: Err(FetchError::Invalid(format!(
+                    "no provider knows the kind `{}`",
+                    job.kind
+                ))),
+            });
+        }
+        let samples = store::record_polls(pool, &results).await?;
+        return Ok(PollReport {
+            polled: 0,
+            failed: results.len(),
+            samples,
+        });
+    };
+
+    // Sources whose config cannot be used (a secret that no longer decrypts) fail alone.
+    let mut ready: Vec<(i64, DateTime<Utc>, SourceRef)> = Vec::new();
+    for source in &due {
+        match engine.source_ref(&source.key, &source.config) {
+            Ok(reference) => ready.push((source.id, source.due, reference)),
+            Err(error) => results.push(PollResult {
+                source_id: source.id,
+                due: source.due,
+                outcome: Err(error),
+            }),
+        }
+    }
+    let batch_size = provider.batch_size().max(1);
+    let chunks: Vec<Vec<(i64, DateTime<Utc>, SourceRef)>> =
+        ready.chunks(batch_size).map(<[_]>::to_vec).collect();
+    let fetched: Vec<Vec<PollResult>> = stream::iter(chunks)
+        .map(|chunk| {
+            let provider = provider.clone();
+            async move {
+                let references: Vec<SourceRef> =
+                    chunk.iter().map(|(_, _, reference)| reference.clone()).collect();
+                let outcomes = match engine.fetch(provider.as_ref(), &references).await {
+                    Ok(outcomes) if outcomes.len() == chunk.len() => outcomes,
+                    Ok(outcomes) => {
+                        let error = FetchError::Invalid(format!(
+                            "the provider answered {} results for {} sources",
+                            outcomes.len(),
+                            chunk.len()
+                        ));
+                        vec![Err(error); chunk.len()]
+                    }
+                    Err(error) => vec![Err(error); chunk.len()],
+                };
+                chunk
+                    .iter()
+                    .zip(outcomes)
+                    .map(|((id, due, _), outcome)| PollResult {
+                        source_id: *id,
+                        due: *due,
+                        outcome,
+                    })
+                    .collect()
+            }
+        })
+        .buffer_unordered(REQUESTS_PER_JOB)
+        .collect()
+        .await;
+    results.extend(fetched.into_iter().flatten());
+
+    let failed = results
+        .iter()
+        .filter(|result| result.outcome.is_err())
+        .count();
+    for result in &results {
+        if let Err(error) = &result.outcome {
+            tracing::info!(
+                kind = %job.kind,
+                source = result.source_id,
+                outcome = error.code(),
+                error = %error,
+                "poll failed"
+            );
+        }
+    }
+    let samples = store::record_polls(pool, &results)
+        .await
+        .context("could not record the polls")?;
+    Ok(PollReport {
+        polled: results.len() - failed,
+        failed,
+        samples,
+    })
+}
+
+/// Claims due sources and enqueues their jobs. Returns how many sources were claimed.
+pub async fn dispatch(
+    pool: &PgPool,
+    engine: &Engine,
+    batch: i64,
+    lease: Duration,
+) -> anyhow::Result<usize> {
+    store::end_idle_sources(pool)
+        .await
+        .context("could not stop sources without active trackers")?;
+    let claimed = store::claim_due(pool, batch, lease)
+        .await
+        .context("could not claim due sources")?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let mut by_kind: BTreeMap<String, Vec<(i64, DateTime<Utc>)>> = BTreeMap::new();
+    for source in &claimed {
+        by_kind
+            .entry(source.kind.clone())
+            .or_default()
+            .push((source.id, source.due));
+    }
+    let mut tasks = Vec::new();
+    for (kind, sources) in by_kind {
+        let per_job = match engine.provider(&kind) {
+            Some(provider) if provider.batch_size() > 1 => provider.batch_size(),
+            _ => UNBATCHED_PER_JOB,
+        };
+        for chunk in sources.chunks(per_job) {
+            let job = PollSources {
+                kind: kind.clone(),
+                sources: chunk.to_vec(),
+            };
+            tasks.push(
+                TaskBuilder::new(job)
+                    .max_attempts(JOB_ATTEMPTS)
+                    .build(),
+            );
+        }
+    }
+    let jobs = tasks.len();
+    storage::<PollSources>(pool)
+        .push_all(stream::iter(tasks))
+        .await
+        .context("could not enqueue poll jobs")?;
+    tracing::debug!(sources = claimed.len(), jobs, "dispatched");
+    Ok(claimed.len())
+}
+
+/// Dispatches every `interval` until `shutdown`; also exports the due backlog.
+pub async fn run_dispatcher(
+    pool: PgPool,
+    engine: Arc<Engine>,
+    interval: Duration,
+    batch: i64,
+    lease: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        match store::due_backlog(&pool).await {
+            Ok((due, age)) => {
+                metrics::gauge!("upcount_sources_due").set(due as f64);
+                metrics::gauge!("upcount_sources_due_age_seconds").set(age);
+            }
+            Err(error) => tracing::debug!(error = %error, "could not measure the due backlog"),
+        }
+        // A full batch means more may be due: go again at once.
+        loop {
+            match dispatch(&pool, &engine, batch, lease).await {
+                Ok(claimed) if claimed as i64 >= batch && !shutdown.is_cancelled() => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "dispatch failed");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! `upcount poll-once <kind> <key-or-url>`: what Upcount would record for a source, now,
+//! without storing anything. For trying a provider against the real API, or a stand-in.
+
+use std::{collections::BTreeMap, process::ExitCode};
+
+use app::server::tracking::{
+    Engine, FetchError,
+    engine::{HeaderInput, TrackError, TrackRequest},
+    service::describe,
+};
+use serde_json::json;
+
+/// Runs the command; prints JSON to standard output, or the problem to standard error.
+pub async fn run(
+    engine: &Engine,
+    kind: &str,
+    target: &str,
+    metrics: &[String],
+    headers: &[String],
+) -> ExitCode {
+    match poll(engine, kind, target, metrics, headers).await {
+        Ok(output) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&output).unwrap_or_else(|_| output.to_string())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("upcount: {}", describe(&error));
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+fn exit_code(error: &TrackError) -> u8 {
+    match error {
+        TrackError::Unrecognised(_) | TrackError::Invalid(_) => 2,
+        TrackError::NotConfigured(_) => 5,
+        TrackError::Fetch(FetchError::Gone(_)) => 3,
+        TrackError::Fetch(FetchError::Unavailable(_) | FetchError::RateLimited { .. }) => 4,
+        TrackError::Fetch(FetchError::Refused(_) | FetchError::NotConfigured(_)) => 5,
+        TrackError::Fetch(_) => 1,
+    }
+}
+
+async fn poll(
+    engine: &Engine,
+    kind: &str,
+    target: &str,
+    metrics: &[String],
+    headers: &[String],
+) -> Result<serde_json::Value, TrackError> {
+    let mut request = TrackRequest::default();
+    if kind == "url" {
+        request.url = Some(target.to_string());
+    } else if kind == "json" {
+        request.url = Some(target.to_string());
+    } else {
+        request.kind = Some(kind.to_string());
+        request.key = Some(target.to_string());
+    }
+    if !metrics.is_empty() {
+        let mut parsed = BTreeMap::new();
+        for metric in metrics {
+            let (name, expression) = metric.split_once('=').ok_or_else(|| {
+                TrackError::Invalid(format!("--metric must be NAME=EXPRESSION, not `{metric}`"))
+            })?;
+            parsed.insert(name.trim().to_string(), expression.trim().to_string());
+        }
+        request.metrics = Some(parsed);
+    }
+    if !headers.is_empty() {
+        let mut parsed = Vec::new();
+        for header in headers {
+            let (name, value) = header.split_once(':').ok_or_else(|| {
+                TrackError::Invalid(format!("--header must be `Name: value`, not `{header}`"))
+            })?;
+            parsed.push(HeaderInput {
+                name: name.trim().to_string(),
+                value: value.trim().to_string(),
+                secret: false,
+            });
+        }
+        request.headers = Some(parsed);
+    }
+    let resolved = engine.resolve(&request)?;
+    let provider = resolved.provider;
+    let metadata = engine
+        .metadata(provider.as_ref(), &resolved.source)
+        .await
+        .map_err(TrackError::Fetch)?;
+    let mut source = resolved.source;
+    source.key = metadata.key.clone();
+    let readings = engine
+        .fetch(provider.as_ref(), std::slice::from_ref(&source))
+        .await
+        .map_err(TrackError::Fetch)?
+        .pop()
+        .ok_or_else(|| TrackError::Invalid("the provider answered nothing".into()))?
+        .map_err(TrackError::Fetch)?;
+    let specs = provider.metrics(&source);
+    let values: Vec<serde_json::Value> = specs
+        .iter()
+        .map(|spec| {
+            let value = readings
+                .values
+                .iter()
+                .find(|(name, _)| *name == spec.name)
+                .map(|(_, value)| *value);
+            let error = readings
+                .errors
+                .iter()
+                .find(|(name, _)| *name == spec.name)
+                .map(|(_, error)| error.clone());
+            json!({ "name": spec.name, "kind": spec.kind, "unit": spec.unit, "value": value, "error": error })
+        })
+        .collect();
+    Ok(json!({
+        "kind": provider.kind(),
+        "key": metadata.key,
+        "metadata": metadata,
+        "metrics": values,
+    }))
+}
