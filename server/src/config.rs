@@ -79,13 +79,41 @@ pub struct TrackingSettings {
 
 /// `(service, base URL variable, rate variable)`.
 const SERVICE_VARS: [(Service, &str, &str); 8] = [
-    (Service::HackerNews, "UPCOUNT_HACKERNEWS_API_URL", "UPCOUNT_HACKERNEWS_RATE_PER_MIN"),
-    (Service::GitHub, "UPCOUNT_GITHUB_API_URL", "UPCOUNT_GITHUB_RATE_PER_MIN"),
-    (Service::Reddit, "UPCOUNT_REDDIT_API_URL", "UPCOUNT_REDDIT_RATE_PER_MIN"),
-    (Service::YouTube, "UPCOUNT_YOUTUBE_API_URL", "UPCOUNT_YOUTUBE_RATE_PER_MIN"),
-    (Service::Twitch, "UPCOUNT_TWITCH_API_URL", "UPCOUNT_TWITCH_RATE_PER_MIN"),
-    (Service::TwitchAuth, "UPCOUNT_TWITCH_AUTH_API_URL", "UPCOUNT_TWITCH_AUTH_RATE_PER_MIN"),
-    (Service::CoinGecko, "UPCOUNT_COINGECKO_API_URL", "UPCOUNT_COINGECKO_RATE_PER_MIN"),
+    (
+        Service::HackerNews,
+        "UPCOUNT_HACKERNEWS_API_URL",
+        "UPCOUNT_HACKERNEWS_RATE_PER_MIN",
+    ),
+    (
+        Service::GitHub,
+        "UPCOUNT_GITHUB_API_URL",
+        "UPCOUNT_GITHUB_RATE_PER_MIN",
+    ),
+    (
+        Service::Reddit,
+        "UPCOUNT_REDDIT_API_URL",
+        "UPCOUNT_REDDIT_RATE_PER_MIN",
+    ),
+    (
+        Service::YouTube,
+        "UPCOUNT_YOUTUBE_API_URL",
+        "UPCOUNT_YOUTUBE_RATE_PER_MIN",
+    ),
+    (
+        Service::Twitch,
+        "UPCOUNT_TWITCH_API_URL",
+        "UPCOUNT_TWITCH_RATE_PER_MIN",
+    ),
+    (
+        Service::TwitchAuth,
+        "UPCOUNT_TWITCH_AUTH_API_URL",
+        "UPCOUNT_TWITCH_AUTH_RATE_PER_MIN",
+    ),
+    (
+        Service::CoinGecko,
+        "UPCOUNT_COINGECKO_API_URL",
+        "UPCOUNT_COINGECKO_RATE_PER_MIN",
+    ),
     (Service::Web, "", "UPCOUNT_JSON_RATE_PER_MIN"),
 ];
 
@@ -409,9 +437,9 @@ where
         for (service, url_var, rate_var) in SERVICE_VARS {
             if let Some(default) = service.default_base_url() {
                 let value = self.string(url_var, default)?;
-                let url = Url::parse(&value).ok().filter(|url| {
-                    matches!(url.scheme(), "http" | "https") && url.host().is_some()
-                });
+                let url = Url::parse(&value)
+                    .ok()
+                    .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
                 let url = url.ok_or_else(|| {
                     ConfigError::new(
                         url_var,
@@ -449,14 +477,14 @@ where
                 .map(str::trim)
                 .filter(|entry| !entry.is_empty())
                 .map(|entry| {
-                    entry.parse::<IpNet>().map_err(|reason| {
-                        ConfigError::new("UPCOUNT_ALLOWED_TARGETS", reason)
-                    })
+                    entry
+                        .parse::<IpNet>()
+                        .map_err(|reason| ConfigError::new("UPCOUNT_ALLOWED_TARGETS", reason))
                 })
                 .collect::<Result<_, _>>()?,
         };
-        engine.attempts = u32::try_from(self.bounded("UPCOUNT_POLL_ATTEMPTS", 3, 1..=10)?)
-            .unwrap_or(3);
+        engine.attempts =
+            u32::try_from(self.bounded("UPCOUNT_POLL_ATTEMPTS", 3, 1..=10)?).unwrap_or(3);
         engine.retry_base =
             Duration::from_millis(self.bounded("UPCOUNT_POLL_RETRY_BASE_MS", 500, 1..=60_000)?);
         engine.default_interval =

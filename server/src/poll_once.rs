@@ -52,9 +52,7 @@ async fn poll(
     headers: &[String],
 ) -> Result<serde_json::Value, TrackError> {
     let mut request = TrackRequest::default();
-    if kind == "url" {
-        request.url = Some(target.to_string());
-    } else if kind == "json" {
+    if kind == "url" || kind == "json" {
         request.url = Some(target.to_string());
     } else {
         request.kind = Some(kind.to_string());

@@ -90,7 +90,9 @@ pub async fn add_tracker(
         Ok((_, tracker)) => Ok(tracker.into()),
         Err(ServiceError::Database(error)) => {
             tracing::error!(error = %error, "could not add a tracker");
-            Err(ServerFnError::new("Something went wrong on our side. Please try again."))
+            Err(ServerFnError::new(
+                "Something went wrong on our side. Please try again.",
+            ))
         }
         Err(error) => Err(ServerFnError::new(error.to_string())),
     }

@@ -13,9 +13,9 @@ pub mod scheduler;
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::server::tracking::Engine;
 use apalis::prelude::*;
-use apalis_postgres::{Config, PostgresStorage};
+use apalis_postgres::{Config, PostgresStorage, Pubsub};
+use app::server::tracking::Engine;
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -118,7 +118,8 @@ pub async fn run(
 
     let prune = workers.supervise(PruneJobs::JOB_NAME, &shutdown, |name, workers| {
         let context = workers.context.clone();
-        let backend = storage::<PruneJobs>(&context.pool).poll_with_strategy(workers.polling());
+        let backend =
+            storage::<PruneJobs>(&context.pool).poll_with_strategy(workers.polling::<PruneJobs>());
         Monitor::new().register(move |_| {
             WorkerBuilder::new(name.as_str())
                 .backend(backend.clone())
@@ -128,8 +129,8 @@ pub async fn run(
     });
     let clean_up = workers.supervise(CleanUpSessions::JOB_NAME, &shutdown, |name, workers| {
         let context = workers.context.clone();
-        let backend =
-            storage::<CleanUpSessions>(&context.pool).poll_with_strategy(workers.polling());
+        let backend = storage::<CleanUpSessions>(&context.pool)
+            .poll_with_strategy(workers.polling::<CleanUpSessions>());
         Monitor::new().register(move |_| {
             WorkerBuilder::new(name.as_str())
                 .backend(backend.clone())
@@ -139,7 +140,8 @@ pub async fn run(
     });
     let polls = workers.supervise(PollSources::JOB_NAME, &shutdown, |name, workers| {
         let context = poll_context.clone();
-        let backend = storage::<PollSources>(&context.pool).poll_with_strategy(workers.polling());
+        let backend = storage::<PollSources>(&context.pool)
+            .poll_with_strategy(workers.polling::<PollSources>());
         Monitor::new().register(move |_| {
             WorkerBuilder::new(name.as_str())
                 .backend(backend.clone())
@@ -165,10 +167,17 @@ struct Workers {
 }
 
 impl Workers {
-    /// How an idle worker looks for jobs: every `UPCOUNT_JOB_POLL_INTERVAL_MS`. Each worker
-    /// gets its own strategy (a strategy's timer must not be shared).
-    fn polling(&self) -> Strategy {
-        Strategy::new().interval(self.poll_interval)
+    /// How an idle worker looks for jobs of queue `J`: at once when PostgreSQL notifies an
+    /// insert (LISTEN/NOTIFY), and every `UPCOUNT_JOB_POLL_INTERVAL_MS` in case a
+    /// notification is missed. Each worker gets its own strategy (a strategy's timer must
+    /// not be shared).
+    fn polling<J: BackgroundJob>(&self) -> Strategy {
+        Strategy::new()
+            .interval(self.poll_interval)
+            .stream(Pubsub::new(
+                self.context.pool.clone(),
+                J::JOB_NAME.to_string(),
+            ))
     }
 
     /// Runs the monitor `build` makes until `shutdown`, then gives running jobs the grace

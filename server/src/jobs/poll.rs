@@ -119,8 +119,10 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
         .map(|chunk| {
             let provider = provider.clone();
             async move {
-                let references: Vec<SourceRef> =
-                    chunk.iter().map(|(_, _, reference)| reference.clone()).collect();
+                let references: Vec<SourceRef> = chunk
+                    .iter()
+                    .map(|(_, _, reference)| reference.clone())
+                    .collect();
                 let outcomes = match engine.fetch(provider.as_ref(), &references).await {
                     Ok(outcomes) if outcomes.len() == chunk.len() => outcomes,
                     Ok(outcomes) => {
@@ -208,11 +210,7 @@ pub async fn dispatch(
                 kind: kind.clone(),
                 sources: chunk.to_vec(),
             };
-            tasks.push(
-                TaskBuilder::new(job)
-                    .max_attempts(JOB_ATTEMPTS)
-                    .build(),
-            );
+            tasks.push(TaskBuilder::new(job).max_attempts(JOB_ATTEMPTS).build());
         }
     }
     let jobs = tasks.len();

@@ -50,7 +50,11 @@ pub fn read_only() -> Response {
 }
 
 /// A bearer token when the request has one (and then only it counts), else the session.
-pub async fn caller(state: &AppState, headers: &HeaderMap, auth: Auth) -> Result<ApiCaller, Response> {
+pub async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    auth: Auth,
+) -> Result<ApiCaller, Response> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()

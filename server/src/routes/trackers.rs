@@ -1,6 +1,6 @@
 //! `/api/v1/trackers`: add, list, read, change and delete trackers, and read their time
 //! series. Everything is scoped to the caller's workspace: another workspace's tracker is
-//! a 404.
+//! a 404. Errors are `{"error": "…", "code": "…"}`.
 
 use app::{
     domain::TokenScope,
@@ -9,7 +9,7 @@ use app::{
         state::AppState,
         tracking::{
             series::Series,
-            service::{self, AddTracker, ServiceError},
+            service::{self, AddTracker, ServiceError, TrackerEdit},
             store,
         },
     },
@@ -21,35 +21,84 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::api::{ApiCaller, caller, json_error, read_only};
+use super::api::{ApiCaller, caller, read_only};
 
-fn service_error(error: ServiceError) -> Response {
-    let (status, message) = match &error {
-        ServiceError::Track(_) | ServiceError::Invalid(_) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
-        }
-        ServiceError::NotFound => (StatusCode::NOT_FOUND, "There is no such tracker.".into()),
-        ServiceError::Database(inner) => {
-            tracing::error!(error = %inner, "tracker request failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side.".into(),
-            )
-        }
-    };
-    (
-        status,
-        Json(json!({ "error": message, "code": error.code() })),
-    )
-        .into_response()
+/// A failed API request.
+#[derive(Debug)]
+pub enum ApiError {
+    /// `{"error": message, "code": code}` with `status`.
+    Json {
+        status: StatusCode,
+        message: String,
+        code: &'static str,
+    },
+    /// An answer made elsewhere (authentication).
+    Ready(Box<Response>),
 }
 
-fn not_found() -> Response {
-    json_error(StatusCode::NOT_FOUND, "There is no such tracker.")
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Json {
+            status,
+            message: message.into(),
+            code,
+        }
+    }
+
+    fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such tracker.",
+        )
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Json {
+                status,
+                message,
+                code,
+            } => (status, Json(json!({ "error": message, "code": code }))).into_response(),
+            ApiError::Ready(response) => *response,
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        let code = error.code();
+        match &error {
+            ServiceError::Track(_) | ServiceError::Invalid(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
+            }
+            ServiceError::NotFound => Self::not_found(),
+            ServiceError::Database(inner) => {
+                tracing::error!(error = %inner, "tracker request failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code,
+                    "Something went wrong on our side.",
+                )
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ServiceError::Database(error).into()
+    }
 }
 
 async fn authorise(
@@ -57,27 +106,29 @@ async fn authorise(
     headers: &HeaderMap,
     auth: Auth,
     write: bool,
-) -> Result<ApiCaller, Response> {
-    let caller = caller(state, headers, auth).await?;
+) -> Result<ApiCaller, ApiError> {
+    let caller = caller(state, headers, auth)
+        .await
+        .map_err(|response| ApiError::Ready(Box::new(response)))?;
     if write && caller.scope != TokenScope::Write {
-        return Err(read_only());
+        return Err(ApiError::Ready(Box::new(read_only())));
     }
     Ok(caller)
 }
 
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(value)| value).map_err(|rejection| {
         let status = if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        json_error(status, &rejection.body_text())
+        ApiError::new(status, "invalid", rejection.body_text())
     })
 }
 
-fn tracker_id(id: &str) -> Result<Uuid, Response> {
-    Uuid::parse_str(id).map_err(|_| not_found())
+fn tracker_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found())
 }
 
 /// `POST /api/v1/trackers`: `{"url": "…"}`, or `{"kind", "key"}`, or for any JSON API
@@ -89,26 +140,21 @@ pub async fn create(
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
     request: Result<Json<AddTracker>, JsonRejection>,
-) -> Response {
-    let caller = match authorise(&state, &headers, auth, true).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, true).await?;
+    let input = body(request)?;
+    let (created, tracker) =
+        service::add_tracker(&state.pool, &state.engine, caller.workspace_id, &input).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    let input = match body(request) {
-        Ok(input) => input,
-        Err(response) => return response,
-    };
-    match service::add_tracker(&state.pool, &state.engine, caller.workspace_id, &input).await {
-        Ok((created, tracker)) => {
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            (status, Json(json!({ "tracker": tracker, "created": created }))).into_response()
-        }
-        Err(error) => service_error(error),
-    }
+    Ok((
+        status,
+        Json(json!({ "tracker": tracker, "created": created })),
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/trackers`: every tracker of the workspace with its state and latest values.
@@ -116,15 +162,10 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
-) -> Response {
-    let caller = match authorise(&state, &headers, auth, false).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    match store::list_trackers(&state.pool, caller.workspace_id).await {
-        Ok(trackers) => Json(json!({ "trackers": trackers })).into_response(),
-        Err(error) => service_error(error.into()),
-    }
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, false).await?;
+    let trackers = store::list_trackers(&state.pool, caller.workspace_id).await?;
+    Ok(Json(json!({ "trackers": trackers })).into_response())
 }
 
 /// `GET /api/v1/trackers/{id}`.
@@ -133,75 +174,29 @@ pub async fn show(
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let caller = match authorise(&state, &headers, auth, false).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Ok(id) = tracker_id(&id) else {
-        return not_found();
-    };
-    match store::get_tracker(&state.pool, caller.workspace_id, id).await {
-        Ok(Some(tracker)) => Json(json!({ "tracker": tracker })).into_response(),
-        Ok(None) => not_found(),
-        Err(error) => service_error(error.into()),
-    }
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, false).await?;
+    let id = tracker_id(&id)?;
+    let tracker = store::get_tracker(&state.pool, caller.workspace_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(json!({ "tracker": tracker })).into_response())
 }
 
-/// The fields `PATCH` may change; `ends_at: null` removes the end date.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrackerPatch {
-    label: Option<String>,
-    paused: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    ends_at: Option<Option<DateTime<Utc>>>,
-    interval_secs: Option<i64>,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// `PATCH /api/v1/trackers/{id}`: label, paused, end date, interval.
+/// `PATCH /api/v1/trackers/{id}`: label, paused, end date (`null` removes it), interval.
 pub async fn update(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    request: Result<Json<TrackerPatch>, JsonRejection>,
-) -> Response {
-    let caller = match authorise(&state, &headers, auth, true).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Ok(id) = tracker_id(&id) else {
-        return not_found();
-    };
-    let patch = match body(request) {
-        Ok(patch) => patch,
-        Err(response) => return response,
-    };
-    match service::update_tracker(
-        &state.pool,
-        &state.engine,
-        caller.workspace_id,
-        id,
-        patch.label.as_deref(),
-        patch.paused,
-        patch.ends_at,
-        patch.interval_secs,
-    )
-    .await
-    {
-        Ok(tracker) => Json(json!({ "tracker": tracker })).into_response(),
-        Err(error) => service_error(error),
-    }
+    request: Result<Json<TrackerEdit>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, true).await?;
+    let id = tracker_id(&id)?;
+    let edit = body(request)?;
+    let tracker =
+        service::update_tracker(&state.pool, &state.engine, caller.workspace_id, id, &edit).await?;
+    Ok(Json(json!({ "tracker": tracker })).into_response())
 }
 
 /// `DELETE /api/v1/trackers/{id}`: 204. The source's data stays for other workspaces.
@@ -210,18 +205,13 @@ pub async fn delete(
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let caller = match authorise(&state, &headers, auth, true).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Ok(id) = tracker_id(&id) else {
-        return not_found();
-    };
-    match store::delete_tracker(&state.pool, caller.workspace_id, id).await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => not_found(),
-        Err(error) => service_error(error.into()),
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, true).await?;
+    let id = tracker_id(&id)?;
+    if store::delete_tracker(&state.pool, caller.workspace_id, id).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found())
     }
 }
 
@@ -233,16 +223,19 @@ pub struct SeriesParams {
     points: Option<String>,
 }
 
-fn time_param(name: &str, value: Option<&str>, default: DateTime<Utc>) -> Result<DateTime<Utc>, Response> {
+fn time_param(
+    name: &str,
+    value: Option<&str>,
+    default: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
     match value {
         None => Ok(default),
         Some(text) => DateTime::parse_from_rfc3339(text)
             .map(|time| time.with_timezone(&Utc))
             .map_err(|_| {
-                json_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("`{name}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not `{text}`"),
-                )
+                ApiError::invalid(format!(
+                    "`{name}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not `{text}`"
+                ))
             }),
     }
 }
@@ -256,33 +249,25 @@ pub async fn series(
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(params): Query<SeriesParams>,
-) -> Response {
-    let caller = match authorise(&state, &headers, auth, false).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Ok(id) = tracker_id(&id) else {
-        return not_found();
-    };
-    let to = match time_param("to", params.to.as_deref(), Utc::now()) {
-        Ok(time) => time,
-        Err(response) => return response,
-    };
-    let from = match time_param("from", params.from.as_deref(), to - Duration::days(7)) {
-        Ok(time) => time,
-        Err(response) => return response,
-    };
-    let points = match params.points.as_deref().map(str::parse::<i64>) {
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, false).await?;
+    let id = tracker_id(&id)?;
+    let to = time_param("to", params.to.as_deref(), Utc::now())?;
+    let from = time_param("from", params.from.as_deref(), to - Duration::days(7))?;
+    let points = match params.points.as_deref() {
         None => 500,
-        Some(Ok(points)) => points,
-        Some(Err(_)) => {
-            return json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "`points` must be a whole number",
-            );
-        }
+        Some(text) => text
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid("`points` must be a whole number"))?,
     };
-    match service::series(
+    let (
+        metric,
+        Series {
+            resolution,
+            bucket_secs,
+            points,
+        },
+    ) = service::series(
         &state.pool,
         caller.workspace_id,
         id,
@@ -291,17 +276,14 @@ pub async fn series(
         to,
         points,
     )
-    .await
-    {
-        Ok((metric, Series { resolution, bucket_secs, points })) => Json(json!({
-            "metric": metric,
-            "from": from,
-            "to": to,
-            "resolution": resolution,
-            "bucket_secs": bucket_secs,
-            "points": points,
-        }))
-        .into_response(),
-        Err(error) => service_error(error),
-    }
+    .await?;
+    Ok(Json(json!({
+        "metric": metric,
+        "from": from,
+        "to": to,
+        "resolution": resolution,
+        "bucket_secs": bucket_secs,
+        "points": points,
+    }))
+    .into_response())
 }

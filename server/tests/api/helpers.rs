@@ -202,6 +202,8 @@ impl TestApp {
     pub fn browser(&self) -> Browser {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
+            // Tests look at the encoding the server chose: never decompress on the way in.
+            .no_gzip()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar.clone())
             .timeout(Duration::from_secs(20))
@@ -248,11 +250,6 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// A tracking engine with the app's settings, for calling providers directly.
-    pub fn engine(&self) -> std::sync::Arc<app::server::tracking::Engine> {
-        upcount::startup::engine(&self.settings).expect("an engine")
-    }
-
     /// An API token of `scope` for the workspace of `user`.
     pub async fn token(&self, user: &TestUser, scope: app::domain::TokenScope) -> String {
         let current = app::server::db::users::find_current(&self.pool, user.id)
@@ -524,6 +521,7 @@ pub fn location(response: &reqwest::Response) -> String {
 /// An HTTP client that neither follows redirects nor decompresses.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .no_gzip()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
         .build()

@@ -16,13 +16,20 @@ use crate::{
 
 fn engine_for(standin: &StandIn, extra: &[(&str, &str)]) -> Arc<Engine> {
     let env = standin.env();
-    let mut vars: Vec<(&str, &str)> = env.iter().map(|(key, value)| (*key, value.as_str())).collect();
+    let mut vars: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
     vars.push(("DATABASE_URL", "postgres://nobody@127.0.0.1:1/unused"));
     vars.extend_from_slice(extra);
     upcount::startup::engine(&settings(&vars)).expect("an engine")
 }
 
-async fn fetch(engine: &Engine, kind: &str, keys: &[&str]) -> Result<Vec<Result<Readings, FetchError>>, FetchError> {
+async fn fetch(
+    engine: &Engine,
+    kind: &str,
+    keys: &[&str],
+) -> Result<Vec<Result<Readings, FetchError>>, FetchError> {
     let provider = engine.provider(kind).expect("a provider");
     let sources: Vec<SourceRef> = keys.iter().map(|key| SourceRef::new(*key)).collect();
     engine.fetch(provider.as_ref(), &sources).await
@@ -37,7 +44,9 @@ fn value(readings: &Readings, name: &str) -> Option<f64> {
 }
 
 fn ok(outcome: &Result<Readings, FetchError>) -> &Readings {
-    outcome.as_ref().unwrap_or_else(|error| panic!("expected readings, got {error:?}"))
+    outcome
+        .as_ref()
+        .unwrap_or_else(|error| panic!("expected readings, got {error:?}"))
 }
 
 fn gone(outcome: &Result<Readings, FetchError>) -> String {
@@ -56,18 +65,28 @@ async fn hacker_news_items_users_deleted_and_unknown() {
     let engine = engine_for(&standin, &[]);
 
     let item = engine.provider("hackernews.item").expect("provider");
-    let metadata = engine.metadata(item.as_ref(), &SourceRef::new("8863")).await.expect("metadata");
-    assert_eq!(metadata.title, "My YC app: Dropbox - Throw away your USB drive");
+    let metadata = engine
+        .metadata(item.as_ref(), &SourceRef::new("8863"))
+        .await
+        .expect("metadata");
+    assert_eq!(
+        metadata.title,
+        "My YC app: Dropbox - Throw away your USB drive"
+    );
     assert_eq!(metadata.author.as_deref(), Some("dhouston"));
     assert_eq!(metadata.url, "https://news.ycombinator.com/item?id=8863");
 
-    let outcomes = fetch(&engine, "hackernews.item", &["8863", "8864", "999999"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "hackernews.item", &["8863", "8864", "999999"])
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "score"), Some(111.0));
     assert_eq!(value(ok(&outcomes[0]), "comments"), Some(71.0));
     assert!(gone(&outcomes[1]).contains("deleted"));
     assert!(gone(&outcomes[2]).contains("does not exist"));
 
-    let outcomes = fetch(&engine, "hackernews.user", &["jl", "nobody"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "hackernews.user", &["jl", "nobody"])
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "karma"), Some(2937.0));
     gone(&outcomes[1]);
 }
@@ -75,23 +94,42 @@ async fn hacker_news_items_users_deleted_and_unknown() {
 #[tokio::test]
 async fn github_repositories_not_found_and_the_rate_limit_answer() {
     let standin = StandIn::start().await;
-    standin.set("github/leptos-rs/leptos", fixtures::github_repo("leptos-rs/leptos", 19_000));
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 19_000),
+    );
     let engine = engine_for(&standin, &[]);
 
     // Recognised by URL with any case; the canonical name comes from GitHub.
     let resolved = engine
-        .resolve(&TrackRequest { url: Some("https://github.com/Leptos-RS/Leptos/issues".into()), ..Default::default() })
+        .resolve(&TrackRequest {
+            url: Some("https://github.com/Leptos-RS/Leptos/issues".into()),
+            ..Default::default()
+        })
         .expect("recognised");
-    let metadata = engine.metadata(resolved.provider.as_ref(), &resolved.source).await.expect("exists");
+    let metadata = engine
+        .metadata(resolved.provider.as_ref(), &resolved.source)
+        .await
+        .expect("exists");
     assert_eq!(metadata.key, "leptos-rs/leptos");
     assert_eq!(metadata.tags, vec!["octocat", "atom", "electron", "api"]);
 
-    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos", "nobody/nothing"]).await.expect("fetch");
+    let outcomes = fetch(
+        &engine,
+        "github.repo",
+        &["leptos-rs/leptos", "nobody/nothing"],
+    )
+    .await
+    .expect("fetch");
     let readings = ok(&outcomes[0]);
     assert_eq!(value(readings, "stars"), Some(19_000.0));
     assert_eq!(value(readings, "forks"), Some(9.0));
     assert_eq!(value(readings, "open_issues"), Some(17.0));
-    assert_eq!(value(readings, "watchers"), Some(42.0), "watchers are subscribers, not stars");
+    assert_eq!(
+        value(readings, "watchers"),
+        Some(42.0),
+        "watchers are subscribers, not stars"
+    );
     assert!(gone(&outcomes[1]).contains("nobody/nothing"));
 
     // 403 with x-ratelimit-remaining: 0 is a rate limit, and GitHub is left alone until
@@ -99,37 +137,66 @@ async fn github_repositories_not_found_and_the_rate_limit_answer() {
     let reset = (chrono::Utc::now().timestamp() + 120).to_string();
     standin.script(
         "/github/repos",
-        vec![Canned::json(403, fixtures::github_rate_limited())
-            .header("x-ratelimit-limit", "60")
-            .header("x-ratelimit-remaining", "0")
-            .header("x-ratelimit-reset", &reset)
-            .header("x-ratelimit-used", "60")
-            .header("x-ratelimit-resource", "core")],
+        vec![
+            Canned::json(403, fixtures::github_rate_limited())
+                .header("x-ratelimit-limit", "60")
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-reset", &reset)
+                .header("x-ratelimit-used", "60")
+                .header("x-ratelimit-resource", "core"),
+        ],
     );
     let before = standin.hits_on("/github");
-    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"])
+        .await
+        .expect("fetch");
     match &outcomes[0] {
-        Err(FetchError::RateLimited { retry_after: Some(after), .. }) => {
+        Err(FetchError::RateLimited {
+            retry_after: Some(after),
+            ..
+        }) => {
             assert!(after.as_secs() >= 100, "waits for the reset: {after:?}");
         }
         other => panic!("expected a rate limit, got {other:?}"),
     }
-    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"])
+        .await
+        .expect("fetch");
     assert!(matches!(outcomes[0], Err(FetchError::RateLimited { .. })));
-    assert_eq!(standin.hits_on("/github"), before + 1, "the second poll was not sent");
+    assert_eq!(
+        standin.hits_on("/github"),
+        before + 1,
+        "the second poll was not sent"
+    );
 }
 
 #[tokio::test]
 async fn reddit_posts_in_one_request_removed_and_missing() {
     let standin = StandIn::start().await;
-    standin.set("reddit/post/1abcde", fixtures::reddit_post("1abcde", 1234, 56));
+    standin.set(
+        "reddit/post/1abcde",
+        fixtures::reddit_post("1abcde", 1234, 56),
+    );
     standin.set("reddit/post/1gone0", fixtures::reddit_removed("1gone0"));
-    standin.set("reddit/sub/rust", fixtures::reddit_about("rust", 350_000, 1_200));
+    standin.set(
+        "reddit/sub/rust",
+        fixtures::reddit_about("rust", 350_000, 1_200),
+    );
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(&engine, "reddit.post", &["1abcde", "1gone0", "zzzzzz"]).await.expect("fetch");
-    assert_eq!(standin.hits_on("/reddit/api/info.json"), 1, "one request for the batch");
-    assert!(standin.hits()[0].contains("id=t3_1abcde%2Ct3_1gone0%2Ct3_zzzzzz"), "{:?}", standin.hits());
+    let outcomes = fetch(&engine, "reddit.post", &["1abcde", "1gone0", "zzzzzz"])
+        .await
+        .expect("fetch");
+    assert_eq!(
+        standin.hits_on("/reddit/api/info.json"),
+        1,
+        "one request for the batch"
+    );
+    assert!(
+        standin.hits()[0].contains("id=t3_1abcde%2Ct3_1gone0%2Ct3_zzzzzz"),
+        "{:?}",
+        standin.hits()
+    );
     let readings = ok(&outcomes[0]);
     assert_eq!(value(readings, "score"), Some(1234.0));
     assert_eq!(value(readings, "upvote_ratio"), Some(0.97));
@@ -137,50 +204,91 @@ async fn reddit_posts_in_one_request_removed_and_missing() {
     assert!(gone(&outcomes[1]).contains("removed by the moderators"));
     assert!(gone(&outcomes[2]).contains("does not exist"));
 
-    let outcomes = fetch(&engine, "reddit.subreddit", &["rust", "doesnotexist"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "reddit.subreddit", &["rust", "doesnotexist"])
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "subscribers"), Some(350_000.0));
     assert_eq!(value(ok(&outcomes[0]), "active_users"), Some(1_200.0));
     gone(&outcomes[1]);
 
     // An empty listing for the one post asked for.
     let post = engine.provider("reddit.post").expect("provider");
-    let error = engine.metadata(post.as_ref(), &SourceRef::new("nothere")).await.expect_err("missing");
+    let error = engine
+        .metadata(post.as_ref(), &SourceRef::new("nothere"))
+        .await
+        .expect_err("missing");
     assert!(matches!(error, FetchError::Gone(_)), "{error:?}");
 }
 
 #[tokio::test]
 async fn youtube_videos_channels_handles_and_unknown_ids() {
     let standin = StandIn::start().await;
-    standin.set("youtube/video/dQw4w9WgXcQ", fixtures::youtube_video("dQw4w9WgXcQ", 1_600_000_000));
-    standin.set("youtube/video/9bZkp7q19f0", fixtures::youtube_video("9bZkp7q19f0", 5_000_000_000));
+    standin.set(
+        "youtube/video/dQw4w9WgXcQ",
+        fixtures::youtube_video("dQw4w9WgXcQ", 1_600_000_000),
+    );
+    standin.set(
+        "youtube/video/9bZkp7q19f0",
+        fixtures::youtube_video("9bZkp7q19f0", 5_000_000_000),
+    );
     let channel_id = "UCuAXFkgsw1L7xaCfnd5JJOw";
-    standin.set(&format!("youtube/channel/{channel_id}"), fixtures::youtube_channel(channel_id, "@rickastleyyt", 4_200_000));
+    standin.set(
+        &format!("youtube/channel/{channel_id}"),
+        fixtures::youtube_channel(channel_id, "@rickastleyyt", 4_200_000),
+    );
     standin.set("youtube/handle/@rickastleyyt", json!(channel_id));
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(&engine, "youtube.video", &["dQw4w9WgXcQ", "9bZkp7q19f0", "AAAAAAAAAAA"]).await.expect("fetch");
-    assert_eq!(standin.hits_on("/youtube/v3/videos"), 1, "one request for up to 50 ids");
+    let outcomes = fetch(
+        &engine,
+        "youtube.video",
+        &["dQw4w9WgXcQ", "9bZkp7q19f0", "AAAAAAAAAAA"],
+    )
+    .await
+    .expect("fetch");
+    assert_eq!(
+        standin.hits_on("/youtube/v3/videos"),
+        1,
+        "one request for up to 50 ids"
+    );
     assert_eq!(value(ok(&outcomes[0]), "views"), Some(1_600_000_000.0));
     assert_eq!(value(ok(&outcomes[0]), "likes"), Some(18_000_000.0));
     assert_eq!(value(ok(&outcomes[1]), "views"), Some(5_000_000_000.0));
     gone(&outcomes[2]);
 
     let resolved = engine
-        .resolve(&TrackRequest { url: Some("https://www.youtube.com/@rickastleyyt".into()), ..Default::default() })
+        .resolve(&TrackRequest {
+            url: Some("https://www.youtube.com/@rickastleyyt".into()),
+            ..Default::default()
+        })
         .expect("recognised");
-    let metadata = engine.metadata(resolved.provider.as_ref(), &resolved.source).await.expect("exists");
-    assert_eq!(metadata.key, channel_id, "the handle becomes the channel id");
-    let outcomes = fetch(&engine, "youtube.channel", &[channel_id]).await.expect("fetch");
+    let metadata = engine
+        .metadata(resolved.provider.as_ref(), &resolved.source)
+        .await
+        .expect("exists");
+    assert_eq!(
+        metadata.key, channel_id,
+        "the handle becomes the channel id"
+    );
+    let outcomes = fetch(&engine, "youtube.channel", &[channel_id])
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "subscribers"), Some(4_200_000.0));
     assert_eq!(value(ok(&outcomes[0]), "videos"), Some(250.0));
 
     // Without a key the server says so when the tracker is added.
     let keyless = engine_for(&standin, &[("UPCOUNT_YOUTUBE_API_KEY", "")]);
     let error = keyless
-        .resolve(&TrackRequest { url: Some("https://youtu.be/dQw4w9WgXcQ".into()), ..Default::default() })
+        .resolve(&TrackRequest {
+            url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+            ..Default::default()
+        })
         .err()
         .expect("needs a key");
-    assert!(matches!(error, TrackError::NotConfigured(ref message) if message.contains("UPCOUNT_YOUTUBE_API_KEY")), "{error:?}");
+    assert!(
+        matches!(error, TrackError::NotConfigured(ref message) if message.contains("UPCOUNT_YOUTUBE_API_KEY")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -188,65 +296,128 @@ async fn twitch_streams_offline_clips_videos_and_token_refresh() {
     let standin = StandIn::start().await;
     standin.set("twitch/user/twitchdev", fixtures::twitch_user("twitchdev"));
     standin.set("twitch/stream/afro", fixtures::twitch_stream("afro", 1490));
-    standin.set("twitch/clip/AwkwardHelplessSalamanderSwiftRage", fixtures::twitch_clip("AwkwardHelplessSalamanderSwiftRage", 10));
-    standin.set("twitch/video/335921245", fixtures::twitch_video("335921245", 1_863_062));
+    standin.set(
+        "twitch/clip/AwkwardHelplessSalamanderSwiftRage",
+        fixtures::twitch_clip("AwkwardHelplessSalamanderSwiftRage", 10),
+    );
+    standin.set(
+        "twitch/video/335921245",
+        fixtures::twitch_video("335921245", 1_863_062),
+    );
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(&engine, "twitch.stream", &["afro", "twitchdev"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "twitch.stream", &["afro", "twitchdev"])
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "viewers"), Some(1490.0));
     assert_eq!(value(ok(&outcomes[0]), "live"), Some(1.0));
-    assert_eq!(value(ok(&outcomes[1]), "viewers"), Some(0.0), "offline: empty data");
+    assert_eq!(
+        value(ok(&outcomes[1]), "viewers"),
+        Some(0.0),
+        "offline: empty data"
+    );
     assert_eq!(value(ok(&outcomes[1]), "live"), Some(0.0));
-    assert!(standin.hits().iter().any(|hit| hit.contains("user_login=afro&user_login=twitchdev")));
+    assert!(
+        standin
+            .hits()
+            .iter()
+            .any(|hit| hit.contains("user_login=afro&user_login=twitchdev"))
+    );
 
-    let outcomes = fetch(&engine, "twitch.clip", &["AwkwardHelplessSalamanderSwiftRage", "NoSuchClip"]).await.expect("fetch");
+    let outcomes = fetch(
+        &engine,
+        "twitch.clip",
+        &["AwkwardHelplessSalamanderSwiftRage", "NoSuchClip"],
+    )
+    .await
+    .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "views"), Some(10.0));
     gone(&outcomes[1]);
-    let outcomes = fetch(&engine, "twitch.video", &["335921245"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "twitch.video", &["335921245"])
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "views"), Some(1_863_062.0));
     let outcomes = fetch(&engine, "twitch.video", &["1"]).await.expect("fetch");
     gone(&outcomes[0]);
-    assert_eq!(standin.hits_on("/twitch-id/oauth2/token"), 1, "the app token is cached");
+    assert_eq!(
+        standin.hits_on("/twitch-id/oauth2/token"),
+        1,
+        "the app token is cached"
+    );
 
     // A revoked token: one 401, one new token, and the call goes through.
     standin.revoke_twitch_token();
     let stream = engine.provider("twitch.stream").expect("provider");
-    let metadata = engine.metadata(stream.as_ref(), &SourceRef::new("twitchdev")).await.expect("metadata");
+    let metadata = engine
+        .metadata(stream.as_ref(), &SourceRef::new("twitchdev"))
+        .await
+        .expect("metadata");
     assert_eq!(metadata.title, "TwitchDev");
     assert_eq!(standin.hits_on("/twitch-id/oauth2/token"), 2);
-    let error = engine.metadata(stream.as_ref(), &SourceRef::new("nosuchuser")).await.expect_err("unknown");
+    let error = engine
+        .metadata(stream.as_ref(), &SourceRef::new("nosuchuser"))
+        .await
+        .expect_err("unknown");
     assert!(matches!(error, FetchError::Gone(_)), "{error:?}");
 }
 
 #[tokio::test]
 async fn coingecko_batches_and_unknown_coins() {
     let standin = StandIn::start().await;
-    standin.set("coingecko/coin/bitcoin", fixtures::coingecko_coin("bitcoin"));
-    standin.set("coingecko/price/bitcoin", fixtures::coingecko_price(67_187.33));
-    standin.set("coingecko/price/ethereum", fixtures::coingecko_price(3_500.5));
+    standin.set(
+        "coingecko/coin/bitcoin",
+        fixtures::coingecko_coin("bitcoin"),
+    );
+    standin.set(
+        "coingecko/price/bitcoin",
+        fixtures::coingecko_price(67_187.33),
+    );
+    standin.set(
+        "coingecko/price/ethereum",
+        fixtures::coingecko_price(3_500.5),
+    );
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(&engine, "coingecko.coin", &["bitcoin", "ethereum", "nocoin"]).await.expect("fetch");
+    let outcomes = fetch(
+        &engine,
+        "coingecko.coin",
+        &["bitcoin", "ethereum", "nocoin"],
+    )
+    .await
+    .expect("fetch");
     assert_eq!(standin.hits_on("/coingecko/api/v3/simple/price"), 1);
     assert_eq!(value(ok(&outcomes[0]), "price_usd"), Some(67_187.33));
     assert!(value(ok(&outcomes[0]), "market_cap_usd").is_some());
     assert_eq!(value(ok(&outcomes[1]), "price_usd"), Some(3_500.5));
     gone(&outcomes[2]);
     // Nothing known: the answer is `{}`.
-    let outcomes = fetch(&engine, "coingecko.coin", &["nocoin"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "coingecko.coin", &["nocoin"])
+        .await
+        .expect("fetch");
     gone(&outcomes[0]);
 
     let coin = engine.provider("coingecko.coin").expect("provider");
-    let metadata = engine.metadata(coin.as_ref(), &SourceRef::new("bitcoin")).await.expect("exists");
+    let metadata = engine
+        .metadata(coin.as_ref(), &SourceRef::new("bitcoin"))
+        .await
+        .expect("exists");
     assert_eq!(metadata.title, "Bitcoin (BTC)");
-    let error = engine.metadata(coin.as_ref(), &SourceRef::new("nocoin")).await.expect_err("unknown");
+    let error = engine
+        .metadata(coin.as_ref(), &SourceRef::new("nocoin"))
+        .await
+        .expect_err("unknown");
     assert!(matches!(error, FetchError::Gone(_)), "{error:?}");
 }
 
 fn json_request(url: String, metrics: &[(&str, &str)]) -> TrackRequest {
     TrackRequest {
         url: Some(url),
-        metrics: Some(metrics.iter().map(|(name, expression)| (name.to_string(), expression.to_string())).collect()),
+        metrics: Some(
+            metrics
+                .iter()
+                .map(|(name, expression)| (name.to_string(), expression.to_string()))
+                .collect(),
+        ),
         ..Default::default()
     }
 }
@@ -254,25 +425,52 @@ fn json_request(url: String, metrics: &[(&str, &str)]) -> TrackRequest {
 #[tokio::test]
 async fn json_sources_read_numbers_and_explain_what_is_not_one() {
     let standin = StandIn::start().await;
-    standin.set("json/stats", json!({ "data": { "users": 1200, "price": "9.99", "up": true, "name": "demo" } }));
+    standin.set(
+        "json/stats",
+        json!({ "data": { "users": 1200, "price": "9.99", "up": true, "name": "demo" } }),
+    );
     let engine = engine_for(&standin, &[("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true")]);
 
     let request = json_request(
         format!("{}/json/stats", standin.base()),
-        &[("users", "data.users"), ("price", "data.price"), ("up", "data.up"), ("name", "data.name")],
+        &[
+            ("users", "data.users"),
+            ("price", "data.price"),
+            ("up", "data.up"),
+            ("name", "data.name"),
+        ],
     );
     let resolved = engine.resolve(&request).expect("resolved");
-    let outcomes = engine.fetch(resolved.provider.as_ref(), &[resolved.source.clone()]).await.expect("fetch");
+    let outcomes = engine
+        .fetch(
+            resolved.provider.as_ref(),
+            std::slice::from_ref(&resolved.source),
+        )
+        .await
+        .expect("fetch");
     let readings = ok(&outcomes[0]);
     assert_eq!(value(readings, "users"), Some(1200.0));
     assert_eq!(value(readings, "price"), Some(9.99));
     assert_eq!(value(readings, "up"), Some(1.0));
     assert_eq!(readings.errors.len(), 1);
-    assert!(readings.errors[0].1.contains("the text \"demo\""), "{:?}", readings.errors);
+    assert!(
+        readings.errors[0].1.contains("the text \"demo\""),
+        "{:?}",
+        readings.errors
+    );
 
     // Not JSON: a parse error with an excerpt, not retried.
-    standin.script("/json/stats", vec![Canned::text(200, "<html>maintenance</html>")]);
-    let outcomes = engine.fetch(resolved.provider.as_ref(), &[resolved.source.clone()]).await.expect("fetch");
+    standin.script(
+        "/json/stats",
+        vec![Canned::text(200, "<html>maintenance</html>")],
+    );
+    let outcomes = engine
+        .fetch(
+            resolved.provider.as_ref(),
+            std::slice::from_ref(&resolved.source),
+        )
+        .await
+        .expect("fetch");
     match &outcomes[0] {
         Err(FetchError::Parse { excerpt, .. }) => assert!(excerpt.contains("maintenance")),
         other => panic!("expected a parse error, got {other:?}"),
@@ -280,27 +478,63 @@ async fn json_sources_read_numbers_and_explain_what_is_not_one() {
 
     // 5xx is retried (three attempts), then reported as unavailable.
     let before = standin.hits_on("/json/stats");
-    standin.script("/json/stats", vec![Canned::status(503), Canned::status(502), Canned::status(500)]);
-    let outcomes = engine.fetch(resolved.provider.as_ref(), &[resolved.source.clone()]).await.expect("fetch");
-    assert!(matches!(outcomes[0], Err(FetchError::Unavailable(_))), "{:?}", outcomes[0]);
+    standin.script(
+        "/json/stats",
+        vec![
+            Canned::status(503),
+            Canned::status(502),
+            Canned::status(500),
+        ],
+    );
+    let outcomes = engine
+        .fetch(
+            resolved.provider.as_ref(),
+            std::slice::from_ref(&resolved.source),
+        )
+        .await
+        .expect("fetch");
+    assert!(
+        matches!(outcomes[0], Err(FetchError::Unavailable(_))),
+        "{:?}",
+        outcomes[0]
+    );
     assert_eq!(standin.hits_on("/json/stats") - before, 3);
     // …and a failure followed by success is just a success.
     standin.script("/json/stats", vec![Canned::status(500)]);
-    let outcomes = engine.fetch(resolved.provider.as_ref(), &[resolved.source.clone()]).await.expect("fetch");
+    let outcomes = engine
+        .fetch(
+            resolved.provider.as_ref(),
+            std::slice::from_ref(&resolved.source),
+        )
+        .await
+        .expect("fetch");
     assert_eq!(value(ok(&outcomes[0]), "users"), Some(1200.0));
 
     // Bodies over 1 MiB are an error, not memory growth.
-    let big = engine.resolve(&json_request(format!("{}/big", standin.base()), &[("n", "padding")])).expect("resolved");
-    let outcomes = engine.fetch(big.provider.as_ref(), &[big.source]).await.expect("fetch");
+    let big = engine
+        .resolve(&json_request(
+            format!("{}/big", standin.base()),
+            &[("n", "padding")],
+        ))
+        .expect("resolved");
+    let outcomes = engine
+        .fetch(big.provider.as_ref(), &[big.source])
+        .await
+        .expect("fetch");
     match &outcomes[0] {
-        Err(FetchError::Parse { message, .. }) => assert!(message.contains("1024 KiB"), "{message}"),
+        Err(FetchError::Parse { message, .. }) => {
+            assert!(message.contains("1024 KiB"), "{message}")
+        }
         other => panic!("expected a size error, got {other:?}"),
     }
 
     // Bad expressions and names are refused before anything is fetched.
     for (name, expression) in [("bad name", "a"), ("ok", "data.[")] {
         let error = engine
-            .resolve(&json_request(format!("{}/json/stats", standin.base()), &[(name, expression)]))
+            .resolve(&json_request(
+                format!("{}/json/stats", standin.base()),
+                &[(name, expression)],
+            ))
             .err()
             .expect("refused");
         assert!(matches!(error, TrackError::Invalid(_)), "{error:?}");
@@ -331,7 +565,10 @@ async fn private_and_special_addresses_are_refused_before_connecting() {
         ("http://[::ffff:169.254.169.254]/x", "link-local"),
         ("http://2130706433/x", "loopback"),
     ] {
-        let error = engine.resolve(&json_request(url.into(), &[("n", "n")])).err().expect("refused");
+        let error = engine
+            .resolve(&json_request(url.into(), &[("n", "n")]))
+            .err()
+            .expect("refused");
         match error {
             TrackError::Fetch(FetchError::Refused(message)) => {
                 assert!(message.contains(class), "{url}: {message}");
@@ -340,18 +577,32 @@ async fn private_and_special_addresses_are_refused_before_connecting() {
         }
     }
     // A host name that resolves to loopback is refused when resolved.
-    let request = json_request(format!("http://localhost:{}/json/stats", standin.address.port()), &[("n", "n")]);
-    let resolved = engine.resolve(&request).expect("names pass the first check");
-    let outcomes = engine.fetch(resolved.provider.as_ref(), &[resolved.source]).await.expect("fetch");
+    let request = json_request(
+        format!("http://localhost:{}/json/stats", standin.address.port()),
+        &[("n", "n")],
+    );
+    let resolved = engine
+        .resolve(&request)
+        .expect("names pass the first check");
+    let outcomes = engine
+        .fetch(resolved.provider.as_ref(), &[resolved.source])
+        .await
+        .expect("fetch");
     match &outcomes[0] {
         Err(FetchError::Refused(message)) => {
-            assert!(message.contains("localhost resolves to 127.0.0.1 is a loopback address"), "{message}");
+            assert!(
+                message.contains("localhost resolves to 127.0.0.1 is a loopback address"),
+                "{message}"
+            );
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(standin.hits().len(), 0, "nothing reached the stand-in");
     // Other schemes are refused outright.
-    let error = engine.resolve(&json_request("file:///etc/passwd".into(), &[("n", "n")])).err().expect("refused");
+    let error = engine
+        .resolve(&json_request("file:///etc/passwd".into(), &[("n", "n")]))
+        .err()
+        .expect("refused");
     assert!(error.to_string().contains("only http and https"), "{error}");
 }
 
@@ -365,14 +616,24 @@ async fn a_redirect_to_a_private_address_is_refused_on_that_hop() {
     let engine = engine_for(&allowed, &[("UPCOUNT_ALLOWED_TARGETS", "127.0.0.2")]);
     let to = format!("{}/json/secret", target.base());
     let request = json_request(
-        format!("{}/redirect?to={}", allowed.base(), url::form_urlencoded::byte_serialize(to.as_bytes()).collect::<String>()),
+        format!(
+            "{}/redirect?to={}",
+            allowed.base(),
+            url::form_urlencoded::byte_serialize(to.as_bytes()).collect::<String>()
+        ),
         &[("n", "n")],
     );
     let resolved = engine.resolve(&request).expect("the first hop is allowed");
-    let outcomes = engine.fetch(resolved.provider.as_ref(), &[resolved.source]).await.expect("fetch");
+    let outcomes = engine
+        .fetch(resolved.provider.as_ref(), &[resolved.source])
+        .await
+        .expect("fetch");
     match &outcomes[0] {
         Err(FetchError::Refused(message)) => {
-            assert!(message.contains("a redirect to 127.0.0.1 is a loopback address"), "{message}");
+            assert!(
+                message.contains("a redirect to 127.0.0.1 is a loopback address"),
+                "{message}"
+            );
         }
         other => panic!("expected a refusal, got {other:?}"),
     }

@@ -25,7 +25,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("http", &self.http).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("http", &self.http)
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,8 +144,11 @@ impl Engine {
             (Some(url), None, None) => self.recognise(url)?,
             (None, Some(kind), Some(key)) => {
                 let provider = self.provider(kind).ok_or_else(|| {
-                    let kinds: Vec<&str> =
-                        self.providers.iter().map(|provider| provider.kind()).collect();
+                    let kinds: Vec<&str> = self
+                        .providers
+                        .iter()
+                        .map(|provider| provider.kind())
+                        .collect();
                     TrackError::Invalid(format!(
                         "unknown kind `{kind}`; known kinds: {}",
                         kinds.join(", ")
@@ -178,8 +183,12 @@ impl Engine {
             .or(request.key.as_deref())
             .ok_or_else(|| TrackError::Invalid("a JSON API source needs a `url`".into()))?;
         let url = parse_url(url_text)?;
-        super::guard::check_url(self.http.policy(), &url)
-            .map_err(|reason| TrackError::Fetch(FetchError::Refused(format!("{} {reason}", super::guard::REFUSED))))?;
+        super::guard::check_url(self.http.policy(), &url).map_err(|reason| {
+            TrackError::Fetch(FetchError::Refused(format!(
+                "{} {reason}",
+                super::guard::REFUSED
+            )))
+        })?;
         let metrics = request.metrics.clone().unwrap_or_default();
         if metrics.is_empty() {
             return Err(TrackError::Invalid(
@@ -201,9 +210,8 @@ impl Engine {
         let mut has_secret = false;
         for header in request.headers.iter().flatten() {
             let name = header.name.trim();
-            reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                TrackError::Invalid(format!("`{name}` is not a valid header name"))
-            })?;
+            reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| TrackError::Invalid(format!("`{name}` is not a valid header name")))?;
             reqwest::header::HeaderValue::from_str(&header.value).map_err(|_| {
                 TrackError::Invalid(format!("the value of header `{name}` is not valid"))
             })?;
@@ -237,9 +245,16 @@ impl Engine {
     }
 
     /// A stored source as its provider sees it: secret headers decrypted.
-    pub fn source_ref(&self, key: &str, stored_config: &serde_json::Value) -> Result<SourceRef, FetchError> {
+    pub fn source_ref(
+        &self,
+        key: &str,
+        stored_config: &serde_json::Value,
+    ) -> Result<SourceRef, FetchError> {
         let mut config = stored_config.clone();
-        if let Some(headers) = config.get_mut("headers").and_then(|headers| headers.as_array_mut()) {
+        if let Some(headers) = config
+            .get_mut("headers")
+            .and_then(|headers| headers.as_array_mut())
+        {
             for header in headers {
                 if let Some(encrypted) = header.get("secret").and_then(|secret| secret.as_str()) {
                     let value = secrets::decrypt(self.config().secret_key.as_ref(), encrypted)
@@ -255,14 +270,22 @@ impl Engine {
     }
 
     /// Metadata of one source: the existence check.
-    pub async fn metadata(&self, provider: &dyn Provider, source: &SourceRef) -> Result<Metadata, FetchError> {
+    pub async fn metadata(
+        &self,
+        provider: &dyn Provider,
+        source: &SourceRef,
+    ) -> Result<Metadata, FetchError> {
         let outcome = provider.metadata(&self.http, source).await;
         record_poll(provider.kind(), "metadata", outcome.as_ref().err());
         outcome
     }
 
     /// The values of `sources` (at most the provider's batch size).
-    pub async fn fetch(&self, provider: &dyn Provider, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    pub async fn fetch(
+        &self,
+        provider: &dyn Provider,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let started = std::time::Instant::now();
         let outcome = provider.fetch(&self.http, sources).await;
         metrics::histogram!("upcount_poll_duration_seconds", "provider" => provider.kind())

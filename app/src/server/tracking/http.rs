@@ -39,7 +39,10 @@ impl UpstreamResponse {
     /// The body as JSON, or a parse error with an excerpt.
     pub fn json(&self, what: &str) -> Result<serde_json::Value, FetchError> {
         serde_json::from_slice(&self.body).map_err(|error| {
-            FetchError::parse(format!("{what} answered with invalid JSON ({error})"), &self.body)
+            FetchError::parse(
+                format!("{what} answered with invalid JSON ({error})"),
+                &self.body,
+            )
         })
     }
 }
@@ -322,18 +325,19 @@ impl Upstreams {
         let status = response.status();
         let headers = response.headers().clone();
         let limit = self.config.max_body_bytes;
-        let too_large = || {
-            FetchError::Parse {
-                message: format!(
-                    "{} answered more than {} KiB; the limit is {} KiB",
-                    service_label(service),
-                    limit / 1024,
-                    limit / 1024
-                ),
-                excerpt: String::new(),
-            }
+        let too_large = || FetchError::Parse {
+            message: format!(
+                "{} answered more than {} KiB; the limit is {} KiB",
+                service_label(service),
+                limit / 1024,
+                limit / 1024
+            ),
+            excerpt: String::new(),
         };
-        if response.content_length().is_some_and(|length| length > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
             return Err(too_large());
         }
         let mut body = Vec::new();
@@ -552,7 +556,11 @@ pub fn upstream_message(body: &[u8]) -> String {
         }
     }
     let text = excerpt(body);
-    if text.is_empty() { "(no message)".to_string() } else { text }
+    if text.is_empty() {
+        "(no message)".to_string()
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]

@@ -53,8 +53,14 @@ mod tests {
         let key = [7u8; 32];
         let stored = encrypt(Some(&key), "Bearer hunter2").expect("encrypt");
         assert!(!stored.contains("hunter2"));
-        assert_ne!(stored, encrypt(Some(&key), "Bearer hunter2").expect("again"));
-        assert_eq!(decrypt(Some(&key), &stored).expect("decrypt"), "Bearer hunter2");
+        assert_ne!(
+            stored,
+            encrypt(Some(&key), "Bearer hunter2").expect("again")
+        );
+        assert_eq!(
+            decrypt(Some(&key), &stored).expect("decrypt"),
+            "Bearer hunter2"
+        );
         assert_eq!(
             decrypt(Some(&[8u8; 32]), &stored),
             Err(SecretError::Undecryptable)

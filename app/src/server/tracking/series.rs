@@ -3,7 +3,7 @@
 //! the daily or hourly rollups when the buckets are that wide, so long ranges never scan
 //! raw samples. Buckets start at multiples of their width from 2000-01-01 UTC.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
 
@@ -41,26 +41,40 @@ pub struct Series {
     pub points: Vec<Point>,
 }
 
-/// The bucket width (seconds) and the table to read for `points` buckets over `span`:
-/// at most `points` buckets whatever the alignment.
-pub fn plan(span: TimeDelta, points: i64) -> (i64, Resolution) {
-    let span = span.num_seconds().max(1);
+/// Seconds from the Unix epoch to the bucket origin, 2000-01-01 UTC.
+const ORIGIN_UNIX: i64 = 946_684_800;
+
+/// The bucket width (seconds) and the table to read for at most `points` buckets from
+/// `from` to `to`: the narrowest whole number of seconds, hours or days that fits, so a
+/// month in 30 points is 30 days.
+pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>, points: i64) -> (i64, Resolution) {
     let points = points.clamp(1, MAX_POINTS);
-    // With width ≥ span/(points-1), a range covers at most `points` aligned buckets.
-    let width = if points <= 1 {
-        span + 1
-    } else {
-        (span + points - 2) / (points - 1)
+    let (start, end) = (from.timestamp() - ORIGIN_UNIX, to.timestamp() - ORIGIN_UNIX);
+    let span = (end - start).max(1);
+    let buckets = |width: i64| end.div_euclid(width) - start.div_euclid(width) + 1;
+    let unit_of = |width: i64| {
+        if width >= 86_400 {
+            86_400
+        } else if width >= 3_600 {
+            3_600
+        } else {
+            1
+        }
+    };
+    let round_up = |width: i64| {
+        let unit = unit_of(width);
+        (width + unit - 1) / unit * unit
+    };
+    let mut width = round_up((span + points - 1) / points);
+    while buckets(width) > points {
+        width = round_up(width + unit_of(width));
     }
-    .max(1);
-    let round_up = |width: i64, unit: i64| (width + unit - 1) / unit * unit;
-    if width >= 86_400 {
-        (round_up(width, 86_400), Resolution::Daily)
-    } else if width >= 3_600 {
-        (round_up(width, 3_600), Resolution::Hourly)
-    } else {
-        (width, Resolution::Samples)
-    }
+    let resolution = match unit_of(width) {
+        86_400 => Resolution::Daily,
+        3_600 => Resolution::Hourly,
+        _ => Resolution::Samples,
+    };
+    (width, resolution)
 }
 
 /// The series of metric `metric_id` from `from` to `to` (inclusive) in at most `points`
@@ -114,7 +128,7 @@ pub async fn read(
         });
     }
 
-    let (width, resolution) = plan(to - from, points);
+    let (width, resolution) = plan(from, to, points);
     let sql = match resolution {
         Resolution::Daily | Resolution::Hourly => {
             let (table, unit) = if resolution == Resolution::Daily {
@@ -171,9 +185,17 @@ pub async fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a time")
+            .with_timezone(&Utc)
+    }
 
     #[test]
     fn plans_never_exceed_the_points_asked_for() {
+        let from = at("2026-03-01T00:00:01Z");
         for (span_secs, points) in [
             (86_400 * 365, 1_000),
             (86_400 * 7, 500),
@@ -181,22 +203,48 @@ mod tests {
             (59, 10),
             (86_400 * 3_650, 50),
             (1, 1),
+            (0, 1),
         ] {
-            let (width, _) = plan(TimeDelta::seconds(span_secs), points);
-            // The worst alignment: the range starts one second before a bucket boundary.
-            let buckets = (span_secs + width - 1) / width + 1;
+            let to = from + TimeDelta::seconds(span_secs);
+            let (width, _) = plan(from, to, points);
+            let start = from.timestamp() - ORIGIN_UNIX;
+            let end = to.timestamp() - ORIGIN_UNIX;
+            let buckets = end / width - start / width + 1;
             assert!(
-                buckets <= points.max(2),
+                buckets <= points,
                 "{span_secs}s in {points} points: width {width} gives {buckets}"
             );
         }
     }
 
     #[test]
-    fn long_ranges_read_rollups() {
-        assert_eq!(plan(TimeDelta::days(365), 1_000).1, Resolution::Hourly);
-        assert_eq!(plan(TimeDelta::days(3_650), 1_000).1, Resolution::Daily);
-        assert_eq!(plan(TimeDelta::days(1), 1_000).1, Resolution::Samples);
-        assert_eq!(plan(TimeDelta::days(365), 1_000).0 % 3_600, 0);
+    fn widths_are_whole_units_and_as_narrow_as_fit() {
+        let (width, resolution) = plan(at("2026-01-01T00:00:00Z"), at("2026-01-30T23:59:00Z"), 30);
+        assert_eq!((width, resolution), (86_400, Resolution::Daily));
+        let (width, resolution) = plan(
+            at("2026-01-01T00:00:00Z"),
+            at("2027-01-01T00:00:00Z"),
+            1_000,
+        );
+        assert_eq!(resolution, Resolution::Hourly);
+        assert_eq!(width % 3_600, 0);
+        assert_eq!(
+            plan(
+                at("2026-01-01T00:00:00Z"),
+                at("2026-01-02T00:00:00Z"),
+                1_000
+            )
+            .1,
+            Resolution::Samples
+        );
+        assert_eq!(
+            plan(
+                at("2016-01-01T00:00:00Z"),
+                at("2026-01-01T00:00:00Z"),
+                1_000
+            )
+            .1,
+            Resolution::Daily
+        );
     }
 }

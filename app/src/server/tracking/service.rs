@@ -99,7 +99,8 @@ fn check_interval(engine: &Engine, interval: i64) -> Result<i32, ServiceError> {
             "`interval_secs` must be from {min} to {MAX_INTERVAL_SECS} seconds"
         )));
     }
-    i32::try_from(interval).map_err(|_| ServiceError::Invalid("`interval_secs` is too large".into()))
+    i32::try_from(interval)
+        .map_err(|_| ServiceError::Invalid("`interval_secs` is too large".into()))
 }
 
 fn check_end(ends_at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ServiceError> {
@@ -141,9 +142,14 @@ pub async fn add_tracker(
     let readings = first_readings(engine, provider.as_ref(), &source).await?;
 
     let metrics = provider.metrics(&source);
-    let source_id =
-        store::upsert_source(pool, provider.kind(), &metadata, &resolved.stored_config, &metrics)
-            .await?;
+    let source_id = store::upsert_source(
+        pool,
+        provider.kind(),
+        &metadata,
+        &resolved.stored_config,
+        &metrics,
+    )
+    .await?;
     let label = label.unwrap_or_else(|| metadata.title.chars().take(MAX_LABEL_CHARS).collect());
     let label = if label.trim().is_empty() {
         metadata.key.chars().take(MAX_LABEL_CHARS).collect()
@@ -183,25 +189,44 @@ async fn first_readings(
     }
 }
 
+/// Changes to a tracker (`PATCH`); a field left out stays as it is, and `ends_at: null`
+/// removes the end date.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackerEdit {
+    pub label: Option<String>,
+    pub paused: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub interval_secs: Option<i64>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// Changes a tracker. Fields are checked as when adding.
 pub async fn update_tracker(
     pool: &PgPool,
     engine: &Engine,
     workspace_id: Uuid,
     id: Uuid,
-    label: Option<&str>,
-    paused: Option<bool>,
-    ends_at: Option<Option<DateTime<Utc>>>,
-    interval_secs: Option<i64>,
+    edit: &TrackerEdit,
 ) -> Result<TrackerView, ServiceError> {
     let changes = TrackerChanges {
-        label: label.map(check_label).transpose()?,
-        paused,
-        ends_at: match ends_at {
+        label: edit.label.as_deref().map(check_label).transpose()?,
+        paused: edit.paused,
+        ends_at: match edit.ends_at {
             Some(end) => Some(check_end(end)?),
             None => None,
         },
-        interval_secs: interval_secs
+        interval_secs: edit
+            .interval_secs
             .map(|interval| check_interval(engine, interval))
             .transpose()?,
     };
@@ -224,7 +249,9 @@ pub async fn series(
     points: i64,
 ) -> Result<(String, Series), ServiceError> {
     if from > to {
-        return Err(ServiceError::Invalid("`from` must not be after `to`".into()));
+        return Err(ServiceError::Invalid(
+            "`from` must not be after `to`".into(),
+        ));
     }
     if !(1..=series::MAX_POINTS).contains(&points) {
         return Err(ServiceError::Invalid(format!(
@@ -236,7 +263,10 @@ pub async fn series(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let chosen = match metric {
-        Some(name) => tracker.metrics.iter().find(|candidate| candidate.name == name),
+        Some(name) => tracker
+            .metrics
+            .iter()
+            .find(|candidate| candidate.name == name),
         None => tracker.metrics.first(),
     };
     let Some(chosen) = chosen else {

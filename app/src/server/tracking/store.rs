@@ -214,7 +214,10 @@ pub async fn refresh_schedule(
 }
 
 /// The trackers of a workspace, newest first, with their sources and latest values.
-pub async fn list_trackers(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<TrackerView>, sqlx::Error> {
+pub async fn list_trackers(
+    pool: &PgPool,
+    workspace_id: Uuid,
+) -> Result<Vec<TrackerView>, sqlx::Error> {
     trackers_where(pool, workspace_id, None).await
 }
 
@@ -285,7 +288,10 @@ async fn trackers_where(
             latest: row.try_get("last_value")?,
             latest_at: row.try_get("last_at")?,
         };
-        for tracker in trackers.iter_mut().filter(|tracker| tracker.source.id == source_id) {
+        for tracker in trackers
+            .iter_mut()
+            .filter(|tracker| tracker.source.id == source_id)
+        {
             tracker.metrics.push(metric.clone());
         }
     }
@@ -339,7 +345,11 @@ pub async fn update_tracker(
 
 /// Deletes a tracker (its source and samples stay for other trackers and for a later
 /// return). `false` when there is no such tracker in the workspace.
-pub async fn delete_tracker(pool: &PgPool, workspace_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete_tracker(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let source_id: Option<i64> = sqlx::query_scalar(
         "DELETE FROM trackers WHERE workspace_id = $1 AND id = $2 RETURNING source_id",
@@ -367,7 +377,10 @@ pub struct Sample {
 /// Writes samples, their hourly and daily rollups and each metric's latest value in one
 /// statement. A sample whose (metric, time) exists is skipped, and then counts nowhere:
 /// retried polls never duplicate a point. Returns how many samples were new.
-pub async fn write_samples(executor: impl PgExecutor<'_>, samples: &[Sample]) -> Result<u64, sqlx::Error> {
+pub async fn write_samples(
+    executor: impl PgExecutor<'_>,
+    samples: &[Sample],
+) -> Result<u64, sqlx::Error> {
     if samples.is_empty() {
         return Ok(0);
     }
@@ -430,12 +443,18 @@ pub async fn metric_ids(
     pool: &PgPool,
     source_ids: &[i64],
 ) -> Result<std::collections::HashMap<(i64, String), i32>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, source_id, name FROM source_metrics WHERE source_id = ANY($1)")
-        .bind(source_ids)
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, source_id, name FROM source_metrics WHERE source_id = ANY($1)")
+            .bind(source_ids)
+            .fetch_all(pool)
+            .await?;
     rows.iter()
-        .map(|row| Ok(((row.try_get("source_id")?, row.try_get("name")?), row.try_get("id")?)))
+        .map(|row| {
+            Ok((
+                (row.try_get("source_id")?, row.try_get("name")?),
+                row.try_get("id")?,
+            ))
+        })
         .collect()
 }
 
@@ -560,14 +579,14 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     for result in results {
         if let Ok(readings) = &result.outcome {
             for (name, value) in &readings.values {
-                if let Some(metric_id) = ids.get(&(result.source_id, name.clone())) {
-                    if value.is_finite() {
-                        samples.push(Sample {
-                            metric_id: *metric_id,
-                            t: result.due,
-                            value: *value,
-                        });
-                    }
+                if let Some(metric_id) = ids.get(&(result.source_id, name.clone()))
+                    && value.is_finite()
+                {
+                    samples.push(Sample {
+                        metric_id: *metric_id,
+                        t: result.due,
+                        value: *value,
+                    });
                 }
             }
         }

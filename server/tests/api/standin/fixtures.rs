@@ -37,7 +37,9 @@ pub fn hn_user(id: &str, karma: u64) -> Value {
 
 /// GitHub `GET /repos/{owner}/{repo}` (trimmed to the usual top-level fields).
 pub fn github_repo(full_name: &str, stars: u64) -> Value {
-    let (owner, name) = full_name.split_once('/').unwrap_or(("octocat", "Hello-World"));
+    let (owner, name) = full_name
+        .split_once('/')
+        .unwrap_or(("octocat", "Hello-World"));
     json!({
         "id": 1296269,
         "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",

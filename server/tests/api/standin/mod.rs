@@ -120,11 +120,17 @@ impl StandIn {
             ("UPCOUNT_YOUTUBE_API_URL", format!("{base}/youtube/v3")),
             ("UPCOUNT_TWITCH_API_URL", format!("{base}/helix")),
             ("UPCOUNT_TWITCH_AUTH_API_URL", format!("{base}/twitch-id")),
-            ("UPCOUNT_COINGECKO_API_URL", format!("{base}/coingecko/api/v3")),
+            (
+                "UPCOUNT_COINGECKO_API_URL",
+                format!("{base}/coingecko/api/v3"),
+            ),
             ("UPCOUNT_YOUTUBE_API_KEY", YOUTUBE_KEY.into()),
             ("UPCOUNT_TWITCH_CLIENT_ID", TWITCH_CLIENT_ID.into()),
             ("UPCOUNT_TWITCH_CLIENT_SECRET", TWITCH_SECRET.into()),
-            ("UPCOUNT_SECRET_KEY", "a-test-secret-key-that-is-long-enough-0123".into()),
+            (
+                "UPCOUNT_SECRET_KEY",
+                "a-test-secret-key-that-is-long-enough-0123".into(),
+            ),
             // Fast retries; rate limits that never slow a test down.
             ("UPCOUNT_POLL_RETRY_BASE_MS", "10".into()),
             ("UPCOUNT_HACKERNEWS_RATE_PER_MIN", "1000000".into()),
@@ -140,10 +146,6 @@ impl StandIn {
 
     pub fn set(&self, key: &str, value: Value) {
         self.world().things.insert(key.to_string(), value);
-    }
-
-    pub fn remove(&self, key: &str) {
-        self.world().things.remove(key);
     }
 
     /// Answers the next requests whose path starts with `prefix` with `answers`, in order.
@@ -173,7 +175,9 @@ impl StandIn {
     }
 
     fn world(&self) -> std::sync::MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -193,7 +197,10 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
 }
 
 fn params(pairs: &[(String, String)], name: &str) -> Vec<String> {
@@ -216,27 +223,28 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
     let body = axum::body::to_bytes(request.into_body(), 1 << 20)
         .await
         .unwrap_or_default();
-    let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut world = world
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     world.hits.push(if query.is_empty() {
         path.clone()
     } else {
         format!("{path}?{query}")
     });
-    if let Some((_, answers)) = world
+    if let Some(canned) = world
         .scripted
         .iter_mut()
         .find(|(prefix, answers)| path.starts_with(prefix.as_str()) && !answers.is_empty())
+        .and_then(|(_, answers)| answers.pop_front())
     {
-        if let Some(canned) = answers.pop_front() {
-            let mut response = Response::builder()
-                .status(StatusCode::from_u16(canned.status).unwrap_or(StatusCode::OK));
-            for (name, value) in &canned.headers {
-                response = response.header(name.as_str(), value.as_str());
-            }
-            return response
-                .body(Body::from(canned.body))
-                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        let mut response = Response::builder()
+            .status(StatusCode::from_u16(canned.status).unwrap_or(StatusCode::OK));
+        for (name, value) in &canned.headers {
+            response = response.header(name.as_str(), value.as_str());
         }
+        return response
+            .body(Body::from(canned.body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
     let pairs = query_pairs(&query);
     let thing = |key: String| world.things.get(&key).cloned();
@@ -255,7 +263,11 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
         }
         // GitHub.
         ["github", "repos", owner, name] => {
-            match thing(format!("github/{}/{}", owner.to_lowercase(), name.to_lowercase())) {
+            match thing(format!(
+                "github/{}/{}",
+                owner.to_lowercase(),
+                name.to_lowercase()
+            )) {
                 Some(repo) => json_response(200, repo),
                 None => json_response(404, fixtures::github_not_found()),
             }
@@ -265,28 +277,39 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
             let ids = param(&pairs, "id").unwrap_or_default();
             let posts = ids
                 .split(',')
-                .filter_map(|fullname| thing(format!("reddit/post/{}", fullname.trim_start_matches("t3_"))))
+                .filter_map(|fullname| {
+                    thing(format!(
+                        "reddit/post/{}",
+                        fullname.trim_start_matches("t3_")
+                    ))
+                })
                 .collect();
             json_response(200, fixtures::reddit_listing(posts))
         }
-        ["reddit", "r", name, "about.json"] => match thing(format!("reddit/sub/{}", name.to_lowercase())) {
-            Some(about) => json_response(200, about),
-            // An unknown subreddit redirects to a search; answer the search listing.
-            None => json_response(200, fixtures::reddit_listing(vec![])),
-        },
+        ["reddit", "r", name, "about.json"] => {
+            match thing(format!("reddit/sub/{}", name.to_lowercase())) {
+                Some(about) => json_response(200, about),
+                // An unknown subreddit redirects to a search; answer the search listing.
+                None => json_response(200, fixtures::reddit_listing(vec![])),
+            }
+        }
         // YouTube.
         ["youtube", "v3", resource @ ("videos" | "channels")] => {
             if param(&pairs, "key").as_deref() != Some(YOUTUBE_KEY) {
                 return json_response(400, fixtures::youtube_key_invalid());
             }
-            let kind = if *resource == "videos" { "video" } else { "channel" };
+            let kind = if *resource == "videos" {
+                "video"
+            } else {
+                "channel"
+            };
             let mut ids: Vec<String> = param(&pairs, "id")
                 .map(|ids| ids.split(',').map(str::to_string).collect())
                 .unwrap_or_default();
-            if let Some(handle) = param(&pairs, "forHandle") {
-                if let Some(id) = thing(format!("youtube/handle/{handle}")) {
-                    ids.push(id.as_str().unwrap_or_default().to_string());
-                }
+            if let Some(id) = param(&pairs, "forHandle")
+                .and_then(|handle| thing(format!("youtube/handle/{handle}")))
+            {
+                ids.push(id.as_str().unwrap_or_default().to_string());
             }
             let items = ids
                 .iter()
@@ -301,7 +324,10 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                 || param(&form, "client_secret").as_deref() != Some(TWITCH_SECRET)
                 || param(&form, "grant_type").as_deref() != Some("client_credentials")
             {
-                return json_response(400, json!({ "status": 400, "message": "invalid client secret" }));
+                return json_response(
+                    400,
+                    json!({ "status": 400, "message": "invalid client secret" }),
+                );
             }
             let token = format!("token-{}", world.twitch_token);
             json_response(200, fixtures::twitch_token(&token))
@@ -339,7 +365,12 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                     }
                     found
                 }
-                _ => return json_response(404, json!({ "error": "Not Found", "status": 404, "message": "" })),
+                _ => {
+                    return json_response(
+                        404,
+                        json!({ "error": "Not Found", "status": 404, "message": "" }),
+                    );
+                }
             };
             json_response(200, fixtures::helix(data))
         }

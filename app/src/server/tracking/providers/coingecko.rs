@@ -49,10 +49,14 @@ impl Provider for Coin {
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
         let key = key.trim().to_ascii_lowercase();
-        if is_token(&key, 100, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+        if is_token(&key, 100, |c| {
+            c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'
+        }) {
             Ok(key)
         } else {
-            Err(format!("`{key}` is not a CoinGecko coin id (such as `bitcoin`)"))
+            Err(format!(
+                "`{key}` is not a CoinGecko coin id (such as `bitcoin`)"
+            ))
         }
     }
 
@@ -77,9 +81,14 @@ impl Provider for Coin {
             .append_pair("community_data", "false")
             .append_pair("developer_data", "false");
         let json = http
-            .get_json(&request(http, url), &format!("CoinGecko coin {}", source.key))
+            .get_json(
+                &request(http, url),
+                &format!("CoinGecko coin {}", source.key),
+            )
             .await?;
-        let id = json["id"].as_str().ok_or_else(|| missing("coin id", &json))?;
+        let id = json["id"]
+            .as_str()
+            .ok_or_else(|| missing("coin id", &json))?;
         let name = json["name"].as_str().unwrap_or(id);
         let symbol = json["symbol"].as_str().unwrap_or_default().to_uppercase();
         Ok(Metadata {
@@ -109,7 +118,11 @@ impl Provider for Coin {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
         let mut url = http.endpoint(Service::CoinGecko, "/simple/price")?;
         url.query_pairs_mut()
@@ -149,6 +162,9 @@ mod tests {
             Coin.recognise(&url("https://www.coingecko.com/en/coins/bitcoin")),
             Some("bitcoin".into())
         );
-        assert_eq!(Coin.recognise(&url("https://www.coingecko.com/en/exchanges")), None);
+        assert_eq!(
+            Coin.recognise(&url("https://www.coingecko.com/en/exchanges")),
+            None
+        );
     }
 }

@@ -15,9 +15,27 @@ pub struct Repo;
 
 /// First path segments that are GitHub pages, not owners.
 const RESERVED: &[&str] = &[
-    "about", "apps", "collections", "explore", "features", "login", "marketplace",
-    "notifications", "orgs", "organizations", "pricing", "pulls", "issues", "search",
-    "settings", "sponsors", "topics", "trending", "users", "new", "codespaces",
+    "about",
+    "apps",
+    "collections",
+    "explore",
+    "features",
+    "login",
+    "marketplace",
+    "notifications",
+    "orgs",
+    "organizations",
+    "pricing",
+    "pulls",
+    "issues",
+    "search",
+    "settings",
+    "sponsors",
+    "topics",
+    "trending",
+    "users",
+    "new",
+    "codespaces",
 ];
 
 async fn repo(http: &Upstreams, key: &str) -> Result<serde_json::Value, FetchError> {
@@ -91,7 +109,10 @@ impl Provider for Repo {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let json = repo(http, &source.key).await?;
-        let full_name = json["full_name"].as_str().unwrap_or(&source.key).to_string();
+        let full_name = json["full_name"]
+            .as_str()
+            .unwrap_or(&source.key)
+            .to_string();
         let tags = json["topics"]
             .as_array()
             .map(|topics| {
@@ -114,7 +135,11 @@ impl Provider for Repo {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let mut outcomes = Vec::with_capacity(sources.len());
         for source in sources {
             outcomes.push(repo(http, &source.key).await.and_then(|json| {
@@ -141,9 +166,18 @@ mod tests {
     fn recognises_repository_urls() {
         let url = |text: &str| Url::parse(text).expect("url");
         for (text, expected) in [
-            ("https://github.com/leptos-rs/leptos", Some("leptos-rs/leptos")),
-            ("https://github.com/leptos-rs/leptos/issues/12", Some("leptos-rs/leptos")),
-            ("https://www.github.com/serde-rs/json.git", Some("serde-rs/json")),
+            (
+                "https://github.com/leptos-rs/leptos",
+                Some("leptos-rs/leptos"),
+            ),
+            (
+                "https://github.com/leptos-rs/leptos/issues/12",
+                Some("leptos-rs/leptos"),
+            ),
+            (
+                "https://www.github.com/serde-rs/json.git",
+                Some("serde-rs/json"),
+            ),
             ("https://github.com/leptos-rs", None),
             ("https://github.com/settings/profile", None),
             ("https://gitlab.com/a/b", None),

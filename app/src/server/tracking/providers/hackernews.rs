@@ -34,7 +34,9 @@ async fn item(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchErro
         return Err(FetchError::Gone(format!("{what} was deleted")));
     }
     if json["dead"].as_bool() == Some(true) {
-        return Err(FetchError::Gone(format!("{what} is dead (flagged or killed)")));
+        return Err(FetchError::Gone(format!(
+            "{what} is dead (flagged or killed)"
+        )));
     }
     if !json.is_object() {
         return Err(missing("item object", &json));
@@ -100,7 +102,11 @@ impl Provider for Item {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let mut outcomes = Vec::with_capacity(sources.len());
         for source in sources {
             outcomes.push(item(http, &source.key).await.map(|json| {
@@ -143,7 +149,9 @@ impl Provider for User {
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
         let key = key.trim();
-        if is_token(key, 32, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if is_token(key, 32, |c| {
+            c.is_ascii_alphanumeric() || c == '_' || c == '-'
+        }) {
             Ok(key.to_string())
         } else {
             Err(format!("`{key}` is not a Hacker News user name"))
@@ -168,14 +176,20 @@ impl Provider for User {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let mut outcomes = Vec::with_capacity(sources.len());
         for source in sources {
             let what = format!("Hacker News user {}", source.key);
             let outcome = get(http, &format!("/v0/user/{}.json", source.key), &what)
                 .await
                 .and_then(|json| {
-                    let karma = json["karma"].as_f64().ok_or_else(|| missing("karma", &json))?;
+                    let karma = json["karma"]
+                        .as_f64()
+                        .ok_or_else(|| missing("karma", &json))?;
                     let mut readings = Readings::default();
                     readings.push("karma", karma);
                     Ok(readings)
@@ -197,7 +211,10 @@ mod tests {
             Item.recognise(&url("https://news.ycombinator.com/item?id=8863")),
             Some("8863".into())
         );
-        assert_eq!(Item.recognise(&url("https://news.ycombinator.com/item?id=abc")), None);
+        assert_eq!(
+            Item.recognise(&url("https://news.ycombinator.com/item?id=abc")),
+            None
+        );
         assert_eq!(
             User.recognise(&url("https://news.ycombinator.com/user?id=pg")),
             Some("pg".into())

@@ -100,8 +100,8 @@ pub async fn fetch_document(
     http: &Upstreams,
     config: &JsonConfig,
 ) -> Result<serde_json::Value, FetchError> {
-    let mut request = UpstreamRequest::get(Service::Web, config.url.clone())
-        .header("Accept", "application/json");
+    let mut request =
+        UpstreamRequest::get(Service::Web, config.url.clone()).header("Accept", "application/json");
     for (name, value) in &config.headers {
         request = request.header(name, value.clone());
     }
@@ -197,9 +197,13 @@ impl Provider for Json {
     }
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
-        let url = Url::parse(key.trim()).map_err(|error| format!("`{key}` is not a URL ({error})"))?;
+        let url =
+            Url::parse(key.trim()).map_err(|error| format!("`{key}` is not a URL ({error})"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("only http and https URLs can be tracked, not {}:", url.scheme()));
+            return Err(format!(
+                "only http and https URLs can be tracked, not {}:",
+                url.scheme()
+            ));
         }
         Ok(url.to_string())
     }
@@ -243,7 +247,11 @@ impl Provider for Json {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let mut outcomes = Vec::with_capacity(sources.len());
         for source in sources {
             let outcome = match JsonConfig::from_source(source) {
@@ -272,10 +280,26 @@ mod tests {
         assert_eq!(evaluate_one("data.price", &document), Ok(12.5));
         assert_eq!(evaluate_one("data.up", &document), Ok(1.0));
         assert_eq!(evaluate_one("length(data.list)", &document), Ok(2.0));
-        assert!(evaluate_one("data.name", &document).unwrap_err().contains("the text \"x\""));
-        assert!(evaluate_one("data.missing", &document).unwrap_err().contains("matched nothing"));
-        assert!(evaluate_one("data.list", &document).unwrap_err().contains("a list"));
-        assert!(evaluate_one("data.[", &document).unwrap_err().contains("not valid JMESPath"));
+        assert!(
+            evaluate_one("data.name", &document)
+                .unwrap_err()
+                .contains("the text \"x\"")
+        );
+        assert!(
+            evaluate_one("data.missing", &document)
+                .unwrap_err()
+                .contains("matched nothing")
+        );
+        assert!(
+            evaluate_one("data.list", &document)
+                .unwrap_err()
+                .contains("a list")
+        );
+        assert!(
+            evaluate_one("data.[", &document)
+                .unwrap_err()
+                .contains("not valid JMESPath")
+        );
     }
 
     #[test]

@@ -59,7 +59,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The current values of up to [`batch_size`](Self::batch_size) sources. `Err` when the
     /// whole request failed; per source otherwise.
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError>;
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError>;
 }
 
 /// Every provider, in the order URLs are tried.

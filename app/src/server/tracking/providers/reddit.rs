@@ -138,7 +138,11 @@ impl Provider for Post {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
         let found = posts(http, &ids).await?;
         Ok(sources
@@ -217,7 +221,10 @@ impl Provider for Subreddit {
     }
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
-        let key = key.trim().trim_start_matches("r/").trim_start_matches("/r/");
+        let key = key
+            .trim()
+            .trim_start_matches("r/")
+            .trim_start_matches("/r/");
         if is_token(key, 21, |c| c.is_ascii_alphanumeric() || c == '_') && key.len() >= 2 {
             Ok(key.to_ascii_lowercase())
         } else {
@@ -234,7 +241,10 @@ impl Provider for Subreddit {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let data = about(http, &source.key).await?;
-        let name = data["display_name"].as_str().unwrap_or(&source.key).to_string();
+        let name = data["display_name"]
+            .as_str()
+            .unwrap_or(&source.key)
+            .to_string();
         Ok(Metadata {
             key: name.to_ascii_lowercase(),
             title: format!("r/{name}"),
@@ -249,7 +259,11 @@ impl Provider for Subreddit {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let mut outcomes = Vec::with_capacity(sources.len());
         for source in sources {
             outcomes.push(about(http, &source.key).await.and_then(|data| {
@@ -276,10 +290,15 @@ mod tests {
     fn recognises_post_and_subreddit_urls() {
         let url = |text: &str| Url::parse(text).expect("url");
         assert_eq!(
-            Post.recognise(&url("https://www.reddit.com/r/rust/comments/1abcde/some_title/")),
+            Post.recognise(&url(
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/"
+            )),
             Some("1abcde".into())
         );
-        assert_eq!(Post.recognise(&url("https://redd.it/1abcde")), Some("1abcde".into()));
+        assert_eq!(
+            Post.recognise(&url("https://redd.it/1abcde")),
+            Some("1abcde".into())
+        );
         assert_eq!(
             Post.recognise(&url("https://old.reddit.com/comments/xyz12")),
             Some("xyz12".into())

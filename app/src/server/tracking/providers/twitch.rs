@@ -83,8 +83,22 @@ fn is_login(text: &str) -> bool {
 
 /// Paths of twitch.tv that are not channels.
 const RESERVED: &[&str] = &[
-    "directory", "videos", "settings", "search", "downloads", "jobs", "p", "subscriptions",
-    "wallet", "inventory", "drops", "friends", "messages", "login", "signup", "turbo",
+    "directory",
+    "videos",
+    "settings",
+    "search",
+    "downloads",
+    "jobs",
+    "p",
+    "subscriptions",
+    "wallet",
+    "inventory",
+    "drops",
+    "friends",
+    "messages",
+    "login",
+    "signup",
+    "turbo",
 ];
 
 #[async_trait]
@@ -154,7 +168,11 @@ impl Provider for Stream {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let params: Vec<(&str, &str)> = sources
             .iter()
             .map(|source| ("user_login", source.key.as_str()))
@@ -213,7 +231,9 @@ impl Provider for Clip {
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
         let key = key.trim();
-        if is_token(key, 120, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if is_token(key, 120, |c| {
+            c.is_ascii_alphanumeric() || c == '-' || c == '_'
+        }) {
             Ok(key.to_string())
         } else {
             Err(format!("`{key}` is not a Twitch clip id"))
@@ -251,21 +271,29 @@ impl Provider for Clip {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
-        let params: Vec<(&str, &str)> =
-            sources.iter().map(|source| ("id", source.key.as_str())).collect();
-        let clips: HashMap<String, serde_json::Value> = helix(http, "/clips", &params, "Twitch clips")
-            .await?
-            .into_iter()
-            .filter_map(|clip| Some((clip["id"].as_str()?.to_string(), clip)))
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
+        let params: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|source| ("id", source.key.as_str()))
             .collect();
+        let clips: HashMap<String, serde_json::Value> =
+            helix(http, "/clips", &params, "Twitch clips")
+                .await?
+                .into_iter()
+                .filter_map(|clip| Some((clip["id"].as_str()?.to_string(), clip)))
+                .collect();
         Ok(sources
             .iter()
             .map(|source| {
                 let clip = clips.get(&source.key).ok_or_else(|| {
                     FetchError::Gone(format!("Twitch clip {} does not exist", source.key))
                 })?;
-                let views = number(&clip["view_count"]).ok_or_else(|| missing("view_count", clip))?;
+                let views =
+                    number(&clip["view_count"]).ok_or_else(|| missing("view_count", clip))?;
                 let mut readings = Readings::default();
                 readings.push("views", views);
                 Ok(readings)
@@ -327,7 +355,10 @@ impl Provider for Video {
             .ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))?;
         Ok(Metadata {
             key: source.key.clone(),
-            title: video["title"].as_str().unwrap_or("Twitch video").to_string(),
+            title: video["title"]
+                .as_str()
+                .unwrap_or("Twitch video")
+                .to_string(),
             url: video["url"]
                 .as_str()
                 .map(str::to_string)
@@ -338,7 +369,11 @@ impl Provider for Video {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let mut outcomes = Vec::with_capacity(sources.len());
         for source in sources {
             let what = format!("Twitch video {}", source.key);
@@ -367,11 +402,22 @@ mod tests {
     #[test]
     fn recognises_channel_clip_and_video_urls() {
         let url = |text: &str| Url::parse(text).expect("url");
-        assert_eq!(Stream.recognise(&url("https://www.twitch.tv/Shroud")), Some("shroud".into()));
-        assert_eq!(Stream.recognise(&url("https://www.twitch.tv/videos/123")), None);
-        assert_eq!(Stream.recognise(&url("https://www.twitch.tv/directory")), None);
         assert_eq!(
-            Clip.recognise(&url("https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage")),
+            Stream.recognise(&url("https://www.twitch.tv/Shroud")),
+            Some("shroud".into())
+        );
+        assert_eq!(
+            Stream.recognise(&url("https://www.twitch.tv/videos/123")),
+            None
+        );
+        assert_eq!(
+            Stream.recognise(&url("https://www.twitch.tv/directory")),
+            None
+        );
+        assert_eq!(
+            Clip.recognise(&url(
+                "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage"
+            )),
             Some("AwkwardHelplessSalamanderSwiftRage".into())
         );
         assert_eq!(

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, query_param, rfc3339, segments};
+use super::{
+    BatchOutcome, Provider, bare_host, is_token, missing, number, query_param, rfc3339, segments,
+};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Service, TrackingConfig},
@@ -41,7 +43,9 @@ async fn list(
         .await?;
     if !response.status.is_success() {
         let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-        let reason = json["error"]["errors"][0]["reason"].as_str().unwrap_or_default();
+        let reason = json["error"]["errors"][0]["reason"]
+            .as_str()
+            .unwrap_or_default();
         let message = upstream_message(&response.body);
         return Err(match (response.status, reason) {
             (_, "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded") => {
@@ -83,7 +87,10 @@ fn tags(snippet: &serde_json::Value) -> Vec<String> {
 }
 
 fn is_video_id(id: &str) -> bool {
-    id.len() == 11 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    id.len() == 11
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[async_trait]
@@ -144,13 +151,16 @@ impl Provider for Video {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let found = list(http, "videos", ("id", source.key.clone())).await?;
-        let item = found
-            .get(&source.key)
-            .ok_or_else(|| FetchError::Gone(format!("YouTube video {} does not exist", source.key)))?;
+        let item = found.get(&source.key).ok_or_else(|| {
+            FetchError::Gone(format!("YouTube video {} does not exist", source.key))
+        })?;
         let snippet = &item["snippet"];
         Ok(Metadata {
             key: source.key.clone(),
-            title: snippet["title"].as_str().unwrap_or("YouTube video").to_string(),
+            title: snippet["title"]
+                .as_str()
+                .unwrap_or("YouTube video")
+                .to_string(),
             url: format!("https://www.youtube.com/watch?v={}", source.key),
             author: snippet["channelTitle"].as_str().map(str::to_string),
             published_at: rfc3339(&snippet["publishedAt"]),
@@ -158,7 +168,11 @@ impl Provider for Video {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
         let found = list(http, "videos", ("id", ids.join(","))).await?;
         Ok(sources
@@ -168,8 +182,8 @@ impl Provider for Video {
                     FetchError::Gone(format!("YouTube video {} does not exist", source.key))
                 })?;
                 let statistics = &item["statistics"];
-                let views = number(&statistics["viewCount"])
-                    .ok_or_else(|| missing("viewCount", item))?;
+                let views =
+                    number(&statistics["viewCount"]).ok_or_else(|| missing("viewCount", item))?;
                 let mut readings = Readings::default();
                 readings.push("views", views);
                 // Hidden like and disabled comment counts are simply absent.
@@ -210,7 +224,9 @@ impl Provider for Channel {
         let key = key.trim();
         let is_id = key.len() == 24
             && key.starts_with("UC")
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         let is_handle = key.starts_with('@')
             && is_token(&key[1..], 100, |c| {
                 c.is_alphanumeric() || matches!(c, '-' | '_' | '.')
@@ -218,7 +234,9 @@ impl Provider for Channel {
         if is_id || is_handle {
             Ok(key.to_string())
         } else {
-            Err(format!("`{key}` is not a YouTube channel id (UC…) or @handle"))
+            Err(format!(
+                "`{key}` is not a YouTube channel id (UC…) or @handle"
+            ))
         }
     }
 
@@ -251,11 +269,16 @@ impl Provider for Channel {
         } else {
             found.get(&source.key).ok_or_else(gone)?
         };
-        let id = item["id"].as_str().ok_or_else(|| missing("channel id", item))?;
+        let id = item["id"]
+            .as_str()
+            .ok_or_else(|| missing("channel id", item))?;
         let snippet = &item["snippet"];
         Ok(Metadata {
             key: id.to_string(),
-            title: snippet["title"].as_str().unwrap_or("YouTube channel").to_string(),
+            title: snippet["title"]
+                .as_str()
+                .unwrap_or("YouTube channel")
+                .to_string(),
             url: match snippet["customUrl"].as_str() {
                 Some(custom) => format!("https://www.youtube.com/{custom}"),
                 None => format!("https://www.youtube.com/channel/{id}"),
@@ -266,7 +289,11 @@ impl Provider for Channel {
         })
     }
 
-    async fn fetch(&self, http: &Upstreams, sources: &[SourceRef]) -> Result<BatchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
         let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
         let found = list(http, "channels", ("id", ids.join(","))).await?;
         Ok(sources
@@ -304,16 +331,27 @@ mod tests {
             "https://m.youtube.com/shorts/dQw4w9WgXcQ",
             "https://www.youtube.com/embed/dQw4w9WgXcQ",
         ] {
-            assert_eq!(Video.recognise(&url(text)).as_deref(), Some("dQw4w9WgXcQ"), "{text}");
+            assert_eq!(
+                Video.recognise(&url(text)).as_deref(),
+                Some("dQw4w9WgXcQ"),
+                "{text}"
+            );
         }
-        assert_eq!(Video.recognise(&url("https://www.youtube.com/watch?v=short")), None);
         assert_eq!(
-            Channel.recognise(&url("https://www.youtube.com/@LinusTechTips/videos")).as_deref(),
+            Video.recognise(&url("https://www.youtube.com/watch?v=short")),
+            None
+        );
+        assert_eq!(
+            Channel
+                .recognise(&url("https://www.youtube.com/@LinusTechTips/videos"))
+                .as_deref(),
             Some("@LinusTechTips")
         );
         assert_eq!(
             Channel
-                .recognise(&url("https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw"))
+                .recognise(&url(
+                    "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw"
+                ))
                 .as_deref(),
             Some("UCXuqSBlHAE6Xw-yeJA0Tunw")
         );

@@ -1,0 +1,436 @@
+//! Polling through the real apalis workers on PostgreSQL: backoff and recovery, rate-limit
+//! slowdown, gone sources, leases of crashed workers, and two worker processes sharing
+//! 1,000 due sources.
+
+use std::time::Duration;
+
+use app::domain::{Role, TokenScope};
+use reqwest::Method;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::{
+    helpers::{Process, TestApp, eventually, run_binary, spawn_app_with_standin},
+    standin::{Canned, StandIn, fixtures},
+};
+
+#[derive(Debug, sqlx::FromRow)]
+struct SourceState {
+    state: String,
+    consecutive_failures: i32,
+    interval_secs: i32,
+    /// Seconds from now to the next poll.
+    next_in: Option<f64>,
+    last_error: Option<String>,
+    last_error_excerpt: Option<String>,
+    polls: i64,
+}
+
+async fn source_state(pool: &PgPool) -> SourceState {
+    sqlx::query_as(
+        "SELECT state, consecutive_failures, interval_secs,
+                extract(epoch FROM next_poll_at - now())::float8 AS next_in,
+                last_error, last_error_excerpt,
+                (SELECT count(*) FROM samples) AS polls
+         FROM sources",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the source")
+}
+
+/// Makes the source due now and waits until a worker has recorded a poll after that.
+async fn poll_now(app: &TestApp) -> SourceState {
+    let marker: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("UPDATE sources SET next_poll_at = now() RETURNING now()")
+            .fetch_one(&app.pool)
+            .await
+            .expect("make due");
+    eventually(Duration::from_secs(30), "a poll", || async {
+        let polled: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT last_poll_at FROM sources")
+                .fetch_one(&app.pool)
+                .await
+                .expect("last poll");
+        polled.filter(|at| *at >= marker).map(|_| ())
+    })
+    .await;
+    source_state(&app.pool).await
+}
+
+async fn track(app: &TestApp, url: &str) -> String {
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": url })),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    token
+}
+
+#[tokio::test]
+async fn transient_failures_back_off_and_recover() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 100),
+    );
+    track(&app, "https://github.com/leptos-rs/leptos").await;
+    let workers = app.start_workers();
+
+    // Three 502s: the job's three attempts fail, the source backs off for twice the
+    // interval (15 min → 30 min) and says why.
+    standin.script(
+        "/github/repos",
+        vec![
+            Canned::status(502),
+            Canned::status(502),
+            Canned::status(502),
+        ],
+    );
+    let state = poll_now(&app).await;
+    assert_eq!(state.state, "backing_off");
+    assert_eq!(
+        state.interval_secs, 900,
+        "backing off leaves the interval as it is"
+    );
+    assert_eq!(state.consecutive_failures, 1);
+    let next_in = state.next_in.expect("scheduled");
+    assert!((1_790.0..=1_810.0).contains(&next_in), "{next_in}");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("GitHub answered HTTP 502"),
+        "{state:?}"
+    );
+    assert_eq!(state.polls, 4, "the first sample only");
+
+    // Again: doubled (1 h).
+    standin.script(
+        "/github/repos",
+        vec![
+            Canned::status(500),
+            Canned::status(500),
+            Canned::status(500),
+        ],
+    );
+    let state = poll_now(&app).await;
+    assert_eq!(state.consecutive_failures, 2);
+    let next_in = state.next_in.expect("scheduled");
+    assert!((3_590.0..=3_610.0).contains(&next_in), "{next_in}");
+
+    // Timeouts and a broken connection count the same; a success recovers at once.
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 101),
+    );
+    let state = poll_now(&app).await;
+    assert_eq!(state.state, "ok");
+    assert_eq!(state.consecutive_failures, 0);
+    assert_eq!(state.last_error, None);
+    let next_in = state.next_in.expect("scheduled");
+    assert!(
+        (800.0..=1_000.0).contains(&next_in),
+        "back to 15 min ± 10%: {next_in}"
+    );
+    assert_eq!(state.polls, 8);
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limits_slow_the_provider_down() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
+    track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    let workers = app.start_workers();
+
+    standin.script(
+        "/hn/v0/item",
+        vec![Canned::json(429, json!({ "error": "slow down" })).header("retry-after", "7200")],
+    );
+    let state = poll_now(&app).await;
+    assert_eq!(state.state, "backing_off");
+    let next_in = state.next_in.expect("scheduled");
+    assert!(next_in >= 7_190.0, "not before Retry-After: {next_in}");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("HTTP 429"),
+        "{state:?}"
+    );
+
+    // Within this process Hacker News is left alone until then: the next poll is not sent.
+    let before = standin.hits_on("/hn");
+    let state = poll_now(&app).await;
+    assert_eq!(standin.hits_on("/hn"), before, "nothing sent while paused");
+    assert_eq!(state.state, "backing_off");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("rate limit"),
+        "{state:?}"
+    );
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn deleted_things_are_gone_and_parse_errors_keep_an_excerpt() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
+    let token = track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    let workers = app.start_workers();
+
+    // Garbage: recorded with an excerpt, not retried, polled again at the usual interval.
+    let before = standin.hits_on("/hn");
+    standin.script(
+        "/hn/v0/item",
+        vec![Canned::text(200, "<html><body>Bad gateway</body></html>")],
+    );
+    let state = poll_now(&app).await;
+    assert_eq!(
+        standin.hits_on("/hn") - before,
+        1,
+        "a parse error is not retried"
+    );
+    assert_eq!(state.state, "ok");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("invalid JSON"),
+        "{state:?}"
+    );
+    assert!(
+        state
+            .last_error_excerpt
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Bad gateway"),
+        "{state:?}"
+    );
+    assert!(state.next_in.expect("scheduled") > 700.0);
+
+    standin.set("hn/item/8863", fixtures::hn_deleted(8863));
+    let state = poll_now(&app).await;
+    assert_eq!(state.state, "gone");
+    assert_eq!(state.next_in, None, "a gone source is not polled again");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("was deleted"),
+        "{state:?}"
+    );
+    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    assert_eq!(list["trackers"][0]["state"], "gone");
+    assert_eq!(
+        list["trackers"][0]["metrics"][0]["latest"], 111.0,
+        "its data stays"
+    );
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn a_crashed_workers_sources_are_claimed_again_when_the_lease_expires() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
+    track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    // A worker claimed it and died before polling: the lease runs out in 2 s.
+    sqlx::query(
+        "UPDATE sources SET next_poll_at = now(), leased_until = now() + interval '2 seconds'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("lease");
+    let before = standin.hits_on("/hn");
+    let workers = app.start_workers();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(standin.hits_on("/hn"), before, "leased: not polled yet");
+    eventually(
+        Duration::from_secs(20),
+        "the expired lease to be claimed",
+        || async {
+            let state = source_state(&app.pool).await;
+            (state.polls == 4 && state.next_in.is_some_and(|next| next > 600.0)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(standin.hits_on("/hn") - before, 1);
+    workers.stop().await;
+}
+
+/// Inserts `count` Hacker News sources, due now, tracked by one workspace.
+async fn many_sources(pool: &PgPool, standin: &StandIn, workspace_id: uuid::Uuid, count: i64) {
+    for id in 1..=count {
+        standin.set(
+            &format!("hn/item/{id}"),
+            fixtures::hn_story(id as u64, id as u64, 1),
+        );
+    }
+    sqlx::query(
+        "INSERT INTO sources (kind, key, title, url, next_poll_at)
+         SELECT 'hackernews.item', g::text, 'Item ' || g, 'https://news.ycombinator.com/item?id=' || g, now()
+         FROM generate_series(1, $1) AS g",
+    )
+    .bind(count)
+    .execute(pool)
+    .await
+    .expect("sources");
+    sqlx::query(
+        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
+         SELECT s.id, m.name, m.kind, m.unit, m.position
+         FROM sources s, (VALUES ('score', 'gauge', 'points', 0), ('comments', 'counter', 'comments', 1))
+              AS m(name, kind, unit, position)",
+    )
+    .execute(pool)
+    .await
+    .expect("metrics");
+    sqlx::query(
+        "INSERT INTO trackers (workspace_id, source_id, label) SELECT $1, id, title FROM sources",
+    )
+    .bind(workspace_id)
+    .execute(pool)
+    .await
+    .expect("trackers");
+}
+
+#[tokio::test]
+async fn two_worker_processes_poll_each_source_once_per_due_time() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    let user = app.create_user(Role::Member).await;
+    let workspace = app.workspace_of(&user).await;
+    many_sources(&app.pool, &standin, workspace, 1_000).await;
+
+    let database_url = app.direct_database_url();
+    let mut env: Vec<(&str, String)> = standin.env();
+    env.push(("DATABASE_URL", database_url));
+    env.push(("UPCOUNT_JOB_POLL_INTERVAL_MS", "100".into()));
+    env.push(("UPCOUNT_DISPATCH_BATCH", "100".into()));
+    let vars: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
+    let _first = Process::start(&["worker"], &vars);
+    let _second = Process::start(&["worker"], &vars);
+
+    let polled = |round: i64| {
+        let pool = app.pool.clone();
+        async move {
+            eventually(Duration::from_secs(120), "every source polled", || async {
+                let done: i64 = sqlx::query_scalar("SELECT count(*) FROM sources WHERE next_poll_at > now() + interval '10 minutes'")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("count");
+                let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples").fetch_one(&pool).await.expect("count");
+                (done == 1_000 && samples == 2_000 * round).then_some(())
+            })
+            .await;
+        }
+    };
+    polled(1).await;
+    // A second due time for all of them.
+    sqlx::query("UPDATE sources SET next_poll_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("due again");
+    polled(2).await;
+    // Let any straggling duplicate show itself.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let hits = standin.hits();
+    for id in 1..=1_000 {
+        let path = format!("/hn/v0/item/{id}.json");
+        let count = hits.iter().filter(|hit| **hit == path).count();
+        assert_eq!(count, 2, "item {id} fetched once per due time");
+    }
+    let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        samples, 4_000,
+        "two samples per source and due time, none duplicated"
+    );
+    let workers: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT split_part(lock_by, '-', 2)) FROM apalis.jobs WHERE job_type = 'poll_sources'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("workers");
+    assert_eq!(workers, 2, "both processes polled");
+}
+
+#[tokio::test]
+async fn schedule_dump_and_poll_once_from_the_command_line() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 19_000),
+    );
+    track(&app, "https://github.com/leptos-rs/leptos").await;
+    let database_url = app.direct_database_url();
+    let mut env = standin.env();
+    env.push(("DATABASE_URL", database_url));
+    let vars: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
+
+    let (code, stdout, stderr) = run_binary(&["admin", "schedule-dump"], &vars).await;
+    assert_eq!(code, 0, "{stderr}");
+    let dump: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let entry = &dump[0];
+    assert_eq!(entry["kind"], "github.repo");
+    assert_eq!(entry["key"], "leptos-rs/leptos");
+    assert_eq!(entry["state"], "ok");
+    assert_eq!(entry["interval_secs"], 900);
+    assert_eq!(entry["trackers"], 1);
+    assert_eq!(entry["consecutive_failures"], 0);
+    assert!(entry["next_poll_at"].is_string());
+
+    let samples_before: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    let (code, stdout, stderr) = run_binary(
+        &["poll-once", "url", "https://github.com/leptos-rs/leptos"],
+        &vars,
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let output: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(output["kind"], "github.repo");
+    assert_eq!(output["metadata"]["title"], "leptos-rs/leptos");
+    assert_eq!(
+        output["metrics"][0],
+        json!({ "name": "stars", "kind": "counter", "unit": "stars", "value": 19000.0, "error": null })
+    );
+    let samples_after: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(samples_before, samples_after, "nothing stored");
+
+    let (code, _, stderr) =
+        run_binary(&["poll-once", "github.repo", "nobody/nothing"], &vars).await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("Not found: GitHub repository nobody/nothing does not exist"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_binary(&["poll-once", "url", "https://example.com/"], &vars).await;
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -1,0 +1,708 @@
+//! `/api/v1/trackers`: adding by URL, by kind and key and as a JSON source; clear 422s;
+//! workspace scoping; shared sources; pause, resume, end dates and intervals; series.
+
+use app::domain::{Role, TokenScope};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, spawn_app_with_standin},
+    standin::{Canned, StandIn, fixtures},
+};
+
+async fn setup() -> (StandIn, TestApp, String) {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 19_000),
+    );
+    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    (standin, app, token)
+}
+
+fn latest(tracker: &Value, metric: &str) -> Option<f64> {
+    tracker["metrics"]
+        .as_array()?
+        .iter()
+        .find(|candidate| candidate["name"] == metric)?["latest"]
+        .as_f64()
+}
+
+#[tokio::test]
+async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
+    let (_standin, app, token) = setup().await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["created"], true);
+    let tracker = &body["tracker"];
+    assert_eq!(tracker["label"], "leptos-rs/leptos");
+    assert_eq!(tracker["state"], "ok");
+    assert_eq!(tracker["interval_secs"], 900);
+    assert_eq!(tracker["source"]["kind"], "github.repo");
+    assert_eq!(tracker["source"]["key"], "leptos-rs/leptos");
+    assert_eq!(
+        tracker["source"]["url"],
+        "https://github.com/leptos-rs/leptos"
+    );
+    assert_eq!(latest(tracker, "stars"), Some(19_000.0));
+    assert_eq!(latest(tracker, "watchers"), Some(42.0));
+    let next_poll = chrono::DateTime::parse_from_rfc3339(
+        tracker["source"]["next_poll_at"]
+            .as_str()
+            .expect("scheduled"),
+    )
+    .expect("a time");
+    let in_secs = (next_poll.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    assert!(
+        (790..=1000).contains(&in_secs),
+        "next poll in {in_secs}s: 15 min ± 10%"
+    );
+
+    // Listed with its latest values, and its series has the first point.
+    let (status, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["trackers"].as_array().map(Vec::len), Some(1));
+    let id = tracker["id"].as_str().expect("an id");
+    let (status, series) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/series?metric=stars"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{series}");
+    assert_eq!(series["resolution"], "raw");
+    assert_eq!(series["points"][0]["last"], 19_000.0);
+    assert!(
+        series["points"][0]["time"]
+            .as_str()
+            .expect("time")
+            .ends_with('Z')
+    );
+
+    // Adding it again is not an error and makes no second tracker.
+    let (status, again) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "kind": "github.repo", "key": "Leptos-RS/leptos" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["created"], false);
+    assert_eq!(again["tracker"]["id"], tracker["id"]);
+}
+
+#[tokio::test]
+async fn what_cannot_be_tracked_gets_a_422_naming_why() {
+    let (standin, app, token) = setup().await;
+    let post = |body: Value| app.api(Method::POST, "/api/v1/trackers", &token, Some(body));
+
+    let (status, body) = post(json!({ "url": "https://example.com/some/page" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "unrecognised_url");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("does not recognise"),
+        "{body}"
+    );
+
+    let (status, body) = post(json!({ "url": "not a url at all" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let (status, body) = post(json!({ "url": "https://github.com/nobody/nothing" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "not_found");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("GitHub repository nobody/nothing does not exist"),
+        "{body}"
+    );
+
+    standin.script(
+        "/hn/v0/item",
+        vec![
+            Canned::status(500),
+            Canned::status(500),
+            Canned::status(500),
+        ],
+    );
+    let (status, body) = post(json!({ "url": "https://news.ycombinator.com/item?id=8863" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "upstream_unavailable");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("Hacker News answered HTTP 500"),
+        "{body}"
+    );
+
+    let (status, body) = post(json!({ "kind": "github.repo", "key": "no-slash" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("owner/name"),
+        "{body}"
+    );
+
+    let (status, body) = post(json!({ "kind": "myspace.page", "key": "x" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("unknown kind"),
+        "{body}"
+    );
+
+    let (status, body) =
+        post(json!({ "url": "https://github.com/leptos-rs/leptos", "interval_secs": 10 })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("interval_secs"),
+        "{body}"
+    );
+
+    let (status, _) = app
+        .client
+        .post(format!("{}/api/v1/trackers", app.address))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .map(|response| (response.status(), ()))
+        .expect("send");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Nothing was stored by any of them.
+    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sources, 0);
+}
+
+#[tokio::test]
+async fn a_provider_without_credentials_says_so_when_adding() {
+    let (_standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_TWITCH_CLIENT_SECRET", String::new())]).await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://www.twitch.tv/afro" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "not_configured");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("UPCOUNT_TWITCH_CLIENT_SECRET"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn json_sources_keep_secret_headers_secret() {
+    let (standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into())]).await;
+    standin.set("json/private", json!({ "stats": { "members": 321 } }));
+    standin.set(
+        "json-header/private",
+        json!({ "name": "x-api-key", "value": "hunter2-very-secret" }),
+    );
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let url = format!("{}/json/private", standin.base());
+
+    // Without the header the upstream refuses, and the message says so.
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": url, "metrics": { "members": "stats.members" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("HTTP 401"),
+        "{body}"
+    );
+
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({
+                "url": url,
+                "label": "Members",
+                "metrics": { "members": "stats.members" },
+                "headers": [{ "name": "x-api-key", "value": "hunter2-very-secret", "secret": true }]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["tracker"]["source"]["kind"], "json");
+    assert_eq!(latest(&body["tracker"], "members"), Some(321.0));
+    assert!(
+        !body.to_string().contains("hunter2"),
+        "never shown again: {body}"
+    );
+    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    assert!(!list.to_string().contains("hunter2"));
+    let stored: String = sqlx::query_scalar("SELECT config::text FROM sources")
+        .fetch_one(&app.pool)
+        .await
+        .expect("config");
+    assert!(!stored.contains("hunter2"), "encrypted at rest: {stored}");
+    assert!(stored.contains("\"secret\""), "{stored}");
+
+    // The worker decrypts it to poll.
+    standin.set("json/private", json!({ "stats": { "members": 400 } }));
+    sqlx::query("UPDATE sources SET next_poll_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("make due");
+    let workers = app.start_workers();
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    crate::helpers::eventually(std::time::Duration::from_secs(20), "the poll", || async {
+        let (_, body) = app
+            .api(Method::GET, &format!("/api/v1/trackers/{id}"), &token, None)
+            .await;
+        (latest(&body["tracker"], "members") == Some(400.0)).then_some(())
+    })
+    .await;
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn trackers_are_scoped_to_their_workspace() {
+    let (_standin, app, token) = setup().await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+
+    let stranger = app.create_user(Role::Member).await;
+    let other = app.token(&stranger, TokenScope::Write).await;
+    for (method, path, body) in [
+        (Method::GET, format!("/api/v1/trackers/{id}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/trackers/{id}"),
+            Some(json!({ "paused": true })),
+        ),
+        (Method::DELETE, format!("/api/v1/trackers/{id}"), None),
+        (Method::GET, format!("/api/v1/trackers/{id}/series"), None),
+        (Method::GET, "/api/v1/trackers/not-a-uuid".to_string(), None),
+    ] {
+        let (status, answer) = app.api(method.clone(), &path, &other, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+    }
+    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &other, None).await;
+    assert_eq!(list["trackers"], json!([]));
+
+    // Read-only tokens read but do not write; no credentials at all is a 401.
+    let owner_id = sqlx::query_scalar::<_, uuid::Uuid>("SELECT created_by FROM api_tokens LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .expect("owner");
+    let owner = crate::helpers::TestUser {
+        id: owner_id,
+        email: String::new(),
+        password: String::new(),
+    };
+    let reader = app.token(&owner, TokenScope::Read).await;
+    let (status, _) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}"),
+            &reader,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/trackers/{id}"),
+            &reader,
+            Some(json!({ "paused": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/trackers/{id}"),
+            &reader,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let status = app.get("/api/v1/trackers").await.status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn session_cookies_work_for_the_api_too() {
+    let (_standin, app, _token) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let response = browser
+        .client
+        .post(format!("{}/api/v1/trackers", app.address))
+        .header("origin", &app.address)
+        .json(&json!({ "url": "https://news.ycombinator.com/item?id=8863" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = browser.get("/api/v1/trackers").await;
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["trackers"][0]["source"]["kind"], "hackernews.item");
+    assert_eq!(latest(&body["trackers"][0], "score"), Some(111.0));
+}
+
+async fn source_row(app: &TestApp) -> (String, i32, bool) {
+    sqlx::query_as::<_, (String, i32, bool)>(
+        "SELECT state, interval_secs, next_poll_at IS NOT NULL FROM sources",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the source")
+}
+
+#[tokio::test]
+async fn one_source_for_many_workspaces_with_the_shortest_interval() {
+    let (standin, app, token) = setup().await;
+    let other_user = app.create_user(Role::Member).await;
+    let other = app.token(&other_user, TokenScope::Write).await;
+    let add = |token: String, interval: i64| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .api(
+                    Method::POST,
+                    "/api/v1/trackers",
+                    &token,
+                    Some(json!({ "url": "https://github.com/leptos-rs/leptos", "interval_secs": interval })),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            body["tracker"]["id"].as_str().expect("id").to_string()
+        }
+    };
+    let mine = add(token.clone(), 3_600).await;
+    let theirs = add(other.clone(), 300).await;
+    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sources, 1, "one source however many workspaces track it");
+    assert_eq!(source_row(&app).await.1, 300, "the shortest interval wins");
+
+    // One poll serves both workspaces.
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 20_000),
+    );
+    sqlx::query("UPDATE sources SET next_poll_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("due");
+    let before = standin.hits_on("/github/repos");
+    let workers = app.start_workers();
+    crate::helpers::eventually(std::time::Duration::from_secs(20), "the poll", || async {
+        let (_, a) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/trackers/{mine}"),
+                &token,
+                None,
+            )
+            .await;
+        let (_, b) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/trackers/{theirs}"),
+                &other,
+                None,
+            )
+            .await;
+        (latest(&a["tracker"], "stars") == Some(20_000.0)
+            && latest(&b["tracker"], "stars") == Some(20_000.0))
+        .then_some(())
+    })
+    .await;
+    workers.stop().await;
+    assert_eq!(
+        standin.hits_on("/github/repos") - before,
+        1,
+        "polled once for both"
+    );
+
+    // Pausing one leaves the other's schedule; pausing both stops the source.
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/trackers/{theirs}"),
+            &other,
+            Some(json!({ "paused": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["tracker"]["state"], "paused");
+    assert_eq!(source_row(&app).await, ("ok".to_string(), 3_600, true));
+    app.api(
+        Method::PATCH,
+        &format!("/api/v1/trackers/{mine}"),
+        &token,
+        Some(json!({ "paused": true })),
+    )
+    .await;
+    assert_eq!(source_row(&app).await, ("paused".to_string(), 3_600, false));
+    // Resuming schedules it again at once.
+    let (_, body) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/trackers/{mine}"),
+            &token,
+            Some(json!({ "paused": false, "interval_secs": 600 })),
+        )
+        .await;
+    assert_eq!(body["tracker"]["state"], "ok");
+    assert_eq!(body["tracker"]["interval_secs"], 600);
+    assert_eq!(source_row(&app).await, ("ok".to_string(), 600, true));
+
+    // Deleting a tracker keeps the source and its data for the other workspace.
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/trackers/{mine}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{mine}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{theirs}"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(latest(&body["tracker"], "stars"), Some(20_000.0));
+    assert_eq!(source_row(&app).await.0, "paused");
+}
+
+#[tokio::test]
+async fn patch_validates_and_end_dates_end_tracking() {
+    let (_standin, app, token) = setup().await;
+    let (_, body) = app
+        .api(Method::POST, "/api/v1/trackers", &token, Some(json!({ "url": "https://news.ycombinator.com/item?id=8863", "ends_at": "2999-01-01T00:00:00Z" })))
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    assert_eq!(body["tracker"]["ends_at"], "2999-01-01T00:00:00Z");
+    let path = format!("/api/v1/trackers/{id}");
+    let patch = |body: Value| app.api(Method::PATCH, &path, &token, Some(body));
+    for bad in [
+        json!({ "label": "" }),
+        json!({ "interval_secs": 59 }),
+        json!({ "ends_at": "2001-01-01T00:00:00Z" }),
+        json!({ "ends_at": "tomorrow" }),
+        json!({ "colour": "red" }),
+    ] {
+        let (status, answer) = patch(bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
+    }
+    let (status, body) = patch(json!({ "label": "Dropbox launch", "ends_at": null })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["tracker"]["label"], "Dropbox launch");
+    assert_eq!(body["tracker"]["ends_at"], Value::Null);
+
+    // Past its end date (time passes: set it in the database) the tracker stops counting
+    // and the dispatcher stops its source.
+    sqlx::query("UPDATE trackers SET ends_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .expect("end");
+    sqlx::query("UPDATE sources SET next_poll_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("due");
+    let (_, body) = app
+        .api(Method::GET, &format!("/api/v1/trackers/{id}"), &token, None)
+        .await;
+    assert_eq!(body["tracker"]["state"], "ended");
+    let workers = app.start_workers();
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(20),
+        "the source to end",
+        || async {
+            let (state, _, scheduled) = source_row(&app).await;
+            (state == "ended" && !scheduled).then_some(())
+        },
+    )
+    .await;
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn series_come_in_at_most_the_points_asked_for() {
+    let (_standin, app, token) = setup().await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    let metric_id: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("metric");
+    // Thirty days of one sample a minute, through the engine's writer (which keeps the
+    // rollups), in chunks.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let samples: Vec<app::server::tracking::store::Sample> = (0..30 * 1440)
+        .map(|minute| app::server::tracking::store::Sample {
+            metric_id,
+            t: start + chrono::Duration::minutes(minute),
+            value: minute as f64,
+        })
+        .collect();
+    for chunk in samples.chunks(5_000) {
+        app::server::tracking::store::write_samples(&app.pool, chunk)
+            .await
+            .expect("write");
+    }
+    // Writing them again adds nothing.
+    let again = app::server::tracking::store::write_samples(&app.pool, &samples[..100])
+        .await
+        .expect("write");
+    assert_eq!(again, 0);
+
+    let series = |query: String| {
+        let app = &app;
+        let token = token.clone();
+        let id = id.clone();
+        async move {
+            let (status, body) = app
+                .api(
+                    Method::GET,
+                    &format!("/api/v1/trackers/{id}/series?metric=stars&{query}"),
+                    &token,
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            body
+        }
+    };
+    // A day in 100 buckets of raw samples.
+    let day = series("from=2026-01-02T00:00:00Z&to=2026-01-03T00:00:00Z&points=100".into()).await;
+    let points = day["points"].as_array().expect("points");
+    assert!(
+        points.len() <= 100 && points.len() >= 90,
+        "{}",
+        points.len()
+    );
+    assert_eq!(day["resolution"], "samples");
+    let total: i64 = points
+        .iter()
+        .map(|point| point["count"].as_i64().expect("count"))
+        .sum();
+    assert_eq!(total, 1441, "every sample of the day, both ends included");
+    // The whole month from the hourly rollups: avg/min/max/last agree with the raw data.
+    let month = series("from=2026-01-01T00:00:00Z&to=2026-01-30T23:59:00Z&points=30".into()).await;
+    assert_eq!(month["resolution"], "daily");
+    let points = month["points"].as_array().expect("points");
+    assert_eq!(points.len(), 30);
+    assert_eq!(points[0]["min"], 0.0);
+    assert_eq!(points[0]["max"], 1439.0);
+    assert_eq!(points[0]["last"], 1439.0);
+    assert_eq!(points[0]["avg"], 719.5);
+    assert_eq!(points[0]["count"], 1440);
+    assert_eq!(points[0]["time"], "2026-01-01T00:00:00Z");
+    let week = series("from=2026-01-01T00:00:00Z&to=2026-01-08T00:00:00Z&points=100".into()).await;
+    assert_eq!(week["resolution"], "hourly");
+    assert!(week["points"].as_array().expect("points").len() <= 100);
+    // Few samples: raw points.
+    let few = series("from=2026-01-01T00:00:00Z&to=2026-01-01T00:09:00Z&points=100".into()).await;
+    assert_eq!(few["resolution"], "raw");
+    assert_eq!(few["points"].as_array().map(Vec::len), Some(10));
+    // An empty range is empty, not an error.
+    let empty = series("from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z".into()).await;
+    assert_eq!(empty["points"], json!([]));
+    // Bad parameters are named.
+    for query in [
+        "from=yesterday",
+        "points=0",
+        "points=many",
+        "metric=nope",
+        "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+    ] {
+        let (status, body) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/trackers/{id}/series?{query}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+    }
+}
