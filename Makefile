@@ -1,12 +1,16 @@
 # The two commands of the README. Both set up whatever is missing and are safe to rerun.
-.PHONY: run test help
+.PHONY: run test bench help
 
 help:
 	@echo "make run   build and start Upcount on http://127.0.0.1:3000"
 	@echo "make test  run every check and test (fmt, clippy, Rust, Playwright)"
+	@echo "make bench run the benchmarks and write docs/benchmarks.md"
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+bench:
+	@scripts/bench.sh

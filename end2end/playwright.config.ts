@@ -4,6 +4,8 @@ import { defineConfig, devices } from '@playwright/test';
 // Debian's Chromium: Playwright's own browser downloads are not used.
 const port = Number(process.env.E2E_PORT ?? 3999);
 const baseURL = `http://127.0.0.1:${port}`;
+// The upstream APIs' stand-in (standin.mjs).
+const standinPort = Number(process.env.E2E_STANDIN_PORT ?? 3998);
 
 export default defineConfig({
   testDir: './tests',
@@ -38,14 +40,22 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    command: 'bash ../scripts/e2e-server.sh',
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    // The server's logs; set E2E_SERVER_LOG=1 to see them.
-    stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
-    stderr: 'pipe',
-    env: { E2E_PORT: String(port) },
-  },
+  webServer: [
+    {
+      command: 'node standin.mjs',
+      url: `http://127.0.0.1:${standinPort}/healthz`,
+      reuseExistingServer: false,
+      env: { E2E_STANDIN_PORT: String(standinPort) },
+    },
+    {
+      command: 'bash ../scripts/e2e-server.sh',
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      // The server's logs; set E2E_SERVER_LOG=1 to see them.
+      stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
+      stderr: 'pipe',
+      env: { E2E_PORT: String(port), E2E_STANDIN_PORT: String(standinPort) },
+    },
+  ],
 });

@@ -18,4 +18,8 @@ export DATABASE_URL
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3999}"
 export UPCOUNT_PUBLIC_URL="http://$LEPTOS_SITE_ADDR"
 export UPCOUNT_SITE_ROOT="$ROOT/target/site"
+# Upstream APIs: the stand-in Playwright starts (end2end/standin.mjs), on loopback.
+standin="http://127.0.0.1:${E2E_STANDIN_PORT:-3998}"
+export UPCOUNT_GITHUB_API_URL="$standin/github"
+export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
 exec "${UPCOUNT_BIN:-$CARGO_TARGET_DIR/debug/upcount}" serve

@@ -639,6 +639,30 @@ mod tests {
     }
 
     #[test]
+    fn upstream_credentials_raise_limits_and_never_print() {
+        let settings = settings(&[
+            ("UPCOUNT_GITHUB_TOKEN", "ghp_supersecret"),
+            ("UPCOUNT_TWITCH_CLIENT_SECRET", "twitch-secret"),
+            ("UPCOUNT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("UPCOUNT_ALLOWED_TARGETS", "10.0.0.0/8, fd00::1"),
+            ("UPCOUNT_GITHUB_API_URL", "http://127.0.0.1:9000/github"),
+        ])
+        .expect("valid");
+        let tracking = &settings.tracking.engine;
+        assert_eq!(tracking.requests_per_minute(Service::GitHub), 80);
+        assert_eq!(tracking.allowed_targets.len(), 2);
+        assert!(tracking.secret_key.is_some());
+        assert_eq!(
+            tracking.base_url(Service::GitHub).map(Url::as_str),
+            Some("http://127.0.0.1:9000/github")
+        );
+        let printed = format!("{settings:?}");
+        for secret in ["ghp_supersecret", "twitch-secret", "0123456789abcdef"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+
+    #[test]
     fn values_are_trimmed_and_parsed() {
         let settings = settings(&[
             ("LEPTOS_SITE_ADDR", " 0.0.0.0:8080 "),

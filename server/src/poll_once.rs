@@ -38,7 +38,11 @@ fn exit_code(error: &TrackError) -> u8 {
         TrackError::Unrecognised(_) | TrackError::Invalid(_) => 2,
         TrackError::NotConfigured(_) => 5,
         TrackError::Fetch(FetchError::Gone(_)) => 3,
-        TrackError::Fetch(FetchError::Unavailable(_) | FetchError::RateLimited { .. }) => 4,
+        TrackError::Fetch(
+            FetchError::Unavailable(_)
+            | FetchError::RateLimited { .. }
+            | FetchError::Throttled { .. },
+        ) => 4,
         TrackError::Fetch(FetchError::Refused(_) | FetchError::NotConfigured(_)) => 5,
         TrackError::Fetch(_) => 1,
     }

@@ -98,6 +98,7 @@ pub fn build(state: AppState) -> Router {
                 .delete(trackers::delete),
         )
         .route("/api/v1/trackers/{id}/series", get(trackers::series))
+        .route("/dashboard/trackers", post(trackers::add_from_form))
         .route("/api/v1/{*rest}", any(api::not_found))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback_service(

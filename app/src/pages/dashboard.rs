@@ -1,31 +1,198 @@
-//! The signed-in home page. Trackers arrive with the tracking engine; until then it
-//! invites the user to add their first one.
+//! The signed-in home page: the workspace's trackers with their latest values and states,
+//! and a form to add one by pasting a link. The form posts to the server
+//! (`/dashboard/trackers`), which answers with a redirect back here and flash messages, so
+//! it works before the wasm has loaded.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::signed_in::SignedIn;
+use crate::{
+    api::{
+        flash::Flash,
+        session::{Viewer, get_flash},
+        trackers::{TrackerSummary, list_trackers},
+    },
+    components::form::{Field, FormError, Notice},
+};
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     view! {
         <Title text="Dashboard" />
-        <SignedIn
-            path="/dashboard"
-            page=|viewer| {
-                view! {
-                    <section class="dashboard" aria-labelledby="dashboard-title">
-                        <p class="eyebrow">{viewer.workspace_name.clone()}</p>
-                        <h1 id="dashboard-title">"Dashboard"</h1>
-                        <div class="empty-state">
-                            <h2>"Add your first tracker"</h2>
-                            <p>
-                                "Paste the link of a GitHub repository, a YouTube video, a Hacker News post or any JSON API, and Upcount starts charting its numbers."
-                            </p>
-                        </div>
-                    </section>
-                }
+        <SignedIn path="/dashboard" page=|viewer| view! { <DashboardPage viewer /> } />
+    }
+}
+
+#[component]
+fn DashboardPage(viewer: Viewer) -> impl IntoView {
+    let flash = Resource::new(|| (), |_| get_flash());
+    let trackers = Resource::new(|| (), |_| list_trackers());
+    view! {
+        <section class="dashboard" aria-labelledby="dashboard-title">
+            <p class="eyebrow">{viewer.workspace_name.clone()}</p>
+            <h1 id="dashboard-title">"Dashboard"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let flash = flash.await.ok().flatten();
+                    let trackers = trackers.await;
+                    let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
+                    let messages = Flash::of(&flash, "add-tracker").unwrap_or_default();
+                    view! {
+                        <Notice notice />
+                        <AddTracker messages />
+                        <Trackers trackers />
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn AddTracker(messages: Flash) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="add-title">
+            <h2 id="add-title">"Add a tracker"</h2>
+            <form method="post" action="/dashboard/trackers" class="form form-inline">
+                <FormError error=messages.error.clone() />
+                <Field
+                    name="url"
+                    label="Link"
+                    kind="url"
+                    value=messages.value("url")
+                    error=messages.field_error("url")
+                    hint="A GitHub repository, Hacker News or Reddit post, YouTube video or channel, Twitch channel or CoinGecko coin."
+                    maxlength=2_000
+                />
+                <Field
+                    name="label"
+                    label="Label (optional)"
+                    value=messages.value("label")
+                    error=messages.field_error("label")
+                    maxlength=200
+                />
+                <button class="button" type="submit">"Track it"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Trackers(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl IntoView {
+    match trackers {
+        Ok(trackers) if trackers.is_empty() => view! {
+            <div class="empty-state">
+                <h2>"Add your first tracker"</h2>
+                <p>
+                    "Paste the link of a GitHub repository, a YouTube video, a Hacker News post or a coin above, and Upcount starts recording its numbers."
+                </p>
+            </div>
+        }
+        .into_any(),
+        Ok(trackers) => view! {
+            <table class="trackers" data-testid="trackers">
+                <thead>
+                    <tr>
+                        <th scope="col">"Tracker"</th>
+                        <th scope="col">"Latest"</th>
+                        <th scope="col">"State"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {trackers.into_iter().map(|tracker| view! { <TrackerRow tracker /> }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any(),
+        Err(_) => view! {
+            <p class="form-error" role="alert">"Could not load your trackers. Please reload the page."</p>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
+    let latest = tracker
+        .latest
+        .iter()
+        .map(|(name, value)| {
+            let shown = value.map(format_number).unwrap_or_else(|| "—".into());
+            view! {
+                <span class="metric">
+                    <span class="metric-name">{name.replace('_', " ")}</span>
+                    " "
+                    <strong>{shown}</strong>
+                </span>
             }
-        />
+        })
+        .collect_view();
+    let state_class = format!("state state-{}", tracker.state);
+    let state_label = match tracker.state.as_str() {
+        "ok" => "ok",
+        "backing_off" => "backing off",
+        "gone" => "gone",
+        "paused" => "paused",
+        "ended" => "ended",
+        other => other,
+    }
+    .to_string();
+    view! {
+        <tr>
+            <td>
+                <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
+                <span class="tracker-kind">{tracker.kind.clone()}</span>
+            </td>
+            <td class="latest">{latest}</td>
+            <td>
+                <span class=state_class>{state_label}</span>
+                {tracker.last_error.clone().map(|error| view! { <p class="tracker-error">{error}</p> })}
+            </td>
+        </tr>
+    }
+}
+
+/// `19000` → `19,000`; `0.97` → `0.97`; `67187.3358` → `67,187.34`.
+pub fn format_number(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let negative = value < 0.0;
+    let rounded = (value.abs() * 100.0).round() / 100.0;
+    let whole = rounded.trunc() as u64;
+    let fraction = ((rounded - rounded.trunc()) * 100.0).round() as u64;
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if fraction > 0 {
+        let fraction = format!("{fraction:02}");
+        grouped.push('.');
+        grouped.push_str(fraction.trim_end_matches('0'));
+    }
+    if negative && (whole > 0 || fraction > 0) {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_number;
+
+    #[test]
+    fn numbers_read_like_numbers() {
+        assert_eq!(format_number(19_000.0), "19,000");
+        assert_eq!(format_number(0.97), "0.97");
+        assert_eq!(format_number(67_187.335_8), "67,187.34");
+        assert_eq!(format_number(1_234_567_890.0), "1,234,567,890");
+        assert_eq!(format_number(-12.5), "-12.5");
+        assert_eq!(format_number(0.0), "0");
     }
 }

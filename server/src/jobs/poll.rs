@@ -14,7 +14,7 @@ use anyhow::Context;
 use apalis::prelude::*;
 use app::server::tracking::{
     Engine, FetchError, SourceRef,
-    store::{self, PollResult},
+    store::{self, Claim, PollResult},
 };
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
@@ -29,8 +29,8 @@ use super::{BackgroundJob, storage};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PollSources {
     pub kind: String,
-    /// (source id, the due time it was claimed for).
-    pub sources: Vec<(i64, DateTime<Utc>)>,
+    /// Each source with the due time and lease it was claimed with.
+    pub sources: Vec<Claim>,
 }
 
 impl BackgroundJob for PollSources {
@@ -133,6 +133,14 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
                         ));
                         vec![Err(error); chunk.len()]
                     }
+                    // A whole request failing says nothing about each thing: a 404 of a
+                    // list endpoint is a misconfiguration or an outage, never "gone".
+                    Err(FetchError::Gone(message)) => {
+                        let error = FetchError::Unavailable(format!(
+                            "the upstream answered \"not found\" for the whole request: {message}"
+                        ));
+                        vec![Err(error); chunk.len()]
+                    }
                     Err(error) => vec![Err(error); chunk.len()],
                 };
                 chunk
@@ -192,12 +200,12 @@ pub async fn dispatch(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let mut by_kind: BTreeMap<String, Vec<(i64, DateTime<Utc>)>> = BTreeMap::new();
-    for source in &claimed {
+    let mut by_kind: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
+    for claimed in &claimed {
         by_kind
-            .entry(source.kind.clone())
+            .entry(claimed.kind.clone())
             .or_default()
-            .push((source.id, source.due));
+            .push(claimed.claim);
     }
     let mut tasks = Vec::new();
     for (kind, sources) in by_kind {

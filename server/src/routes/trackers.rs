@@ -287,3 +287,70 @@ pub async fn series(
     }))
     .into_response())
 }
+
+/// The dashboard's "Add a tracker" form.
+#[derive(Debug, Default, Deserialize)]
+pub struct AddTrackerForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    label: String,
+}
+
+const DASHBOARD: &str = "/dashboard";
+
+/// `POST /dashboard/trackers` (the dashboard's form): adds a tracker by URL, then back to
+/// the dashboard with a notice, or with the problem next to the field.
+pub async fn add_from_form(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    form: Result<axum::Form<AddTrackerForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    use app::{api::flash::Flash, domain::NextPath, server::tracking::engine::TrackRequest};
+
+    use super::forms::{redirect_with, unexpected};
+
+    let Some(user) = auth.0 else {
+        return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
+    };
+    let axum::Form(form) = form.unwrap_or_default();
+    let messages = Flash::for_form("add-tracker")
+        .with_value("url", &form.url)
+        .with_value("label", &form.label);
+    if form.url.trim().is_empty() {
+        let flash = messages.with_field_error("url", "Paste the link of the thing to track.");
+        return redirect_with(&session, flash, DASHBOARD).await;
+    }
+    let input = AddTracker {
+        what: TrackRequest {
+            url: Some(form.url.trim().to_string()),
+            ..TrackRequest::default()
+        },
+        label: Some(form.label.trim().to_string()).filter(|label| !label.is_empty()),
+        ..AddTracker::default()
+    };
+    match service::add_tracker(&state.pool, &state.engine, user.workspace_id, &input).await {
+        Ok((created, tracker)) => {
+            let notice = if created {
+                format!("Now tracking {}.", tracker.label)
+            } else {
+                format!("You already track {}.", tracker.label)
+            };
+            redirect_with(&session, Flash::notice(notice), DASHBOARD).await
+        }
+        Err(ServiceError::Database(error)) => {
+            unexpected(&session, "add-tracker", DASHBOARD, error).await
+        }
+        Err(error) => {
+            let field = if matches!(error, ServiceError::Invalid(ref message) if message.contains("label"))
+            {
+                "label"
+            } else {
+                "url"
+            };
+            let flash = messages.with_field_error(field, error.to_string());
+            redirect_with(&session, flash, DASHBOARD).await
+        }
+    }
+}

@@ -434,3 +434,104 @@ async fn schedule_dump_and_poll_once_from_the_command_line() {
     let (code, _, stderr) = run_binary(&["poll-once", "url", "https://example.com/"], &vars).await;
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[tokio::test]
+async fn this_servers_own_rate_limit_defers_polls_without_failing_them() {
+    // One Hacker News request a minute (bursts of ten): of 20 due sources about ten are
+    // polled now and the others are simply due later, not failed.
+    let (standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_HACKERNEWS_RATE_PER_MIN", "1".into())]).await;
+    let user = app.create_user(Role::Member).await;
+    let workspace = app.workspace_of(&user).await;
+    many_sources(&app.pool, &standin, workspace, 20).await;
+    let workers = app.start_workers();
+    eventually(Duration::from_secs(30), "every source handled", || async {
+        let due: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sources WHERE next_poll_at <= now()")
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+        (due == 0).then_some(())
+    })
+    .await;
+    workers.stop().await;
+    let (polled, deferred, failed): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE last_poll_at IS NOT NULL),
+                count(*) FILTER (WHERE last_poll_at IS NULL AND next_poll_at > now() + interval '30 seconds'
+                                 AND state = 'ok' AND last_error IS NULL),
+                count(*) FILTER (WHERE consecutive_failures > 0)
+         FROM sources",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("counts");
+    assert_eq!(failed, 0);
+    assert!((9..=11).contains(&polled), "a burst of ten: {polled}");
+    assert_eq!(polled + deferred, 20);
+    assert_eq!(standin.hits_on("/hn") as i64, polled);
+}
+
+#[tokio::test]
+async fn a_batch_endpoint_answering_404_is_an_outage_not_every_source_gone() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set(
+        "coingecko/coin/bitcoin",
+        fixtures::coingecko_coin("bitcoin"),
+    );
+    standin.set(
+        "coingecko/price/bitcoin",
+        fixtures::coingecko_price(67_000.0),
+    );
+    track(&app, "https://www.coingecko.com/en/coins/bitcoin").await;
+    let workers = app.start_workers();
+    standin.script(
+        "/coingecko/api/v3/simple/price",
+        vec![Canned::json(404, json!({ "error": "Not Found" }))],
+    );
+    let state = poll_now(&app).await;
+    assert_eq!(state.state, "backing_off", "{state:?}");
+    assert!(state.next_in.is_some(), "still scheduled");
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn nul_characters_from_upstreams_are_stored_safely() {
+    let (standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into())]).await;
+    standin.set("json/odd", json!({ "n": 1, "s": "a\u{0}b" }));
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": format!("{}/json/odd", standin.base()), "metrics": { "n": "n", "s": "s" } })),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+    let workers = app.start_workers();
+    standin.set("json/odd", json!({ "n": 2, "s": "a\u{0}b" }));
+    let state = poll_now(&app).await;
+    assert_eq!(state.state, "ok");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("s: "),
+        "{state:?}"
+    );
+    // A binary answer: a parse error whose excerpt holds no NUL either.
+    standin.script("/json/odd", vec![Canned::text(200, "\u{0}\u{1}PNG\u{0}")]);
+    let state = poll_now(&app).await;
+    assert!(
+        state
+            .last_error_excerpt
+            .as_deref()
+            .unwrap_or_default()
+            .contains("PNG"),
+        "{state:?}"
+    );
+    workers.stop().await;
+}

@@ -97,6 +97,14 @@ fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("reserved (site-local fec0::/10)")
     } else if segments[0] == 0x2001 && segments[1] == 0x0db8 {
         Some("documentation")
+    } else if segments[0..4] == [0, 0, 0, 0] && segments[4] == 0xffff && segments[5] == 0 {
+        // IPv4-translated (::ffff:0:a.b.c.d).
+        let embedded = Ipv4Addr::from(((segments[6] as u32) << 16) | segments[7] as u32);
+        classify_v4(embedded).or(Some("reserved (IPv4-translated)"))
+    } else if segments[0] == 0x0064 && segments[1] == 0xff9b && segments[2] == 0x0001 {
+        Some("reserved (local-use NAT64 64:ff9b:1::/48)")
+    } else if segments[0] == 0x2001 && segments[1] == 0x0000 {
+        Some("reserved (Teredo 2001::/32)")
     } else if segments[0] == 0x0064 && segments[1] == 0xff9b {
         // NAT64 embeds an IPv4 address in the last 32 bits.
         let embedded = Ipv4Addr::from(((segments[6] as u32) << 16) | segments[7] as u32);
@@ -201,6 +209,9 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "::ffff:0:7f00:1",
+            "2001:0:4136:e378::1",
             "2002:a00:1::",
         ] {
             assert!(refused(ip), "{ip} should be refused");

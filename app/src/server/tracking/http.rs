@@ -116,7 +116,23 @@ impl Upstreams {
                 // A proxy would resolve names itself, past the guard.
                 .no_proxy()
         };
-        let api = base().redirect(redirect::Policy::limited(5)).build()?;
+        // Configured APIs: redirects (a renamed GitHub repository) only within the same
+        // host, so credentials in custom headers or the query never travel elsewhere.
+        let api = base()
+            .redirect(redirect::Policy::custom(|attempt| {
+                let same_host = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.host_str() == attempt.url().host_str());
+                if attempt.previous().len() > 5 {
+                    attempt.error("more than 5 redirects")
+                } else if same_host {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()?;
         let redirect_policy = policy.clone();
         let web = base()
             .dns_resolver(Arc::new(GuardedResolver {
@@ -140,7 +156,11 @@ impl Upstreams {
             .map(|service| {
                 let rate = NonZeroU32::new(config.requests_per_minute(*service).max(1))
                     .unwrap_or(NonZeroU32::MIN);
-                (*service, RateLimiter::direct(Quota::per_minute(rate)))
+                // Bursts of up to ten requests even on slow limits (adding a tracker takes
+                // two at once); the upstream's own rate-limit headers still pause us.
+                let burst = rate.max(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN));
+                let quota = Quota::per_minute(rate).allow_burst(burst);
+                (*service, RateLimiter::direct(quota))
             })
             .collect();
         Ok(Self {
@@ -228,10 +248,15 @@ impl Upstreams {
         }
     }
 
-    /// A 401/403: a rate limit when the headers say none remain, else a refusal.
+    /// A 401/403: a rate limit when the headers say none remain or ask to retry later
+    /// (GitHub's secondary limits), else a refusal.
     pub fn refusal(&self, service: Service, response: &UpstreamResponse, what: &str) -> FetchError {
-        if let Some((0.0, reset)) = rate_headers(&response.headers) {
-            let retry_after = reset.unwrap_or(DEFAULT_PAUSE);
+        let exhausted = rate_headers(&response.headers)
+            .filter(|(remaining, _)| *remaining <= 0.0)
+            .map(|(_, reset)| reset);
+        let asked = retry_after(&response.headers);
+        if exhausted.is_some() || asked.is_some() {
+            let retry_after = asked.or(exhausted.flatten()).unwrap_or(DEFAULT_PAUSE);
             self.pause(service, retry_after);
             return FetchError::RateLimited {
                 message: format!(
@@ -384,12 +409,31 @@ impl Upstreams {
             }
         }
         if let Some(limiter) = self.limiters.get(&service) {
-            limiter.until_ready().await;
+            // A short wait is waited out; a long one (a slow limit and a long queue) hands the
+            // source back to be polled later instead of holding a job and its lease.
+            if let Err(not_until) = limiter.check() {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+                if wait > MAX_INLINE_WAIT {
+                    return Err(FetchError::Throttled {
+                        message: format!(
+                            "waiting for this server's {} request budget",
+                            service_label(service)
+                        ),
+                        retry_after: wait,
+                    });
+                }
+                limiter.until_ready().await;
+            }
         }
         Ok(())
     }
 
-    fn pause(&self, service: Service, length: Duration) {
+    /// Pauses requests to `service` for `length`. Not for user URLs: one tenant's API
+    /// asking to slow down must not pause everyone else's; that source alone backs off.
+    pub fn pause(&self, service: Service, length: Duration) {
+        if service == Service::Web {
+            return;
+        }
         if let Ok(mut states) = self.rate_state.lock() {
             let state = states.entry(service).or_default();
             let until = Instant::now() + length;
@@ -452,10 +496,15 @@ impl Upstreams {
                 let token = json["access_token"].as_str().ok_or_else(|| {
                     FetchError::parse("Twitch's token answer has no access_token", &response.body)
                 })?;
-                let expires_in = json["expires_in"].as_u64().unwrap_or(3_600);
+                let expires_in = json["expires_in"]
+                    .as_u64()
+                    .unwrap_or(3_600)
+                    .min(86_400 * 365);
                 *cached = Some((
                     token.to_string(),
-                    Instant::now() + Duration::from_secs(expires_in),
+                    Instant::now()
+                        .checked_add(Duration::from_secs(expires_in))
+                        .unwrap_or_else(Instant::now),
                 ));
                 token.to_string()
             }
@@ -520,8 +569,9 @@ pub fn rate_headers(headers: &HeaderMap) -> Option<(f64, Option<Duration>)> {
             .split([',', ';'])
             .next()?
             .trim()
-            .parse()
+            .parse::<f64>()
             .ok()
+            .filter(|number| number.is_finite())
     };
     let remaining = number("x-ratelimit-remaining").or_else(|| number("ratelimit-remaining"))?;
     let reset = number("x-ratelimit-reset")

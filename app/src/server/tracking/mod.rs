@@ -125,6 +125,13 @@ pub enum FetchError {
     /// The request itself is wrong (a bad expression, a rejected credential).
     #[error("{0}")]
     Invalid(String),
+    /// Not sent: this process's own rate limit for the upstream is used up for now. Not a
+    /// failure of the source; it is simply polled later.
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after: Duration,
+    },
 }
 
 impl FetchError {
@@ -132,7 +139,9 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            FetchError::RateLimited { .. } | FetchError::Unavailable(_)
+            FetchError::RateLimited { .. }
+                | FetchError::Unavailable(_)
+                | FetchError::Throttled { .. }
         )
     }
 
@@ -140,7 +149,7 @@ impl FetchError {
     pub fn code(&self) -> &'static str {
         match self {
             FetchError::Gone(_) => "not_found",
-            FetchError::RateLimited { .. } => "rate_limited",
+            FetchError::RateLimited { .. } | FetchError::Throttled { .. } => "rate_limited",
             FetchError::Unavailable(_) => "upstream_unavailable",
             FetchError::Parse { .. } => "upstream_unreadable",
             FetchError::Refused(_) => "address_refused",
@@ -157,14 +166,24 @@ impl FetchError {
     }
 }
 
-/// At most 500 characters of a payload, for error reports.
+/// At most 500 characters of a payload, for error reports (never a NUL, which PostgreSQL
+/// text cannot hold).
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(500).collect();
+    let mut out: String = clean_text(&text.chars().take(500).collect::<String>());
     if text.chars().count() > 500 {
         out.push('…');
     }
     out
+}
+
+/// `text` without NUL characters (PostgreSQL text cannot hold them; upstream payloads can).
+pub fn clean_text(text: &str) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text.to_string()
+    }
 }
 
 /// A source as a provider sees it: its key and, for providers that have one, its config

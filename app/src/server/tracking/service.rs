@@ -75,6 +75,13 @@ pub fn describe(error: &TrackError) -> String {
                 format!("This server cannot track that yet: {message}.")
             }
             FetchError::Invalid(message) => format!("{message}."),
+            FetchError::Throttled {
+                message,
+                retry_after,
+            } => format!(
+                "Upcount is {message}; please try again in {} s.",
+                retry_after.as_secs().max(1)
+            ),
         },
     }
 }
@@ -142,28 +149,39 @@ pub async fn add_tracker(
     let readings = first_readings(engine, provider.as_ref(), &source).await?;
 
     let metrics = provider.metrics(&source);
-    let source_id = store::upsert_source(
-        pool,
-        provider.kind(),
-        &metadata,
-        &resolved.stored_config,
-        &metrics,
-    )
-    .await?;
     let label = label.unwrap_or_else(|| metadata.title.chars().take(MAX_LABEL_CHARS).collect());
     let label = if label.trim().is_empty() {
         metadata.key.chars().take(MAX_LABEL_CHARS).collect()
     } else {
         label
     };
-    let (created, id) =
-        match store::add_tracker(pool, workspace_id, source_id, &label, interval, ends_at).await? {
-            Added::Created(id) => (true, id),
-            Added::AlreadyTracked(id) => (false, id),
-        };
+    // The source, the tracker, its schedule and the first sample, all or nothing.
+    let mut transaction = pool.begin().await?;
+    let source_id = store::upsert_source(
+        &mut transaction,
+        provider.kind(),
+        &metadata,
+        &resolved.stored_config,
+        &metrics,
+    )
+    .await?;
+    let added = store::add_tracker(
+        &mut transaction,
+        workspace_id,
+        source_id,
+        &label,
+        interval,
+        ends_at,
+    )
+    .await?;
+    let (created, id) = match added {
+        Added::Created(id) => (true, id),
+        Added::AlreadyTracked(id) => (false, id),
+    };
     if created {
-        store::record_first_sample(pool, source_id, &readings).await?;
+        store::record_first_sample(&mut transaction, source_id, &readings).await?;
     }
+    transaction.commit().await?;
     let tracker = store::get_tracker(pool, workspace_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgExecutor, PgPool, Row, postgres::PgRow};
+use sqlx::{PgConnection, PgExecutor, PgPool, Row, postgres::PgRow};
 use uuid::Uuid;
 
-use super::{FetchError, Metadata, MetricSpec, Readings};
+use super::{FetchError, Metadata, MetricSpec, Readings, clean_text};
 
 /// A source as the API and the admin see it (never its config: it may hold secrets).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -86,13 +86,13 @@ fn source_from_row(row: &PgRow) -> Result<SourceView, sqlx::Error> {
 /// Creates the source of `kind` + `metadata.key`, or refreshes the metadata of the one
 /// that exists (a gone source that exists again comes back). Its metrics are added.
 pub async fn upsert_source(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     kind: &str,
     metadata: &Metadata,
     config: &serde_json::Value,
     metrics: &[MetricSpec],
 ) -> Result<i64, sqlx::Error> {
-    let mut transaction = pool.begin().await?;
+    let tags: Vec<String> = metadata.tags.iter().map(|tag| clean_text(tag)).collect();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO sources (kind, key, config, title, url, author, published_at, tags)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -105,14 +105,14 @@ pub async fn upsert_source(
          RETURNING id",
     )
     .bind(kind)
-    .bind(&metadata.key)
+    .bind(clean_text(&metadata.key))
     .bind(config)
-    .bind(&metadata.title)
-    .bind(&metadata.url)
-    .bind(&metadata.author)
+    .bind(clean_text(&metadata.title))
+    .bind(clean_text(&metadata.url))
+    .bind(metadata.author.as_deref().map(clean_text))
     .bind(metadata.published_at)
-    .bind(&metadata.tags)
-    .fetch_one(&mut *transaction)
+    .bind(&tags)
+    .fetch_one(&mut *connection)
     .await?;
     let names: Vec<&str> = metrics.iter().map(|metric| metric.name.as_str()).collect();
     let kinds: Vec<&str> = metrics.iter().map(|metric| metric.kind.as_str()).collect();
@@ -127,9 +127,8 @@ pub async fn upsert_source(
     .bind(&names)
     .bind(&kinds)
     .bind(&units)
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await?;
-    transaction.commit().await?;
     Ok(id)
 }
 
@@ -142,7 +141,7 @@ pub enum Added {
 }
 
 pub async fn add_tracker(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     workspace_id: Uuid,
     source_id: i64,
     label: &str,
@@ -160,24 +159,27 @@ pub async fn add_tracker(
     .bind(label)
     .bind(interval_secs)
     .bind(ends_at)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *connection)
     .await?;
+    // Also when the tracker existed: a source that was gone and exists again is scheduled.
+    refresh_schedule(&mut *connection, source_id).await?;
     if let Some(id) = created {
-        refresh_schedule(pool, source_id).await?;
         return Ok(Added::Created(id));
     }
     let existing: Uuid =
         sqlx::query_scalar("SELECT id FROM trackers WHERE workspace_id = $1 AND source_id = $2")
             .bind(workspace_id)
             .bind(source_id)
-            .fetch_one(pool)
+            .fetch_one(&mut *connection)
             .await?;
     Ok(Added::AlreadyTracked(existing))
 }
 
 /// Recomputes a source's interval, state and next poll from its trackers: the shortest
 /// interval among the active ones (not paused, not past their end date); no active
-/// tracker → not scheduled. A source that is gone stays gone.
+/// tracker → not scheduled. A source that is gone stays gone; one backing off keeps its
+/// pause. When the next poll moves, a lease on the old one is dropped (the job holding it
+/// will find the source no longer due at that time and leave it alone).
 pub async fn refresh_schedule(
     executor: impl PgExecutor<'_>,
     source_id: i64,
@@ -190,6 +192,16 @@ pub async fn refresh_schedule(
              FROM (SELECT interval_secs, paused,
                           NOT paused AND (ends_at IS NULL OR ends_at > now()) AS active
                    FROM trackers WHERE source_id = $1) AS x
+         ),
+         planned AS (
+             SELECT s.id,
+                    CASE
+                        WHEN s.state = 'gone' OR t.active = 0 THEN NULL
+                        WHEN s.next_poll_at IS NULL THEN now()
+                        WHEN s.state = 'backing_off' THEN s.next_poll_at
+                        ELSE least(s.next_poll_at, now() + make_interval(secs => t.interval_secs))
+                    END AS next_poll_at
+             FROM sources s, t WHERE s.id = $1
          )
          UPDATE sources s SET
              interval_secs = coalesce(t.interval_secs, s.interval_secs),
@@ -199,13 +211,11 @@ pub async fn refresh_schedule(
                  WHEN t.active = 0 THEN 'ended'
                  WHEN s.state IN ('paused', 'ended') THEN 'ok'
                  ELSE s.state END,
-             next_poll_at = CASE
-                 WHEN s.state = 'gone' OR t.active = 0 THEN NULL
-                 WHEN s.next_poll_at IS NULL THEN now()
-                 ELSE least(s.next_poll_at, now() + make_interval(secs => t.interval_secs))
-                 END
-         FROM t
-         WHERE s.id = $1",
+             next_poll_at = p.next_poll_at,
+             leased_until = CASE WHEN p.next_poll_at IS DISTINCT FROM s.next_poll_at THEN NULL
+                                 ELSE s.leased_until END
+         FROM t, planned p
+         WHERE s.id = $1 AND p.id = s.id",
     )
     .bind(source_id)
     .execute(executor)
@@ -458,12 +468,20 @@ pub async fn metric_ids(
         .collect()
 }
 
-/// A source claimed for polling at its due time.
+/// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
+/// from a later one). Travels in poll jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct Claim {
+    pub id: i64,
+    pub due: DateTime<Utc>,
+    pub lease: DateTime<Utc>,
+}
+
+/// A source claimed for polling, with its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
-    pub id: i64,
     pub kind: String,
-    pub due: DateTime<Utc>,
+    pub claim: Claim,
 }
 
 /// Stops sources that are due but have no active tracker any more (every tracker paused
@@ -500,7 +518,7 @@ pub async fn claim_due(
                LIMIT $1
                FOR UPDATE SKIP LOCKED) AS due
          WHERE s.id = due.id
-         RETURNING s.id, s.kind, s.next_poll_at",
+         RETURNING s.id, s.kind, s.next_poll_at, s.leased_until",
     )
     .bind(limit)
     .bind(lease.as_secs_f64())
@@ -509,9 +527,12 @@ pub async fn claim_due(
     rows.iter()
         .map(|row| {
             Ok(Claimed {
-                id: row.try_get("id")?,
                 kind: row.try_get("kind")?,
-                due: row.try_get("next_poll_at")?,
+                claim: Claim {
+                    id: row.try_get("id")?,
+                    due: row.try_get("next_poll_at")?,
+                    lease: row.try_get("leased_until")?,
+                },
             })
         })
         .collect()
@@ -526,21 +547,22 @@ pub struct DueSource {
     pub due: DateTime<Utc>,
 }
 
-/// The sources of a poll job that are still due at the time they were claimed for (a
-/// source polled meanwhile by another job is left out).
-pub async fn load_due(
-    pool: &PgPool,
-    claimed: &[(i64, DateTime<Utc>)],
-) -> Result<Vec<DueSource>, sqlx::Error> {
-    let ids: Vec<i64> = claimed.iter().map(|(id, _)| *id).collect();
-    let dues: Vec<DateTime<Utc>> = claimed.iter().map(|(_, due)| *due).collect();
+/// The sources of a poll job that are still due at the time, and still held by the lease,
+/// they were claimed with: a source polled meanwhile, or claimed again after the lease ran
+/// out (the job waited too long), is left out.
+pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>, sqlx::Error> {
+    let ids: Vec<i64> = claims.iter().map(|claim| claim.id).collect();
+    let dues: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.due).collect();
+    let leases: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.lease).collect();
     let rows = sqlx::query(
         "SELECT s.id, s.key, s.config, s.next_poll_at
-         FROM sources s JOIN unnest($1::bigint[], $2::timestamptz[]) AS c(id, due)
-              ON c.id = s.id AND c.due = s.next_poll_at",
+         FROM sources s
+         JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
+              ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until",
     )
     .bind(&ids)
     .bind(&dues)
+    .bind(&leases)
     .fetch_all(pool)
     .await?;
     rows.iter()
@@ -608,7 +630,16 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
                     .iter()
                     .map(|(name, reason)| format!("{name}: {reason}"))
                     .collect();
-                ("ok", Some(message.join("; ")), None, 0.0)
+                // Some metrics read: a success with a warning; none: a failure.
+                let outcome = if readings.values.is_empty() {
+                    "error"
+                } else {
+                    "ok"
+                };
+                (outcome, Some(message.join("; ")), None, 0.0)
+            }
+            Err(FetchError::Throttled { retry_after, .. }) => {
+                ("deferred", None, None, retry_after.as_secs_f64())
             }
             Err(error) => {
                 let outcome = match error {
@@ -631,8 +662,8 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
             }
         };
         outcomes.push(outcome);
-        errors.push(error);
-        excerpts.push(excerpt);
+        errors.push(error.map(|error: String| clean_text(&error)));
+        excerpts.push(excerpt.map(|excerpt: String| clean_text(&excerpt)));
         delays.push(delay);
     }
     sqlx::query(
@@ -650,6 +681,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
          UPDATE sources s SET
              interval_secs = coalesce(a.interval_secs, s.interval_secs),
              consecutive_failures = CASE WHEN i.outcome = 'ok' THEN 0
+                                         WHEN i.outcome = 'deferred' THEN s.consecutive_failures
                                          ELSE s.consecutive_failures + 1 END,
              state = CASE
                  WHEN i.outcome = 'gone' THEN 'gone'
@@ -657,9 +689,11 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
                      CASE WHEN EXISTS (SELECT 1 FROM trackers p WHERE p.source_id = s.id AND p.paused)
                           THEN 'paused' ELSE 'ended' END
                  WHEN i.outcome = 'transient' THEN 'backing_off'
+                 WHEN i.outcome = 'deferred' THEN s.state
                  ELSE 'ok' END,
              next_poll_at = CASE
                  WHEN i.outcome = 'gone' OR a.source_id IS NULL THEN NULL
+                 WHEN i.outcome = 'deferred' THEN now() + make_interval(secs => i.min_delay)
                  WHEN i.outcome = 'transient' THEN now() + make_interval(secs => greatest(
                      i.min_delay,
                      least(86400, a.interval_secs * power(2, least(s.consecutive_failures + 1, 20)))))
@@ -668,7 +702,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
                      now() + make_interval(secs => least(a.interval_secs * 0.5, 60)))
                  END,
              leased_until = NULL,
-             last_poll_at = now(),
+             last_poll_at = CASE WHEN i.outcome = 'deferred' THEN s.last_poll_at ELSE now() END,
              last_success_at = CASE WHEN i.outcome = 'ok' THEN now() ELSE s.last_success_at END,
              last_error = CASE WHEN i.error IS NOT NULL THEN i.error
                                WHEN i.outcome = 'ok' THEN NULL ELSE s.last_error END,
@@ -694,11 +728,18 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
 /// Records the first sample of a source right after it was added: now, outside the
 /// schedule; a new source is then due one interval later.
 pub async fn record_first_sample(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     source_id: i64,
     readings: &Readings,
 ) -> Result<(), sqlx::Error> {
-    let ids = metric_ids(pool, &[source_id]).await?;
+    let ids: std::collections::HashMap<String, i32> = sqlx::query_as::<_, (String, i32)>(
+        "SELECT name, id FROM source_metrics WHERE source_id = $1",
+    )
+    .bind(source_id)
+    .fetch_all(&mut *connection)
+    .await?
+    .into_iter()
+    .collect();
     let now = chrono::DurationRound::duration_trunc(Utc::now(), chrono::TimeDelta::seconds(1))
         .unwrap_or_else(|_| Utc::now());
     let samples: Vec<Sample> = readings
@@ -707,14 +748,13 @@ pub async fn record_first_sample(
         .filter(|(_, value)| value.is_finite())
         .filter_map(|(name, value)| {
             Some(Sample {
-                metric_id: *ids.get(&(source_id, name.clone()))?,
+                metric_id: *ids.get(name)?,
                 t: now,
                 value: *value,
             })
         })
         .collect();
-    let mut transaction = pool.begin().await?;
-    write_samples(&mut *transaction, &samples).await?;
+    write_samples(&mut *connection, &samples).await?;
     sqlx::query(
         "UPDATE sources SET
              last_poll_at = now(), last_success_at = now(), consecutive_failures = 0,
@@ -726,9 +766,8 @@ pub async fn record_first_sample(
          WHERE id = $1",
     )
     .bind(source_id)
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await?;
-    transaction.commit().await?;
     Ok(())
 }
 

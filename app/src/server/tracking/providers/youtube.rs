@@ -49,9 +49,12 @@ async fn list(
         let message = upstream_message(&response.body);
         return Err(match (response.status, reason) {
             (_, "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded") => {
+                // The daily quota resets at midnight Pacific time; try again in an hour.
+                let pause = std::time::Duration::from_secs(3_600);
+                http.pause(Service::YouTube, pause);
                 FetchError::RateLimited {
                     message: format!("YouTube API quota exhausted: {message}"),
-                    retry_after: None,
+                    retry_after: Some(pause),
                 }
             }
             (StatusCode::BAD_REQUEST, "keyInvalid") | (StatusCode::FORBIDDEN, _) => {

@@ -1,0 +1,42 @@
+import { expect, test } from '@playwright/test';
+import { watchConsole } from './helpers';
+
+test('add a tracker by pasting a link, see it with its value, and a clear error for a bad one', async ({ page }) => {
+  const errors = watchConsole(page);
+  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/dashboard');
+  await expect(page.getByRole('heading', { name: 'Add your first tracker' })).toBeVisible();
+
+  // Something that does not exist upstream: the problem is named next to the field.
+  await page.getByLabel('Link').fill('https://news.ycombinator.com/item?id=424242');
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('alert')).toContainText('Hacker News item 424242 does not exist');
+  await expect(page.getByLabel('Link')).toHaveValue('https://news.ycombinator.com/item?id=424242');
+
+  // Something Upcount does not know.
+  await page.getByLabel('Link').fill('https://example.com/a/page');
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('alert')).toContainText('does not recognise');
+
+  // A GitHub repository: tracked, with its first value at once.
+  await page.getByLabel('Link').fill('https://github.com/leptos-rs/leptos');
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('status')).toContainText('Now tracking leptos-rs/leptos.');
+  const row = page.getByTestId('trackers').getByRole('row', { name: /leptos-rs\/leptos/ });
+  await expect(row).toContainText('github.repo');
+  await expect(row).toContainText('stars 19,000');
+  await expect(row).toContainText('ok');
+  await expect(row.getByRole('link', { name: 'leptos-rs/leptos' })).toHaveAttribute('href', 'https://github.com/leptos-rs/leptos');
+
+  // The same list from the API, with the session cookie.
+  const response = await page.request.get('/api/v1/trackers');
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  expect(body.trackers[0].source.kind).toBe('github.repo');
+  expect(body.trackers[0].metrics[0]).toMatchObject({ name: 'stars', latest: 19000 });
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,334 @@
+//! `make bench` (tracking engine): 100,000 due Hacker News sources polled by the real
+//! workers against a loopback stand-in, and the sample writer against plain `COPY`.
+//! Prints a Markdown section and writes it into docs/benchmarks.md.
+//!
+//! Needs a PostgreSQL server (`UPCOUNT_TEST_DATABASE_URL`, a maintenance database URL);
+//! creates and drops its own database. Sends traffic only to 127.0.0.1.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use app::server::tracking::store::{self, Sample};
+use axum::{Router, extract::Path, routing::get};
+use chrono::{TimeDelta, Utc};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use upcount::{config::Settings, db, jobs, startup};
+
+const SOURCES: i64 = 100_000;
+const RUNS: usize = 3;
+const WRITE_SAMPLES: usize = 200_000;
+const WRITE_CHUNK: usize = 400;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn hn_item(Path(file): Path<String>) -> axum::response::Response {
+    let id: u64 = file.trim_end_matches(".json").parse().unwrap_or(0);
+    let body = serde_json::json!({
+        "by": "dhouston", "descendants": id % 500, "id": id, "kids": [8952, 9224],
+        "score": id % 1000, "time": 1175714200, "title": "A story", "type": "story",
+        "url": "http://www.getdropbox.com/u/2/screencast.html"
+    });
+    (
+        [("content-type", "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+use axum::response::IntoResponse;
+
+async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
+    let user: uuid::Uuid =
+        sqlx::query_scalar("INSERT INTO workspaces (name) VALUES ('bench') RETURNING id")
+            .fetch_one(pool)
+            .await?;
+    sqlx::query(
+        "INSERT INTO sources (kind, key, title, url, next_poll_at)
+         SELECT 'hackernews.item', g::text, 'Item ' || g, 'https://news.ycombinator.com/item?id=' || g, NULL
+         FROM generate_series(1, $1) AS g",
+    )
+    .bind(SOURCES)
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
+         SELECT s.id, m.name, m.kind, m.unit, m.position FROM sources s,
+                (VALUES ('score', 'gauge', 'points', 0), ('comments', 'counter', 'comments', 1))
+                AS m(name, kind, unit, position)",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO trackers (workspace_id, source_id, label) SELECT $1, id, title FROM sources",
+    )
+    .bind(user)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One polling run: every source due now; returns the seconds until all are polled.
+async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> {
+    sqlx::query("TRUNCATE samples, samples_hourly, samples_daily")
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM apalis.jobs").execute(pool).await?;
+    sqlx::query(
+        "UPDATE sources SET next_poll_at = now(), leased_until = NULL, last_poll_at = NULL",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("VACUUM ANALYZE sources").execute(pool).await?;
+    let shutdown = CancellationToken::new();
+    let engine = startup::engine(settings)?;
+    let started = Instant::now();
+    let workers = tokio::spawn({
+        let (pool, settings, shutdown) = (pool.clone(), settings.clone(), shutdown.clone());
+        async move { jobs::run(pool, &settings, engine, shutdown).await }
+    });
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sources WHERE next_poll_at <= now() + interval '10 minutes'",
+        )
+        .fetch_one(pool)
+        .await?;
+        if left == 0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(1_800) {
+            anyhow::bail!("polling took more than 30 minutes; {left} sources left");
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    shutdown.cancel();
+    workers.await??;
+    let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
+        .fetch_one(pool)
+        .await?;
+    anyhow::ensure!(
+        samples == SOURCES * 2,
+        "expected {} samples, found {samples}",
+        SOURCES * 2
+    );
+    Ok(elapsed)
+}
+
+fn write_set(metric_ids: &[i32]) -> Vec<Sample> {
+    let start = Utc::now() - TimeDelta::days(30);
+    (0..WRITE_SAMPLES)
+        .map(|index| Sample {
+            metric_id: metric_ids[index % metric_ids.len()],
+            t: start + TimeDelta::seconds((index / metric_ids.len()) as i64 * 60),
+            value: index as f64,
+        })
+        .collect()
+}
+
+async fn writer_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
+    sqlx::query("TRUNCATE samples, samples_hourly, samples_daily")
+        .execute(pool)
+        .await?;
+    let started = Instant::now();
+    for chunk in samples.chunks(WRITE_CHUNK) {
+        store::write_samples(pool, chunk).await?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn copy_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
+    sqlx::query("TRUNCATE samples, samples_hourly, samples_daily")
+        .execute(pool)
+        .await?;
+    let mut data = String::with_capacity(samples.len() * 48);
+    let started = Instant::now();
+    for sample in samples {
+        data.push_str(&format!(
+            "{}\t{}\t{}\n",
+            sample.metric_id,
+            sample.t.to_rfc3339(),
+            sample.value
+        ));
+    }
+    let mut connection = pool.acquire().await?;
+    let mut copy = connection
+        .copy_in_raw("COPY samples (metric_id, t, value) FROM STDIN")
+        .await?;
+    copy.send(data.as_bytes()).await?;
+    copy.finish().await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let kib: u64 = info
+                .lines()
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some(format!("{} GiB", kib / 1024 / 1024))
+        })
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {memory}")
+}
+
+/// Replaces the section starting at `heading` (up to the next `## `) in docs/benchmarks.md.
+fn write_section(heading: &str, section: &str) -> anyhow::Result<()> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        "# Benchmarks\n\nWritten by `make bench`; each section by its own benchmark. Medians of \
+         several runs in one go on one machine: compare figures within a section, not across \
+         machines or days.\n"
+            .to_string()
+    });
+    let updated = match existing.find(heading) {
+        Some(start) => {
+            let rest = &existing[start + heading.len()..];
+            let end = rest
+                .find("\n## ")
+                .map_or(existing.len(), |offset| start + heading.len() + offset + 1);
+            format!("{}{}{}", &existing[..start], section, &existing[end..])
+        }
+        None => format!(
+            "{}\n{}",
+            existing.trim_end_matches('\n').to_string() + "\n",
+            section
+        ),
+    };
+    std::fs::write(&path, updated)?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let server = std::env::var("UPCOUNT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into());
+    let name = format!("upcount_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&server).await?;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await?;
+    let mut url = url::Url::parse(&server)?;
+    url.set_path(&name);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let standin = listener.local_addr()?;
+    tokio::spawn(async move {
+        let router = Router::new().route("/hn/v0/item/{file}", get(hn_item));
+        let _ = axum::serve(listener, router).await;
+    });
+
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", url.to_string()),
+        ("UPCOUNT_HACKERNEWS_API_URL", format!("http://{standin}/hn")),
+        ("UPCOUNT_HACKERNEWS_RATE_PER_MIN", "100000000".into()),
+        ("UPCOUNT_DB_MAX_CONNECTIONS", "20".into()),
+        ("UPCOUNT_POLL_CONCURRENCY", "16".into()),
+        ("UPCOUNT_DISPATCH_BATCH", "5000".into()),
+        ("UPCOUNT_DISPATCH_INTERVAL_MS", "100".into()),
+        ("UPCOUNT_JOB_POLL_INTERVAL_MS", "50".into()),
+        ("RUST_LOG", "warn".into()),
+    ]);
+    let settings =
+        Settings::from_lookup(|key| vars.get(key).cloned().ok_or(std::env::VarError::NotPresent))?;
+    let pool = db::pool(&settings.database);
+    db::migrate(&pool).await?;
+    prepare(&pool).await?;
+
+    let mut polling = Vec::new();
+    for run in 1..=RUNS {
+        let seconds = polling_run(&pool, &settings).await?;
+        eprintln!("polling run {run}: {SOURCES} sources in {seconds:.1} s");
+        polling.push(seconds);
+    }
+    let metric_ids: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM source_metrics ORDER BY id LIMIT 2000")
+            .fetch_all(&pool)
+            .await?;
+    let samples = write_set(&metric_ids);
+    let (mut writer, mut copy) = (Vec::new(), Vec::new());
+    for run in 1..=RUNS {
+        writer.push(writer_run(&pool, &samples).await?);
+        copy.push(copy_run(&pool, &samples).await?);
+        eprintln!(
+            "write run {run}: writer {:.2} s, COPY {:.2} s",
+            writer[run - 1],
+            copy[run - 1]
+        );
+    }
+    pool.close().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            r#"DROP DATABASE "{name}" WITH (FORCE)"#
+        )))
+        .await?;
+
+    let poll_secs = median(polling.clone());
+    let writer_secs = median(writer.clone());
+    let copy_secs = median(copy.clone());
+    let list = |values: &[f64]| {
+        values
+            .iter()
+            .map(|v| format!("{v:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let section = format!(
+        "## Tracking engine: polling and the sample writer\n\n\
+         {date}, {machine}; PostgreSQL on the same machine; release build; median of {RUNS} runs.\n\n\
+         **Polling.** {SOURCES} `hackernews.item` sources due at once, two metrics each, polled by \
+         one worker process (`UPCOUNT_POLL_CONCURRENCY=16`, dispatcher batches of 5,000) \
+         against a loopback stand-in of the Hacker News API: one HTTP request per source, \
+         jobs of 20 sources, samples and rollups written per job.\n\n\
+         | | median | runs |\n|---|---|---|\n\
+         | all {SOURCES} sources polled | {poll_secs:.1} s | {runs} s |\n\
+         | polls per second | {polls:.0} | |\n\
+         | samples written per second | {samples:.0} | |\n\n\
+         **Write path alone.** {WRITE_SAMPLES} samples for 2,000 metrics: the engine's writer \
+         (`store::write_samples`, chunks of {WRITE_CHUNK}: samples, hourly and daily rollups and \
+         latest values in one statement per chunk) against one plain `COPY` of the same rows \
+         into `samples` alone.\n\n\
+         | | median | runs | samples per second |\n|---|---|---|---|\n\
+         | engine writer | {writer_secs:.2} s | {writer_runs} s | {writer_rate:.0} |\n\
+         | plain `COPY` | {copy_secs:.2} s | {copy_runs} s | {copy_rate:.0} |\n\
+         | ratio writer / `COPY` | {ratio:.1}× | | |\n",
+        date = Utc::now().format("%Y-%m-%d"),
+        machine = machine(),
+        runs = list(&polling),
+        polls = SOURCES as f64 / poll_secs,
+        samples = (SOURCES * 2) as f64 / poll_secs,
+        writer_runs = list(&writer),
+        copy_runs = list(&copy),
+        writer_rate = WRITE_SAMPLES as f64 / writer_secs,
+        copy_rate = WRITE_SAMPLES as f64 / copy_secs,
+        ratio = writer_secs / copy_secs,
+    );
+    println!("{section}");
+    write_section(
+        "## Tracking engine: polling and the sample writer",
+        &section,
+    )?;
+    Ok(())
+}
