@@ -13,6 +13,7 @@ pub fn Field(
     #[prop(optional)] autocomplete: &'static str,
     #[prop(optional)] hint: &'static str,
     #[prop(optional)] maxlength: Option<usize>,
+    #[prop(default = true)] required: bool,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
@@ -27,7 +28,7 @@ pub fn Field(
                 value=value
                 autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
                 maxlength=maxlength
-                required=true
+                required=required
                 aria-invalid=has_error.then_some("true")
                 aria-describedby=has_error.then(|| error_id.clone())
             />

@@ -59,7 +59,6 @@ fn AddTracker(messages: Flash) -> impl IntoView {
                 <Field
                     name="url"
                     label="Link"
-                    kind="url"
                     value=messages.value("url")
                     error=messages.field_error("url")
                     hint="A GitHub repository, Hacker News or Reddit post, YouTube video or channel, Twitch channel or CoinGecko coin."
@@ -71,6 +70,7 @@ fn AddTracker(messages: Flash) -> impl IntoView {
                     value=messages.value("label")
                     error=messages.field_error("label")
                     maxlength=200
+                    required=false
                 />
                 <button class="button" type="submit">"Track it"</button>
             </form>
