@@ -53,6 +53,17 @@ if [ "$saved_for" != "$DATABASE_URL" ]; then
 fi
 admin_password="$(sed -n 's/^password=//p' "$credentials")"
 
+# A secret key for json sources' secret headers, made once and kept in .data/.
+if [ -z "${UPCOUNT_SECRET_KEY:-}" ]; then
+  key_file="$ROOT/.data/secret-key"
+  if [ ! -s "$key_file" ]; then
+    (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$key_file")
+    doing "made a secret key in .data/secret-key"
+  fi
+  UPCOUNT_SECRET_KEY="$(cat "$key_file")"
+  export UPCOUNT_SECRET_KEY
+fi
+
 public_url="${UPCOUNT_PUBLIC_URL:-http://$LEPTOS_SITE_ADDR}"
 say ""
 say "Upcount is starting on $public_url (Ctrl-C stops it)"
