@@ -84,7 +84,9 @@ async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> 
     )
     .execute(pool)
     .await?;
-    sqlx::query("VACUUM ANALYZE sources").execute(pool).await?;
+    sqlx::raw_sql("VACUUM ANALYZE sources")
+        .execute(pool)
+        .await?;
     let shutdown = CancellationToken::new();
     let engine = startup::engine(settings)?;
     let started = Instant::now();
@@ -94,11 +96,10 @@ async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> 
     });
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sources WHERE next_poll_at <= now() + interval '10 minutes'",
-        )
-        .fetch_one(pool)
-        .await?;
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sources WHERE last_poll_at IS NULL")
+                .fetch_one(pool)
+                .await?;
         if left == 0 {
             break;
         }
@@ -243,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
     let vars: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", url.to_string()),
         ("UPCOUNT_HACKERNEWS_API_URL", format!("http://{standin}/hn")),
-        ("UPCOUNT_HACKERNEWS_RATE_PER_MIN", "100000000".into()),
+        ("UPCOUNT_HACKERNEWS_RATE_PER_MIN", "1000000".into()),
         ("UPCOUNT_DB_MAX_CONNECTIONS", "20".into()),
         ("UPCOUNT_POLL_CONCURRENCY", "16".into()),
         ("UPCOUNT_DISPATCH_BATCH", "5000".into()),

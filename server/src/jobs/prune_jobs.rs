@@ -1,5 +1,7 @@
-//! `prune_jobs`: deletes finished jobs, and workers that stopped reporting, once they are
-//! older than `UPCOUNT_JOB_RETENTION_DAYS`. Apalis itself keeps them forever.
+//! `prune_jobs` (hourly): deletes finished jobs, and workers that stopped reporting, once
+//! they are older than `UPCOUNT_JOB_RETENTION_DAYS`; finished `poll_sources` jobs after an
+//! hour already (there are thousands an hour, and each poll's outcome is kept on its
+//! sources). Apalis itself keeps them forever.
 
 use apalis::prelude::{BoxDynError, Data};
 use serde::{Deserialize, Serialize};
@@ -36,10 +38,12 @@ pub async fn prune(context: &JobContext) -> Result<PruneReport, sqlx::Error> {
     let retention_secs = i64::try_from(context.retention.as_secs()).unwrap_or(i64::MAX);
     let jobs = sqlx::query(
         "DELETE FROM apalis.jobs
-         WHERE done_at < now() - make_interval(secs => $1)
+         WHERE (done_at < now() - make_interval(secs => $1)
+                OR (job_type = $2 AND done_at < now() - interval '1 hour'))
            AND (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts))",
     )
     .bind(retention_secs as f64)
+    .bind(super::PollSources::JOB_NAME)
     .execute(&context.pool)
     .await?
     .rows_affected();

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{BackgroundJob, CleanUpSessions, Enqueued, PruneJobs, enqueue_once};
 
-/// Prune finished jobs once a day.
-const PRUNE_EVERY: Duration = Duration::from_secs(86_400);
+/// Prune finished jobs every hour (poll jobs are kept for an hour).
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 /// Delete expired sessions every hour.
 const CLEAN_UP_SESSIONS_EVERY: Duration = Duration::from_secs(3_600);
 

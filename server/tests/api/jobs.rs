@@ -88,12 +88,42 @@ async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
         .await
         .expect("lock a job");
 
+    // Poll jobs go after an hour.
+    for age_minutes in [120, 10] {
+        enqueue(
+            &app.pool,
+            upcount::jobs::PollSources {
+                kind: "github.repo".into(),
+                sources: vec![],
+            },
+        )
+        .await
+        .expect("enqueue a poll job");
+        sqlx::query(
+            "UPDATE apalis.jobs SET status = 'Done', done_at = now() - make_interval(mins => $1)
+             WHERE job_type = 'poll_sources' AND done_at IS NULL",
+        )
+        .bind(age_minutes)
+        .execute(&app.pool)
+        .await
+        .expect("age a poll job");
+    }
     let context = JobContext {
         pool: app.pool.clone(),
         retention: Duration::from_secs(14 * 86_400),
     };
     let report = prune_jobs::prune(&context).await.expect("prune");
-    assert_eq!((report.jobs, report.workers), (2, 1));
+    assert_eq!((report.jobs, report.workers), (3, 1));
+    let polls: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = 'poll_sources'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
+    assert_eq!(polls, 1, "the recent poll job is kept");
+    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = 'poll_sources'")
+        .execute(&app.pool)
+        .await
+        .expect("clean up");
     let left: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
         .fetch_all(&app.pool)
         .await
