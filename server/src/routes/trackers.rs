@@ -49,7 +49,7 @@ impl ApiError {
         }
     }
 
-    fn not_found() -> Self {
+    pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -57,7 +57,7 @@ impl ApiError {
         )
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
     }
 }
@@ -101,7 +101,7 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-async fn authorise(
+pub async fn authorise(
     state: &AppState,
     headers: &HeaderMap,
     auth: Auth,
@@ -127,7 +127,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
-fn tracker_id(id: &str) -> Result<Uuid, ApiError> {
+pub fn tracker_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found())
 }
 
@@ -223,7 +223,7 @@ pub struct SeriesParams {
     points: Option<String>,
 }
 
-fn time_param(
+pub fn time_param(
     name: &str,
     value: Option<&str>,
     default: DateTime<Utc>,

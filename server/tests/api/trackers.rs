@@ -706,3 +706,144 @@ async fn series_come_in_at_most_the_points_asked_for() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn exports_stream_csv_and_json_of_a_range() {
+    let (_standin, app, token) = setup().await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    let ids: Vec<(String, i32)> =
+        sqlx::query_as("SELECT name, id FROM source_metrics ORDER BY position")
+            .fetch_all(&app.pool)
+            .await
+            .expect("metrics");
+    let metric = |name: &str| {
+        ids.iter()
+            .find(|(candidate, _)| candidate == name)
+            .expect("metric")
+            .1
+    };
+    // Ten days of minutes for stars (14,400 rows, several 64 KiB chunks), forks every hour.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let mut samples = Vec::new();
+    for minute in 0..10 * 1440 {
+        let t = start + chrono::Duration::minutes(minute);
+        samples.push(app::server::tracking::store::Sample {
+            metric_id: metric("stars"),
+            t,
+            value: minute as f64,
+        });
+        if minute % 60 == 0 {
+            samples.push(app::server::tracking::store::Sample {
+                metric_id: metric("forks"),
+                t,
+                value: 0.5,
+            });
+        }
+    }
+    for chunk in samples.chunks(5_000) {
+        app::server::tracking::store::write_samples(&app.pool, chunk)
+            .await
+            .expect("write");
+    }
+
+    let range = "from=2026-02-01T00:00:00Z&to=2026-02-10T23:59:00Z";
+    let response = app
+        .client
+        .get(format!(
+            "{}/api/v1/trackers/{id}/export.csv?metrics=stars,forks&{range}",
+            app.address
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"leptos-rs-leptos.csv\""
+    );
+    let text = response.text().await.expect("body");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().expect("header").iter().collect::<Vec<_>>(),
+        ["time", "stars", "forks"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    assert_eq!(rows.len(), 10 * 1440);
+    assert_eq!(
+        &rows[0].iter().collect::<Vec<_>>(),
+        &["2026-02-01T00:00:00Z", "0", "0.5"]
+    );
+    assert_eq!(
+        &rows[1].iter().collect::<Vec<_>>(),
+        &["2026-02-01T00:01:00Z", "1", ""]
+    );
+    assert_eq!(rows.last().expect("last").get(1), Some("14399"));
+
+    let (status, export) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/export.json?metrics=forks&{range}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(export["tracker"]["kind"], "github.repo");
+    assert_eq!(export["metrics"][0]["name"], "forks");
+    let rows = export["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 10 * 24);
+    assert_eq!(rows[0], json!(["2026-02-01T00:00:00Z", 0.5]));
+    // Without a range: everything, the first sample (taken when added) included.
+    let (status, all) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/export.json"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all["rows"].as_array().map(Vec::len), Some(10 * 1440 + 1));
+
+    // An empty range is a header (or no rows), not an error.
+    let (status, empty) = app
+        .api(Method::GET, &format!("/api/v1/trackers/{id}/export.json?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z"), &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(empty["rows"], json!([]));
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/export.csv?metrics=nope"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let stranger = app.create_user(Role::Member).await;
+    let other = app.token(&stranger, TokenScope::Read).await;
+    let (status, _) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/export.json"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

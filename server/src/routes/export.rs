@@ -1,0 +1,318 @@
+//! `GET /api/v1/trackers/{id}/export.csv` and `export.json`: a tracker's samples in a time
+//! range, one row per poll time with a column per metric, streamed from PostgreSQL to the
+//! client in chunks: memory stays flat however many rows there are.
+
+use app::server::{
+    auth::Auth,
+    state::AppState,
+    tracking::store::{self, TrackerView},
+};
+use axum::{
+    Extension,
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::{SinkExt, TryStreamExt, channel::mpsc};
+use serde::Deserialize;
+use sqlx::{PgPool, Row};
+
+use super::trackers::{ApiError, authorise, time_param, tracker_id};
+
+/// Bytes gathered before a chunk is sent.
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    /// Comma-separated metric names; all of the tracker's when left out.
+    metrics: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Json,
+}
+
+/// `GET /api/v1/trackers/{id}/export.csv`.
+pub async fn csv(
+    state: State<AppState>,
+    auth: Extension<Auth>,
+    headers: HeaderMap,
+    id: Path<String>,
+    params: Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    export(state, auth, headers, id, params, Format::Csv).await
+}
+
+/// `GET /api/v1/trackers/{id}/export.json`.
+pub async fn json(
+    state: State<AppState>,
+    auth: Extension<Auth>,
+    headers: HeaderMap,
+    id: Path<String>,
+    params: Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    export(state, auth, headers, id, params, Format::Json).await
+}
+
+async fn export(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<ExportParams>,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let caller = authorise(&state, &headers, auth, false).await?;
+    let id = tracker_id(&id)?;
+    let tracker = store::get_tracker(&state.pool, caller.workspace_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let to = time_param("to", params.to.as_deref(), Utc::now())?;
+    let from = time_param("from", params.from.as_deref(), DateTime::<Utc>::UNIX_EPOCH)?;
+    if from > to {
+        return Err(ApiError::invalid("`from` must not be after `to`"));
+    }
+    let metrics = match params.metrics.as_deref() {
+        None | Some("") => tracker.metrics.clone(),
+        Some(names) => {
+            let mut chosen = Vec::new();
+            for name in names
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+            {
+                let metric = tracker
+                    .metrics
+                    .iter()
+                    .find(|metric| metric.name == name)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> =
+                            tracker.metrics.iter().map(|m| m.name.as_str()).collect();
+                        ApiError::invalid(format!(
+                            "this tracker has no metric `{name}`; its metrics: {}",
+                            known.join(", ")
+                        ))
+                    })?;
+                if !chosen
+                    .iter()
+                    .any(|known: &store::MetricView| known.id == metric.id)
+                {
+                    chosen.push(metric.clone());
+                }
+            }
+            chosen
+        }
+    };
+    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(stream_rows(
+        state.pool.clone(),
+        tracker.clone(),
+        metrics,
+        from,
+        to,
+        format,
+        sender,
+    ));
+    let (content_type, extension) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Json => ("application/json", "json"),
+    };
+    let file_name = format!("{}.{extension}", file_stem(&tracker.label));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Body::from_stream(receiver),
+    )
+        .into_response())
+}
+
+/// A file name from a label: letters, digits, `-` and `_` only.
+fn file_stem(label: &str) -> String {
+    let stem: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('-').chars().take(80).collect::<String>();
+    if stem.is_empty() {
+        "tracker".into()
+    } else {
+        stem
+    }
+}
+
+/// Writes the rows into `sender` chunk by chunk. A database error mid-way ends the body
+/// with an error, so the client sees a failed download, never a silently short file.
+async fn stream_rows(
+    pool: PgPool,
+    tracker: TrackerView,
+    metrics: Vec<store::MetricView>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    format: Format,
+    mut sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    let ids: Vec<i32> = metrics.iter().map(|metric| metric.id).collect();
+    let mut out = Vec::with_capacity(CHUNK * 2);
+    match format {
+        Format::Csv => {
+            let mut header = vec!["time".to_string()];
+            header.extend(metrics.iter().map(|metric| metric.name.clone()));
+            write_csv(&mut out, &header);
+        }
+        Format::Json => {
+            let head = serde_json::json!({
+                "tracker": {
+                    "id": tracker.id, "label": tracker.label,
+                    "kind": tracker.source.kind, "key": tracker.source.key,
+                },
+                "from": from, "to": to, "metrics": metrics,
+            })
+            .to_string();
+            // Everything but the closing brace, then the rows.
+            out.extend_from_slice(head.strip_suffix('}').unwrap_or(&head).as_bytes());
+            out.extend_from_slice(br#","rows":["#);
+        }
+    }
+    let mut rows = sqlx::query(
+        "SELECT t, metric_id, value FROM samples
+         WHERE metric_id = ANY($1) AND t >= $2 AND t <= $3
+         ORDER BY t, metric_id",
+    )
+    .bind(&ids)
+    .bind(from)
+    .bind(to)
+    .fetch(&pool);
+    let mut current: Option<(DateTime<Utc>, Vec<Option<f64>>)> = None;
+    let mut first_row = true;
+    loop {
+        let next = match rows.try_next().await {
+            Ok(next) => next,
+            Err(error) => {
+                tracing::error!(error = %error, "export failed");
+                let _ = sender
+                    .send(Err(std::io::Error::other("the export failed")))
+                    .await;
+                return;
+            }
+        };
+        let parsed = next.map(|row| -> Result<(DateTime<Utc>, i32, f64), sqlx::Error> {
+            Ok((
+                row.try_get("t")?,
+                row.try_get("metric_id")?,
+                row.try_get("value")?,
+            ))
+        });
+        let sample = match parsed.transpose() {
+            Ok(sample) => sample,
+            Err(error) => {
+                tracing::error!(error = %error, "export failed");
+                let _ = sender
+                    .send(Err(std::io::Error::other("the export failed")))
+                    .await;
+                return;
+            }
+        };
+        match sample {
+            Some((t, metric_id, value)) => {
+                let index = ids.iter().position(|id| *id == metric_id);
+                match &mut current {
+                    Some((time, values)) if *time == t => {
+                        if let Some(index) = index {
+                            values[index] = Some(value);
+                        }
+                    }
+                    _ => {
+                        let mut values = vec![None; ids.len()];
+                        if let Some(index) = index {
+                            values[index] = Some(value);
+                        }
+                        if let Some((time, values)) = current.replace((t, values)) {
+                            write_row(&mut out, format, time, &values, &mut first_row);
+                        }
+                    }
+                }
+            }
+            None => {
+                if let Some((time, values)) = current.take() {
+                    write_row(&mut out, format, time, &values, &mut first_row);
+                }
+                if format == Format::Json {
+                    out.extend_from_slice(b"]}");
+                }
+                let _ = sender.send(Ok(Bytes::from(out))).await;
+                return;
+            }
+        }
+        if out.len() >= CHUNK
+            && sender
+                .send(Ok(Bytes::from(std::mem::take(&mut out))))
+                .await
+                .is_err()
+        {
+            // The client went away.
+            return;
+        }
+    }
+}
+
+fn write_row(
+    out: &mut Vec<u8>,
+    format: Format,
+    time: DateTime<Utc>,
+    values: &[Option<f64>],
+    first_row: &mut bool,
+) {
+    let time = time.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    match format {
+        Format::Csv => {
+            let mut record = vec![time];
+            record.extend(
+                values
+                    .iter()
+                    .map(|value| value.map(|value| value.to_string()).unwrap_or_default()),
+            );
+            write_csv(out, &record);
+        }
+        Format::Json => {
+            if !*first_row {
+                out.push(b',');
+            }
+            let row = serde_json::json!(
+                [time]
+                    .into_iter()
+                    .map(serde_json::Value::from)
+                    .chain(values.iter().map(|value| serde_json::json!(value)))
+                    .collect::<Vec<_>>()
+            );
+            out.extend_from_slice(row.to_string().as_bytes());
+        }
+    }
+    *first_row = false;
+}
+
+fn write_csv(out: &mut Vec<u8>, record: &[String]) {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if writer.write_record(record).is_ok()
+        && let Ok(bytes) = writer.into_inner()
+    {
+        out.extend_from_slice(&bytes);
+    }
+}
