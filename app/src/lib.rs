@@ -30,6 +30,7 @@ use crate::{
         dashboard::Dashboard,
         landing::Landing,
         not_found::NotFound,
+        shared::Shared,
     },
 };
 
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     // Where the form that creates a token answers, with the new token.
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
+                    <Route path=path!("s/:token") view=Shared ssr=SsrMode::Async />
                 </Routes>
             </main>
             <SiteFooter />

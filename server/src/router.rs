@@ -25,7 +25,7 @@ use tracing::Span;
 
 use crate::{
     middleware::{auth as auth_layer, csrf},
-    routes::{account, api, auth, export, health, trackers},
+    routes::{account, api, auth, export, health, share, trackers},
 };
 use app::server::session_store::PgSessionStore;
 use axum::routing::{any, patch, post};
@@ -100,6 +100,11 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/trackers/{id}/series", get(trackers::series))
         .route("/api/v1/trackers/{id}/export.csv", get(export::csv))
         .route("/api/v1/trackers/{id}/export.json", get(export::json))
+        .route(
+            "/api/v1/trackers/{id}/share",
+            post(share::share).delete(share::unshare),
+        )
+        .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route("/api/v1/{*rest}", any(api::not_found))
         .leptos_routes_with_context(&state, routes, context, render)

@@ -97,3 +97,62 @@ pub async fn add_tracker(
         Err(error) => Err(ServerFnError::new(error.to_string())),
     }
 }
+
+/// A publicly shared tracker, as its read-only page shows it: nothing about the workspace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SharedTracker {
+    pub label: String,
+    pub kind: String,
+    pub title: String,
+    pub url: String,
+    pub state: String,
+    /// (metric, unit, latest value).
+    pub metrics: Vec<(String, String, Option<f64>)>,
+    /// The latest polls, newest first: (time in RFC 3339 UTC, value per metric).
+    pub rows: Vec<(String, Vec<Option<f64>>)>,
+}
+
+/// The tracker shared under `token`; `None` when nothing is (or no longer is).
+#[server]
+pub async fn get_shared(token: String) -> Result<Option<SharedTracker>, ServerFnError> {
+    use crate::server::{state::AppState, tracking::store};
+    if token.is_empty() || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let state = expect_context::<AppState>();
+    let unavailable = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not load a shared tracker");
+        ServerFnError::new("Could not load this tracker. Please try again.")
+    };
+    let Some(tracker) = store::shared_tracker(&state.pool, &token)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(None);
+    };
+    let ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
+    let rows = store::recent_rows(&state.pool, &ids, 20)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(|(time, values)| {
+            (
+                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                values,
+            )
+        })
+        .collect();
+    Ok(Some(SharedTracker {
+        label: tracker.label,
+        kind: tracker.source.kind,
+        title: tracker.source.title,
+        url: tracker.source.url,
+        state: tracker.state,
+        metrics: tracker
+            .metrics
+            .into_iter()
+            .map(|metric| (metric.name, metric.unit, metric.latest))
+            .collect(),
+        rows,
+    }))
+}

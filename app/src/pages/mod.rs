@@ -6,4 +6,5 @@ pub mod auth;
 pub mod dashboard;
 pub mod landing;
 pub mod not_found;
+pub mod shared;
 pub mod signed_in;

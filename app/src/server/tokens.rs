@@ -30,6 +30,23 @@ pub fn generate() -> NewToken {
     }
 }
 
+/// `length` random characters from 0-9, A-Z and a-z: unguessable identifiers for links
+/// (22 characters carry more than 128 bits).
+pub fn random_base62(length: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..length)
+        .map(|_| {
+            // Rejection sampling: no bias towards the first characters.
+            loop {
+                let byte: u8 = rand::random();
+                if usize::from(byte) < ALPHABET.len() * 4 {
+                    break char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]);
+                }
+            }
+        })
+        .collect()
+}
+
 pub fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }

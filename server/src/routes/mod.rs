@@ -6,4 +6,5 @@ pub mod auth;
 pub mod export;
 pub mod forms;
 pub mod health;
+pub mod share;
 pub mod trackers;

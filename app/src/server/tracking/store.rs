@@ -53,6 +53,8 @@ pub struct TrackerView {
     pub paused: bool,
     pub ends_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Set when the tracker is shared publicly (`/s/{token}`, `/badge/{token}.svg`).
+    pub share_token: Option<String>,
     pub source: SourceView,
     pub metrics: Vec<MetricView>,
 }
@@ -240,20 +242,54 @@ pub async fn get_tracker(
     Ok(trackers_where(pool, workspace_id, Some(id)).await?.pop())
 }
 
+/// Which trackers a query reads.
+enum Filter<'a> {
+    /// The workspace's, or one of them.
+    Workspace(Uuid, Option<Uuid>),
+    /// The one shared under this token.
+    Shared(&'a str),
+}
+
 async fn trackers_where(
     pool: &PgPool,
     workspace_id: Uuid,
     id: Option<Uuid>,
 ) -> Result<Vec<TrackerView>, sqlx::Error> {
+    trackers_matching(pool, Filter::Workspace(workspace_id, id)).await
+}
+
+/// The tracker shared under `token`, if it is shared.
+pub async fn shared_tracker(
+    pool: &PgPool,
+    token: &str,
+) -> Result<Option<TrackerView>, sqlx::Error> {
+    Ok(trackers_matching(pool, Filter::Shared(token)).await?.pop())
+}
+
+async fn trackers_matching(
+    pool: &PgPool,
+    filter: Filter<'_>,
+) -> Result<Vec<TrackerView>, sqlx::Error> {
+    let (filter_sql, workspace_id, id, token) = match filter {
+        Filter::Workspace(workspace_id, id) => (
+            "t.workspace_id = $1 AND ($2::uuid IS NULL OR t.id = $2)",
+            Some(workspace_id),
+            id,
+            None,
+        ),
+        Filter::Shared(token) => ("t.share_token = $3", None, None, Some(token)),
+    };
+    let filter = filter_sql;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT t.id, t.label, t.interval_secs, t.paused, t.ends_at, t.created_at,
+        "SELECT t.id, t.label, t.interval_secs, t.paused, t.ends_at, t.created_at, t.share_token,
                 t.ends_at IS NOT NULL AND t.ends_at <= now() AS ended, {SOURCE_COLUMNS}
          FROM trackers t JOIN sources s ON s.id = t.source_id
-         WHERE t.workspace_id = $1 AND ($2::uuid IS NULL OR t.id = $2)
+         WHERE {filter}
          ORDER BY t.created_at DESC, t.id"
     )))
     .bind(workspace_id)
     .bind(id)
+    .bind(token)
     .fetch_all(pool)
     .await?;
     let mut trackers = Vec::with_capacity(rows.len());
@@ -276,6 +312,7 @@ async fn trackers_where(
             paused,
             ends_at: row.try_get("ends_at")?,
             created_at: row.try_get("created_at")?,
+            share_token: row.try_get("share_token")?,
             source,
             metrics: Vec::new(),
         });
@@ -306,6 +343,80 @@ async fn trackers_where(
         }
     }
     Ok(trackers)
+}
+
+/// Shares a tracker publicly (keeping its token when it is already shared). `None` when
+/// there is no such tracker in the workspace.
+pub async fn share_tracker(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE trackers SET share_token = coalesce(share_token, $3)
+         WHERE workspace_id = $1 AND id = $2
+         RETURNING share_token",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .bind(crate::server::tokens::random_base62(22))
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stops sharing a tracker: its page and badge answer 404 from now on. `false` when there
+/// is no such tracker in the workspace.
+pub async fn unshare_tracker(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let updated =
+        sqlx::query("UPDATE trackers SET share_token = NULL WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace_id)
+            .bind(id)
+            .execute(pool)
+            .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// The latest `limit` poll times of a source's metrics, newest first: (time, value per
+/// metric in `metric_ids` order).
+pub async fn recent_rows(
+    pool: &PgPool,
+    metric_ids: &[i32],
+    limit: i64,
+) -> Result<Vec<(DateTime<Utc>, Vec<Option<f64>>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "WITH times AS (
+             SELECT DISTINCT x.t
+             FROM unnest($1::integer[]) AS m(id),
+                  LATERAL (SELECT t FROM samples WHERE metric_id = m.id ORDER BY t DESC LIMIT $2) AS x
+             ORDER BY x.t DESC LIMIT $2
+         )
+         SELECT s.t, s.metric_id, s.value FROM samples s JOIN times USING (t)
+         WHERE s.metric_id = ANY($1) ORDER BY s.t DESC",
+    )
+    .bind(metric_ids)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<(DateTime<Utc>, Vec<Option<f64>>)> = Vec::new();
+    for row in &rows {
+        let t: DateTime<Utc> = row.try_get("t")?;
+        let metric_id: i32 = row.try_get("metric_id")?;
+        let value: f64 = row.try_get("value")?;
+        if out.last().is_none_or(|(time, _)| *time != t) {
+            out.push((t, vec![None; metric_ids.len()]));
+        }
+        if let (Some((_, values)), Some(index)) = (
+            out.last_mut(),
+            metric_ids.iter().position(|id| *id == metric_id),
+        ) {
+            values[index] = Some(value);
+        }
+    }
+    Ok(out)
 }
 
 /// Changes to a tracker; `None` leaves a field as it is.

@@ -1,0 +1,89 @@
+//! `/s/{token}`: a publicly shared tracker, read-only, for anyone with the link (signed in
+//! or not). An unknown or revoked link is the 404 page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::{dashboard::format_number, not_found::NotFound};
+use crate::api::trackers::{SharedTracker, get_shared};
+
+#[component]
+pub fn Shared() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let tracker = Resource::new(token, get_shared);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match tracker.await {
+                    Ok(Some(tracker)) => view! { <SharedPage tracker /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(_) => view! {
+                        <p class="form-error" role="alert">"Could not load this tracker. Please reload the page."</p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SharedPage(tracker: SharedTracker) -> impl IntoView {
+    let names: Vec<String> = tracker
+        .metrics
+        .iter()
+        .map(|(name, _, _)| name.replace('_', " "))
+        .collect();
+    view! {
+        <Title text=tracker.label.clone() />
+        <section class="shared" aria-labelledby="shared-title">
+            <p class="eyebrow">"Shared with Upcount · " {tracker.kind.clone()}</p>
+            <h1 id="shared-title">{tracker.label.clone()}</h1>
+            <p>
+                <a href=tracker.url.clone() rel="noopener noreferrer">{tracker.title.clone()}</a>
+            </p>
+            <dl class="latest-values">
+                {tracker
+                    .metrics
+                    .iter()
+                    .map(|(name, unit, value)| {
+                        let shown = value.map(format_number).unwrap_or_else(|| "—".into());
+                        view! {
+                            <div>
+                                <dt>{name.replace('_', " ")}</dt>
+                                <dd>{shown} " " <span class="muted">{unit.clone()}</span></dd>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </dl>
+            <table class="trackers" aria-label="Latest values">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        {names.iter().map(|name| view! { <th scope="col">{name.clone()}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {tracker
+                        .rows
+                        .iter()
+                        .map(|(time, values)| {
+                            view! {
+                                <tr>
+                                    <td>{time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                    {values
+                                        .iter()
+                                        .map(|value| view! { <td>{value.map(format_number).unwrap_or_default()}</td> })
+                                        .collect_view()}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
