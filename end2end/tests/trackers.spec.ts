@@ -40,3 +40,43 @@ test('add a tracker by pasting a link, see it with its value, and a clear error 
   expect(body.trackers[0].metrics[0]).toMatchObject({ name: 'stars', latest: 19000 });
   expect(errors).toEqual([]);
 });
+
+test('share a tracker publicly, open it signed out, revoke it and see 404', async ({ page, browser }) => {
+  const errors = watchConsole(page);
+  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/dashboard');
+  await page.getByLabel('Link').fill('https://github.com/leptos-rs/leptos');
+  await page.getByLabel('Label (optional)').fill('Leptos stars');
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('status')).toContainText('Now tracking Leptos stars.');
+
+  await page.getByRole('button', { name: 'Share Leptos stars' }).click();
+  await expect(page.getByRole('status')).toContainText('Shared publicly:');
+  const href = await page.getByRole('link', { name: 'Public page' }).getAttribute('href');
+  expect(href).toMatch(/^\/s\/[0-9A-Za-z]{22}$/);
+  const token = href!.slice(3);
+
+  // Signed out, in a fresh browser context: the page and the badge.
+  const stranger = await browser.newContext();
+  const strangerPage = await stranger.newPage();
+  await strangerPage.goto(href!);
+  await expect(strangerPage.getByRole('heading', { name: 'Leptos stars', level: 1 })).toBeVisible();
+  await expect(strangerPage.getByText('19,000').first()).toBeVisible();
+  const badge = await strangerPage.request.get(`/badge/${token}.svg`);
+  expect(badge.status()).toBe(200);
+  expect(badge.headers()['content-type']).toBe('image/svg+xml; charset=utf-8');
+  expect(await badge.text()).toContain('19k stars');
+
+  await page.getByRole('button', { name: 'Stop sharing Leptos stars' }).click();
+  await expect(page.getByRole('status')).toContainText('No longer shared');
+  const gone = await strangerPage.goto(href!);
+  expect(gone!.status()).toBe(404);
+  await expect(strangerPage.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  expect((await strangerPage.request.get(`/badge/${token}.svg`)).status()).toBe(404);
+  await stranger.close();
+  expect(errors).toEqual([]);
+});

@@ -106,6 +106,14 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
+        .route(
+            "/dashboard/trackers/{id}/share",
+            post(trackers::share_from_form),
+        )
+        .route(
+            "/dashboard/trackers/{id}/unshare",
+            post(trackers::unshare_from_form),
+        )
         .route("/api/v1/{*rest}", any(api::not_found))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback_service(

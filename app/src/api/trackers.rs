@@ -16,6 +16,8 @@ pub struct TrackerSummary {
     pub last_error: Option<String>,
     /// (metric, latest value), in the provider's order.
     pub latest: Vec<(String, Option<f64>)>,
+    /// Set when shared publicly: the page is `/s/{token}`.
+    pub share_token: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -29,6 +31,7 @@ impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
             url: view.source.url,
             state: view.state,
             last_error: view.source.last_error,
+            share_token: view.share_token,
             latest: view
                 .metrics
                 .into_iter()

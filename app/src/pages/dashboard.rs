@@ -97,6 +97,7 @@ fn Trackers(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl IntoVi
                         <th scope="col">"Tracker"</th>
                         <th scope="col">"Latest"</th>
                         <th scope="col">"State"</th>
+                        <th scope="col">"Sharing"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -138,6 +139,27 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
         other => other,
     }
     .to_string();
+    let sharing = match tracker.share_token.clone() {
+        Some(token) => view! {
+            <a href=format!("/s/{token}")>"Public page"</a>
+            " · "
+            <a href=format!("/badge/{token}.svg")>"Badge"</a>
+            <form method="post" action=format!("/dashboard/trackers/{}/unshare", tracker.id)>
+                <button class="button-secondary" type="submit" aria-label=format!("Stop sharing {}", tracker.label)>
+                    "Stop sharing"
+                </button>
+            </form>
+        }
+        .into_any(),
+        None => view! {
+            <form method="post" action=format!("/dashboard/trackers/{}/share", tracker.id)>
+                <button class="button-secondary" type="submit" aria-label=format!("Share {}", tracker.label)>
+                    "Share publicly"
+                </button>
+            </form>
+        }
+        .into_any(),
+    };
     view! {
         <tr>
             <td>
@@ -149,6 +171,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                 <span class=state_class>{state_label}</span>
                 {tracker.last_error.clone().map(|error| view! { <p class="tracker-error">{error}</p> })}
             </td>
+            <td>{sharing}</td>
         </tr>
     }
 }

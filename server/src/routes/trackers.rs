@@ -354,3 +354,66 @@ pub async fn add_from_form(
         }
     }
 }
+
+/// `POST /dashboard/trackers/{id}/share` (the dashboard's button).
+pub async fn share_from_form(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    Path(id): Path<String>,
+) -> Response {
+    sharing_form(state, auth, session, id, true).await
+}
+
+/// `POST /dashboard/trackers/{id}/unshare` (the dashboard's button).
+pub async fn unshare_from_form(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    Path(id): Path<String>,
+) -> Response {
+    sharing_form(state, auth, session, id, false).await
+}
+
+async fn sharing_form(
+    state: AppState,
+    auth: Auth,
+    session: tower_sessions::Session,
+    id: String,
+    share: bool,
+) -> Response {
+    use app::{api::flash::Flash, domain::NextPath};
+
+    use super::forms::{redirect_with, unexpected};
+
+    let Some(user) = auth.0 else {
+        return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
+    };
+    let missing = || Flash::notice("That tracker no longer exists.");
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return redirect_with(&session, missing(), DASHBOARD).await;
+    };
+    let outcome = if share {
+        store::share_tracker(&state.pool, user.workspace_id, id)
+            .await
+            .map(|token| {
+                token.map(|token| {
+                    format!(
+                        "Shared publicly: {}/s/{token}. Anyone with the link can see it.",
+                        state.web.public_origin
+                    )
+                })
+            })
+    } else {
+        store::unshare_tracker(&state.pool, user.workspace_id, id)
+            .await
+            .map(|done| {
+                done.then(|| "No longer shared: its public page and badge are gone.".to_string())
+            })
+    };
+    match outcome {
+        Ok(Some(notice)) => redirect_with(&session, Flash::notice(notice), DASHBOARD).await,
+        Ok(None) => redirect_with(&session, missing(), DASHBOARD).await,
+        Err(error) => unexpected(&session, "add-tracker", DASHBOARD, error).await,
+    }
+}

@@ -852,19 +852,53 @@ async fn exports_stream_csv_and_json_of_a_range() {
 async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
     let (_standin, app, token) = setup().await;
     let (_, body) = app
-        .api(Method::POST, "/api/v1/trackers", &token, Some(json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Leptos <stars>" })))
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(
+                json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Leptos <stars>" }),
+            ),
+        )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
     assert_eq!(body["tracker"]["share_token"], Value::Null);
 
-    let (status, shared) = app.api(Method::POST, &format!("/api/v1/trackers/{id}/share"), &token, None).await;
+    let (status, shared) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/trackers/{id}/share"),
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{shared}");
-    let share_token = shared["share"]["token"].as_str().expect("token").to_string();
+    let share_token = shared["share"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
     assert!(share_token.len() >= 22 && share_token.chars().all(|c| c.is_ascii_alphanumeric()));
-    assert_eq!(shared["share"]["page_url"], format!("{}/s/{share_token}", app.address));
-    assert_eq!(shared["share"]["badge_url"], format!("{}/badge/{share_token}.svg", app.address));
-    let (_, again) = app.api(Method::POST, &format!("/api/v1/trackers/{id}/share"), &token, None).await;
-    assert_eq!(again["share"]["token"], share_token.as_str(), "sharing again keeps the link");
+    assert_eq!(
+        shared["share"]["page_url"],
+        format!("{}/s/{share_token}", app.address)
+    );
+    assert_eq!(
+        shared["share"]["badge_url"],
+        format!("{}/badge/{share_token}.svg", app.address)
+    );
+    let (_, again) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/trackers/{id}/share"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        again["share"]["token"],
+        share_token.as_str(),
+        "sharing again keeps the link"
+    );
 
     // Signed out: the page and the badge.
     let page = app.get(&format!("/s/{share_token}")).await;
@@ -875,25 +909,69 @@ async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
     assert!(!html.contains(&token), "nothing of the owner");
     let badge = app.get(&format!("/badge/{share_token}.svg")).await;
     assert_eq!(badge.status(), StatusCode::OK);
-    assert_eq!(badge.headers()["content-type"], "image/svg+xml; charset=utf-8");
+    assert_eq!(
+        badge.headers()["content-type"],
+        "image/svg+xml; charset=utf-8"
+    );
     assert_eq!(badge.headers()["cache-control"], "public, max-age=300");
     let svg = badge.text().await.expect("svg");
-    assert!(svg.starts_with("<svg") && svg.contains("19k stars") && svg.contains("Leptos &lt;stars&gt;"), "{svg}");
+    assert!(
+        svg.starts_with("<svg")
+            && svg.contains("19k stars")
+            && svg.contains("Leptos &lt;stars&gt;"),
+        "{svg}"
+    );
 
     // Another workspace cannot share or revoke it.
     let stranger = app.create_user(Role::Member).await;
     let other = app.token(&stranger, TokenScope::Write).await;
-    let (status, _) = app.api(Method::POST, &format!("/api/v1/trackers/{id}/share"), &other, None).await;
+    let (status, _) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/trackers/{id}/share"),
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.api(Method::DELETE, &format!("/api/v1/trackers/{id}/share"), &other, None).await;
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/trackers/{id}/share"),
+            &other,
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Revoked: both answer 404 at once.
-    let (status, _) = app.api(Method::DELETE, &format!("/api/v1/trackers/{id}/share"), &token, None).await;
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/trackers/{id}/share"),
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&format!("/s/{share_token}")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/badge/{share_token}.svg")).await.status(), StatusCode::NOT_FOUND);
-    for path in ["/s/nosuchshare", "/badge/nosuchshare.svg", "/badge/x.png", "/badge/..%2F.svg"] {
-        assert_eq!(app.get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    assert_eq!(
+        app.get(&format!("/s/{share_token}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/badge/{share_token}.svg")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for path in [
+        "/s/nosuchshare",
+        "/badge/nosuchshare.svg",
+        "/badge/x.png",
+        "/badge/..%2F.svg",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
 }
