@@ -18,6 +18,20 @@ pub struct TrackerSummary {
     pub latest: Vec<(String, Option<f64>)>,
     /// Set when shared publicly: the page is `/s/{token}`.
     pub share_token: Option<String>,
+    /// When the source was last polled (RFC 3339 UTC).
+    pub last_poll_at: Option<String>,
+    /// The first metric's change over 24 hours and over 7 days, when it goes back that far.
+    pub change_24h: Option<Change>,
+    pub change_7d: Option<Change>,
+    /// The first metric's hourly values over the last 7 days, oldest first.
+    pub sparkline: Vec<f64>,
+}
+
+/// A change of a value: absolute, and in percent unless it started from zero.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub absolute: f64,
+    pub percent: Option<f64>,
 }
 
 #[cfg(feature = "ssr")]
@@ -32,6 +46,13 @@ impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
             state: view.state,
             last_error: view.source.last_error,
             share_token: view.share_token,
+            last_poll_at: view
+                .source
+                .last_poll_at
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            change_24h: None,
+            change_7d: None,
+            sparkline: Vec::new(),
             latest: view
                 .metrics
                 .into_iter()
@@ -54,13 +75,51 @@ pub async fn list_trackers() -> Result<Vec<TrackerSummary>, ServerFnError> {
     use crate::server::{state::AppState, tracking::store};
     let user = signed_in().await?;
     let state = expect_context::<AppState>();
+    use crate::server::tracking::series::{change_since, hourly_lasts};
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not list trackers");
+        ServerFnError::new("Could not load your trackers. Please try again.")
+    };
     let trackers = store::list_trackers(&state.pool, user.workspace_id)
         .await
-        .map_err(|error| {
-            tracing::error!(error = %error, "could not list trackers");
-            ServerFnError::new("Could not load your trackers. Please try again.")
-        })?;
-    Ok(trackers.into_iter().map(TrackerSummary::from).collect())
+        .map_err(failed)?;
+    // The first metric of each: its trend from the hourly rollups.
+    let now = chrono::Utc::now();
+    let week = chrono::TimeDelta::days(7);
+    let main: Vec<i32> = trackers
+        .iter()
+        .filter_map(|tracker| tracker.metrics.first().map(|metric| metric.id))
+        .collect();
+    let hourly = hourly_lasts(&state.pool, &main, now - week - chrono::TimeDelta::hours(3))
+        .await
+        .map_err(failed)?;
+    Ok(trackers
+        .into_iter()
+        .map(|tracker| {
+            let trend = tracker.metrics.first().map(|metric| {
+                let points = hourly
+                    .get(&metric.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                (points.to_vec(), metric.latest)
+            });
+            let mut summary = TrackerSummary::from(tracker);
+            if let Some((points, Some(latest))) = trend {
+                let change = |period| {
+                    change_since(&points, latest, now - period)
+                        .map(|(absolute, percent)| Change { absolute, percent })
+                };
+                summary.change_24h = change(chrono::TimeDelta::hours(24));
+                summary.change_7d = change(week);
+                summary.sparkline = points
+                    .iter()
+                    .filter(|(time, _)| *time >= now - week)
+                    .map(|(_, value)| *value)
+                    .collect();
+            }
+            summary
+        })
+        .collect())
 }
 
 /// Adds a tracker for `url` to the signed-in user's workspace: the same checks as

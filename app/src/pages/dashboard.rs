@@ -11,7 +11,7 @@ use crate::{
     api::{
         flash::Flash,
         session::{Viewer, get_flash},
-        trackers::{TrackerSummary, list_trackers},
+        trackers::{Change, TrackerSummary, list_trackers},
     },
     components::form::{Field, FormError, Notice},
 };
@@ -129,6 +129,28 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
             }
         })
         .collect_view();
+    let changes = [(tracker.change_24h, "24 h"), (tracker.change_7d, "7 d")]
+        .into_iter()
+        .map(|(change, period)| {
+            let class = match change {
+                Some(Change { absolute, .. }) if absolute > 0.0 => "change change-up",
+                Some(Change { absolute, .. }) if absolute < 0.0 => "change change-down",
+                _ => "change",
+            };
+            view! { <span class=class>{describe_change(change, period)}</span> }
+        })
+        .collect_view();
+    let sparkline = sparkline_points(&tracker.sparkline).map(|points| {
+        view! {
+            <svg class="sparkline" viewBox="0 0 120 28" width="120" height="28" role="img" aria-label="Last 7 days">
+                <polyline points=points fill="none" stroke="currentColor" stroke-width="1.5" />
+            </svg>
+        }
+    });
+    let last_poll = tracker
+        .last_poll_at
+        .clone()
+        .map(|at| format!("polled {}", at.replace('T', " ").replace('Z', " UTC")));
     let state_class = format!("state state-{}", tracker.state);
     let state_label = match tracker.state.as_str() {
         "ok" => "ok",
@@ -166,14 +188,64 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                 <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
                 <span class="tracker-kind">{tracker.kind.clone()}</span>
             </td>
-            <td class="latest">{latest}</td>
+            <td class="latest">
+                {latest}
+                <div class="changes">{changes}</div>
+                {sparkline}
+            </td>
             <td>
                 <span class=state_class>{state_label}</span>
+                {last_poll.map(|text| view! { <p class="tracker-polled">{text}</p> })}
                 {tracker.last_error.clone().map(|error| view! { <p class="tracker-error">{error}</p> })}
             </td>
             <td>{sharing}</td>
         </tr>
     }
+}
+
+/// "+120 (+0.6%) in 24 h", or "— in 24 h" when the data does not go back that far.
+pub fn describe_change(change: Option<Change>, period: &str) -> String {
+    match change {
+        None => format!("— in {period}"),
+        Some(Change { absolute, percent }) => {
+            let sign = if absolute > 0.0 { "+" } else { "" };
+            let percent = percent
+                .map(|percent| {
+                    format!(
+                        " ({sign}{}%)",
+                        format_number((percent * 10.0).round() / 10.0)
+                    )
+                })
+                .unwrap_or_default();
+            format!("{sign}{}{percent} in {period}", format_number(absolute))
+        }
+    }
+}
+
+/// The points of a 120×28 sparkline of `values`, or `None` with fewer than two.
+pub fn sparkline_points(values: &[f64]) -> Option<String> {
+    if values.len() < 2 {
+        return None;
+    }
+    let (min, max) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(min, max), value| {
+            (min.min(*value), max.max(*value))
+        });
+    let range = if max > min { max - min } else { 1.0 };
+    let step = 120.0 / (values.len() - 1) as f64;
+    Some(
+        values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let x = index as f64 * step;
+                let y = 26.0 - (value - min) / range * 24.0;
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// `19000` → `19,000`; `0.97` → `0.97`; `67187.3358` → `67,187.34`.
@@ -208,6 +280,41 @@ pub fn format_number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::format_number;
+
+    #[test]
+    fn changes_and_sparklines() {
+        use super::{Change, describe_change, sparkline_points};
+        assert_eq!(
+            describe_change(
+                Some(Change {
+                    absolute: 120.0,
+                    percent: Some(0.63)
+                }),
+                "24 h"
+            ),
+            "+120 (+0.6%) in 24 h"
+        );
+        assert_eq!(
+            describe_change(
+                Some(Change {
+                    absolute: -3.0,
+                    percent: None
+                }),
+                "7 d"
+            ),
+            "-3 in 7 d"
+        );
+        assert_eq!(describe_change(None, "7 d"), "— in 7 d");
+        assert_eq!(sparkline_points(&[1.0]), None);
+        assert_eq!(
+            sparkline_points(&[0.0, 10.0]).as_deref(),
+            Some("0.0,26.0 120.0,2.0")
+        );
+        assert_eq!(
+            sparkline_points(&[5.0, 5.0]).as_deref(),
+            Some("0.0,26.0 120.0,26.0")
+        );
+    }
 
     #[test]
     fn numbers_read_like_numbers() {

@@ -975,3 +975,44 @@ async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_changes_over_a_day_and_a_week_with_a_sparkline() {
+    let (_standin, app, _token) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    assert_eq!(latest(&body["tracker"], "stars"), Some(19_000.0));
+    let stars: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("metric");
+    // Eight days of hourly history before the first sample: 10 fewer stars each hour back.
+    let now = chrono::Utc::now();
+    let history: Vec<app::server::tracking::store::Sample> = (1..=192)
+        .map(|hours| app::server::tracking::store::Sample {
+            metric_id: stars,
+            t: now - chrono::Duration::hours(hours),
+            value: 19_000.0 - 10.0 * hours as f64,
+        })
+        .collect();
+    app::server::tracking::store::write_samples(&app.pool, &history)
+        .await
+        .expect("write");
+
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let html = browser.get("/dashboard").await.text().await.expect("html");
+    assert!(html.contains("stars"), "{html}");
+    assert!(html.contains("+240 (+1.3%) in 24 h"), "{html}");
+    assert!(html.contains("+1,680 (+9.7%) in 7 d"), "{html}");
+    assert!(html.contains(r#"class="sparkline""#), "{html}");
+    assert!(html.contains("polled "), "{html}");
+}

@@ -182,6 +182,50 @@ pub async fn read(
     })
 }
 
+/// The change of a metric since `at`: `latest` minus the last value recorded at or before
+/// `at` among `points` (time-ordered), absolute and in percent (no percent from zero).
+/// `None` when nothing was recorded that early.
+pub fn change_since(
+    points: &[(DateTime<Utc>, f64)],
+    latest: f64,
+    at: DateTime<Utc>,
+) -> Option<(f64, Option<f64>)> {
+    let base = points
+        .iter()
+        .take_while(|(time, _)| *time <= at)
+        .last()
+        .map(|(_, value)| *value)?;
+    let absolute = latest - base;
+    let percent = (base != 0.0).then(|| absolute / base.abs() * 100.0);
+    Some((absolute, percent))
+}
+
+/// The last value of each hour of each metric since `since`, time-ordered, from the hourly
+/// rollups (at most 24 a day a metric, however often it is polled).
+pub async fn hourly_lasts(
+    pool: &PgPool,
+    metric_ids: &[i32],
+    since: DateTime<Utc>,
+) -> Result<std::collections::HashMap<i32, Vec<(DateTime<Utc>, f64)>>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT metric_id, last_t, last FROM samples_hourly
+         WHERE metric_id = ANY($1) AND bucket >= $2
+         ORDER BY metric_id, bucket",
+    )
+    .bind(metric_ids)
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let mut out: std::collections::HashMap<i32, Vec<(DateTime<Utc>, f64)>> =
+        std::collections::HashMap::new();
+    for row in &rows {
+        out.entry(row.try_get("metric_id")?)
+            .or_default()
+            .push((row.try_get("last_t")?, row.try_get("last")?));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +259,28 @@ mod tests {
                 "{span_secs}s in {points} points: width {width} gives {buckets}"
             );
         }
+    }
+
+    #[test]
+    fn changes_need_a_value_that_old() {
+        let points = vec![
+            (at("2026-03-01T00:00:00Z"), 100.0),
+            (at("2026-03-01T12:00:00Z"), 150.0),
+            (at("2026-03-02T00:00:00Z"), 200.0),
+        ];
+        assert_eq!(
+            change_since(&points, 220.0, at("2026-03-01T12:30:00Z")),
+            Some((70.0, Some(70.0 / 150.0 * 100.0)))
+        );
+        assert_eq!(
+            change_since(&points, 220.0, at("2026-02-28T00:00:00Z")),
+            None
+        );
+        let zero = vec![(at("2026-03-01T00:00:00Z"), 0.0)];
+        assert_eq!(
+            change_since(&zero, 5.0, at("2026-03-02T00:00:00Z")),
+            Some((5.0, None))
+        );
     }
 
     #[test]
