@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use super::signed_in::SignedIn;
 use crate::{
@@ -28,6 +29,15 @@ pub fn Dashboard() -> impl IntoView {
 fn DashboardPage(viewer: Viewer) -> impl IntoView {
     let flash = Resource::new(|| (), |_| get_flash());
     let trackers = Resource::new(|| (), |_| list_trackers());
+    let query = use_query_map();
+    let view_options = move || {
+        query.with(|query| ListOptions {
+            search: query.get("q").unwrap_or_default(),
+            kind: query.get("kind").unwrap_or_default(),
+            state: query.get("state").unwrap_or_default(),
+            sort: query.get("sort").unwrap_or_default(),
+        })
+    };
     view! {
         <section class="dashboard" aria-labelledby="dashboard-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>
@@ -38,10 +48,11 @@ fn DashboardPage(viewer: Viewer) -> impl IntoView {
                     let trackers = trackers.await;
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
                     let messages = Flash::of(&flash, "add-tracker").unwrap_or_default();
+                    let options = view_options();
                     view! {
                         <Notice notice />
                         <AddTracker messages />
-                        <Trackers trackers />
+                        <Trackers trackers options />
                     }
                 })}
             </Suspense>
@@ -78,8 +89,142 @@ fn AddTracker(messages: Flash) -> impl IntoView {
     }
 }
 
+/// How the list is narrowed and ordered: the query string, so a view can be bookmarked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListOptions {
+    /// Words the label, title or kind must contain.
+    pub search: String,
+    /// Only this provider kind (`github.repo`).
+    pub kind: String,
+    /// Only this state.
+    pub state: String,
+    /// `name`, `value`, `change` (24 h, in percent) or `` (newest first).
+    pub sort: String,
+}
+
+/// The trackers `options` keeps, in its order.
+pub fn arrange(mut trackers: Vec<TrackerSummary>, options: &ListOptions) -> Vec<TrackerSummary> {
+    let words: Vec<String> = options
+        .search
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    trackers.retain(|tracker| {
+        let haystack =
+            format!("{} {} {}", tracker.label, tracker.title, tracker.kind).to_lowercase();
+        words.iter().all(|word| haystack.contains(word))
+            && (options.kind.is_empty() || tracker.kind == options.kind)
+            && (options.state.is_empty() || tracker.state == options.state)
+    });
+    let main_value = |tracker: &TrackerSummary| {
+        tracker
+            .latest
+            .first()
+            .and_then(|(_, value)| *value)
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    let change = |tracker: &TrackerSummary| {
+        tracker
+            .change_24h
+            .map(|change| change.percent.unwrap_or(change.absolute))
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    match options.sort.as_str() {
+        "name" => trackers.sort_by_key(|tracker| tracker.label.to_lowercase()),
+        "value" => trackers.sort_by(|a, b| main_value(b).total_cmp(&main_value(a))),
+        "change" => trackers.sort_by(|a, b| change(b).total_cmp(&change(a))),
+        _ => {}
+    }
+    trackers
+}
+
 #[component]
-fn Trackers(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl IntoView {
+fn Toolbar(kinds: Vec<String>, options: ListOptions) -> impl IntoView {
+    let option = |value: &str, label: &str, current: &str| {
+        let selected = value == current;
+        view! { <option value=value.to_string() selected=selected>{label.to_string()}</option> }
+    };
+    view! {
+        <form method="get" action="/dashboard" class="toolbar" role="search" aria-label="Find trackers">
+            <div class="field">
+                <label for="list-q">"Search"</label>
+                <input id="list-q" name="q" type="search" value=options.search.clone() />
+            </div>
+            <div class="field">
+                <label for="list-kind">"Provider"</label>
+                <select id="list-kind" name="kind">
+                    {option("", "All", &options.kind)}
+                    {kinds.iter().map(|kind| option(kind, kind, &options.kind)).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="list-state">"State"</label>
+                <select id="list-state" name="state">
+                    {option("", "All", &options.state)}
+                    {option("ok", "ok", &options.state)}
+                    {option("backing_off", "backing off", &options.state)}
+                    {option("gone", "gone", &options.state)}
+                    {option("paused", "paused", &options.state)}
+                    {option("ended", "ended", &options.state)}
+                </select>
+            </div>
+            <div class="field">
+                <label for="list-sort">"Sort by"</label>
+                <select id="list-sort" name="sort">
+                    {option("", "Newest", &options.sort)}
+                    {option("name", "Name", &options.sort)}
+                    {option("value", "Value", &options.sort)}
+                    {option("change", "Change in 24 h", &options.sort)}
+                </select>
+            </div>
+            <button class="button-secondary" type="submit">"Apply"</button>
+        </form>
+    }
+}
+
+#[component]
+fn Trackers(
+    trackers: Result<Vec<TrackerSummary>, ServerFnError>,
+    options: ListOptions,
+) -> impl IntoView {
+    match trackers {
+        Ok(trackers) if !trackers.is_empty() => {
+            let mut kinds: Vec<String> = trackers
+                .iter()
+                .map(|tracker| tracker.kind.clone())
+                .collect();
+            kinds.sort();
+            kinds.dedup();
+            let total = trackers.len();
+            let shown = arrange(trackers, &options);
+            let count = if shown.len() == total {
+                format!("{total} trackers")
+            } else {
+                format!("{} of {total} trackers", shown.len())
+            };
+            let list = if shown.is_empty() {
+                view! {
+                    <p class="empty-filter">
+                        "No tracker matches. " <a href="/dashboard">"Show all trackers"</a>
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! { <TrackerTable trackers=Ok(shown) /> }.into_any()
+            };
+            view! {
+                <Toolbar kinds options />
+                <p class="muted list-count" aria-live="polite">{count}</p>
+                {list}
+            }
+            .into_any()
+        }
+        other => view! { <TrackerTable trackers=other.map(|_| Vec::new()) /> }.into_any(),
+    }
+}
+
+#[component]
+fn TrackerTable(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl IntoView {
     match trackers {
         Ok(trackers) if trackers.is_empty() => view! {
             <div class="empty-state">

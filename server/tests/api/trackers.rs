@@ -1016,3 +1016,91 @@ async fn the_dashboard_shows_changes_over_a_day_and_a_week_with_a_sparkline() {
     assert!(html.contains(r#"class="sparkline""#), "{html}");
     assert!(html.contains("polled "), "{html}");
 }
+
+#[tokio::test]
+async fn the_dashboard_filters_searches_and_sorts_from_the_query_string() {
+    let (standin, app, _token) = setup().await;
+    standin.set("hn/item/1", fixtures::hn_story(1, 5, 0));
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    for url in [
+        "https://github.com/leptos-rs/leptos",
+        "https://news.ycombinator.com/item?id=8863",
+        "https://news.ycombinator.com/item?id=1",
+    ] {
+        let (status, body) = app
+            .api(
+                Method::POST,
+                "/api/v1/trackers",
+                &token,
+                Some(json!({ "url": url })),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
+    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    let hn_ids: Vec<String> = list["trackers"]
+        .as_array()
+        .expect("trackers")
+        .iter()
+        .filter(|tracker| tracker["source"]["kind"] == "hackernews.item")
+        .map(|tracker| tracker["id"].as_str().expect("id").to_string())
+        .collect();
+    app.api(
+        Method::PATCH,
+        &format!("/api/v1/trackers/{}", hn_ids[0]),
+        &token,
+        Some(json!({ "label": "Zebra", "paused": true })),
+    )
+    .await;
+    app.api(
+        Method::PATCH,
+        &format!("/api/v1/trackers/{}", hn_ids[1]),
+        &token,
+        Some(json!({ "label": "Aardvark" })),
+    )
+    .await;
+
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let page = |query: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .get(&format!("/dashboard{query}"))
+                .await
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    let rows = |html: &str| -> Vec<String> {
+        ["leptos-rs/leptos", "Zebra", "Aardvark"]
+            .iter()
+            .filter_map(|label| {
+                html.find(&format!(">{label}</a>"))
+                    .map(|at| (at, label.to_string()))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_values()
+            .collect()
+    };
+    let all = page("").await;
+    assert!(all.contains("3 trackers"), "{all}");
+    assert_eq!(
+        rows(&page("?sort=name").await),
+        ["Aardvark", "leptos-rs/leptos", "Zebra"]
+    );
+    assert_eq!(
+        rows(&page("?sort=value").await),
+        ["leptos-rs/leptos", "Aardvark", "Zebra"]
+    );
+    let hn = page("?kind=hackernews.item").await;
+    assert!(hn.contains("2 of 3 trackers"), "{hn}");
+    assert_eq!(rows(&hn).len(), 2);
+    assert_eq!(rows(&page("?state=paused").await), ["Zebra"]);
+    assert_eq!(rows(&page("?q=LEPTOS").await), ["leptos-rs/leptos"]);
+    let none = page("?q=nothing-matches").await;
+    assert!(none.contains("No tracker matches."), "{none}");
+    assert!(!none.contains("Add your first tracker"));
+}
