@@ -330,6 +330,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
     view! {
         <tr>
             <td>
+                <ProviderIcon kind=tracker.kind.clone() />
                 <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
                 <span class="tracker-kind">{tracker.kind.clone()}</span>
             </td>
@@ -345,6 +346,26 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
             </td>
             <td>{sharing}</td>
         </tr>
+    }
+}
+
+/// A small badge naming the provider (no external images: the site works with no CDN).
+#[component]
+fn ProviderIcon(kind: String) -> impl IntoView {
+    let service = kind.split('.').next().unwrap_or_default().to_string();
+    let (letters, name) = match service.as_str() {
+        "github" => ("GH", "GitHub"),
+        "hackernews" => ("HN", "Hacker News"),
+        "reddit" => ("R", "Reddit"),
+        "youtube" => ("YT", "YouTube"),
+        "twitch" => ("TW", "Twitch"),
+        "coingecko" => ("CG", "CoinGecko"),
+        _ => ("{}", "JSON API"),
+    };
+    view! {
+        <span class=format!("provider-icon provider-{service}") title=name aria-label=name role="img">
+            {letters}
+        </span>
     }
 }
 
