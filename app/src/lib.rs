@@ -31,6 +31,7 @@ use crate::{
         landing::Landing,
         not_found::NotFound,
         shared::Shared,
+        tracker::Tracker,
     },
 };
 
@@ -94,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                     <Route path=path!("s/:token") view=Shared ssr=SsrMode::Async />
+                    <Route path=path!("trackers/:id") view=Tracker ssr=SsrMode::Async />
                 </Routes>
             </main>
             <SiteFooter />

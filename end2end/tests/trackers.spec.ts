@@ -30,7 +30,7 @@ test('add a tracker by pasting a link, see it with its value, and a clear error 
   await expect(row).toContainText('github.repo');
   await expect(row).toContainText('stars 19,000');
   await expect(row).toContainText('ok');
-  await expect(row.getByRole('link', { name: 'leptos-rs/leptos' })).toHaveAttribute('href', 'https://github.com/leptos-rs/leptos');
+  await expect(row.getByRole('link', { name: 'leptos-rs/leptos', exact: true })).toHaveAttribute('href', 'https://github.com/leptos-rs/leptos');
 
   // The same list from the API, with the session cookie.
   const response = await page.request.get('/api/v1/trackers');
@@ -78,5 +78,34 @@ test('share a tracker publicly, open it signed out, revoke it and see 404', asyn
   await expect(strangerPage.getByRole('heading', { name: 'Page not found' })).toBeVisible();
   expect((await strangerPage.request.get(`/badge/${token}.svg`)).status()).toBe(404);
   await stranger.close();
+  expect(errors).toEqual([]);
+});
+
+test("open a tracker's chart from the dashboard and switch ranges", async ({ page }) => {
+  const errors = watchConsole(page);
+  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/dashboard');
+  await page.getByLabel('Link').fill('https://github.com/leptos-rs/leptos');
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('status')).toContainText('Now tracking leptos-rs/leptos.');
+
+  await page.getByRole('link', { name: 'Chart of leptos-rs/leptos' }).click();
+  await expect(page).toHaveURL(/\/trackers\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'leptos-rs/leptos', level: 1 })).toBeVisible();
+  const chart = page.locator('.tracker-chart');
+  await expect(chart).toHaveAttribute('data-drawn', 'true');
+  await expect(chart.locator('canvas')).toBeVisible();
+
+  await page.getByRole('navigation', { name: 'Range' }).getByRole('link', { name: '7 d' }).click();
+  await expect(page).toHaveURL(/range=7d/);
+  await expect(page.getByRole('navigation', { name: 'Range' }).getByRole('link', { name: '7 d' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.locator('.tracker-chart')).toHaveAttribute('data-drawn', 'true');
+  await page.getByRole('navigation', { name: 'Metric' }).getByRole('link', { name: 'forks' }).click();
+  await expect(page).toHaveURL(/metric=forks/);
+  await expect(page.getByText('forks — now 700')).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -218,3 +218,147 @@ pub async fn get_shared(token: String) -> Result<Option<SharedTracker>, ServerFn
         rows,
     }))
 }
+
+/// The ranges a tracker page offers.
+pub const RANGES: [(&str, &str); 6] = [
+    ("24h", "24 h"),
+    ("7d", "7 d"),
+    ("30d", "30 d"),
+    ("90d", "90 d"),
+    ("1y", "1 y"),
+    ("all", "All"),
+];
+
+/// One point of a tracker page's chart: a raw sample or a bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChartPoint {
+    /// Milliseconds since the Unix epoch (UTC).
+    pub t: i64,
+    pub avg: f64,
+    pub min: f64,
+    pub max: f64,
+    pub count: i64,
+}
+
+/// Everything a tracker page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackerDetail {
+    pub summary: TrackerSummary,
+    pub author: Option<String>,
+    pub published_at: Option<String>,
+    pub tags: Vec<String>,
+    pub interval_secs: i32,
+    /// The metric shown, its unit, and every metric of the tracker.
+    pub metric: String,
+    pub unit: String,
+    pub metrics: Vec<String>,
+    /// The range shown (a key of [`RANGES`]).
+    pub range: String,
+    /// The bucket width when points are buckets.
+    pub bucket_secs: Option<i64>,
+    pub points: Vec<ChartPoint>,
+    /// The latest polls, newest first: (time in RFC 3339 UTC, value per metric).
+    pub recent: Vec<(String, Vec<Option<f64>>)>,
+}
+
+/// A tracker of the signed-in user's workspace with the series of `metric` (the first when
+/// none) over `range`; `None` when there is no such tracker in the workspace.
+#[server]
+pub async fn get_tracker_detail(
+    id: String,
+    metric: Option<String>,
+    range: String,
+) -> Result<Option<TrackerDetail>, ServerFnError> {
+    use crate::server::{
+        state::AppState,
+        tracking::{series, store},
+    };
+    let user = signed_in().await?;
+    let state = expect_context::<AppState>();
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return Ok(None);
+    };
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not load a tracker page");
+        ServerFnError::new("Could not load this tracker. Please try again.")
+    };
+    let Some(tracker) = store::get_tracker(&state.pool, user.workspace_id, id)
+        .await
+        .map_err(failed)?
+    else {
+        return Ok(None);
+    };
+    let chosen = metric
+        .as_deref()
+        .and_then(|name| tracker.metrics.iter().find(|m| m.name == name))
+        .or_else(|| tracker.metrics.first())
+        .cloned();
+    let range = if RANGES.iter().any(|(key, _)| *key == range) {
+        range
+    } else {
+        "30d".to_string()
+    };
+    let now = chrono::Utc::now();
+    let (mut points, mut bucket_secs) = (Vec::new(), None);
+    if let Some(chosen) = &chosen {
+        let from = match range.as_str() {
+            "24h" => Some(now - chrono::TimeDelta::hours(24)),
+            "7d" => Some(now - chrono::TimeDelta::days(7)),
+            "30d" => Some(now - chrono::TimeDelta::days(30)),
+            "90d" => Some(now - chrono::TimeDelta::days(90)),
+            "1y" => Some(now - chrono::TimeDelta::days(365)),
+            _ => store::first_sample_at(&state.pool, chosen.id)
+                .await
+                .map_err(failed)?,
+        };
+        if let Some(from) = from {
+            let read = series::read(&state.pool, chosen.id, from, now, 500)
+                .await
+                .map_err(failed)?;
+            bucket_secs = read.bucket_secs;
+            points = read
+                .points
+                .into_iter()
+                .map(|point| ChartPoint {
+                    t: point.time.timestamp_millis(),
+                    avg: point.avg,
+                    min: point.min,
+                    max: point.max,
+                    count: point.count,
+                })
+                .collect();
+        }
+    }
+    let ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
+    let recent = store::recent_rows(&state.pool, &ids, 20)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .map(|(time, values)| {
+            (
+                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                values,
+            )
+        })
+        .collect();
+    let metrics = tracker
+        .metrics
+        .iter()
+        .map(|metric| metric.name.clone())
+        .collect();
+    let format_time = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d").to_string();
+    Ok(Some(TrackerDetail {
+        author: tracker.source.author.clone(),
+        published_at: tracker.source.published_at.map(format_time),
+        tags: tracker.source.tags.clone(),
+        interval_secs: tracker.interval_secs,
+        metric: chosen.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+        unit: chosen.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
+        metrics,
+        range,
+        bucket_secs,
+        points,
+        recent,
+        summary: tracker.into(),
+    }))
+}

@@ -332,7 +332,10 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
             <td>
                 <ProviderIcon kind=tracker.kind.clone() />
                 <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
-                <span class="tracker-kind">{tracker.kind.clone()}</span>
+                <span class="tracker-kind">
+                    {tracker.kind.clone()} " · "
+                    <a href=format!("/trackers/{}", tracker.id) aria-label=format!("Chart of {}", tracker.label)>"Chart"</a>
+                </span>
             </td>
             <td class="latest">
                 {latest}

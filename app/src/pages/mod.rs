@@ -8,3 +8,4 @@ pub mod landing;
 pub mod not_found;
 pub mod shared;
 pub mod signed_in;
+pub mod tracker;

@@ -10,7 +10,7 @@ use crate::{ViewerResource, api::session::Viewer, domain::NextPath};
 /// back to `path` afterwards); with `admin_only`, members get the 403 page.
 #[component]
 pub fn SignedIn<F, V>(
-    path: &'static str,
+    #[prop(into)] path: String,
     #[prop(optional)] admin_only: bool,
     page: F,
 ) -> impl IntoView
@@ -23,11 +23,12 @@ where
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 let page = page.clone();
+                let path = path.clone();
                 Suspend::new(async move {
                     match viewer.await {
                         Ok(Some(viewer)) if admin_only && !viewer.is_admin() => view! { <Forbidden /> }.into_any(),
                         Ok(Some(viewer)) => page(viewer).into_any(),
-                        Ok(None) => view! { <Redirect path=NextPath::sign_in_url(path) /> }.into_any(),
+                        Ok(None) => view! { <Redirect path=NextPath::sign_in_url(&path) /> }.into_any(),
                         Err(_) => view! {
                             <p class="form-error" role="alert">
                                 "Something went wrong loading this page. Please reload it."

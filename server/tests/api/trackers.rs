@@ -1104,3 +1104,84 @@ async fn the_dashboard_filters_searches_and_sorts_from_the_query_string() {
     assert!(none.contains("No tracker matches."), "{none}");
     assert!(!none.contains("Add your first tracker"));
 }
+
+#[tokio::test]
+async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
+    let (_standin, app, _token) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    let stars: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("metric");
+    let now = chrono::Utc::now();
+    let history: Vec<app::server::tracking::store::Sample> = (1..=2_000)
+        .map(|minutes| app::server::tracking::store::Sample {
+            metric_id: stars,
+            t: now - chrono::Duration::minutes(minutes * 5),
+            value: 19_000.0 - minutes as f64,
+        })
+        .collect();
+    app::server::tracking::store::write_samples(&app.pool, &history)
+        .await
+        .expect("write");
+
+    let browser = app.browser();
+    let signed_out = browser.get(&format!("/trackers/{id}")).await;
+    assert_eq!(signed_out.status(), StatusCode::FOUND);
+    assert_eq!(
+        crate::helpers::location(&signed_out),
+        format!("/sign-in?next=%2Ftrackers%2F{id}")
+    );
+    browser.sign_in(&user).await;
+    let html = browser
+        .get(&format!("/trackers/{id}?metric=stars&range=7d"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(r#"id="tracker-chart-stars-7d""#), "{html}");
+    assert!(html.contains("Chart data as a table"));
+    assert!(
+        html.contains(r#"aria-current="page" class="chip">7 d</a>"#)
+            || html.contains(r#"class="chip" aria-current="page">7 d"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("each point sums up"),
+        "2,000 samples over a week come in buckets: {html}"
+    );
+    assert!(html.contains("Latest polls"));
+    assert!(html.contains("19,000"));
+    let day = browser
+        .get(&format!("/trackers/{id}?metric=forks&range=24h"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        day.contains("every poll"),
+        "one sample of forks: raw points"
+    );
+
+    let stranger = app.create_user(Role::Member).await;
+    let other = app.browser();
+    other.sign_in(&stranger).await;
+    assert_eq!(
+        other.get(&format!("/trackers/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.get("/trackers/not-a-uuid").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -419,6 +419,17 @@ pub async fn recent_rows(
     Ok(out)
 }
 
+/// When the metric's first sample was taken.
+pub async fn first_sample_at(
+    pool: &PgPool,
+    metric_id: i32,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT t FROM samples WHERE metric_id = $1 ORDER BY t LIMIT 1")
+        .bind(metric_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Changes to a tracker; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct TrackerChanges {

@@ -1,0 +1,394 @@
+//! `/trackers/{id}`: one tracker, its metadata, a chart of one metric over a range, and a
+//! table of its latest polls. The metric and the range are in the query string
+//! (`?metric=stars&range=90d`), so a view can be bookmarked and shared; the links work
+//! without the wasm, which draws the chart once it has loaded.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{dashboard::format_number, not_found::NotFound, signed_in::SignedIn};
+use crate::api::trackers::{ChartPoint, RANGES, TrackerDetail, get_tracker_detail};
+
+#[component]
+pub fn Tracker() -> impl IntoView {
+    let params = use_params_map();
+    let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
+    view! {
+        <SignedIn path=path() page=|_viewer| view! { <TrackerPage /> } />
+    }
+}
+
+#[component]
+fn TrackerPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let request = move || {
+        (
+            params.read().get("id").unwrap_or_default(),
+            query.read().get("metric"),
+            query.read().get("range").unwrap_or_else(|| "30d".into()),
+        )
+    };
+    let detail = Resource::new(request, |(id, metric, range)| {
+        get_tracker_detail(id, metric, range)
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some(detail)) => view! { <TrackerView detail /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(_) => view! {
+                        <p class="form-error" role="alert">
+                            "Could not load this tracker. " <a href="">"Try again"</a>
+                        </p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TrackerView(detail: TrackerDetail) -> impl IntoView {
+    let summary = detail.summary.clone();
+    let base = format!("/trackers/{}", summary.id);
+    let link = {
+        let base = base.clone();
+        move |metric: &str, range: &str| format!("{base}?metric={metric}&range={range}")
+    };
+    let metric_links = detail
+        .metrics
+        .iter()
+        .map(|name| {
+            let current = *name == detail.metric;
+            view! {
+                <a href=link(name, &detail.range) aria-current=current.then_some("page") class="chip">
+                    {name.replace('_', " ")}
+                </a>
+            }
+        })
+        .collect_view();
+    let range_links = RANGES
+        .iter()
+        .map(|(key, label)| {
+            let current = *key == detail.range;
+            view! {
+                <a href=link(&detail.metric, key) aria-current=current.then_some("page") class="chip">
+                    {*label}
+                </a>
+            }
+        })
+        .collect_view();
+    let latest = summary
+        .latest
+        .iter()
+        .find(|(name, _)| *name == detail.metric)
+        .and_then(|(_, value)| *value);
+    let buckets = detail
+        .bucket_secs
+        .map(|secs| format!("each point sums up {}", describe_secs(secs)))
+        .unwrap_or_else(|| "every poll".to_string());
+    let points = detail.points.clone();
+    let names: Vec<String> = detail
+        .metrics
+        .iter()
+        .map(|name| name.replace('_', " "))
+        .collect();
+    view! {
+        <Title text=summary.label.clone() />
+        <section class="tracker-page" aria-labelledby="tracker-title">
+            <p class="eyebrow"><a href="/dashboard">"Dashboard"</a> " / " {summary.kind.clone()}</p>
+            <h1 id="tracker-title">{summary.label.clone()}</h1>
+            <p>
+                <a href=summary.url.clone() rel="noopener noreferrer">{summary.title.clone()}</a>
+                {detail.author.clone().map(|author| view! { " · by " {author} })}
+                {detail.published_at.clone().map(|at| view! { " · created " {at} })}
+            </p>
+            <p class="muted">
+                {format!("State: {} · polled every {}", summary.state.replace('_', " "), describe_secs(i64::from(detail.interval_secs)))}
+                {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
+            </p>
+            <nav class="chips" aria-label="Metric">{metric_links}</nav>
+            <nav class="chips" aria-label="Range">{range_links}</nav>
+            <figure class="chart-figure">
+                <figcaption>
+                    <strong>{detail.metric.replace('_', " ")}</strong>
+                    {latest.map(|value| view! { " — now " {format_number(value)} " " {detail.unit.clone()} })}
+                    <span class="muted">{format!(" · {} points, {buckets}", detail.points.len())}</span>
+                </figcaption>
+                {if detail.points.is_empty() {
+                    view! { <p class="empty-chart">"No data in this range yet."</p> }.into_any()
+                } else {
+                    view! { <SeriesChart points metric=detail.metric.clone() range=detail.range.clone() /> }.into_any()
+                }}
+            </figure>
+            <details class="data-table">
+                <summary>"Chart data as a table"</summary>
+                <table class="trackers">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Time (UTC)"</th>
+                            <th scope="col">"Average"</th>
+                            <th scope="col">"Min"</th>
+                            <th scope="col">"Max"</th>
+                            <th scope="col">"Samples"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {detail
+                            .points
+                            .iter()
+                            .map(|point| {
+                                view! {
+                                    <tr>
+                                        <td>{utc(point.t)}</td>
+                                        <td>{format_number(point.avg)}</td>
+                                        <td>{format_number(point.min)}</td>
+                                        <td>{format_number(point.max)}</td>
+                                        <td>{point.count}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </details>
+            <h2>"Latest polls"</h2>
+            <table class="trackers" aria-label="Latest polls">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        {names.iter().map(|name| view! { <th scope="col">{name.clone()}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {detail
+                        .recent
+                        .iter()
+                        .map(|(time, values)| {
+                            view! {
+                                <tr>
+                                    <td>{time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                    {values
+                                        .iter()
+                                        .map(|value| view! { <td>{value.map(format_number).unwrap_or_default()}</td> })
+                                        .collect_view()}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <p>
+                <a href=format!("/api/v1/trackers/{}/export.csv", summary.id) download="">"Download CSV"</a>
+                " · "
+                <a href=format!("/api/v1/trackers/{}/export.json", summary.id) download="">"Download JSON"</a>
+            </p>
+        </section>
+    }
+}
+
+/// 3600 → "1 h", 900 → "15 min", 86400 → "1 d".
+pub fn describe_secs(secs: i64) -> String {
+    if secs % 86_400 == 0 {
+        format!("{} d", secs / 86_400)
+    } else if secs % 3_600 == 0 {
+        format!("{} h", secs / 3_600)
+    } else if secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// Milliseconds since the epoch as "YYYY-MM-DD HH:MM" UTC.
+fn utc(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        of_day / 3_600,
+        of_day % 3_600 / 60
+    )
+}
+
+/// The chart: drawn by ECharts in the browser from the points the server sent. Each view
+/// (metric and range) gets its own element id, so a navigation never draws into the
+/// element of the page it leaves.
+#[component]
+fn SeriesChart(points: Vec<ChartPoint>, metric: String, range: String) -> impl IntoView {
+    let (drawn, set_drawn) = signal(false);
+    let id = format!("tracker-chart-{metric}-{range}");
+    let node = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    browser::draw(node, id.clone(), points.clone(), metric.clone(), set_drawn);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (&points, set_drawn, node);
+    view! {
+        <div
+            id=id
+            node_ref=node
+            class="tracker-chart"
+            role="img"
+            aria-label=format!("Line chart of {} over the selected range; the same data is in the table below", metric.replace('_', " "))
+            data-drawn=move || drawn.get().to_string()
+        ></div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use charming::{
+        Chart, WasmRenderer,
+        component::{Axis, DataZoom, Grid},
+        datatype::CompositeValue,
+        element::{AreaStyle, AxisType, LineStyle, Tooltip, Trigger},
+        series::Line,
+    };
+    use leptos::{ev, prelude::*};
+    use wasm_bindgen::JsValue;
+
+    use crate::api::trackers::ChartPoint;
+
+    /// Draws once the element is mounted and ECharts is loaded; resizes with the window.
+    pub fn draw(
+        node: NodeRef<leptos::html::Div>,
+        id: String,
+        points: Vec<ChartPoint>,
+        metric: String,
+        set_drawn: WriteSignal<bool>,
+    ) {
+        let instance = StoredValue::new_local(None::<charming::Echarts>);
+        Effect::new(move |_| {
+            if node.get().is_none() || instance.with_value(Option::is_some) {
+                return;
+            }
+            let chart = build(&points, &metric);
+            if !echarts_loaded() {
+                leptos::logging::warn!("chart not drawn: ECharts did not load");
+                return;
+            }
+            match WasmRenderer::new_opt(None, None).render(&id, &chart) {
+                Ok(echarts) => {
+                    instance.set_value(Some(echarts));
+                    set_drawn.set(true);
+                }
+                Err(error) => leptos::logging::warn!("chart not drawn: {error:?}"),
+            }
+        });
+        let handle = window_event_listener(ev::resize, move |_| {
+            instance.with_value(|echarts| {
+                if let Some(echarts) = echarts {
+                    echarts.resize(JsValue::UNDEFINED);
+                }
+            });
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    fn echarts_loaded() -> bool {
+        web_sys::window()
+            .and_then(|window| {
+                web_sys::js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("echarts")).ok()
+            })
+            .is_some_and(|value| !value.is_undefined())
+    }
+
+    /// Points with `null` where polls are missing (a gap wider than three steps), so the
+    /// line breaks there instead of bridging it.
+    fn with_gaps(
+        points: &[ChartPoint],
+        pick: impl Fn(&ChartPoint) -> f64,
+    ) -> Vec<Vec<CompositeValue>> {
+        let mut steps: Vec<i64> = points
+            .windows(2)
+            .map(|pair| pair[1].t - pair[0].t)
+            .collect();
+        steps.sort_unstable();
+        let typical = steps.get(steps.len() / 2).copied().unwrap_or(0);
+        let mut out = Vec::with_capacity(points.len() + 8);
+        for (index, point) in points.iter().enumerate() {
+            if index > 0 && typical > 0 && point.t - points[index - 1].t > typical * 3 {
+                let middle = points[index - 1].t + (point.t - points[index - 1].t) / 2;
+                out.push(vec![
+                    CompositeValue::from(middle as f64),
+                    CompositeValue::from(None::<f64>),
+                ]);
+            }
+            out.push(vec![
+                CompositeValue::from(point.t as f64),
+                CompositeValue::from(pick(point)),
+            ]);
+        }
+        out
+    }
+
+    fn build(points: &[ChartPoint], metric: &str) -> Chart {
+        let name = metric.replace('_', " ");
+        let aggregated = points.iter().any(|point| point.count > 1);
+        let mut chart = Chart::new()
+            .grid(Grid::new().left(64).right(24).top(16).bottom(64))
+            .tooltip(Tooltip::new().trigger(Trigger::Axis))
+            .x_axis(Axis::new().type_(AxisType::Time))
+            .y_axis(Axis::new().type_(AxisType::Value).scale(true))
+            .data_zoom(DataZoom::new())
+            .series(
+                Line::new()
+                    .name(name.clone())
+                    .show_symbol(false)
+                    .data(with_gaps(points, |point| point.avg)),
+            );
+        if aggregated {
+            // The min–max band: the max line filled down to the min line.
+            chart = chart
+                .series(
+                    Line::new()
+                        .name(format!("{name} min"))
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().opacity(0))
+                        .stack("band")
+                        .data(with_gaps(points, |point| point.min)),
+                )
+                .series(
+                    Line::new()
+                        .name(format!("{name} max"))
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().opacity(0))
+                        .area_style(AreaStyle::new().opacity(0.15))
+                        .stack("band")
+                        .data(with_gaps(points, |point| point.max - point.min)),
+                );
+        }
+        chart
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{describe_secs, utc};
+
+    #[test]
+    fn times_and_durations_read_well() {
+        assert_eq!(utc(0), "1970-01-01 00:00");
+        assert_eq!(utc(1_767_225_600_000 + 90 * 60_000), "2026-01-01 01:30");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00");
+        assert_eq!(describe_secs(900), "15 min");
+        assert_eq!(describe_secs(7_200), "2 h");
+        assert_eq!(describe_secs(86_400), "1 d");
+        assert_eq!(describe_secs(90), "90 s");
+    }
+}
