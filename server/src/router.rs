@@ -6,8 +6,9 @@ use app::{App, server::state::AppState, shell};
 use axum::{
     Router,
     body::Body,
-    http::{HeaderName, HeaderValue, Request, Response, StatusCode, header},
-    middleware,
+    http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header},
+    middleware::{self, Next},
+    response::IntoResponse,
     routing::get,
 };
 use leptos::prelude::provide_context;
@@ -121,6 +122,7 @@ pub fn build(state: AppState) -> Router {
                 .layer(middleware::map_response(cache_briefly_when_found))
                 .service(ServeDir::new(&site_root).fallback(not_found)),
         )
+        .layer(middleware::from_fn(retry_stalled_render))
         // Pages carry the signed-in user's details: no shared cache may keep them.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -163,6 +165,41 @@ pub fn build(state: AppState) -> Router {
                 ))
                 .layer(CompressionLayer::new()),
         )
+}
+
+/// How long a page may take to render before it is rendered again.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Renders of one page request, the first included.
+const RENDER_ATTEMPTS: usize = 3;
+
+/// Works around a race in Leptos's server-side `<Suspense>` (leptos-rs/leptos#4851,
+/// #4673, #4698; still seen with leptos 0.8.23): very rarely a page's render never
+/// finishes, and with `SsrMode::Async` nothing has been sent yet. A page that takes longer
+/// than [`RENDER_TIMEOUT`] is rendered again (page loads are safe to repeat); after
+/// [`RENDER_ATTEMPTS`] the visitor gets a 503 asking to reload instead of a hung request.
+/// API calls, forms and badges never go through Leptos and pass straight on.
+async fn retry_stalled_render(request: Request<Body>, next: Next) -> Response<Body> {
+    let path = request.uri().path();
+    if request.method() != Method::GET || path.starts_with("/api/") || path.starts_with("/badge/") {
+        return next.run(request).await;
+    }
+    let (parts, _) = request.into_parts();
+    for attempt in 1..=RENDER_ATTEMPTS {
+        let request = Request::from_parts(parts.clone(), Body::empty());
+        match tokio::time::timeout(RENDER_TIMEOUT, next.clone().run(request)).await {
+            Ok(response) => return response,
+            Err(_) => {
+                metrics::counter!("upcount_page_render_stalls_total").increment(1);
+                tracing::warn!(path = %parts.uri.path(), attempt, "page render stalled; rendering it again");
+            }
+        }
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+        "This page took too long to render. Please reload it.",
+    )
+        .into_response()
 }
 
 /// Serves `dir` with a year-long cache. Precompressed siblings (`x.js.br`, `x.js.gz`,
@@ -254,5 +291,59 @@ fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
         tracing::error!(status, latency_ms, "request failed");
     } else {
         tracing::info!(status, latency_ms, "request");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app(stalls: usize) -> (Router, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let router = Router::new()
+            .route(
+                "/page",
+                get(move || {
+                    let counter = counter.clone();
+                    async move {
+                        if counter.fetch_add(1, Ordering::SeqCst) < stalls {
+                            std::future::pending::<()>().await;
+                        }
+                        "rendered"
+                    }
+                }),
+            )
+            .layer(middleware::from_fn(retry_stalled_render));
+        (router, calls)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_page_render_is_tried_again() {
+        let (router, calls) = app(1);
+        let response = router
+            .oneshot(Request::get("/page").body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_render_that_keeps_stalling_ends_in_a_503() {
+        let (router, calls) = app(usize::MAX);
+        let response = router
+            .oneshot(Request::get("/page").body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(calls.load(Ordering::SeqCst), RENDER_ATTEMPTS);
     }
 }

@@ -31,8 +31,14 @@ use tokio_util::sync::CancellationToken;
 use upcount::{config::Settings, db, startup::Application, telemetry};
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var_os("TEST_LOG").is_some() {
-        telemetry::init(upcount::config::LogFormat::Text, "info,sqlx=warn");
+    // `TEST_LOG=1`, or a filter such as `TEST_LOG=debug,sqlx=info`.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let filter = if filter.contains('=') || filter.contains(',') {
+            filter
+        } else {
+            "info,sqlx=warn".to_string()
+        };
+        telemetry::init(upcount::config::LogFormat::Text, &filter);
     }
 });
 
