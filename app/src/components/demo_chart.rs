@@ -163,6 +163,7 @@ pub fn DemoChart() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::DemoPoint;
+    use crate::components::polls::echarts_loaded;
     use charming::{
         Chart, WasmRenderer,
         component::{Axis, Grid},
@@ -203,14 +204,6 @@ mod browser {
             });
         });
         on_cleanup(move || handle.remove());
-    }
-
-    fn echarts_loaded() -> bool {
-        web_sys::window()
-            .and_then(|window| {
-                web_sys::js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("echarts")).ok()
-            })
-            .is_some_and(|value| !value.is_undefined())
     }
 
     fn build_chart(points: &[DemoPoint]) -> Chart {

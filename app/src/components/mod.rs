@@ -3,3 +3,4 @@
 pub mod demo_chart;
 pub mod form;
 pub mod layout;
+pub mod polls;

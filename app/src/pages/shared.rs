@@ -6,7 +6,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::{dashboard::format_number, not_found::NotFound};
-use crate::api::trackers::{SharedTracker, get_shared};
+use crate::{
+    api::trackers::{SharedTracker, get_shared},
+    components::polls::PollsTable,
+};
 
 #[component]
 pub fn Shared() -> impl IntoView {
@@ -31,10 +34,10 @@ pub fn Shared() -> impl IntoView {
 
 #[component]
 fn SharedPage(tracker: SharedTracker) -> impl IntoView {
-    let names: Vec<String> = tracker
+    let metric_names: Vec<String> = tracker
         .metrics
         .iter()
-        .map(|(name, _, _)| name.replace('_', " "))
+        .map(|(name, _, _)| name.clone())
         .collect();
     view! {
         <Title text=tracker.label.clone() />
@@ -59,31 +62,7 @@ fn SharedPage(tracker: SharedTracker) -> impl IntoView {
                     })
                     .collect_view()}
             </dl>
-            <table class="trackers" aria-label="Latest values">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time (UTC)"</th>
-                        {names.iter().map(|name| view! { <th scope="col">{name.clone()}</th> }).collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {tracker
-                        .rows
-                        .iter()
-                        .map(|(time, values)| {
-                            view! {
-                                <tr>
-                                    <td>{time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
-                                    {values
-                                        .iter()
-                                        .map(|value| view! { <td>{value.map(format_number).unwrap_or_default()}</td> })
-                                        .collect_view()}
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <PollsTable metrics=metric_names rows=tracker.rows.clone() label="Latest values" />
         </section>
     }
 }

@@ -8,7 +8,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{dashboard::format_number, not_found::NotFound, signed_in::SignedIn};
-use crate::api::trackers::{ChartPoint, RANGES, TrackerDetail, get_tracker_detail};
+use crate::{
+    api::trackers::{ChartPoint, RANGES, TrackerDetail, get_tracker_detail},
+    components::polls::PollsTable,
+};
 
 #[component]
 pub fn Tracker() -> impl IntoView {
@@ -92,11 +95,6 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
         .map(|secs| format!("each point sums up {}", describe_secs(secs)))
         .unwrap_or_else(|| "every poll".to_string());
     let points = detail.points.clone();
-    let names: Vec<String> = detail
-        .metrics
-        .iter()
-        .map(|name| name.replace('_', " "))
-        .collect();
     view! {
         <Title text=summary.label.clone() />
         <section class="tracker-page" aria-labelledby="tracker-title">
@@ -157,31 +155,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
                 </table>
             </details>
             <h2>"Latest polls"</h2>
-            <table class="trackers" aria-label="Latest polls">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time (UTC)"</th>
-                        {names.iter().map(|name| view! { <th scope="col">{name.clone()}</th> }).collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {detail
-                        .recent
-                        .iter()
-                        .map(|(time, values)| {
-                            view! {
-                                <tr>
-                                    <td>{time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
-                                    {values
-                                        .iter()
-                                        .map(|value| view! { <td>{value.map(format_number).unwrap_or_default()}</td> })
-                                        .collect_view()}
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <PollsTable metrics=detail.metrics.clone() rows=detail.recent.clone() label="Latest polls" />
             <p>
                 <a href=format!("/api/v1/trackers/{}/export.csv", summary.id) download="">"Download CSV"</a>
                 " · "
@@ -262,7 +236,7 @@ mod browser {
     use leptos::{ev, prelude::*};
     use wasm_bindgen::JsValue;
 
-    use crate::api::trackers::ChartPoint;
+    use crate::{api::trackers::ChartPoint, components::polls::echarts_loaded};
 
     /// Draws once the element is mounted and ECharts is loaded; resizes with the window.
     pub fn draw(
@@ -298,14 +272,6 @@ mod browser {
             });
         });
         on_cleanup(move || handle.remove());
-    }
-
-    fn echarts_loaded() -> bool {
-        web_sys::window()
-            .and_then(|window| {
-                web_sys::js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("echarts")).ok()
-            })
-            .is_some_and(|value| !value.is_undefined())
     }
 
     /// Points with `null` where polls are missing (a gap wider than three steps), so the

@@ -1,0 +1,54 @@
+//! The table of a tracker's latest polls: a row per poll time, a column per metric.
+
+use leptos::prelude::*;
+
+use crate::pages::dashboard::format_number;
+
+/// `rows` are (time in RFC 3339 UTC, value per metric in `metrics` order), newest first.
+#[component]
+pub fn PollsTable(
+    metrics: Vec<String>,
+    rows: Vec<(String, Vec<Option<f64>>)>,
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <table class="trackers" aria-label=label>
+            <thead>
+                <tr>
+                    <th scope="col">"Time (UTC)"</th>
+                    {metrics
+                        .iter()
+                        .map(|name| view! { <th scope="col">{name.replace('_', " ")}</th> })
+                        .collect_view()}
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|(time, values)| {
+                        view! {
+                            <tr>
+                                <td>{time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                {values
+                                    .into_iter()
+                                    .map(|value| view! { <td>{value.map(format_number).unwrap_or_default()}</td> })
+                                    .collect_view()}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Whether the ECharts script (served from `/vendor`) has loaded in this browser.
+#[cfg(feature = "hydrate")]
+pub fn echarts_loaded() -> bool {
+    use wasm_bindgen::JsValue;
+    web_sys::window()
+        .and_then(|window| {
+            web_sys::js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("echarts")).ok()
+        })
+        .is_some_and(|value| !value.is_undefined())
+}
