@@ -104,6 +104,16 @@ test("open a tracker's chart from the dashboard and switch ranges", async ({ pag
   await expect(page).toHaveURL(/range=7d/);
   await expect(page.getByRole('navigation', { name: 'Range' }).getByRole('link', { name: '7 d' })).toHaveAttribute('aria-current', 'page');
   await expect(page.locator('.tracker-chart')).toHaveAttribute('data-drawn', 'true');
+  const view = page.getByRole('navigation', { name: 'View' });
+  await view.getByRole('link', { name: 'Change per day' }).click();
+  await expect(page).toHaveURL(/mode=per_day/);
+  await expect(view.getByRole('link', { name: 'Change per day' })).toHaveAttribute('aria-current', 'page');
+  const scale = page.getByRole('navigation', { name: 'Scale' });
+  await scale.getByRole('link', { name: 'Log' }).click();
+  await expect(page).toHaveURL(/mode=per_day&scale=log/);
+  await expect(scale.getByRole('link', { name: 'Log' })).toHaveAttribute('aria-current', 'page');
+  await page.getByRole('navigation', { name: 'View' }).getByRole('link', { name: 'Value' }).click();
+  await expect(page.locator('.tracker-chart')).toHaveAttribute('data-drawn', 'true');
   await page.getByRole('navigation', { name: 'Metric' }).getByRole('link', { name: 'forks' }).click();
   await expect(page).toHaveURL(/metric=forks/);
   await expect(page.getByText('forks — now 700')).toBeVisible();

@@ -229,6 +229,34 @@ pub const RANGES: [(&str, &str); 6] = [
     ("all", "All"),
 ];
 
+/// How a tracker page shows values: as they are, or as change per hour or per day.
+pub const MODES: [(&str, &str); 3] = [
+    ("value", "Value"),
+    ("per_hour", "Change per hour"),
+    ("per_day", "Change per day"),
+];
+
+/// The change between consecutive points per `per_secs` seconds (3600: per hour), at the
+/// later point's time. The first point has nothing before it and is left out.
+pub fn rates(points: &[ChartPoint], per_secs: f64) -> Vec<ChartPoint> {
+    points
+        .windows(2)
+        .filter_map(|pair| {
+            let elapsed = (pair[1].t - pair[0].t) as f64 / 1000.0;
+            (elapsed > 0.0).then(|| {
+                let rate = (pair[1].avg - pair[0].avg) / elapsed * per_secs;
+                ChartPoint {
+                    t: pair[1].t,
+                    avg: rate,
+                    min: rate,
+                    max: rate,
+                    count: pair[1].count,
+                }
+            })
+        })
+        .collect()
+}
+
 /// One point of a tracker page's chart: a raw sample or a bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChartPoint {
@@ -254,6 +282,9 @@ pub struct TrackerDetail {
     pub metrics: Vec<String>,
     /// The range shown (a key of [`RANGES`]).
     pub range: String,
+    /// The mode (a key of [`MODES`]) and the scale (`linear` or `log`).
+    pub mode: String,
+    pub scale: String,
     /// The bucket width when points are buckets.
     pub bucket_secs: Option<i64>,
     pub points: Vec<ChartPoint>,
@@ -268,6 +299,8 @@ pub async fn get_tracker_detail(
     id: String,
     metric: Option<String>,
     range: String,
+    mode: String,
+    scale: String,
 ) -> Result<Option<TrackerDetail>, ServerFnError> {
     use crate::server::{
         state::AppState,
@@ -297,6 +330,16 @@ pub async fn get_tracker_detail(
         range
     } else {
         "30d".to_string()
+    };
+    let mode = if MODES.iter().any(|(key, _)| *key == mode) {
+        mode
+    } else {
+        "value".to_string()
+    };
+    let scale = if scale == "log" {
+        scale
+    } else {
+        "linear".to_string()
     };
     let now = chrono::Utc::now();
     let (mut points, mut bucket_secs) = (Vec::new(), None);
@@ -329,6 +372,11 @@ pub async fn get_tracker_detail(
                 .collect();
         }
     }
+    points = match mode.as_str() {
+        "per_hour" => rates(&points, 3_600.0),
+        "per_day" => rates(&points, 86_400.0),
+        _ => points,
+    };
     let ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
     let recent = store::recent_rows(&state.pool, &ids, 20)
         .await
@@ -356,9 +404,38 @@ pub async fn get_tracker_detail(
         unit: chosen.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
         metrics,
         range,
+        mode,
+        scale,
         bucket_secs,
         points,
         recent,
         summary: tracker.into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChartPoint, rates};
+
+    fn point(t_secs: i64, value: f64) -> ChartPoint {
+        ChartPoint {
+            t: t_secs * 1000,
+            avg: value,
+            min: value,
+            max: value,
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn rates_are_changes_per_period_at_the_later_time() {
+        let points = [point(0, 100.0), point(1_800, 150.0), point(5_400, 120.0)];
+        let per_hour = rates(&points, 3_600.0);
+        assert_eq!(per_hour.len(), 2);
+        assert_eq!((per_hour[0].t, per_hour[0].avg), (1_800_000, 100.0));
+        assert_eq!((per_hour[1].t, per_hour[1].avg), (5_400_000, -30.0));
+        assert_eq!(rates(&points[..1], 3_600.0), vec![]);
+        let per_day = rates(&points[..2], 86_400.0);
+        assert_eq!(per_day[0].avg, 2_400.0);
+    }
 }

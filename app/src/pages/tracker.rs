@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{dashboard::format_number, not_found::NotFound, signed_in::SignedIn};
 use crate::{
-    api::trackers::{ChartPoint, RANGES, TrackerDetail, get_tracker_detail},
+    api::trackers::{ChartPoint, MODES, RANGES, TrackerDetail, get_tracker_detail},
     components::polls::PollsTable,
 };
 
@@ -31,10 +31,12 @@ fn TrackerPage() -> impl IntoView {
             params.read().get("id").unwrap_or_default(),
             query.read().get("metric"),
             query.read().get("range").unwrap_or_else(|| "30d".into()),
+            query.read().get("mode").unwrap_or_else(|| "value".into()),
+            query.read().get("scale").unwrap_or_else(|| "linear".into()),
         )
     };
-    let detail = Resource::new(request, |(id, metric, range)| {
-        get_tracker_detail(id, metric, range)
+    let detail = Resource::new(request, |(id, metric, range, mode, scale)| {
+        get_tracker_detail(id, metric, range, mode, scale)
     });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -58,10 +60,43 @@ fn TrackerPage() -> impl IntoView {
 fn TrackerView(detail: TrackerDetail) -> impl IntoView {
     let summary = detail.summary.clone();
     let base = format!("/trackers/{}", summary.id);
-    let link = {
+    let view_link = {
         let base = base.clone();
-        move |metric: &str, range: &str| format!("{base}?metric={metric}&range={range}")
+        move |metric: &str, range: &str, mode: &str, scale: &str| {
+            format!("{base}?metric={metric}&range={range}&mode={mode}&scale={scale}")
+        }
     };
+    let (mode, scale) = (detail.mode.clone(), detail.scale.clone());
+    let link = {
+        let (view_link, mode, scale) = (view_link.clone(), mode.clone(), scale.clone());
+        move |metric: &str, range: &str| view_link(metric, range, &mode, &scale)
+    };
+    let mode_links = MODES
+        .iter()
+        .map(|(key, label)| {
+            let current = *key == detail.mode;
+            view! {
+                <a href=view_link(&detail.metric, &detail.range, key, &scale) aria-current=current.then_some("page") class="chip">
+                    {*label}
+                </a>
+            }
+        })
+        .collect_view();
+    let scale_links = [("linear", "Linear"), ("log", "Log")]
+        .iter()
+        .map(|(key, label)| {
+            let current = *key == detail.scale;
+            view! {
+                <a href=view_link(&detail.metric, &detail.range, &mode, key) aria-current=current.then_some("page") class="chip">
+                    {*label}
+                </a>
+            }
+        })
+        .collect_view();
+    // A log axis cannot show zero or less: such data is drawn linear, and says so.
+    let log = detail.scale == "log" && detail.points.iter().all(|point| point.min > 0.0);
+    let log_note = (detail.scale == "log" && !log)
+        .then(|| view! { <p class="muted">"Log scale needs values above zero; showing a linear scale."</p> });
     let metric_links = detail
         .metrics
         .iter()
@@ -111,6 +146,9 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             </p>
             <nav class="chips" aria-label="Metric">{metric_links}</nav>
             <nav class="chips" aria-label="Range">{range_links}</nav>
+            <nav class="chips" aria-label="View">{mode_links}</nav>
+            <nav class="chips" aria-label="Scale">{scale_links}</nav>
+            {log_note}
             <figure class="chart-figure">
                 <figcaption>
                     <strong>{detail.metric.replace('_', " ")}</strong>
@@ -120,7 +158,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
                 {if detail.points.is_empty() {
                     view! { <p class="empty-chart">"No data in this range yet."</p> }.into_any()
                 } else {
-                    view! { <SeriesChart points metric=detail.metric.clone() range=detail.range.clone() /> }.into_any()
+                    view! { <SeriesChart points metric=detail.metric.clone() range=format!("{}-{}-{}", detail.range, detail.mode, detail.scale) log /> }.into_any()
                 }}
             </figure>
             <details class="data-table">
@@ -204,14 +242,21 @@ fn utc(millis: i64) -> String {
 /// (metric and range) gets its own element id, so a navigation never draws into the
 /// element of the page it leaves.
 #[component]
-fn SeriesChart(points: Vec<ChartPoint>, metric: String, range: String) -> impl IntoView {
+fn SeriesChart(points: Vec<ChartPoint>, metric: String, range: String, log: bool) -> impl IntoView {
     let (drawn, set_drawn) = signal(false);
     let id = format!("tracker-chart-{metric}-{range}");
     let node = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
-    browser::draw(node, id.clone(), points.clone(), metric.clone(), set_drawn);
+    browser::draw(
+        node,
+        id.clone(),
+        points.clone(),
+        metric.clone(),
+        log,
+        set_drawn,
+    );
     #[cfg(not(feature = "hydrate"))]
-    let _ = (&points, set_drawn, node);
+    let _ = (&points, set_drawn, node, log);
     view! {
         <div
             id=id
@@ -244,6 +289,7 @@ mod browser {
         id: String,
         points: Vec<ChartPoint>,
         metric: String,
+        log: bool,
         set_drawn: WriteSignal<bool>,
     ) {
         let instance = StoredValue::new_local(None::<charming::Echarts>);
@@ -251,7 +297,7 @@ mod browser {
             if node.get().is_none() || instance.with_value(Option::is_some) {
                 return;
             }
-            let chart = build(&points, &metric);
+            let chart = build(&points, &metric, log);
             if !echarts_loaded() {
                 leptos::logging::warn!("chart not drawn: ECharts did not load");
                 return;
@@ -303,14 +349,19 @@ mod browser {
         out
     }
 
-    fn build(points: &[ChartPoint], metric: &str) -> Chart {
+    fn build(points: &[ChartPoint], metric: &str, log: bool) -> Chart {
         let name = metric.replace('_', " ");
-        let aggregated = points.iter().any(|point| point.count > 1);
+        // The band is stacked (min, then max − min): not on a log axis.
+        let aggregated = !log && points.iter().any(|point| point.count > 1);
         let mut chart = Chart::new()
             .grid(Grid::new().left(64).right(24).top(16).bottom(64))
             .tooltip(Tooltip::new().trigger(Trigger::Axis))
             .x_axis(Axis::new().type_(AxisType::Time))
-            .y_axis(Axis::new().type_(AxisType::Value).scale(true))
+            .y_axis(if log {
+                Axis::new().type_(AxisType::Log)
+            } else {
+                Axis::new().type_(AxisType::Value).scale(true)
+            })
             .data_zoom(DataZoom::new())
             .series(
                 Line::new()

@@ -1149,7 +1149,10 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
         .text()
         .await
         .expect("html");
-    assert!(html.contains(r#"id="tracker-chart-stars-7d""#), "{html}");
+    assert!(
+        html.contains(r#"id="tracker-chart-stars-7d-value-linear""#),
+        "{html}"
+    );
     assert!(html.contains("Chart data as a table"));
     assert!(
         html.contains(r#"aria-current="page" class="chip">7 d</a>"#)
@@ -1162,6 +1165,28 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
     );
     assert!(html.contains("Latest polls"));
     assert!(html.contains("19,000"));
+    let rates = browser
+        .get(&format!(
+            "/trackers/{id}?metric=stars&range=7d&mode=per_day&scale=log"
+        ))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        rates.contains(r#"id="tracker-chart-stars-7d-per_day-log""#),
+        "{rates}"
+    );
+    assert!(
+        rates.contains(r#"aria-current="page" class="chip">Change per day</a>"#),
+        "{rates}"
+    );
+    // One more star every five minutes: about 288 a day, all above zero, so log is fine.
+    assert!(
+        !rates.contains("Log scale needs values above zero"),
+        "{rates}"
+    );
+    assert!(rates.contains("<td>28"), "rates near 288 a day: {rates}");
     let day = browser
         .get(&format!("/trackers/{id}?metric=forks&range=24h"))
         .await
