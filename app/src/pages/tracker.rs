@@ -278,12 +278,16 @@ mod browser {
         element::{AreaStyle, AxisType, LineStyle, Tooltip, Trigger},
         series::Line,
     };
+    use std::rc::Rc;
+
     use leptos::{ev, prelude::*};
     use wasm_bindgen::JsValue;
 
     use crate::{api::trackers::ChartPoint, components::polls::echarts_loaded};
 
-    /// Draws once the element is mounted and ECharts is loaded; resizes with the window.
+    /// Draws once the element is in the document and ECharts is loaded (checked each
+    /// animation frame for up to ten seconds: a page reached by client-side navigation
+    /// creates the element a moment before it is attached); resizes with the window.
     pub fn draw(
         node: NodeRef<leptos::html::Div>,
         id: String,
@@ -297,18 +301,12 @@ mod browser {
             if node.get().is_none() || instance.with_value(Option::is_some) {
                 return;
             }
-            let chart = build(&points, &metric, log);
-            if !echarts_loaded() {
-                leptos::logging::warn!("chart not drawn: ECharts did not load");
-                return;
-            }
-            match WasmRenderer::new_opt(None, None).render(&id, &chart) {
-                Ok(echarts) => {
-                    instance.set_value(Some(echarts));
-                    set_drawn.set(true);
-                }
-                Err(error) => leptos::logging::warn!("chart not drawn: {error:?}"),
-            }
+            let chart = Rc::new(build(&points, &metric, log));
+            let done: Rc<dyn Fn(charming::Echarts)> = Rc::new(move |echarts| {
+                instance.set_value(Some(echarts));
+                set_drawn.set(true);
+            });
+            attempt(id.clone(), chart, 600, done);
         });
         let handle = window_event_listener(ev::resize, move |_| {
             instance.with_value(|echarts| {
@@ -318,6 +316,28 @@ mod browser {
             });
         });
         on_cleanup(move || handle.remove());
+    }
+
+    fn attempt(
+        id: String,
+        chart: Rc<Chart>,
+        frames_left: u32,
+        done: Rc<dyn Fn(charming::Echarts)>,
+    ) {
+        let attached = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.get_element_by_id(&id))
+            .is_some();
+        if attached && echarts_loaded() {
+            match WasmRenderer::new_opt(None, None).render(&id, &chart) {
+                Ok(echarts) => done(echarts),
+                Err(error) => leptos::logging::warn!("chart not drawn: {error:?}"),
+            }
+        } else if frames_left > 0 {
+            request_animation_frame(move || attempt(id, chart, frames_left - 1, done));
+        } else {
+            leptos::logging::warn!("chart not drawn: its element or ECharts never appeared");
+        }
     }
 
     /// Points with `null` where polls are missing (a gap wider than three steps), so the
