@@ -74,15 +74,7 @@ pub fn demo_series() -> Vec<DemoPoint> {
 
 /// Formats a whole number with thousands separators: 12400 → "12,400".
 pub fn format_count(value: f64) -> String {
-    let digits = format!("{:.0}", value.abs());
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if value < 0.0 { format!("-{out}") } else { out }
+    crate::pages::dashboard::format_number(value.round())
 }
 
 /// The example chart with its range picker and summary.

@@ -519,7 +519,18 @@ pub async fn write_samples(
     let metric_ids: Vec<i32> = samples.iter().map(|sample| sample.metric_id).collect();
     let times: Vec<DateTime<Utc>> = samples.iter().map(|sample| sample.t).collect();
     let values: Vec<f64> = samples.iter().map(|sample| sample.value).collect();
-    let written: i64 = sqlx::query_scalar(
+    let written: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(WRITE_SAMPLES.as_str()))
+        .bind(&metric_ids)
+        .bind(&times)
+        .bind(&values)
+        .fetch_one(executor)
+        .await?;
+    Ok(u64::try_from(written).unwrap_or(0))
+}
+
+/// The statement of [`write_samples`]: samples, both rollups, latest values.
+static WRITE_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "WITH input AS (
              SELECT DISTINCT ON (metric_id, t) metric_id, t, value
              FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) AS i(metric_id, t, value)
@@ -530,30 +541,8 @@ pub async fn write_samples(
              ON CONFLICT (metric_id, t) DO NOTHING
              RETURNING metric_id, t, value
          ),
-         hourly AS (
-             INSERT INTO samples_hourly AS r (metric_id, bucket, min, max, sum, count, last, last_t)
-             SELECT metric_id, date_bin('1 hour', t, timestamptz '2000-01-01 00:00:00+00'),
-                    min(value), max(value), sum(value), count(*),
-                    (array_agg(value ORDER BY t DESC))[1], max(t)
-             FROM new GROUP BY 1, 2
-             ON CONFLICT (metric_id, bucket) DO UPDATE SET
-                 min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
-                 sum = r.sum + excluded.sum, count = r.count + excluded.count,
-                 last = CASE WHEN excluded.last_t >= r.last_t THEN excluded.last ELSE r.last END,
-                 last_t = greatest(r.last_t, excluded.last_t)
-         ),
-         daily AS (
-             INSERT INTO samples_daily AS r (metric_id, bucket, min, max, sum, count, last, last_t)
-             SELECT metric_id, date_bin('1 day', t, timestamptz '2000-01-01 00:00:00+00'),
-                    min(value), max(value), sum(value), count(*),
-                    (array_agg(value ORDER BY t DESC))[1], max(t)
-             FROM new GROUP BY 1, 2
-             ON CONFLICT (metric_id, bucket) DO UPDATE SET
-                 min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
-                 sum = r.sum + excluded.sum, count = r.count + excluded.count,
-                 last = CASE WHEN excluded.last_t >= r.last_t THEN excluded.last ELSE r.last END,
-                 last_t = greatest(r.last_t, excluded.last_t)
-         ),
+         {hourly},
+         {daily},
          latest AS (
              UPDATE source_metrics m SET last_value = l.value, last_at = l.t
              FROM (SELECT DISTINCT ON (metric_id) metric_id, t, value
@@ -561,13 +550,28 @@ pub async fn write_samples(
              WHERE m.id = l.metric_id AND (m.last_at IS NULL OR m.last_at <= l.t)
          )
          SELECT count(*) FROM new",
+        hourly = rollup_cte("hourly", "samples_hourly", "1 hour"),
+        daily = rollup_cte("daily", "samples_daily", "1 day"),
     )
-    .bind(&metric_ids)
-    .bind(&times)
-    .bind(&values)
-    .fetch_one(executor)
-    .await?;
-    Ok(u64::try_from(written).unwrap_or(0))
+});
+
+/// A CTE that folds the new samples (`new`) into rollup `table`, buckets of `width`
+/// starting at 2000-01-01 UTC: sums and counts add up, min, max and last merge.
+fn rollup_cte(name: &str, table: &str, width: &str) -> String {
+    format!(
+        "{name} AS (
+             INSERT INTO {table} AS r (metric_id, bucket, min, max, sum, count, last, last_t)
+             SELECT metric_id, date_bin('{width}', t, timestamptz '2000-01-01 00:00:00+00'),
+                    min(value), max(value), sum(value), count(*),
+                    (array_agg(value ORDER BY t DESC))[1], max(t)
+             FROM new GROUP BY 1, 2
+             ON CONFLICT (metric_id, bucket) DO UPDATE SET
+                 min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
+                 sum = r.sum + excluded.sum, count = r.count + excluded.count,
+                 last = CASE WHEN excluded.last_t >= r.last_t THEN excluded.last ELSE r.last END,
+                 last_t = greatest(r.last_t, excluded.last_t)
+         )"
+    )
 }
 
 /// The metric ids of sources, by (source id, metric name).
