@@ -1,5 +1,6 @@
 // A stand-in for the GitHub and Hacker News APIs on loopback, for the browser tests:
-// answers shaped like the real `GET /repos/{owner}/{repo}` and `/v0/item/{id}.json`.
+// answers shaped like the real `GET /repos/{owner}/{repo}` and `/v0/item/{id}.json`, plus
+// a JSON API (`/api/package-stats.json`) and an HTML page (`/page.html`).
 // Started by Playwright (playwright.config.ts); the server under test reaches it through
 // UPCOUNT_GITHUB_API_URL and UPCOUNT_HACKERNEWS_API_URL (scripts/e2e-server.sh).
 import { createServer } from 'node:http';
@@ -36,7 +37,18 @@ function repo(fullName, stars) {
   };
 }
 
-const repos = { 'leptos-rs/leptos': repo('leptos-rs/leptos', 19000) };
+const repos = {
+  'leptos-rs/leptos': repo('leptos-rs/leptos', 19000),
+  'tokio-rs/axum': repo('tokio-rs/axum', 21000),
+};
+
+// A JSON API of the kind people track: package statistics.
+const packageStats = {
+  package: { name: 'left-pad', 'latest-version': '1.3.0' },
+  downloads: { total: 123456789, 'last-week': 4321 },
+  maintainers: [{ name: 'a', packages: 12 }],
+  deprecated: false,
+};
 
 createServer((request, response) => {
   const url = new URL(request.url, `http://127.0.0.1:${port}`);
@@ -45,6 +57,11 @@ createServer((request, response) => {
     response.end(JSON.stringify(body));
   };
   if (url.pathname === '/healthz') return send(200, { status: 'ok' });
+  if (url.pathname === '/api/package-stats.json') return send(200, packageStats);
+  if (url.pathname === '/page.html') {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    return response.end('<!doctype html><title>A page</title><p>Not an API.</p>');
+  }
   const github = url.pathname.match(/^\/github\/repos\/([^/]+)\/([^/]+)$/);
   if (github) {
     const found = repos[`${github[1]}/${github[2]}`.toLowerCase()];

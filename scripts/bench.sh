@@ -9,7 +9,19 @@ cd "$ROOT"
 UPCOUNT_TEST_DATABASE_URL="$("$ROOT/scripts/db.sh")"
 export UPCOUNT_TEST_DATABASE_URL
 
-doing "tracking engine: polling 100,000 sources and the sample writer (release build)"
-cargo bench --locked -p upcount --bench tracking
+# `make bench` runs both; `scripts/bench.sh charts` (or `tracking`) one of them.
+only="${1:-all}"
+
+if [ "$only" = all ] || [ "$only" = tracking ]; then
+  doing "tracking engine: polling 100,000 sources and the sample writer (release build)"
+  cargo bench --locked -p upcount --bench tracking
+fi
+
+if [ "$only" = all ] || [ "$only" = charts ]; then
+  doing "charts: a year of minutes, time to chart, bundle size (release site)"
+  "$ROOT/scripts/setup.sh" test
+  cargo leptos build --release
+  cargo bench --locked -p upcount --bench charts
+fi
 
 ok "docs/benchmarks.md updated"

@@ -22,4 +22,10 @@ export UPCOUNT_SITE_ROOT="$ROOT/target/site"
 standin="http://127.0.0.1:${E2E_STANDIN_PORT:-3998}"
 export UPCOUNT_GITHUB_API_URL="$standin/github"
 export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
-exec "${UPCOUNT_BIN:-$CARGO_TARGET_DIR/debug/upcount}" serve
+# JSON APIs in the browser tests are the stand-in's own, on loopback.
+export UPCOUNT_ALLOW_PRIVATE_TARGETS=true
+bin="${UPCOUNT_BIN:-$CARGO_TARGET_DIR/debug/upcount}"
+# Where the tests find the database and the binary, to seed history with
+# `upcount admin import-samples` (end2end/tests/helpers.ts).
+printf '{"database_url":"%s","bin":"%s"}\n' "$DATABASE_URL" "$bin" >"$ROOT/end2end/.e2e-state.json"
+exec "$bin" serve

@@ -27,6 +27,7 @@ use crate::{
         account::Account,
         admin::Admin,
         auth::{SignIn, SignUp},
+        compare::Compare,
         dashboard::Dashboard,
         landing::Landing,
         not_found::NotFound,
@@ -96,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                     <Route path=path!("s/:token") view=Shared ssr=SsrMode::Async />
                     <Route path=path!("trackers/:id") view=Tracker ssr=SsrMode::Async />
+                    <Route path=path!("compare") view=Compare ssr=SsrMode::Async />
                 </Routes>
             </main>
             <SiteFooter />

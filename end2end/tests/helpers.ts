@@ -1,4 +1,7 @@
-import type { Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, type Page } from '@playwright/test';
 
 /** Collects console errors and uncaught exceptions of `page`. */
 export function watchConsole(page: Page): string[] {
@@ -8,4 +11,52 @@ export function watchConsole(page: Page): string[] {
   });
   page.on('pageerror', (error) => errors.push(`exception: ${error.message}`));
   return errors;
+}
+
+/** Signs up a new user and lands on the dashboard. */
+export async function signUp(page: Page): Promise<string> {
+  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/dashboard');
+  return email;
+}
+
+/** Adds a tracker through the dashboard's form and returns its id. */
+export async function addTracker(page: Page, url: string, label: string): Promise<string> {
+  await page.getByLabel('Link').fill(url);
+  await page.getByLabel('Label (optional)').fill(label);
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('status')).toContainText(`Now tracking ${label}.`);
+  const href = await page.getByRole('link', { name: `Chart of ${label}` }).getAttribute('href');
+  return href!.replace('/trackers/', '');
+}
+
+/**
+ * Gives a tracker's metric a history through `upcount admin import-samples` (the same
+ * writer as polling, so the rollups are right): `days` days, one sample every
+ * `stepMinutes`, from `start` growing by `perDay` a day.
+ */
+export function seedHistory(
+  tracker: string,
+  metric: string,
+  { days, stepMinutes, start, perDay }: { days: number; stepMinutes: number; start: number; perDay: number },
+): void {
+  const statePath = join(__dirname, '..', '.e2e-state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { database_url: string; bin: string };
+  const now = Date.now();
+  const rows: string[] = ['time,value'];
+  const steps = Math.floor((days * 24 * 60) / stepMinutes);
+  for (let step = steps; step >= 1; step -= 1) {
+    const t = now - step * stepMinutes * 60_000;
+    const value = Math.round(start + ((steps - step) * stepMinutes * perDay) / 1440);
+    rows.push(`${new Date(t).toISOString()},${value}`);
+  }
+  execFileSync(state.bin, ['admin', 'import-samples', '--tracker', tracker, '--metric', metric], {
+    input: rows.join('\n'),
+    env: { ...process.env, DATABASE_URL: state.database_url },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
 }

@@ -17,8 +17,8 @@ test('add a tracker by pasting a link, see it with its value, and a clear error 
   await expect(page.getByRole('alert')).toContainText('Hacker News item 424242 does not exist');
   await expect(page.getByLabel('Link')).toHaveValue('https://news.ycombinator.com/item?id=424242');
 
-  // Something Upcount does not know.
-  await page.getByLabel('Link').fill('https://example.com/a/page');
+  // Something Upcount does not know (a page on the loopback stand-in, not an API).
+  await page.getByLabel('Link').fill('http://127.0.0.1:3998/page.html');
   await page.getByRole('button', { name: 'Track it' }).click();
   await expect(page.getByRole('alert')).toContainText('does not recognise');
 

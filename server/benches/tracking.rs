@@ -17,15 +17,14 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use upcount::{config::Settings, db, jobs, startup};
 
+mod common;
+
+use common::{machine, median, write_section};
+
 const SOURCES: i64 = 100_000;
 const RUNS: usize = 3;
 const WRITE_SAMPLES: usize = 200_000;
 const WRITE_CHUNK: usize = 400;
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 async fn hn_item(Path(file): Path<String>) -> axum::response::Response {
     let id: u64 = file.trim_end_matches(".json").parse().unwrap_or(0);
@@ -164,62 +163,6 @@ async fn copy_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
     copy.send(data.as_bytes()).await?;
     copy.finish().await?;
     Ok(started.elapsed().as_secs_f64())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|model| model.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            let kib: u64 = info
-                .lines()
-                .next()?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some(format!("{} GiB", kib / 1024 / 1024))
-        })
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {memory}")
-}
-
-/// Replaces the section starting at `heading` (up to the next `## `) in docs/benchmarks.md.
-fn write_section(heading: &str, section: &str) -> anyhow::Result<()> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks.md");
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        "# Benchmarks\n\nWritten by `make bench`; each section by its own benchmark. Medians of \
-         several runs in one go on one machine: compare figures within a section, not across \
-         machines or days.\n"
-            .to_string()
-    });
-    let updated = match existing.find(heading) {
-        Some(start) => {
-            let rest = &existing[start + heading.len()..];
-            let end = rest
-                .find("\n## ")
-                .map_or(existing.len(), |offset| start + heading.len() + offset + 1);
-            format!("{}{}{}", &existing[..start], section, &existing[end..])
-        }
-        None => format!(
-            "{}\n{}",
-            existing.trim_end_matches('\n').to_string() + "\n",
-            section
-        ),
-    };
-    std::fs::write(&path, updated)?;
-    Ok(())
 }
 
 #[tokio::main]

@@ -46,6 +46,9 @@ impl From<sqlx::Error> for AdminError {
 pub async fn run(pool: &PgPool, command: AdminCommand) -> Result<(), AdminError> {
     match command {
         AdminCommand::ScheduleDump => schedule_dump(pool).await,
+        AdminCommand::ImportSamples { tracker, metric } => {
+            import_samples(pool, &tracker, &metric, std::io::stdin().lock()).await
+        }
         AdminCommand::CreateUser { email, admin } => {
             let email = Email::parse(&email).map_err(AdminError::Invalid)?;
             let (password, generated) = password_from_stdin()?;
@@ -120,6 +123,69 @@ async fn schedule_dump(pool: &PgPool) -> Result<(), AdminError> {
     let json = serde_json::to_string_pretty(&entries)
         .map_err(|error| AdminError::Unexpected(error.into()))?;
     println!("{json}");
+    Ok(())
+}
+
+/// Reads `time,value` CSV rows and writes them as samples of the tracker's metric.
+async fn import_samples(
+    pool: &PgPool,
+    tracker: &str,
+    metric: &str,
+    input: impl Read,
+) -> Result<(), AdminError> {
+    let tracker = uuid::Uuid::parse_str(tracker)
+        .map_err(|_| AdminError::Invalid(format!("`{tracker}` is not a tracker id")))?;
+    let metric_id: Option<i32> = sqlx::query_scalar(
+        "SELECT m.id FROM trackers t JOIN source_metrics m ON m.source_id = t.source_id
+         WHERE t.id = $1 AND m.name = $2",
+    )
+    .bind(tracker)
+    .bind(metric)
+    .fetch_optional(pool)
+    .await?;
+    let metric_id = metric_id.ok_or_else(|| {
+        AdminError::Invalid(format!("tracker {tracker} has no metric `{metric}`"))
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let (mut read, mut written) = (0_u64, 0_u64);
+    let mut batch = Vec::with_capacity(5_000);
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|error| AdminError::Invalid(format!("CSV: {error}")))?;
+        let (Some(time), Some(value)) = (record.get(0), record.get(1)) else {
+            return Err(AdminError::Invalid(format!(
+                "row {}: expected `time,value`",
+                index + 1
+            )));
+        };
+        let parsed = chrono::DateTime::parse_from_rfc3339(time)
+            .map(|time| time.with_timezone(&chrono::Utc))
+            .ok()
+            .zip(value.parse::<f64>().ok().filter(|value| value.is_finite()));
+        let Some((t, value)) = parsed else {
+            if index == 0 {
+                continue; // a header row
+            }
+            return Err(AdminError::Invalid(format!(
+                "row {}: `{time}` must be an RFC 3339 time and `{value}` a number",
+                index + 1
+            )));
+        };
+        batch.push(store::Sample {
+            metric_id,
+            t,
+            value,
+        });
+        read += 1;
+        if batch.len() == 5_000 {
+            written += store::write_samples(pool, &batch).await?;
+            batch.clear();
+        }
+    }
+    written += store::write_samples(pool, &batch).await?;
+    eprintln!("read {read} samples, wrote {written} new ones");
     Ok(())
 }
 

@@ -81,6 +81,17 @@ pub enum AdminCommand {
     /// Print every source with its schedule as JSON: kind, key, state, interval, next
     /// poll, consecutive failures, last error and tracker counts.
     ScheduleDump,
+    /// Import a metric's history for a tracker from CSV on standard input (`time,value`
+    /// rows, time in RFC 3339, a header row allowed), keeping the rollups. Samples already
+    /// recorded at the same time are kept as they are.
+    ImportSamples {
+        /// The tracker's id.
+        #[arg(long)]
+        tracker: String,
+        /// The metric's name (`stars`).
+        #[arg(long)]
+        metric: String,
+    },
 }
 
 /// Jobs an operator can enqueue by hand.

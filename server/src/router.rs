@@ -98,6 +98,7 @@ pub fn build(state: AppState) -> Router {
                 .patch(trackers::update)
                 .delete(trackers::delete),
         )
+        .route("/api/v1/trackers/preview", post(trackers::preview))
         .route("/api/v1/trackers/{id}/series", get(trackers::series))
         .route("/api/v1/trackers/{id}/export.csv", get(export::csv))
         .route("/api/v1/trackers/{id}/export.json", get(export::json))

@@ -160,6 +160,86 @@ pub async fn add_tracker(
     }
 }
 
+/// What a link would track, before it is saved: the add form's live preview.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    /// The provider kind (`github.repo`, `json`) and its name for people.
+    pub kind: String,
+    pub provider: String,
+    pub title: String,
+    pub author: Option<String>,
+    /// The thing itself.
+    pub url: String,
+    /// (metric, unit, current value): every metric polling would record.
+    pub values: Vec<(String, String, Option<f64>)>,
+    /// Metrics that could not be read, and why.
+    pub problems: Vec<String>,
+    /// For a JSON API: the document fetched (JSON text), to pick values from.
+    pub document: Option<String>,
+}
+
+/// The live preview of adding `url` (with `metrics`, one `name: expression` a line, for a
+/// JSON API). `Ok(Err(problem))` is the exact problem in words: not recognised, not found,
+/// a credential the server lacks, the upstream down.
+#[server]
+pub async fn preview_tracker(
+    url: String,
+    metrics: String,
+) -> Result<Result<Preview, String>, ServerFnError> {
+    use crate::server::{state::AppState, tracking::service};
+    signed_in().await?;
+    let state = expect_context::<AppState>();
+    if url.trim().is_empty() {
+        return Ok(Err("Paste the link of the thing to track.".into()));
+    }
+    let metrics = match crate::domain::json_pick::parse_metric_lines(&metrics) {
+        Ok(metrics) => metrics,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    match service::preview(&state.engine, url.trim(), metrics).await {
+        Ok(preview) => Ok(Ok(preview)),
+        Err(service::ServiceError::Database(error)) => {
+            tracing::error!(error = %error, "could not preview a tracker");
+            Err(ServerFnError::new(
+                "Something went wrong on our side. Please try again.",
+            ))
+        }
+        Err(error) => Ok(Err(error.to_string())),
+    }
+}
+
+/// The choices of the add form: the poll intervals this server allows, in seconds, and
+/// the default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FormOptions {
+    pub intervals: Vec<i64>,
+    pub default_interval: i64,
+}
+
+#[server]
+pub async fn tracker_form_options() -> Result<FormOptions, ServerFnError> {
+    use crate::server::{state::AppState, tracking::service::MAX_INTERVAL_SECS};
+    signed_in().await?;
+    let state = expect_context::<AppState>();
+    let config = state.engine.config();
+    let min = config.min_interval.as_secs() as i64;
+    let default_interval = config.default_interval.as_secs() as i64;
+    let mut intervals: Vec<i64> = [60, 300, 900, 1_800, 3_600, 6 * 3_600, 86_400]
+        .into_iter()
+        .filter(|secs| (min..=MAX_INTERVAL_SECS).contains(secs))
+        .collect();
+    for extra in [min, default_interval] {
+        if !intervals.contains(&extra) {
+            intervals.push(extra);
+        }
+    }
+    intervals.sort_unstable();
+    Ok(FormOptions {
+        intervals,
+        default_interval,
+    })
+}
+
 /// A publicly shared tracker, as its read-only page shows it: nothing about the workspace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SharedTracker {
@@ -257,6 +337,43 @@ pub fn rates(points: &[ChartPoint], per_secs: f64) -> Vec<ChartPoint> {
         .collect()
 }
 
+/// Something that happened to a tracker or its source, marked on its chart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChartEvent {
+    /// Milliseconds since the Unix epoch (UTC).
+    pub t: i64,
+    /// `added`, `paused`, `resumed`, `interval`, `failing`, `recovered` or `gone`.
+    pub kind: String,
+    pub detail: Option<String>,
+}
+
+impl ChartEvent {
+    /// The marker's words: "Paused", "Polls failing: HTTP 500".
+    pub fn describe(&self) -> String {
+        let what = match self.kind.as_str() {
+            "added" => "Added",
+            "paused" => "Paused",
+            "resumed" => "Resumed",
+            "interval" => "Interval changed",
+            "failing" => "Polls failing",
+            "recovered" => "Polls recovered",
+            "gone" => "Gone upstream",
+            other => other,
+        };
+        match &self.detail {
+            Some(detail) => format!("{what}: {detail}"),
+            None => what.to_string(),
+        }
+    }
+}
+
+/// A window of a metric's series, fetched after the chart is zoomed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesWindow {
+    pub bucket_secs: Option<i64>,
+    pub points: Vec<ChartPoint>,
+}
+
 /// One point of a tracker page's chart: a raw sample or a bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChartPoint {
@@ -280,8 +397,16 @@ pub struct TrackerDetail {
     pub metric: String,
     pub unit: String,
     pub metrics: Vec<String>,
-    /// The range shown (a key of [`RANGES`]).
+    /// The range shown (a key of [`RANGES`], or `custom` from `from` to `to`).
     pub range: String,
+    /// The custom range's days (`YYYY-MM-DD`, UTC), as asked for.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The range's bounds in milliseconds since the epoch (UTC).
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Events in the range, oldest first.
+    pub events: Vec<ChartEvent>,
     /// The mode (a key of [`MODES`]) and the scale (`linear` or `log`).
     pub mode: String,
     pub scale: String,
@@ -301,6 +426,8 @@ pub async fn get_tracker_detail(
     range: String,
     mode: String,
     scale: String,
+    from: Option<String>,
+    to: Option<String>,
 ) -> Result<Option<TrackerDetail>, ServerFnError> {
     use crate::server::{
         state::AppState,
@@ -326,7 +453,16 @@ pub async fn get_tracker_detail(
         .and_then(|name| tracker.metrics.iter().find(|m| m.name == name))
         .or_else(|| tracker.metrics.first())
         .cloned();
-    let range = if RANGES.iter().any(|(key, _)| *key == range) {
+    let now = chrono::Utc::now();
+    let day = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|text| chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok())
+    };
+    let custom = match (day(&from), day(&to)) {
+        (Some(first), Some(last)) if range == "custom" && first <= last => Some((first, last)),
+        _ => None,
+    };
+    let range = if custom.is_some() || RANGES.iter().any(|(key, _)| *key == range) {
         range
     } else {
         "30d".to_string()
@@ -341,42 +477,44 @@ pub async fn get_tracker_detail(
     } else {
         "linear".to_string()
     };
-    let now = chrono::Utc::now();
     let (mut points, mut bucket_secs) = (Vec::new(), None);
+    let (mut start, mut end) = (now - chrono::TimeDelta::days(30), now);
     if let Some(chosen) = &chosen {
-        let from = match range.as_str() {
-            "24h" => Some(now - chrono::TimeDelta::hours(24)),
-            "7d" => Some(now - chrono::TimeDelta::days(7)),
-            "30d" => Some(now - chrono::TimeDelta::days(30)),
-            "90d" => Some(now - chrono::TimeDelta::days(90)),
-            "1y" => Some(now - chrono::TimeDelta::days(365)),
+        let bounds = match (range.as_str(), custom) {
+            (_, Some((first, last))) => {
+                let midnight =
+                    |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+                Some((midnight(first), midnight(last) + chrono::TimeDelta::days(1)))
+            }
+            ("24h", _) => Some((now - chrono::TimeDelta::hours(24), now)),
+            ("7d", _) => Some((now - chrono::TimeDelta::days(7), now)),
+            ("30d", _) => Some((now - chrono::TimeDelta::days(30), now)),
+            ("90d", _) => Some((now - chrono::TimeDelta::days(90), now)),
+            ("1y", _) => Some((now - chrono::TimeDelta::days(365), now)),
             _ => store::first_sample_at(&state.pool, chosen.id)
                 .await
-                .map_err(failed)?,
+                .map_err(failed)?
+                .map(|first| (first, now)),
         };
-        if let Some(from) = from {
-            let read = series::read(&state.pool, chosen.id, from, now, 500)
+        if let Some((from, to)) = bounds {
+            (start, end) = (from, to);
+            let read = series::read(&state.pool, chosen.id, from, to, CHART_POINTS)
                 .await
                 .map_err(failed)?;
             bucket_secs = read.bucket_secs;
-            points = read
-                .points
-                .into_iter()
-                .map(|point| ChartPoint {
-                    t: point.time.timestamp_millis(),
-                    avg: point.avg,
-                    min: point.min,
-                    max: point.max,
-                    count: point.count,
-                })
-                .collect();
+            points = chart_points(read.points, &mode);
         }
     }
-    points = match mode.as_str() {
-        "per_hour" => rates(&points, 3_600.0),
-        "per_day" => rates(&points, 86_400.0),
-        _ => points,
-    };
+    let events = store::events(&state.pool, &tracker, start, end)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .map(|event| ChartEvent {
+            t: event.at.timestamp_millis(),
+            kind: event.kind,
+            detail: event.detail,
+        })
+        .collect();
     let ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
     let recent = store::recent_rows(&state.pool, &ids, 20)
         .await
@@ -404,12 +542,111 @@ pub async fn get_tracker_detail(
         unit: chosen.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
         metrics,
         range,
+        from: custom.map(|(first, _)| first.to_string()),
+        to: custom.map(|(_, last)| last.to_string()),
+        from_ms: start.timestamp_millis(),
+        to_ms: end.timestamp_millis(),
+        events,
         mode,
         scale,
         bucket_secs,
         points,
         recent,
         summary: tracker.into(),
+    }))
+}
+
+/// How many points a chart asks for: enough for a wide screen, few enough to draw at once.
+pub const CHART_POINTS: i64 = 500;
+
+#[cfg(feature = "ssr")]
+fn chart_points(
+    points: Vec<crate::server::tracking::series::Point>,
+    mode: &str,
+) -> Vec<ChartPoint> {
+    let points: Vec<ChartPoint> = points
+        .into_iter()
+        .map(|point| ChartPoint {
+            t: point.time.timestamp_millis(),
+            avg: point.avg,
+            min: point.min,
+            max: point.max,
+            count: point.count,
+        })
+        .collect();
+    match mode {
+        "per_hour" => rates(&points, 3_600.0),
+        "per_day" => rates(&points, 86_400.0),
+        _ => points,
+    }
+}
+
+/// The series of one metric of a tracker of the signed-in user's workspace from `from_ms`
+/// to `to_ms` (milliseconds since the epoch) in the page's mode: what a zoomed chart shows
+/// in finer buckets, day buckets starting at midnight in the viewer's `zone`. `None` when
+/// there is no such tracker or metric.
+#[server]
+pub async fn get_series_window(
+    id: String,
+    metric: String,
+    from_ms: i64,
+    to_ms: i64,
+    mode: String,
+    zone: Option<String>,
+) -> Result<Option<SeriesWindow>, ServerFnError> {
+    use crate::server::{
+        state::AppState,
+        tracking::{series, store},
+    };
+    let user = signed_in().await?;
+    let state = expect_context::<AppState>();
+    let (Ok(id), Some(from), Some(to)) = (
+        uuid::Uuid::parse_str(&id),
+        chrono::DateTime::from_timestamp_millis(from_ms),
+        chrono::DateTime::from_timestamp_millis(to_ms),
+    ) else {
+        return Ok(None);
+    };
+    if from >= to {
+        return Err(ServerFnError::new("The window must end after it starts."));
+    }
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not load a series window");
+        ServerFnError::new("Could not load this part of the chart. Please try again.")
+    };
+    let Some(tracker) = store::get_tracker(&state.pool, user.workspace_id, id)
+        .await
+        .map_err(failed)?
+    else {
+        return Ok(None);
+    };
+    let Some(chosen) = tracker.metrics.iter().find(|m| m.name == metric) else {
+        return Ok(None);
+    };
+    // Day buckets start at the viewer's midnights when the zone is one PostgreSQL knows.
+    let zone = match zone.filter(|zone| !zone.is_empty() && zone.len() <= 64) {
+        Some(zone)
+            if series::zone_exists(&state.pool, &zone)
+                .await
+                .map_err(failed)? =>
+        {
+            Some(zone)
+        }
+        _ => None,
+    };
+    let read = series::read_in_zone(
+        &state.pool,
+        chosen.id,
+        from,
+        to,
+        CHART_POINTS,
+        zone.as_deref(),
+    )
+    .await
+    .map_err(failed)?;
+    Ok(Some(SeriesWindow {
+        bucket_secs: read.bucket_secs,
+        points: chart_points(read.points, &mode),
     }))
 }
 

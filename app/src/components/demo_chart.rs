@@ -155,7 +155,7 @@ pub fn DemoChart() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::DemoPoint;
-    use crate::components::polls::echarts_loaded;
+    use crate::components::echarts::echarts_loaded;
     use charming::{
         Chart, WasmRenderer,
         component::{Axis, Grid},

@@ -1,6 +1,10 @@
 //! UI pieces shared by several pages.
 
+pub mod add_tracker;
 pub mod demo_chart;
+#[cfg(feature = "hydrate")]
+pub mod echarts;
+pub mod feedback;
 pub mod form;
 pub mod layout;
 pub mod polls;

@@ -41,14 +41,3 @@ pub fn PollsTable(
         </table>
     }
 }
-
-/// Whether the ECharts script (served from `/vendor`) has loaded in this browser.
-#[cfg(feature = "hydrate")]
-pub fn echarts_loaded() -> bool {
-    use wasm_bindgen::JsValue;
-    web_sys::window()
-        .and_then(|window| {
-            web_sys::js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("echarts")).ok()
-        })
-        .is_some_and(|value| !value.is_undefined())
-}

@@ -2,6 +2,7 @@
 //! through `parse`, so holding one means the value is valid.
 
 pub mod email;
+pub mod json_pick;
 pub mod next_path;
 pub mod password;
 pub mod role;

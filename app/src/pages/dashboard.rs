@@ -12,9 +12,13 @@ use crate::{
     api::{
         flash::Flash,
         session::{Viewer, get_flash},
-        trackers::{Change, TrackerSummary, list_trackers},
+        trackers::{Change, FormOptions, TrackerSummary, list_trackers, tracker_form_options},
     },
-    components::form::{Field, FormError, Notice},
+    components::{
+        add_tracker::{AddTracker, server_message},
+        feedback::{ErrorBox, ListSkeleton},
+        form::Notice,
+    },
 };
 
 #[component]
@@ -29,6 +33,7 @@ pub fn Dashboard() -> impl IntoView {
 fn DashboardPage(viewer: Viewer) -> impl IntoView {
     let flash = Resource::new(|| (), |_| get_flash());
     let trackers = Resource::new(|| (), |_| list_trackers());
+    let form_options = Resource::new(|| (), |_| tracker_form_options());
     let query = use_query_map();
     let view_options = move || {
         query.with(|query| ListOptions {
@@ -42,49 +47,34 @@ fn DashboardPage(viewer: Viewer) -> impl IntoView {
         <section class="dashboard" aria-labelledby="dashboard-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>
             <h1 id="dashboard-title">"Dashboard"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <ListSkeleton label="Loading your trackers…" /> }>
                 {move || Suspend::new(async move {
                     let flash = flash.await.ok().flatten();
-                    let trackers = trackers.await;
+                    let list = trackers.await;
+                    let options = form_options.await.unwrap_or(FormOptions {
+                        intervals: vec![3_600],
+                        default_interval: 3_600,
+                    });
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
                     let messages = Flash::of(&flash, "add-tracker").unwrap_or_default();
-                    let options = view_options();
+                    let list_options = view_options();
+                    let trackers_view = match list {
+                        Ok(list) => view! { <Trackers trackers=Ok(list) options=list_options /> }.into_any(),
+                        Err(error) => view! {
+                            <ErrorBox
+                                message=format!("Could not load your trackers: {}", server_message(&error))
+                                retry=move || trackers.refetch()
+                            />
+                        }
+                        .into_any(),
+                    };
                     view! {
                         <Notice notice />
-                        <AddTracker messages />
-                        <Trackers trackers options />
+                        <AddTracker messages options />
+                        {trackers_view}
                     }
                 })}
             </Suspense>
-        </section>
-    }
-}
-
-#[component]
-fn AddTracker(messages: Flash) -> impl IntoView {
-    view! {
-        <section class="panel" aria-labelledby="add-title">
-            <h2 id="add-title">"Add a tracker"</h2>
-            <form method="post" action="/dashboard/trackers" class="form form-inline">
-                <FormError error=messages.error.clone() />
-                <Field
-                    name="url"
-                    label="Link"
-                    value=messages.value("url")
-                    error=messages.field_error("url")
-                    hint="A GitHub repository, Hacker News or Reddit post, YouTube video or channel, Twitch channel or CoinGecko coin."
-                    maxlength=2_000
-                />
-                <Field
-                    name="label"
-                    label="Label (optional)"
-                    value=messages.value("label")
-                    error=messages.field_error("label")
-                    maxlength=200
-                    required=false
-                />
-                <button class="button" type="submit">"Track it"</button>
-            </form>
         </section>
     }
 }
@@ -214,7 +204,13 @@ fn Trackers(
             };
             view! {
                 <Toolbar kinds options />
-                <p class="muted list-count" aria-live="polite">{count}</p>
+                <div class="list-head">
+                    <p class="muted list-count" aria-live="polite">{count}</p>
+                    // The rows' "Compare" boxes belong to this form.
+                    <form id="compare-form" method="get" action="/compare">
+                        <button class="button-secondary" type="submit">"Compare selected"</button>
+                    </form>
+                </div>
                 {list}
             }
             .into_any()
@@ -330,6 +326,14 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
     view! {
         <tr>
             <td>
+                <input
+                    type="checkbox"
+                    class="compare-check"
+                    name="ids"
+                    value=tracker.id.clone()
+                    form="compare-form"
+                    aria-label=format!("Compare {}", tracker.label)
+                />
                 <ProviderIcon kind=tracker.kind.clone() />
                 <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
                 <span class="tracker-kind">

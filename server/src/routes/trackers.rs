@@ -157,6 +157,48 @@ pub async fn create(
         .into_response())
 }
 
+/// `POST /api/v1/trackers/preview` `{"url": …, "metrics": {name: expression}?}`: what
+/// adding would track, fetched now and saved nowhere; a JSON API's document comes back
+/// for picking values. The same 422s as adding.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    url: String,
+    #[serde(default)]
+    metrics: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    headers: HeaderMap,
+    request: Result<Json<PreviewRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    authorise(&state, &headers, auth, false).await?;
+    let input = body(request)?;
+    if input.url.trim().is_empty() {
+        return Err(ApiError::invalid("`url` is empty"));
+    }
+    let found = service::preview(&state.engine, input.url.trim(), input.metrics).await?;
+    let document = found
+        .document
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+    Ok(Json(json!({
+        "kind": found.kind,
+        "provider": found.provider,
+        "title": found.title,
+        "author": found.author,
+        "url": found.url,
+        "values": found.values.iter().map(|(name, unit, value)| json!({
+            "name": name, "unit": unit, "value": value,
+        })).collect::<Vec<_>>(),
+        "problems": found.problems,
+        "document": document,
+    }))
+    .into_response())
+}
+
 /// `GET /api/v1/trackers`: every tracker of the workspace with its state and latest values.
 pub async fn list(
     State(state): State<AppState>,
@@ -221,6 +263,8 @@ pub struct SeriesParams {
     from: Option<String>,
     to: Option<String>,
     points: Option<String>,
+    /// A time zone (`Europe/Berlin`): buckets of whole days start at its midnights.
+    tz: Option<String>,
 }
 
 pub fn time_param(
@@ -242,7 +286,8 @@ pub fn time_param(
 
 /// `GET /api/v1/trackers/{id}/series?metric=…&from=…&to=…&points=N`: at most N points
 /// (default 500), raw samples when there are no more than N in the range, else buckets
-/// with avg/min/max/last. `to` defaults to now, `from` to seven days before `to`.
+/// with avg/min/max/last. `to` defaults to now, `from` to seven days before `to`; with
+/// `tz=Europe/Berlin`, day buckets start at that zone's midnights.
 pub async fn series(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
@@ -271,10 +316,13 @@ pub async fn series(
         &state.pool,
         caller.workspace_id,
         id,
-        params.metric.as_deref(),
-        from,
-        to,
-        points,
+        service::SeriesRequest {
+            metric: params.metric.as_deref(),
+            from,
+            to,
+            points,
+            zone: params.tz.as_deref().filter(|zone| !zone.is_empty()),
+        },
     )
     .await?;
     Ok(Json(json!({
@@ -295,6 +343,57 @@ pub struct AddTrackerForm {
     url: String,
     #[serde(default)]
     label: String,
+    /// Seconds between polls; empty for the default.
+    #[serde(default)]
+    interval: String,
+    /// The last day to poll (`YYYY-MM-DD`, UTC); empty for none.
+    #[serde(default)]
+    ends_on: String,
+    /// For a JSON API: one `name: JMESPath expression` a line.
+    #[serde(default)]
+    metrics: String,
+}
+
+impl AddTrackerForm {
+    /// The request the form describes, or the field at fault and why.
+    fn to_request(&self) -> Result<AddTracker, (&'static str, String)> {
+        use app::{domain::json_pick::parse_metric_lines, server::tracking::engine::TrackRequest};
+        let url = self.url.trim();
+        if url.is_empty() {
+            return Err(("url", "Paste the link of the thing to track.".into()));
+        }
+        let interval_secs = match self.interval.trim() {
+            "" => None,
+            text => Some(
+                text.parse::<i64>()
+                    .map_err(|_| ("interval", format!("`{text}` is not a number of seconds")))?,
+            ),
+        };
+        let ends_at = match self.ends_on.trim() {
+            "" => None,
+            text => {
+                let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| ("ends_on", format!("`{text}` is not a date (YYYY-MM-DD)")))?;
+                // Polling goes on until the end of that day.
+                let end = day
+                    .succ_opt()
+                    .and_then(|next| next.and_hms_opt(0, 0, 0))
+                    .ok_or(("ends_on", format!("`{text}` is too far away")))?;
+                Some(end.and_utc())
+            }
+        };
+        let metrics = parse_metric_lines(&self.metrics).map_err(|problem| ("metrics", problem))?;
+        Ok(AddTracker {
+            what: TrackRequest {
+                url: Some(url.to_string()),
+                metrics: (!metrics.is_empty()).then_some(metrics),
+                ..TrackRequest::default()
+            },
+            label: Some(self.label.trim().to_string()).filter(|label| !label.is_empty()),
+            interval_secs,
+            ends_at,
+        })
+    }
 }
 
 const DASHBOARD: &str = "/dashboard";
@@ -307,7 +406,7 @@ pub async fn add_from_form(
     session: tower_sessions::Session,
     form: Result<axum::Form<AddTrackerForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    use app::{api::flash::Flash, domain::NextPath, server::tracking::engine::TrackRequest};
+    use app::{api::flash::Flash, domain::NextPath, server::tracking::engine::TrackError};
 
     use super::forms::{redirect_with, unexpected};
 
@@ -317,18 +416,16 @@ pub async fn add_from_form(
     let axum::Form(form) = form.unwrap_or_default();
     let messages = Flash::for_form("add-tracker")
         .with_value("url", &form.url)
-        .with_value("label", &form.label);
-    if form.url.trim().is_empty() {
-        let flash = messages.with_field_error("url", "Paste the link of the thing to track.");
-        return redirect_with(&session, flash, DASHBOARD).await;
-    }
-    let input = AddTracker {
-        what: TrackRequest {
-            url: Some(form.url.trim().to_string()),
-            ..TrackRequest::default()
-        },
-        label: Some(form.label.trim().to_string()).filter(|label| !label.is_empty()),
-        ..AddTracker::default()
+        .with_value("label", &form.label)
+        .with_value("interval", &form.interval)
+        .with_value("ends_on", &form.ends_on)
+        .with_value("metrics", &form.metrics);
+    let input = match form.to_request() {
+        Ok(input) => input,
+        Err((field, problem)) => {
+            let flash = messages.with_field_error(field, problem);
+            return redirect_with(&session, flash, DASHBOARD).await;
+        }
     };
     match service::add_tracker(&state.pool, &state.engine, user.workspace_id, &input).await {
         Ok((created, tracker)) => {
@@ -343,11 +440,14 @@ pub async fn add_from_form(
             unexpected(&session, "add-tracker", DASHBOARD, error).await
         }
         Err(error) => {
-            let field = if matches!(error, ServiceError::Invalid(ref message) if message.contains("label"))
-            {
-                "label"
-            } else {
-                "url"
+            let field = match &error {
+                ServiceError::Invalid(message) if message.contains("label") => "label",
+                ServiceError::Invalid(message) if message.contains("interval") => "interval",
+                ServiceError::Invalid(message) if message.contains("ends_at") => "ends_on",
+                ServiceError::Track(TrackError::Invalid(message)) if message.contains("metric") => {
+                    "metrics"
+                }
+                _ => "url",
             };
             let flash = messages.with_field_error(field, error.to_string());
             redirect_with(&session, flash, DASHBOARD).await

@@ -3,6 +3,7 @@
 mod accounts;
 mod assets;
 mod authz;
+mod charts;
 mod health;
 mod helpers;
 mod jobs;

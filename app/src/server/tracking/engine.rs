@@ -269,6 +269,25 @@ impl Engine {
         })
     }
 
+    /// `url` as it would be fetched: a scheme added when missing, checked to be http(s).
+    pub fn normalise_url(&self, url: &str) -> Result<String, TrackError> {
+        parse_url(url).map(String::from)
+    }
+
+    /// The JSON document at `url` (a user's URL: through the address guard), for the add
+    /// form's preview of a JSON API.
+    pub async fn fetch_json(&self, url: &str) -> Result<serde_json::Value, TrackError> {
+        let url = parse_url(url)?;
+        let config = json_provider::JsonConfig {
+            url,
+            metrics: Default::default(),
+            headers: Vec::new(),
+        };
+        let outcome = json_provider::fetch_document(&self.http, &config).await;
+        record_poll("json", "preview", outcome.as_ref().err());
+        outcome.map_err(TrackError::Fetch)
+    }
+
     /// Metadata of one source: the existence check.
     pub async fn metadata(
         &self,

@@ -1,7 +1,9 @@
 //! Reading a metric's time series as at most N points: raw samples when there are no more
 //! than N in the range, else buckets of equal width with avg/min/max/last/count, read from
 //! the daily or hourly rollups when the buckets are that wide, so long ranges never scan
-//! raw samples. Buckets start at multiples of their width from 2000-01-01 UTC.
+//! raw samples. Buckets start at multiples of their width from 2000-01-01 UTC; with a time
+//! zone, buckets of whole days start at local midnights instead (read from the hourly
+//! rollups, so a day across a daylight-saving change holds 23 or 25 hours).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -78,13 +80,40 @@ pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>, points: i64) -> (i64, Resolu
 }
 
 /// The series of metric `metric_id` from `from` to `to` (inclusive) in at most `points`
-/// points.
+/// points, with UTC buckets.
 pub async fn read(
     pool: &PgPool,
     metric_id: i32,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     points: i64,
+) -> Result<Series, sqlx::Error> {
+    read_in_zone(pool, metric_id, from, to, points, None).await
+}
+
+/// Whether PostgreSQL knows the time zone `zone` (an IANA name such as `Europe/Berlin`).
+pub async fn zone_exists(pool: &PgPool, zone: &str) -> Result<bool, sqlx::Error> {
+    // Asking is cheaper than listing pg_timezone_names; an unknown zone is error 22023.
+    let answer = sqlx::query("SELECT now() AT TIME ZONE $1")
+        .bind(zone)
+        .fetch_one(pool)
+        .await;
+    match answer {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("22023") => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// As [`read`], with buckets of whole days starting at midnight in `zone` (an IANA name
+/// PostgreSQL knows; check it with [`zone_exists`]) when one is given.
+pub async fn read_in_zone(
+    pool: &PgPool,
+    metric_id: i32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    points: i64,
+    zone: Option<&str>,
 ) -> Result<Series, sqlx::Error> {
     let points = points.clamp(1, MAX_POINTS);
     // Counting stops at points + 1: cheap however many samples the range holds.
@@ -128,6 +157,12 @@ pub async fn read(
         });
     }
 
+    // Local days may straddle one more bucket than UTC ones: plan for one point fewer.
+    if let Some(zone) = zone.filter(|zone| *zone != "UTC")
+        && let (width, Resolution::Daily) = plan(from, to, (points - 1).max(1))
+    {
+        return local_days(pool, metric_id, from, to, width / 86_400, zone).await;
+    }
     let (width, resolution) = plan(from, to, points);
     let sql = match resolution {
         Resolution::Daily | Resolution::Hourly => {
@@ -178,6 +213,58 @@ pub async fn read(
     Ok(Series {
         resolution,
         bucket_secs: Some(width),
+        points,
+    })
+}
+
+/// Buckets of `days` whole days starting at local midnights in `zone`, numbered from
+/// 2000-01-01 there, from the hourly rollups: each hour counts in the local day it starts.
+async fn local_days(
+    pool: &PgPool,
+    metric_id: i32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    days: i64,
+    zone: &str,
+) -> Result<Series, sqlx::Error> {
+    let rows = sqlx::query(
+        "WITH hours AS (
+             SELECT (date_trunc('day', bucket, $4) AT TIME ZONE $4)::date - date '2000-01-01'
+                        AS day_number,
+                    sum, count, min, max, last, last_t
+             FROM samples_hourly
+             WHERE metric_id = $1 AND bucket >= date_trunc('day', $2, $4) AND bucket <= $3
+         )
+         SELECT (date '2000-01-01' + (floor(day_number::float8 / $5) * $5)::int)::timestamp
+                    AT TIME ZONE $4 AS b,
+                sum(sum) / sum(count) AS avg, min(min) AS min, max(max) AS max,
+                (array_agg(last ORDER BY last_t DESC))[1] AS last,
+                sum(count)::bigint AS count
+         FROM hours GROUP BY 1 ORDER BY 1",
+    )
+    .bind(metric_id)
+    .bind(from)
+    .bind(to)
+    .bind(zone)
+    .bind(days.max(1) as f64)
+    .fetch_all(pool)
+    .await?;
+    let points = rows
+        .iter()
+        .map(|row| {
+            Ok(Point {
+                time: row.try_get("b")?,
+                avg: row.try_get("avg")?,
+                min: row.try_get("min")?,
+                max: row.try_get("max")?,
+                last: row.try_get("last")?,
+                count: row.try_get("count")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Series {
+        resolution: Resolution::Daily,
+        bucket_secs: Some(days.max(1) * 86_400),
         points,
     })
 }

@@ -1,10 +1,14 @@
 //! What users do with trackers, shared by the REST API and server functions: validation,
 //! the existence check, and the first sample.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::api::trackers::Preview;
 
 use super::{
     Engine, FetchError, Readings,
@@ -256,16 +260,39 @@ pub async fn update_tracker(
         .ok_or(ServiceError::NotFound)
 }
 
+/// What a series request asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesRequest<'a> {
+    /// The metric's name; the tracker's first metric when `None`.
+    pub metric: Option<&'a str>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub points: i64,
+    /// A time zone for day buckets (`Europe/Berlin`).
+    pub zone: Option<&'a str>,
+}
+
 /// A tracker's series for one metric (the first when none is named).
 pub async fn series(
     pool: &PgPool,
     workspace_id: Uuid,
     id: Uuid,
-    metric: Option<&str>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    points: i64,
+    request: SeriesRequest<'_>,
 ) -> Result<(String, Series), ServiceError> {
+    let SeriesRequest {
+        metric,
+        from,
+        to,
+        points,
+        zone,
+    } = request;
+    if let Some(zone) = zone
+        && !series::zone_exists(pool, zone).await?
+    {
+        return Err(ServiceError::Invalid(format!(
+            "`tz` must be a time zone name such as Europe/Berlin, not `{zone}`"
+        )));
+    }
     if from > to {
         return Err(ServiceError::Invalid(
             "`from` must not be after `to`".into(),
@@ -295,6 +322,116 @@ pub async fn series(
             names.join(", ")
         )));
     };
-    let series = series::read(pool, chosen.id, from, to, points).await?;
+    let series = series::read_in_zone(pool, chosen.id, from, to, points, zone).await?;
     Ok((chosen.name.clone(), series))
+}
+
+/// What adding `url` (with `metrics` for a JSON API) would track, fetched now and saved
+/// nowhere: the add form's live preview. A link no provider recognises is fetched as a
+/// JSON API, and its document comes back for picking values from.
+pub async fn preview(
+    engine: &Engine,
+    url: &str,
+    metrics: BTreeMap<String, String>,
+) -> Result<Preview, ServiceError> {
+    let track = |error| ServiceError::Track(error);
+    let fetch = |error| ServiceError::Track(TrackError::Fetch(error));
+    let recognised = if metrics.is_empty() {
+        match engine.recognise(url) {
+            Ok(_) => true,
+            Err(TrackError::Unrecognised(_)) => false,
+            Err(error) => return Err(track(error)),
+        }
+    } else {
+        false
+    };
+    if recognised {
+        let resolved = engine
+            .resolve(&TrackRequest {
+                url: Some(url.to_string()),
+                ..TrackRequest::default()
+            })
+            .map_err(track)?;
+        let provider = resolved.provider;
+        let metadata = engine
+            .metadata(provider.as_ref(), &resolved.source)
+            .await
+            .map_err(fetch)?;
+        let mut source = resolved.source;
+        source.key = metadata.key.clone();
+        let readings = first_readings(engine, provider.as_ref(), &source).await?;
+        let values = provider
+            .metrics(&source)
+            .into_iter()
+            .map(|spec| {
+                let value = readings
+                    .values
+                    .iter()
+                    .find(|(name, _)| *name == spec.name)
+                    .map(|(_, value)| *value);
+                (spec.name, spec.unit, value)
+            })
+            .collect();
+        return Ok(Preview {
+            kind: provider.kind().to_string(),
+            provider: provider.label().to_string(),
+            title: metadata.title,
+            author: metadata.author,
+            url: metadata.url,
+            values,
+            problems: readings
+                .errors
+                .into_iter()
+                .map(|(name, reason)| format!("{name}: {reason}"))
+                .collect(),
+            document: None,
+        });
+    }
+    // Anything else is a JSON API: fetch the document (through the address guard).
+    let document = match engine.fetch_json(url).await {
+        Ok(document) => document,
+        // A link no provider knows that is no JSON API either: say both.
+        Err(error) if metrics.is_empty() => {
+            let as_json = match &error {
+                TrackError::Fetch(FetchError::Parse { .. }) => {
+                    "it does not answer with JSON.".to_string()
+                }
+                other => format!("read as a JSON API: {}", describe(other)),
+            };
+            return Err(track(TrackError::Unrecognised(format!(
+                "Upcount does not recognise {url}, and {as_json} It knows Hacker News, \
+                 GitHub, Reddit, YouTube, Twitch and CoinGecko links, and any JSON API."
+            ))));
+        }
+        Err(error) => return Err(track(error)),
+    };
+    let mut values = Vec::new();
+    let mut problems = Vec::new();
+    for (name, expression) in &metrics {
+        if let Err(reason) = super::providers::json::check_metric_name(name) {
+            problems.push(reason);
+            values.push((name.clone(), String::new(), None));
+            continue;
+        }
+        match crate::domain::json_pick::number_at(expression, &document) {
+            Ok(value) => values.push((name.clone(), String::new(), Some(value))),
+            Err(reason) => {
+                problems.push(format!("{name}: {reason}"));
+                values.push((name.clone(), String::new(), None));
+            }
+        }
+    }
+    let parsed = url::Url::parse(&engine.normalise_url(url).map_err(track)?)
+        .map_err(|error| ServiceError::Invalid(error.to_string()))?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    Ok(Preview {
+        kind: "json".to_string(),
+        provider: "JSON API".to_string(),
+        title: format!("{host}{}", parsed.path().trim_end_matches('/')),
+        author: None,
+        url: parsed.to_string(),
+        values,
+        problems,
+        document: Some(document.to_string()),
+    })
 }

@@ -166,6 +166,10 @@ pub async fn add_tracker(
     // Also when the tracker existed: a source that was gone and exists again is scheduled.
     refresh_schedule(&mut *connection, source_id).await?;
     if let Some(id) = created {
+        sqlx::query("INSERT INTO tracker_events (tracker_id, kind) VALUES ($1, 'added')")
+            .bind(id)
+            .execute(&mut *connection)
+            .await?;
         return Ok(Added::Created(id));
     }
     let existing: Uuid =
@@ -449,14 +453,31 @@ pub async fn update_tracker(
     changes: &TrackerChanges,
 ) -> Result<bool, sqlx::Error> {
     let mut transaction = pool.begin().await?;
+    // The old values come from the statement's snapshot, so the events name real changes.
     let source_id: Option<i64> = sqlx::query_scalar(
-        "UPDATE trackers SET
-             label = coalesce($3, label),
-             paused = coalesce($4, paused),
-             ends_at = CASE WHEN $5 THEN $6 ELSE ends_at END,
-             interval_secs = coalesce($7, interval_secs)
-         WHERE workspace_id = $1 AND id = $2
-         RETURNING source_id",
+        "WITH old AS (
+             SELECT id, paused, interval_secs FROM trackers WHERE workspace_id = $1 AND id = $2
+         ),
+         changed AS (
+             UPDATE trackers t SET
+                 label = coalesce($3, t.label),
+                 paused = coalesce($4, t.paused),
+                 ends_at = CASE WHEN $5 THEN $6 ELSE t.ends_at END,
+                 interval_secs = coalesce($7, t.interval_secs)
+             FROM old
+             WHERE t.id = old.id
+             RETURNING t.id, t.source_id, t.paused, t.interval_secs,
+                       old.paused AS was_paused, old.interval_secs AS was_interval
+         ),
+         events AS (
+             INSERT INTO tracker_events (tracker_id, kind, detail)
+             SELECT id, CASE WHEN paused THEN 'paused' ELSE 'resumed' END, NULL
+             FROM changed WHERE paused <> was_paused
+             UNION ALL
+             SELECT id, 'interval', format('every %s s (was %s s)', interval_secs, was_interval)
+             FROM changed WHERE interval_secs <> was_interval
+         )
+         SELECT source_id FROM changed",
     )
     .bind(workspace_id)
     .bind(id)
@@ -792,18 +813,25 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
         excerpts.push(excerpt.map(|excerpt: String| clean_text(&excerpt)));
         delays.push(delay);
     }
+    // One statement updates the sources and, from the snapshot it reads before the
+    // update, records their health changes as source events.
     sqlx::query(
         "WITH input AS (
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
                                   $5::text[], $6::float8[])
                  AS i(id, due, outcome, error, excerpt, min_delay)
          ),
+         before AS (
+             SELECT s.id, s.consecutive_failures, s.state
+             FROM sources s JOIN input i ON i.id = s.id AND s.next_poll_at = i.due
+         ),
          active AS (
              SELECT t.source_id, min(t.interval_secs) AS interval_secs
              FROM trackers t JOIN input i ON i.id = t.source_id
              WHERE NOT t.paused AND (t.ends_at IS NULL OR t.ends_at > now())
              GROUP BY t.source_id
-         )
+         ),
+         updated AS (
          UPDATE sources s SET
              interval_secs = coalesce(a.interval_secs, s.interval_secs),
              consecutive_failures = CASE WHEN i.outcome = 'ok' THEN 0
@@ -837,7 +865,22 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
                                        WHEN i.outcome = 'ok' THEN NULL
                                        ELSE s.last_error_excerpt END
          FROM input i LEFT JOIN active a ON a.source_id = i.id
-         WHERE s.id = i.id AND s.next_poll_at = i.due",
+         WHERE s.id = i.id AND s.next_poll_at = i.due
+         RETURNING s.id, s.state, s.consecutive_failures, s.last_error
+     ),
+     events AS (
+         INSERT INTO source_events (source_id, kind, detail)
+         SELECT u.id,
+                CASE WHEN u.state = 'gone' THEN 'gone'
+                     WHEN u.consecutive_failures = 0 THEN 'recovered'
+                     ELSE 'failing' END,
+                CASE WHEN u.consecutive_failures = 0 THEN NULL ELSE u.last_error END
+         FROM updated u JOIN before b ON b.id = u.id
+         WHERE (u.state = 'gone' AND b.state <> 'gone')
+            OR (u.state <> 'gone' AND (u.consecutive_failures = 0) <> (b.consecutive_failures = 0))
+         RETURNING 1
+     )
+     SELECT count(*) FROM events",
     )
     .bind(&source_ids)
     .bind(&dues)
@@ -956,4 +999,49 @@ pub async fn due_backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
     .fetch_one(pool)
     .await?;
     Ok((row.try_get("due")?, row.try_get("age")?))
+}
+
+/// Something that happened to a tracker or its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    /// `added`, `paused`, `resumed`, `interval`, `failing`, `recovered` or `gone`.
+    pub kind: String,
+    pub detail: Option<String>,
+}
+
+/// The events of tracker `tracker_id` and of its source from `from` to `to`, oldest first:
+/// the source's only since the tracker was added. At most 200, the latest.
+pub async fn events(
+    pool: &PgPool,
+    tracker: &TrackerView,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at, kind, detail FROM (
+             SELECT at, kind, detail FROM tracker_events
+             WHERE tracker_id = $1 AND at >= $3 AND at <= $4
+             UNION ALL
+             SELECT at, kind, detail FROM source_events
+             WHERE source_id = $2 AND at >= greatest($3, $5) AND at <= $4
+             ORDER BY at DESC LIMIT 200
+         ) AS e ORDER BY at",
+    )
+    .bind(tracker.id)
+    .bind(tracker.source.id)
+    .bind(from)
+    .bind(to)
+    .bind(tracker.created_at)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Event {
+                at: row.try_get("at")?,
+                kind: row.try_get("kind")?,
+                detail: row.try_get("detail")?,
+            })
+        })
+        .collect()
 }

@@ -149,33 +149,7 @@ pub fn evaluate(metrics: &BTreeMap<String, String>, document: &serde_json::Value
     readings
 }
 
-/// The number one expression finds in `document`, or why there is none.
-pub fn evaluate_one(expression: &str, document: &serde_json::Value) -> Result<f64, String> {
-    let compiled = jmespath::compile(expression)
-        .map_err(|error| format!("`{expression}` is not valid JMESPath ({error})"))?;
-    let found = compiled
-        .search(document)
-        .map_err(|error| format!("`{expression}` failed: {error}"))?;
-    let describe = |kind: &str| format!("`{expression}` found {kind}, not a number");
-    match &*found {
-        jmespath::Variable::Number(number) => number
-            .as_f64()
-            .filter(|value| value.is_finite())
-            .ok_or_else(|| describe("a number out of range")),
-        jmespath::Variable::Bool(flag) => Ok(if *flag { 1.0 } else { 0.0 }),
-        jmespath::Variable::String(text) => match text.trim().parse::<f64>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => {
-                let shown: String = text.chars().take(40).collect();
-                Err(describe(&format!("the text \"{shown}\"")))
-            }
-        },
-        jmespath::Variable::Null => Err(format!("`{expression}` matched nothing (null)")),
-        jmespath::Variable::Array(_) => Err(describe("a list")),
-        jmespath::Variable::Object(_) => Err(describe("an object")),
-        jmespath::Variable::Expref(_) => Err(describe("an expression")),
-    }
-}
+pub use crate::domain::json_pick::number_at as evaluate_one;
 
 #[async_trait]
 impl Provider for Json {
@@ -269,38 +243,6 @@ impl Provider for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn values_must_be_numbers_numeric_strings_or_booleans() {
-        let document = json!({
-            "data": {"count": 42, "price": "12.5", "up": true, "name": "x", "list": [1, 2]},
-        });
-        assert_eq!(evaluate_one("data.count", &document), Ok(42.0));
-        assert_eq!(evaluate_one("data.price", &document), Ok(12.5));
-        assert_eq!(evaluate_one("data.up", &document), Ok(1.0));
-        assert_eq!(evaluate_one("length(data.list)", &document), Ok(2.0));
-        assert!(
-            evaluate_one("data.name", &document)
-                .unwrap_err()
-                .contains("the text \"x\"")
-        );
-        assert!(
-            evaluate_one("data.missing", &document)
-                .unwrap_err()
-                .contains("matched nothing")
-        );
-        assert!(
-            evaluate_one("data.list", &document)
-                .unwrap_err()
-                .contains("a list")
-        );
-        assert!(
-            evaluate_one("data.[", &document)
-                .unwrap_err()
-                .contains("not valid JMESPath")
-        );
-    }
 
     #[test]
     fn metric_names() {

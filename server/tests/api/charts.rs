@@ -1,0 +1,617 @@
+//! What the dashboard and chart pages rest on: the add form's preview, the form with a
+//! JSON API, events on the chart, comparing trackers, and bucketing edge cases (empty
+//! ranges, one point, gaps, a range inside one bucket, time zones, daylight saving).
+
+use app::{
+    domain::{Role, TokenScope},
+    server::tracking::store::{Sample, write_samples},
+};
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, eventually, spawn_app_with_standin},
+    standin::{Canned, StandIn, fixtures},
+};
+
+async fn setup() -> (StandIn, TestApp, String) {
+    let (standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into())]).await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 19_000),
+    );
+    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Read).await;
+    (standin, app, token)
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("a time")
+        .with_timezone(&Utc)
+}
+
+async fn preview(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    app.api(Method::POST, "/api/v1/trackers/preview", token, Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn a_preview_shows_what_would_be_tracked_and_saves_nothing() {
+    let (standin, app, token) = setup().await;
+    let (status, body) = preview(
+        &app,
+        &token,
+        json!({ "url": "https://github.com/leptos-rs/leptos" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "github.repo");
+    assert_eq!(body["title"], "leptos-rs/leptos");
+    let stars = body["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .find(|value| value["name"] == "stars")
+        .expect("stars");
+    assert_eq!(stars["value"], 19_000.0);
+    assert!(body["document"].is_null(), "{body}");
+
+    // A JSON API: the document comes back, and expressions are evaluated.
+    standin.set(
+        "json/stats",
+        json!({ "data": { "downloads": 1234, "version": "1.2" }, "ok": true }),
+    );
+    let url = format!("{}/json/stats", standin.base());
+    let (status, body) = preview(&app, &token, json!({ "url": url })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "json");
+    assert_eq!(body["document"]["data"]["downloads"], 1234);
+    assert_eq!(body["values"], json!([]));
+    let (status, body) = preview(
+        &app,
+        &token,
+        json!({ "url": url, "metrics": { "downloads": "data.downloads", "name": "data.missing" } }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let values = body["values"].as_array().expect("values");
+    assert!(values.contains(&json!({ "name": "downloads", "unit": "", "value": 1234.0 })));
+    let problems = body["problems"].to_string();
+    assert!(problems.contains("matched nothing"), "{problems}");
+
+    // The exact problems.
+    standin.script("/json/page", vec![Canned::text(200, "<html>a page</html>")]);
+    let page = format!("{}/json/page", standin.base());
+    for (request, expected) in [
+        (
+            json!({ "url": "https://github.com/nobody/nothing" }),
+            "Not found",
+        ),
+        (json!({ "url": page }), "does not answer with JSON"),
+        (json!({ "url": "not a url at all" }), "not a valid URL"),
+        (
+            json!({ "url": "ftp://example.com/x" }),
+            "only http and https",
+        ),
+    ] {
+        let (status, body) = preview(&app, &token, request.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{request}: {body}"
+        );
+        let message = body["error"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{request}: {message}");
+    }
+    standin.script("/github/repos", vec![Canned::status(503); 3]);
+    let (status, body) = preview(
+        &app,
+        &token,
+        json!({ "url": "https://github.com/leptos-rs/leptos" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not answering"),
+        "{body}"
+    );
+    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sources, 0, "a preview saves nothing");
+}
+
+#[tokio::test]
+async fn previews_refuse_private_addresses_before_connecting() {
+    // Without UPCOUNT_ALLOW_PRIVATE_TARGETS: the guard is on.
+    let (_standin, app) = spawn_app_with_standin(vec![]).await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Read).await;
+    for url in ["http://10.0.0.1/stats.json", "http://localhost:9/x.json"] {
+        let (status, body) = preview(&app, &token, json!({ "url": url })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Not allowed"),
+            "{url}: {body}"
+        );
+    }
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers/preview",
+            "upc_not-a-token",
+            Some(json!({ "url": "https://github.com/a/b" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_add_form_takes_a_json_api_interval_and_end_date() {
+    let (standin, app, _token) = setup().await;
+    standin.set("json/stats", json!({ "data": { "downloads": 1234 } }));
+    let user = app.create_user(Role::Member).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let url = format!("{}/json/stats", standin.base());
+
+    // A bad expression is named next to the metrics field; nothing is saved.
+    let response = browser
+        .post_form(
+            "/dashboard/trackers",
+            &[("url", &url), ("metrics", "downloads data.downloads")],
+        )
+        .await;
+    let html = browser.follow(response).await;
+    assert!(html.contains("write `name: expression`"), "{html}");
+    let response = browser
+        .post_form(
+            "/dashboard/trackers",
+            &[
+                ("url", &url),
+                ("interval", "soon"),
+                ("metrics", "d: data.downloads"),
+            ],
+        )
+        .await;
+    let html = browser.follow(response).await;
+    assert!(html.contains("is not a number of seconds"), "{html}");
+
+    let response = browser
+        .post_form(
+            "/dashboard/trackers",
+            &[
+                ("url", &url),
+                ("label", "Downloads"),
+                ("interval", "86400"),
+                ("ends_on", "2099-12-31"),
+                ("metrics", "downloads: data.downloads\n"),
+            ],
+        )
+        .await;
+    let html = browser.follow(response).await;
+    assert!(html.contains("Now tracking Downloads."), "{html}");
+    assert!(html.contains("1,234"), "{html}");
+    let (interval, ends_at): (i32, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT interval_secs, ends_at FROM trackers")
+            .fetch_one(&app.pool)
+            .await
+            .expect("tracker");
+    assert_eq!(interval, 86_400);
+    assert_eq!(
+        ends_at,
+        Some(at("2100-01-01T00:00:00Z")),
+        "to the end of that day"
+    );
+    // The form offers the intervals this server allows.
+    assert!(html.contains(r#"<option value="3600""#), "{html}");
+    assert!(html.contains("JSON API: the values to read"));
+}
+
+#[tokio::test]
+async fn events_are_marked_on_the_tracker_page() {
+    let (standin, app, _) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": "https://news.ycombinator.com/item?id=8863" })),
+        )
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    for paused in [true, false] {
+        let (status, body) = app
+            .api(
+                Method::PATCH,
+                &format!("/api/v1/trackers/{id}"),
+                &token,
+                Some(json!({ "paused": paused })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Pausing twice is one change, not two.
+    app.api(
+        Method::PATCH,
+        &format!("/api/v1/trackers/{id}"),
+        &token,
+        Some(json!({ "label": "Renamed" })),
+    )
+    .await;
+
+    // A failing poll, then a good one: one `failing` and one `recovered`.
+    let workers = app.start_workers();
+    let make_due = || async {
+        sqlx::query("UPDATE sources SET next_poll_at = now()")
+            .execute(&app.pool)
+            .await
+            .expect("due");
+    };
+    standin.script(
+        "/hn/v0/item",
+        vec![Canned::text(200, "<html>garbage</html>")],
+    );
+    make_due().await;
+    eventually(
+        std::time::Duration::from_secs(20),
+        "the failure",
+        || async {
+            let failing: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM source_events WHERE kind = 'failing'")
+                    .fetch_one(&app.pool)
+                    .await
+                    .expect("count");
+            (failing == 1).then_some(())
+        },
+    )
+    .await;
+    make_due().await;
+    eventually(
+        std::time::Duration::from_secs(20),
+        "the recovery",
+        || async {
+            let recovered: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM source_events WHERE kind = 'recovered'")
+                    .fetch_one(&app.pool)
+                    .await
+                    .expect("count");
+            (recovered == 1).then_some(())
+        },
+    )
+    .await;
+    workers.stop().await;
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM tracker_events ORDER BY at, id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("events");
+    assert_eq!(kinds, ["added", "paused", "resumed"]);
+
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let html = browser
+        .get(&format!("/trackers/{id}?range=24h"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Events in this range (5)"), "{html}");
+    for words in [
+        "Added",
+        "Paused",
+        "Resumed",
+        "Polls failing: ",
+        "Polls recovered",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn trackers_compare_on_one_page_by_calendar_or_launch() {
+    let (_standin, app, _) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let mut ids = Vec::new();
+    for url in [
+        "https://github.com/leptos-rs/leptos",
+        "https://news.ycombinator.com/item?id=8863",
+    ] {
+        let (_, body) = app
+            .api(
+                Method::POST,
+                "/api/v1/trackers",
+                &token,
+                Some(json!({ "url": url })),
+            )
+            .await;
+        ids.push(body["tracker"]["id"].as_str().expect("id").to_string());
+    }
+    // Another workspace's tracker id is ignored, as if it did not exist.
+    let stranger = app.create_user(Role::Member).await;
+    let stranger_token = app.token(&stranger, TokenScope::Write).await;
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &stranger_token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Secret label" })),
+        )
+        .await;
+    let foreign = body["tracker"]["id"].as_str().expect("id").to_string();
+
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let html = browser
+        .get(&format!(
+            "/compare?ids={}&ids={}&ids={foreign}&range=7d&view=percent&align=launch",
+            ids[0], ids[1]
+        ))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(r#"data-lines="2""#), "{html}");
+    assert!(!html.contains("Secret label"), "{html}");
+    assert!(html.contains("leptos-rs/leptos (%)"), "{html}");
+    assert!(html.contains("Since first sample"), "{html}");
+    assert!(
+        html.contains(r#"<option value="launch" selected"#),
+        "{html}"
+    );
+    // Nothing chosen: a hint, not an error.
+    let html = browser.get("/compare").await.text().await.expect("html");
+    assert!(html.contains("Tick two or more trackers"), "{html}");
+    // Signed out: to sign in, and back.
+    let response = app.browser().get("/compare?ids=x").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+}
+
+/// A tracker with `samples` written through the engine's writer; returns its id and the
+/// `stars` metric's id.
+async fn tracker_with(app: &TestApp, token: &str, samples: &[(DateTime<Utc>, f64)]) -> String {
+    let (_, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    let metric_id: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("metric");
+    // The first sample (taken now) is left out of these ranges by their dates.
+    let samples: Vec<Sample> = samples
+        .iter()
+        .map(|(t, value)| Sample {
+            metric_id,
+            t: *t,
+            value: *value,
+        })
+        .collect();
+    for chunk in samples.chunks(2_000) {
+        write_samples(&app.pool, chunk).await.expect("write");
+    }
+    id
+}
+
+async fn series(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/series?metric=stars&{query}"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    body
+}
+
+fn hourly(from: &str, hours: i64) -> Vec<(DateTime<Utc>, f64)> {
+    (0..hours)
+        .map(|hour| (at(from) + Duration::hours(hour), hour as f64))
+        .collect()
+}
+
+/// (bucket start, sample count) of each point.
+fn buckets(body: &Value) -> Vec<(String, i64)> {
+    body["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|point| {
+            (
+                point["time"].as_str().expect("time").to_string(),
+                point["count"].as_i64().expect("count"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn day_buckets_follow_the_time_zone_across_daylight_saving_changes() {
+    let (_standin, app, _) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let mut samples = hourly("2026-03-26T00:00:00Z", 6 * 24);
+    samples.extend(hourly("2026-10-23T00:00:00Z", 5 * 24));
+    let id = tracker_with(&app, &token, &samples).await;
+
+    // Spring: Berlin's 29 March 2026 has 23 hours (02:00 → 03:00).
+    let spring = series(
+        &app,
+        &token,
+        &id,
+        "from=2026-03-26T00:00:00Z&to=2026-03-31T23:59:59Z&points=7&tz=Europe/Berlin",
+    )
+    .await;
+    assert_eq!(spring["resolution"], "daily");
+    let spring = buckets(&spring);
+    assert!(spring.len() <= 7, "{spring:?}");
+    assert!(
+        spring.contains(&("2026-03-27T23:00:00Z".into(), 24)),
+        "{spring:?}"
+    );
+    assert!(
+        spring.contains(&("2026-03-28T23:00:00Z".into(), 23)),
+        "{spring:?}"
+    );
+    assert!(
+        spring.contains(&("2026-03-29T22:00:00Z".into(), 24)),
+        "{spring:?}"
+    );
+    let total: i64 = spring.iter().map(|(_, count)| count).sum();
+    assert_eq!(total, 6 * 24, "every hour counted once");
+
+    // Autumn: 25 October 2026 has 25 hours (03:00 → 02:00).
+    let autumn = buckets(
+        &series(
+            &app,
+            &token,
+            &id,
+            "from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points=6&tz=Europe/Berlin",
+        )
+        .await,
+    );
+    assert!(
+        autumn.contains(&("2026-10-24T22:00:00Z".into(), 25)),
+        "{autumn:?}"
+    );
+    assert!(
+        autumn.contains(&("2026-10-25T23:00:00Z".into(), 24)),
+        "{autumn:?}"
+    );
+
+    // Other zones: New York's midnight is 04:00 UTC in October; UTC days are whole.
+    let new_york = buckets(
+        &series(
+            &app,
+            &token,
+            &id,
+            "from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points=6&tz=America/New_York",
+        )
+        .await,
+    );
+    assert!(
+        new_york.contains(&("2026-10-24T04:00:00Z".into(), 24)),
+        "{new_york:?}"
+    );
+    let utc = buckets(
+        &series(
+            &app,
+            &token,
+            &id,
+            "from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points=5&tz=UTC",
+        )
+        .await,
+    );
+    assert_eq!(
+        utc,
+        (23..=27)
+            .map(|day| (format!("2026-10-{day}T00:00:00Z"), 24))
+            .collect::<Vec<_>>()
+    );
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{id}/series?tz=Mars/Olympus"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("time zone")
+    );
+}
+
+#[tokio::test]
+async fn bucketing_edge_cases() {
+    let (_standin, app, _) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    // Ten samples a minute apart on 1 May, a three-day gap, then two days of hourly ones.
+    let mut samples: Vec<(DateTime<Utc>, f64)> = (0..10)
+        .map(|minute| {
+            (
+                at("2026-05-01T10:00:00Z") + Duration::minutes(minute),
+                minute as f64,
+            )
+        })
+        .collect();
+    samples.extend(hourly("2026-05-05T00:00:00Z", 48));
+    let id = tracker_with(&app, &token, &samples).await;
+
+    // An empty range: no points, not an error.
+    let empty = series(
+        &app,
+        &token,
+        &id,
+        "from=2026-04-01T00:00:00Z&to=2026-04-02T00:00:00Z",
+    )
+    .await;
+    assert_eq!(empty["points"], json!([]));
+    // One point.
+    let one = series(
+        &app,
+        &token,
+        &id,
+        "from=2026-05-01T10:03:00Z&to=2026-05-01T10:03:30Z",
+    )
+    .await;
+    assert_eq!(one["resolution"], "raw");
+    assert_eq!(buckets(&one), [("2026-05-01T10:03:00Z".to_string(), 1)]);
+    // A range shorter than one bucket, asked for in one point: every sample in it.
+    let inside = series(
+        &app,
+        &token,
+        &id,
+        "from=2026-05-01T10:00:00Z&to=2026-05-01T10:09:00Z&points=1",
+    )
+    .await;
+    let inside_points = inside["points"].as_array().expect("points");
+    assert_eq!(inside_points.len(), 1, "{inside}");
+    assert_eq!(inside_points[0]["count"], 10);
+    assert_eq!(inside_points[0]["min"], 0.0);
+    assert_eq!(inside_points[0]["max"], 9.0);
+    assert_eq!(inside_points[0]["last"], 9.0);
+    // Gaps stay gaps: no bucket where nothing was recorded.
+    let week = series(
+        &app,
+        &token,
+        &id,
+        "from=2026-05-01T00:00:00Z&to=2026-05-07T23:59:59Z&points=40",
+    )
+    .await;
+    assert_eq!(week["resolution"], "hourly");
+    let week = buckets(&week);
+    // (Buckets of five hours: the one holding 5 May's first sample starts at 20:00 the day
+    // before.)
+    assert!(
+        week.iter()
+            .all(|(time, _)| time.as_str() < "2026-05-02" || time.as_str() >= "2026-05-04T19"),
+        "{week:?}"
+    );
+    let total: i64 = week.iter().map(|(_, count)| count).sum();
+    assert_eq!(total, 10 + 48);
+}
