@@ -64,7 +64,10 @@ createServer((request, response) => {
   }
   const github = url.pathname.match(/^\/github\/repos\/([^/]+)\/([^/]+)$/);
   if (github) {
-    const found = repos[`${github[1]}/${github[2]}`.toLowerCase()];
+    const fullName = `${github[1]}/${github[2]}`.toLowerCase();
+    // Any repository of the `e2e` owner exists, so a test can have a source of its own
+    // (sources are shared between workspaces, and tests run in parallel).
+    const found = repos[fullName] ?? (github[1] === 'e2e' ? repo(fullName, 5000) : undefined);
     return found
       ? send(200, found)
       : send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/repos#get-a-repository', status: '404' });

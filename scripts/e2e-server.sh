@@ -24,6 +24,10 @@ export UPCOUNT_GITHUB_API_URL="$standin/github"
 export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
 # JSON APIs in the browser tests are the stand-in's own, on loopback.
 export UPCOUNT_ALLOW_PRIVATE_TARGETS=true
+# The stand-in has no request budget; the live previews would use up GitHub's 60 an hour.
+export UPCOUNT_GITHUB_RATE_PER_MIN=100000
+export UPCOUNT_HACKERNEWS_RATE_PER_MIN=100000
+export UPCOUNT_JSON_RATE_PER_MIN=100000
 bin="${UPCOUNT_BIN:-$CARGO_TARGET_DIR/debug/upcount}"
 # Where the tests find the database and the binary, to seed history with
 # `upcount admin import-samples` (end2end/tests/helpers.ts).

@@ -24,6 +24,11 @@ export async function signUp(page: Page): Promise<string> {
   return email;
 }
 
+/** A GitHub repository link no other test uses (the stand-in knows every `e2e/…`). */
+export function ownRepo(name: string): string {
+  return `https://github.com/e2e/${name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
 /** Adds a tracker through the dashboard's form and returns its id. */
 export async function addTracker(page: Page, url: string, label: string): Promise<string> {
   await page.getByLabel('Link').fill(url);
@@ -46,7 +51,7 @@ export function seedHistory(
 ): void {
   const statePath = join(__dirname, '..', '.e2e-state.json');
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as { database_url: string; bin: string };
-  const now = Date.now();
+  const now = Math.floor(Date.now() / 60_000) * 60_000;
   const rows: string[] = ['time,value'];
   const steps = Math.floor((days * 24 * 60) / stepMinutes);
   for (let step = steps; step >= 1; step -= 1) {

@@ -72,9 +72,9 @@ pub fn build(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.web.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME))
-        // Every request renews the 30 days, not only those that change the session.
-        .with_always_save(true);
+        // Saved when changed; a signed-in session's 30 days start again once a day
+        // (middleware::auth::renew), so they run from the last day of use.
+        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
 
     // Everything that may read the session: pages, forms, server functions, the API.
     // Outermost first: the CSRF check, then the session, then who is signed in.

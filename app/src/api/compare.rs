@@ -173,7 +173,8 @@ pub fn draw_lines(series: &[CompareSeries], view: &str, align: &str) -> Vec<Draw
             let origin = line.first_ms.unwrap_or(0) as f64;
             let x = |t: i64| {
                 if align == "launch" {
-                    (t as f64 - origin) / DAY_MS
+                    // A bucket may start a little before the first sample.
+                    ((t as f64 - origin) / DAY_MS).max(0.0)
                 } else {
                     t as f64
                 }

@@ -30,11 +30,18 @@ enum PreviewState {
 
 #[component]
 pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
-    let url = RwSignal::new(messages.value("url"));
+    // The fields are the DOM's: what was typed before the wasm loaded stays, and is
+    // looked up once it has.
+    let url_input = NodeRef::<leptos::html::Input>::new();
+    let metrics_area = NodeRef::<leptos::html::Textarea>::new();
     let metrics = RwSignal::new(messages.value("metrics"));
     let preview = RwSignal::new(PreviewState::Idle);
     #[cfg(feature = "hydrate")]
-    let on_url = browser::previewer(url, preview);
+    let on_url = {
+        let look_up = browser::previewer(preview);
+        browser::on_mount(url_input, metrics_area, metrics, look_up);
+        move |event: leptos::ev::Event| look_up(event_target_value(&event))
+    };
     #[cfg(not(feature = "hydrate"))]
     let on_url = move |_: leptos::ev::Event| {};
     // The fetched JSON document, parsed once per preview.
@@ -50,6 +57,10 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
     let is_json = move || document.with(Option::is_some);
     let pick = move |path: Vec<PathStep>| {
         let expression = expression_for(&path);
+        #[cfg(feature = "hydrate")]
+        if let Some(area) = metrics_area.get_untracked() {
+            metrics.set(area.value());
+        }
         metrics.update(|text| {
             let taken = parse_metric_lines(text).unwrap_or_default();
             let base = metric_name_for(&path);
@@ -62,6 +73,10 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
             }
             text.push_str(&format!("{name}: {expression}\n"));
         });
+        #[cfg(feature = "hydrate")]
+        if let Some(area) = metrics_area.get_untracked() {
+            area.set_value(&metrics.get_untracked());
+        }
     };
     let selected_interval = match messages.value("interval").parse::<i64>() {
         Ok(secs) => secs,
@@ -106,7 +121,8 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
                         placeholder="https://github.com/owner/repo"
                         maxlength=2_000
                         required
-                        prop:value=url
+                        value=messages.value("url")
+                        node_ref=url_input
                         on:input=on_url
                         aria-invalid=url_bad.then_some("true")
                         aria-describedby="field-url-hint add-preview"
@@ -148,7 +164,7 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
                             rows="3"
                             spellcheck="false"
                             placeholder="stars: data.stargazers_count"
-                            prop:value=metrics
+                            node_ref=metrics_area
                             on:input=move |event| metrics.set(event_target_value(&event))
                         >{messages.value("metrics")}</textarea>
                         {metrics_error.map(|error| view! { <p class="field-error" role="alert">{error}</p> })}
@@ -376,17 +392,11 @@ mod browser {
     /// How long typing must pause before the link is looked up.
     const DEBOUNCE_MS: u64 = 400;
 
-    /// The URL field's input handler: keeps `url` current and, once typing pauses, looks
-    /// the link up. Only the latest lookup's answer is shown.
-    pub fn previewer(
-        url: RwSignal<String>,
-        preview: RwSignal<PreviewState>,
-    ) -> impl Fn(leptos::ev::Event) + 'static {
+    /// Looks a link up once typing pauses; only the latest lookup's answer is shown.
+    pub fn previewer(preview: RwSignal<PreviewState>) -> impl Fn(String) + Copy + 'static {
         let generation = StoredValue::new_local(0_u64);
         let timer = StoredValue::new_local(None::<TimeoutHandle>);
-        move |event| {
-            let text = event_target_value(&event);
-            url.set(text.clone());
+        move |text: String| {
             if let Some(handle) = timer.get_value() {
                 handle.clear();
             }
@@ -417,6 +427,30 @@ mod browser {
             );
             timer.set_value(handle.ok());
         }
+    }
+
+    /// Once the form is live: looks up a link typed before (or kept after a failed
+    /// submit), and takes the values typed so far.
+    pub fn on_mount(
+        url_input: NodeRef<leptos::html::Input>,
+        metrics_area: NodeRef<leptos::html::Textarea>,
+        metrics: RwSignal<String>,
+        look_up: impl Fn(String) + 'static,
+    ) {
+        Effect::new(move |done: Option<bool>| {
+            if done == Some(true) {
+                return true;
+            }
+            let (Some(input), Some(area)) = (url_input.get(), metrics_area.get()) else {
+                return false;
+            };
+            metrics.set(area.value());
+            let typed = input.value();
+            if !typed.trim().is_empty() {
+                look_up(typed);
+            }
+            true
+        });
     }
 }
 

@@ -28,6 +28,26 @@ pub struct ClientIp(pub IpAddr);
 /// Pages only signed-in users may see.
 const SIGNED_IN_PAGES: [&str; 3] = ["/dashboard", "/account", "/admin"];
 
+/// When a signed-in session's 30 days last started again (Unix seconds).
+const RENEWED_AT: &str = "renewed_at";
+/// How often a signed-in session's expiry is pushed back.
+const RENEW_EVERY_SECS: i64 = 86_400;
+
+/// Pushes a signed-in session's expiry back to 30 days from now, at most once a day.
+///
+/// Sessions are saved only when they change: saving on every request would let a slow
+/// request that read the session earlier overwrite what a concurrent one wrote (a flash
+/// message, say) with its stale copy.
+async fn renew(session: &Session) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let renewed = session.get::<i64>(RENEWED_AT).await.ok().flatten();
+    if renewed.is_none_or(|at| now - at >= RENEW_EVERY_SECS)
+        && let Err(error) = session.insert(RENEWED_AT, now).await
+    {
+        tracing::warn!(error = %error, "could not renew the session");
+    }
+}
+
 pub async fn load(
     State(state): State<AppState>,
     session: Session,
@@ -52,6 +72,10 @@ pub async fn load(
                 .into_response();
         }
     };
+
+    if user.is_some() {
+        renew(&session).await;
+    }
 
     if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
         let path = request.uri().path();
