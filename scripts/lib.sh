@@ -5,6 +5,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # One target directory shared by every clone on this machine, so CI reuses artifacts.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/upcount/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# binaryen's wasm-opt from npm (assets/package.json) before any other: Debian's version
+# 108 emits wasm that today's browsers refuse to instantiate in release builds.
+export PATH="$ROOT/assets/node_modules/.bin:$PATH"
 
 say()  { printf '%s\n' "$*"; }
 ok()   { printf '✓ %s\n' "$*"; }

@@ -33,12 +33,6 @@ else
   env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
-if command -v wasm-opt >/dev/null; then
-  ok "wasm-opt already installed ($(wasm-opt --version | head -n1))"
-else
-  doing "installing wasm-opt (Debian's binaryen)"
-  apt_install binaryen
-fi
 
 if command -v npm >/dev/null; then
   ok "node $(node --version) and npm already installed"
@@ -66,8 +60,10 @@ npm_ci() {
   fi
 }
 
-# ECharts, served by the site itself from /vendor (no CDN).
+# ECharts, served by the site itself from /vendor (no CDN), and binaryen's wasm-opt for
+# release builds (on PATH through lib.sh).
 npm_ci "$ROOT/assets"
+ok "wasm-opt: $(wasm-opt --version | head -n1)"
 echarts_version="$(node -p 'require("./assets/node_modules/echarts/package.json").version')"
 echarts_file="public/vendor/echarts-$echarts_version.min.js"
 if [ -f "$echarts_file.gz" ] && cmp -s "$echarts_file" assets/node_modules/echarts/dist/echarts.min.js; then

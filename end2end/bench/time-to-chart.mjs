@@ -26,9 +26,12 @@ async function signIn(context) {
   return page;
 }
 
-// A first visit: a fresh context (empty cache), every response's bytes on the wire.
+// A first visit: signed in, then the browser cache emptied; every response's bytes on
+// the wire.
 const fresh = await browser.newContext();
 const page = await signIn(fresh);
+const cdp = await fresh.newCDPSession(page);
+await cdp.send('Network.clearBrowserCache');
 let bytes = 0;
 let requests = 0;
 page.on('requestfinished', async (request) => {

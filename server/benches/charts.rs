@@ -319,9 +319,10 @@ async fn main() -> anyhow::Result<()> {
          browser cache on: median of {PAGE_RUNS}.\n\n\
          | | median | runs |\n|---|---|---|\n\
          | navigation → chart drawn | {chart_ms:.0} ms | {chart_runs} ms |\n\n\
-         **Bundle.** Release wasm (`wasm-release` profile: opt-level z, LTO) and what a first \
-         visit to the tracker page downloads with an empty cache (bytes on the wire, \
-         compressed where the server compresses, ECharts included).\n\n\
+         **Bundle.** Release wasm (`wasm-release` profile: opt-level z, LTO; wasm-opt from \
+         binaryen 132) and what a first visit to the tracker page downloads, signed in, with \
+         the browser cache emptied (bytes on the wire, headers included, compressed where \
+         the server compresses: the page, CSS, JS, wasm, ECharts).\n\n\
          | | size |\n|---|---|\n\
          | wasm, raw | {wasm} |\n\
          | wasm, gzip | {wasm_gzip} |\n\

@@ -105,16 +105,8 @@ async fn poll(
     let values: Vec<serde_json::Value> = specs
         .iter()
         .map(|spec| {
-            let value = readings
-                .values
-                .iter()
-                .find(|(name, _)| *name == spec.name)
-                .map(|(_, value)| *value);
-            let error = readings
-                .errors
-                .iter()
-                .find(|(name, _)| *name == spec.name)
-                .map(|(_, error)| error.clone());
+            let value = readings.value_of(&spec.name);
+            let error = readings.error_of(&spec.name);
             json!({ "name": spec.name, "kind": spec.kind, "unit": spec.unit, "value": value, "error": error })
         })
         .collect();

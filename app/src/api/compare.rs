@@ -57,12 +57,10 @@ pub async fn get_comparison(
     align: String,
 ) -> Result<Comparison, ServerFnError> {
     use crate::server::{
-        auth::Auth,
         state::AppState,
         tracking::{series, store},
     };
-    let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
-    let user = user.ok_or_else(|| ServerFnError::new("Sign in to compare your trackers."))?;
+    let user = super::trackers::signed_in().await?;
     let state = expect_context::<AppState>();
     let failed = |error: sqlx::Error| {
         tracing::error!(error = %error, "could not load a comparison");
@@ -113,19 +111,16 @@ pub async fn get_comparison(
         let points = match bounds {
             Some((from, to)) => {
                 earliest = earliest.min(from);
-                series::read(&state.pool, metric.id, from, to, 500)
-                    .await
-                    .map_err(failed)?
-                    .points
-                    .into_iter()
-                    .map(|point| ChartPoint {
-                        t: point.time.timestamp_millis(),
-                        avg: point.avg,
-                        min: point.min,
-                        max: point.max,
-                        count: point.count,
-                    })
-                    .collect()
+                let read = series::read(
+                    &state.pool,
+                    metric.id,
+                    from,
+                    to,
+                    super::trackers::CHART_POINTS,
+                )
+                .await
+                .map_err(failed)?;
+                super::trackers::chart_points(read.points, "value")
             }
             None => Vec::new(),
         };

@@ -62,8 +62,9 @@ impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
     }
 }
 
+/// The signed-in user, or the error every tracker server function answers without one.
 #[cfg(feature = "ssr")]
-async fn signed_in() -> Result<crate::server::auth::CurrentUser, ServerFnError> {
+pub(crate) async fn signed_in() -> Result<crate::server::auth::CurrentUser, ServerFnError> {
     use crate::server::auth::Auth;
     let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
     user.ok_or_else(|| ServerFnError::new("Sign in to see your trackers."))
@@ -559,8 +560,9 @@ pub async fn get_tracker_detail(
 /// How many points a chart asks for: enough for a wide screen, few enough to draw at once.
 pub const CHART_POINTS: i64 = 500;
 
+/// A series' points as a chart draws them, in `mode` (`value`, `per_hour`, `per_day`).
 #[cfg(feature = "ssr")]
-fn chart_points(
+pub(crate) fn chart_points(
     points: Vec<crate::server::tracking::series::Point>,
     mode: &str,
 ) -> Vec<ChartPoint> {

@@ -94,14 +94,21 @@ pub async fn load(
         }
     }
     // Flash messages are for the next page a browser shows, not for its favicon.
+    // Removing marks the session changed (and so saved) even when there was nothing to
+    // remove: look first.
     if is_page_load(&request) {
-        let flash = session
-            .remove::<Flash>(auth::FLASH)
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!(error = %error, "unreadable flash messages dropped");
-                None
-            });
+        let pending = matches!(session.get_value(auth::FLASH).await, Ok(Some(_)));
+        let flash = if pending {
+            session
+                .remove::<Flash>(auth::FLASH)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(error = %error, "unreadable flash messages dropped");
+                    None
+                })
+        } else {
+            None
+        };
         request.extensions_mut().insert(TakenFlash(flash));
     }
 

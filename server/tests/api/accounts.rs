@@ -848,3 +848,44 @@ async fn the_api_answers_bad_requests_with_json_errors() {
         );
     }
 }
+
+/// Days until the only session expires.
+async fn session_days(pool: &PgPool) -> f64 {
+    sqlx::query_scalar(
+        "SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM sessions",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the session")
+}
+
+#[tokio::test]
+async fn signed_in_sessions_are_renewed_once_a_day_and_saved_only_when_changed() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::Member).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    assert_eq!(browser.get("/dashboard").await.status(), 200);
+
+    // The last renewal two days ago: the next request starts the 30 days again.
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() + interval '28 days',
+                data = jsonb_set(data::jsonb, '{renewed_at}',
+                                 to_jsonb(extract(epoch FROM now() - interval '2 days')::bigint))",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("age the session");
+    assert_eq!(browser.get("/dashboard").await.status(), 200);
+    let days = session_days(&app.pool).await;
+    assert!((29.9..=30.0).contains(&days), "renewed: {days}");
+
+    // Renewed within the day: requests leave the stored session alone.
+    sqlx::query("UPDATE sessions SET expires_at = now() + interval '29 days'")
+        .execute(&app.pool)
+        .await
+        .expect("set the expiry");
+    assert_eq!(browser.get("/dashboard").await.status(), 200);
+    let days = session_days(&app.pool).await;
+    assert!((28.9..29.1).contains(&days), "not saved again: {days}");
+}

@@ -224,15 +224,12 @@ async fn events_are_marked_on_the_tracker_page() {
     let (standin, app, _) = setup().await;
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
-    let (_, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers",
+    let id = app
+        .add_tracker(
             &token,
-            Some(json!({ "url": "https://news.ycombinator.com/item?id=8863" })),
+            json!({ "url": "https://news.ycombinator.com/item?id=8863" }),
         )
         .await;
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
     for paused in [true, false] {
         let (status, body) = app
             .api(
@@ -330,28 +327,17 @@ async fn trackers_compare_on_one_page_by_calendar_or_launch() {
         "https://github.com/leptos-rs/leptos",
         "https://news.ycombinator.com/item?id=8863",
     ] {
-        let (_, body) = app
-            .api(
-                Method::POST,
-                "/api/v1/trackers",
-                &token,
-                Some(json!({ "url": url })),
-            )
-            .await;
-        ids.push(body["tracker"]["id"].as_str().expect("id").to_string());
+        ids.push(app.add_tracker(&token, json!({ "url": url })).await);
     }
     // Another workspace's tracker id is ignored, as if it did not exist.
     let stranger = app.create_user(Role::Member).await;
     let stranger_token = app.token(&stranger, TokenScope::Write).await;
-    let (_, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers",
+    let foreign = app
+        .add_tracker(
             &stranger_token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Secret label" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Secret label" }),
         )
         .await;
-    let foreign = body["tracker"]["id"].as_str().expect("id").to_string();
 
     let browser = app.browser();
     browser.sign_in(&user).await;
@@ -383,15 +369,12 @@ async fn trackers_compare_on_one_page_by_calendar_or_launch() {
 /// A tracker with `samples` written through the engine's writer; returns its id and the
 /// `stars` metric's id.
 async fn tracker_with(app: &TestApp, token: &str, samples: &[(DateTime<Utc>, f64)]) -> String {
-    let (_, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers",
+    let id = app
+        .add_tracker(
             token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
     let metric_id: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
         .fetch_one(&app.pool)
         .await

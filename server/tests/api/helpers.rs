@@ -311,6 +311,19 @@ impl TestApp {
         };
         (status, json)
     }
+
+    /// Adds a tracker through the API (`body` as for `POST /api/v1/trackers`) and returns
+    /// its id; the request must succeed.
+    pub async fn add_tracker(&self, token: &str, body: serde_json::Value) -> String {
+        let (status, answer) = self
+            .api(reqwest::Method::POST, "/api/v1/trackers", token, Some(body))
+            .await;
+        assert!(status.is_success(), "add a tracker: {status} {answer}");
+        answer["tracker"]["id"]
+            .as_str()
+            .expect("the tracker's id")
+            .to_string()
+    }
 }
 
 /// The app pointed at a fresh [`StandIn`] for every upstream API, plus `env`.

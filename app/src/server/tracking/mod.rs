@@ -95,6 +95,22 @@ impl Readings {
             self.push(name, value);
         }
     }
+
+    /// The value read for metric `name`, if one was.
+    pub fn value_of(&self, name: &str) -> Option<f64> {
+        self.values
+            .iter()
+            .find(|(metric, _)| metric == name)
+            .map(|(_, value)| *value)
+    }
+
+    /// Why metric `name` could not be read, if it could not.
+    pub fn error_of(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(metric, _)| metric == name)
+            .map(|(_, error)| error.as_str())
+    }
 }
 
 /// Why a fetch failed. The variant decides what happens next: transient failures are

@@ -364,11 +364,7 @@ pub async fn preview(
             .metrics(&source)
             .into_iter()
             .map(|spec| {
-                let value = readings
-                    .values
-                    .iter()
-                    .find(|(name, _)| *name == spec.name)
-                    .map(|(_, value)| *value);
+                let value = readings.value_of(&spec.name);
                 (spec.name, spec.unit, value)
             })
             .collect();
