@@ -75,6 +75,9 @@ async function drawnChart(page: Page) {
 
 test.describe('a tracker with a month of history', () => {
   test.use({ timezoneId: 'Asia/Tokyo', acceptDownloads: true });
+  // One long walk through the page (a dozen navigations and downloads): more than the
+  // default 30 s on a loaded two-core machine.
+  test.describe.configure({ timeout: 90_000 });
 
   test('explore it: tooltip in local time, ranges, zoom to finer data, rates, log scale, PNG and CSV', async ({ page }) => {
     const errors = watchConsole(page);
