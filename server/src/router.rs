@@ -170,13 +170,16 @@ pub fn build(state: AppState) -> Router {
 
 /// How long a page may take to render before it is rendered again.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest page body buffered while waiting for a render.
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 /// Renders of one page request, the first included.
 const RENDER_ATTEMPTS: usize = 3;
 
 /// Works around a race in Leptos's server-side `<Suspense>` (leptos-rs/leptos#4851,
 /// #4673, #4698; still seen with leptos 0.8.23): very rarely a page's render never
-/// finishes, and with `SsrMode::Async` nothing has been sent yet. A page that takes longer
-/// than [`RENDER_TIMEOUT`] is rendered again (page loads are safe to repeat); after
+/// finishes, before its headers or (seen once in the suite) after them, mid-body. The
+/// whole page is awaited here, so nothing has been sent yet when it stalls: a page that
+/// takes longer than [`RENDER_TIMEOUT`] is rendered again (page loads are safe to repeat); after
 /// [`RENDER_ATTEMPTS`] the visitor gets a 503 asking to reload instead of a hung request.
 /// API calls, forms and badges never go through Leptos and pass straight on.
 async fn retry_stalled_render(request: Request<Body>, next: Next) -> Response<Body> {
@@ -187,8 +190,23 @@ async fn retry_stalled_render(request: Request<Body>, next: Next) -> Response<Bo
     let (parts, _) = request.into_parts();
     for attempt in 1..=RENDER_ATTEMPTS {
         let request = Request::from_parts(parts.clone(), Body::empty());
-        match tokio::time::timeout(RENDER_TIMEOUT, next.clone().run(request)).await {
-            Ok(response) => return response,
+        // The whole page, body included: a render can also stall after its headers.
+        let render = async {
+            let (head, body) = next.clone().run(request).await.into_parts();
+            axum::body::to_bytes(body, MAX_PAGE_BYTES)
+                .await
+                .map(|bytes| Response::from_parts(head, Body::from(bytes)))
+        };
+        match tokio::time::timeout(RENDER_TIMEOUT, render).await {
+            Ok(Ok(response)) => return response,
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, path = %parts.uri.path(), "a page could not be rendered");
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "This page could not be rendered. Please reload it.",
+                )
+                    .into_response();
+            }
             Err(_) => {
                 metrics::counter!("upcount_page_render_stalls_total").increment(1);
                 tracing::warn!(path = %parts.uri.path(), attempt, "page render stalled; rendering it again");
