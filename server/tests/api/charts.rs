@@ -262,34 +262,25 @@ async fn events_are_marked_on_the_tracker_page() {
         "/hn/v0/item",
         vec![Canned::text(200, "<html>garbage</html>")],
     );
-    make_due().await;
-    eventually(
-        std::time::Duration::from_secs(20),
-        "the failure",
-        || async {
-            let failing: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM source_events WHERE kind = 'failing'")
-                    .fetch_one(&app.pool)
-                    .await
-                    .expect("count");
-            (failing == 1).then_some(())
-        },
-    )
-    .await;
-    make_due().await;
-    eventually(
-        std::time::Duration::from_secs(20),
-        "the recovery",
-        || async {
-            let recovered: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM source_events WHERE kind = 'recovered'")
-                    .fetch_one(&app.pool)
-                    .await
-                    .expect("count");
-            (recovered == 1).then_some(())
-        },
-    )
-    .await;
+    // Each poll is awaited through the one source event it records.
+    let poll_until = |kind: &'static str| {
+        let app = &app;
+        async move {
+            make_due().await;
+            eventually(std::time::Duration::from_secs(20), kind, || async {
+                let events: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM source_events WHERE kind = $1")
+                        .bind(kind)
+                        .fetch_one(&app.pool)
+                        .await
+                        .expect("count");
+                (events == 1).then_some(())
+            })
+            .await;
+        }
+    };
+    poll_until("failing").await;
+    poll_until("recovered").await;
     workers.stop().await;
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM tracker_events ORDER BY at, id")
         .fetch_all(&app.pool)
