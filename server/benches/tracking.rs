@@ -74,7 +74,7 @@ async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
 
 /// One polling run: every source due now; returns the seconds until all are polled.
 async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> {
-    sqlx::query("TRUNCATE samples, samples_hourly, samples_daily")
+    sqlx::query("TRUNCATE samples, samples_hourly, samples_3h, samples_daily")
         .execute(pool)
         .await?;
     sqlx::query("DELETE FROM apalis.jobs").execute(pool).await?;
@@ -132,7 +132,7 @@ fn write_set(metric_ids: &[i32]) -> Vec<Sample> {
 }
 
 async fn writer_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
-    sqlx::query("TRUNCATE samples, samples_hourly, samples_daily")
+    sqlx::query("TRUNCATE samples, samples_hourly, samples_3h, samples_daily")
         .execute(pool)
         .await?;
     let started = Instant::now();
@@ -143,7 +143,7 @@ async fn writer_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
 }
 
 async fn copy_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
-    sqlx::query("TRUNCATE samples, samples_hourly, samples_daily")
+    sqlx::query("TRUNCATE samples, samples_hourly, samples_3h, samples_daily")
         .execute(pool)
         .await?;
     let mut data = String::with_capacity(samples.len() * 48);
@@ -251,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
          | polls per second | {polls:.0} | |\n\
          | samples written per second | {samples:.0} | |\n\n\
          **Write path alone.** {WRITE_SAMPLES} samples for 2,000 metrics: the engine's writer \
-         (`store::write_samples`, chunks of {WRITE_CHUNK}: samples, hourly and daily rollups and \
+         (`store::write_samples`, chunks of {WRITE_CHUNK}: samples, hourly, 3-hourly and daily rollups and \
          latest values in one statement per chunk) against one plain `COPY` of the same rows \
          into `samples` alone.\n\n\
          | | median | runs | samples per second |\n|---|---|---|---|\n\

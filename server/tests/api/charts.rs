@@ -577,15 +577,28 @@ async fn bucketing_edge_cases() {
         "from=2026-05-01T00:00:00Z&to=2026-05-07T23:59:59Z&points=40",
     )
     .await;
-    assert_eq!(week["resolution"], "hourly");
+    // Buckets of six hours, read from the 3-hourly rollups, agree with the raw samples.
+    assert_eq!(week["resolution"], "3-hourly");
+    assert_eq!(week["bucket_secs"], 6 * 3_600);
+    let first_day = &week["points"][1];
+    assert_eq!(first_day["time"], "2026-05-05T00:00:00Z");
+    assert_eq!(
+        (
+            &first_day["min"],
+            &first_day["max"],
+            &first_day["avg"],
+            &first_day["last"]
+        ),
+        (&json!(0.0), &json!(5.0), &json!(2.5), &json!(5.0))
+    );
     let week = buckets(&week);
-    // (Buckets of five hours: the one holding 5 May's first sample starts at 20:00 the day
-    // before.)
+    assert_eq!(week[0], ("2026-05-01T06:00:00Z".to_string(), 10));
     assert!(
         week.iter()
-            .all(|(time, _)| time.as_str() < "2026-05-02" || time.as_str() >= "2026-05-04T19"),
+            .all(|(time, _)| time.as_str() < "2026-05-02" || time.as_str() >= "2026-05-05"),
         "{week:?}"
     );
+    assert_eq!(week.len(), 1 + 8, "{week:?}");
     let total: i64 = week.iter().map(|(_, count)| count).sum();
     assert_eq!(total, 10 + 48);
 }

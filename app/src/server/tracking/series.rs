@@ -1,7 +1,7 @@
 //! Reading a metric's time series as at most N points: raw samples when there are no more
 //! than N in the range, else buckets of equal width with avg/min/max/last/count, read from
-//! the daily or hourly rollups when the buckets are that wide, so long ranges never scan
-//! raw samples. Buckets start at multiples of their width from 2000-01-01 UTC; with a time
+//! the daily, 3-hourly or hourly rollups when the buckets are that wide, so long ranges
+//! never scan raw samples and read at most a few rollup rows per bucket. Buckets start at multiples of their width from 2000-01-01 UTC; with a time
 //! zone, buckets of whole days start at local midnights instead (read from the hourly
 //! rollups, so a day across a daylight-saving change holds 23 or 25 hours).
 
@@ -32,7 +32,22 @@ pub enum Resolution {
     Raw,
     Samples,
     Hourly,
+    #[serde(rename = "3-hourly")]
+    ThreeHourly,
     Daily,
+}
+
+impl Resolution {
+    /// The rollup table of this resolution, its bucket width as an SQL interval, and that
+    /// width in seconds.
+    fn rollup(self) -> Option<(&'static str, &'static str, i64)> {
+        match self {
+            Resolution::Hourly => Some(("samples_hourly", "1 hour", 3_600)),
+            Resolution::ThreeHourly => Some(("samples_3h", "3 hours", 10_800)),
+            Resolution::Daily => Some(("samples_daily", "1 day", 86_400)),
+            Resolution::Raw | Resolution::Samples => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,8 +62,10 @@ pub struct Series {
 const ORIGIN_UNIX: i64 = 946_684_800;
 
 /// The bucket width (seconds) and the table to read for at most `points` buckets from
-/// `from` to `to`: the narrowest whole number of seconds, hours or days that fits, so a
-/// month in 30 points is 30 days.
+/// `from` to `to`: the narrowest whole number of seconds, hours, 3-hour spans or days that
+/// fits, so a month in 30 points is 30 days. A width is a multiple of the rollup it is read
+/// from, and never more than 8 of that rollup's rows make one bucket (a day of 3-hour
+/// rows), except for buckets of several days.
 pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>, points: i64) -> (i64, Resolution) {
     let points = points.clamp(1, MAX_POINTS);
     let (start, end) = (from.timestamp() - ORIGIN_UNIX, to.timestamp() - ORIGIN_UNIX);
@@ -57,6 +74,8 @@ pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>, points: i64) -> (i64, Resolu
     let unit_of = |width: i64| {
         if width >= 86_400 {
             86_400
+        } else if width >= 10_800 {
+            10_800
         } else if width >= 3_600 {
             3_600
         } else {
@@ -73,6 +92,7 @@ pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>, points: i64) -> (i64, Resolu
     }
     let resolution = match unit_of(width) {
         86_400 => Resolution::Daily,
+        10_800 => Resolution::ThreeHourly,
         3_600 => Resolution::Hourly,
         _ => Resolution::Samples,
     };
@@ -164,13 +184,8 @@ pub async fn read_in_zone(
         return local_days(pool, metric_id, from, to, width / 86_400, zone).await;
     }
     let (width, resolution) = plan(from, to, points);
-    let points = match resolution {
-        Resolution::Daily | Resolution::Hourly => {
-            let (table, unit) = if resolution == Resolution::Daily {
-                ("samples_daily", "1 day")
-            } else {
-                ("samples_hourly", "1 hour")
-            };
+    let points = match resolution.rollup() {
+        Some((table, unit, _)) => {
             // The rollup rows in order, straight off the primary key, folded into wider
             // buckets here: cheaper than grouping and sorting them in PostgreSQL.
             let rows: Vec<RollupRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -189,7 +204,7 @@ pub async fn read_in_zone(
             }
             folder.finish()
         }
-        Resolution::Samples | Resolution::Raw => {
+        None => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT date_bin(make_interval(secs => $4), t, {ORIGIN}) AS b,
                         avg(value) AS avg, min(value) AS min, max(value) AS max,
@@ -396,6 +411,9 @@ mod tests {
         for (span_secs, points) in [
             (86_400 * 365, 1_000),
             (86_400 * 7, 500),
+            (86_400 * 7, 40),
+            (86_400 * 365, 900),
+            (86_400, 7),
             (3_600, 100),
             (59, 10),
             (86_400 * 3_650, 50),
@@ -403,7 +421,12 @@ mod tests {
             (0, 1),
         ] {
             let to = from + TimeDelta::seconds(span_secs);
-            let (width, _) = plan(from, to, points);
+            let (width, resolution) = plan(from, to, points);
+            if let Some((_, _, unit)) = resolution.rollup() {
+                assert_eq!(width % unit, 0, "{width} s from {resolution:?}");
+                let rows = width / unit;
+                assert!(rows <= 8 || unit == 86_400, "{rows} rows a bucket");
+            }
             let start = from.timestamp() - ORIGIN_UNIX;
             let end = to.timestamp() - ORIGIN_UNIX;
             let buckets = end / width - start / width + 1;
@@ -475,8 +498,20 @@ mod tests {
             at("2027-01-01T00:00:00Z"),
             1_000,
         );
-        assert_eq!(resolution, Resolution::Hourly);
-        assert_eq!(width % 3_600, 0);
+        assert_eq!((width, resolution), (9 * 3_600, Resolution::ThreeHourly));
+        let (width, resolution) = plan(
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-02T00:00:00Z"),
+            20,
+        );
+        assert_eq!((width, resolution), (7_200, Resolution::Hourly));
+        // Four hours are not a whole number of 3-hour rows: six are.
+        let (width, resolution) = plan(
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-02T00:00:00Z"),
+            6,
+        );
+        assert_eq!((width, resolution), (6 * 3_600, Resolution::ThreeHourly));
         assert_eq!(
             plan(
                 at("2026-01-01T00:00:00Z"),

@@ -527,8 +527,8 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// Writes samples, their hourly and daily rollups and each metric's latest value in one
-/// statement. A sample whose (metric, time) exists is skipped, and then counts nowhere:
+/// Writes samples, their hourly, 3-hourly and daily rollups and each metric's latest value
+/// in one statement. A sample whose (metric, time) exists is skipped, and then counts nowhere:
 /// retried polls never duplicate a point. Returns how many samples were new.
 pub async fn write_samples(
     executor: impl PgExecutor<'_>,
@@ -549,7 +549,7 @@ pub async fn write_samples(
     Ok(u64::try_from(written).unwrap_or(0))
 }
 
-/// The statement of [`write_samples`]: samples, both rollups, latest values.
+/// The statement of [`write_samples`]: samples, the rollups, latest values.
 static WRITE_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH input AS (
@@ -563,6 +563,7 @@ static WRITE_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
              RETURNING metric_id, t, value
          ),
          {hourly},
+         {three_hourly},
          {daily},
          latest AS (
              UPDATE source_metrics m SET last_value = l.value, last_at = l.t
@@ -572,6 +573,7 @@ static WRITE_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
          )
          SELECT count(*) FROM new",
         hourly = rollup_cte("hourly", "samples_hourly", "1 hour"),
+        three_hourly = rollup_cte("three_hourly", "samples_3h", "3 hours"),
         daily = rollup_cte("daily", "samples_daily", "1 day"),
     )
 });
