@@ -499,18 +499,10 @@ mod tests {
             1_000,
         );
         assert_eq!((width, resolution), (9 * 3_600, Resolution::ThreeHourly));
-        let (width, resolution) = plan(
-            at("2026-01-01T00:00:00Z"),
-            at("2026-01-02T00:00:00Z"),
-            20,
-        );
+        let (width, resolution) = plan(at("2026-01-01T00:00:00Z"), at("2026-01-02T00:00:00Z"), 20);
         assert_eq!((width, resolution), (7_200, Resolution::Hourly));
         // Four hours are not a whole number of 3-hour rows: six are.
-        let (width, resolution) = plan(
-            at("2026-01-01T00:00:00Z"),
-            at("2026-01-02T00:00:00Z"),
-            6,
-        );
+        let (width, resolution) = plan(at("2026-01-01T00:00:00Z"), at("2026-01-02T00:00:00Z"), 6);
         assert_eq!((width, resolution), (6 * 3_600, Resolution::ThreeHourly));
         assert_eq!(
             plan(
