@@ -99,7 +99,12 @@ pub fn build(state: AppState) -> Router {
                 .delete(trackers::delete),
         )
         .route("/api/v1/trackers/preview", post(trackers::preview))
-        .route("/api/v1/trackers/{id}/series", get(trackers::series))
+        // A long series is a large answer asked for often (zooming): compressed fast.
+        .route(
+            "/api/v1/trackers/{id}/series",
+            get(trackers::series)
+                .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)),
+        )
         .route("/api/v1/trackers/{id}/export.csv", get(export::csv))
         .route("/api/v1/trackers/{id}/export.json", get(export::json))
         .route(

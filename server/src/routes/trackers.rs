@@ -21,7 +21,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -325,15 +325,26 @@ pub async fn series(
         },
     )
     .await?;
-    Ok(Json(json!({
-        "metric": metric,
-        "from": from,
-        "to": to,
-        "resolution": resolution,
-        "bucket_secs": bucket_secs,
-        "points": points,
-    }))
+    Ok(Json(SeriesBody {
+        metric: &metric,
+        from,
+        to,
+        resolution,
+        bucket_secs,
+        points: &points,
+    })
     .into_response())
+}
+
+/// A series answer, serialized straight from the points (no intermediate JSON tree).
+#[derive(Serialize)]
+struct SeriesBody<'a> {
+    metric: &'a str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    resolution: app::server::tracking::series::Resolution,
+    bucket_secs: Option<i64>,
+    points: &'a [app::server::tracking::series::Point],
 }
 
 /// The dashboard's "Add a tracker" form.
