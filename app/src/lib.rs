@@ -27,6 +27,7 @@ use crate::{
         account::Account,
         admin::Admin,
         auth::{SignIn, SignUp},
+        billing::{Billing, BillingSuccess, Pricing},
         compare::Compare,
         dashboard::Dashboard,
         landing::Landing,
@@ -95,6 +96,9 @@ pub fn App() -> impl IntoView {
                     // Where the form that creates a token answers, with the new token.
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
+                    <Route path=path!("pricing") view=Pricing ssr=SsrMode::Async />
+                    <Route path=path!("billing") view=Billing ssr=SsrMode::Async />
+                    <Route path=path!("billing/success") view=BillingSuccess ssr=SsrMode::Async />
                     <Route path=path!("s/:token") view=Shared ssr=SsrMode::Async />
                     <Route path=path!("trackers/:id") view=Tracker ssr=SsrMode::Async />
                     <Route path=path!("compare") view=Compare ssr=SsrMode::Async />

@@ -43,8 +43,13 @@ impl From<sqlx::Error> for AdminError {
 
 /// Runs the command; what scripts need (a generated password, a token) goes to standard
 /// output, everything else to standard error.
-pub async fn run(pool: &PgPool, command: AdminCommand) -> Result<(), AdminError> {
+pub async fn run(
+    pool: &PgPool,
+    command: AdminCommand,
+    grace: chrono::TimeDelta,
+) -> Result<(), AdminError> {
     match command {
+        AdminCommand::SetPlan { workspace, plan } => set_plan(pool, &workspace, &plan, grace).await,
         AdminCommand::ScheduleDump => schedule_dump(pool).await,
         AdminCommand::ImportSamples { tracker, metric } => {
             import_samples(pool, &tracker, &metric, std::io::stdin().lock()).await
@@ -213,4 +218,63 @@ fn password_from_stdin() -> Result<(Password, bool), AdminError> {
     let generated = tokens::generate().token[4..24].to_string();
     let password = Password::parse(generated).map_err(AdminError::Invalid)?;
     Ok((password, true))
+}
+
+/// `admin set-plan`: support's plan override, applied at once.
+async fn set_plan(
+    pool: &PgPool,
+    workspace: &str,
+    plan: &str,
+    grace: chrono::TimeDelta,
+) -> Result<(), AdminError> {
+    use app::server::billing::store as billing;
+    let workspace_id = match uuid::Uuid::parse_str(workspace) {
+        Ok(id) if billing::workspace_exists(pool, id).await? => id,
+        Ok(id) => return Err(AdminError::Invalid(format!("there is no workspace {id}"))),
+        Err(_) => {
+            let email = Email::parse(workspace).map_err(|_| {
+                AdminError::Invalid(format!(
+                    "--workspace must be a workspace id or a member's email, not `{workspace}`"
+                ))
+            })?;
+            let user = db::users::find_id(pool, &email)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(email.as_ref().to_string()))?;
+            db::users::find_current(pool, user)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(email.as_ref().to_string()))?
+                .workspace_id
+        }
+    };
+    let plan = match plan {
+        "subscription" => None,
+        id => {
+            let known = billing::plans(pool).await?;
+            if !known.iter().any(|candidate| candidate.id == id) {
+                let names: Vec<&str> = known
+                    .iter()
+                    .map(|candidate| candidate.id.as_str())
+                    .collect();
+                return Err(AdminError::Invalid(format!(
+                    "--plan must be one of {} or subscription, not `{id}`",
+                    names.join(", ")
+                )));
+            }
+            Some(id)
+        }
+    };
+    let mut transaction = pool.begin().await?;
+    billing::set_override(&mut transaction, workspace_id, plan).await?;
+    transaction.commit().await?;
+    let applied = billing::apply_plan(pool, workspace_id, chrono::Utc::now(), grace).await?;
+    eprintln!(
+        "workspace {workspace_id}: plan {} (was {}); {} trackers paused, {} resumed, {} intervals raised, {} restored",
+        applied.plan,
+        applied.previous_plan,
+        applied.paused,
+        applied.resumed,
+        applied.raised,
+        applied.restored
+    );
+    Ok(())
 }

@@ -78,6 +78,17 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Command line")]
         name: String,
     },
+    /// Set a workspace's plan (support's override, which wins over its subscription), or
+    /// with `--plan subscription` go back to what its Stripe subscription gives. Applies
+    /// the plan's limits at once (trackers over the limit are paused, never deleted).
+    SetPlan {
+        /// The workspace's id, or the email of a member (their personal workspace).
+        #[arg(long)]
+        workspace: String,
+        /// `free`, `pro`, `business`, or `subscription`.
+        #[arg(long)]
+        plan: String,
+    },
     /// Print every source with its schedule as JSON: kind, key, state, interval, next
     /// poll, consecutive failures, last error and tracker counts.
     ScheduleDump,

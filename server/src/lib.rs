@@ -15,4 +15,5 @@ pub mod router;
 pub mod routes;
 pub mod shutdown;
 pub mod startup;
+pub mod stripe_standin;
 pub mod telemetry;

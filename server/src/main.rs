@@ -34,7 +34,8 @@ fn main() -> ExitCode {
     if let Command::Admin(command) = cli.command {
         return runtime.block_on(async {
             let pool = db::pool(&settings.database);
-            let result = admin::run(&pool, command).await;
+            let grace = chrono::TimeDelta::days(settings.billing.grace_days as i64);
+            let result = admin::run(&pool, command, grace).await;
             pool.close().await;
             match result {
                 Ok(()) => ExitCode::SUCCESS,

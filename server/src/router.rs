@@ -26,7 +26,7 @@ use tracing::Span;
 
 use crate::{
     middleware::{auth as auth_layer, csrf},
-    routes::{account, api, auth, export, health, share, trackers},
+    routes::{account, api, auth, billing, export, health, share, trackers},
 };
 use app::server::session_store::PgSessionStore;
 use axum::routing::{any, patch, post};
@@ -82,6 +82,8 @@ pub fn build(state: AppState) -> Router {
         .route("/sign-in", post(auth::sign_in))
         .route("/sign-up", post(auth::sign_up))
         .route("/sign-out", post(auth::sign_out))
+        .route("/billing/checkout", post(billing::checkout))
+        .route("/billing/portal", post(billing::portal))
         .route("/account/password", post(account::change_password))
         .route("/account/delete", post(account::delete_account))
         .route("/account/tokens", post(account::create_token))
@@ -141,9 +143,19 @@ pub fn build(state: AppState) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::check));
 
+    // Stripe stand-in pages and API (no secret key set): outside the CSRF check and the
+    // session, as Stripe is.
+    let standin = if state.billing.is_standin() {
+        crate::stripe_standin::router(state.clone())
+    } else {
+        Router::new()
+    };
+
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // Signed by Stripe, not by a browser: no session, no CSRF check.
+        .route("/webhooks/stripe", post(billing::webhook))
         .nest_service(
             "/pkg",
             immutable_files(&site_root.join(options.site_pkg_dir.as_ref())),
@@ -151,6 +163,7 @@ pub fn build(state: AppState) -> Router {
         .nest_service("/vendor", immutable_files(&site_root.join("vendor")))
         .merge(dynamic)
         .with_state(state)
+        .merge(standin)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -4,6 +4,7 @@ use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::server::{
+    billing::{Billing, BillingConfig},
     state::{AppState, WebConfig},
     tracking::Engine,
 };
@@ -35,11 +36,14 @@ impl Application {
         let address = listener
             .local_addr()
             .context("the listener has no local address")?;
+        let web = web_config(settings, address);
+        let billing = billing(settings, &web.public_origin)?;
         let state = AppState {
             leptos_options: leptos_options(settings, address),
             pool,
-            web: Arc::new(web_config(settings, address)),
             engine: engine(settings)?,
+            billing,
+            web: Arc::new(web),
         };
         Ok(Self {
             listener,
@@ -101,6 +105,43 @@ pub fn engine(settings: &Settings) -> anyhow::Result<Arc<Engine>> {
     Engine::new(settings.tracking.engine.clone())
         .map(Arc::new)
         .context("could not set up the HTTP client for upstream APIs")
+}
+
+/// The Stripe client and billing settings; `public_origin` is where the site (and the
+/// stand-in, when no secret key is set) is reached.
+pub fn billing(settings: &Settings, public_origin: &str) -> anyhow::Result<Arc<Billing>> {
+    // Both of rustls's crypto back ends are compiled in (sqlx and reqwest each bring one):
+    // Stripe's client needs the process default chosen. A second call changes nothing.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let billing = &settings.billing;
+    let api_url = match (&billing.api_url, &billing.secret_key) {
+        (Some(url), _) => url.clone(),
+        (None, Some(_)) => url::Url::parse("https://api.stripe.com/")?,
+        (None, None) => {
+            url::Url::parse(&format!("{public_origin}{}/", crate::stripe_standin::BASE))?
+        }
+    };
+    let webhook_secret = billing
+        .webhook_secret
+        .clone()
+        .unwrap_or_else(|| format!("whsec_standin_{}", hex::encode(rand::random::<[u8; 24]>())));
+    let config = BillingConfig {
+        secret_key: billing.secret_key.clone(),
+        api_url,
+        webhook_secret,
+        prices: billing.prices.clone(),
+        grace: chrono::TimeDelta::days(billing.grace_days as i64),
+        public_origin: public_origin.to_string(),
+    };
+    Billing::new(config)
+        .map(Arc::new)
+        .context("could not set up the Stripe client")
+}
+
+/// The public origin of a process that does not serve the site (a worker): the public
+/// URL, or `http://` and the address the web server listens on.
+pub fn public_origin(settings: &Settings) -> String {
+    web_config(settings, settings.site_addr).public_origin
 }
 
 /// The options Leptos renders with. The output name and file hashing are fixed when

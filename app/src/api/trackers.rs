@@ -215,16 +215,26 @@ pub async fn preview_tracker(
 pub struct FormOptions {
     pub intervals: Vec<i64>,
     pub default_interval: i64,
+    /// The shortest interval the workspace's plan allows; shorter ones need an upgrade.
+    pub plan_min_interval: i64,
+    pub plan_name: String,
 }
 
 #[server]
 pub async fn tracker_form_options() -> Result<FormOptions, ServerFnError> {
     use crate::server::{state::AppState, tracking::service::MAX_INTERVAL_SECS};
-    signed_in().await?;
+    let user = signed_in().await?;
     let state = expect_context::<AppState>();
+    let plan = crate::server::billing::store::workspace_plan(&state.pool, user.workspace_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(error = %error, "could not read the workspace's plan");
+            ServerFnError::new("Could not load the form. Please reload the page.")
+        })?;
+    let plan_min_interval = i64::from(plan.min_interval_secs);
     let config = state.engine.config();
     let min = config.min_interval.as_secs() as i64;
-    let default_interval = config.default_interval.as_secs() as i64;
+    let default_interval = (config.default_interval.as_secs() as i64).max(plan_min_interval);
     let mut intervals: Vec<i64> = [60, 300, 900, 1_800, 3_600, 6 * 3_600, 86_400]
         .into_iter()
         .filter(|secs| (min..=MAX_INTERVAL_SECS).contains(secs))
@@ -238,6 +248,8 @@ pub async fn tracker_form_options() -> Result<FormOptions, ServerFnError> {
     Ok(FormOptions {
         intervals,
         default_interval,
+        plan_min_interval,
+        plan_name: plan.name,
     })
 }
 

@@ -86,14 +86,31 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
         .intervals
         .iter()
         .map(|secs| {
+            let allowed = *secs >= options.plan_min_interval;
             let label = if *secs == options.default_interval {
                 format!("every {} (default)", describe_secs(*secs))
-            } else {
+            } else if allowed {
                 format!("every {}", describe_secs(*secs))
+            } else {
+                format!("every {} (paid plans)", describe_secs(*secs))
             };
-            view! { <option value=secs.to_string() selected=*secs == selected_interval>{label}</option> }
+            let selected = *secs == selected_interval;
+            view! { <option value=secs.to_string() selected=selected disabled=!allowed>{label}</option> }
         })
         .collect_view();
+    let plan_hint = (options
+        .intervals
+        .iter()
+        .any(|secs| *secs < options.plan_min_interval))
+    .then(|| {
+        view! {
+            <p class="field-hint">
+                "The " {options.plan_name.clone()} " plan polls at most every "
+                {describe_secs(options.plan_min_interval)} ". "
+                <a href="/billing">"Upgrade to poll more often"</a>
+            </p>
+        }
+    });
     let url_error = messages.field_error("url");
     let metrics_error = messages.field_error("metrics");
     let interval_error = messages.field_error("interval");
@@ -130,7 +147,15 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
                     <p class="field-hint" id="field-url-hint">
                         "A GitHub repository, Hacker News or Reddit post, YouTube video or channel, Twitch channel, CoinGecko coin — or any JSON API."
                     </p>
-                    {url_error.map(|error| view! { <p class="field-error" role="alert">{error}</p> })}
+                    {url_error.map(|error| {
+                        let upgrade = error.contains("Upgrade");
+                        view! {
+                            <p class="field-error" role="alert">
+                                {error} " "
+                                {upgrade.then(|| view! { <a href="/billing" data-testid="upgrade-link">"See plans"</a> })}
+                            </p>
+                        }
+                    })}
                 </div>
                 <div id="add-preview" class="preview" aria-live="polite">
                     {move || match preview.get() {
@@ -184,6 +209,7 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
                         <label for="field-interval">"Poll"</label>
                         <select id="field-interval" name="interval">{interval_options}</select>
                         {interval_error.map(|error| view! { <p class="field-error" role="alert">{error}</p> })}
+                        {plan_hint}
                     </div>
                     <div class="field" class:field-invalid=ends_bad>
                         <label for="field-ends_on">"Stop after (optional, UTC)"</label>

@@ -21,6 +21,7 @@ pub fn SiteHeader() -> impl IntoView {
                             Some(viewer) => view! {
                                 <a href="/dashboard">"Dashboard"</a>
                                 {viewer.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}
+                                <a href="/billing">"Billing"</a>
                                 <a href="/account" title=viewer.email.clone()>"Account"</a>
                                 <form method="post" action="/sign-out" class="sign-out">
                                     <button type="submit" class="link-button">"Sign out"</button>
@@ -29,6 +30,7 @@ pub fn SiteHeader() -> impl IntoView {
                                 .into_any(),
                             None => view! {
                                 <a href="/#track" class="nav-secondary">"What you can track"</a>
+                                <a href="/pricing" class="nav-secondary">"Pricing"</a>
                                 <a href="/sign-in">"Sign in"</a>
                                 <a href="/sign-up" class="button">"Sign up"</a>
                             }

@@ -54,6 +54,8 @@ fn DashboardPage(viewer: Viewer) -> impl IntoView {
                     let options = form_options.await.unwrap_or(FormOptions {
                         intervals: vec![3_600],
                         default_interval: 3_600,
+                        plan_min_interval: 3_600,
+                        plan_name: "current".into(),
                     });
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
                     let messages = Flash::of(&flash, "add-tracker").unwrap_or_default();

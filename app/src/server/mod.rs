@@ -2,6 +2,7 @@
 //! the server's handlers and background jobs share it.
 
 pub mod auth;
+pub mod billing;
 pub mod db;
 pub mod password;
 pub mod rate_limit;

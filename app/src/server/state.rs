@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
-use super::{rate_limit::Quota, tracking::Engine};
+use super::{billing::Billing, rate_limit::Quota, tracking::Engine};
 
 /// Shared, cheap-to-clone state of the web process. Server functions get it with
 /// `expect_context::<AppState>()`; axum handlers with `State<AppState>`.
@@ -17,6 +17,8 @@ pub struct AppState {
     pub web: Arc<WebConfig>,
     /// The tracking engine: providers, the outbound HTTP client and its rate limits.
     pub engine: Arc<Engine>,
+    /// Plans and payment: the Stripe client and its settings.
+    pub billing: Arc<Billing>,
 }
 
 /// Settings of the web process that handlers need.

@@ -5,6 +5,7 @@
 //! database: apalis hands each job to one worker (`FOR UPDATE SKIP LOCKED`), and the
 //! [`scheduler`] enqueues each periodic job once per period however many processes tick.
 
+pub mod billing;
 pub mod clean_up_sessions;
 pub mod poll;
 pub mod prune_jobs;
@@ -21,6 +22,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+pub use billing::{BillingContext, BillingSweep, ProcessStripeEvent, enqueue_stripe_event};
 pub use clean_up_sessions::CleanUpSessions;
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
@@ -94,6 +96,10 @@ pub async fn run(
         pool: pool.clone(),
         engine: engine.clone(),
     };
+    let billing_context = BillingContext {
+        pool: pool.clone(),
+        billing: crate::startup::billing(settings, &crate::startup::public_origin(settings))?,
+    };
     let scheduler = tokio::spawn(scheduler::run(
         pool.clone(),
         settings.jobs.scheduler_tick,
@@ -150,7 +156,30 @@ pub async fn run(
                 .build(poll::run)
         })
     });
-    tokio::join!(prune, clean_up, polls);
+    let stripe_events =
+        workers.supervise(ProcessStripeEvent::JOB_NAME, &shutdown, |name, workers| {
+            let context = billing_context.clone();
+            let backend = storage::<ProcessStripeEvent>(&context.pool)
+                .poll_with_strategy(workers.polling::<ProcessStripeEvent>());
+            Monitor::new().register(move |_| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(backend.clone())
+                    .data(context.clone())
+                    .build(billing::process_stripe_event)
+            })
+        });
+    let sweeps = workers.supervise(BillingSweep::JOB_NAME, &shutdown, |name, workers| {
+        let context = billing_context.clone();
+        let backend = storage::<BillingSweep>(&context.pool)
+            .poll_with_strategy(workers.polling::<BillingSweep>());
+        Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(backend.clone())
+                .data(context.clone())
+                .build(billing::sweep)
+        })
+    });
+    tokio::join!(prune, clean_up, polls, stripe_events, sweeps);
 
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;

@@ -7,12 +7,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{BackgroundJob, CleanUpSessions, Enqueued, PruneJobs, enqueue_once};
+use super::{BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, PruneJobs, enqueue_once};
 
 /// Prune finished jobs every hour (poll jobs are kept for an hour).
 const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 /// Delete expired sessions every hour.
 const CLEAN_UP_SESSIONS_EVERY: Duration = Duration::from_secs(3_600);
+/// Apply plans that changed with time, and retry Stripe events, every five minutes.
+const BILLING_SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Ticks every `tick` until `shutdown` is cancelled, enqueuing what is due.
 pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
@@ -43,6 +45,16 @@ pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
         .await,
         now,
         CLEAN_UP_SESSIONS_EVERY,
+    );
+    report::<BillingSweep>(
+        enqueue_once(
+            pool,
+            BillingSweep::default(),
+            &period_key(now, BILLING_SWEEP_EVERY),
+        )
+        .await,
+        now,
+        BILLING_SWEEP_EVERY,
     );
 }
 

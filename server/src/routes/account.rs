@@ -6,6 +6,7 @@ use app::{
     domain::{NextPath, Password, TokenName, TokenScope},
     server::{
         auth::{Auth, CurrentUser, TakenFlash},
+        billing::store as billing,
         db, password,
         session_store::PgSessionStore,
         state::AppState,
@@ -195,18 +196,33 @@ pub async fn create_token(
         return redirect_with(&session, flash, ACCOUNT).await;
     };
     let token = tokens::generate();
-    if let Err(error) = db::tokens::create(
-        &state.pool,
-        user.workspace_id,
-        user.id,
-        &name,
-        scope,
-        &token.hash,
-        &token.display_prefix,
-    )
-    .await
-    {
-        return unexpected(&session, "new-token", ACCOUNT, error).await;
+    // Under the workspace's lock: two forms at once cannot both take the last place.
+    let created = async {
+        let mut transaction = state.pool.begin().await?;
+        if let Err(limit) = billing::check_token_room(&mut transaction, user.workspace_id).await? {
+            return Ok(Err(limit));
+        }
+        db::tokens::create(
+            &mut *transaction,
+            user.workspace_id,
+            user.id,
+            &name,
+            scope,
+            &token.hash,
+            &token.display_prefix,
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(()))
+    }
+    .await;
+    match created {
+        Ok(Ok(())) => {}
+        Ok(Err(limit)) => {
+            let flash = flash.with_field_error("name", limit.message);
+            return redirect_with(&session, flash, ACCOUNT).await;
+        }
+        Err(error) => return unexpected(&session, "new-token", ACCOUNT, error).await,
     }
     tracing::info!(workspace.id = %user.workspace_id, scope = scope.as_str(), "API token created");
     // The token is shown in this very response, never stored anywhere but as a hash: the

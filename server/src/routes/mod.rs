@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod billing;
 pub mod export;
 pub mod forms;
 pub mod health;

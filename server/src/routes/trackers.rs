@@ -83,6 +83,9 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
             }
             ServiceError::NotFound => Self::not_found(),
+            ServiceError::UpgradeRequired(limit) => {
+                ApiError::Ready(Box::new(upgrade_required(limit)))
+            }
             ServiceError::Database(inner) => {
                 tracing::error!(error = %inner, "tracker request failed");
                 Self::new(
@@ -93,6 +96,22 @@ impl From<ServiceError> for ApiError {
             }
         }
     }
+}
+
+/// 402 `{"error": "upgrade_required", "message", "limit", "plan", "upgrade_url"}`.
+pub fn upgrade_required(limit: &app::server::billing::store::UpgradeRequired) -> Response {
+    (
+        StatusCode::PAYMENT_REQUIRED,
+        Json(json!({
+            "error": "upgrade_required",
+            "code": "upgrade_required",
+            "message": limit.message,
+            "limit": limit.limit,
+            "plan": limit.plan,
+            "upgrade_url": "/billing",
+        })),
+    )
+        .into_response()
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -454,6 +473,7 @@ pub async fn add_from_form(
             let field = match &error {
                 ServiceError::Invalid(message) if message.contains("label") => "label",
                 ServiceError::Invalid(message) if message.contains("interval") => "interval",
+                ServiceError::UpgradeRequired(limit) if limit.limit == "interval" => "interval",
                 ServiceError::Invalid(message) if message.contains("ends_at") => "ends_on",
                 ServiceError::Track(TrackError::Invalid(message)) if message.contains("metric") => {
                     "metrics"

@@ -185,8 +185,25 @@ impl TestApp {
         database_url(&self.database_name, None)
     }
 
-    /// A user with a personal workspace, made the way sign-up makes them.
+    /// A user with a personal workspace on the Business plan (support's override), so
+    /// that tests of other things are not held to the Free plan's limits.
     pub async fn create_user(&self, role: Role) -> TestUser {
+        let user = self.create_free_user(role).await;
+        sqlx::query(
+            "WITH w AS (SELECT workspace_id FROM workspace_members WHERE user_id = $1),
+                  b AS (INSERT INTO workspace_billing (workspace_id, plan_override)
+                        SELECT workspace_id, 'business' FROM w)
+             UPDATE workspaces SET plan_id = 'business' WHERE id IN (SELECT workspace_id FROM w)",
+        )
+        .bind(user.id)
+        .execute(&self.pool)
+        .await
+        .expect("put the workspace on Business");
+        user
+    }
+
+    /// A user with a personal workspace on the Free plan, made the way sign-up makes them.
+    pub async fn create_free_user(&self, role: Role) -> TestUser {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
         let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
         let parsed = Email::parse(&email).expect("a valid email");
@@ -422,6 +439,12 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
     );
     let shutdown = CancellationToken::new();
     tokio::spawn(application.run_until_stopped(shutdown.clone(), Duration::from_secs(5)));
+    // Workers started later find the site (and its Stripe stand-in) where it really is,
+    // not at port 0.
+    let mut settings = settings;
+    if settings.public_url.is_none() {
+        settings.public_url = url::Url::parse(&address).ok();
+    }
     TestApp {
         address,
         pool,

@@ -3,6 +3,7 @@
 mod accounts;
 mod assets;
 mod authz;
+mod billing;
 mod charts;
 mod health;
 mod helpers;

@@ -27,7 +27,7 @@ pub struct TokenCaller {
 
 #[tracing::instrument(skip(pool, token_hash))]
 pub async fn create(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     workspace_id: Uuid,
     created_by: Uuid,
     name: &TokenName,

@@ -8,7 +8,10 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::api::trackers::Preview;
+use crate::{
+    api::trackers::Preview,
+    server::billing::store::{self as billing, UpgradeRequired},
+};
 
 use super::{
     Engine, FetchError, Readings,
@@ -43,6 +46,9 @@ pub enum ServiceError {
     /// No such tracker in the workspace.
     #[error("there is no such tracker")]
     NotFound,
+    /// The workspace's plan does not allow it.
+    #[error("{0}")]
+    UpgradeRequired(UpgradeRequired),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -53,6 +59,7 @@ impl ServiceError {
             ServiceError::Track(error) => error.code(),
             ServiceError::Invalid(_) => "invalid",
             ServiceError::NotFound => "not_found",
+            ServiceError::UpgradeRequired(_) => "upgrade_required",
             ServiceError::Database(_) => "internal",
         }
     }
@@ -134,13 +141,24 @@ pub async fn add_tracker(
     input: &AddTracker,
 ) -> Result<(bool, TrackerView), ServiceError> {
     let label = input.label.as_deref().map(check_label).transpose()?;
+    let plan = billing::workspace_plan(pool, workspace_id).await?;
+    // Without a choice, the default interval, or the plan's shortest when that is longer.
     let interval = check_interval(
         engine,
-        input
-            .interval_secs
-            .unwrap_or(engine.config().default_interval.as_secs() as i64),
+        input.interval_secs.unwrap_or_else(|| {
+            (engine.config().default_interval.as_secs() as i64)
+                .max(i64::from(plan.min_interval_secs))
+        }),
     )?;
+    billing::check_interval(&plan, i64::from(interval)).map_err(ServiceError::UpgradeRequired)?;
     let ends_at = check_end(input.ends_at)?;
+    // Checked before fetching anything (and again, under a lock, before saving).
+    if billing::active_trackers(pool, workspace_id).await? >= i64::from(plan.max_trackers) {
+        let mut connection = pool.acquire().await?;
+        billing::check_tracker_room(&mut connection, workspace_id)
+            .await?
+            .map_err(ServiceError::UpgradeRequired)?;
+    }
 
     let resolved = engine.resolve(&input.what).map_err(ServiceError::Track)?;
     let provider = resolved.provider;
@@ -169,6 +187,18 @@ pub async fn add_tracker(
         &metrics,
     )
     .await?;
+    let tracked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND source_id = $2)",
+    )
+    .bind(workspace_id)
+    .bind(source_id)
+    .fetch_one(&mut *transaction)
+    .await?;
+    if !tracked {
+        billing::check_tracker_room(&mut transaction, workspace_id)
+            .await?
+            .map_err(ServiceError::UpgradeRequired)?;
+    }
     let added = store::add_tracker(
         &mut transaction,
         workspace_id,
@@ -252,9 +282,30 @@ pub async fn update_tracker(
             .map(|interval| check_interval(engine, interval))
             .transpose()?,
     };
-    if !store::update_tracker(pool, workspace_id, id, &changes).await? {
+    let mut transaction = pool.begin().await?;
+    let plan = billing::workspace_plan(&mut *transaction, workspace_id).await?;
+    if let Some(interval) = changes.interval_secs {
+        billing::check_interval(&plan, i64::from(interval))
+            .map_err(ServiceError::UpgradeRequired)?;
+    }
+    if edit.paused == Some(false) {
+        let paused: Option<bool> =
+            sqlx::query_scalar("SELECT paused FROM trackers WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace_id)
+                .bind(id)
+                .fetch_optional(&mut *transaction)
+                .await?;
+        // Resuming makes one more active tracker.
+        if paused == Some(true) {
+            billing::check_tracker_room(&mut transaction, workspace_id)
+                .await?
+                .map_err(ServiceError::UpgradeRequired)?;
+        }
+    }
+    if !store::update_tracker(&mut transaction, workspace_id, id, &changes).await? {
         return Err(ServiceError::NotFound);
     }
+    transaction.commit().await?;
     store::get_tracker(pool, workspace_id, id)
         .await?
         .ok_or(ServiceError::NotFound)

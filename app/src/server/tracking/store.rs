@@ -182,7 +182,8 @@ pub async fn add_tracker(
 }
 
 /// Recomputes a source's interval, state and next poll from its trackers: the shortest
-/// interval among the active ones (not paused, not past their end date); no active
+/// interval among the active ones (not paused, not past their end date), never shorter
+/// than the tracker's workspace's plan allows; no active
 /// tracker → not scheduled. A source that is gone stays gone; one backing off keeps its
 /// pause. When the next poll moves, a lease on the old one is dropped (the job holding it
 /// will find the source no longer due at that time and leave it alone).
@@ -195,9 +196,13 @@ pub async fn refresh_schedule(
              SELECT count(*) FILTER (WHERE active) AS active,
                     count(*) FILTER (WHERE paused) AS paused,
                     min(interval_secs) FILTER (WHERE active) AS interval_secs
-             FROM (SELECT interval_secs, paused,
-                          NOT paused AND (ends_at IS NULL OR ends_at > now()) AS active
-                   FROM trackers WHERE source_id = $1) AS x
+             FROM (SELECT greatest(tr.interval_secs, p.min_interval_secs) AS interval_secs,
+                          tr.paused,
+                          NOT tr.paused AND (tr.ends_at IS NULL OR tr.ends_at > now()) AS active
+                   FROM trackers tr
+                   JOIN workspaces w ON w.id = tr.workspace_id
+                   JOIN plans p ON p.id = w.plan_id
+                   WHERE tr.source_id = $1) AS x
          ),
          planned AS (
              SELECT s.id,
@@ -447,12 +452,11 @@ pub struct TrackerChanges {
 /// Applies `changes` and reschedules the source. `false` when there is no such tracker in
 /// the workspace.
 pub async fn update_tracker(
-    pool: &PgPool,
+    transaction: &mut PgConnection,
     workspace_id: Uuid,
     id: Uuid,
     changes: &TrackerChanges,
 ) -> Result<bool, sqlx::Error> {
-    let mut transaction = pool.begin().await?;
     // The old values come from the statement's snapshot, so the events name real changes.
     let source_id: Option<i64> = sqlx::query_scalar(
         "WITH old AS (
@@ -463,7 +467,10 @@ pub async fn update_tracker(
                  label = coalesce($3, t.label),
                  paused = coalesce($4, t.paused),
                  ends_at = CASE WHEN $5 THEN $6 ELSE t.ends_at END,
-                 interval_secs = coalesce($7, t.interval_secs)
+                 interval_secs = coalesce($7, t.interval_secs),
+                 -- The customer's own choice replaces what the plan did.
+                 paused_by_plan = CASE WHEN $4 IS NULL THEN t.paused_by_plan ELSE false END,
+                 interval_before_plan = CASE WHEN $7 IS NULL THEN t.interval_before_plan ELSE NULL END
              FROM old
              WHERE t.id = old.id
              RETURNING t.id, t.source_id, t.paused, t.interval_secs,
@@ -492,7 +499,6 @@ pub async fn update_tracker(
         return Ok(false);
     };
     refresh_schedule(&mut *transaction, source_id).await?;
-    transaction.commit().await?;
     Ok(true)
 }
 

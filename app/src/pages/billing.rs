@@ -1,0 +1,288 @@
+//! Plans and payment: the public pricing page, the billing page (plan, usage against each
+//! limit, subscription, upgrade and manage buttons) and the page Stripe Checkout returns
+//! to, which says "confirming payment" until Stripe's webhook has landed.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::signed_in::SignedIn;
+use crate::{
+    api::{
+        billing::{BillingView, Plan, describe_days, describe_interval, get_billing, list_plans},
+        flash::Flash,
+        session::get_flash,
+    },
+    components::form::{FormError, Notice},
+};
+
+fn limits(plan: &Plan) -> impl IntoView + use<> {
+    view! {
+        <ul class="plan-limits">
+            <li><strong>{plan.max_trackers}</strong> " trackers"</li>
+            <li>"Polls as often as every " <strong>{describe_interval(plan.min_interval_secs)}</strong></li>
+            <li>"Every point kept for " <strong>{describe_days(plan.raw_retention_days)}</strong> ", then hourly"</li>
+            <li><strong>{plan.max_api_tokens}</strong> " API tokens"</li>
+        </ul>
+    }
+}
+
+/// `/pricing`: every plan and its limits, for everyone.
+#[component]
+pub fn Pricing() -> impl IntoView {
+    let plans = Resource::new(|| (), |_| list_plans());
+    view! {
+        <Title text="Pricing" />
+        <section class="pricing" aria-labelledby="pricing-title">
+            <h1 id="pricing-title">"Pricing"</h1>
+            <p class="lede">"Start free. Upgrade when you track more, or more often."</p>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match plans.await {
+                        Ok(plans) => view! {
+                            <div class="plan-grid">
+                                {plans
+                                    .into_iter()
+                                    .map(|(plan, _)| view! {
+                                        <article class="plan-card" data-plan=plan.id.clone()>
+                                            <h2>{plan.name.clone()}</h2>
+                                            <p class="plan-price">{plan.price()}</p>
+                                            {limits(&plan)}
+                                        </article>
+                                    })
+                                    .collect_view()}
+                            </div>
+                            <p><a class="button" href="/billing">"Choose a plan"</a></p>
+                        }
+                            .into_any(),
+                        Err(_) => view! {
+                            <p class="form-error" role="alert">"Could not load the plans. Please reload the page."</p>
+                        }
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// `/billing`: the workspace's plan, usage and subscription.
+#[component]
+pub fn Billing() -> impl IntoView {
+    view! {
+        <Title text="Billing" />
+        <SignedIn path="/billing" page=|_| view! { <BillingPage /> } />
+    }
+}
+
+fn date_of(rfc3339: &str) -> String {
+    rfc3339.get(..10).unwrap_or(rfc3339).to_string()
+}
+
+#[component]
+fn BillingPage() -> impl IntoView {
+    let flash = Resource::new(|| (), |_| get_flash());
+    let billing = Resource::new(|| (), |_| get_billing());
+    let query = use_query_map();
+    let cancelled = move || query.read().get("checkout").as_deref() == Some("cancelled");
+    view! {
+        <section class="billing" aria-labelledby="billing-title">
+            <h1 id="billing-title">"Billing"</h1>
+            {move || cancelled().then(|| view! {
+                <p class="notice" role="status">"Checkout was cancelled: nothing was charged."</p>
+            })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let flash = flash.await.ok().flatten();
+                    let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
+                    let error = Flash::of(&flash, "checkout")
+                        .or_else(|| Flash::of(&flash, "portal"))
+                        .and_then(|flash| flash.error);
+                    match billing.await {
+                        Ok(view) => view! {
+                            <Notice notice />
+                            <FormError error />
+                            <BillingDetails view />
+                        }
+                            .into_any(),
+                        Err(_) => view! {
+                            <p class="form-error" role="alert">"Could not load your plan. Please reload the page."</p>
+                        }
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn BillingDetails(view: BillingView) -> impl IntoView {
+    let plan = view.plan.clone();
+    let standing = match view.standing.as_str() {
+        "active" => view
+            .period_end
+            .as_deref()
+            .map(|end| format!("Paid up. Renews on {}.", date_of(end)))
+            .unwrap_or_else(|| "Paid up.".into()),
+        "canceling" => view
+            .period_end
+            .as_deref()
+            .map(|end| format!("Cancelled: the plan ends on {}, then Free limits apply.", date_of(end)))
+            .unwrap_or_else(|| "Cancelled at the end of the period.".into()),
+        "past_due" => format!(
+            "A payment failed. Everything keeps working until {}; after that Free limits apply until the invoice is paid.",
+            view.grace_ends_at.as_deref().map(date_of).unwrap_or_default()
+        ),
+        "lapsed" => "A payment failed and the grace period is over: Free limits apply until the invoice is paid.".into(),
+        "override" => "Set by Upcount support.".into(),
+        _ => "No subscription.".into(),
+    };
+    let warn = matches!(view.standing.as_str(), "past_due" | "lapsed");
+    let paused = (view.paused_by_plan > 0).then(|| {
+        view! {
+            <p class="notice" data-testid="paused-by-plan">
+                {view.paused_by_plan}
+                " trackers are paused because they do not fit this plan; they run again when they fit (nothing was deleted)."
+            </p>
+        }
+    });
+    let usage_row = |label: &'static str, used: i64, limit: i32| {
+        let full = used >= i64::from(limit);
+        view! {
+            <tr class:usage-full=full>
+                <th scope="row">{label}</th>
+                <td>{used} " of " {limit}</td>
+            </tr>
+        }
+    };
+    let upgrades: Vec<(Plan, bool)> = view
+        .plans
+        .iter()
+        .filter(|(candidate, _)| candidate.rank > plan.rank)
+        .cloned()
+        .collect();
+    let subscribed = matches!(
+        view.standing.as_str(),
+        "active" | "canceling" | "past_due" | "lapsed"
+    );
+    view! {
+        {view.test_mode.then(|| view! {
+            <p class="notice test-mode">"Test mode: payments go to Upcount's built-in Stripe stand-in; no card is charged."</p>
+        })}
+        <div class=if warn { "panel billing-plan billing-warning" } else { "panel billing-plan" } role=if warn { "alert" } else { "region" } aria-label="Your plan">
+            <h2>"Your plan: " <span data-testid="current-plan">{plan.name.clone()}</span></h2>
+            <p data-testid="billing-standing">{standing}</p>
+            {view.status.clone().map(|status| view! { <p class="muted">"Stripe status: " {status}</p> })}
+            {paused}
+            <table class="usage">
+                <caption>"Usage against this plan's limits"</caption>
+                <tbody>
+                    {usage_row("Active trackers", view.active_trackers, plan.max_trackers)}
+                    {usage_row("API tokens", view.api_tokens, plan.max_api_tokens)}
+                    <tr><th scope="row">"Shortest interval"</th><td>{describe_interval(plan.min_interval_secs)}</td></tr>
+                    <tr><th scope="row">"Every point kept for"</th><td>{describe_days(plan.raw_retention_days)}</td></tr>
+                </tbody>
+            </table>
+            {view.has_customer.then(|| view! {
+                <form method="post" action="/billing/portal">
+                    <button type="submit" class="button-secondary">"Manage billing, change or cancel"</button>
+                </form>
+            })}
+        </div>
+        {(!subscribed || upgrades.iter().any(|(_, buyable)| *buyable)).then(|| view! {
+            <div class="plan-grid">
+                {upgrades
+                    .into_iter()
+                    .map(|(candidate, buyable)| {
+                        let label = format!("Upgrade to {}", candidate.name);
+                        view! {
+                            <article class="plan-card" data-plan=candidate.id.clone()>
+                                <h2>{candidate.name.clone()}</h2>
+                                <p class="plan-price">{candidate.price()}</p>
+                                {limits(&candidate)}
+                                {if buyable && !subscribed {
+                                    view! {
+                                        <form method="post" action="/billing/checkout">
+                                            <input type="hidden" name="plan" value=candidate.id.clone() />
+                                            <button type="submit" class="button">{label}</button>
+                                        </form>
+                                    }
+                                        .into_any()
+                                } else if subscribed {
+                                    view! { <p class="muted">"Change plans under “Manage billing”."</p> }.into_any()
+                                } else {
+                                    view! { <p class="muted">"Not available on this server yet."</p> }.into_any()
+                                }}
+                            </article>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        })}
+    }
+}
+
+/// `/billing/success`: where Stripe Checkout returns. Says "confirming payment" until the
+/// webhook has made the new plan the workspace's, checking every two seconds (with the
+/// wasm) or reloading (without).
+#[component]
+pub fn BillingSuccess() -> impl IntoView {
+    view! {
+        <Title text="Confirming payment" />
+        <SignedIn path="/billing/success" page=|_| view! { <SuccessPage /> } />
+    }
+}
+
+#[component]
+fn SuccessPage() -> impl IntoView {
+    let (tick, set_tick) = signal(0u32);
+    let billing = Resource::new(move || tick.get(), |_| get_billing());
+    let confirmed = move || {
+        billing
+            .get()
+            .and_then(Result::ok)
+            .filter(|view| view.plan.id != "free" && view.standing != "free")
+    };
+    Effect::new(move |_| {
+        // Ask again until the webhook has landed; give up after two minutes.
+        if billing.get().is_some() && confirmed().is_none() && tick.get_untracked() < 60 {
+            set_timeout(
+                move || set_tick.update(|tick| *tick += 1),
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
+    view! {
+        <section class="billing" aria-labelledby="success-title">
+            <Suspense fallback=|| view! { <p class="loading">"Confirming payment…"</p> }>
+                {move || Suspend::new(async move {
+                    let view = billing.await;
+                    match view {
+                        Ok(view) if view.plan.id != "free" && view.standing != "free" => view! {
+                            <h1 id="success-title">"Thank you"</h1>
+                            <p class="notice" role="status" data-testid="payment-confirmed">
+                                "Payment confirmed: you are on the " <strong>{view.plan.name.clone()}</strong> " plan."
+                            </p>
+                            <p><a class="button" href="/dashboard">"Back to the dashboard"</a></p>
+                        }
+                            .into_any(),
+                        Ok(_) => view! {
+                            <noscript><meta http-equiv="refresh" content="3" /></noscript>
+                            <h1 id="success-title">"Confirming payment…"</h1>
+                            <p role="status" data-testid="payment-confirming">
+                                "Stripe has taken the payment; we are waiting for its confirmation. This takes a few seconds."
+                            </p>
+                        }
+                            .into_any(),
+                        Err(_) => view! {
+                            <h1 id="success-title">"Confirming payment…"</h1>
+                            <p class="form-error" role="alert">"Could not check your plan. Please reload the page."</p>
+                        }
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,376 @@
+//! Plans and payment: the Stripe client (real Stripe, or the stand-in that ships with
+//! Upcount when no secret key is set), webhook events, and the plan each workspace gets.
+
+pub mod events;
+pub mod standing;
+pub mod store;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::PgPool;
+use stripe::StripeRequest;
+use uuid::Uuid;
+
+use crate::{
+    api::billing::BillingView,
+    server::{billing::standing::Standing, state::AppState},
+};
+
+/// Stripe's secret key when none is set: the stand-in accepts any.
+pub const STANDIN_SECRET_KEY: &str = "sk_test_upcount_standin";
+
+/// How Upcount talks to Stripe.
+#[derive(Clone)]
+pub struct BillingConfig {
+    /// `STRIPE_SECRET_KEY`; `None`: the built-in stand-in.
+    pub secret_key: Option<String>,
+    /// Where the Stripe API is (`UPCOUNT_STRIPE_API_URL`, or the stand-in's address).
+    pub api_url: url::Url,
+    /// `STRIPE_WEBHOOK_SECRET` (the stand-in signs with the same).
+    pub webhook_secret: String,
+    /// (plan id, Stripe price id) of every plan that can be bought.
+    pub prices: Vec<(String, String)>,
+    /// `UPCOUNT_BILLING_GRACE_DAYS`: how long a failed payment keeps the plan.
+    pub grace: TimeDelta,
+    /// `scheme://host[:port]` of the site, for Stripe's return addresses.
+    pub public_origin: String,
+}
+
+impl std::fmt::Debug for BillingConfig {
+    // Hand-written: the keys must never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BillingConfig")
+            .field(
+                "stripe",
+                &if self.secret_key.is_some() {
+                    "stripe"
+                } else {
+                    "stand-in"
+                },
+            )
+            .field("api_url", &self.api_url.as_str())
+            .field("prices", &self.prices)
+            .field("grace", &self.grace)
+            .finish()
+    }
+}
+
+/// What went wrong talking to Stripe.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("Stripe refused the request: {0}")]
+    Stripe(String),
+    #[error("Stripe could not be reached: {0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<stripe::StripeError> for BillingError {
+    fn from(error: stripe::StripeError) -> Self {
+        match error {
+            stripe::StripeError::Stripe(errors, status) => BillingError::Stripe(format!(
+                "{} (HTTP {status})",
+                errors.message.as_deref().unwrap_or("no message")
+            )),
+            stripe::StripeError::Timeout => BillingError::Unreachable("timed out".into()),
+            stripe::StripeError::ClientError(message) => BillingError::Unreachable(message),
+            stripe::StripeError::JSONDeserialize(message) => {
+                BillingError::Stripe(format!("an unexpected answer: {message}"))
+            }
+            stripe::StripeError::ConfigError(message) => BillingError::Invalid(message),
+        }
+    }
+}
+
+/// The Stripe client and the billing settings.
+#[derive(Clone)]
+pub struct Billing {
+    config: BillingConfig,
+    client: stripe::Client,
+}
+
+impl std::fmt::Debug for Billing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Billing")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+#[derive(miniserde::Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(miniserde::Deserialize)]
+struct WithUrl {
+    url: Option<String>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct StripeSubscription {
+    id: String,
+    customer: String,
+    status: String,
+    cancel_at_period_end: bool,
+    created: i64,
+    items: StripeItems,
+}
+
+#[derive(miniserde::Deserialize)]
+struct StripeItems {
+    data: Vec<StripeItem>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct StripeItem {
+    current_period_end: Option<i64>,
+    price: StripePrice,
+}
+
+#[derive(miniserde::Deserialize)]
+struct StripePrice {
+    id: String,
+}
+
+fn time(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+impl Billing {
+    pub fn new(config: BillingConfig) -> Result<Self, BillingError> {
+        let key = config
+            .secret_key
+            .clone()
+            .unwrap_or_else(|| STANDIN_SECRET_KEY.to_string());
+        let client = stripe::ClientBuilder::new(key)
+            .url(config.api_url.as_str())
+            .timeout(std::time::Duration::from_secs(20))
+            .build()?;
+        Ok(Self { config, client })
+    }
+
+    pub fn config(&self) -> &BillingConfig {
+        &self.config
+    }
+
+    /// Payments go to the built-in stand-in, not to Stripe.
+    pub fn is_standin(&self) -> bool {
+        self.config.secret_key.is_none()
+    }
+
+    pub fn grace(&self) -> TimeDelta {
+        self.config.grace
+    }
+
+    pub fn webhook_secret(&self) -> &str {
+        &self.config.webhook_secret
+    }
+
+    /// The Stripe price of plan `plan`, when it can be bought.
+    pub fn price_of(&self, plan: &str) -> Option<&str> {
+        self.config
+            .prices
+            .iter()
+            .find(|(id, _)| id == plan)
+            .map(|(_, price)| price.as_str())
+    }
+
+    /// The plan Stripe price `price` stands for.
+    pub fn plan_of_price(&self, price: &str) -> Option<&str> {
+        self.config
+            .prices
+            .iter()
+            .find(|(_, candidate)| candidate == price)
+            .map(|(plan, _)| plan.as_str())
+    }
+
+    /// The workspace's Stripe customer, created on first use and reused ever after.
+    pub async fn customer(
+        &self,
+        pool: &PgPool,
+        workspace_id: Uuid,
+        email: &str,
+    ) -> Result<String, BillingError> {
+        let mut transaction = pool.begin().await?;
+        // The row stays locked until commit: a second checkout at once waits, then finds
+        // the customer this one made.
+        if let Some(customer) = store::lock_customer(&mut transaction, workspace_id).await? {
+            return Ok(customer);
+        }
+        let metadata = HashMap::from([("workspace_id".to_string(), workspace_id.to_string())]);
+        let created: Created = stripe_core::customer::CreateCustomer::new()
+            .email(email)
+            .metadata(metadata)
+            .build()
+            .customize::<Created>()
+            .send(&self.client)
+            .await?;
+        store::set_customer(&mut *transaction, workspace_id, &created.id).await?;
+        transaction.commit().await?;
+        tracing::info!(%workspace_id, customer = %created.id, "created a Stripe customer");
+        Ok(created.id)
+    }
+
+    /// A Stripe Checkout page (subscription mode) for plan `plan`: its address.
+    pub async fn checkout(
+        &self,
+        pool: &PgPool,
+        workspace_id: Uuid,
+        email: &str,
+        plan: &str,
+    ) -> Result<String, BillingError> {
+        let Some(price) = self.price_of(plan) else {
+            return Err(BillingError::Invalid(format!(
+                "The `{plan}` plan cannot be bought here."
+            )));
+        };
+        let customer = self.customer(pool, workspace_id, email).await?;
+        let metadata = HashMap::from([
+            ("workspace_id".to_string(), workspace_id.to_string()),
+            ("plan".to_string(), plan.to_string()),
+        ]);
+        let origin = &self.config.public_origin;
+        let session: WithUrl = stripe_checkout::checkout_session::CreateCheckoutSession::new()
+            .mode(stripe_checkout::CheckoutSessionMode::Subscription)
+            .customer(customer)
+            .client_reference_id(workspace_id.to_string())
+            .line_items(vec![
+                stripe_checkout::checkout_session::CreateCheckoutSessionLineItems {
+                    price: Some(price.to_string()),
+                    quantity: Some(1),
+                    ..Default::default()
+                },
+            ])
+            .metadata(metadata.clone())
+            .subscription_data(
+                stripe_checkout::checkout_session::CreateCheckoutSessionSubscriptionData {
+                    metadata: Some(metadata),
+                    ..Default::default()
+                },
+            )
+            .success_url(format!(
+                "{origin}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"
+            ))
+            .cancel_url(format!("{origin}/billing?checkout=cancelled"))
+            .build()
+            .customize::<WithUrl>()
+            .send(&self.client)
+            .await?;
+        session
+            .url
+            .ok_or_else(|| BillingError::Stripe("the checkout session has no address".into()))
+    }
+
+    /// A Stripe Billing Portal page for the workspace: its address. `None` when the
+    /// workspace has never been a Stripe customer.
+    pub async fn portal(
+        &self,
+        pool: &PgPool,
+        workspace_id: Uuid,
+    ) -> Result<Option<String>, BillingError> {
+        let row = store::billing_row(pool, workspace_id).await?;
+        let Some(customer) = row.stripe_customer_id else {
+            return Ok(None);
+        };
+        let portal: WithUrl =
+            stripe_billing::billing_portal_session::CreateBillingPortalSession::new()
+                .customer(customer)
+                .return_url(format!("{}/billing", self.config.public_origin))
+                .build()
+                .customize::<WithUrl>()
+                .send(&self.client)
+                .await?;
+        Ok(portal.url)
+    }
+
+    /// The subscription as Stripe has it now; `None` when Stripe does not know it.
+    pub async fn subscription(
+        &self,
+        id: &str,
+    ) -> Result<Option<store::Subscription>, BillingError> {
+        let answer = stripe_billing::subscription::RetrieveSubscription::new(id)
+            .build()
+            .customize::<StripeSubscription>()
+            .send(&self.client)
+            .await;
+        let subscription = match answer {
+            Ok(subscription) => subscription,
+            Err(stripe::StripeError::Stripe(_, 404)) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let item = subscription.items.data.first();
+        Ok(Some(store::Subscription {
+            plan: item
+                .and_then(|item| self.plan_of_price(&item.price.id))
+                .map(str::to_string),
+            current_period_end: subscription
+                .items
+                .data
+                .iter()
+                .filter_map(|item| item.current_period_end)
+                .max()
+                .and_then(time),
+            id: subscription.id,
+            customer: subscription.customer,
+            status: subscription.status,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            created: time(subscription.created).unwrap_or_default(),
+        }))
+    }
+}
+
+/// The workspace's plan, usage and subscription at `now`, for its billing page.
+pub async fn overview(
+    state: &AppState,
+    workspace_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<BillingView, sqlx::Error> {
+    let pool = &state.pool;
+    let plan = store::workspace_plan(pool, workspace_id).await?;
+    let row = store::billing_row(pool, workspace_id).await?;
+    let (_, standing) = row.state.at(now, state.billing.grace());
+    let rfc3339 = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (standing_name, period_end, grace_ends_at) = match &standing {
+        Standing::Free => ("free", None, None),
+        Standing::Active { renews_at } => ("active", renews_at.map(rfc3339), None),
+        Standing::Canceling { ends_at } => ("canceling", ends_at.map(rfc3339), None),
+        Standing::PastDue { grace_ends_at } => (
+            "past_due",
+            row.state.current_period_end.map(rfc3339),
+            Some(rfc3339(*grace_ends_at)),
+        ),
+        Standing::Lapsed => ("lapsed", None, None),
+        Standing::Override => ("override", None, None),
+    };
+    let paused_by_plan: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM trackers WHERE workspace_id = $1 AND paused AND paused_by_plan",
+    )
+    .bind(workspace_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(BillingView {
+        plans: store::plans(pool)
+            .await?
+            .into_iter()
+            .map(|plan| {
+                let buyable = state.billing.price_of(&plan.id).is_some();
+                (plan, buyable)
+            })
+            .collect(),
+        plan,
+        active_trackers: store::active_trackers(pool, workspace_id).await?,
+        paused_by_plan,
+        api_tokens: store::api_tokens(pool, workspace_id).await?,
+        standing: standing_name.into(),
+        status: row.state.subscription_status,
+        period_end,
+        grace_ends_at,
+        has_customer: row.stripe_customer_id.is_some(),
+        test_mode: state.billing.is_standin(),
+    })
+}

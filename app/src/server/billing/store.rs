@@ -1,0 +1,553 @@
+//! Plans, each workspace's billing state, and applying a plan's limits.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use uuid::Uuid;
+
+use super::standing::{BillingState, Standing};
+use crate::api::billing::Plan;
+
+/// A limit a workspace ran into.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UpgradeRequired {
+    /// `trackers`, `interval` or `api_tokens`.
+    pub limit: &'static str,
+    /// The plan whose limit it is.
+    pub plan: String,
+    /// A sentence for people, naming the limit.
+    pub message: String,
+}
+
+const PLAN_COLUMNS: &str = "p.id, p.name, p.rank, p.price_cents, p.max_trackers, \
+     p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules";
+
+fn plan_from_row(row: &sqlx::postgres::PgRow) -> Result<Plan, sqlx::Error> {
+    Ok(Plan {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        rank: row.try_get("rank")?,
+        price_cents: row.try_get("price_cents")?,
+        max_trackers: row.try_get("max_trackers")?,
+        min_interval_secs: row.try_get("min_interval_secs")?,
+        raw_retention_days: row.try_get("raw_retention_days")?,
+        max_api_tokens: row.try_get("max_api_tokens")?,
+        max_alert_rules: row.try_get("max_alert_rules")?,
+    })
+}
+
+/// Every plan, cheapest first.
+pub async fn plans(executor: impl PgExecutor<'_>) -> Result<Vec<Plan>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLAN_COLUMNS} FROM plans p ORDER BY p.rank"
+    )))
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(plan_from_row).collect()
+}
+
+/// One plan by id.
+pub async fn plan(executor: impl PgExecutor<'_>, id: &str) -> Result<Option<Plan>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLAN_COLUMNS} FROM plans p WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(plan_from_row).transpose()
+}
+
+/// The plan whose limits apply to the workspace now.
+pub async fn workspace_plan(
+    executor: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+) -> Result<Plan, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLAN_COLUMNS} FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1"
+    )))
+    .bind(workspace_id)
+    .fetch_one(executor)
+    .await?;
+    plan_from_row(&row)
+}
+
+/// A workspace's billing row (all empty when it never had one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillingRow {
+    pub stripe_customer_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub state: BillingState,
+    pub synced_at: Option<DateTime<Utc>>,
+}
+
+pub async fn billing_row(
+    executor: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+) -> Result<BillingRow, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT stripe_customer_id, subscription_id, subscription_status, subscription_plan,
+                current_period_end, cancel_at_period_end, past_due_since, plan_override, synced_at
+         FROM workspace_billing WHERE workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else {
+        return Ok(BillingRow::default());
+    };
+    Ok(BillingRow {
+        stripe_customer_id: row.try_get("stripe_customer_id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        state: BillingState {
+            subscription_status: row.try_get("subscription_status")?,
+            subscription_plan: row.try_get("subscription_plan")?,
+            current_period_end: row.try_get("current_period_end")?,
+            cancel_at_period_end: row.try_get("cancel_at_period_end")?,
+            past_due_since: row.try_get("past_due_since")?,
+            plan_override: row.try_get("plan_override")?,
+        },
+        synced_at: row.try_get("synced_at")?,
+    })
+}
+
+/// The workspace whose Stripe customer is `customer_id`.
+pub async fn workspace_of_customer(
+    executor: impl PgExecutor<'_>,
+    customer_id: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT workspace_id FROM workspace_billing WHERE stripe_customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// Whether the workspace exists.
+pub async fn workspace_exists(
+    executor: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)")
+        .bind(workspace_id)
+        .fetch_one(executor)
+        .await
+}
+
+/// Locks the workspace's billing row (made empty if missing) until the transaction ends,
+/// and returns its Stripe customer: how two checkouts at once agree on one customer.
+pub async fn lock_customer(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO workspace_billing (workspace_id) VALUES ($1) ON CONFLICT (workspace_id) DO NOTHING",
+    )
+    .bind(workspace_id)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query_scalar(
+        "SELECT stripe_customer_id FROM workspace_billing WHERE workspace_id = $1 FOR UPDATE",
+    )
+    .bind(workspace_id)
+    .fetch_one(&mut *connection)
+    .await
+}
+
+pub async fn set_customer(
+    executor: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    customer_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workspace_billing SET stripe_customer_id = $2 WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .bind(customer_id)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// A subscription as Stripe describes it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: String,
+    pub customer: String,
+    pub status: String,
+    /// The plan of its price; `None` for a price no plan stands for.
+    pub plan: Option<String>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub created: DateTime<Utc>,
+}
+
+impl Subscription {
+    /// Whether it entitles to anything now or may again (not ended, not abandoned).
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "active" | "trialing" | "past_due" | "unpaid"
+        )
+    }
+}
+
+/// Records `subscription` as the workspace's, unless the workspace has another live
+/// subscription that this one (ended, or older) must not replace. Returns whether it was
+/// recorded. A failed payment's time is kept from the first time it was seen.
+pub async fn record_subscription(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+    subscription: &Subscription,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    lock_customer(&mut *connection, workspace_id).await?;
+    let current = billing_row(&mut *connection, workspace_id).await?;
+    if let Some(current_id) = &current.subscription_id
+        && *current_id != subscription.id
+    {
+        let current_live = matches!(
+            current.state.subscription_status.as_deref(),
+            Some("active" | "trialing" | "past_due" | "unpaid")
+        );
+        if current_live && !subscription.is_live() {
+            return Ok(false);
+        }
+    }
+    let past_due = matches!(subscription.status.as_str(), "past_due" | "unpaid");
+    sqlx::query(
+        "UPDATE workspace_billing SET
+             stripe_customer_id = coalesce(stripe_customer_id, $2),
+             past_due_since = CASE WHEN NOT $8 THEN NULL
+                                   WHEN subscription_id = $3 THEN coalesce(past_due_since, $9)
+                                   ELSE $9 END,
+             subscription_id = $3, subscription_status = $4, subscription_plan = $5,
+             current_period_end = $6, cancel_at_period_end = $7, synced_at = $9
+         WHERE workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .bind(&subscription.customer)
+    .bind(&subscription.id)
+    .bind(&subscription.status)
+    .bind(&subscription.plan)
+    .bind(subscription.current_period_end)
+    .bind(subscription.cancel_at_period_end)
+    .bind(past_due)
+    .bind(now)
+    .execute(&mut *connection)
+    .await?;
+    Ok(true)
+}
+
+/// Sets or clears support's plan override.
+pub async fn set_override(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+    plan: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    lock_customer(&mut *connection, workspace_id).await?;
+    sqlx::query("UPDATE workspace_billing SET plan_override = $2 WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .bind(plan)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+/// What applying a plan changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub plan: String,
+    pub previous_plan: String,
+    pub standing: Option<Standing>,
+    /// Trackers paused because they were over the plan's limit.
+    pub paused: u64,
+    /// Trackers the plan had paused that run again.
+    pub resumed: u64,
+    /// Trackers whose interval was raised to the plan's minimum.
+    pub raised: u64,
+    /// Trackers whose interval went back to what was chosen.
+    pub restored: u64,
+}
+
+/// Puts the plan the billing state gives at `now` into force: over the tracker limit, the
+/// newest active trackers are paused (never deleted); intervals under the plan's minimum
+/// are raised. Trackers and intervals the plan changed come back, oldest first, as far as
+/// the plan allows. Data is never touched. Safe to run any number of times.
+pub async fn apply_plan(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    now: DateTime<Utc>,
+    grace: TimeDelta,
+) -> Result<Applied, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let previous_plan: Option<String> =
+        sqlx::query_scalar("SELECT plan_id FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind(workspace_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    let Some(previous_plan) = previous_plan else {
+        return Ok(Applied::default());
+    };
+    let billing = billing_row(&mut *transaction, workspace_id).await?;
+    let (plan_id, standing) = billing.state.at(now, grace);
+    let Some(plan) = plan(&mut *transaction, &plan_id).await? else {
+        tracing::error!(plan = %plan_id, %workspace_id, "the billing state names an unknown plan");
+        return Ok(Applied::default());
+    };
+    sqlx::query("UPDATE workspaces SET plan_id = $2 WHERE id = $1 AND plan_id <> $2")
+        .bind(workspace_id)
+        .bind(&plan.id)
+        .execute(&mut *transaction)
+        .await?;
+
+    // Over the limit: pause the newest active trackers.
+    let paused: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH over AS (
+             SELECT id FROM trackers WHERE workspace_id = $1 AND NOT paused
+             ORDER BY created_at DESC, id DESC
+             LIMIT greatest((SELECT count(*) FROM trackers WHERE workspace_id = $1 AND NOT paused) - $2, 0)
+         ),
+         changed AS (
+             UPDATE trackers t SET paused = true, paused_by_plan = true
+             FROM over WHERE t.id = over.id
+             RETURNING t.id, t.source_id
+         ),
+         events AS (
+             INSERT INTO tracker_events (tracker_id, kind, detail)
+             SELECT id, 'paused', $3 FROM changed
+         )
+         SELECT id, source_id FROM changed",
+    )
+    .bind(workspace_id)
+    .bind(i64::from(plan.max_trackers))
+    .bind(format!("over the {} plan's tracker limit", plan.name))
+    .fetch_all(&mut *transaction)
+    .await?;
+    // Room left: resume what the plan paused, oldest first.
+    let resumed: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH room AS (
+             SELECT greatest($2 - (SELECT count(*) FROM trackers WHERE workspace_id = $1 AND NOT paused), 0) AS n
+         ),
+         back AS (
+             SELECT id FROM trackers WHERE workspace_id = $1 AND paused AND paused_by_plan
+             ORDER BY created_at, id
+             LIMIT (SELECT n FROM room)
+         ),
+         changed AS (
+             UPDATE trackers t SET paused = false, paused_by_plan = false
+             FROM back WHERE t.id = back.id
+             RETURNING t.id, t.source_id
+         ),
+         events AS (
+             INSERT INTO tracker_events (tracker_id, kind, detail)
+             SELECT id, 'resumed', $3 FROM changed
+         )
+         SELECT id, source_id FROM changed",
+    )
+    .bind(workspace_id)
+    .bind(i64::from(plan.max_trackers))
+    .bind(format!("within the {} plan's limits again", plan.name))
+    .fetch_all(&mut *transaction)
+    .await?;
+    // Intervals: raised to the minimum, or back towards what was chosen.
+    let raised: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH changed AS (
+             UPDATE trackers SET interval_before_plan = coalesce(interval_before_plan, interval_secs),
+                                 interval_secs = $2
+             WHERE workspace_id = $1 AND interval_secs < $2
+             RETURNING id, source_id, interval_secs, interval_before_plan
+         ),
+         events AS (
+             INSERT INTO tracker_events (tracker_id, kind, detail)
+             SELECT id, 'interval', format('every %s s: the %s plan''s shortest interval', interval_secs, $3::text)
+             FROM changed
+         )
+         SELECT id, source_id FROM changed",
+    )
+    .bind(workspace_id)
+    .bind(plan.min_interval_secs)
+    .bind(&plan.name)
+    .fetch_all(&mut *transaction)
+    .await?;
+    let restored: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH old AS (
+             SELECT id, interval_secs FROM trackers
+             WHERE workspace_id = $1 AND interval_before_plan IS NOT NULL
+         ),
+         changed AS (
+             UPDATE trackers t SET
+                 interval_secs = greatest(t.interval_before_plan, $2),
+                 interval_before_plan = CASE WHEN t.interval_before_plan >= $2 THEN NULL
+                                             ELSE t.interval_before_plan END
+             FROM old
+             WHERE t.id = old.id
+               AND (t.interval_secs <> greatest(t.interval_before_plan, $2)
+                    OR t.interval_before_plan >= $2)
+             RETURNING t.id, t.source_id, t.interval_secs, old.interval_secs AS was
+         ),
+         events AS (
+             INSERT INTO tracker_events (tracker_id, kind, detail)
+             SELECT id, 'interval', format('every %s s again (was %s s)', interval_secs, was)
+             FROM changed WHERE interval_secs <> was
+         )
+         SELECT id, source_id FROM changed WHERE interval_secs <> was",
+    )
+    .bind(workspace_id)
+    .bind(plan.min_interval_secs)
+    .fetch_all(&mut *transaction)
+    .await?;
+
+    let mut sources: Vec<i64> = paused
+        .iter()
+        .chain(&resumed)
+        .chain(&raised)
+        .chain(&restored)
+        .map(|(_, source)| *source)
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    for source in sources {
+        crate::server::tracking::store::refresh_schedule(&mut *transaction, source).await?;
+    }
+    transaction.commit().await?;
+    let applied = Applied {
+        plan: plan.id.clone(),
+        previous_plan,
+        standing: Some(standing),
+        paused: paused.len() as u64,
+        resumed: resumed.len() as u64,
+        raised: raised.len() as u64,
+        restored: restored.len() as u64,
+    };
+    if applied.plan != applied.previous_plan || applied.paused + applied.resumed > 0 {
+        tracing::info!(
+            %workspace_id,
+            plan = %applied.plan,
+            previous_plan = %applied.previous_plan,
+            paused = applied.paused,
+            resumed = applied.resumed,
+            raised = applied.raised,
+            restored = applied.restored,
+            "applied a plan"
+        );
+    }
+    Ok(applied)
+}
+
+/// Workspaces whose plan may have to change on its own by `now` (a grace period or a
+/// cancelled period that ended), or whose applied plan is not what their state gives.
+pub async fn workspaces_to_apply(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    grace: TimeDelta,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT b.workspace_id, w.plan_id, b.subscription_status, b.subscription_plan,
+                b.current_period_end, b.cancel_at_period_end, b.past_due_since, b.plan_override
+         FROM workspace_billing b JOIN workspaces w ON w.id = b.workspace_id
+         WHERE b.subscription_id IS NOT NULL OR b.plan_override IS NOT NULL OR w.plan_id <> 'free'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut due = Vec::new();
+    for row in &rows {
+        let state = BillingState {
+            subscription_status: row.try_get("subscription_status")?,
+            subscription_plan: row.try_get("subscription_plan")?,
+            current_period_end: row.try_get("current_period_end")?,
+            cancel_at_period_end: row.try_get("cancel_at_period_end")?,
+            past_due_since: row.try_get("past_due_since")?,
+            plan_override: row.try_get("plan_override")?,
+        };
+        let applied: String = row.try_get("plan_id")?;
+        if state.at(now, grace).0 != applied {
+            due.push(row.try_get("workspace_id")?);
+        }
+    }
+    Ok(due)
+}
+
+/// Trackers that count against the limit: the active ones.
+pub async fn active_trackers(
+    executor: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1 AND NOT paused")
+        .bind(workspace_id)
+        .fetch_one(executor)
+        .await
+}
+
+pub async fn api_tokens(
+    executor: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_one(executor)
+        .await
+}
+
+/// Locks the workspace's row until the transaction ends (so that two requests at once
+/// cannot both take the last free place) and checks that one more active tracker fits.
+pub async fn check_tracker_room(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+    sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
+        .bind(workspace_id)
+        .execute(&mut *connection)
+        .await?;
+    let plan = workspace_plan(&mut *connection, workspace_id).await?;
+    let active = active_trackers(&mut *connection, workspace_id).await?;
+    if active >= i64::from(plan.max_trackers) {
+        return Ok(Err(UpgradeRequired {
+            limit: "trackers",
+            message: format!(
+                "The {} plan tracks up to {} things at once, and this workspace tracks {active}. \
+                 Upgrade for more, or pause or delete a tracker first.",
+                plan.name, plan.max_trackers
+            ),
+            plan: plan.id,
+        }));
+    }
+    Ok(Ok(()))
+}
+
+/// Checks that the plan allows polling every `interval_secs`.
+pub fn check_interval(plan: &Plan, interval_secs: i64) -> Result<(), UpgradeRequired> {
+    if interval_secs < i64::from(plan.min_interval_secs) {
+        return Err(UpgradeRequired {
+            limit: "interval",
+            message: format!(
+                "The {} plan polls at most every {}; upgrade to poll more often.",
+                plan.name,
+                crate::api::billing::describe_interval(plan.min_interval_secs)
+            ),
+            plan: plan.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Locks the workspace's row and checks that one more API token fits.
+pub async fn check_token_room(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+    sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
+        .bind(workspace_id)
+        .execute(&mut *connection)
+        .await?;
+    let plan = workspace_plan(&mut *connection, workspace_id).await?;
+    let tokens = api_tokens(&mut *connection, workspace_id).await?;
+    if tokens >= i64::from(plan.max_api_tokens) {
+        return Ok(Err(UpgradeRequired {
+            limit: "api_tokens",
+            message: format!(
+                "The {} plan allows {} API tokens, and this workspace has {tokens}. \
+                 Upgrade for more, or revoke one first.",
+                plan.name, plan.max_api_tokens
+            ),
+            plan: plan.id,
+        }));
+    }
+    Ok(Ok(()))
+}

@@ -1,0 +1,652 @@
+//! Plans and payment against the real router, PostgreSQL and the Stripe stand-in that
+//! ships with Upcount (mounted on the site when no secret key is set): webhook signatures,
+//! exactly-once events, replays in any order, the plan state machine with its grace
+//! period, and limits.
+
+use std::time::Duration;
+
+use app::{
+    domain::{Role, TokenScope},
+    server::billing::{events::sign, store},
+};
+use chrono::{TimeDelta, Utc};
+use rand::seq::SliceRandom;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{Browser, SpawnOptions, TestApp, TestUser, spawn_app_with};
+
+const SECRET: &str = "whsec_upcount_test_secret";
+
+async fn app() -> TestApp {
+    spawn_app_with(SpawnOptions {
+        env: vec![("STRIPE_WEBHOOK_SECRET", SECRET.to_string())],
+        ..SpawnOptions::default()
+    })
+    .await
+}
+
+async fn post_webhook(app: &TestApp, body: &str, signature: Option<&str>) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    let response = request.send().await.expect("POST the webhook");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn event(id: &str, kind: &str, object: Value) -> String {
+    json!({
+        "id": id, "object": "event", "type": kind, "created": Utc::now().timestamp(),
+        "livemode": false, "data": {"object": object}
+    })
+    .to_string()
+}
+
+async fn workspace_of(app: &TestApp, user: &TestUser) -> Uuid {
+    sqlx::query_scalar("SELECT workspace_id FROM workspace_members WHERE user_id = $1")
+        .bind(user.id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("the user's workspace")
+}
+
+async fn plan_of(app: &TestApp, workspace: Uuid) -> String {
+    sqlx::query_scalar("SELECT plan_id FROM workspaces WHERE id = $1")
+        .bind(workspace)
+        .fetch_one(&app.pool)
+        .await
+        .expect("the workspace's plan")
+}
+
+/// Waits until `check` holds (the workers process events in the background).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn webhook_signatures_are_checked_on_the_raw_body() {
+    let app = app().await;
+    let now = Utc::now().timestamp();
+    let body = event("evt_sig_1", "customer.created", json!({"id": "cus_x"}));
+
+    let valid = sign(body.as_bytes(), SECRET, now);
+    let (status, answer) = post_webhook(&app, &body, Some(&valid)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    let refused = [
+        (
+            "wrong secret",
+            Some(sign(body.as_bytes(), "whsec_other", now)),
+        ),
+        (
+            "stale timestamp",
+            Some(sign(body.as_bytes(), SECRET, now - 301)),
+        ),
+        ("missing header", None),
+        ("garbage header", Some("nonsense".to_string())),
+    ];
+    for (case, signature) in refused {
+        let (status, answer) = post_webhook(&app, &body, signature.as_deref()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{case}: {answer}");
+        assert_eq!(answer["error"], "invalid signature", "{case}");
+    }
+    // A body changed after signing.
+    let tampered = body.replace("cus_x", "cus_y");
+    let (status, _) = post_webhook(&app, &tampered, Some(&valid)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Several v1 signatures, one of them right (as during a secret rotation).
+    let body_2 = event("evt_sig_2", "customer.created", json!({"id": "cus_z"}));
+    let good = sign(body_2.as_bytes(), SECRET, now);
+    let good_v1 = good.split(",v1=").nth(1).expect("a v1");
+    let rotated = format!(
+        "t={now},v1={},v1={good_v1}",
+        sign(body_2.as_bytes(), "whsec_old", now)
+            .split(",v1=")
+            .nth(1)
+            .expect("a v1")
+    );
+    let (status, _) = post_webhook(&app, &body_2, Some(&rotated)).await;
+    assert_eq!(status, StatusCode::OK);
+    // Refused events were never stored; the accepted ones were.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM stripe_events ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("events");
+    assert_eq!(stored, ["evt_sig_1", "evt_sig_2"]);
+    // A signed body that is not JSON is refused too, and stores nothing.
+    let garbage = "not json";
+    let (status, _) =
+        post_webhook(&app, garbage, Some(&sign(garbage.as_bytes(), SECRET, now))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Signs up through the site, upgrades through the stand-in's hosted checkout, and
+/// returns the browser, now on the success page's path.
+async fn checkout(app: &TestApp, user: &TestUser, plan: &str) -> Browser {
+    let browser = app.browser();
+    browser.sign_in(user).await;
+    let response = browser
+        .post_form("/billing/checkout", &[("plan", plan)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("a location")
+        .to_string();
+    let path = location
+        .strip_prefix(&app.address)
+        .unwrap_or_else(|| panic!("checkout on the stand-in, not {location}"))
+        .to_string();
+    assert!(
+        path.starts_with("/stripe-standin/checkout/cs_test_"),
+        "{path}"
+    );
+    let page = browser.get(&path).await.text().await.expect("the page");
+    assert!(page.contains("Subscribe"), "{page}");
+    let paid = browser.post_form(&format!("{path}/pay"), &[]).await;
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let success = paid.headers()["location"].to_str().expect("a location");
+    assert!(
+        success.starts_with(&format!(
+            "{}/billing/success?session_id=cs_test_",
+            app.address
+        )),
+        "{success}"
+    );
+    browser
+}
+
+#[tokio::test]
+async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    assert_eq!(plan_of(&app, workspace).await, "free");
+    let _workers = app.start_workers();
+
+    let browser = checkout(&app, &user, "pro").await;
+    eventually("the workspace is on Pro", || async {
+        plan_of(&app, workspace).await == "pro"
+    })
+    .await;
+    let billing = store::billing_row(&app.pool, workspace)
+        .await
+        .expect("billing");
+    assert_eq!(billing.state.subscription_status.as_deref(), Some("active"));
+    assert!(billing.state.current_period_end.is_some());
+    let customer = billing.stripe_customer_id.clone().expect("a customer");
+    // Three events (subscription created, invoice paid, checkout completed), each
+    // processed once, all for this workspace.
+    eventually("every event is processed", || async {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status <> 'processed'")
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+        pending == 0
+    })
+    .await;
+    let events: Vec<(String, i32, Option<Uuid>)> =
+        sqlx::query_as("SELECT type, attempts, workspace_id FROM stripe_events ORDER BY type")
+            .fetch_all(&app.pool)
+            .await
+            .expect("events");
+    assert_eq!(
+        events,
+        [
+            ("checkout.session.completed".to_string(), 1, Some(workspace)),
+            (
+                "customer.subscription.created".to_string(),
+                1,
+                Some(workspace)
+            ),
+            ("invoice.paid".to_string(), 1, Some(workspace)),
+        ]
+    );
+    // The billing page shows it.
+    let page = browser.get("/billing").await.text().await.expect("page");
+    assert!(page.contains("Your plan: "), "{page}");
+    assert!(page.contains(">Pro<"), "{page}");
+    // A second checkout (for Business) reuses the customer.
+    let again = browser
+        .post_form("/billing/checkout", &[("plan", "business")])
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let billing = store::billing_row(&app.pool, workspace)
+        .await
+        .expect("billing");
+    assert_eq!(billing.stripe_customer_id, Some(customer));
+    // The portal opens for a customer.
+    let portal = browser.post_form("/billing/portal", &[]).await;
+    assert_eq!(portal.status(), StatusCode::SEE_OTHER);
+    let location = portal.headers()["location"].to_str().expect("location");
+    assert!(
+        location.contains("/stripe-standin/portal/bps_"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_event_twice_is_processed_once() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let _workers = app.start_workers();
+    checkout(&app, &user, "pro").await;
+    eventually("the workspace is on Pro", || async {
+        plan_of(&app, workspace).await == "pro"
+    })
+    .await;
+    let payload: Value =
+        sqlx::query_scalar("SELECT payload FROM stripe_events WHERE type = 'invoice.paid'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the invoice event");
+    let body = payload.to_string();
+    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
+    let (status, answer) = post_webhook(&app, &body, Some(&signature)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["duplicate"], true);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let attempts: i32 =
+        sqlx::query_scalar("SELECT attempts FROM stripe_events WHERE type = 'invoice.paid'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("attempts");
+    assert_eq!(attempts, 1);
+}
+
+/// (plan, status, period end, cancel at period end) of the workspace.
+async fn final_state(
+    app: &TestApp,
+    workspace: Uuid,
+) -> (String, Option<String>, Option<i64>, bool) {
+    let row = store::billing_row(&app.pool, workspace)
+        .await
+        .expect("billing");
+    (
+        plan_of(app, workspace).await,
+        row.state.subscription_status,
+        row.state.current_period_end.map(|at| at.timestamp()),
+        row.state.cancel_at_period_end,
+    )
+}
+
+#[tokio::test]
+async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let workers = app.start_workers();
+    let browser = checkout(&app, &user, "pro").await;
+    eventually("the workspace is on Pro", || async {
+        plan_of(&app, workspace).await == "pro"
+    })
+    .await;
+    // A year of a customer's life in the portal, each step's webhooks processed in order.
+    let portal = browser.post_form("/billing/portal", &[]).await;
+    let portal = portal.headers()["location"]
+        .to_str()
+        .expect("location")
+        .trim_start_matches(&app.address)
+        .to_string();
+    let steps = [
+        "fail-payment",
+        "pay",
+        "switch-business",
+        "advance",
+        "fail-payment",
+        "pay",
+        "switch-pro",
+        "cancel",
+        "renew",
+        "advance",
+        "cancel",
+        "renew",
+        "fail-payment",
+        "pay",
+        "advance",
+        "switch-business",
+        "advance",
+    ];
+    let mut expected_events: i64 = 3;
+    for step in steps {
+        let response = browser.post_form(&format!("{portal}/{step}"), &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{step}");
+        expected_events += match step {
+            "fail-payment" | "pay" => 2,
+            "advance" => 2,
+            _ => 1,
+        };
+        eventually(&format!("{step} is processed"), || async {
+            let done: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status = 'processed'")
+                    .fetch_one(&app.pool)
+                    .await
+                    .expect("count");
+            done >= expected_events
+        })
+        .await;
+    }
+    let in_order = final_state(&app, workspace).await;
+    assert_eq!(in_order.0, "business");
+    assert_eq!(in_order.1.as_deref(), Some("active"));
+
+    // Forget all of it, then receive every event again, shuffled, some several times.
+    let mut payloads: Vec<Value> =
+        sqlx::query_scalar("SELECT payload FROM stripe_events ORDER BY received_at")
+            .fetch_all(&app.pool)
+            .await
+            .expect("payloads");
+    assert_eq!(payloads.len() as i64, expected_events);
+    sqlx::query("DELETE FROM stripe_events")
+        .execute(&app.pool)
+        .await
+        .expect("forget");
+    sqlx::query(
+        "UPDATE workspace_billing SET subscription_id = NULL, subscription_status = NULL,
+                subscription_plan = NULL, current_period_end = NULL,
+                cancel_at_period_end = false, past_due_since = NULL
+         WHERE workspace_id = $1",
+    )
+    .bind(workspace)
+    .execute(&app.pool)
+    .await
+    .expect("reset");
+    sqlx::query("UPDATE workspaces SET plan_id = 'free' WHERE id = $1")
+        .bind(workspace)
+        .execute(&app.pool)
+        .await
+        .expect("reset");
+    let replays: Vec<Value> = payloads
+        .iter()
+        .take(50 - payloads.len().min(50))
+        .cloned()
+        .collect();
+    payloads.extend(replays);
+    while payloads.len() < 50 {
+        payloads.push(payloads[payloads.len() % 7].clone());
+    }
+    payloads.shuffle(&mut rand::rng());
+    let distinct: std::collections::HashSet<String> = payloads
+        .iter()
+        .map(|payload| payload["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for payload in &payloads {
+        let body = payload.to_string();
+        let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
+        let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    eventually("every replayed event is processed", || async {
+        let done: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status = 'processed'")
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+        done == distinct.len() as i64
+    })
+    .await;
+    drop(workers);
+    assert_eq!(final_state(&app, workspace).await, in_order);
+}
+
+/// Inserts `count` trackers of new sources for the workspace, one minute apart, each
+/// polled every `interval_secs`.
+async fn trackers(app: &TestApp, workspace: Uuid, count: usize, interval_secs: i32) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let source: i64 = sqlx::query_scalar(
+            "INSERT INTO sources (kind, key, title, url, next_poll_at)
+             VALUES ('hackernews.item', $1, 'An item', 'https://news.ycombinator.com/', now())
+             RETURNING id",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .fetch_one(&app.pool)
+        .await
+        .expect("a source");
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO trackers (workspace_id, source_id, label, interval_secs, created_at)
+             VALUES ($1, $2, $3, $4, now() - make_interval(mins => $5)) RETURNING id",
+        )
+        .bind(workspace)
+        .bind(source)
+        .bind(format!("Tracker {n}"))
+        .bind(interval_secs)
+        .bind((count - n) as i32)
+        .fetch_one(&app.pool)
+        .await
+        .expect("a tracker");
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_newest_trackers() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let grace = TimeDelta::days(7);
+    let failed_at = Utc::now() - TimeDelta::days(30);
+    // A Pro workspace with 7 trackers polled every 5 minutes.
+    sqlx::query(
+        "INSERT INTO workspace_billing (workspace_id, stripe_customer_id, subscription_id,
+                 subscription_status, subscription_plan, current_period_end, past_due_since)
+         VALUES ($1, 'cus_grace', 'sub_grace', 'past_due', 'pro', $2, $3)",
+    )
+    .bind(workspace)
+    .bind(failed_at + TimeDelta::days(30))
+    .bind(failed_at)
+    .execute(&app.pool)
+    .await
+    .expect("billing");
+    sqlx::query("UPDATE workspaces SET plan_id = 'pro' WHERE id = $1")
+        .bind(workspace)
+        .execute(&app.pool)
+        .await
+        .expect("pro");
+    let ids = trackers(&app, workspace, 7, 300).await;
+
+    // Six days after the failure: nothing changes.
+    let applied = store::apply_plan(&app.pool, workspace, failed_at + TimeDelta::days(6), grace)
+        .await
+        .expect("apply");
+    assert_eq!((applied.plan.as_str(), applied.paused), ("pro", 0));
+    // Eight days after: Free limits. The two newest are paused, intervals raised to 1 h.
+    let applied = store::apply_plan(&app.pool, workspace, failed_at + TimeDelta::days(8), grace)
+        .await
+        .expect("apply");
+    assert_eq!(
+        (applied.plan.as_str(), applied.paused, applied.raised),
+        ("free", 2, 7)
+    );
+    let states: Vec<(Uuid, bool, bool, i32)> = sqlx::query_as(
+        "SELECT id, paused, paused_by_plan, interval_secs FROM trackers
+         WHERE workspace_id = $1 ORDER BY created_at",
+    )
+    .bind(workspace)
+    .fetch_all(&app.pool)
+    .await
+    .expect("trackers");
+    let paused: Vec<Uuid> = states.iter().filter(|s| s.1).map(|s| s.0).collect();
+    assert_eq!(paused, ids[5..].to_vec(), "the newest two");
+    assert!(states.iter().all(|s| s.3 == 3_600));
+    assert!(states.iter().all(|s| s.1 == s.2));
+    // Nothing deleted; the paused sources are no longer scheduled.
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1")
+        .bind(workspace)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 7);
+    let scheduled: Vec<(String, Option<i32>)> = sqlx::query_as(
+        "SELECT s.state, s.interval_secs FROM trackers t JOIN sources s ON s.id = t.source_id
+         WHERE t.workspace_id = $1 ORDER BY t.created_at",
+    )
+    .bind(workspace)
+    .fetch_all(&app.pool)
+    .await
+    .expect("sources");
+    assert_eq!(scheduled[6].0, "paused");
+    assert_eq!(scheduled[0].1, Some(3_600));
+    // Adding or resuming is refused now, with an upgrade message and a 402 in the API.
+    let token = app.token(&user, TokenScope::Write).await;
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/trackers/{}", ids[6]),
+            &token,
+            Some(json!({"paused": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    assert_eq!(body["error"], "upgrade_required");
+    assert_eq!(body["limit"], "trackers");
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/trackers/{}", ids[0]),
+            &token,
+            Some(json!({"interval_secs": 300})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    assert_eq!(body["limit"], "interval");
+
+    // The invoice is paid: everything resumes, intervals come back.
+    sqlx::query(
+        "UPDATE workspace_billing SET subscription_status = 'active', past_due_since = NULL
+         WHERE workspace_id = $1",
+    )
+    .bind(workspace)
+    .execute(&app.pool)
+    .await
+    .expect("paid");
+    let applied = store::apply_plan(&app.pool, workspace, Utc::now(), grace)
+        .await
+        .expect("apply");
+    assert_eq!(
+        (applied.plan.as_str(), applied.resumed, applied.restored),
+        ("pro", 2, 7)
+    );
+    let back: Vec<(bool, i32, Option<i32>)> = sqlx::query_as(
+        "SELECT paused, interval_secs, interval_before_plan FROM trackers WHERE workspace_id = $1",
+    )
+    .bind(workspace)
+    .fetch_all(&app.pool)
+    .await
+    .expect("trackers");
+    assert!(back.iter().all(|t| *t == (false, 300, None)), "{back:?}");
+    // Markers on the charts say what happened.
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tracker_events e JOIN trackers t ON t.id = e.tracker_id
+         WHERE t.workspace_id = $1 AND e.detail LIKE '%plan%'",
+    )
+    .bind(workspace)
+    .fetch_one(&app.pool)
+    .await
+    .expect("events");
+    assert!(events >= 2 + 7, "{events}");
+}
+
+#[tokio::test]
+async fn a_free_workspace_is_held_to_its_limits() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    trackers(&app, workspace, 5, 3_600).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    // A sixth tracker: 402 before anything is fetched.
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({"url": "https://news.ycombinator.com/item?id=1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    assert_eq!(body["error"], "upgrade_required");
+    assert_eq!(body["plan"], "free");
+    assert_eq!(body["upgrade_url"], "/billing");
+    assert!(
+        body["message"].as_str().unwrap_or_default().contains("5"),
+        "{body}"
+    );
+    // Tokens: the first was made above; the Free plan allows two.
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let second = browser
+        .post_form("/account/tokens", &[("name", "second"), ("scope", "read")])
+        .await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let third = browser
+        .post_form("/account/tokens", &[("name", "third"), ("scope", "read")])
+        .await;
+    assert_eq!(third.status(), StatusCode::SEE_OTHER);
+    let page = browser.get("/account").await.text().await.expect("page");
+    assert!(page.contains("allows 2 API tokens"), "{page}");
+    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE workspace_id = $1")
+        .bind(workspace)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(tokens, 2);
+}
+
+#[tokio::test]
+async fn support_sets_a_plan_from_the_command_line() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let grace = TimeDelta::days(7);
+    upcount::admin::run(
+        &app.pool,
+        upcount::cli::AdminCommand::SetPlan {
+            workspace: user.email.clone(),
+            plan: "business".into(),
+        },
+        grace,
+    )
+    .await
+    .expect("set-plan");
+    assert_eq!(plan_of(&app, workspace).await, "business");
+    let bad = upcount::admin::run(
+        &app.pool,
+        upcount::cli::AdminCommand::SetPlan {
+            workspace: workspace.to_string(),
+            plan: "platinum".into(),
+        },
+        grace,
+    )
+    .await;
+    assert!(matches!(bad, Err(upcount::admin::AdminError::Invalid(_))));
+    upcount::admin::run(
+        &app.pool,
+        upcount::cli::AdminCommand::SetPlan {
+            workspace: workspace.to_string(),
+            plan: "subscription".into(),
+        },
+        grace,
+    )
+    .await
+    .expect("set-plan");
+    assert_eq!(plan_of(&app, workspace).await, "free");
+}
