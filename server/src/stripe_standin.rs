@@ -436,7 +436,7 @@ fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Stripe stand-in</title>
+<title>{title} · Stripe stand-in</title><link rel="icon" href="/favicon.svg">
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem; color: #1a1f36; }}
 .note {{ background: #fff4d6; border: 1px solid #e8c66b; padding: .5rem .75rem; border-radius: 6px; font-size: .9rem; }}
