@@ -112,4 +112,6 @@ pub enum JobName {
     PruneJobs,
     /// Delete expired sessions and sign-in rate-limit entries.
     CleanUpSessions,
+    /// Delete raw samples older than the plans keep (the rollups stay).
+    PruneSamples,
 }

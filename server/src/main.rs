@@ -95,6 +95,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 JobName::CleanUpSessions => {
                     jobs::enqueue(&pool, jobs::CleanUpSessions::default()).await?
                 }
+                JobName::PruneSamples => {
+                    jobs::enqueue(&pool, jobs::PruneSamples::default()).await?
+                }
             }
             tracing::info!(job = ?job, "enqueued");
             pool.close().await;

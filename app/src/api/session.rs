@@ -12,6 +12,10 @@ pub struct Viewer {
     pub email: String,
     pub role: Role,
     pub workspace_name: String,
+    /// A payment problem to show on every page (past due, or Free limits after the grace
+    /// period), with the date it matters.
+    #[serde(default)]
+    pub billing_alert: Option<String>,
 }
 
 impl Viewer {
@@ -24,11 +28,35 @@ impl Viewer {
 #[server]
 pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
     use crate::server::auth::Auth;
+    use crate::server::{billing::standing::Standing, state::AppState};
     let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
-    Ok(user.map(|user| Viewer {
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let state = expect_context::<AppState>();
+    // A page must not fail because billing cannot be read: no banner then.
+    let billing_alert = match crate::server::billing::store::billing_row(&state.pool, user.workspace_id).await {
+        Ok(row) => match row.state.at(chrono::Utc::now(), state.billing.grace()).1 {
+            Standing::PastDue { grace_ends_at } => Some(format!(
+                "A payment failed. Everything keeps working until {}; please update your card to keep your plan.",
+                grace_ends_at.format("%Y-%m-%d")
+            )),
+            Standing::Lapsed => Some(
+                "A payment failed and the grace period is over: Free limits apply until the invoice is paid."
+                    .into(),
+            ),
+            _ => None,
+        },
+        Err(error) => {
+            tracing::warn!(error = %error, "could not read the billing state for the banner");
+            None
+        }
+    };
+    Ok(Some(Viewer {
         email: user.email,
         role: user.role,
         workspace_name: user.workspace_name,
+        billing_alert,
     }))
 }
 

@@ -92,7 +92,7 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
             } else if allowed {
                 format!("every {}", describe_secs(*secs))
             } else {
-                format!("every {} (paid plans)", describe_secs(*secs))
+                format!("every {} (upgrade)", describe_secs(*secs))
             };
             let selected = *secs == selected_interval;
             view! { <option value=secs.to_string() selected=selected disabled=!allowed>{label}</option> }

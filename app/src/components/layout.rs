@@ -40,6 +40,15 @@ pub fn SiteHeader() -> impl IntoView {
                 </Suspense>
             </nav>
         </header>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                viewer.await.ok().flatten().and_then(|viewer| viewer.billing_alert).map(|alert| view! {
+                    <div class="billing-banner" role="alert" data-testid="billing-banner">
+                        {alert} " " <a href="/billing">"Billing"</a>
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }
 

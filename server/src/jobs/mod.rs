@@ -9,6 +9,7 @@ pub mod billing;
 pub mod clean_up_sessions;
 pub mod poll;
 pub mod prune_jobs;
+pub mod prune_samples;
 pub mod scheduler;
 
 use std::{sync::Arc, time::Duration};
@@ -26,6 +27,7 @@ pub use billing::{BillingContext, BillingSweep, ProcessStripeEvent, enqueue_stri
 pub use clean_up_sessions::CleanUpSessions;
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
+pub use prune_samples::PruneSamples;
 
 /// A job apalis can store and run.
 pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -133,6 +135,17 @@ pub async fn run(
                 .build(prune_jobs::run)
         })
     });
+    let prune_samples = workers.supervise(PruneSamples::JOB_NAME, &shutdown, |name, workers| {
+        let context = workers.context.clone();
+        let backend = storage::<PruneSamples>(&context.pool)
+            .poll_with_strategy(workers.polling::<PruneSamples>());
+        Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(backend.clone())
+                .data(context.clone())
+                .build(prune_samples::run)
+        })
+    });
     let clean_up = workers.supervise(CleanUpSessions::JOB_NAME, &shutdown, |name, workers| {
         let context = workers.context.clone();
         let backend = storage::<CleanUpSessions>(&context.pool)
@@ -179,7 +192,7 @@ pub async fn run(
                 .build(billing::sweep)
         })
     });
-    tokio::join!(prune, clean_up, polls, stripe_events, sweeps);
+    tokio::join!(prune, prune_samples, clean_up, polls, stripe_events, sweeps);
 
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, PruneJobs, enqueue_once};
+use super::{
+    BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, PruneJobs, PruneSamples, enqueue_once,
+};
 
 /// Prune finished jobs every hour (poll jobs are kept for an hour).
 const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
@@ -45,6 +47,11 @@ pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
         .await,
         now,
         CLEAN_UP_SESSIONS_EVERY,
+    );
+    report::<PruneSamples>(
+        enqueue_once(pool, PruneSamples::default(), &period_key(now, PRUNE_EVERY)).await,
+        now,
+        PRUNE_EVERY,
     );
     report::<BillingSweep>(
         enqueue_once(

@@ -66,6 +66,22 @@ pub async fn checkout(
         Ok(_) => {}
         Err(error) => return unexpected(&session, "checkout", BILLING, error).await,
     }
+    // One subscription per workspace: a live one changes plans in the portal.
+    match app::server::billing::store::billing_row(&state.pool, user.workspace_id).await {
+        Ok(row)
+            if matches!(
+                row.state.subscription_status.as_deref(),
+                Some("active" | "trialing" | "past_due" | "unpaid")
+            ) =>
+        {
+            let flash = Flash::for_form("checkout").with_error(
+                "This workspace has a subscription already: change plans under “Manage billing”.",
+            );
+            return redirect_with(&session, flash, BILLING).await;
+        }
+        Ok(_) => {}
+        Err(error) => return unexpected(&session, "checkout", BILLING, error).await,
+    }
     match state
         .billing
         .checkout(&state.pool, user.workspace_id, &user.email, &form.plan)

@@ -223,11 +223,28 @@ async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
     let page = browser.get("/billing").await.text().await.expect("page");
     assert!(page.contains("Your plan: "), "{page}");
     assert!(page.contains(">Pro<"), "{page}");
-    // A second checkout (for Business) reuses the customer.
+    // A second checkout is refused while the subscription lives: plans change in the
+    // portal, never by a second subscription.
     let again = browser
         .post_form("/billing/checkout", &[("plan", "business")])
         .await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()["location"], "/billing");
+    let page = browser.get("/billing").await.text().await.expect("page");
+    assert!(page.contains("has a subscription already"), "{page}");
+    // Once it has ended, a new checkout reuses the customer.
+    sqlx::query(
+        "UPDATE workspace_billing SET subscription_status = 'canceled' WHERE workspace_id = $1",
+    )
+    .bind(workspace)
+    .execute(&app.pool)
+    .await
+    .expect("ended");
+    let again = browser
+        .post_form("/billing/checkout", &[("plan", "business")])
+        .await;
+    let location = again.headers()["location"].to_str().expect("location");
+    assert!(location.contains("/stripe-standin/checkout/"), "{location}");
     let billing = store::billing_row(&app.pool, workspace)
         .await
         .expect("billing");
@@ -530,6 +547,13 @@ async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_ne
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
     assert_eq!(body["limit"], "interval");
 
+    // Every page says so, with the way to fix it.
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let page = browser.get("/dashboard").await.text().await.expect("page");
+    assert!(page.contains("the grace period is over"), "{page}");
+    assert!(page.contains("billing-banner"), "{page}");
+
     // The invoice is paid: everything resumes, intervals come back.
     sqlx::query(
         "UPDATE workspace_billing SET subscription_status = 'active', past_due_since = NULL
@@ -649,4 +673,113 @@ async fn support_sets_a_plan_from_the_command_line() {
     .await
     .expect("set-plan");
     assert_eq!(plan_of(&app, workspace).await, "free");
+}
+
+#[tokio::test]
+async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_rollups() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let tracker = trackers(&app, workspace, 1, 3_600).await[0];
+    let source: i64 = sqlx::query_scalar("SELECT source_id FROM trackers WHERE id = $1")
+        .bind(tracker)
+        .fetch_one(&app.pool)
+        .await
+        .expect("source");
+    let metric: i32 = sqlx::query_scalar(
+        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
+         VALUES ($1, 'score', 'gauge', 'points', 0) RETURNING id",
+    )
+    .bind(source)
+    .fetch_one(&app.pool)
+    .await
+    .expect("metric");
+    // 40 days of a sample every 10 minutes, through the engine's writer (rollups too).
+    let now = Utc::now();
+    let start = now - TimeDelta::days(40);
+    let samples: Vec<app::server::tracking::store::Sample> = (0..40 * 144)
+        .map(|n| app::server::tracking::store::Sample {
+            metric_id: metric,
+            t: start + TimeDelta::minutes(10 * n),
+            value: n as f64,
+        })
+        .collect();
+    for chunk in samples.chunks(1_000) {
+        app::server::tracking::store::write_samples(&app.pool, chunk)
+            .await
+            .expect("write");
+    }
+    let deleted = app::server::tracking::store::prune_raw_samples(&app.pool, now)
+        .await
+        .expect("prune");
+    assert_eq!(deleted, 10 * 144, "the ten days past Free's 30");
+    let oldest: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT min(t) FROM samples WHERE metric_id = $1")
+            .bind(metric)
+            .fetch_one(&app.pool)
+            .await
+            .expect("oldest");
+    assert!(oldest >= now - TimeDelta::days(30) - TimeDelta::milliseconds(1));
+    // Running it again deletes nothing more.
+    assert_eq!(
+        app::server::tracking::store::prune_raw_samples(&app.pool, now)
+            .await
+            .expect("prune"),
+        0
+    );
+    // A day 35 days ago, asked for in 1,000 points: raw samples are gone, so it comes from
+    // the hourly rollups (24 buckets of 6 samples), not as an empty chart.
+    let token = app.token(&user, TokenScope::Read).await;
+    let day = (now - TimeDelta::days(35))
+        .format("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let day_end = (now - TimeDelta::days(35))
+        .format("%Y-%m-%dT23:59:59Z")
+        .to_string();
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!(
+                "/api/v1/trackers/{tracker}/series?metric=score&from={day}&to={day_end}&points=1000"
+            ),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["resolution"], "hourly", "{body}");
+    let points = body["points"].as_array().expect("points");
+    assert_eq!(points.len(), 24);
+    assert!(points.iter().all(|point| point["count"] == 6), "{body}");
+    // A recent day still comes raw.
+    let recent = (now - TimeDelta::days(2))
+        .format("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let recent_end = (now - TimeDelta::days(2))
+        .format("%Y-%m-%dT23:59:59Z")
+        .to_string();
+    let (_, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/trackers/{tracker}/series?metric=score&from={recent}&to={recent_end}&points=1000"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(body["resolution"], "raw", "{body}");
+    assert_eq!(body["points"].as_array().map(Vec::len), Some(144));
+    // A Pro workspace tracking the same source keeps it a year for everyone.
+    let pro = app.create_user(Role::Member).await;
+    let pro_workspace = workspace_of(&app, &pro).await;
+    sqlx::query("INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Same')")
+        .bind(pro_workspace)
+        .bind(source)
+        .execute(&app.pool)
+        .await
+        .expect("a second tracker");
+    let later =
+        app::server::tracking::store::prune_raw_samples(&app.pool, now + TimeDelta::days(5))
+            .await
+            .expect("prune");
+    assert_eq!(later, 0);
 }

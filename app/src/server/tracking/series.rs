@@ -147,7 +147,10 @@ pub async fn read_in_zone(
     .bind(points + 1)
     .fetch_one(pool)
     .await?;
-    if count <= points {
+    // Raw samples older than the plan's retention are deleted (rollups stay): a range
+    // reaching back there is read from the rollups, an hour at least.
+    let pruned = count <= points && raw_pruned(pool, metric_id, from, to).await?;
+    if count <= points && !pruned {
         let rows = sqlx::query(
             "SELECT t, value FROM samples WHERE metric_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
         )
@@ -183,7 +186,12 @@ pub async fn read_in_zone(
     {
         return local_days(pool, metric_id, from, to, width / 86_400, zone).await;
     }
-    let (width, resolution) = plan(from, to, points);
+    let (width, resolution) = match plan(from, to, points) {
+        (width, Resolution::Samples | Resolution::Raw) if pruned => {
+            ((width + 3_599) / 3_600 * 3_600, Resolution::Hourly)
+        }
+        planned => planned,
+    };
     let points = match resolution.rollup() {
         Some((table, unit, _)) => {
             // The rollup rows in order, straight off the primary key, folded into wider
@@ -229,6 +237,29 @@ pub async fn read_in_zone(
         bucket_secs: Some(width),
         points,
     })
+}
+
+/// Whether hourly rollups in the range lie wholly before the metric's oldest raw sample:
+/// its raw samples there were deleted (retention), and only rollups are left.
+async fn raw_pruned(
+    pool: &PgPool,
+    metric_id: i32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT EXISTS (
+             SELECT 1 FROM samples_hourly
+             WHERE metric_id = $1 AND bucket >= date_bin('1 hour', $2, {ORIGIN}) AND bucket <= $3
+               AND bucket + interval '1 hour'
+                   <= coalesce((SELECT min(t) FROM samples WHERE metric_id = $1), 'infinity')
+         )"
+    )))
+    .bind(metric_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await
 }
 
 /// A rollup row: bucket, min, max, sum, count, last (decoded by position: cheaper than by

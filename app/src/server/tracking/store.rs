@@ -1053,3 +1053,45 @@ pub async fn events(
         })
         .collect()
 }
+
+/// Rows one statement of [`prune_raw_samples`] deletes at most.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes raw samples older than the plans allow: for each metric, the longest raw
+/// retention among the plans of the workspaces tracking its source. The rollups stay, so
+/// long ranges still chart. Sources nobody tracks keep their samples (they may be tracked
+/// again). Deletes in batches, so no statement holds locks for long. Returns how many.
+pub async fn prune_raw_samples(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let cutoffs: Vec<(i32, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT m.id, $1 - make_interval(days => max(p.raw_retention_days))
+         FROM source_metrics m
+         JOIN trackers t ON t.source_id = m.source_id
+         JOIN workspaces w ON w.id = t.workspace_id
+         JOIN plans p ON p.id = w.plan_id
+         GROUP BY m.id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let mut deleted = 0;
+    for (metric_id, cutoff) in cutoffs {
+        loop {
+            let batch = sqlx::query(
+                "DELETE FROM samples WHERE metric_id = $1 AND t IN (
+                     SELECT t FROM samples WHERE metric_id = $1 AND t < $2 ORDER BY t LIMIT $3
+                 )",
+            )
+            .bind(metric_id)
+            .bind(cutoff)
+            .bind(PRUNE_BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            deleted += batch;
+            if batch < PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+    }
+    Ok(deleted)
+}
