@@ -783,3 +783,111 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
             .expect("prune");
     assert_eq!(later, 0);
 }
+
+#[tokio::test]
+async fn two_workers_at_once_process_an_event_once() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    // No workers yet: the checkout's events wait, pending.
+    checkout(&app, &user, "pro").await;
+    eventually("the checkout's events arrive", || async {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status = 'pending'")
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+        pending == 3
+    })
+    .await;
+    let id: String = sqlx::query_scalar("SELECT id FROM stripe_events WHERE type = 'invoice.paid'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("the invoice event");
+    let origin = upcount::startup::public_origin(&app.settings);
+    let billing = upcount::startup::billing(&app.settings, &origin).expect("billing");
+    let now = Utc::now();
+    let (first, second) = tokio::join!(
+        app::server::billing::events::process(&app.pool, &billing, &id, now),
+        app::server::billing::events::process(&app.pool, &billing, &id, now),
+    );
+    let outcomes = [first.expect("first"), second.expect("second")];
+    let applied = outcomes
+        .iter()
+        .filter(|outcome| {
+            matches!(
+                outcome,
+                app::server::billing::events::Outcome::Applied { .. }
+            )
+        })
+        .count();
+    assert_eq!(applied, 1, "{outcomes:?}");
+    assert!(outcomes.contains(&app::server::billing::events::Outcome::AlreadyDone));
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempts FROM stripe_events WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("the event");
+    assert_eq!((status.as_str(), attempts), ("processed", 1));
+    assert_eq!(plan_of(&app, workspace).await, "pro");
+}
+
+#[tokio::test]
+async fn stripe_down_is_said_plainly_and_events_wait_for_it() {
+    // Nothing listens on port 1 of loopback: every Stripe call fails to connect.
+    let app = spawn_app_with(SpawnOptions {
+        env: vec![
+            ("STRIPE_WEBHOOK_SECRET", SECRET.to_string()),
+            ("UPCOUNT_STRIPE_API_URL", "http://127.0.0.1:1/".to_string()),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let user = app.create_free_user(Role::Member).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let response = browser
+        .post_form("/billing/checkout", &[("plan", "pro")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/billing");
+    let page = browser.get("/billing").await.text().await.expect("page");
+    assert!(
+        page.contains("Stripe is not answering right now; nothing was charged."),
+        "{page}"
+    );
+    // An event that arrives meanwhile is kept, marked failed with the reason, for a retry.
+    let body = event(
+        "evt_down_1",
+        "customer.subscription.updated",
+        json!({"id": "sub_down", "customer": "cus_down"}),
+    );
+    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
+    let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
+    assert_eq!(status, StatusCode::OK);
+    let origin = upcount::startup::public_origin(&app.settings);
+    let billing = upcount::startup::billing(&app.settings, &origin).expect("billing");
+    let outcome =
+        app::server::billing::events::process(&app.pool, &billing, "evt_down_1", Utc::now()).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    let (status, attempts, error): (String, i32, Option<String>) =
+        sqlx::query_as("SELECT status, attempts, error FROM stripe_events WHERE id = 'evt_down_1'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the event");
+    assert_eq!((status.as_str(), attempts), ("failed", 1));
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could not be reached"),
+        "{error:?}"
+    );
+    // The sweep picks it up again after its pause.
+    let due =
+        app::server::billing::events::due_for_retry(&app.pool, Utc::now() + TimeDelta::minutes(3))
+            .await
+            .expect("due");
+    assert_eq!(due, ["evt_down_1"]);
+}

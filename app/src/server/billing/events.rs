@@ -251,16 +251,26 @@ pub async fn process(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Outcome, BillingError> {
+    // The event's row stays locked while it is processed: a second job for the same event
+    // (a sweep's retry while the first still runs) skips it instead of doing it twice.
+    let mut claim = pool.begin().await?;
     let row: Option<(String, Value, String)> = sqlx::query_as(
-        "UPDATE stripe_events SET attempts = attempts + 1, attempted_at = $2
-         WHERE id = $1 RETURNING type, payload, status",
+        "SELECT type, payload, status FROM stripe_events WHERE id = $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(id)
-    .bind(now)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *claim)
     .await?;
     let Some((kind, payload, status)) = row else {
-        return Ok(Outcome::Ignored(format!("no stored event {id}")));
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = $1)")
+                .bind(id)
+                .fetch_one(pool)
+                .await?;
+        return Ok(if exists {
+            Outcome::AlreadyDone
+        } else {
+            Outcome::Ignored(format!("no stored event {id}"))
+        });
     };
     if status == "processed" || status == "ignored" {
         return Ok(Outcome::AlreadyDone);
@@ -273,8 +283,8 @@ pub async fn process(
         Err(error) => ("failed", Some(error.to_string()), None),
     };
     sqlx::query(
-        "UPDATE stripe_events SET status = $2, error = $3,
-                workspace_id = coalesce($4, workspace_id),
+        "UPDATE stripe_events SET status = $2, error = $3, attempts = attempts + 1,
+                attempted_at = $5, workspace_id = coalesce($4, workspace_id),
                 processed_at = CASE WHEN $2 = 'failed' THEN processed_at ELSE $5 END
          WHERE id = $1",
     )
@@ -283,8 +293,9 @@ pub async fn process(
     .bind(&error)
     .bind(workspace)
     .bind(now)
-    .execute(pool)
+    .execute(&mut *claim)
     .await?;
+    claim.commit().await?;
     outcome
 }
 
