@@ -65,3 +65,25 @@ export function seedHistory(
     stdio: ['pipe', 'ignore', 'pipe'],
   });
 }
+
+/** Creates an administrator through `upcount admin create-user --admin`; returns its email. */
+export function createAdmin(password: string): string {
+  const statePath = join(__dirname, '..', '.e2e-state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { database_url: string; bin: string };
+  const email = `admin-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  execFileSync(state.bin, ['admin', 'create-user', '--email', email, '--admin'], {
+    input: password,
+    env: { ...process.env, DATABASE_URL: state.database_url },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  return email;
+}
+
+/** Signs in with `email` and `password` and lands on the dashboard. */
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL('/dashboard');
+}

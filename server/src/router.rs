@@ -26,7 +26,7 @@ use tracing::Span;
 
 use crate::{
     middleware::{auth as auth_layer, csrf},
-    routes::{account, api, auth, billing, export, health, share, trackers},
+    routes::{account, admin, api, auth, billing, export, health, share, trackers},
 };
 use app::server::session_store::PgSessionStore;
 use axum::routing::{any, patch, post};
@@ -83,6 +83,13 @@ pub fn build(state: AppState) -> Router {
         .route("/sign-up", post(auth::sign_up))
         .route("/sign-out", post(auth::sign_out))
         .route("/billing/checkout", post(billing::checkout))
+        .route("/admin/users/{id}/{action}", post(admin::suspend))
+        .route("/admin/workspaces/{id}/plan", post(admin::set_plan))
+        .route("/admin/sources/{id}/{action}", post(admin::source))
+        .route(
+            "/admin/stripe-events/{id}/reprocess",
+            post(admin::reprocess),
+        )
         .route("/billing/portal", post(billing::portal))
         .route("/account/password", post(account::change_password))
         .route("/account/delete", post(account::delete_account))

@@ -1,26 +1,277 @@
-//! The admin console (administrators only).
+//! The admin console (administrators only): the service at a glance, users and their
+//! workspaces, sources and their schedules, Stripe events and the audit log. Every button
+//! posts a form to `/admin/…`, which acts, audits and comes back here.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use super::signed_in::SignedIn;
+use crate::{
+    api::{
+        admin::{Console, ConsoleEvent, ConsoleSource, ConsoleUser, admin_console},
+        flash::Flash,
+        session::get_flash,
+    },
+    components::form::{FormError, Notice},
+};
 
 #[component]
 pub fn Admin() -> impl IntoView {
     view! {
         <Title text="Admin" />
-        <SignedIn
-            path="/admin"
-            admin_only=true
-            page=|viewer| {
-                view! {
-                    <section aria-labelledby="admin-title">
-                        <p class="eyebrow">"Signed in as " {viewer.email.clone()}</p>
-                        <h1 id="admin-title">"Admin console"</h1>
-                        <p>"Users, workspaces, jobs and billing will be managed here."</p>
-                    </section>
-                }
-            }
-        />
+        <SignedIn path="/admin" admin_only=true page=|_| view! { <Console /> } />
+    }
+}
+
+#[component]
+fn Console() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let console = Resource::new(
+        move || (param("q"), param("provider"), param("state")),
+        |(q, provider, state)| admin_console(q, provider, state),
+    );
+    let flash = Resource::new(|| (), |_| get_flash());
+    view! {
+        <section class="admin" aria-labelledby="admin-title">
+            <h1 id="admin-title">"Admin console"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let flash = flash.await.ok().flatten();
+                    let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
+                    let error = Flash::of(&flash, "admin").and_then(|flash| flash.error);
+                    match console.await {
+                        Ok(console) => view! {
+                            <Notice notice />
+                            <FormError error />
+                            <ConsoleView console q=param("q") provider=param("provider") state=param("state") />
+                        }
+                            .into_any(),
+                        Err(_) => view! {
+                            <p class="form-error" role="alert">"Could not load the console. Please reload the page."</p>
+                        }
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn dollars(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+#[component]
+fn ConsoleView(console: Console, q: String, provider: String, state: String) -> impl IntoView {
+    let overview = console.overview;
+    let mrr: i64 = overview
+        .revenue_by_plan
+        .iter()
+        .map(|(_, _, cents)| cents)
+        .sum();
+    // Each filter form keeps the other's value.
+    let q_kept = q.clone();
+    view! {
+        {view! {
+        <div class="admin-figures" aria-label="Overview">
+            <div class="figure"><span class="figure-value" data-testid="admin-users">{overview.users}</span><span>" users (" {overview.suspended_users} " suspended)"</span></div>
+            <div class="figure"><span class="figure-value">{overview.workspaces}</span><span>" workspaces"</span></div>
+            <div class="figure"><span class="figure-value">{overview.paying_workspaces}</span><span>" paying"</span></div>
+            <div class="figure"><span class="figure-value">{dollars(mrr)}</span><span>" monthly revenue"</span></div>
+            <div class="figure"><span class="figure-value">{overview.polls_last_hour}</span><span>" sources polled in the last hour (" {overview.errors_last_hour} " failed)"</span></div>
+            <div class="figure"><span class="figure-value">{overview.due_backlog}</span><span>" due now" {overview.oldest_due_secs.map(|secs| format!(", oldest {secs} s"))}</span></div>
+        </div>
+        <p class="muted">
+            "Revenue by plan: "
+            {overview.revenue_by_plan.iter().map(|(plan, count, cents)| format!("{plan} {count} ({}) ", dollars(*cents))).collect::<String>()}
+            " · Sources: "
+            {overview.sources_by_state.iter().map(|(state, count)| format!("{state} {count} ")).collect::<String>()}
+            " · Queued jobs: "
+            {overview.queues.iter().map(|(queue, count)| format!("{queue} {count} ")).collect::<String>()}
+        </p>
+        }.into_any()}
+
+        {view! {
+        <section class="panel" aria-labelledby="users-title">
+            <h2 id="users-title">"Users and workspaces"</h2>
+            <form method="get" action="/admin" class="form form-inline" role="search">
+                <label for="admin-q">"Email or id"</label>
+                <input id="admin-q" name="q" type="search" value=q />
+                <input type="hidden" name="provider" value=provider.clone() />
+                <input type="hidden" name="state" value=state.clone() />
+                <button type="submit">"Search"</button>
+            </form>
+            <div class="table-scroll">
+                <table class="admin-table">
+                    <thead><tr>
+                        <th scope="col">"Email"</th><th scope="col">"Plan"</th><th scope="col">"Trackers"</th>
+                        <th scope="col">"Tokens"</th><th scope="col">"Last sign-in"</th><th scope="col">"Actions"</th>
+                    </tr></thead>
+                    <tbody>{console.users.into_iter().map(|user| view! { <UserLine user /> }).collect_view()}</tbody>
+                </table>
+            </div>
+        </section>
+        }.into_any()}
+
+        {view! {
+        <section class="panel" aria-labelledby="sources-title">
+            <h2 id="sources-title">"Sources and schedules"</h2>
+            <form method="get" action="/admin" class="form form-inline">
+                <input type="hidden" name="q" value=q_kept />
+                <label for="admin-provider">"Provider"</label>
+                <input id="admin-provider" name="provider" value=provider placeholder="github" />
+                <label for="admin-state">"State"</label>
+                <input id="admin-state" name="state" value=state placeholder="backing_off" />
+                <button type="submit">"Filter"</button>
+            </form>
+            <div class="table-scroll">
+                <table class="admin-table">
+                    <thead><tr>
+                        <th scope="col">"Source"</th><th scope="col">"State"</th><th scope="col">"Trackers"</th>
+                        <th scope="col">"Interval"</th><th scope="col">"Last / next poll"</th>
+                        <th scope="col">"Failures"</th><th scope="col">"Actions"</th>
+                    </tr></thead>
+                    <tbody>{console.sources.into_iter().map(|source| view! { <SourceLine source /> }).collect_view()}</tbody>
+                </table>
+            </div>
+        </section>
+        }.into_any()}
+
+        {view! {
+        <section class="panel" aria-labelledby="events-title">
+            <h2 id="events-title">"Stripe events"</h2>
+            <div class="table-scroll">
+                <table class="admin-table">
+                    <thead><tr>
+                        <th scope="col">"Received"</th><th scope="col">"Type"</th><th scope="col">"Status"</th>
+                        <th scope="col">"Attempts"</th><th scope="col">"Error"</th><th scope="col">"Actions"</th>
+                    </tr></thead>
+                    <tbody>{console.events.into_iter().map(|event| view! { <EventLine event /> }).collect_view()}</tbody>
+                </table>
+            </div>
+        </section>
+        }.into_any()}
+
+        {view! {
+        <section class="panel" aria-labelledby="audit-title">
+            <h2 id="audit-title">"Audit log"</h2>
+            <div class="table-scroll">
+                <table class="admin-table" data-testid="audit-log">
+                    <thead><tr>
+                        <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                        <th scope="col">"Target"</th><th scope="col">"Detail"</th>
+                    </tr></thead>
+                    <tbody>
+                        {console.audit.into_iter().map(|row| view! {
+                            <tr><td>{row.at}</td><td>{row.actor}</td><td>{row.action}</td><td><code>{row.target}</code></td><td><code>{row.detail}</code></td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+        }.into_any()}
+    }
+}
+
+fn action_button(action: String, label: String) -> impl IntoView {
+    view! {
+        <form method="post" action=action class="inline-form">
+            <button type="submit" class="button-secondary">{label}</button>
+        </form>
+    }
+}
+
+#[component]
+fn UserLine(user: ConsoleUser) -> impl IntoView {
+    let suspend = if user.suspended {
+        action_button(
+            format!("/admin/users/{}/unsuspend", user.id),
+            format!("Unsuspend {}", user.email),
+        )
+    } else {
+        action_button(
+            format!("/admin/users/{}/suspend", user.id),
+            format!("Suspend {}", user.email),
+        )
+    };
+    let plan_action = format!("/admin/workspaces/{}/plan", user.workspace_id);
+    let plan_label = format!("Plan of {}", user.email);
+    let current = user.plan.clone();
+    view! {
+        <tr data-testid=format!("user-{}", user.email)>
+            <td>
+                {user.email.clone()}
+                {(user.role == "admin").then(|| view! { " " <span class="badge">"admin"</span> })}
+                {user.suspended.then(|| view! { " " <span class="badge badge-warn">"suspended"</span> })}
+                <br /><code class="muted">{user.id.clone()}</code>
+            </td>
+            <td>{user.plan.clone()} {user.subscription_status.map(|status| format!(" ({status})"))}</td>
+            <td>{user.trackers}</td>
+            <td>{user.tokens}</td>
+            <td>{user.last_sign_in.unwrap_or_else(|| "never".into())}</td>
+            <td class="actions">
+                {suspend}
+                <form method="post" action=plan_action class="inline-form">
+                    <select name="plan" aria-label=plan_label>
+                        {["subscription", "free", "pro", "business"].into_iter().map(|plan| {
+                            let selected = plan == current;
+                            view! { <option value=plan selected=selected>{plan}</option> }
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" class="button-secondary">"Set plan"</button>
+                </form>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn SourceLine(source: ConsoleSource) -> impl IntoView {
+    let id = source.id;
+    let base = format!("/admin/sources/{id}");
+    let pause = if source.paused_by_admin {
+        action_button(format!("{base}/resume"), format!("Resume source {id}"))
+    } else {
+        action_button(format!("{base}/pause"), format!("Pause source {id}"))
+    };
+    view! {
+        <tr data-testid=format!("source-{id}")>
+            <td>
+                <code>{source.kind.clone()}</code> " " {source.key.clone()}
+                <br /><span class="muted">{source.title.clone()}</span>
+            </td>
+            <td>{source.state.clone()} {source.paused_by_admin.then_some(" (by admin)")}</td>
+            <td>{source.trackers}</td>
+            <td>{source.interval_secs.map(|secs| format!("{secs} s"))}</td>
+            <td>{source.last_poll_at.unwrap_or_else(|| "never".into())} <br /> {source.next_poll_at.unwrap_or_else(|| "not scheduled".into())}</td>
+            <td>
+                {source.consecutive_failures}
+                {source.last_error.map(|error| view! { <br /><span class="muted">{error}</span> })}
+                {source.last_error_excerpt.map(|excerpt| view! { <br /><code class="muted">{excerpt}</code> })}
+            </td>
+            <td class="actions">
+                {pause}
+                {action_button(format!("{base}/poll-now"), format!("Poll source {id} now"))}
+                {action_button(format!("{base}/reset-backoff"), format!("Reset backoff of source {id}"))}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn EventLine(event: ConsoleEvent) -> impl IntoView {
+    let action = format!("/admin/stripe-events/{}/reprocess", event.id);
+    let label = format!("Re-process {}", event.id);
+    view! {
+        <tr data-testid=format!("event-{}", event.id)>
+            <td>{event.received_at}</td>
+            <td><code>{event.kind}</code><br /><code class="muted">{event.id.clone()}</code></td>
+            <td>{event.status}</td>
+            <td>{event.attempts}</td>
+            <td>{event.error.unwrap_or_default()}</td>
+            <td class="actions">{action_button(action, label)}</td>
+        </tr>
     }
 }

@@ -1,6 +1,7 @@
 //! Server-side code of the app (feature `ssr`): never compiled to wasm. Server functions,
 //! the server's handlers and background jobs share it.
 
+pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod db;

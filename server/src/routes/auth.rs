@@ -78,10 +78,22 @@ pub async fn sign_in(
     if !password::verify(candidate, hash).await {
         return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
     }
-    match account {
-        Some((user_id, _)) => start_session(&session, user_id, next.as_ref()).await,
-        None => redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await,
+    let Some((user_id, _)) = account else {
+        return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
+    };
+    // Only someone who knows the password learns that the account is suspended.
+    match db::users::is_suspended(&state.pool, user_id).await {
+        Ok(false) => {}
+        Ok(true) => {
+            let flash = flash.with_error("This account is suspended. Please contact support.");
+            return redirect_with(&session, flash, &back).await;
+        }
+        Err(error) => return unexpected(&session, "sign-in", &back, error).await,
     }
+    if let Err(error) = db::users::record_sign_in(&state.pool, user_id, &ip.to_string()).await {
+        tracing::warn!(error = %error, "could not record a sign-in");
+    }
+    start_session(&session, user_id, next.as_ref()).await
 }
 
 pub async fn sign_up(

@@ -1,6 +1,7 @@
 //! Plain axum handlers (the pages are Leptos routes in the `app` crate).
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod billing;

@@ -1,6 +1,7 @@
 //! Black-box tests of the server: one binary, a module per area.
 
 mod accounts;
+mod admin;
 mod assets;
 mod authz;
 mod billing;

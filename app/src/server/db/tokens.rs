@@ -97,7 +97,9 @@ pub async fn authenticate(
         "SELECT t.id AS token_id, t.name AS token_name, t.scope, w.id AS workspace_id,
                 w.name AS workspace_name, t.last_used_at
          FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
-         WHERE t.token_hash = $1",
+         WHERE t.token_hash = $1 AND w.suspended_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM users u
+                           WHERE u.id = t.created_by AND u.suspended_at IS NOT NULL)",
     )
     .bind(token_hash)
     .fetch_optional(pool)

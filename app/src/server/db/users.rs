@@ -14,7 +14,7 @@ pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>
          FROM users u
          JOIN workspace_members m ON m.user_id = u.id
          JOIN workspaces w ON w.id = m.workspace_id
-         WHERE u.id = $1
+         WHERE u.id = $1 AND u.suspended_at IS NULL
          ORDER BY m.created_at, w.id
          LIMIT 1",
     )
@@ -137,4 +137,23 @@ pub async fn password_hash(pool: &PgPool, id: Uuid) -> Result<Option<String>, sq
         .bind(id)
         .fetch_optional(pool)
         .await
+}
+
+/// Whether the user is suspended.
+pub async fn is_suspended(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT suspended_at IS NOT NULL FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map(|suspended| suspended.unwrap_or(false))
+}
+
+/// Records a successful sign-in, for the admin's history of the user.
+pub async fn record_sign_in(pool: &PgPool, id: Uuid, ip: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO sign_ins (user_id, ip) VALUES ($1, $2)")
+        .bind(id)
+        .bind(ip)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

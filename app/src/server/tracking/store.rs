@@ -197,8 +197,9 @@ pub async fn refresh_schedule(
                     count(*) FILTER (WHERE paused) AS paused,
                     min(interval_secs) FILTER (WHERE active) AS interval_secs
              FROM (SELECT greatest(tr.interval_secs, p.min_interval_secs) AS interval_secs,
-                          tr.paused,
-                          NOT tr.paused AND (tr.ends_at IS NULL OR tr.ends_at > now()) AS active
+                          tr.paused OR w.suspended_at IS NOT NULL AS paused,
+                          NOT tr.paused AND (tr.ends_at IS NULL OR tr.ends_at > now())
+                              AND w.suspended_at IS NULL AS active
                    FROM trackers tr
                    JOIN workspaces w ON w.id = tr.workspace_id
                    JOIN plans p ON p.id = w.plan_id
@@ -207,7 +208,7 @@ pub async fn refresh_schedule(
          planned AS (
              SELECT s.id,
                     CASE
-                        WHEN s.state = 'gone' OR t.active = 0 THEN NULL
+                        WHEN s.state = 'gone' OR t.active = 0 OR s.paused_by_admin THEN NULL
                         WHEN s.next_poll_at IS NULL THEN now()
                         WHEN s.state = 'backing_off' THEN s.next_poll_at
                         ELSE least(s.next_poll_at, now() + make_interval(secs => t.interval_secs))
@@ -218,6 +219,7 @@ pub async fn refresh_schedule(
              interval_secs = coalesce(t.interval_secs, s.interval_secs),
              state = CASE
                  WHEN s.state = 'gone' THEN 'gone'
+                 WHEN s.paused_by_admin THEN 'paused'
                  WHEN t.active = 0 AND t.paused > 0 THEN 'paused'
                  WHEN t.active = 0 THEN 'ended'
                  WHEN s.state IN ('paused', 'ended') THEN 'ok'

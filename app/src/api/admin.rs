@@ -1,0 +1,135 @@
+//! The admin console's data. Every function answers 403 to anyone but an administrator
+//! (401 when signed out); the endpoints are fixed (`/api/admin/…`) so a test can walk
+//! them all.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Everything the console shows at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Console {
+    pub overview: ConsoleOverview,
+    pub users: Vec<ConsoleUser>,
+    pub sources: Vec<ConsoleSource>,
+    pub events: Vec<ConsoleEvent>,
+    pub audit: Vec<ConsoleAudit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleOverview {
+    pub users: i64,
+    pub suspended_users: i64,
+    pub workspaces: i64,
+    pub paying_workspaces: i64,
+    pub revenue_by_plan: Vec<(String, i64, i64)>,
+    pub sources_by_state: Vec<(String, i64)>,
+    pub polls_last_hour: i64,
+    pub errors_last_hour: i64,
+    pub due_backlog: i64,
+    pub oldest_due_secs: Option<i64>,
+    pub queues: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleUser {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub suspended: bool,
+    pub workspace_id: String,
+    pub plan: String,
+    pub subscription_status: Option<String>,
+    pub trackers: i64,
+    pub tokens: i64,
+    pub last_sign_in: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSource {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub title: String,
+    pub state: String,
+    pub paused_by_admin: bool,
+    pub trackers: i64,
+    pub interval_secs: Option<i32>,
+    pub last_poll_at: Option<String>,
+    pub next_poll_at: Option<String>,
+    pub consecutive_failures: i32,
+    pub last_error: Option<String>,
+    pub last_error_excerpt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleEvent {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub received_at: String,
+    pub workspace_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleAudit {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// The signed-in administrator; 401 or 403 (set on the response) for anyone else.
+#[cfg(feature = "ssr")]
+pub async fn require_admin() -> Result<crate::server::auth::CurrentUser, ServerFnError> {
+    use crate::server::auth::Auth;
+    let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    match user {
+        Some(user) if user.is_admin() => Ok(user),
+        Some(_) => {
+            response.set_status(axum::http::StatusCode::FORBIDDEN);
+            Err(ServerFnError::new("Administrators only."))
+        }
+        None => {
+            response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            Err(ServerFnError::new("Sign in first."))
+        }
+    }
+}
+
+/// The console: overview, users matching `query`, sources by `provider` and `state`,
+/// Stripe events and the audit log.
+#[server(endpoint = "admin/console")]
+pub async fn admin_console(
+    query: String,
+    provider: String,
+    state: String,
+) -> Result<Console, ServerFnError> {
+    use crate::server::{admin, state::AppState};
+    require_admin().await?;
+    let app = expect_context::<AppState>();
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not read the admin console");
+        ServerFnError::new("Could not load the console. Please try again.")
+    };
+    let pool = &app.pool;
+    let overview = admin::overview(pool, chrono::Utc::now())
+        .await
+        .map_err(failed)?;
+    let users = admin::find_users(pool, &query).await.map_err(failed)?;
+    let sources = admin::sources(pool, &provider, &state)
+        .await
+        .map_err(failed)?;
+    let events = admin::stripe_events(pool).await.map_err(failed)?;
+    let audit = admin::audit_log(pool).await.map_err(failed)?;
+    Ok(Console {
+        overview,
+        users,
+        sources,
+        events,
+        audit,
+    })
+}

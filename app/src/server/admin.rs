@@ -1,0 +1,469 @@
+//! What administrators do, each action with its audit record in the same transaction:
+//! suspend and unsuspend users, set a workspace's plan, pause, resume, poll or reset a
+//! source, process a Stripe event again. And what the console reads.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use super::{auth::CurrentUser, billing, tracking::store::refresh_schedule};
+use crate::api::admin::{
+    ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleOverview as Overview,
+    ConsoleSource as SourceRow, ConsoleUser as UserRow,
+};
+
+/// Who did it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Uuid,
+    pub email: String,
+}
+
+impl From<&CurrentUser> for Actor {
+    fn from(user: &CurrentUser) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+        }
+    }
+}
+
+/// Why an admin action was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Writes an audit record.
+pub async fn audit(
+    connection: &mut PgConnection,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor_id, actor_email, action, target, detail)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(actor.id)
+    .bind(&actor.email)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .execute(&mut *connection)
+    .await?;
+    tracing::info!(actor = %actor.email, action, target, "admin action");
+    Ok(())
+}
+
+/// Suspends (or, with `suspend = false`, restores) a user: they cannot sign in, their
+/// sessions end, their tokens stop working, and the workspaces they alone are members of
+/// stop polling (sources others track go on). Nothing is deleted.
+pub async fn suspend_user(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: Uuid,
+    suspend: bool,
+) -> Result<(), AdminError> {
+    if suspend && user_id == actor.id {
+        return Err(AdminError::Refused("You cannot suspend yourself.".into()));
+    }
+    let mut transaction = pool.begin().await?;
+    let email: Option<String> = sqlx::query_scalar(
+        "UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END
+         WHERE id = $1 RETURNING email",
+    )
+    .bind(user_id)
+    .bind(suspend)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some(email) = email else {
+        return Err(AdminError::NotFound("There is no such user.".into()));
+    };
+    if suspend {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    // A workspace is suspended while none of its members is not.
+    sqlx::query(
+        "UPDATE workspaces w SET suspended_at = CASE
+             WHEN NOT EXISTS (SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id
+                              WHERE m.workspace_id = w.id AND u.suspended_at IS NULL)
+             THEN coalesce(w.suspended_at, now()) END
+         WHERE w.id IN (SELECT workspace_id FROM workspace_members WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .execute(&mut *transaction)
+    .await?;
+    let sources: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT t.source_id FROM trackers t
+         JOIN workspace_members m ON m.workspace_id = t.workspace_id
+         WHERE m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *transaction)
+    .await?;
+    for source in sources {
+        refresh_schedule(&mut *transaction, source).await?;
+    }
+    let action = if suspend {
+        "user.suspend"
+    } else {
+        "user.unsuspend"
+    };
+    audit(
+        &mut transaction,
+        actor,
+        action,
+        &format!("user:{user_id}"),
+        json!({ "email": email }),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Support's plan override for the workspace (`None`: back to its subscription), applied
+/// at once.
+pub async fn set_plan(
+    pool: &PgPool,
+    actor: &Actor,
+    workspace_id: Uuid,
+    plan: Option<&str>,
+    grace: TimeDelta,
+) -> Result<billing::store::Applied, AdminError> {
+    if !billing::store::workspace_exists(pool, workspace_id).await? {
+        return Err(AdminError::NotFound("There is no such workspace.".into()));
+    }
+    if let Some(plan) = plan
+        && billing::store::plan(pool, plan).await?.is_none()
+    {
+        return Err(AdminError::Refused(format!("There is no plan `{plan}`.")));
+    }
+    let mut transaction = pool.begin().await?;
+    billing::store::set_override(&mut transaction, workspace_id, plan).await?;
+    audit(
+        &mut transaction,
+        actor,
+        "workspace.set_plan",
+        &format!("workspace:{workspace_id}"),
+        json!({ "plan": plan.unwrap_or("subscription") }),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(billing::store::apply_plan(pool, workspace_id, Utc::now(), grace).await?)
+}
+
+/// What an admin can do to a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceAction {
+    Pause,
+    Resume,
+    PollNow,
+    ResetBackoff,
+}
+
+impl SourceAction {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pause" => SourceAction::Pause,
+            "resume" => SourceAction::Resume,
+            "poll-now" => SourceAction::PollNow,
+            "reset-backoff" => SourceAction::ResetBackoff,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SourceAction::Pause => "source.pause",
+            SourceAction::Resume => "source.resume",
+            SourceAction::PollNow => "source.poll_now",
+            SourceAction::ResetBackoff => "source.reset_backoff",
+        }
+    }
+}
+
+/// Pauses or resumes a source for everyone, polls it at the next dispatch, or forgets
+/// its failures so it is polled again at once.
+pub async fn source_action(
+    pool: &PgPool,
+    actor: &Actor,
+    source_id: i64,
+    action: SourceAction,
+) -> Result<(), AdminError> {
+    let mut transaction = pool.begin().await?;
+    let statement = match action {
+        SourceAction::Pause => "UPDATE sources SET paused_by_admin = true WHERE id = $1",
+        SourceAction::Resume => "UPDATE sources SET paused_by_admin = false WHERE id = $1",
+        SourceAction::PollNow => {
+            "UPDATE sources SET next_poll_at = now(), leased_until = NULL
+             WHERE id = $1 AND NOT paused_by_admin AND state NOT IN ('gone', 'paused', 'ended')"
+        }
+        SourceAction::ResetBackoff => {
+            "UPDATE sources SET consecutive_failures = 0, next_poll_at = now(), leased_until = NULL,
+                    state = CASE WHEN state = 'backing_off' THEN 'ok' ELSE state END
+             WHERE id = $1"
+        }
+    };
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sources WHERE id = $1)")
+        .bind(source_id)
+        .fetch_one(&mut *transaction)
+        .await?;
+    if !exists {
+        return Err(AdminError::NotFound("There is no such source.".into()));
+    }
+    sqlx::query(statement)
+        .bind(source_id)
+        .execute(&mut *transaction)
+        .await?;
+    if matches!(action, SourceAction::Pause | SourceAction::Resume) {
+        refresh_schedule(&mut *transaction, source_id).await?;
+    }
+    audit(
+        &mut transaction,
+        actor,
+        action.name(),
+        &format!("source:{source_id}"),
+        json!({}),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Marks a stored Stripe event for processing again; the caller queues its job.
+pub async fn reprocess_event(
+    pool: &PgPool,
+    actor: &Actor,
+    event_id: &str,
+) -> Result<(), AdminError> {
+    let mut transaction = pool.begin().await?;
+    let found =
+        sqlx::query("UPDATE stripe_events SET status = 'pending', error = NULL WHERE id = $1")
+            .bind(event_id)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+    if found == 0 {
+        return Err(AdminError::NotFound(
+            "There is no such Stripe event.".into(),
+        ));
+    }
+    audit(
+        &mut transaction,
+        actor,
+        "stripe_event.reprocess",
+        &format!("stripe_event:{event_id}"),
+        json!({}),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub async fn overview(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, sqlx::Error> {
+    let counts = sqlx::query(
+        "SELECT (SELECT count(*) FROM users) AS users,
+                (SELECT count(*) FROM users WHERE suspended_at IS NOT NULL) AS suspended,
+                (SELECT count(*) FROM workspaces) AS workspaces,
+                (SELECT count(*) FROM workspace_billing
+                 WHERE subscription_status IN ('active', 'trialing', 'past_due')) AS paying,
+                (SELECT count(*) FROM sources WHERE last_poll_at > $1 - interval '1 hour') AS polls,
+                (SELECT count(*) FROM sources WHERE last_error_at > $1 - interval '1 hour') AS errors,
+                (SELECT count(*) FROM sources WHERE next_poll_at <= $1) AS due,
+                (SELECT extract(epoch FROM $1 - min(next_poll_at))::bigint
+                 FROM sources WHERE next_poll_at <= $1) AS oldest_due",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    let revenue_by_plan = sqlx::query_as(
+        "SELECT p.name, count(b.workspace_id),
+                (count(b.workspace_id) * p.price_cents)::bigint
+         FROM plans p
+         LEFT JOIN workspace_billing b ON b.subscription_plan = p.id
+              AND b.subscription_status IN ('active', 'trialing', 'past_due')
+         WHERE p.price_cents > 0
+         GROUP BY p.id, p.name, p.price_cents, p.rank ORDER BY p.rank",
+    )
+    .fetch_all(pool)
+    .await?;
+    let sources_by_state =
+        sqlx::query_as("SELECT state, count(*) FROM sources GROUP BY state ORDER BY state")
+            .fetch_all(pool)
+            .await?;
+    let queues = sqlx::query_as(
+        "SELECT job_type, count(*) FROM apalis.jobs WHERE status IN ('Pending', 'Queued')
+         GROUP BY job_type ORDER BY job_type",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    Ok(Overview {
+        users: counts.try_get("users")?,
+        suspended_users: counts.try_get("suspended")?,
+        workspaces: counts.try_get("workspaces")?,
+        paying_workspaces: counts.try_get("paying")?,
+        revenue_by_plan,
+        sources_by_state,
+        polls_last_hour: counts.try_get("polls")?,
+        errors_last_hour: counts.try_get("errors")?,
+        due_backlog: counts.try_get("due")?,
+        oldest_due_secs: counts.try_get("oldest_due")?,
+        queues,
+    })
+}
+
+/// Users whose email contains `query`, or whose id (or workspace id) is `query`; the
+/// newest 50 when `query` is empty.
+pub async fn find_users(pool: &PgPool, query: &str) -> Result<Vec<UserRow>, sqlx::Error> {
+    let query = query.trim();
+    let id = Uuid::parse_str(query).ok();
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.role::text AS role, u.suspended_at IS NOT NULL AS suspended,
+                w.id AS workspace_id, w.plan_id, b.subscription_status,
+                (SELECT count(*) FROM trackers t WHERE t.workspace_id = w.id) AS trackers,
+                (SELECT count(*) FROM api_tokens k WHERE k.workspace_id = w.id) AS tokens,
+                (SELECT max(at) FROM sign_ins s WHERE s.user_id = u.id) AS last_sign_in
+         FROM users u
+         JOIN workspace_members m ON m.user_id = u.id
+         JOIN workspaces w ON w.id = m.workspace_id
+         LEFT JOIN workspace_billing b ON b.workspace_id = w.id
+         WHERE CASE WHEN $2::uuid IS NOT NULL THEN u.id = $2 OR w.id = $2
+                    ELSE $1 = '' OR u.email ILIKE '%' || $1 || '%' ESCAPE '\\' END
+         ORDER BY u.created_at DESC LIMIT 50",
+    )
+    .bind(
+        query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_"),
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserRow {
+                id: row.try_get::<Uuid, _>("id")?.to_string(),
+                email: row.try_get("email")?,
+                role: row.try_get("role")?,
+                suspended: row.try_get("suspended")?,
+                workspace_id: row.try_get::<Uuid, _>("workspace_id")?.to_string(),
+                plan: row.try_get("plan_id")?,
+                subscription_status: row.try_get("subscription_status")?,
+                trackers: row.try_get("trackers")?,
+                tokens: row.try_get("tokens")?,
+                last_sign_in: row
+                    .try_get::<Option<DateTime<Utc>>, _>("last_sign_in")?
+                    .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+            })
+        })
+        .collect()
+}
+
+/// The newest 100 stored Stripe events.
+pub async fn stripe_events(pool: &PgPool) -> Result<Vec<EventRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, type, status, attempts, error, received_at, workspace_id
+         FROM stripe_events ORDER BY received_at DESC, id LIMIT 100",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EventRow {
+                id: row.try_get("id")?,
+                kind: row.try_get("type")?,
+                status: row.try_get("status")?,
+                attempts: row.try_get("attempts")?,
+                error: row.try_get("error")?,
+                received_at: row
+                    .try_get::<DateTime<Utc>, _>("received_at")?
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string(),
+                workspace_id: row
+                    .try_get::<Option<Uuid>, _>("workspace_id")?
+                    .map(|id| id.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// The newest 100 audit records.
+pub async fn audit_log(pool: &PgPool) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at, actor_email, action, target, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT 100",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditRow {
+                at: row
+                    .try_get::<DateTime<Utc>, _>("at")?
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string(),
+                actor: row.try_get("actor_email")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                detail: row.try_get::<Value, _>("detail")?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Sources, filtered by provider (the kind's prefix, `github`) and state; at most 200,
+/// failing ones first.
+pub async fn sources(
+    pool: &PgPool,
+    provider: &str,
+    state: &str,
+) -> Result<Vec<SourceRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.kind, s.key, s.title, s.state, s.paused_by_admin, s.interval_secs,
+                s.last_poll_at, s.next_poll_at, s.consecutive_failures, s.last_error,
+                s.last_error_excerpt,
+                (SELECT count(*) FROM trackers t WHERE t.source_id = s.id) AS trackers
+         FROM sources s
+         WHERE ($1 = '' OR split_part(s.kind, '.', 1) = $1) AND ($2 = '' OR s.state = $2)
+         ORDER BY s.consecutive_failures DESC, s.id LIMIT 200",
+    )
+    .bind(provider.trim())
+    .bind(state.trim())
+    .fetch_all(pool)
+    .await?;
+    let format =
+        |at: Option<DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    rows.iter()
+        .map(|row| {
+            Ok(SourceRow {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                key: row.try_get("key")?,
+                title: row.try_get("title")?,
+                state: row.try_get("state")?,
+                paused_by_admin: row.try_get("paused_by_admin")?,
+                trackers: row.try_get("trackers")?,
+                interval_secs: row.try_get("interval_secs")?,
+                last_poll_at: format(row.try_get("last_poll_at")?),
+                next_poll_at: format(row.try_get("next_poll_at")?),
+                consecutive_failures: row.try_get("consecutive_failures")?,
+                last_error: row.try_get("last_error")?,
+                last_error_excerpt: row
+                    .try_get::<Option<String>, _>("last_error_excerpt")?
+                    .map(|excerpt| excerpt.chars().take(200).collect()),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,71 @@
+import { expect, test } from '@playwright/test';
+
+import { addTracker, createAdmin, ownRepo, signIn, signUp, watchConsole } from './helpers';
+
+test('an admin finds a user, suspends them, pauses and resumes their source, and re-processes a Stripe event', async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  // A customer with a tracker, signed in in their own browser.
+  const customerContext = await browser.newContext();
+  const customer = await customerContext.newPage();
+  const email = await signUp(customer);
+  await addTracker(customer, ownRepo('watched'), 'Watched');
+
+  // The admin, in another.
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  const errors = watchConsole(admin);
+  const password = 'admin password 1234';
+  await signIn(admin, createAdmin(password), password);
+  await admin.goto('/admin');
+  await expect(admin.getByRole('heading', { name: 'Admin console' })).toBeVisible();
+
+  // Find the customer.
+  await admin.getByLabel('Email or id').fill(email);
+  await admin.getByRole('button', { name: 'Search' }).click();
+  const row = admin.getByTestId(`user-${email}`);
+  await expect(row).toContainText(email);
+
+  // Suspend them: their session stops working at once.
+  await row.getByRole('button', { name: `Suspend ${email}` }).click();
+  await expect(admin.getByRole('status')).toContainText('Suspended');
+  await expect(admin.getByTestId('audit-log')).toContainText('user.suspend');
+  await customer.goto('/dashboard');
+  await expect(customer).toHaveURL(/\/sign-in/);
+
+  // Their source stopped polling; the admin pauses and resumes it.
+  await admin.getByLabel('Provider').fill('github');
+  await admin.getByRole('button', { name: 'Filter' }).click();
+  const source = admin.locator('[data-testid^="source-"]').filter({ hasText: 'Watched' }).first();
+  await expect(source).toContainText('paused');
+  await admin.getByRole('button', { name: `Unsuspend ${email}` }).first().click();
+  await expect(admin.getByRole('status')).toContainText('Unsuspended');
+  const sourceId = (await source.getAttribute('data-testid'))!.replace('source-', '');
+  await admin.getByRole('button', { name: `Pause source ${sourceId}` }).click();
+  await expect(admin.getByTestId(`source-${sourceId}`)).toContainText('(by admin)');
+  await admin.getByRole('button', { name: `Resume source ${sourceId}` }).click();
+  await expect(admin.getByTestId(`source-${sourceId}`)).not.toContainText('(by admin)');
+  await expect(admin.getByTestId('audit-log')).toContainText('source.resume');
+
+  // A Stripe event: a checkout by the customer leaves three; re-process one.
+  await signIn(customer, email, 'correct horse battery');
+  await customer.goto('/billing');
+  await customer.getByRole('button', { name: 'Upgrade to Pro' }).click();
+  await customer.getByRole('button', { name: 'Subscribe' }).click();
+  await expect(customer.getByTestId('payment-confirmed')).toBeVisible({ timeout: 30_000 });
+  await admin.goto('/admin');
+  const event = admin.locator('[data-testid^="event-evt_"]').filter({ hasText: 'invoice.paid' }).first();
+  await expect(event).toContainText('processed');
+  const eventId = (await event.getAttribute('data-testid'))!.replace('event-', '');
+  await admin.getByRole('button', { name: `Re-process ${eventId}` }).click();
+  await expect(admin.getByRole('status')).toContainText(`Stripe event ${eventId} will be processed again.`);
+  await expect(admin.getByTestId('audit-log')).toContainText('stripe_event.reprocess');
+  await expect(async () => {
+    await admin.reload();
+    await expect(admin.getByTestId(`event-${eventId}`)).toContainText('processed', { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  expect(errors).toEqual([]);
+  await customerContext.close();
+  await adminContext.close();
+});

@@ -1,0 +1,196 @@
+//! The admin console's buttons: `POST /admin/…`. Administrators only (403 for members,
+//! to sign-in for visitors); each action is audited, then back to the console with a
+//! notice.
+
+use app::{
+    api::flash::Flash,
+    domain::NextPath,
+    server::{
+        admin::{self, Actor, AdminError, SourceAction},
+        auth::{Auth, CurrentUser},
+        state::AppState,
+    },
+};
+use axum::{
+    Extension, Form,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::forms::{redirect_with, unexpected};
+use crate::jobs::{self, ProcessStripeEvent};
+
+const CONSOLE: &str = "/admin";
+
+/// The administrator, or the answer for anyone else.
+fn administrator(auth: Auth) -> Result<CurrentUser, Box<Response>> {
+    match auth.0 {
+        Some(user) if user.is_admin() => Ok(user),
+        Some(_) => Err(Box::new(
+            (StatusCode::FORBIDDEN, "Administrators only.").into_response(),
+        )),
+        None => Err(Box::new(
+            Redirect::to(&NextPath::sign_in_url(CONSOLE)).into_response(),
+        )),
+    }
+}
+
+/// Where the console was (its search and filters kept), from the `Referer` of the form.
+fn back_to(headers: &HeaderMap) -> String {
+    headers
+        .get(header::REFERER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|referer| url::Url::parse(referer).ok())
+        .filter(|url| url.path() == CONSOLE)
+        .map(|url| match url.query() {
+            Some(query) => format!("{CONSOLE}?{query}"),
+            None => CONSOLE.to_string(),
+        })
+        .unwrap_or_else(|| CONSOLE.to_string())
+}
+
+async fn done(
+    session: &tower_sessions::Session,
+    headers: &HeaderMap,
+    outcome: Result<String, AdminError>,
+) -> Response {
+    let back = back_to(headers);
+    match outcome {
+        Ok(notice) => redirect_with(session, Flash::notice(notice), &back).await,
+        Err(AdminError::Database(error)) => unexpected(session, "admin", &back, error).await,
+        Err(error) => {
+            let flash = Flash::for_form("admin").with_error(error.to_string());
+            redirect_with(session, flash, &back).await
+        }
+    }
+}
+
+fn user_id(text: &str) -> Result<Uuid, AdminError> {
+    Uuid::parse_str(text).map_err(|_| AdminError::NotFound("There is no such user.".into()))
+}
+
+/// `POST /admin/users/{id}/suspend` and `/unsuspend`.
+pub async fn suspend(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let admin = match administrator(auth) {
+        Ok(admin) => admin,
+        Err(response) => return *response,
+    };
+    let suspend = match action.as_str() {
+        "suspend" => true,
+        "unsuspend" => false,
+        _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
+    };
+    let outcome = async {
+        let id = user_id(&id)?;
+        admin::suspend_user(&state.pool, &Actor::from(&admin), id, suspend).await?;
+        Ok(if suspend {
+            "Suspended: the user is signed out, their tokens stop working and their trackers stop polling.".to_string()
+        } else {
+            "Unsuspended: the user can sign in again and their trackers poll again.".to_string()
+        })
+    }
+    .await;
+    done(&session, &headers, outcome).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PlanForm {
+    #[serde(default)]
+    plan: String,
+}
+
+/// `POST /admin/workspaces/{id}/plan` `plan=pro` (or `subscription`).
+pub async fn set_plan(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<PlanForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let admin = match administrator(auth) {
+        Ok(admin) => admin,
+        Err(response) => return *response,
+    };
+    let Form(form) = form.unwrap_or_default();
+    let outcome = async {
+        let id = Uuid::parse_str(&id)
+            .map_err(|_| AdminError::NotFound("There is no such workspace.".into()))?;
+        let plan = (form.plan != "subscription").then_some(form.plan.as_str());
+        let applied = admin::set_plan(
+            &state.pool,
+            &Actor::from(&admin),
+            id,
+            plan,
+            state.billing.grace(),
+        )
+        .await?;
+        Ok(format!(
+            "The workspace is on {} now (was {}); {} trackers paused, {} resumed.",
+            applied.plan, applied.previous_plan, applied.paused, applied.resumed
+        ))
+    }
+    .await;
+    done(&session, &headers, outcome).await
+}
+
+/// `POST /admin/sources/{id}/{pause|resume|poll-now|reset-backoff}`.
+pub async fn source(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    headers: HeaderMap,
+    Path((id, action)): Path<(i64, String)>,
+) -> Response {
+    let admin = match administrator(auth) {
+        Ok(admin) => admin,
+        Err(response) => return *response,
+    };
+    let Some(action) = SourceAction::parse(&action) else {
+        return (StatusCode::NOT_FOUND, "No such action.").into_response();
+    };
+    let outcome = admin::source_action(&state.pool, &Actor::from(&admin), id, action)
+        .await
+        .map(|()| format!("Source {id}: done."));
+    done(&session, &headers, outcome).await
+}
+
+/// `POST /admin/stripe-events/{id}/reprocess`: processes a stored event again.
+pub async fn reprocess(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let admin = match administrator(auth) {
+        Ok(admin) => admin,
+        Err(response) => return *response,
+    };
+    let outcome = async {
+        admin::reprocess_event(&state.pool, &Actor::from(&admin), &id).await?;
+        if let Err(error) = jobs::enqueue_stripe_event(
+            &state.pool,
+            ProcessStripeEvent {
+                event_id: id.clone(),
+            },
+        )
+        .await
+        {
+            // Pending: the billing sweep queues it within minutes.
+            tracing::warn!(error = %format!("{error:#}"), event = %id, "could not queue a re-processed event");
+        }
+        Ok(format!("Stripe event {id} will be processed again."))
+    }
+    .await;
+    done(&session, &headers, outcome).await
+}

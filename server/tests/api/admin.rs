@@ -1,0 +1,381 @@
+//! The admin console: every action does what it says and leaves an audit record, and
+//! nobody but an administrator reaches any of it.
+
+use app::domain::{Role, TokenScope};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::{Browser, TestApp, TestUser, spawn_app};
+
+async fn workspace_of(app: &TestApp, user: &TestUser) -> Uuid {
+    sqlx::query_scalar("SELECT workspace_id FROM workspace_members WHERE user_id = $1")
+        .bind(user.id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("workspace")
+}
+
+/// (actor, action, target) of the newest audit record.
+async fn last_audit(app: &TestApp) -> (String, String, String) {
+    sqlx::query_as("SELECT actor_email, action, target FROM audit_log ORDER BY id DESC LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .expect("an audit record")
+}
+
+async fn admin(app: &TestApp) -> (TestUser, Browser) {
+    let admin = app.create_user(Role::Admin).await;
+    let browser = app.browser();
+    browser.sign_in(&admin).await;
+    (admin, browser)
+}
+
+/// A source with one tracker of `workspace`, due now.
+async fn source_for(app: &TestApp, workspace: Uuid) -> i64 {
+    let source: i64 = sqlx::query_scalar(
+        "INSERT INTO sources (kind, key, title, url, next_poll_at, interval_secs)
+         VALUES ('hackernews.item', $1, 'An item', 'https://news.ycombinator.com/', now(), 900)
+         RETURNING id",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .fetch_one(&app.pool)
+    .await
+    .expect("source");
+    sqlx::query("INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Item')")
+        .bind(workspace)
+        .bind(source)
+        .execute(&app.pool)
+        .await
+        .expect("tracker");
+    source
+}
+
+async fn source_state(
+    app: &TestApp,
+    source: i64,
+) -> (String, bool, Option<chrono::DateTime<chrono::Utc>>) {
+    sqlx::query_as("SELECT state, paused_by_admin, next_poll_at FROM sources WHERE id = $1")
+        .bind(source)
+        .fetch_one(&app.pool)
+        .await
+        .expect("source")
+}
+
+#[tokio::test]
+async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspended() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    let user = app.create_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let source = source_for(&app, workspace).await;
+    let token = app.token(&user, TokenScope::Read).await;
+    let member = app.browser();
+    member.sign_in(&user).await;
+    assert_eq!(member.get("/dashboard").await.status(), StatusCode::OK);
+
+    let response = admin
+        .post_form(&format!("/admin/users/{}/suspend", user.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/admin");
+    assert_eq!(
+        last_audit(&app).await,
+        (
+            admin_user.email.clone(),
+            "user.suspend".into(),
+            format!("user:{}", user.id)
+        )
+    );
+    // Their session stops working, signing in is refused, their token too.
+    let dashboard = member.get("/dashboard").await;
+    assert_eq!(dashboard.status(), StatusCode::SEE_OTHER);
+    let again = app.browser();
+    let refused = again
+        .post_form(
+            "/sign-in",
+            &[
+                ("email", &user.email),
+                ("password", &user.password),
+                ("next", "/dashboard"),
+            ],
+        )
+        .await;
+    let back = refused.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(back.starts_with("/sign-in"), "{back}");
+    let page = again.get(&back).await.text().await.expect("page");
+    assert!(page.contains("This account is suspended"), "{page}");
+    let (status, _) = app.api(Method::GET, "/api/v1/me", &token, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Their source, tracked by nobody else, stops polling.
+    let (state, _, next) = source_state(&app, source).await;
+    assert_eq!((state.as_str(), next), ("paused", None));
+    // The console shows them as suspended.
+    let console = admin
+        .get("/admin?q=".to_string().as_str())
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(console.contains("suspended"), "{console}");
+
+    let response = admin
+        .post_form(&format!("/admin/users/{}/unsuspend", user.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(last_audit(&app).await.1, "user.unsuspend");
+    member.sign_in(&user).await;
+    assert_eq!(member.get("/dashboard").await.status(), StatusCode::OK);
+    let (status, _) = app.api(Method::GET, "/api/v1/me", &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (state, _, next) = source_state(&app, source).await;
+    assert_eq!(state, "ok");
+    assert!(next.is_some());
+    // An admin cannot suspend themselves.
+    let response = admin
+        .post_form(&format!("/admin/users/{}/suspend", admin_user.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains("You cannot suspend yourself."), "{page}");
+    // Sign-ins are recorded for the console.
+    let sign_ins: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_ins WHERE user_id = $1")
+        .bind(user.id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sign_ins, 2);
+}
+
+#[tokio::test]
+async fn an_admin_sets_a_plan_and_acts_on_sources() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let response = admin
+        .post_form(
+            &format!("/admin/workspaces/{workspace}/plan"),
+            &[("plan", "pro")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let plan: String = sqlx::query_scalar("SELECT plan_id FROM workspaces WHERE id = $1")
+        .bind(workspace)
+        .fetch_one(&app.pool)
+        .await
+        .expect("plan");
+    assert_eq!(plan, "pro");
+    assert_eq!(
+        last_audit(&app).await,
+        (
+            admin_user.email.clone(),
+            "workspace.set_plan".into(),
+            format!("workspace:{workspace}")
+        )
+    );
+
+    let source = source_for(&app, workspace).await;
+    sqlx::query(
+        "UPDATE sources SET state = 'backing_off', consecutive_failures = 4,
+                next_poll_at = now() + interval '6 hours' WHERE id = $1",
+    )
+    .bind(source)
+    .execute(&app.pool)
+    .await
+    .expect("backing off");
+    admin
+        .post_form(&format!("/admin/sources/{source}/reset-backoff"), &[])
+        .await;
+    let (state, _, next) = source_state(&app, source).await;
+    assert_eq!(state, "ok");
+    assert!(next.expect("scheduled") <= chrono::Utc::now());
+    assert_eq!(last_audit(&app).await.1, "source.reset_backoff");
+
+    admin
+        .post_form(&format!("/admin/sources/{source}/pause"), &[])
+        .await;
+    assert_eq!(
+        source_state(&app, source).await,
+        ("paused".into(), true, None)
+    );
+    assert_eq!(last_audit(&app).await.1, "source.pause");
+    // Paused by the admin: polling now does nothing.
+    admin
+        .post_form(&format!("/admin/sources/{source}/poll-now"), &[])
+        .await;
+    assert_eq!(source_state(&app, source).await.2, None);
+    admin
+        .post_form(&format!("/admin/sources/{source}/resume"), &[])
+        .await;
+    let (state, paused, next) = source_state(&app, source).await;
+    assert_eq!((state.as_str(), paused), ("ok", false));
+    assert!(next.is_some());
+    sqlx::query("UPDATE sources SET next_poll_at = now() + interval '1 hour' WHERE id = $1")
+        .bind(source)
+        .execute(&app.pool)
+        .await
+        .expect("later");
+    admin
+        .post_form(&format!("/admin/sources/{source}/poll-now"), &[])
+        .await;
+    assert!(source_state(&app, source).await.2.expect("scheduled") <= chrono::Utc::now());
+    assert_eq!(last_audit(&app).await.1, "source.poll_now");
+    // The console lists the source with its failures, filtered by provider.
+    let page = admin
+        .get("/admin?provider=hackernews")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains(&format!("source-{source}")), "{page}");
+    let page = admin
+        .get("/admin?provider=github")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(!page.contains(&format!("source-{source}")));
+    // Unknown things are named, not crashed on.
+    let response = admin.post_form("/admin/sources/999999/pause", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains("There is no such source."), "{page}");
+}
+
+#[tokio::test]
+async fn an_admin_reprocesses_a_stripe_event() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    sqlx::query(
+        "INSERT INTO stripe_events (id, type, created, payload, status, attempts, error)
+         VALUES ('evt_admin_1', 'invoice.paid', now(), '{\"data\": {\"object\": {}}}', 'failed', 3,
+                 'Stripe could not be reached')",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an event");
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains("event-evt_admin_1"), "{page}");
+    assert!(page.contains("Stripe could not be reached"));
+    let _workers = app.start_workers();
+    let response = admin
+        .post_form("/admin/stripe-events/evt_admin_1/reprocess", &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        last_audit(&app).await,
+        (
+            admin_user.email.clone(),
+            "stripe_event.reprocess".into(),
+            "stripe_event:evt_admin_1".into()
+        )
+    );
+    // Processed again: it names no subscription, so it ends ignored, with the reason.
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = sqlx::query_scalar("SELECT status FROM stripe_events WHERE id = 'evt_admin_1'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("status");
+        if status != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ignored");
+}
+
+#[tokio::test]
+async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
+    let app = spawn_app().await;
+    let member_user = app.create_user(Role::Member).await;
+    let member = app.browser();
+    member.sign_in(&member_user).await;
+    let anonymous = app.browser();
+    let target = app.create_user(Role::Member).await;
+    let workspace = workspace_of(&app, &target).await;
+    let source = source_for(&app, workspace).await;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+
+    // The page.
+    assert_eq!(member.get("/admin").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        anonymous.get("/admin").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // The server function.
+    for (who, browser, expected) in [
+        ("member", &member, StatusCode::FORBIDDEN),
+        ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
+    ] {
+        let response = browser
+            .post_form(
+                "/api/admin/console",
+                &[("query", ""), ("provider", ""), ("state", "")],
+            )
+            .await;
+        assert_eq!(response.status(), expected, "{who}");
+        let body = response.text().await.unwrap_or_default();
+        assert!(!body.contains(&target.email), "{who}: {body}");
+    }
+    // Every action.
+    let actions = [
+        format!("/admin/users/{}/suspend", target.id),
+        format!("/admin/users/{}/unsuspend", target.id),
+        format!("/admin/workspaces/{workspace}/plan"),
+        format!("/admin/sources/{source}/pause"),
+        format!("/admin/sources/{source}/resume"),
+        format!("/admin/sources/{source}/poll-now"),
+        format!("/admin/sources/{source}/reset-backoff"),
+        "/admin/stripe-events/evt_x/reprocess".to_string(),
+    ];
+    for action in &actions {
+        let response = member.post_form(action, &[("plan", "business")]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "member: {action}");
+        let response = anonymous.post_form(action, &[("plan", "business")]).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "anonymous: {action}"
+        );
+        let location = response.headers()["location"].to_str().unwrap_or_default();
+        assert!(
+            location.starts_with("/sign-in"),
+            "anonymous: {action}: {location}"
+        );
+    }
+    // Nothing happened.
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(after, before);
+    let suspended: bool =
+        sqlx::query_scalar("SELECT suspended_at IS NOT NULL FROM users WHERE id = $1")
+            .bind(target.id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("user");
+    assert!(!suspended);
+    // An admin gets the console's data from the same function.
+    let (_, admin) = admin(&app).await;
+    let response = admin
+        .post_form(
+            "/api/admin/console",
+            &[("query", ""), ("provider", ""), ("state", "")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("JSON");
+    assert!(
+        body["overview"]["users"].as_i64().unwrap_or_default() >= 3,
+        "{body}"
+    );
+}
