@@ -60,6 +60,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub tracking: TrackingSettings,
     pub billing: BillingSettings,
+    /// `UPCOUNT_METRICS_USER` and `UPCOUNT_METRICS_PASSWORD`: basic auth for `/metrics`
+    /// (404 while unset).
+    pub metrics_credentials: Option<(String, String)>,
 }
 
 /// Plans and payment.
@@ -185,6 +188,10 @@ impl std::fmt::Debug for Settings {
             .field("auth", &self.auth)
             .field("tracking", &self.tracking)
             .field("billing", &self.billing)
+            .field(
+                "metrics_credentials",
+                &self.metrics_credentials.as_ref().map(|(user, _)| user),
+            )
             .finish()
     }
 }
@@ -294,6 +301,7 @@ impl Settings {
             },
             tracking: env.tracking()?,
             billing: env.billing()?,
+            metrics_credentials: env.metrics_credentials()?,
         })
     }
 }
@@ -463,6 +471,34 @@ where
                 })
             })
             .collect()
+    }
+
+    fn metrics_credentials(&self) -> Result<Option<(String, String)>, ConfigError> {
+        match (
+            self.optional("UPCOUNT_METRICS_USER")?,
+            self.optional("UPCOUNT_METRICS_PASSWORD")?,
+        ) {
+            (None, None) => Ok(None),
+            (Some(user), Some(password)) if password.len() >= 12 && !user.contains(':') => {
+                Ok(Some((user, password)))
+            }
+            (Some(user), Some(_)) if user.contains(':') => Err(ConfigError::new(
+                "UPCOUNT_METRICS_USER",
+                "must not contain `:` (basic auth separates user and password with it)",
+            )),
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                "UPCOUNT_METRICS_PASSWORD",
+                "must be at least 12 characters",
+            )),
+            (Some(_), None) => Err(ConfigError::new(
+                "UPCOUNT_METRICS_PASSWORD",
+                "must be set when UPCOUNT_METRICS_USER is",
+            )),
+            (None, Some(_)) => Err(ConfigError::new(
+                "UPCOUNT_METRICS_USER",
+                "must be set when UPCOUNT_METRICS_PASSWORD is",
+            )),
+        }
     }
 
     fn billing(&self) -> Result<BillingSettings, ConfigError> {

@@ -161,6 +161,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::endpoint))
         // Signed by Stripe, not by a browser: no session, no CSRF check.
         .route("/webhooks/stripe", post(billing::webhook))
         .nest_service(
@@ -183,6 +184,7 @@ pub fn build(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::custom(panic_response))
+                .layer(middleware::from_fn(crate::metrics::track_http))
                 .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
                 .layer(security_header(

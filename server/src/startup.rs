@@ -36,6 +36,8 @@ impl Application {
         let address = listener
             .local_addr()
             .context("the listener has no local address")?;
+        // Metrics are recorded from the start (the endpoint may stay closed).
+        crate::metrics::handle();
         let web = web_config(settings, address);
         let billing = billing(settings, &web.public_origin)?;
         let state = AppState {
@@ -182,6 +184,7 @@ pub fn web_config(settings: &Settings, address: SocketAddr) -> WebConfig {
         sign_in_per_email,
         sign_in_per_ip,
         trusted_proxies: settings.auth.trusted_proxies.clone(),
+        metrics_credentials: settings.metrics_credentials.clone(),
     }
 }
 

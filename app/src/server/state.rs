@@ -35,4 +35,7 @@ pub struct WebConfig {
     pub sign_in_per_ip: Quota,
     /// Reverse proxies whose `X-Forwarded-For` header names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `UPCOUNT_METRICS_USER` / `UPCOUNT_METRICS_PASSWORD`: basic-auth credentials of
+    /// `/metrics`, which answers 404 while they are unset.
+    pub metrics_credentials: Option<(String, String)>,
 }

@@ -379,3 +379,63 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without_credentials() {
+    let closed = spawn_app().await;
+    assert_eq!(closed.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+
+    let app = crate::helpers::spawn_app_with(crate::helpers::SpawnOptions {
+        env: vec![
+            ("UPCOUNT_METRICS_USER", "prometheus".to_string()),
+            (
+                "UPCOUNT_METRICS_PASSWORD",
+                "a long scrape password".to_string(),
+            ),
+        ],
+        ..crate::helpers::SpawnOptions::default()
+    })
+    .await;
+    // Some traffic to count.
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    let client = reqwest::Client::new();
+    let url = format!("{}/metrics", app.address);
+    let anonymous = client.get(&url).send().await.expect("GET");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let wrong = client
+        .get(&url)
+        .basic_auth("prometheus", Some("not it"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let scraped = client
+        .get(&url)
+        .basic_auth("prometheus", Some("a long scrape password"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(
+        scraped.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = scraped.text().await.expect("text");
+    assert!(
+        text.contains(
+            "upcount_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("upcount_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upcount_db_pool_connections{state=\"open\"}"),
+        "{text}"
+    );
+}
