@@ -90,6 +90,7 @@ pub fn build(state: AppState) -> Router {
             "/admin/stripe-events/{id}/reprocess",
             post(admin::reprocess),
         )
+        .route("/admin/jobs/{id}/{action}", post(admin::job))
         .route("/billing/portal", post(billing::portal))
         .route("/account/password", post(account::change_password))
         .route("/account/delete", post(account::delete_account))

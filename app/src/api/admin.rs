@@ -13,6 +13,21 @@ pub struct Console {
     pub sources: Vec<ConsoleSource>,
     pub events: Vec<ConsoleEvent>,
     pub audit: Vec<ConsoleAudit>,
+    /// (queue, status, jobs) of the apalis queues.
+    pub job_counts: Vec<(String, String, i64)>,
+    /// Jobs that failed for good (or were discarded), newest first.
+    pub failed_jobs: Vec<ConsoleJob>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleJob {
+    pub id: String,
+    pub queue: String,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub error: Option<String>,
+    pub run_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,11 +140,14 @@ pub async fn admin_console(
         .map_err(failed)?;
     let events = admin::stripe_events(pool).await.map_err(failed)?;
     let audit = admin::audit_log(pool).await.map_err(failed)?;
+    let (job_counts, failed_jobs) = admin::jobs(pool).await.map_err(failed)?;
     Ok(Console {
         overview,
         users,
         sources,
         events,
         audit,
+        job_counts,
+        failed_jobs,
     })
 }

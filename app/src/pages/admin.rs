@@ -140,6 +140,38 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
         }.into_any()}
 
         {view! {
+        <section class="panel" aria-labelledby="jobs-title">
+            <h2 id="jobs-title">"Jobs"</h2>
+            <p class="muted">
+                {console.job_counts.iter().map(|(queue, status, count)| format!("{queue}: {count} {status} · ")).collect::<String>()}
+            </p>
+            <div class="table-scroll">
+                <table class="admin-table">
+                    <thead><tr>
+                        <th scope="col">"Job"</th><th scope="col">"Status"</th><th scope="col">"Attempts"</th>
+                        <th scope="col">"Error"</th><th scope="col">"Actions"</th>
+                    </tr></thead>
+                    <tbody>
+                        {console.failed_jobs.into_iter().map(|job| {
+                            let retry = action_button(format!("/admin/jobs/{}/retry", job.id), format!("Retry job {}", job.id));
+                            let discard = (job.status != "Killed").then(|| action_button(format!("/admin/jobs/{}/discard", job.id), format!("Discard job {}", job.id)));
+                            view! {
+                                <tr data-testid=format!("job-{}", job.id)>
+                                    <td><code>{job.queue}</code><br /><code class="muted">{job.id.clone()}</code><br /><span class="muted">{job.run_at}</span></td>
+                                    <td>{job.status.clone()}</td>
+                                    <td>{job.attempts} " of " {job.max_attempts}</td>
+                                    <td>{job.error.unwrap_or_default()}</td>
+                                    <td class="actions">{retry}{discard}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+        }.into_any()}
+
+        {view! {
         <section class="panel" aria-labelledby="events-title">
             <h2 id="events-title">"Stripe events"</h2>
             <div class="table-scroll">

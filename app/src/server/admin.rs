@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{auth::CurrentUser, billing, tracking::store::refresh_schedule};
 use crate::api::admin::{
-    ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleOverview as Overview,
+    ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleOverview as Overview,
     ConsoleSource as SourceRow, ConsoleUser as UserRow,
 };
 
@@ -466,4 +466,95 @@ pub async fn sources(
             })
         })
         .collect()
+}
+
+/// The apalis queues: (queue, status, jobs), and the jobs that failed for good or were
+/// discarded (the newest 100).
+pub async fn jobs(
+    pool: &PgPool,
+) -> Result<(Vec<(String, String, i64)>, Vec<ConsoleJob>), sqlx::Error> {
+    let counts = sqlx::query_as(
+        "SELECT job_type, status, count(*) FROM apalis.jobs
+         GROUP BY job_type, status ORDER BY job_type, status",
+    )
+    .fetch_all(pool)
+    .await?;
+    let rows = sqlx::query(
+        "SELECT id, job_type, status, attempts, max_attempts, run_at,
+                coalesce(last_result->>'Err', last_result::text) AS last_error
+         FROM apalis.jobs
+         WHERE (status = 'Failed' AND attempts >= max_attempts) OR status = 'Killed'
+         ORDER BY run_at DESC LIMIT 100",
+    )
+    .fetch_all(pool)
+    .await?;
+    let failed = rows
+        .iter()
+        .map(|row| {
+            Ok(ConsoleJob {
+                id: row.try_get("id")?,
+                queue: row.try_get("job_type")?,
+                status: row.try_get("status")?,
+                attempts: row.try_get("attempts")?,
+                max_attempts: row.try_get("max_attempts")?,
+                error: row.try_get("last_error")?,
+                run_at: row
+                    .try_get::<DateTime<Utc>, _>("run_at")?
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string(),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((counts, failed))
+}
+
+/// Runs a failed job again from its first attempt (`retry`), or gives it up for good
+/// (`discard`: kept as `Killed` until `prune_jobs` removes it).
+pub async fn job_action(
+    pool: &PgPool,
+    actor: &Actor,
+    job_id: &str,
+    retry: bool,
+) -> Result<(), AdminError> {
+    let mut transaction = pool.begin().await?;
+    let statement = if retry {
+        "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = now(),
+                last_result = NULL, lock_at = NULL, lock_by = NULL, done_at = NULL
+         WHERE id = $1 AND status IN ('Failed', 'Killed')"
+    } else {
+        "UPDATE apalis.jobs SET status = 'Killed', done_at = now()
+         WHERE id = $1 AND status IN ('Failed', 'Pending')"
+    };
+    let changed = sqlx::query(statement)
+        .bind(job_id)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(AdminError::NotFound(
+            "There is no such job, or it is not in a state for that.".into(),
+        ));
+    }
+    if retry {
+        // Idle workers wake on apalis's insert notification (sent on commit): send the
+        // same one, so the job runs now rather than at some later poll.
+        sqlx::query(
+            "SELECT pg_notify('apalis::job::insert',
+                              json_build_object('job_type', job_type, 'id', id, 'run_at', run_at)::text)
+             FROM apalis.jobs WHERE id = $1",
+        )
+        .bind(job_id)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    audit(
+        &mut transaction,
+        actor,
+        if retry { "job.retry" } else { "job.discard" },
+        &format!("job:{job_id}"),
+        json!({}),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
 }

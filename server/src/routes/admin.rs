@@ -194,3 +194,32 @@ pub async fn reprocess(
     .await;
     done(&session, &headers, outcome).await
 }
+
+/// `POST /admin/jobs/{id}/retry` and `/discard`.
+pub async fn job(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let admin = match administrator(auth) {
+        Ok(admin) => admin,
+        Err(response) => return *response,
+    };
+    let retry = match action.as_str() {
+        "retry" => true,
+        "discard" => false,
+        _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
+    };
+    let outcome = admin::job_action(&state.pool, &Actor::from(&admin), &id, retry)
+        .await
+        .map(|()| {
+            if retry {
+                format!("Job {id} will run again.")
+            } else {
+                format!("Job {id} was discarded.")
+            }
+        });
+    done(&session, &headers, outcome).await
+}

@@ -335,6 +335,8 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         format!("/admin/sources/{source}/poll-now"),
         format!("/admin/sources/{source}/reset-backoff"),
         "/admin/stripe-events/evt_x/reprocess".to_string(),
+        "/admin/jobs/job_x/retry".to_string(),
+        "/admin/jobs/job_x/discard".to_string(),
     ];
     for action in &actions {
         let response = member.post_form(action, &[("plan", "business")]).await;
@@ -438,4 +440,72 @@ async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without
         text.contains("upcount_db_pool_connections{state=\"open\"}"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn an_admin_retries_and_discards_failed_jobs() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    // Two jobs queued the way the scheduler queues them, which then failed for good.
+    for _ in 0..2 {
+        upcount::jobs::enqueue(&app.pool, upcount::jobs::PruneJobs::default())
+            .await
+            .expect("enqueue");
+    }
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE apalis.jobs SET status = 'Failed', attempts = max_attempts,
+                last_result = '{\"Err\": \"the database went away\"}'
+         WHERE job_type = 'prune_jobs' RETURNING id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("failed jobs");
+    let (retried, discarded) = (ids[0].clone(), ids[1].clone());
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains(&format!("job-{retried}")), "{page}");
+    assert!(page.contains("the database went away"));
+
+    let _workers = app.start_workers();
+    let response = admin
+        .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        last_audit(&app).await,
+        (
+            admin_user.email.clone(),
+            "job.retry".into(),
+            format!("job:{retried}")
+        )
+    );
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE id = $1")
+            .bind(&retried)
+            .fetch_one(&app.pool)
+            .await
+            .expect("status");
+        if status == "Done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "Done", "the retried job ran");
+
+    admin
+        .post_form(&format!("/admin/jobs/{discarded}/discard"), &[])
+        .await;
+    let status: String = sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE id = $1")
+        .bind(&discarded)
+        .fetch_one(&app.pool)
+        .await
+        .expect("status");
+    assert_eq!(status, "Killed");
+    assert_eq!(last_audit(&app).await.1, "job.discard");
+    // A job that is not failed cannot be retried.
+    admin
+        .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
+        .await;
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains("not in a state for that"), "{page}");
 }
