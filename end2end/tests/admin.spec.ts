@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 
 import { addTracker, createAdmin, ownRepo, signIn, signUp, watchConsole } from './helpers';
 
-test('an admin finds a user, suspends them, pauses and resumes their source, and re-processes a Stripe event', async ({
+test('an admin finds a user, views as them, suspends them, pauses and resumes their source, and re-processes a Stripe event', async ({
   browser,
 }) => {
   test.setTimeout(90_000);
@@ -26,6 +26,17 @@ test('an admin finds a user, suspends them, pauses and resumes their source, and
   await admin.getByRole('button', { name: 'Search' }).click();
   const row = admin.getByTestId(`user-${email}`);
   await expect(row).toContainText(email);
+
+  // View the site as them, read-only, then stop.
+  await row.getByRole('button', { name: `View as ${email}` }).click();
+  await expect(admin).toHaveURL('/dashboard');
+  await expect(admin.getByTestId('view-as-banner')).toContainText(email);
+  await expect(admin.getByRole('link', { name: 'Chart of Watched' })).toBeVisible();
+  await admin.getByRole('button', { name: 'Stop viewing as them' }).click();
+  await expect(admin).toHaveURL('/admin');
+  await expect(admin.getByTestId('audit-log')).toContainText('user.view_as');
+  await admin.getByLabel('Email or id').fill(email);
+  await admin.getByRole('button', { name: 'Search' }).click();
 
   // Suspend them: their session stops working at once.
   await row.getByRole('button', { name: `Suspend ${email}` }).click();

@@ -83,7 +83,8 @@ pub fn build(state: AppState) -> Router {
         .route("/sign-up", post(auth::sign_up))
         .route("/sign-out", post(auth::sign_out))
         .route("/billing/checkout", post(billing::checkout))
-        .route("/admin/users/{id}/{action}", post(admin::suspend))
+        .route("/admin/users/{id}/{action}", post(admin::user_action))
+        .route("/admin/view-as/stop", post(admin::stop_view_as))
         .route("/admin/workspaces/{id}/plan", post(admin::set_plan))
         .route("/admin/sources/{id}/{action}", post(admin::source))
         .route(

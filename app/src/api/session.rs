@@ -16,6 +16,9 @@ pub struct Viewer {
     /// period), with the date it matters.
     #[serde(default)]
     pub billing_alert: Option<String>,
+    /// Set while an administrator views the site as this user: the administrator's email.
+    #[serde(default)]
+    pub viewed_by: Option<String>,
 }
 
 impl Viewer {
@@ -28,8 +31,9 @@ impl Viewer {
 #[server]
 pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
     use crate::server::auth::Auth;
-    use crate::server::{billing::standing::Standing, state::AppState};
+    use crate::server::{auth::Impersonation, billing::standing::Standing, state::AppState};
     let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
+    let impersonation = leptos_axum::extract::<Option<axum::Extension<Impersonation>>>().await?;
     let Some(user) = user else {
         return Ok(None);
     };
@@ -57,6 +61,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
         role: user.role,
         workspace_name: user.workspace_name,
         billing_alert,
+        viewed_by: impersonation.map(|axum::Extension(impersonation)| impersonation.admin.email),
     }))
 }
 

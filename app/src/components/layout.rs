@@ -42,6 +42,18 @@ pub fn SiteHeader() -> impl IntoView {
         </header>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
+                viewer.await.ok().flatten().filter(|viewer| viewer.viewed_by.is_some()).map(|viewer| view! {
+                    <div class="view-as-banner" role="alert" data-testid="view-as-banner">
+                        "You are viewing Upcount as " <strong>{viewer.email.clone()}</strong> " (read-only). "
+                        <form method="post" action="/admin/view-as/stop" class="inline-form">
+                            <button type="submit" class="button-secondary">"Stop viewing as them"</button>
+                        </form>
+                    </div>
+                })
+            })}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
                 viewer.await.ok().flatten().and_then(|viewer| viewer.billing_alert).map(|alert| view! {
                     <div class="billing-banner" role="alert" data-testid="billing-banner">
                         {alert} " " <a href="/billing">"Billing"</a>

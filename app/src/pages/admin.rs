@@ -228,6 +228,22 @@ fn UserLine(user: ConsoleUser) -> impl IntoView {
             format!("Suspend {}", user.email),
         )
     };
+    let view_as = (!user.suspended).then(|| {
+        action_button(
+            format!("/admin/users/{}/view-as", user.id),
+            format!("View as {}", user.email),
+        )
+    });
+    // Two steps, without script: open "Delete…", then confirm.
+    let delete = view! {
+        <details class="confirm">
+            <summary>"Delete…"</summary>
+            {action_button(
+                format!("/admin/users/{}/delete", user.id),
+                format!("Delete {} for good", user.email),
+            )}
+        </details>
+    };
     let plan_action = format!("/admin/workspaces/{}/plan", user.workspace_id);
     let plan_label = format!("Plan of {}", user.email);
     let current = user.plan.clone();
@@ -244,7 +260,9 @@ fn UserLine(user: ConsoleUser) -> impl IntoView {
             <td>{user.tokens}</td>
             <td>{user.last_sign_in.unwrap_or_else(|| "never".into())}</td>
             <td class="actions">
+                {view_as}
                 {suspend}
+                {delete}
                 <form method="post" action=plan_action class="inline-form">
                     <select name="plan" aria-label=plan_label>
                         {["subscription", "free", "pro", "business"].into_iter().map(|plan| {

@@ -132,6 +132,76 @@ pub async fn suspend_user(
     Ok(())
 }
 
+/// Deletes a user, and the workspaces only they were a member of (trackers, tokens and
+/// billing rows with them; sources and samples stay for other trackers). Returns the
+/// email.
+pub async fn delete_user(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: Uuid,
+) -> Result<String, AdminError> {
+    if user_id == actor.id {
+        return Err(AdminError::Refused(
+            "You cannot delete yourself here.".into(),
+        ));
+    }
+    let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(email) = email else {
+        return Err(AdminError::NotFound("There is no such user.".into()));
+    };
+    super::db::users::delete(pool, user_id).await?;
+    let mut connection = pool.acquire().await?;
+    audit(
+        &mut connection,
+        actor,
+        "user.delete",
+        &format!("user:{user_id}"),
+        json!({ "email": email }),
+    )
+    .await?;
+    Ok(email)
+}
+
+/// Audits the start of a read-only view of the site as `user_id` (the session holds it).
+pub async fn start_view_as(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<(), AdminError> {
+    let email: Option<String> =
+        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND suspended_at IS NULL")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?;
+    let Some(email) = email else {
+        return Err(AdminError::NotFound(
+            "There is no such user (or they are suspended).".into(),
+        ));
+    };
+    let mut connection = pool.acquire().await?;
+    audit(
+        &mut connection,
+        actor,
+        "user.view_as",
+        &format!("user:{user_id}"),
+        json!({ "email": email }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Audits the end of a view-as.
+pub async fn stop_view_as(pool: &PgPool, actor: &Actor, email: &str) -> Result<(), sqlx::Error> {
+    let mut connection = pool.acquire().await?;
+    audit(
+        &mut connection,
+        actor,
+        "user.view_as_stop",
+        &format!("email:{email}"),
+        json!({ "email": email }),
+    )
+    .await
+}
+
 /// Support's plan override for the workspace (`None`: back to its subscription), applied
 /// at once.
 pub async fn set_plan(

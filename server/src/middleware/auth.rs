@@ -9,7 +9,8 @@ use app::{
     api::flash::Flash,
     domain::NextPath,
     server::{
-        auth::{self, Auth, TakenFlash},
+        auth::{self, Auth, CurrentUser, Impersonation, TakenFlash},
+        db,
         state::AppState,
     },
 };
@@ -75,6 +76,32 @@ pub async fn load(
 
     if user.is_some() {
         renew(&session).await;
+    }
+
+    // An administrator viewing as someone sees the site as them, read-only.
+    let (user, impersonation) = match view_as(&state, &session, user).await {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::error!(error = %error, "could not load the user viewed as");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Upcount cannot reach its database right now. Please try again in a moment.",
+            )
+                .into_response();
+        }
+    };
+    if let Some(impersonation) = impersonation {
+        if !allowed_while_viewing_as(request.method(), request.uri().path()) {
+            return (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "You are viewing Upcount as {}: read-only. Stop viewing as them to change anything.",
+                    impersonation.target_email
+                ),
+            )
+                .into_response();
+        }
+        request.extensions_mut().insert(impersonation);
     }
 
     if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
@@ -145,6 +172,53 @@ fn is_page_load(request: &Request) -> bool {
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The user an administrator views as, in place of the administrator, with who is
+/// looking; the signed-in user unchanged otherwise. A session that is not an
+/// administrator's, or whose target is gone or suspended, drops the key.
+async fn view_as(
+    state: &AppState,
+    session: &Session,
+    user: Option<CurrentUser>,
+) -> Result<(Option<CurrentUser>, Option<Impersonation>), sqlx::Error> {
+    let admin = match user {
+        Some(user) if user.is_admin() => user,
+        other => return Ok((other, None)),
+    };
+    let target = match session.get::<uuid::Uuid>(auth::VIEW_AS).await {
+        Ok(Some(target)) => target,
+        _ => return Ok((Some(admin), None)),
+    };
+    match db::users::find_current(&state.pool, target).await? {
+        Some(viewed) => {
+            let impersonation = Impersonation {
+                admin,
+                target_email: viewed.email.clone(),
+            };
+            Ok((Some(viewed), Some(impersonation)))
+        }
+        None => {
+            let _ = session.remove::<uuid::Uuid>(auth::VIEW_AS).await;
+            Ok((Some(admin), None))
+        }
+    }
+}
+
+/// Reading, signing out and stopping; nothing else.
+fn allowed_while_viewing_as(method: &Method, path: &str) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    if matches!(path, "/admin/view-as/stop" | "/sign-out") {
+        return true;
+    }
+    match path.strip_prefix("/api/") {
+        Some(name) if !name.starts_with("v1/") => auth::READ_ONLY_SERVER_FNS
+            .iter()
+            .any(|prefix| name.starts_with(prefix)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

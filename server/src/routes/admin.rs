@@ -7,7 +7,7 @@ use app::{
     domain::NextPath,
     server::{
         admin::{self, Actor, AdminError, SourceAction},
-        auth::{Auth, CurrentUser},
+        auth::{self, Auth, CurrentUser, Impersonation},
         state::AppState,
     },
 };
@@ -72,8 +72,8 @@ fn user_id(text: &str) -> Result<Uuid, AdminError> {
     Uuid::parse_str(text).map_err(|_| AdminError::NotFound("There is no such user.".into()))
 }
 
-/// `POST /admin/users/{id}/suspend` and `/unsuspend`.
-pub async fn suspend(
+/// `POST /admin/users/{id}/suspend`, `/unsuspend`, `/delete` and `/view-as`.
+pub async fn user_action(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     session: tower_sessions::Session,
@@ -87,6 +87,32 @@ pub async fn suspend(
     let suspend = match action.as_str() {
         "suspend" => true,
         "unsuspend" => false,
+        "delete" => {
+            let outcome = async {
+                let id = user_id(&id)?;
+                let email = admin::delete_user(&state.pool, &Actor::from(&admin), id).await?;
+                Ok(format!(
+                    "Deleted {email}, with the workspaces only they were in."
+                ))
+            }
+            .await;
+            return done(&session, &headers, outcome).await;
+        }
+        "view-as" => {
+            let started = async {
+                let id = user_id(&id)?;
+                admin::start_view_as(&state.pool, &Actor::from(&admin), id).await?;
+                Ok(id)
+            }
+            .await;
+            return match started {
+                Ok(id) => match session.insert(auth::VIEW_AS, id).await {
+                    Ok(()) => Redirect::to("/dashboard").into_response(),
+                    Err(error) => unexpected(&session, "admin", CONSOLE, error).await,
+                },
+                Err(error) => done(&session, &headers, Err(error)).await,
+            };
+        }
         _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
     };
     let outcome = async {
@@ -222,4 +248,32 @@ pub async fn job(
             }
         });
     done(&session, &headers, outcome).await
+}
+
+/// `POST /admin/view-as/stop`: back to being the administrator.
+pub async fn stop_view_as(
+    State(state): State<AppState>,
+    impersonation: Option<Extension<Impersonation>>,
+    session: tower_sessions::Session,
+) -> Response {
+    let Some(Extension(impersonation)) = impersonation else {
+        return Redirect::to(CONSOLE).into_response();
+    };
+    if let Err(error) = session.remove::<Uuid>(auth::VIEW_AS).await {
+        return unexpected(&session, "admin", CONSOLE, error).await;
+    }
+    if let Err(error) = admin::stop_view_as(
+        &state.pool,
+        &Actor::from(&impersonation.admin),
+        &impersonation.target_email,
+    )
+    .await
+    {
+        tracing::error!(error = %error, "could not audit the end of a view-as");
+    }
+    let notice = format!(
+        "You are yourself again (no longer viewing as {}).",
+        impersonation.target_email
+    );
+    redirect_with(&session, Flash::notice(notice), CONSOLE).await
 }

@@ -335,6 +335,8 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         format!("/admin/sources/{source}/poll-now"),
         format!("/admin/sources/{source}/reset-backoff"),
         "/admin/stripe-events/evt_x/reprocess".to_string(),
+        format!("/admin/users/{}/view-as", target.id),
+        format!("/admin/users/{}/delete", target.id),
         "/admin/jobs/job_x/retry".to_string(),
         "/admin/jobs/job_x/discard".to_string(),
     ];
@@ -508,4 +510,95 @@ async fn an_admin_retries_and_discards_failed_jobs() {
         .await;
     let page = admin.get("/admin").await.text().await.expect("page");
     assert!(page.contains("not in a state for that"), "{page}");
+}
+
+#[tokio::test]
+async fn an_admin_views_as_a_user_read_only_and_stops() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    let user = app.create_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    source_for(&app, workspace).await;
+
+    let response = admin
+        .post_form(&format!("/admin/users/{}/view-as", user.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/dashboard");
+    assert_eq!(
+        last_audit(&app).await,
+        (
+            admin_user.email.clone(),
+            "user.view_as".into(),
+            format!("user:{}", user.id)
+        )
+    );
+    // Their dashboard, with their tracker and a banner.
+    let page = admin.get("/dashboard").await.text().await.expect("page");
+    assert!(page.contains("view-as-banner"), "{page}");
+    assert!(page.contains(&user.email), "{page}");
+    assert!(page.contains("Item"), "{page}");
+    // Read-only: forms and the API refuse, reading server functions do not.
+    let refused = admin
+        .post_form(
+            "/dashboard/trackers",
+            &[("url", "https://news.ycombinator.com/item?id=1")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("read-only")
+    );
+    let refused = admin
+        .post_form(&format!("/admin/users/{}/suspend", user.id), &[])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let trackers: i64 = sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1")
+        .bind(workspace)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(trackers, 1);
+
+    let stopped = admin.post_form("/admin/view-as/stop", &[]).await;
+    assert_eq!(stopped.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stopped.headers()["location"], "/admin");
+    assert_eq!(last_audit(&app).await.1, "user.view_as_stop");
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains("Admin console"), "{page}");
+    assert!(!page.contains("view-as-banner"));
+}
+
+#[tokio::test]
+async fn an_admin_deletes_a_user_but_not_themselves() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    let user = app.create_user(Role::Member).await;
+    let response = admin
+        .post_form(&format!("/admin/users/{}/delete", user.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+    assert_eq!(
+        last_audit(&app).await,
+        (
+            admin_user.email.clone(),
+            "user.delete".into(),
+            format!("user:{}", user.id)
+        )
+    );
+    admin
+        .post_form(&format!("/admin/users/{}/delete", admin_user.id), &[])
+        .await;
+    let page = admin.get("/admin").await.text().await.expect("page");
+    assert!(page.contains("You cannot delete yourself here."), "{page}");
 }
