@@ -51,6 +51,7 @@ pub async fn run(
     match command {
         AdminCommand::SetPlan { workspace, plan } => set_plan(pool, &workspace, &plan, grace).await,
         AdminCommand::ScheduleDump => schedule_dump(pool).await,
+        AdminCommand::ScheduleLoad => schedule_load(pool, std::io::stdin().lock()).await,
         AdminCommand::ImportSamples { tracker, metric } => {
             import_samples(pool, &tracker, &metric, std::io::stdin().lock()).await
         }
@@ -128,6 +129,31 @@ async fn schedule_dump(pool: &PgPool) -> Result<(), AdminError> {
     let json = serde_json::to_string_pretty(&entries)
         .map_err(|error| AdminError::Unexpected(error.into()))?;
     println!("{json}");
+    Ok(())
+}
+
+/// `admin schedule-load`: a `schedule-dump` back into the sources.
+pub async fn schedule_load(pool: &PgPool, input: impl Read) -> Result<(), AdminError> {
+    let entries: Vec<store::ScheduleEntry> = serde_json::from_reader(input).map_err(|error| {
+        AdminError::Invalid(format!(
+            "standard input is not a schedule dump (the JSON `admin schedule-dump` prints): {error}"
+        ))
+    })?;
+    if let Some(bad) = entries.iter().find(|entry| {
+        !matches!(
+            entry.state.as_str(),
+            "ok" | "backing_off" | "gone" | "paused" | "ended"
+        ) || !(60..=2_592_000).contains(&entry.interval_secs)
+    }) {
+        return Err(AdminError::Invalid(format!(
+            "{} {}: state `{}` or interval {} s cannot be restored",
+            bad.kind, bad.key, bad.state, bad.interval_secs
+        )));
+    }
+    let (restored, unknown) = store::load_schedule(pool, &entries).await?;
+    eprintln!(
+        "restored the schedules of {restored} sources; {unknown} in the dump do not exist here"
+    );
     Ok(())
 }
 

@@ -92,6 +92,9 @@ pub enum AdminCommand {
     /// Print every source with its schedule as JSON: kind, key, state, interval, next
     /// poll, consecutive failures, last error and tracker counts.
     ScheduleDump,
+    /// Restore sources' schedules from a `schedule-dump` on standard input: state,
+    /// interval, next poll, failure count and admin pause, matched by kind and key.
+    ScheduleLoad,
     /// Import a metric's history for a tracker from CSV on standard input (`time,value`
     /// rows, time in RFC 3339, a header row allowed), keeping the rollups. Samples already
     /// recorded at the same time are kept as they are.

@@ -602,3 +602,67 @@ async fn an_admin_deletes_a_user_but_not_themselves() {
     let page = admin.get("/admin").await.text().await.expect("page");
     assert!(page.contains("You cannot delete yourself here."), "{page}");
 }
+
+#[tokio::test]
+async fn a_schedule_dump_loads_back() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let source = source_for(&app, workspace).await;
+    sqlx::query(
+        "UPDATE sources SET state = 'backing_off', consecutive_failures = 3, interval_secs = 1800,
+                next_poll_at = '2030-01-01T00:00:00Z', paused_by_admin = false WHERE id = $1",
+    )
+    .bind(source)
+    .execute(&app.pool)
+    .await
+    .expect("a schedule");
+    let entries = app::server::tracking::store::schedule(&app.pool)
+        .await
+        .expect("dump");
+    let mut dump = serde_json::to_value(&entries).expect("JSON");
+    // One source the database does not have.
+    dump.as_array_mut().expect("array").push(serde_json::json!({
+        "id": 0, "kind": "github.repo", "key": "gone/away", "state": "ok", "interval_secs": 900,
+        "next_poll_at": null, "leased_until": null, "consecutive_failures": 0,
+        "last_success_at": null, "last_error": null, "trackers": 0, "active_trackers": 0
+    }));
+    // The schedule changes, then the dump is loaded back.
+    sqlx::query(
+        "UPDATE sources SET state = 'ok', consecutive_failures = 0, interval_secs = 900,
+                next_poll_at = now(), leased_until = now() + interval '5 minutes' WHERE id = $1",
+    )
+    .bind(source)
+    .execute(&app.pool)
+    .await
+    .expect("changed");
+    upcount::admin::schedule_load(&app.pool, dump.to_string().as_bytes())
+        .await
+        .expect("load");
+    let restored: (
+        String,
+        i32,
+        i32,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as(
+        "SELECT state, consecutive_failures, interval_secs, next_poll_at, leased_until
+             FROM sources WHERE id = $1",
+    )
+    .bind(source)
+    .fetch_one(&app.pool)
+    .await
+    .expect("source");
+    assert_eq!(
+        (restored.0.as_str(), restored.1, restored.2),
+        ("backing_off", 3, 1_800)
+    );
+    assert_eq!(
+        restored.3.map(|at| at.to_rfc3339()),
+        Some("2030-01-01T00:00:00+00:00".to_string())
+    );
+    assert_eq!(restored.4, None, "no stale lease");
+    // Garbage is refused with a reason, and changes nothing.
+    let bad = upcount::admin::schedule_load(&app.pool, &b"not json"[..]).await;
+    assert!(matches!(bad, Err(upcount::admin::AdminError::Invalid(_))));
+}

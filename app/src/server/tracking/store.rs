@@ -950,8 +950,9 @@ pub async fn record_first_sample(
     Ok(())
 }
 
-/// A row of `upcount admin schedule-dump`.
-#[derive(Debug, Clone, Serialize)]
+/// A row of `upcount admin schedule-dump` (and of `schedule-load`, which reads the
+/// fields it restores and ignores the rest).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScheduleEntry {
     pub id: i64,
     pub kind: String,
@@ -965,12 +966,14 @@ pub struct ScheduleEntry {
     pub last_error: Option<String>,
     pub trackers: i64,
     pub active_trackers: i64,
+    #[serde(default)]
+    pub paused_by_admin: bool,
 }
 
 pub async fn schedule(pool: &PgPool) -> Result<Vec<ScheduleEntry>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT s.id, s.kind, s.key, s.state, s.interval_secs, s.next_poll_at, s.leased_until,
-                s.consecutive_failures, s.last_success_at, s.last_error,
+                s.consecutive_failures, s.last_success_at, s.last_error, s.paused_by_admin,
                 count(t.id) AS trackers,
                 count(t.id) FILTER (WHERE NOT t.paused AND (t.ends_at IS NULL OR t.ends_at > now()))
                     AS active_trackers
@@ -994,9 +997,46 @@ pub async fn schedule(pool: &PgPool) -> Result<Vec<ScheduleEntry>, sqlx::Error> 
                 last_error: row.try_get("last_error")?,
                 trackers: row.try_get("trackers")?,
                 active_trackers: row.try_get("active_trackers")?,
+                paused_by_admin: row.try_get("paused_by_admin")?,
             })
         })
         .collect()
+}
+
+/// Restores a schedule dump: each source found by (kind, key) gets back its state,
+/// interval, next poll, failure count and admin pause, without a lease. Sources the dump
+/// names that do not exist are counted and skipped. All or nothing. Returns (restored,
+/// unknown).
+pub async fn load_schedule(
+    pool: &PgPool,
+    entries: &[ScheduleEntry],
+) -> Result<(u64, u64), sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let (mut restored, mut unknown) = (0, 0);
+    for entry in entries {
+        let changed = sqlx::query(
+            "UPDATE sources SET state = $3, interval_secs = $4, next_poll_at = $5,
+                    consecutive_failures = $6, paused_by_admin = $7, leased_until = NULL
+             WHERE kind = $1 AND key = $2",
+        )
+        .bind(&entry.kind)
+        .bind(&entry.key)
+        .bind(&entry.state)
+        .bind(entry.interval_secs)
+        .bind(entry.next_poll_at)
+        .bind(entry.consecutive_failures)
+        .bind(entry.paused_by_admin)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            unknown += 1;
+        } else {
+            restored += 1;
+        }
+    }
+    transaction.commit().await?;
+    Ok((restored, unknown))
 }
 
 /// How many sources are due now and how late the oldest is, for metrics.
