@@ -33,3 +33,16 @@ CREATE INDEX audit_log_target ON audit_log (target, at DESC);
 
 -- An admin's pause of a source: not polled, whatever its trackers say.
 ALTER TABLE sources ADD COLUMN paused_by_admin boolean NOT NULL DEFAULT false;
+
+-- The console's figures every five minutes (the `service_snapshot` job), for its charts.
+CREATE TABLE service_snapshots (
+    at               timestamptz PRIMARY KEY,
+    users            bigint NOT NULL,
+    workspaces       bigint NOT NULL,
+    paying           bigint NOT NULL,
+    mrr_cents        bigint NOT NULL,
+    polls_last_hour  bigint NOT NULL,
+    errors_last_hour bigint NOT NULL,
+    due              bigint NOT NULL,
+    queued_jobs      bigint NOT NULL
+);

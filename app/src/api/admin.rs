@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 /// Everything the console shows at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Console {
-    pub overview: ConsoleOverview,
     pub users: Vec<ConsoleUser>,
     pub sources: Vec<ConsoleSource>,
     pub events: Vec<ConsoleEvent>,
@@ -17,6 +16,25 @@ pub struct Console {
     pub job_counts: Vec<(String, String, i64)>,
     /// Jobs that failed for good (or were discarded), newest first.
     pub failed_jobs: Vec<ConsoleJob>,
+}
+
+/// The figures the console refreshes live: now, and every five minutes over the last
+/// week (oldest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Live {
+    pub overview: ConsoleOverview,
+    pub history: Vec<ConsoleSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSnapshot {
+    pub at_ms: i64,
+    pub users: i64,
+    pub paying: i64,
+    pub mrr_cents: i64,
+    pub polls_last_hour: i64,
+    pub errors_last_hour: i64,
+    pub due: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,8 +133,8 @@ pub async fn require_admin() -> Result<crate::server::auth::CurrentUser, ServerF
     }
 }
 
-/// The console: overview, users matching `query`, sources by `provider` and `state`,
-/// Stripe events and the audit log.
+/// The console: users matching `query`, sources by `provider` and `state`, jobs, Stripe
+/// events and the audit log.
 #[server(endpoint = "admin/console")]
 pub async fn admin_console(
     query: String,
@@ -131,9 +149,6 @@ pub async fn admin_console(
         ServerFnError::new("Could not load the console. Please try again.")
     };
     let pool = &app.pool;
-    let overview = admin::overview(pool, chrono::Utc::now())
-        .await
-        .map_err(failed)?;
     let users = admin::find_users(pool, &query).await.map_err(failed)?;
     let sources = admin::sources(pool, &provider, &state)
         .await
@@ -142,12 +157,28 @@ pub async fn admin_console(
     let audit = admin::audit_log(pool).await.map_err(failed)?;
     let (job_counts, failed_jobs) = admin::jobs(pool).await.map_err(failed)?;
     Ok(Console {
-        overview,
         users,
         sources,
         events,
         audit,
         job_counts,
         failed_jobs,
+    })
+}
+
+/// The overview figures and their last week, refreshed by the console every 30 s.
+#[server(endpoint = "admin/live")]
+pub async fn admin_live() -> Result<Live, ServerFnError> {
+    use crate::server::{admin, state::AppState};
+    require_admin().await?;
+    let app = expect_context::<AppState>();
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not read the admin overview");
+        ServerFnError::new("Could not load the overview. Please try again.")
+    };
+    let now = chrono::Utc::now();
+    Ok(Live {
+        overview: admin::overview(&app.pool, now).await.map_err(failed)?,
+        history: admin::history(&app.pool, now).await.map_err(failed)?,
     })
 }

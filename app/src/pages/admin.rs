@@ -9,7 +9,10 @@ use leptos_router::hooks::use_query_map;
 use super::signed_in::SignedIn;
 use crate::{
     api::{
-        admin::{Console, ConsoleEvent, ConsoleSource, ConsoleUser, admin_console},
+        admin::{
+            Console, ConsoleEvent, ConsoleSnapshot, ConsoleSource, ConsoleUser, Live,
+            admin_console, admin_live,
+        },
         flash::Flash,
         session::get_flash,
     },
@@ -36,6 +39,7 @@ fn Console() -> impl IntoView {
     view! {
         <section class="admin" aria-labelledby="admin-title">
             <h1 id="admin-title">"Admin console"</h1>
+            <LiveOverview />
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let flash = flash.await.ok().flatten();
@@ -59,22 +63,25 @@ fn Console() -> impl IntoView {
     }
 }
 
-fn dollars(cents: i64) -> String {
-    format!("${}.{:02}", cents / 100, cents % 100)
-}
-
+/// The overview figures and a chart of their last week, refreshed every 30 seconds.
 #[component]
-fn ConsoleView(console: Console, q: String, provider: String, state: String) -> impl IntoView {
-    let overview = console.overview;
-    let mrr: i64 = overview
-        .revenue_by_plan
-        .iter()
-        .map(|(_, _, cents)| cents)
-        .sum();
-    // Each filter form keeps the other's value.
-    let q_kept = q.clone();
+fn LiveOverview() -> impl IntoView {
+    let live = Resource::new(|| (), |_| admin_live());
+    #[cfg(feature = "hydrate")]
+    {
+        let handle =
+            set_interval_with_handle(move || live.refetch(), std::time::Duration::from_secs(30));
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
     view! {
-        {view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading the overview…"</p> }>
+            {move || Suspend::new(async move {
+                match live.await {
+                    Ok(Live { overview, history }) => {
+                        let mrr: i64 = overview.revenue_by_plan.iter().map(|(_, _, cents)| cents).sum();
+                        view! {
         <div class="admin-figures" aria-label="Overview">
             <div class="figure"><span class="figure-value" data-testid="admin-users">{overview.users}</span><span>" users (" {overview.suspended_users} " suspended)"</span></div>
             <div class="figure"><span class="figure-value">{overview.workspaces}</span><span>" workspaces"</span></div>
@@ -91,7 +98,111 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
             " · Queued jobs: "
             {overview.queues.iter().map(|(queue, count)| format!("{queue} {count} ")).collect::<String>()}
         </p>
-        }.into_any()}
+                            <HistoryChart history />
+                        }
+                            .into_any()
+                    }
+                    Err(_) => view! {
+                        <p class="form-error" role="alert">"Could not load the overview; it is tried again in 30 s."</p>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Users and paying workspaces, and sources polled, failed and due, over the last week.
+#[component]
+fn HistoryChart(history: Vec<ConsoleSnapshot>) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Div>::new();
+    let empty = history.len() < 2;
+    #[cfg(feature = "hydrate")]
+    if !empty {
+        chart::draw(node, history.clone());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = &history;
+    view! {
+        {empty.then(|| view! { <p class="muted">"Charts appear after the first snapshots (one every five minutes)."</p> })}
+        <div
+            id="admin-history"
+            class="admin-chart"
+            node_ref=node
+            role="img"
+            aria-label="Users, paying workspaces, and sources polled, failed and due over the last week"
+            hidden=empty
+        ></div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod chart {
+    use std::rc::Rc;
+
+    use charming::{
+        Chart,
+        component::{Axis, Grid, Legend},
+        element::{AxisType, Tooltip, Trigger},
+        series::Line,
+    };
+    use leptos::prelude::*;
+
+    use crate::{api::admin::ConsoleSnapshot, components::echarts};
+
+    pub fn draw(node: NodeRef<leptos::html::Div>, history: Vec<ConsoleSnapshot>) {
+        Effect::new(move |_| {
+            if node.get().is_none() {
+                return;
+            }
+            let series = |name: &str, axis: f64, value: fn(&ConsoleSnapshot) -> i64| {
+                Line::new()
+                    .name(name)
+                    .y_axis_index(axis)
+                    .show_symbol(false)
+                    .data(
+                        history
+                            .iter()
+                            .map(|point| vec![point.at_ms as f64, value(point) as f64])
+                            .collect::<Vec<_>>(),
+                    )
+            };
+            let chart = Chart::new()
+                .background_color("transparent")
+                .legend(Legend::new().top(0))
+                .tooltip(
+                    Tooltip::new()
+                        .trigger(Trigger::Axis)
+                        .formatter(echarts::time_tooltip()),
+                )
+                .grid(Grid::new().left(56).right(56).top(40).bottom(32))
+                .x_axis(Axis::new().type_(AxisType::Time))
+                .y_axis(Axis::new().type_(AxisType::Value).name("accounts"))
+                .y_axis(Axis::new().type_(AxisType::Value).name("sources"))
+                .series(series("users", 0.0, |point| point.users))
+                .series(series("paying", 0.0, |point| point.paying))
+                .series(series("polled / h", 1.0, |point| point.polls_last_hour))
+                .series(series("failed / h", 1.0, |point| point.errors_last_hour))
+                .series(series("due", 1.0, |point| point.due));
+            let done: Rc<dyn Fn(charming::Echarts)> = Rc::new(|_| {});
+            let failed: Rc<dyn Fn(String)> = Rc::new(|reason| {
+                leptos::logging::warn!("the admin chart could not be drawn: {reason}");
+            });
+            echarts::draw_when_ready("admin-history".into(), Rc::new(chart), done, failed);
+        });
+    }
+}
+
+fn dollars(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+#[component]
+fn ConsoleView(console: Console, q: String, provider: String, state: String) -> impl IntoView {
+    // Each filter form keeps the other's value.
+    let q_kept = q.clone();
+    view! {
+
 
         {view! {
         <section class="panel" aria-labelledby="users-title">

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{auth::CurrentUser, billing, tracking::store::refresh_schedule};
 use crate::api::admin::{
     ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleOverview as Overview,
-    ConsoleSource as SourceRow, ConsoleUser as UserRow,
+    ConsoleSnapshot, ConsoleSource as SourceRow, ConsoleUser as UserRow,
 };
 
 /// Who did it.
@@ -627,4 +627,71 @@ pub async fn job_action(
     .await?;
     transaction.commit().await?;
     Ok(())
+}
+
+/// Records the overview's figures at `now` (one row per five-minute period; a second
+/// record in the same period replaces the first).
+pub async fn record_snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let figures = overview(pool, now).await?;
+    let mrr: i64 = figures
+        .revenue_by_plan
+        .iter()
+        .map(|(_, _, cents)| cents)
+        .sum();
+    let queued: i64 = figures.queues.iter().map(|(_, count)| count).sum();
+    sqlx::query(
+        "INSERT INTO service_snapshots (at, users, workspaces, paying, mrr_cents,
+                 polls_last_hour, errors_last_hour, due, queued_jobs)
+         VALUES (date_bin('5 minutes', $1, timestamptz '2000-01-01 00:00:00+00'),
+                 $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (at) DO UPDATE SET users = excluded.users, workspaces = excluded.workspaces,
+             paying = excluded.paying, mrr_cents = excluded.mrr_cents,
+             polls_last_hour = excluded.polls_last_hour,
+             errors_last_hour = excluded.errors_last_hour, due = excluded.due,
+             queued_jobs = excluded.queued_jobs",
+    )
+    .bind(now)
+    .bind(figures.users)
+    .bind(figures.workspaces)
+    .bind(figures.paying_workspaces)
+    .bind(mrr)
+    .bind(figures.polls_last_hour)
+    .bind(figures.errors_last_hour)
+    .bind(figures.due_backlog)
+    .bind(queued)
+    .execute(pool)
+    .await?;
+    // A week is what the console shows; older rows go.
+    sqlx::query("DELETE FROM service_snapshots WHERE at < $1 - interval '30 days'")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The last seven days of snapshots, oldest first.
+pub async fn history(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<Vec<ConsoleSnapshot>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at, users, paying, mrr_cents, polls_last_hour, errors_last_hour, due
+         FROM service_snapshots WHERE at >= $1 - interval '7 days' ORDER BY at",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ConsoleSnapshot {
+                at_ms: row.try_get::<DateTime<Utc>, _>("at")?.timestamp_millis(),
+                users: row.try_get("users")?,
+                paying: row.try_get("paying")?,
+                mrr_cents: row.try_get("mrr_cents")?,
+                polls_last_hour: row.try_get("polls_last_hour")?,
+                errors_last_hour: row.try_get("errors_last_hour")?,
+                due: row.try_get("due")?,
+            })
+        })
+        .collect()
 }

@@ -11,6 +11,7 @@ pub mod poll;
 pub mod prune_jobs;
 pub mod prune_samples;
 pub mod scheduler;
+pub mod snapshot;
 
 use std::{sync::Arc, time::Duration};
 
@@ -28,6 +29,7 @@ pub use clean_up_sessions::CleanUpSessions;
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
+pub use snapshot::ServiceSnapshot;
 
 /// A job apalis can store and run.
 pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -146,6 +148,17 @@ pub async fn run(
                 .build(prune_samples::run)
         })
     });
+    let snapshots = workers.supervise(ServiceSnapshot::JOB_NAME, &shutdown, |name, workers| {
+        let context = workers.context.clone();
+        let backend = storage::<ServiceSnapshot>(&context.pool)
+            .poll_with_strategy(workers.polling::<ServiceSnapshot>());
+        Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.as_str())
+                .backend(backend.clone())
+                .data(context.clone())
+                .build(snapshot::run)
+        })
+    });
     let clean_up = workers.supervise(CleanUpSessions::JOB_NAME, &shutdown, |name, workers| {
         let context = workers.context.clone();
         let backend = storage::<CleanUpSessions>(&context.pool)
@@ -192,7 +205,15 @@ pub async fn run(
                 .build(billing::sweep)
         })
     });
-    tokio::join!(prune, prune_samples, clean_up, polls, stripe_events, sweeps);
+    tokio::join!(
+        prune,
+        prune_samples,
+        snapshots,
+        clean_up,
+        polls,
+        stripe_events,
+        sweeps
+    );
 
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;

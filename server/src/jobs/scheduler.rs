@@ -8,13 +8,16 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, PruneJobs, PruneSamples, enqueue_once,
+    BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, PruneJobs, PruneSamples,
+    ServiceSnapshot, enqueue_once,
 };
 
 /// Prune finished jobs every hour (poll jobs are kept for an hour).
 const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 /// Delete expired sessions every hour.
 const CLEAN_UP_SESSIONS_EVERY: Duration = Duration::from_secs(3_600);
+/// Record the admin console's figures every five minutes.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
 /// Apply plans that changed with time, and retry Stripe events, every five minutes.
 const BILLING_SWEEP_EVERY: Duration = Duration::from_secs(300);
 
@@ -52,6 +55,16 @@ pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
         enqueue_once(pool, PruneSamples::default(), &period_key(now, PRUNE_EVERY)).await,
         now,
         PRUNE_EVERY,
+    );
+    report::<ServiceSnapshot>(
+        enqueue_once(
+            pool,
+            ServiceSnapshot::default(),
+            &period_key(now, SNAPSHOT_EVERY),
+        )
+        .await,
+        now,
+        SNAPSHOT_EVERY,
     );
     report::<BillingSweep>(
         enqueue_once(

@@ -324,6 +324,8 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         assert_eq!(response.status(), expected, "{who}");
         let body = response.text().await.unwrap_or_default();
         assert!(!body.contains(&target.email), "{who}: {body}");
+        let response = browser.post_form("/api/admin/live", &[]).await;
+        assert_eq!(response.status(), expected, "{who}: live");
     }
     // Every action.
     let actions = [
@@ -379,9 +381,32 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("JSON");
     assert!(
-        body["overview"]["users"].as_i64().unwrap_or_default() >= 3,
+        body["users"]
+            .as_array()
+            .is_some_and(|users| users.len() >= 3),
         "{body}"
     );
+    // And the live figures, with their history once snapshots are recorded.
+    let now = chrono::Utc::now();
+    app::server::admin::record_snapshot(&app.pool, now)
+        .await
+        .expect("snapshot");
+    app::server::admin::record_snapshot(&app.pool, now)
+        .await
+        .expect("snapshot again, same period");
+    app::server::admin::record_snapshot(&app.pool, now + chrono::TimeDelta::minutes(5))
+        .await
+        .expect("next snapshot");
+    let response = admin.post_form("/api/admin/live", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let live: Value = response.json().await.expect("JSON");
+    assert!(
+        live["overview"]["users"].as_i64().unwrap_or_default() >= 3,
+        "{live}"
+    );
+    let history = live["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2, "one snapshot per five minutes: {live}");
+    assert!(history[0]["users"].as_i64().unwrap_or_default() >= 3);
 }
 
 #[tokio::test]
