@@ -46,3 +46,17 @@ CREATE TABLE service_snapshots (
     due              bigint NOT NULL,
     queued_jobs      bigint NOT NULL
 );
+
+-- Upstream requests per provider and minute, flushed by each worker process: the admin
+-- console's provider figures (requests, error rate, latency percentiles, rate limits).
+CREATE TABLE provider_minutes (
+    provider         text NOT NULL,
+    minute           timestamptz NOT NULL,
+    requests         bigint NOT NULL,
+    errors           bigint NOT NULL,
+    -- Requests per latency bucket (bounds in the code: http::LATENCY_BOUNDS_MS).
+    buckets          bigint[] NOT NULL,
+    remaining        double precision,
+    paused_until     timestamptz,
+    PRIMARY KEY (provider, minute)
+);

@@ -24,6 +24,21 @@ pub struct Console {
 pub struct Live {
     pub overview: ConsoleOverview,
     pub history: Vec<ConsoleSnapshot>,
+    pub providers: Vec<ConsoleProvider>,
+}
+
+/// One upstream over the last hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleProvider {
+    pub name: String,
+    pub requests_last_hour: i64,
+    pub error_rate_percent: Option<f64>,
+    /// Upper bounds of the latency buckets the median and the 95th percentile fall in.
+    pub p50_ms: Option<u32>,
+    pub p95_ms: Option<u32>,
+    pub remaining: Option<f64>,
+    pub paused_until: Option<String>,
+    pub credentials: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,5 +195,8 @@ pub async fn admin_live() -> Result<Live, ServerFnError> {
     Ok(Live {
         overview: admin::overview(&app.pool, now).await.map_err(failed)?,
         history: admin::history(&app.pool, now).await.map_err(failed)?,
+        providers: admin::providers(&app.pool, now, app.engine.config())
+            .await
+            .map_err(failed)?,
     })
 }

@@ -10,8 +10,8 @@ use super::signed_in::SignedIn;
 use crate::{
     api::{
         admin::{
-            Console, ConsoleEvent, ConsoleSnapshot, ConsoleSource, ConsoleUser, Live,
-            admin_console, admin_live,
+            Console, ConsoleEvent, ConsoleProvider, ConsoleSnapshot, ConsoleSource, ConsoleUser,
+            Live, admin_console, admin_live,
         },
         flash::Flash,
         session::get_flash,
@@ -79,7 +79,7 @@ fn LiveOverview() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading the overview…"</p> }>
             {move || Suspend::new(async move {
                 match live.await {
-                    Ok(Live { overview, history }) => {
+                    Ok(Live { overview, history, providers }) => {
                         let mrr: i64 = overview.revenue_by_plan.iter().map(|(_, _, cents)| cents).sum();
                         view! {
         <div class="admin-figures" aria-label="Overview">
@@ -99,6 +99,7 @@ fn LiveOverview() -> impl IntoView {
             {overview.queues.iter().map(|(queue, count)| format!("{queue} {count} ")).collect::<String>()}
         </p>
                             <HistoryChart history />
+                            <ProvidersTable providers />
                         }
                             .into_any()
                     }
@@ -109,6 +110,40 @@ fn LiveOverview() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Each upstream over the last hour, and its credentials.
+#[component]
+fn ProvidersTable(providers: Vec<ConsoleProvider>) -> impl IntoView {
+    let ms = |value: Option<u32>| value.map_or_else(|| "–".to_string(), |ms| format!("≤ {ms} ms"));
+    view! {
+        <div class="table-scroll">
+            <table class="admin-table" data-testid="providers">
+                <caption>"Providers, last hour"</caption>
+                <thead><tr>
+                    <th scope="col">"Provider"</th><th scope="col">"Requests"</th><th scope="col">"Errors"</th>
+                    <th scope="col">"p50"</th><th scope="col">"p95"</th><th scope="col">"Rate limit"</th>
+                    <th scope="col">"Credentials"</th>
+                </tr></thead>
+                <tbody>
+                    {providers.into_iter().map(|provider| view! {
+                        <tr data-testid=format!("provider-{}", provider.name)>
+                            <td><code>{provider.name.clone()}</code></td>
+                            <td>{provider.requests_last_hour}</td>
+                            <td>{provider.error_rate_percent.map_or_else(|| "–".to_string(), |rate| format!("{rate:.1} %"))}</td>
+                            <td>{ms(provider.p50_ms)}</td>
+                            <td>{ms(provider.p95_ms)}</td>
+                            <td>
+                                {provider.remaining.map(|left| format!("{left:.0} left"))}
+                                {provider.paused_until.map(|until| format!(" paused until {until}"))}
+                            </td>
+                            <td>{provider.credentials.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{auth::CurrentUser, billing, tracking::store::refresh_schedule};
 use crate::api::admin::{
     ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleOverview as Overview,
-    ConsoleSnapshot, ConsoleSource as SourceRow, ConsoleUser as UserRow,
+    ConsoleProvider, ConsoleSnapshot, ConsoleSource as SourceRow, ConsoleUser as UserRow,
 };
 
 /// Who did it.
@@ -694,4 +694,182 @@ pub async fn history(
             })
         })
         .collect()
+}
+
+/// Adds `tallies` (from [`crate::server::tracking::http::Upstreams::take_tallies`]) to
+/// their providers' rows of the minute `now` falls in; a week is kept.
+pub async fn record_provider_tallies(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    tallies: &[(&'static str, crate::server::tracking::http::Tally)],
+) -> Result<(), sqlx::Error> {
+    for (provider, tally) in tallies {
+        sqlx::query(
+            "INSERT INTO provider_minutes (provider, minute, requests, errors, buckets, remaining, paused_until)
+             VALUES ($1, date_trunc('minute', $2), $3, $4, $5, $6,
+                     $2 + make_interval(secs => $7::double precision))
+             ON CONFLICT (provider, minute) DO UPDATE SET
+                 requests = provider_minutes.requests + excluded.requests,
+                 errors = provider_minutes.errors + excluded.errors,
+                 buckets = ARRAY(SELECT a + b FROM unnest(provider_minutes.buckets, excluded.buckets) AS t(a, b)),
+                 remaining = coalesce(excluded.remaining, provider_minutes.remaining),
+                 paused_until = coalesce(excluded.paused_until, provider_minutes.paused_until)",
+        )
+        .bind(provider)
+        .bind(now)
+        .bind(tally.requests)
+        .bind(tally.errors)
+        .bind(&tally.buckets)
+        .bind(tally.remaining)
+        .bind(tally.paused_for_secs.map(|secs| secs as f64))
+        .execute(pool)
+        .await?;
+    }
+    sqlx::query("DELETE FROM provider_minutes WHERE minute < $1 - interval '7 days'")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The `q`-quantile of requests spread over latency `buckets`, as the bucket's upper
+/// bound in milliseconds (`None` for the open last bucket, or without requests).
+pub fn latency_quantile(buckets: &[i64], q: f64) -> Option<u32> {
+    let total: i64 = buckets.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = (q * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (index, count) in buckets.iter().enumerate() {
+        seen += count;
+        if seen >= rank {
+            return crate::server::tracking::http::LATENCY_BOUNDS_MS
+                .get(index)
+                .copied();
+        }
+    }
+    None
+}
+
+/// Per provider over the last hour: requests, error rate, p50/p95 latency, the latest
+/// rate-limit state; and whether its credentials are configured.
+pub async fn providers(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    config: &crate::server::tracking::TrackingConfig,
+) -> Result<Vec<ConsoleProvider>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT provider, sum(requests)::bigint AS requests, sum(errors)::bigint AS errors,
+                (SELECT remaining FROM provider_minutes l WHERE l.provider = p.provider
+                 AND l.remaining IS NOT NULL ORDER BY minute DESC LIMIT 1) AS remaining,
+                max(paused_until) AS paused_until
+         FROM provider_minutes p WHERE minute >= $1 - interval '1 hour'
+         GROUP BY provider",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let buckets: Vec<(String, Vec<i64>)> = sqlx::query_as(
+        "SELECT provider, buckets FROM provider_minutes WHERE minute >= $1 - interval '1 hour'",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let credentials = |provider: &str| -> String {
+        match provider {
+            "github" => {
+                if config.github_token.is_some() {
+                    "token set"
+                } else {
+                    "none (60 requests an hour)"
+                }
+            }
+            "youtube" => {
+                if config.youtube_api_key.is_some() {
+                    "API key set"
+                } else {
+                    "missing: YouTube cannot be tracked"
+                }
+            }
+            "twitch" | "twitch_auth" => {
+                if config.twitch_client_id.is_some() && config.twitch_client_secret.is_some() {
+                    "client set"
+                } else {
+                    "missing: Twitch cannot be tracked"
+                }
+            }
+            "coingecko" => {
+                if config.coingecko_api_key.is_some() {
+                    "demo key set"
+                } else {
+                    "none (public limits)"
+                }
+            }
+            _ => "not needed",
+        }
+        .to_string()
+    };
+    let mut providers = Vec::new();
+    for name in [
+        "hackernews",
+        "github",
+        "reddit",
+        "youtube",
+        "twitch",
+        "twitch_auth",
+        "coingecko",
+        "json",
+    ] {
+        let row = rows.iter().find(|row| {
+            row.try_get::<String, _>("provider")
+                .is_ok_and(|provider| provider == name)
+        });
+        let mut summed = vec![0_i64; crate::server::tracking::http::LATENCY_BOUNDS_MS.len() + 1];
+        for (_, counts) in buckets.iter().filter(|(provider, _)| provider == name) {
+            for (total, count) in summed.iter_mut().zip(counts) {
+                *total += count;
+            }
+        }
+        let (requests, errors, remaining, paused_until) = match row {
+            Some(row) => (
+                row.try_get::<i64, _>("requests")?,
+                row.try_get::<i64, _>("errors")?,
+                row.try_get::<Option<f64>, _>("remaining")?,
+                row.try_get::<Option<DateTime<Utc>>, _>("paused_until")?,
+            ),
+            None => (0, 0, None, None),
+        };
+        providers.push(ConsoleProvider {
+            name: name.to_string(),
+            requests_last_hour: requests,
+            error_rate_percent: (requests > 0).then(|| (errors * 1000 / requests) as f64 / 10.0),
+            p50_ms: latency_quantile(&summed, 0.5),
+            p95_ms: latency_quantile(&summed, 0.95),
+            remaining,
+            paused_until: paused_until
+                .filter(|until| *until > now)
+                .map(|until| until.format("%H:%M:%S UTC").to_string()),
+            credentials: credentials(name),
+        });
+    }
+    Ok(providers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::latency_quantile;
+
+    #[test]
+    fn quantiles_come_from_the_buckets() {
+        // Bounds 25, 50, 100, … ms: 50 requests under 25 ms, 45 under 100, 5 slower than 10 s.
+        let mut buckets = vec![0; 12];
+        buckets[0] = 50;
+        buckets[2] = 45;
+        buckets[11] = 5;
+        assert_eq!(latency_quantile(&buckets, 0.5), Some(25));
+        assert_eq!(latency_quantile(&buckets, 0.95), Some(100));
+        assert_eq!(latency_quantile(&buckets, 0.99), None);
+        assert_eq!(latency_quantile(&[0; 12], 0.5), None);
+    }
 }

@@ -241,10 +241,19 @@ pub async fn run_dispatcher(
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut flushed = tokio::time::Instant::now();
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => break,
+            () = shutdown.cancelled() => {
+                flush_tallies(&pool, &engine).await;
+                break;
+            }
             _ = ticker.tick() => {}
+        }
+        // This process's upstream requests, for the admin console, every ten seconds.
+        if flushed.elapsed() >= Duration::from_secs(10) {
+            flush_tallies(&pool, &engine).await;
+            flushed = tokio::time::Instant::now();
         }
         match store::due_backlog(&pool).await {
             Ok((due, age)) => {
@@ -264,5 +273,18 @@ pub async fn run_dispatcher(
                 }
             }
         }
+    }
+}
+
+/// Writes the upstream requests made since the last flush to `provider_minutes`.
+pub async fn flush_tallies(pool: &PgPool, engine: &Engine) {
+    let tallies = engine.http().take_tallies();
+    if tallies.is_empty() {
+        return;
+    }
+    if let Err(error) =
+        app::server::admin::record_provider_tallies(pool, chrono::Utc::now(), &tallies).await
+    {
+        tracing::warn!(error = %error, "could not record upstream request figures");
     }
 }

@@ -691,3 +691,57 @@ async fn a_schedule_dump_loads_back() {
     let bad = upcount::admin::schedule_load(&app.pool, &b"not json"[..]).await;
     assert!(matches!(bad, Err(upcount::admin::AdminError::Invalid(_))));
 }
+
+#[tokio::test]
+async fn the_console_shows_each_providers_requests_errors_latency_and_credentials() {
+    let (standin, app) = crate::helpers::spawn_app_with_standin(vec![]).await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        crate::standin::fixtures::github_repo("leptos-rs/leptos", 19_000),
+    );
+    // Requests through an engine like a worker's: one repository found, one not.
+    let engine = upcount::startup::engine(&app.settings).expect("engine");
+    app::server::tracking::service::preview(
+        &engine,
+        "https://github.com/leptos-rs/leptos",
+        Default::default(),
+    )
+    .await
+    .expect("a preview");
+    let missing = app::server::tracking::service::preview(
+        &engine,
+        "https://github.com/nobody/nothing-here",
+        Default::default(),
+    )
+    .await;
+    assert!(missing.is_err());
+    upcount::jobs::poll::flush_tallies(&app.pool, &engine).await;
+
+    let (_, admin) = admin(&app).await;
+    let response = admin.post_form("/api/admin/live", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let live: Value = response.json().await.expect("JSON");
+    let github = live["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|provider| provider["name"] == "github")
+        .cloned()
+        .expect("github");
+    let requests = github["requests_last_hour"].as_i64().unwrap_or_default();
+    assert!(requests >= 3, "{github}");
+    assert!(
+        github["error_rate_percent"].as_f64().unwrap_or_default() > 0.0,
+        "{github}"
+    );
+    assert!(github["p95_ms"].as_u64().is_some(), "{github}");
+    assert_eq!(github["credentials"], "none (60 requests an hour)");
+    let youtube = live["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|provider| provider["name"] == "youtube")
+        .cloned()
+        .expect("youtube");
+    assert_eq!(youtube["requests_last_hour"], 0);
+}

@@ -81,6 +81,25 @@ pub struct RateState {
     pub paused_until: Option<Instant>,
 }
 
+/// Upper bounds (milliseconds) of the latency buckets of [`Tally`]; the last bucket holds
+/// everything slower.
+pub const LATENCY_BOUNDS_MS: [u32; 11] =
+    [25, 50, 100, 200, 350, 500, 750, 1_000, 2_000, 5_000, 10_000];
+
+/// What one provider's requests did since the last [`Upstreams::take_tallies`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub requests: i64,
+    /// Transport failures and answers of 400 and above (429 included).
+    pub errors: i64,
+    /// Requests per latency bucket ([`LATENCY_BOUNDS_MS`], then one more).
+    pub buckets: Vec<i64>,
+    /// The rate-limit budget left as last reported by the upstream.
+    pub remaining: Option<f64>,
+    /// Seconds the provider is paused for, when it is.
+    pub paused_for_secs: Option<i64>,
+}
+
 /// The shared HTTP machinery.
 pub struct Upstreams {
     config: Arc<TrackingConfig>,
@@ -91,6 +110,7 @@ pub struct Upstreams {
     policy: Arc<Policy>,
     limiters: HashMap<Service, DefaultDirectRateLimiter>,
     rate_state: Mutex<HashMap<Service, RateState>>,
+    tallies: Mutex<HashMap<&'static str, Tally>>,
     twitch_token: tokio::sync::Mutex<Option<(String, Instant)>>,
 }
 
@@ -170,6 +190,7 @@ impl Upstreams {
             policy,
             limiters,
             rate_state: Mutex::new(HashMap::new()),
+            tallies: Mutex::new(HashMap::new()),
             twitch_token: tokio::sync::Mutex::new(None),
         })
     }
@@ -301,6 +322,10 @@ impl Upstreams {
             Err(error) => error.code().to_string(),
         };
         metrics::counter!("upcount_upstream_requests_total", "provider" => label, "outcome" => outcome_label).increment(1);
+        let failed = outcome
+            .as_ref()
+            .map_or(true, |response| response.status.as_u16() >= 400);
+        self.tally(label, started.elapsed(), failed);
         metrics::histogram!("upcount_upstream_request_duration_seconds", "provider" => label)
             .record(started.elapsed().as_secs_f64());
         let response = outcome?;
@@ -444,6 +469,48 @@ impl Upstreams {
             pause_secs = length.as_secs(),
             "upstream rate limit: slowing down"
         );
+    }
+
+    fn tally(&self, label: &'static str, took: Duration, failed: bool) {
+        let millis = u32::try_from(took.as_millis()).unwrap_or(u32::MAX);
+        let bucket = LATENCY_BOUNDS_MS
+            .iter()
+            .position(|bound| millis <= *bound)
+            .unwrap_or(LATENCY_BOUNDS_MS.len());
+        if let Ok(mut tallies) = self.tallies.lock() {
+            let tally = tallies.entry(label).or_default();
+            if tally.buckets.is_empty() {
+                tally.buckets = vec![0; LATENCY_BOUNDS_MS.len() + 1];
+            }
+            tally.requests += 1;
+            tally.errors += i64::from(failed);
+            tally.buckets[bucket] += 1;
+        }
+    }
+
+    /// Each provider's requests since the last call, with its rate-limit state now.
+    pub fn take_tallies(&self) -> Vec<(&'static str, Tally)> {
+        let mut taken: Vec<(&'static str, Tally)> = match self.tallies.lock() {
+            Ok(mut tallies) => tallies.drain().collect(),
+            Err(_) => Vec::new(),
+        };
+        if let Ok(states) = self.rate_state.lock() {
+            let now = Instant::now();
+            for (label, tally) in &mut taken {
+                if let Some(state) = states
+                    .iter()
+                    .find(|(service, _)| service.name() == *label)
+                    .map(|(_, state)| state)
+                {
+                    tally.remaining = state.remaining;
+                    tally.paused_for_secs = state
+                        .paused_until
+                        .filter(|until| *until > now)
+                        .map(|until| (until - now).as_secs() as i64);
+                }
+            }
+        }
+        taken
     }
 
     fn record_remaining(&self, service: Service, remaining: f64) {
