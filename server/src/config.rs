@@ -415,12 +415,14 @@ where
             .map_err(|_| ConfigError::new(VAR, "is not a valid PostgreSQL connection URL"))?;
         Ok(DatabaseSettings {
             connect_options,
+            // Each job queue's worker listens on a connection of its own (seven of
+            // them), and the web server and the jobs need room beside them.
             max_connections: u32::try_from(self.bounded(
                 "UPCOUNT_DB_MAX_CONNECTIONS",
-                10,
+                20,
                 1..=1_000,
             )?)
-            .unwrap_or(10),
+            .unwrap_or(20),
             acquire_timeout: self.seconds("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", 5, 1..=300)?,
             run_migrations: self.boolean("UPCOUNT_RUN_MIGRATIONS", true)?,
         })
@@ -695,7 +697,7 @@ mod tests {
         assert_eq!(settings.log_format, LogFormat::Text);
         assert_eq!(settings.log_filter, DEFAULT_LOG_FILTER);
         assert_eq!(settings.shutdown_timeout, Duration::from_secs(30));
-        assert_eq!(settings.database.max_connections, 10);
+        assert_eq!(settings.database.max_connections, 20);
         assert!(settings.database.run_migrations);
         assert_eq!(settings.jobs.retention, Duration::from_secs(14 * 86_400));
         let tracking = &settings.tracking.engine;
