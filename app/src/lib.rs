@@ -5,6 +5,10 @@
 //! - [`App`] holds the router; every page lives in [`pages`].
 //! - [`server`] (feature `ssr`) holds server-side state; it never compiles to wasm.
 
+// The admin console's tables make deep view types; a fresh (non-incremental) build needs
+// more than the default 128 levels to lay them out.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod domain;
