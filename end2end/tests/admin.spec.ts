@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
 
-import { addTracker, createAdmin, ownRepo, signIn, signUp, watchConsole } from './helpers';
+import { addTracker, createAdmin, ownRepo, signIn, signUp, sql, upcount, watchConsole } from './helpers';
 
-test('an admin finds a user, views as them, suspends them, pauses and resumes their source, and re-processes a Stripe event', async ({
+test('an admin finds a user, views as them, suspends them, pauses and resumes their source, re-processes a Stripe event and retries a failed job', async ({
   browser,
 }) => {
   test.setTimeout(90_000);
@@ -76,6 +76,21 @@ test('an admin finds a user, views as them, suspends them, pauses and resumes th
     await admin.reload();
     await expect(admin.getByTestId(`event-${eventId}`)).toContainText('processed', { timeout: 1_000 });
   }).toPass({ timeout: 20_000 });
+  // A job that failed for good: retry it, and it runs.
+  upcount(['enqueue', 'clean-up-sessions']);
+  const jobId = sql(
+    `UPDATE apalis.jobs SET status = 'Failed', attempts = max_attempts,
+            last_result = '{"Err": "e2e: the database went away"}'
+     WHERE id = (SELECT id FROM apalis.jobs WHERE job_type = 'clean_up_sessions'
+                 ORDER BY run_at DESC LIMIT 1) RETURNING id`,
+  ).split('\n')[0];
+  await admin.goto('/admin');
+  await expect(admin.getByTestId(`job-${jobId}`)).toContainText('e2e: the database went away');
+  await admin.getByRole('button', { name: `Retry job ${jobId}` }).click();
+  await expect(admin.getByRole('status')).toContainText(`Job ${jobId} will run again.`);
+  await expect(admin.getByTestId('audit-log')).toContainText('job.retry');
+  await expect.poll(() => sql(`SELECT status FROM apalis.jobs WHERE id = '${jobId}'`), { timeout: 20_000 }).toBe('Done');
+
   expect(errors).toEqual([]);
   await customerContext.close();
   await adminContext.close();

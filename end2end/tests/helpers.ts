@@ -87,3 +87,20 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL('/dashboard');
 }
+
+/** Runs `upcount <args>` against the test server's database. */
+export function upcount(args: string[]): void {
+  const statePath = join(__dirname, '..', '.e2e-state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { database_url: string; bin: string };
+  execFileSync(state.bin, args, {
+    env: { ...process.env, DATABASE_URL: state.database_url },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+/** Runs one SQL statement on the test server's database and returns its rows, tab-separated. */
+export function sql(statement: string): string {
+  const statePath = join(__dirname, '..', '.e2e-state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { database_url: string; bin: string };
+  return execFileSync('psql', [state.database_url, '-At', '-c', statement], { encoding: 'utf8' }).trim();
+}

@@ -90,6 +90,8 @@ pub struct ConsoleUser {
     pub trackers: i64,
     pub tokens: i64,
     pub last_sign_in: Option<String>,
+    /// The latest sign-ins, newest first: time and address.
+    pub sign_ins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

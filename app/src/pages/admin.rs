@@ -404,7 +404,15 @@ fn UserLine(user: ConsoleUser) -> impl IntoView {
             <td>{user.plan.clone()} {user.subscription_status.map(|status| format!(" ({status})"))}</td>
             <td>{user.trackers}</td>
             <td>{user.tokens}</td>
-            <td>{user.last_sign_in.unwrap_or_else(|| "never".into())}</td>
+            <td>
+                {user.last_sign_in.unwrap_or_else(|| "never".into())}
+                {(!user.sign_ins.is_empty()).then(|| view! {
+                    <details class="sign-ins">
+                        <summary>"History"</summary>
+                        <ul>{user.sign_ins.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                    </details>
+                })}
+            </td>
             <td class="actions">
                 {view_as}
                 {suspend}

@@ -404,7 +404,9 @@ pub async fn find_users(pool: &PgPool, query: &str) -> Result<Vec<UserRow>, sqlx
                 w.id AS workspace_id, w.plan_id, b.subscription_status,
                 (SELECT count(*) FROM trackers t WHERE t.workspace_id = w.id) AS trackers,
                 (SELECT count(*) FROM api_tokens k WHERE k.workspace_id = w.id) AS tokens,
-                (SELECT max(at) FROM sign_ins s WHERE s.user_id = u.id) AS last_sign_in
+                (SELECT max(at) FROM sign_ins s WHERE s.user_id = u.id) AS last_sign_in,
+                ARRAY(SELECT to_char(s.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') || ' from ' || s.ip
+                      FROM sign_ins s WHERE s.user_id = u.id ORDER BY s.at DESC LIMIT 10) AS sign_in_list
          FROM users u
          JOIN workspace_members m ON m.user_id = u.id
          JOIN workspaces w ON w.id = m.workspace_id
@@ -437,6 +439,7 @@ pub async fn find_users(pool: &PgPool, query: &str) -> Result<Vec<UserRow>, sqlx
                 last_sign_in: row
                     .try_get::<Option<DateTime<Utc>>, _>("last_sign_in")?
                     .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                sign_ins: row.try_get("sign_in_list")?,
             })
         })
         .collect()

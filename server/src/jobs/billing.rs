@@ -53,6 +53,7 @@ pub async fn process_stripe_event(
     job: ProcessStripeEvent,
     context: Data<BillingContext>,
 ) -> Result<(), BoxDynError> {
+    let _timer = super::JobTimer::start(ProcessStripeEvent::JOB_NAME);
     let outcome = events::process(&context.pool, &context.billing, &job.event_id, Utc::now())
         .await
         .map_err(|error| {
@@ -88,6 +89,7 @@ pub async fn sweep(
     _job: BillingSweep,
     context: Data<BillingContext>,
 ) -> Result<SweepReport, BoxDynError> {
+    let _timer = super::JobTimer::start(BillingSweep::JOB_NAME);
     let report = run_sweep(&context).await?;
     if report != SweepReport::default() {
         tracing::info!(

@@ -25,6 +25,7 @@ pub async fn run(
     _job: CleanUpSessions,
     context: Data<JobContext>,
 ) -> Result<CleanUpReport, BoxDynError> {
+    let _timer = super::JobTimer::start(CleanUpSessions::JOB_NAME);
     let report = clean_up(&context).await?;
     tracing::info!(
         sessions = report.sessions,

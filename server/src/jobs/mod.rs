@@ -31,6 +31,29 @@ pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
 pub use snapshot::ServiceSnapshot;
 
+/// Records how long a job ran (`upcount_job_duration_seconds{job}`) when dropped, so
+/// every way out of a job's function counts.
+pub struct JobTimer {
+    job: &'static str,
+    started: std::time::Instant,
+}
+
+impl JobTimer {
+    pub fn start(job: &'static str) -> Self {
+        Self {
+            job,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Drop for JobTimer {
+    fn drop(&mut self) {
+        metrics::histogram!("upcount_job_duration_seconds", "job" => self.job)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
 /// A job apalis can store and run.
 pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// The job's name; also its queue (`apalis.jobs.job_type`). Never rename a job that

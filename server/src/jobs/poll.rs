@@ -62,6 +62,7 @@ pub struct PollReport {
 
 #[tracing::instrument(name = "poll_sources", skip_all, fields(kind = %job.kind, sources = job.sources.len()))]
 pub async fn run(job: PollSources, context: Data<PollContext>) -> Result<PollReport, BoxDynError> {
+    let _timer = super::JobTimer::start(PollSources::JOB_NAME);
     let report = poll(&context.pool, &context.engine, &job).await?;
     tracing::debug!(
         polled = report.polled,

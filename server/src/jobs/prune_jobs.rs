@@ -24,6 +24,7 @@ pub struct PruneReport {
 
 #[tracing::instrument(name = "prune_jobs", skip_all)]
 pub async fn run(_job: PruneJobs, context: Data<JobContext>) -> Result<PruneReport, BoxDynError> {
+    let _timer = super::JobTimer::start(PruneJobs::JOB_NAME);
     let report = prune(&context).await?;
     tracing::info!(
         jobs = report.jobs,

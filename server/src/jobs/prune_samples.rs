@@ -17,6 +17,7 @@ impl BackgroundJob for PruneSamples {
 
 #[tracing::instrument(name = "prune_samples", skip_all)]
 pub async fn run(_job: PruneSamples, context: Data<JobContext>) -> Result<u64, BoxDynError> {
+    let _timer = super::JobTimer::start(PruneSamples::JOB_NAME);
     let deleted = store::prune_raw_samples(&context.pool, chrono::Utc::now()).await?;
     if deleted > 0 {
         tracing::info!(deleted, "deleted raw samples past their plan's retention");

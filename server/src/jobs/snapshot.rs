@@ -16,6 +16,7 @@ impl BackgroundJob for ServiceSnapshot {
 
 #[tracing::instrument(name = "service_snapshot", skip_all)]
 pub async fn run(_job: ServiceSnapshot, context: Data<JobContext>) -> Result<(), BoxDynError> {
+    let _timer = super::JobTimer::start(ServiceSnapshot::JOB_NAME);
     admin::record_snapshot(&context.pool, chrono::Utc::now()).await?;
     Ok(())
 }

@@ -148,6 +148,13 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
         .await
         .expect("count");
     assert_eq!(sign_ins, 2);
+    let page = admin
+        .get(&format!("/admin?q={}", user.email))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("from 127.0.0.1"), "{page}");
 }
 
 #[tokio::test]
@@ -425,8 +432,24 @@ async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without
         ..crate::helpers::SpawnOptions::default()
     })
     .await;
-    // Some traffic to count.
+    // Some traffic to count, and a job to time.
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    let _workers = app.start_workers();
+    upcount::jobs::enqueue(&app.pool, upcount::jobs::CleanUpSessions::default())
+        .await
+        .expect("enqueue");
+    for _ in 0..100 {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM apalis.jobs WHERE job_type = 'clean_up_sessions' AND status = 'Done'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+        if done > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let client = reqwest::Client::new();
     let url = format!("{}/metrics", app.address);
     let anonymous = client.get(&url).send().await.expect("GET");
@@ -465,6 +488,10 @@ async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without
     );
     assert!(
         text.contains("upcount_db_pool_connections{state=\"open\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upcount_job_duration_seconds_count{job=\"clean_up_sessions\"}"),
         "{text}"
     );
 }
