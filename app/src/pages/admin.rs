@@ -374,12 +374,12 @@ fn UserLine(user: ConsoleUser) -> impl IntoView {
             format!("Suspend {}", user.email),
         )
     };
-    let view_as = (!user.suspended).then(|| {
-        action_button(
-            format!("/admin/users/{}/view-as", user.id),
-            format!("View as {}", user.email),
-        )
-    });
+    // Always there (a suspended user's is refused with a reason), so that the row's shape
+    // never depends on the data.
+    let view_as = action_button(
+        format!("/admin/users/{}/view-as", user.id),
+        format!("View as {}", user.email),
+    );
     // Two steps, without script: open "Delete…", then confirm.
     let delete = view! {
         <details class="confirm">
@@ -406,12 +406,8 @@ fn UserLine(user: ConsoleUser) -> impl IntoView {
             <td>{user.tokens}</td>
             <td>
                 {user.last_sign_in.unwrap_or_else(|| "never".into())}
-                {(!user.sign_ins.is_empty()).then(|| view! {
-                    <details class="sign-ins">
-                        <summary>"History"</summary>
-                        <ul>{user.sign_ins.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
-                    </details>
-                })}
+                <br />
+                <span class="muted sign-in-history">{user.sign_ins.join("; ")}</span>
             </td>
             <td class="actions">
                 {view_as}
