@@ -185,6 +185,19 @@ fn nested(form: &[(String, String)], name: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// The form's `customer`, when the stand-in knows it; else Stripe's error answer.
+fn known_customer(data: &Data, form: &[(String, String)]) -> Result<String, Box<Response>> {
+    match field(form, "customer") {
+        Some(id) if data.customers.contains_key(id) => Ok(id.to_string()),
+        Some(id) => Err(Box::new(missing("customer", id))),
+        None => Err(Box::new(stripe_error(
+            StatusCode::BAD_REQUEST,
+            "parameter_missing",
+            "Missing required param: customer.",
+        ))),
+    }
+}
+
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(key, _)| key == name)
@@ -339,16 +352,9 @@ async fn create_checkout_session(
         );
     };
     let mut data = standin.lock();
-    let customer = match field(&form, "customer") {
-        Some(id) if data.customers.contains_key(id) => id.to_string(),
-        Some(id) => return missing("customer", id),
-        None => {
-            return stripe_error(
-                StatusCode::BAD_REQUEST,
-                "parameter_missing",
-                "The stand-in needs a customer.",
-            );
-        }
+    let customer = match known_customer(&data, &form) {
+        Ok(customer) => customer,
+        Err(response) => return *response,
     };
     let session = CheckoutSession {
         id: data.id("cs_test"),
@@ -380,16 +386,9 @@ async fn create_portal_session(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let mut data = standin.lock();
-    let customer = match field(&form, "customer") {
-        Some(id) if data.customers.contains_key(id) => id.to_string(),
-        Some(id) => return missing("customer", id),
-        None => {
-            return stripe_error(
-                StatusCode::BAD_REQUEST,
-                "parameter_missing",
-                "Missing required param: customer.",
-            );
-        }
+    let customer = match known_customer(&data, &form) {
+        Ok(customer) => customer,
+        Err(response) => return *response,
     };
     let return_url = field(&form, "return_url")
         .unwrap_or(standin.origin())

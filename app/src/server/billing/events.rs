@@ -380,16 +380,6 @@ pub async fn due_for_retry(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Stri
     .await
 }
 
-/// Marks a stored event for processing again (the admin's "re-process").
-pub async fn reset(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
-    let result =
-        sqlx::query("UPDATE stripe_events SET status = 'pending', error = NULL WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await?;
-    Ok(result.rows_affected() == 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -486,16 +486,24 @@ pub async fn api_tokens(
 }
 
 /// Locks the workspace's row until the transaction ends (so that two requests at once
-/// cannot both take the last free place) and checks that one more active tracker fits.
-pub async fn check_tracker_room(
+/// cannot both take the last free place) and returns its plan.
+async fn lock_workspace_plan(
     connection: &mut PgConnection,
     workspace_id: Uuid,
-) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+) -> Result<Plan, sqlx::Error> {
     sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
         .bind(workspace_id)
         .execute(&mut *connection)
         .await?;
-    let plan = workspace_plan(&mut *connection, workspace_id).await?;
+    workspace_plan(&mut *connection, workspace_id).await
+}
+
+/// Checks, under the workspace's lock, that one more active tracker fits.
+pub async fn check_tracker_room(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+    let plan = lock_workspace_plan(connection, workspace_id).await?;
     let active = active_trackers(&mut *connection, workspace_id).await?;
     if active >= i64::from(plan.max_trackers) {
         return Ok(Err(UpgradeRequired {
@@ -527,16 +535,12 @@ pub fn check_interval(plan: &Plan, interval_secs: i64) -> Result<(), UpgradeRequ
     Ok(())
 }
 
-/// Locks the workspace's row and checks that one more API token fits.
+/// Checks, under the workspace's lock, that one more API token fits.
 pub async fn check_token_room(
     connection: &mut PgConnection,
     workspace_id: Uuid,
 ) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
-    sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
-        .bind(workspace_id)
-        .execute(&mut *connection)
-        .await?;
-    let plan = workspace_plan(&mut *connection, workspace_id).await?;
+    let plan = lock_workspace_plan(connection, workspace_id).await?;
     let tokens = api_tokens(&mut *connection, workspace_id).await?;
     if tokens >= i64::from(plan.max_api_tokens) {
         return Ok(Err(UpgradeRequired {
