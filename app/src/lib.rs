@@ -30,6 +30,7 @@ use crate::{
     pages::{
         account::Account,
         admin::Admin,
+        admin_user::AdminUser,
         auth::{SignIn, SignUp},
         billing::{Billing, BillingSuccess, Pricing},
         compare::Compare,
@@ -100,6 +101,7 @@ pub fn App() -> impl IntoView {
                     // Where the form that creates a token answers, with the new token.
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
+                    <Route path=path!("admin/users/:id") view=AdminUser ssr=SsrMode::Async />
                     <Route path=path!("pricing") view=Pricing ssr=SsrMode::Async />
                     <Route path=path!("billing") view=Billing ssr=SsrMode::Async />
                     <Route path=path!("billing/success") view=BillingSuccess ssr=SsrMode::Async />

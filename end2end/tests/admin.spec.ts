@@ -40,20 +40,38 @@ test('an admin finds a user, views as them, suspends them, pauses and resumes th
   await admin.getByLabel('Email or id').fill(email);
   await admin.getByRole('button', { name: 'Search' }).click();
 
-  // Suspend them: their session stops working at once.
+  // Suspend them: their session stops working at once, and signing in again is refused.
   await row.getByRole('button', { name: `Suspend ${email}` }).click();
   await expect(admin.getByRole('status')).toContainText('Suspended');
   await expect(admin.getByTestId('audit-log')).toContainText('user.suspend');
   await customer.goto('/dashboard');
   await expect(customer).toHaveURL(/\/sign-in/);
+  await customer.getByLabel('Email').fill(email);
+  await customer.getByLabel('Password').fill('correct horse battery');
+  await customer.getByRole('button', { name: 'Sign in' }).click();
+  await expect(customer.getByRole('alert')).toContainText('This account is suspended');
 
-  // Their source stopped polling; the admin pauses and resumes it.
-  await admin.getByLabel('Provider').fill('github');
+  // Their source stopped polling.
+  await admin.getByLabel('Provider').selectOption('github');
   await admin.getByRole('button', { name: 'Filter' }).click();
+  await expect(admin).toHaveURL(/provider=github/);
   const source = admin.locator('[data-testid^="source-"]').filter({ hasText: repoKey });
   await expect(source).toContainText('paused');
-  await admin.getByRole('button', { name: `Unsuspend ${email}` }).first().click();
+
+  // Their page: the workspace, its tracker, and every sign-in, the refused one too.
+  await admin.getByRole('link', { name: email }).click();
+  await expect(admin.getByRole('heading', { level: 1 })).toContainText(email);
+  await expect(admin.getByTestId('trackers')).toContainText('Watched');
+  await expect(admin.getByTestId('plan')).toContainText('Free');
+  const signIns = admin.getByTestId('sign-ins');
+  await expect(signIns).toContainText('signed up');
+  await expect(signIns).toContainText('refused: suspended');
+  await expect(signIns).toContainText('HeadlessChrome');
+  // Unsuspend them from there: the page comes back with its notice.
+  await admin.getByRole('button', { name: `Unsuspend ${email}` }).click();
   await expect(admin.getByRole('status')).toContainText('Unsuspended');
+  await expect(admin.getByTestId('user-audit')).toContainText('user.unsuspend');
+  await admin.goto('/admin?provider=github');
   const sourceId = (await source.getAttribute('data-testid'))!.replace('source-', '');
   await admin.getByRole('button', { name: `Pause source ${sourceId}` }).click();
   await expect(admin.getByTestId(`source-${sourceId}`)).toContainText('(by admin)');
@@ -102,4 +120,39 @@ test('an admin finds a user, views as them, suspends them, pauses and resumes th
   expect(errors).toEqual([]);
   await customerContext.close();
   await adminContext.close();
+});
+
+test('the console and a user page fit a phone: tables scroll inside the page, buttons stay reachable', async ({
+  browser,
+}) => {
+  const customerContext = await browser.newContext();
+  const customer = await customerContext.newPage();
+  const email = await signUp(customer);
+  await addTracker(customer, ownRepo('phone'), 'On a phone');
+
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const admin = await phone.newPage();
+  const errors = watchConsole(admin);
+  const password = 'admin password 1234';
+  await signIn(admin, createAdmin(password), password);
+  const pageWidth = () => admin.evaluate(() => document.documentElement.scrollWidth);
+
+  await admin.goto(`/admin?q=${encodeURIComponent(email)}`);
+  await expect(admin.getByRole('heading', { name: 'Admin console' })).toBeVisible();
+  await expect(admin.getByTestId(`user-${email}`)).toBeVisible();
+  expect(await pageWidth()).toBeLessThanOrEqual(390);
+  // The row's buttons are reached by scrolling its table, and they work.
+  const suspend = admin.getByRole('button', { name: `Suspend ${email}` });
+  await suspend.scrollIntoViewIfNeeded();
+  await expect(suspend).toBeInViewport();
+
+  await admin.getByRole('link', { name: email }).click();
+  await expect(admin.getByRole('heading', { level: 1 })).toContainText(email);
+  await expect(admin.getByTestId('trackers')).toContainText('On a phone');
+  expect(await pageWidth()).toBeLessThanOrEqual(390);
+  await admin.getByRole('button', { name: `Suspend ${email}` }).tap();
+  await expect(admin.getByRole('status')).toContainText('Suspended');
+  expect(errors).toEqual([]);
+  await customerContext.close();
+  await phone.close();
 });

@@ -5,6 +5,20 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// The providers sources are filtered by (the first part of their kind).
+pub const SOURCE_PROVIDERS: [&str; 7] = [
+    "github",
+    "hackernews",
+    "reddit",
+    "youtube",
+    "twitch",
+    "coingecko",
+    "json",
+];
+
+/// The states a source can be in.
+pub const SOURCE_STATES: [&str; 5] = ["ok", "backing_off", "paused", "gone", "ended"];
+
 /// Everything the console shows at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Console {
@@ -50,6 +64,7 @@ pub struct ConsoleSnapshot {
     pub polls_last_hour: i64,
     pub errors_last_hour: i64,
     pub due: i64,
+    pub queued_jobs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,8 +105,8 @@ pub struct ConsoleUser {
     pub trackers: i64,
     pub tokens: i64,
     pub last_sign_in: Option<String>,
-    /// The latest sign-ins, newest first: time and address.
-    pub sign_ins: Vec<String>,
+    /// Wrong passwords and suspended sign-in attempts in the last 24 hours.
+    pub refused_sign_ins_last_day: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +144,77 @@ pub struct ConsoleAudit {
     pub action: String,
     pub target: String,
     pub detail: String,
+}
+
+/// Everything about one user, for their page in the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleUserPage {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: String,
+    pub suspended_since: Option<String>,
+    pub workspaces: Vec<ConsoleWorkspace>,
+    /// The newest sign-ins and refused attempts, newest first.
+    pub sign_ins: Vec<ConsoleSignIn>,
+    /// How many there are in all.
+    pub sign_in_total: i64,
+    /// Admin actions on the user or their workspaces, newest first.
+    pub audit: Vec<ConsoleAudit>,
+}
+
+/// A workspace the user is a member of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleWorkspace {
+    pub id: String,
+    pub name: String,
+    /// The user's role in it.
+    pub role: String,
+    pub members: i64,
+    pub suspended: bool,
+    pub billing: crate::api::billing::BillingView,
+    pub stripe_customer_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub plan_override: Option<String>,
+    pub tracker_total: i64,
+    /// The newest 200.
+    pub trackers: Vec<ConsoleTracker>,
+    pub tokens: Vec<ConsoleToken>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleTracker {
+    pub id: String,
+    pub label: String,
+    pub source_id: i64,
+    pub kind: String,
+    pub key: String,
+    pub source_state: String,
+    pub interval_secs: i32,
+    pub paused: bool,
+    pub paused_by_plan: bool,
+    pub last_poll_at: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleToken {
+    pub name: String,
+    /// The first characters, as the user sees them; never the token.
+    pub prefix: String,
+    pub scope: String,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSignIn {
+    pub at: String,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    /// `signed_in`, `signed_up`, `wrong_password` or `suspended`.
+    pub outcome: String,
 }
 
 /// The signed-in administrator; 401 or 403 (set on the response) for anyone else.
@@ -201,4 +287,22 @@ pub async fn admin_live() -> Result<Live, ServerFnError> {
             .await
             .map_err(failed)?,
     })
+}
+
+/// One user's page: their workspaces with plan, billing state, trackers and tokens,
+/// their sign-in history and the admin actions on them.
+#[server(endpoint = "admin/user")]
+pub async fn admin_user(id: String) -> Result<Option<ConsoleUserPage>, ServerFnError> {
+    use crate::server::{admin, state::AppState};
+    require_admin().await?;
+    let Ok(id) = uuid::Uuid::parse_str(id.trim()) else {
+        return Ok(None);
+    };
+    let app = expect_context::<AppState>();
+    admin::user_page(&app, id, chrono::Utc::now())
+        .await
+        .map_err(|error| {
+            tracing::error!(error = %error, "could not read a user for the admin console");
+            ServerFnError::new("Could not load this user. Please try again.")
+        })
 }

@@ -11,7 +11,7 @@ use crate::{
     api::{
         admin::{
             Console, ConsoleEvent, ConsoleProvider, ConsoleSnapshot, ConsoleSource, ConsoleUser,
-            Live, admin_console, admin_live,
+            Live, SOURCE_PROVIDERS, SOURCE_STATES, admin_console, admin_live,
         },
         flash::Flash,
         session::get_flash,
@@ -147,33 +147,84 @@ fn ProvidersTable(providers: Vec<ConsoleProvider>) -> impl IntoView {
     }
 }
 
-/// Users and paying workspaces, and sources polled, failed and due, over the last week.
+/// One small chart of the overview: its title and the figures it draws.
+#[derive(Clone, Copy)]
+struct Panel {
+    id: &'static str,
+    title: &'static str,
+    // Drawn in the browser only.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    series: &'static [(&'static str, fn(&ConsoleSnapshot) -> f64)],
+}
+
+const PANELS: [Panel; 4] = [
+    Panel {
+        id: "admin-history-accounts",
+        title: "Accounts",
+        series: &[
+            ("users", |point| point.users as f64),
+            ("paying workspaces", |point| point.paying as f64),
+        ],
+    },
+    Panel {
+        id: "admin-history-revenue",
+        title: "Monthly revenue ($)",
+        series: &[("MRR", |point| point.mrr_cents as f64 / 100.0)],
+    },
+    Panel {
+        id: "admin-history-polls",
+        title: "Sources polled per hour",
+        series: &[
+            ("polled", |point| point.polls_last_hour as f64),
+            ("failed", |point| point.errors_last_hour as f64),
+        ],
+    },
+    Panel {
+        id: "admin-history-backlog",
+        title: "Backlog",
+        series: &[
+            ("sources due", |point| point.due as f64),
+            ("queued jobs", |point| point.queued_jobs as f64),
+        ],
+    },
+];
+
+/// Small charts of the last week: accounts, revenue, polls and the backlog.
 #[component]
 fn HistoryChart(history: Vec<ConsoleSnapshot>) -> impl IntoView {
-    let node = NodeRef::<leptos::html::Div>::new();
     let empty = history.len() < 2;
-    #[cfg(feature = "hydrate")]
-    if !empty {
-        chart::draw(node, history.clone());
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = &history;
+    let history = std::sync::Arc::new(history);
     view! {
         {empty.then(|| view! { <p class="muted">"Charts appear after the first snapshots (one every five minutes)."</p> })}
-        <div
-            id="admin-history"
-            class="admin-chart"
-            node_ref=node
-            role="img"
-            aria-label="Users, paying workspaces, and sources polled, failed and due over the last week"
-            hidden=empty
-        ></div>
+        <div class="admin-charts" hidden=empty>
+            {PANELS.iter().map(|panel| {
+                let node = NodeRef::<leptos::html::Div>::new();
+                #[cfg(feature = "hydrate")]
+                if !empty {
+                    chart::draw(node, *panel, history.clone());
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = &history;
+                view! {
+                    <figure class="admin-chart-panel">
+                        <figcaption>{panel.title}</figcaption>
+                        <div
+                            id=panel.id
+                            class="admin-chart"
+                            node_ref=node
+                            role="img"
+                            aria-label=format!("{} over the last week", panel.title)
+                        ></div>
+                    </figure>
+                }
+            }).collect_view()}
+        </div>
     }
 }
 
 #[cfg(feature = "hydrate")]
 mod chart {
-    use std::rc::Rc;
+    use std::{rc::Rc, sync::Arc};
 
     use charming::{
         Chart,
@@ -183,26 +234,19 @@ mod chart {
     };
     use leptos::prelude::*;
 
+    use super::Panel;
     use crate::{api::admin::ConsoleSnapshot, components::echarts};
 
-    pub fn draw(node: NodeRef<leptos::html::Div>, history: Vec<ConsoleSnapshot>) {
+    pub fn draw(
+        node: NodeRef<leptos::html::Div>,
+        panel: Panel,
+        history: Arc<Vec<ConsoleSnapshot>>,
+    ) {
         Effect::new(move |_| {
             if node.get().is_none() {
                 return;
             }
-            let series = |name: &str, axis: f64, value: fn(&ConsoleSnapshot) -> i64| {
-                Line::new()
-                    .name(name)
-                    .y_axis_index(axis)
-                    .show_symbol(false)
-                    .data(
-                        history
-                            .iter()
-                            .map(|point| vec![point.at_ms as f64, value(point) as f64])
-                            .collect::<Vec<_>>(),
-                    )
-            };
-            let chart = Chart::new()
+            let mut chart = Chart::new()
                 .background_color("transparent")
                 .legend(Legend::new().top(0))
                 .tooltip(
@@ -210,20 +254,24 @@ mod chart {
                         .trigger(Trigger::Axis)
                         .formatter(echarts::time_tooltip()),
                 )
-                .grid(Grid::new().left(56).right(56).top(40).bottom(32))
+                .grid(Grid::new().left(48).right(16).top(28).bottom(24))
                 .x_axis(Axis::new().type_(AxisType::Time))
-                .y_axis(Axis::new().type_(AxisType::Value).name("accounts"))
-                .y_axis(Axis::new().type_(AxisType::Value).name("sources"))
-                .series(series("users", 0.0, |point| point.users))
-                .series(series("paying", 0.0, |point| point.paying))
-                .series(series("polled / h", 1.0, |point| point.polls_last_hour))
-                .series(series("failed / h", 1.0, |point| point.errors_last_hour))
-                .series(series("due", 1.0, |point| point.due));
+                .y_axis(Axis::new().type_(AxisType::Value).min_interval(1));
+            for (name, value) in panel.series {
+                chart = chart.series(
+                    Line::new().name(*name).show_symbol(false).data(
+                        history
+                            .iter()
+                            .map(|point| vec![point.at_ms as f64, value(point)])
+                            .collect::<Vec<_>>(),
+                    ),
+                );
+            }
             let done: Rc<dyn Fn(charming::Echarts)> = Rc::new(|_| {});
             let failed: Rc<dyn Fn(String)> = Rc::new(|reason| {
                 leptos::logging::warn!("the admin chart could not be drawn: {reason}");
             });
-            echarts::draw_when_ready("admin-history".into(), Rc::new(chart), done, failed);
+            echarts::draw_when_ready(panel.id.into(), Rc::new(chart), done, failed);
         });
     }
 }
@@ -267,9 +315,9 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
             <form method="get" action="/admin" class="form form-inline">
                 <input type="hidden" name="q" value=q_kept />
                 <label for="admin-provider">"Provider"</label>
-                <input id="admin-provider" name="provider" value=provider placeholder="github" />
+                <FilterSelect id="admin-provider" name="provider" choices=&SOURCE_PROVIDERS current=provider />
                 <label for="admin-state">"State"</label>
-                <input id="admin-state" name="state" value=state placeholder="backing_off" />
+                <FilterSelect id="admin-state" name="state" choices=&SOURCE_STATES current=state />
                 <button type="submit">"Filter"</button>
             </form>
             <div class="table-scroll">
@@ -288,9 +336,7 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
         {view! {
         <section class="panel" aria-labelledby="jobs-title">
             <h2 id="jobs-title">"Jobs"</h2>
-            <p class="muted">
-                {console.job_counts.iter().map(|(queue, status, count)| format!("{queue}: {count} {status} · ")).collect::<String>()}
-            </p>
+            <JobCounts counts=console.job_counts />
             <div class="table-scroll">
                 <table class="admin-table">
                     <thead><tr>
@@ -353,7 +399,59 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
     }
 }
 
-fn action_button(action: String, label: String) -> impl IntoView {
+/// The apalis job statuses, in the order a job goes through them.
+const JOB_STATUSES: [&str; 6] = ["Pending", "Queued", "Running", "Done", "Failed", "Killed"];
+
+/// Jobs by queue (rows) and status (columns).
+#[component]
+fn JobCounts(counts: Vec<(String, String, i64)>) -> impl IntoView {
+    let mut queues: Vec<String> = counts.iter().map(|(queue, _, _)| queue.clone()).collect();
+    queues.dedup();
+    let count = move |queue: &str, status: &str| {
+        counts
+            .iter()
+            .find(|(q, s, _)| q == queue && s == status)
+            .map_or(0, |(_, _, count)| *count)
+    };
+    view! {
+        <div class="table-scroll">
+            <table class="admin-table" data-testid="job-counts">
+                <caption>"Jobs by queue"</caption>
+                <thead><tr>
+                    <th scope="col">"Queue"</th>
+                    {JOB_STATUSES.iter().map(|status| view! { <th scope="col">{*status}</th> }).collect_view()}
+                </tr></thead>
+                <tbody>
+                    {queues.into_iter().map(|queue| {
+                        let cells = JOB_STATUSES.iter().map(|status| view! { <td>{count(&queue, status)}</td> }).collect_view();
+                        view! { <tr><th scope="row"><code>{queue.clone()}</code></th>{cells}</tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// A filter's choices, "any" first.
+#[component]
+fn FilterSelect(
+    id: &'static str,
+    name: &'static str,
+    choices: &'static [&'static str],
+    current: String,
+) -> impl IntoView {
+    view! {
+        <select id=id name=name>
+            <option value="" selected=current.is_empty()>"any"</option>
+            {choices.iter().map(|choice| {
+                let selected = *choice == current;
+                view! { <option value=*choice selected=selected>{*choice}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
+pub(super) fn action_button(action: String, label: String) -> impl IntoView {
     view! {
         <form method="post" action=action class="inline-form">
             <button type="submit" class="button-secondary">{label}</button>
@@ -361,42 +459,62 @@ fn action_button(action: String, label: String) -> impl IntoView {
     }
 }
 
+/// View as, suspend or unsuspend, and delete (in two steps, without script).
 #[component]
-fn UserLine(user: ConsoleUser) -> impl IntoView {
-    let suspend = if user.suspended {
+pub(super) fn UserActions(id: String, email: String, suspended: bool) -> impl IntoView {
+    let suspend = if suspended {
         action_button(
-            format!("/admin/users/{}/unsuspend", user.id),
-            format!("Unsuspend {}", user.email),
+            format!("/admin/users/{id}/unsuspend"),
+            format!("Unsuspend {email}"),
         )
     } else {
         action_button(
-            format!("/admin/users/{}/suspend", user.id),
-            format!("Suspend {}", user.email),
+            format!("/admin/users/{id}/suspend"),
+            format!("Suspend {email}"),
         )
     };
     // Always there (a suspended user's is refused with a reason), so that the row's shape
     // never depends on the data.
     let view_as = action_button(
-        format!("/admin/users/{}/view-as", user.id),
-        format!("View as {}", user.email),
+        format!("/admin/users/{id}/view-as"),
+        format!("View as {email}"),
     );
-    // Two steps, without script: open "Delete…", then confirm.
-    let delete = view! {
+    view! {
+        {view_as}
+        {suspend}
         <details class="confirm">
             <summary>"Delete…"</summary>
             {action_button(
-                format!("/admin/users/{}/delete", user.id),
-                format!("Delete {} for good", user.email),
+                format!("/admin/users/{id}/delete"),
+                format!("Delete {email} for good"),
             )}
         </details>
-    };
-    let plan_action = format!("/admin/workspaces/{}/plan", user.workspace_id);
-    let plan_label = format!("Plan of {}", user.email);
-    let current = user.plan.clone();
+    }
+}
+
+/// Support's override of a workspace's plan; `subscription` goes back to what it pays for.
+#[component]
+pub(super) fn PlanForm(workspace_id: String, label: String, current: String) -> impl IntoView {
+    view! {
+        <form method="post" action=format!("/admin/workspaces/{workspace_id}/plan") class="inline-form">
+            <select name="plan" aria-label=label>
+                {["subscription", "free", "pro", "business"].into_iter().map(|plan| {
+                    let selected = plan == current;
+                    view! { <option value=plan selected=selected>{plan}</option> }
+                }).collect_view()}
+            </select>
+            <button type="submit" class="button-secondary">"Set plan"</button>
+        </form>
+    }
+}
+
+#[component]
+fn UserLine(user: ConsoleUser) -> impl IntoView {
+    let refused = user.refused_sign_ins_last_day;
     view! {
         <tr data-testid=format!("user-{}", user.email)>
             <td>
-                {user.email.clone()}
+                <a href=format!("/admin/users/{}", user.id)>{user.email.clone()}</a>
                 {(user.role == "admin").then(|| view! { " " <span class="badge">"admin"</span> })}
                 {user.suspended.then(|| view! { " " <span class="badge badge-warn">"suspended"</span> })}
                 <br /><code class="muted">{user.id.clone()}</code>
@@ -407,21 +525,11 @@ fn UserLine(user: ConsoleUser) -> impl IntoView {
             <td>
                 {user.last_sign_in.unwrap_or_else(|| "never".into())}
                 <br />
-                <span class="muted sign-in-history">{user.sign_ins.join("; ")}</span>
+                <span class="muted">{format!("{refused} refused in 24 h")}</span>
             </td>
             <td class="actions">
-                {view_as}
-                {suspend}
-                {delete}
-                <form method="post" action=plan_action class="inline-form">
-                    <select name="plan" aria-label=plan_label>
-                        {["subscription", "free", "pro", "business"].into_iter().map(|plan| {
-                            let selected = plan == current;
-                            view! { <option value=plan selected=selected>{plan}</option> }
-                        }).collect_view()}
-                    </select>
-                    <button type="submit" class="button-secondary">"Set plan"</button>
-                </form>
+                <UserActions id=user.id.clone() email=user.email.clone() suspended=user.suspended />
+                <PlanForm workspace_id=user.workspace_id label=format!("Plan of {}", user.email) current=user.plan />
             </td>
         </tr>
     }

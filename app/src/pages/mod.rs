@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_user;
 pub mod auth;
 pub mod billing;
 pub mod compare;

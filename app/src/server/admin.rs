@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::{auth::CurrentUser, billing, tracking::store::refresh_schedule};
 use crate::api::admin::{
     ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleOverview as Overview,
-    ConsoleProvider, ConsoleSnapshot, ConsoleSource as SourceRow, ConsoleUser as UserRow,
+    ConsoleProvider, ConsoleSignIn, ConsoleSnapshot, ConsoleSource as SourceRow, ConsoleToken,
+    ConsoleTracker, ConsoleUser as UserRow, ConsoleUserPage, ConsoleWorkspace,
 };
 
 /// Who did it.
@@ -152,16 +153,17 @@ pub async fn delete_user(
     let Some(email) = email else {
         return Err(AdminError::NotFound("There is no such user.".into()));
     };
-    super::db::users::delete(pool, user_id).await?;
-    let mut connection = pool.acquire().await?;
+    let mut transaction = pool.begin().await?;
+    super::db::users::delete_in(&mut transaction, user_id).await?;
     audit(
-        &mut connection,
+        &mut transaction,
         actor,
         "user.delete",
         &format!("user:{user_id}"),
         json!({ "email": email }),
     )
     .await?;
+    transaction.commit().await?;
     Ok(email)
 }
 
@@ -404,9 +406,11 @@ pub async fn find_users(pool: &PgPool, query: &str) -> Result<Vec<UserRow>, sqlx
                 w.id AS workspace_id, w.plan_id, b.subscription_status,
                 (SELECT count(*) FROM trackers t WHERE t.workspace_id = w.id) AS trackers,
                 (SELECT count(*) FROM api_tokens k WHERE k.workspace_id = w.id) AS tokens,
-                (SELECT max(at) FROM sign_ins s WHERE s.user_id = u.id) AS last_sign_in,
-                ARRAY(SELECT to_char(s.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') || ' from ' || s.ip
-                      FROM sign_ins s WHERE s.user_id = u.id ORDER BY s.at DESC LIMIT 10) AS sign_in_list
+                (SELECT max(at) FROM sign_ins s
+                  WHERE s.user_id = u.id AND s.outcome IN ('signed_in', 'signed_up')) AS last_sign_in,
+                (SELECT count(*) FROM sign_ins s
+                  WHERE s.user_id = u.id AND s.outcome IN ('wrong_password', 'suspended')
+                    AND s.at > now() - interval '1 day') AS refused_sign_ins
          FROM users u
          JOIN workspace_members m ON m.user_id = u.id
          JOIN workspaces w ON w.id = m.workspace_id
@@ -438,11 +442,187 @@ pub async fn find_users(pool: &PgPool, query: &str) -> Result<Vec<UserRow>, sqlx
                 tokens: row.try_get("tokens")?,
                 last_sign_in: row
                     .try_get::<Option<DateTime<Utc>>, _>("last_sign_in")?
-                    .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
-                sign_ins: row.try_get("sign_in_list")?,
+                    .map(minutes),
+                refused_sign_ins_last_day: row.try_get("refused_sign_ins")?,
             })
         })
         .collect()
+}
+
+fn minutes(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn seconds(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// How many sign-ins a user's page lists.
+const SIGN_INS_SHOWN: i64 = 200;
+/// How many trackers of each workspace a user's page lists.
+const TRACKERS_SHOWN: i64 = 200;
+
+/// One user, for their page: `None` when there is no such user.
+pub async fn user_page(
+    state: &super::state::AppState,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ConsoleUserPage>, sqlx::Error> {
+    let pool = &state.pool;
+    let Some(user) = sqlx::query(
+        "SELECT email, role::text AS role, created_at, suspended_at FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let memberships = sqlx::query(
+        "SELECT w.id, w.name, m.role::text AS role, w.suspended_at IS NOT NULL AS suspended,
+                (SELECT count(*) FROM workspace_members o WHERE o.workspace_id = w.id) AS members
+         FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.user_id = $1 ORDER BY m.created_at",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    let mut workspaces = Vec::with_capacity(memberships.len());
+    let mut targets = vec![format!("user:{user_id}")];
+    for membership in &memberships {
+        let id: Uuid = membership.try_get("id")?;
+        targets.push(format!("workspace:{id}"));
+        workspaces.push(workspace_page(state, id, membership, now).await?);
+    }
+    let email: String = user.try_get("email")?;
+    targets.push(format!("email:{email}"));
+
+    let sign_ins = sqlx::query(
+        "SELECT at, ip, user_agent, outcome FROM sign_ins WHERE user_id = $1
+         ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(SIGN_INS_SHOWN)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ConsoleSignIn {
+            at: seconds(row.try_get("at")?),
+            ip: row.try_get("ip")?,
+            user_agent: row.try_get("user_agent")?,
+            outcome: row.try_get("outcome")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let sign_in_total: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_ins WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    let audit = sqlx::query(
+        "SELECT at, actor_email, action, target, detail FROM audit_log
+         WHERE target = ANY($1) ORDER BY at DESC, id DESC LIMIT 100",
+    )
+    .bind(&targets)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(audit_row)
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(ConsoleUserPage {
+        id: user_id.to_string(),
+        email,
+        role: user.try_get("role")?,
+        created_at: minutes(user.try_get("created_at")?),
+        suspended_since: user
+            .try_get::<Option<DateTime<Utc>>, _>("suspended_at")?
+            .map(minutes),
+        workspaces,
+        sign_ins,
+        sign_in_total,
+        audit,
+    }))
+}
+
+async fn workspace_page(
+    state: &super::state::AppState,
+    id: Uuid,
+    membership: &sqlx::postgres::PgRow,
+    now: DateTime<Utc>,
+) -> Result<ConsoleWorkspace, sqlx::Error> {
+    let pool = &state.pool;
+    let billing_row = billing::store::billing_row(pool, id).await?;
+    let trackers = sqlx::query(
+        "SELECT t.id, t.label, t.interval_secs, t.paused, t.paused_by_plan, t.created_at,
+                s.id AS source_id, s.kind, s.key, s.state, s.last_poll_at
+         FROM trackers t JOIN sources s ON s.id = t.source_id
+         WHERE t.workspace_id = $1 ORDER BY t.created_at DESC, t.id LIMIT $2",
+    )
+    .bind(id)
+    .bind(TRACKERS_SHOWN)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ConsoleTracker {
+            id: row.try_get::<Uuid, _>("id")?.to_string(),
+            label: row.try_get("label")?,
+            source_id: row.try_get("source_id")?,
+            kind: row.try_get("kind")?,
+            key: row.try_get("key")?,
+            source_state: row.try_get("state")?,
+            interval_secs: row.try_get("interval_secs")?,
+            paused: row.try_get("paused")?,
+            paused_by_plan: row.try_get("paused_by_plan")?,
+            last_poll_at: row
+                .try_get::<Option<DateTime<Utc>>, _>("last_poll_at")?
+                .map(minutes),
+            created_at: minutes(row.try_get("created_at")?),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let tracker_total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    let tokens = sqlx::query(
+        "SELECT k.name, k.token_prefix, k.scope::text AS scope, u.email AS created_by,
+                k.created_at, k.last_used_at
+         FROM api_tokens k LEFT JOIN users u ON u.id = k.created_by
+         WHERE k.workspace_id = $1 ORDER BY k.created_at DESC",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ConsoleToken {
+            name: row.try_get("name")?,
+            prefix: row.try_get("token_prefix")?,
+            scope: row.try_get("scope")?,
+            created_by: row.try_get("created_by")?,
+            created_at: minutes(row.try_get("created_at")?),
+            last_used_at: row
+                .try_get::<Option<DateTime<Utc>>, _>("last_used_at")?
+                .map(minutes),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(ConsoleWorkspace {
+        id: id.to_string(),
+        name: membership.try_get("name")?,
+        role: membership.try_get("role")?,
+        members: membership.try_get("members")?,
+        suspended: membership.try_get("suspended")?,
+        billing: billing::overview(state, id, now).await?,
+        stripe_customer_id: billing_row.stripe_customer_id,
+        subscription_id: billing_row.subscription_id,
+        plan_override: billing_row.state.plan_override,
+        tracker_total,
+        trackers,
+        tokens,
+    })
 }
 
 /// The newest 100 stored Stripe events.
@@ -475,25 +655,24 @@ pub async fn stripe_events(pool: &PgPool) -> Result<Vec<EventRow>, sqlx::Error> 
 
 /// The newest 100 audit records.
 pub async fn audit_log(pool: &PgPool) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let rows = sqlx::query(
+    sqlx::query(
         "SELECT at, actor_email, action, target, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT 100",
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(AuditRow {
-                at: row
-                    .try_get::<DateTime<Utc>, _>("at")?
-                    .format("%Y-%m-%d %H:%M:%S UTC")
-                    .to_string(),
-                actor: row.try_get("actor_email")?,
-                action: row.try_get("action")?,
-                target: row.try_get("target")?,
-                detail: row.try_get::<Value, _>("detail")?.to_string(),
-            })
-        })
-        .collect()
+    .await?
+    .iter()
+    .map(audit_row)
+    .collect()
+}
+
+fn audit_row(row: &sqlx::postgres::PgRow) -> Result<AuditRow, sqlx::Error> {
+    Ok(AuditRow {
+        at: seconds(row.try_get("at")?),
+        actor: row.try_get("actor_email")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        detail: row.try_get::<Value, _>("detail")?.to_string(),
+    })
 }
 
 /// Sources, filtered by provider (the kind's prefix, `github`) and state; at most 200,
@@ -678,7 +857,7 @@ pub async fn history(
     now: DateTime<Utc>,
 ) -> Result<Vec<ConsoleSnapshot>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT at, users, paying, mrr_cents, polls_last_hour, errors_last_hour, due
+        "SELECT at, users, paying, mrr_cents, polls_last_hour, errors_last_hour, due, queued_jobs
          FROM service_snapshots WHERE at >= $1 - interval '7 days' ORDER BY at",
     )
     .bind(now)
@@ -694,6 +873,7 @@ pub async fn history(
                 polls_last_hour: row.try_get("polls_last_hour")?,
                 errors_last_hour: row.try_get("errors_last_hour")?,
                 due: row.try_get("due")?,
+                queued_jobs: row.try_get("queued_jobs")?,
             })
         })
         .collect()

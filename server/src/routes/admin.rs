@@ -38,18 +38,29 @@ fn administrator(auth: Auth) -> Result<CurrentUser, Box<Response>> {
     }
 }
 
-/// Where the console was (its search and filters kept), from the `Referer` of the form.
+/// Where the form was: the console (its search and filters kept) or a user's page, from
+/// the `Referer` of the form; the console otherwise.
 fn back_to(headers: &HeaderMap) -> String {
     headers
         .get(header::REFERER)
         .and_then(|value| value.to_str().ok())
         .and_then(|referer| url::Url::parse(referer).ok())
-        .filter(|url| url.path() == CONSOLE)
-        .map(|url| match url.query() {
-            Some(query) => format!("{CONSOLE}?{query}"),
-            None => CONSOLE.to_string(),
+        .and_then(|url| {
+            if url.path() == CONSOLE {
+                Some(match url.query() {
+                    Some(query) => format!("{CONSOLE}?{query}"),
+                    None => CONSOLE.to_string(),
+                })
+            } else {
+                let id = url.path().strip_prefix("/admin/users/")?;
+                Uuid::parse_str(id).ok().map(user_page)
+            }
         })
         .unwrap_or_else(|| CONSOLE.to_string())
+}
+
+fn user_page(id: Uuid) -> String {
+    format!("/admin/users/{id}")
 }
 
 async fn done(
@@ -88,15 +99,24 @@ pub async fn user_action(
         "suspend" => true,
         "unsuspend" => false,
         "delete" => {
-            let outcome = async {
+            let deleted = async {
                 let id = user_id(&id)?;
                 let email = admin::delete_user(&state.pool, &Actor::from(&admin), id).await?;
-                Ok(format!(
-                    "Deleted {email}, with the workspaces only they were in."
-                ))
+                Ok((id, email))
             }
             .await;
-            return done(&session, &headers, outcome).await;
+            return match deleted {
+                Ok((id, email)) => {
+                    let notice = format!("Deleted {email}, with the workspaces only they were in.");
+                    // Their page is gone: back to the console.
+                    let mut back = back_to(&headers);
+                    if back == user_page(id) {
+                        back = CONSOLE.to_string();
+                    }
+                    redirect_with(&session, Flash::notice(notice), &back).await
+                }
+                Err(error) => done(&session, &headers, Err(error)).await,
+            };
         }
         "view-as" => {
             let started = async {

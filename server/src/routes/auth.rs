@@ -5,7 +5,8 @@ use app::{
     domain::{Email, NextPath, Password, Role},
     server::{
         auth::USER_ID,
-        db, password,
+        db::{self, users::SignInOutcome},
+        password,
         rate_limit::{self, Quota},
         state::AppState,
     },
@@ -13,6 +14,7 @@ use app::{
 use axum::{
     Extension, Form,
     extract::{State, rejection::FormRejection},
+    http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -38,6 +40,7 @@ const WRONG_CREDENTIALS: &str = "That email and password do not match an account
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
     session: Session,
     form: Result<Form<Credentials>, FormRejection>,
 ) -> Response {
@@ -75,30 +78,91 @@ pub async fn sign_in(
     } else {
         &form.password
     };
-    if !password::verify(candidate, hash).await {
-        return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
-    }
     let Some((user_id, _)) = account else {
+        password::verify(candidate, hash).await;
         return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
     };
-    // Only someone who knows the password learns that the account is suspended.
-    match db::users::is_suspended(&state.pool, user_id).await {
-        Ok(false) => {}
-        Ok(true) => {
-            let flash = flash.with_error("This account is suspended. Please contact support.");
-            return redirect_with(&session, flash, &back).await;
+    let attempt = Attempt {
+        state: &state,
+        session: &session,
+        user_id,
+        ip,
+        headers: &headers,
+    };
+    if !password::verify(candidate, hash).await {
+        // Not awaited: an unknown email, which has no history, must take as long.
+        attempt.record_later(SignInOutcome::WrongPassword);
+        return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
+    }
+    attempt
+        .admit(SignInOutcome::SignedIn, flash, &back, next.as_ref())
+        .await
+}
+
+/// A sign-in to an existing account, for its history.
+struct Attempt<'a> {
+    state: &'a AppState,
+    session: &'a Session,
+    user_id: Uuid,
+    ip: std::net::IpAddr,
+    headers: &'a HeaderMap,
+}
+
+impl Attempt<'_> {
+    fn recording(&self, outcome: SignInOutcome) -> impl Future<Output = ()> + Send + 'static {
+        let pool = self.state.pool.clone();
+        let user_id = self.user_id;
+        let ip = self.ip.to_string();
+        let user_agent = self
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        async move {
+            let recorded =
+                db::users::record_sign_in(&pool, user_id, &ip, user_agent.as_deref(), outcome)
+                    .await;
+            if let Err(error) = recorded {
+                tracing::warn!(error = %error, "could not record a sign-in");
+            }
         }
-        Err(error) => return unexpected(&session, "sign-in", &back, error).await,
     }
-    if let Err(error) = db::users::record_sign_in(&state.pool, user_id, &ip.to_string()).await {
-        tracing::warn!(error = %error, "could not record a sign-in");
+
+    async fn record(&self, outcome: SignInOutcome) {
+        self.recording(outcome).await;
     }
-    start_session(&session, user_id, next.as_ref()).await
+
+    fn record_later(&self, outcome: SignInOutcome) {
+        tokio::spawn(self.recording(outcome));
+    }
+
+    /// Signs the user in, who gave the right password, unless they are suspended.
+    async fn admit(
+        &self,
+        outcome: SignInOutcome,
+        flash: Flash,
+        back: &str,
+        next: &str,
+    ) -> Response {
+        // Only someone who knows the password learns that the account is suspended.
+        match db::users::is_suspended(&self.state.pool, self.user_id).await {
+            Ok(false) => {}
+            Ok(true) => {
+                self.record(SignInOutcome::Suspended).await;
+                let flash = flash.with_error("This account is suspended. Please contact support.");
+                return redirect_with(self.session, flash, back).await;
+            }
+            Err(error) => return unexpected(self.session, "sign-in", back, error).await,
+        }
+        self.record(outcome).await;
+        start_session(self.session, self.user_id, next).await
+    }
 }
 
 pub async fn sign_up(
     State(state): State<AppState>,
     Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
     session: Session,
     form: Result<Form<Credentials>, FormRejection>,
 ) -> Response {
@@ -133,7 +197,16 @@ pub async fn sign_up(
             // Same work as for a taken email below (one hash, one check): same timing.
             password::verify(new_password.expose(), None).await;
             tracing::info!(user.id = %user_id, "account created");
-            start_session(&session, user_id, next.as_ref()).await
+            let attempt = Attempt {
+                state: &state,
+                session: &session,
+                user_id,
+                ip,
+                headers: &headers,
+            };
+            attempt
+                .admit(SignInOutcome::SignedUp, flash, &back, next.as_ref())
+                .await
         }
         Ok(None) => {
             // The email is taken. Its owner gets in with the right password; anybody else
@@ -143,7 +216,16 @@ pub async fn sign_up(
                 Ok(Some((user_id, stored)))
                     if password::verify(new_password.expose(), Some(&stored)).await =>
                 {
-                    start_session(&session, user_id, next.as_ref()).await
+                    let attempt = Attempt {
+                        state: &state,
+                        session: &session,
+                        user_id,
+                        ip,
+                        headers: &headers,
+                    };
+                    attempt
+                        .admit(SignInOutcome::SignedIn, flash, &back, next.as_ref())
+                        .await
                 }
                 Ok(_) => {
                     let flash = flash.with_error(

@@ -141,20 +141,231 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let page = admin.get("/admin").await.text().await.expect("page");
     assert!(page.contains("You cannot suspend yourself."), "{page}");
-    // Sign-ins are recorded for the console.
-    let sign_ins: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_ins WHERE user_id = $1")
-        .bind(user.id)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(sign_ins, 2);
+    // Sign-ins are recorded for the console, the refused one too.
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT outcome FROM sign_ins WHERE user_id = $1 ORDER BY id")
+            .bind(user.id)
+            .fetch_all(&app.pool)
+            .await
+            .expect("sign-ins");
+    assert_eq!(outcomes, ["signed_in", "suspended", "signed_in"]);
     let page = admin
         .get(&format!("/admin?q={}", user.email))
         .await
         .text()
         .await
         .expect("page");
-    assert!(page.contains("from 127.0.0.1"), "{page}");
+    assert!(page.contains("1 refused in 24 h"), "{page}");
+}
+
+#[tokio::test]
+async fn a_suspended_user_cannot_get_in_through_the_sign_up_form_either() {
+    let app = spawn_app().await;
+    let (_, admin) = admin(&app).await;
+    let user = app.create_user(Role::Member).await;
+    admin
+        .post_form(&format!("/admin/users/{}/suspend", user.id), &[])
+        .await;
+    let browser = app.browser();
+    let response = browser
+        .post_form(
+            "/sign-up",
+            &[
+                ("email", &user.email),
+                ("password", &user.password),
+                ("next", "/dashboard"),
+            ],
+        )
+        .await;
+    let back = crate::helpers::location(&response);
+    assert!(back.starts_with("/sign-up"), "{back}");
+    let page = browser.get(&back).await.text().await.expect("page");
+    assert!(page.contains("This account is suspended"), "{page}");
+    assert_eq!(
+        browser.get("/dashboard").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// Signs in as `user` from a browser that names itself `agent`, or tries `password`.
+async fn sign_in_as(app: &TestApp, user: &TestUser, password: &str, agent: &str) -> String {
+    let response = app
+        .browser()
+        .client
+        .post(format!("{}/sign-in", app.address))
+        .header("origin", &app.address)
+        .header("user-agent", agent)
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", password),
+            ("next", "/dashboard"),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    crate::helpers::location(&response)
+}
+
+#[tokio::test]
+async fn a_users_page_shows_their_workspace_billing_trackers_tokens_and_every_sign_in() {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let source = source_for(&app, workspace).await;
+    app.token(&user, TokenScope::Read).await;
+    assert_eq!(
+        sign_in_as(&app, &user, "not the password", "Agent/wrong").await,
+        "/sign-in?next=%2Fdashboard"
+    );
+    assert_eq!(
+        sign_in_as(&app, &user, &user.password, "Agent/right").await,
+        "/dashboard"
+    );
+    // The wrong password is recorded without the answer waiting for it.
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(5),
+        "the refused attempt recorded",
+        || async {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM sign_ins WHERE user_id = $1 AND outcome = 'wrong_password'",
+            )
+            .bind(user.id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
+            (count == 1).then_some(())
+        },
+    )
+    .await;
+    admin
+        .post_form(
+            &format!("/admin/workspaces/{workspace}/plan"),
+            &[("plan", "pro")],
+        )
+        .await;
+
+    // The data, from the server function.
+    let response = admin
+        .post_form("/api/admin/user", &[("id", &user.id.to_string())])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.expect("JSON");
+    assert_eq!(page["email"], user.email.as_str());
+    let sign_ins = page["sign_ins"].as_array().expect("sign-ins");
+    let seen: Vec<(&str, &str)> = sign_ins
+        .iter()
+        .map(|row| {
+            (
+                row["outcome"].as_str().unwrap_or_default(),
+                row["user_agent"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("signed_in", "Agent/right"),
+            ("wrong_password", "Agent/wrong")
+        ],
+        "newest first: {page}"
+    );
+    assert_eq!(sign_ins[0]["ip"], "127.0.0.1");
+    assert_eq!(page["sign_in_total"], 2);
+    let workspaces = page["workspaces"].as_array().expect("workspaces");
+    assert_eq!(workspaces.len(), 1, "{page}");
+    let shown = &workspaces[0];
+    assert_eq!(shown["id"], workspace.to_string());
+    assert_eq!(shown["billing"]["plan"]["id"], "pro");
+    assert_eq!(shown["billing"]["standing"], "override");
+    assert_eq!(shown["plan_override"], "pro");
+    assert_eq!(shown["tracker_total"], 1);
+    assert_eq!(shown["trackers"][0]["source_id"], source);
+    assert_eq!(shown["trackers"][0]["label"], "Item");
+    assert_eq!(shown["tokens"][0]["name"], "tests");
+    assert_eq!(shown["tokens"][0]["scope"], "read");
+    let prefix = shown["tokens"][0]["prefix"].as_str().expect("a prefix");
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT token_hash FROM api_tokens WHERE workspace_id = $1")
+            .bind(workspace)
+            .fetch_one(&app.pool)
+            .await
+            .expect("token");
+    assert!(
+        !page.to_string().contains(&hex(&stored)),
+        "no hash on the page"
+    );
+    assert!(prefix.len() < 16, "only the prefix: {prefix}");
+    // The plan change is in the user's audit trail.
+    let audit = page["audit"].as_array().expect("audit");
+    assert_eq!(audit[0]["action"], "workspace.set_plan", "{page}");
+    assert_eq!(audit[0]["actor"], admin_user.email.as_str());
+
+    // The page itself, linked from the console.
+    let console = admin
+        .get(&format!("/admin?q={}", user.email))
+        .await
+        .text()
+        .await
+        .expect("console");
+    let link = format!("href=\"/admin/users/{}\"", user.id);
+    assert!(console.contains(&link), "{console}");
+    let response = admin.get(&format!("/admin/users/{}", user.id)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("page");
+    for expected in [
+        "Sign-in history",
+        "wrong password",
+        "Agent/right",
+        "Pro",
+        "set by support",
+        "Item",
+        "hackernews.item",
+        "1 active of 100",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+
+    // Acting from the page comes back to it; deleting the user goes to the console.
+    let page_url = format!("{}/admin/users/{}", app.address, user.id);
+    let response = admin
+        .client
+        .post(format!("{}/admin/users/{}/suspend", app.address, user.id))
+        .header("origin", &app.address)
+        .header("referer", &page_url)
+        .send()
+        .await
+        .expect("suspend");
+    assert_eq!(
+        crate::helpers::location(&response),
+        format!("/admin/users/{}", user.id)
+    );
+    let html = admin
+        .get(&format!("/admin/users/{}", user.id))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(html.contains("Suspended: the user is signed out"), "{html}");
+    assert!(html.contains("not polling: suspended"), "{html}");
+    let response = admin
+        .client
+        .post(format!("{}/admin/users/{}/delete", app.address, user.id))
+        .header("origin", &app.address)
+        .header("referer", &page_url)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(crate::helpers::location(&response), "/admin");
+    // A user who is gone (or never was) is a 404, not an error.
+    let response = admin.get(&format!("/admin/users/{}", user.id)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = admin.get("/admin/users/not-a-uuid").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[tokio::test]
@@ -311,12 +522,20 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         .await
         .expect("count");
 
-    // The page.
-    assert_eq!(member.get("/admin").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        anonymous.get("/admin").await.status(),
-        StatusCode::SEE_OTHER
-    );
+    // The pages.
+    for page in ["/admin".to_string(), format!("/admin/users/{}", target.id)] {
+        assert_eq!(
+            member.get(&page).await.status(),
+            StatusCode::FORBIDDEN,
+            "{page}"
+        );
+        let response = anonymous.get(&page).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
+        assert!(
+            crate::helpers::location(&response).starts_with("/sign-in"),
+            "{page}"
+        );
+    }
     // The server function.
     for (who, browser, expected) in [
         ("member", &member, StatusCode::FORBIDDEN),
@@ -333,6 +552,12 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         assert!(!body.contains(&target.email), "{who}: {body}");
         let response = browser.post_form("/api/admin/live", &[]).await;
         assert_eq!(response.status(), expected, "{who}: live");
+        let response = browser
+            .post_form("/api/admin/user", &[("id", &target.id.to_string())])
+            .await;
+        assert_eq!(response.status(), expected, "{who}: user");
+        let body = response.text().await.unwrap_or_default();
+        assert!(!body.contains(&target.email), "{who}: {body}");
     }
     // Every action.
     let actions = [

@@ -103,6 +103,12 @@ pub async fn set_password(pool: &PgPool, id: Uuid, password_hash: &str) -> Resul
 #[tracing::instrument(skip(pool))]
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    delete_in(&mut tx, id).await?;
+    tx.commit().await
+}
+
+/// [`delete`] inside the caller's transaction.
+pub async fn delete_in(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query(
         "DELETE FROM workspaces w
          USING workspace_members m
@@ -120,7 +126,7 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// The id of the user with `email`, if any.
@@ -148,11 +154,42 @@ pub async fn is_suspended(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> 
         .map(|suspended| suspended.unwrap_or(false))
 }
 
-/// Records a successful sign-in, for the admin's history of the user.
-pub async fn record_sign_in(pool: &PgPool, id: Uuid, ip: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sign_ins (user_id, ip) VALUES ($1, $2)")
+/// What became of an attempt to sign in to an existing account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInOutcome {
+    SignedIn,
+    SignedUp,
+    WrongPassword,
+    Suspended,
+}
+
+impl SignInOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed_in",
+            Self::SignedUp => "signed_up",
+            Self::WrongPassword => "wrong_password",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
+/// Records an attempt to sign in to the account `id` (or its creation), with the address
+/// and browser it came from, for the admin's history of the user.
+pub async fn record_sign_in(
+    pool: &PgPool,
+    id: Uuid,
+    ip: &str,
+    user_agent: Option<&str>,
+    outcome: SignInOutcome,
+) -> Result<(), sqlx::Error> {
+    // A header is the client's to fill: keep a readable amount of it.
+    let user_agent = user_agent.map(|agent| agent.chars().take(300).collect::<String>());
+    sqlx::query("INSERT INTO sign_ins (user_id, ip, user_agent, outcome) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(ip)
+        .bind(user_agent)
+        .bind(outcome.as_str())
         .execute(pool)
         .await?;
     Ok(())
