@@ -7,7 +7,7 @@ import { expect, type Page } from '@playwright/test';
 export function watchConsole(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`);
+    if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url}, on ${page.url()})`);
   });
   page.on('pageerror', (error) => errors.push(`exception: ${error.message}`));
   return errors;

@@ -222,15 +222,22 @@ pub struct ConsoleSignIn {
 pub async fn require_admin() -> Result<crate::server::auth::CurrentUser, ServerFnError> {
     use crate::server::auth::Auth;
     let axum::Extension(Auth(user)) = leptos_axum::extract::<axum::Extension<Auth>>().await?;
-    let response = expect_context::<leptos_axum::ResponseOptions>();
+    // Called for a page, the page decides its status (403, or the way to sign in); called
+    // as `POST /api/admin/…`, the status is this.
+    let uri = leptos_axum::extract::<axum::http::Uri>().await?;
+    let status = |status| {
+        if uri.path().starts_with("/api/") {
+            expect_context::<leptos_axum::ResponseOptions>().set_status(status);
+        }
+    };
     match user {
         Some(user) if user.is_admin() => Ok(user),
         Some(_) => {
-            response.set_status(axum::http::StatusCode::FORBIDDEN);
+            status(axum::http::StatusCode::FORBIDDEN);
             Err(ServerFnError::new("Administrators only."))
         }
         None => {
-            response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            status(axum::http::StatusCode::UNAUTHORIZED);
             Err(ServerFnError::new("Sign in first."))
         }
     }

@@ -17,16 +17,21 @@ use crate::{
 
 #[component]
 pub fn Account() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
+    let flash = Resource::new(|| (), |_| get_flash());
+    let tokens = Resource::new(|| (), |_| list_tokens());
     view! {
         <Title text="Account" />
-        <SignedIn path="/account" page=|viewer| view! { <AccountPage viewer /> } />
+        <SignedIn path="/account" page=move |viewer| view! { <AccountPage viewer flash tokens /> } />
     }
 }
 
 #[component]
-fn AccountPage(viewer: Viewer) -> impl IntoView {
-    let flash = Resource::new(|| (), |_| get_flash());
-    let tokens = Resource::new(|| (), |_| list_tokens());
+fn AccountPage(
+    viewer: Viewer,
+    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    tokens: Resource<Result<Vec<TokenSummary>, ServerFnError>>,
+) -> impl IntoView {
     view! {
         <section class="account" aria-labelledby="account-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>

@@ -21,14 +21,7 @@ use crate::{
 
 #[component]
 pub fn Admin() -> impl IntoView {
-    view! {
-        <Title text="Admin" />
-        <SignedIn path="/admin" admin_only=true page=|_| view! { <Console /> } />
-    }
-}
-
-#[component]
-fn Console() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let console = Resource::new(
@@ -36,10 +29,25 @@ fn Console() -> impl IntoView {
         |(q, provider, state)| admin_console(q, provider, state),
     );
     let flash = Resource::new(|| (), |_| get_flash());
+    let live = Resource::new(|| (), |_| admin_live());
+    view! {
+        <Title text="Admin" />
+        <SignedIn path="/admin" admin_only=true page=move |_| view! { <Console console flash live /> } />
+    }
+}
+
+#[component]
+fn Console(
+    console: Resource<Result<Console, ServerFnError>>,
+    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    live: Resource<Result<Live, ServerFnError>>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
     view! {
         <section class="admin" aria-labelledby="admin-title">
             <h1 id="admin-title">"Admin console"</h1>
-            <LiveOverview />
+            <LiveOverview live />
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let flash = flash.await.ok().flatten();
@@ -65,8 +73,7 @@ fn Console() -> impl IntoView {
 
 /// The overview figures and a chart of their last week, refreshed every 30 seconds.
 #[component]
-fn LiveOverview() -> impl IntoView {
-    let live = Resource::new(|| (), |_| admin_live());
+fn LiveOverview(live: Resource<Result<Live, ServerFnError>>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let handle =
@@ -147,6 +154,9 @@ fn ProvidersTable(providers: Vec<ConsoleProvider>) -> impl IntoView {
     }
 }
 
+/// A line of a chart: its name and where its values come from.
+type Figure = (&'static str, fn(&ConsoleSnapshot) -> f64);
+
 /// One small chart of the overview: its title and the figures it draws.
 #[derive(Clone, Copy)]
 struct Panel {
@@ -154,7 +164,7 @@ struct Panel {
     title: &'static str,
     // Drawn in the browser only.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    series: &'static [(&'static str, fn(&ConsoleSnapshot) -> f64)],
+    series: &'static [Figure],
 }
 
 const PANELS: [Panel; 4] = [

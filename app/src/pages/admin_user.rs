@@ -25,16 +25,20 @@ use crate::{
 pub fn AdminUser() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    // Made here, not in the page (see `SignedIn`).
+    let user = Resource::new(id, admin_user);
+    let flash = Resource::new(|| (), |_| get_flash());
     view! {
         <Title text="User · Admin" />
-        <SignedIn path=format!("/admin/users/{}", id()) admin_only=true page=move |_| view! { <UserPage id=id() /> } />
+        <SignedIn path=format!("/admin/users/{}", id()) admin_only=true page=move |_| view! { <UserPage user flash /> } />
     }
 }
 
 #[component]
-fn UserPage(id: String) -> impl IntoView {
-    let user = Resource::new(move || id.clone(), admin_user);
-    let flash = Resource::new(|| (), |_| get_flash());
+fn UserPage(
+    user: Resource<Result<Option<ConsoleUserPage>, ServerFnError>>,
+    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+) -> impl IntoView {
     view! {
         <section class="admin" aria-labelledby="admin-user-title">
             <p><a href="/admin">"← Admin console"</a></p>
@@ -80,9 +84,9 @@ fn UserView(user: ConsoleUserPage) -> impl IntoView {
                 <div><dt>"Signed up"</dt><dd>{user.created_at.clone()}</dd></div>
                 <div><dt>"Suspended"</dt><dd>{user.suspended_since.clone().map_or_else(|| "no".to_string(), |since| format!("since {since}"))}</dd></div>
             </dl>
-            <p class="actions">
+            <div class="actions">
                 <UserActions id=user.id.clone() email=user.email.clone() suspended=user.suspended_since.is_some() />
-            </p>
+            </div>
         }.into_any()}
 
         {user.workspaces.into_iter().map(|workspace| view! { <WorkspacePanel workspace /> }.into_any()).collect_view()}
@@ -205,9 +209,9 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
                 <div><dt>"Stripe customer"</dt><dd><code>{workspace.stripe_customer_id.clone().unwrap_or_else(|| "none".into())}</code></dd></div>
                 <div><dt>"Subscription"</dt><dd><code>{workspace.subscription_id.clone().unwrap_or_else(|| "none".into())}</code></dd></div>
             </dl>
-            <p class="actions">
+            <div class="actions">
                 <PlanForm workspace_id=workspace.id.clone() label=format!("Plan of workspace {}", workspace.name) current />
-            </p>
+            </div>
             }.into_any()}
 
             {view! {

@@ -69,9 +69,12 @@ pub fn Pricing() -> impl IntoView {
 /// `/billing`: the workspace's plan, usage and subscription.
 #[component]
 pub fn Billing() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
+    let flash = Resource::new(|| (), |_| get_flash());
+    let billing = Resource::new(|| (), |_| get_billing());
     view! {
         <Title text="Billing" />
-        <SignedIn path="/billing" page=|_| view! { <BillingPage /> } />
+        <SignedIn path="/billing" page=move |_| view! { <BillingPage flash billing /> } />
     }
 }
 
@@ -80,9 +83,10 @@ fn date_of(rfc3339: &str) -> String {
 }
 
 #[component]
-fn BillingPage() -> impl IntoView {
-    let flash = Resource::new(|| (), |_| get_flash());
-    let billing = Resource::new(|| (), |_| get_billing());
+fn BillingPage(
+    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    billing: Resource<Result<BillingView, ServerFnError>>,
+) -> impl IntoView {
     let query = use_query_map();
     let cancelled = move || query.read().get("checkout").as_deref() == Some("cancelled");
     view! {
@@ -228,16 +232,21 @@ fn BillingDetails(view: BillingView) -> impl IntoView {
 /// wasm) or reloading (without).
 #[component]
 pub fn BillingSuccess() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
+    let (tick, set_tick) = signal(0u32);
+    let billing = Resource::new(move || tick.get(), |_| get_billing());
     view! {
         <Title text="Confirming payment" />
-        <SignedIn path="/billing/success" page=|_| view! { <SuccessPage /> } />
+        <SignedIn path="/billing/success" page=move |_| view! { <SuccessPage tick set_tick billing /> } />
     }
 }
 
 #[component]
-fn SuccessPage() -> impl IntoView {
-    let (tick, set_tick) = signal(0u32);
-    let billing = Resource::new(move || tick.get(), |_| get_billing());
+fn SuccessPage(
+    tick: ReadSignal<u32>,
+    set_tick: WriteSignal<u32>,
+    billing: Resource<Result<BillingView, ServerFnError>>,
+) -> impl IntoView {
     let confirmed = move || {
         billing
             .get()

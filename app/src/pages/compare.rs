@@ -20,19 +20,7 @@ use crate::{
 
 #[component]
 pub fn Compare() -> impl IntoView {
-    let query = use_query_map();
-    let path = move || {
-        let search = query.read().to_query_string();
-        format!("/compare{search}")
-    };
-    view! {
-        <Title text="Compare" />
-        <SignedIn path=path() page=|_viewer| view! { <ComparePage /> } />
-    }
-}
-
-#[component]
-fn ComparePage() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
     let query = use_query_map();
     let request = move || {
         query.with(|query| {
@@ -47,6 +35,24 @@ fn ComparePage() -> impl IntoView {
     let comparison = Resource::new(request, |(ids, range, align, _)| {
         get_comparison(ids, range, align)
     });
+    let path = move || {
+        let search = query.read().to_query_string();
+        format!("/compare{search}")
+    };
+    view! {
+        <Title text="Compare" />
+        <SignedIn path=path() page=move |_viewer| view! { <ComparePage request comparison /> } />
+    }
+}
+
+#[component]
+fn ComparePage<R>(
+    request: R,
+    comparison: Resource<Result<Comparison, ServerFnError>>,
+) -> impl IntoView
+where
+    R: Fn() -> (Vec<String>, String, String, String) + Copy + Send + Sync + 'static,
+{
     view! {
         <section class="compare-page" aria-labelledby="compare-title">
             <p class="eyebrow"><a href="/dashboard">"Dashboard"</a> " / compare"</p>

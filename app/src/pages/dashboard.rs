@@ -23,17 +23,24 @@ use crate::{
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
+    // Made here, not in the page: SignedIn may build the page more than once while it
+    // waits for the viewer, and each resource must exist once, as in the browser.
+    let flash = Resource::new(|| (), |_| get_flash());
+    let trackers = Resource::new(|| (), |_| list_trackers());
+    let form_options = Resource::new(|| (), |_| tracker_form_options());
     view! {
         <Title text="Dashboard" />
-        <SignedIn path="/dashboard" page=|viewer| view! { <DashboardPage viewer /> } />
+        <SignedIn path="/dashboard" page=move |viewer| view! { <DashboardPage viewer flash trackers form_options /> } />
     }
 }
 
 #[component]
-fn DashboardPage(viewer: Viewer) -> impl IntoView {
-    let flash = Resource::new(|| (), |_| get_flash());
-    let trackers = Resource::new(|| (), |_| list_trackers());
-    let form_options = Resource::new(|| (), |_| tracker_form_options());
+fn DashboardPage(
+    viewer: Viewer,
+    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    trackers: Resource<Result<Vec<TrackerSummary>, ServerFnError>>,
+    form_options: Resource<Result<FormOptions, ServerFnError>>,
+) -> impl IntoView {
     let query = use_query_map();
     let view_options = move || {
         query.with(|query| ListOptions {

@@ -8,6 +8,13 @@ use crate::{ViewerResource, api::session::Viewer, domain::NextPath};
 
 /// Renders `page` for the signed-in viewer. Anonymous visitors are sent to sign in (and
 /// back to `path` afterwards); with `admin_only`, members get the 403 page.
+///
+/// On the server, `page` may be called more than once while the viewer loads (a
+/// `Suspend` is polled before it is awaited), but only once in the browser. So a page
+/// must not create resources inside `page`: each would exist once per call on the server,
+/// the browser would pick up the first call's values while the HTML shows the last's,
+/// and hydration fails whenever they differ. Create them in the route's component, around
+/// `SignedIn`, and hand them in.
 #[component]
 pub fn SignedIn<F, V>(
     #[prop(into)] path: String,

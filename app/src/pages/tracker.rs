@@ -19,15 +19,7 @@ use crate::{
 
 #[component]
 pub fn Tracker() -> impl IntoView {
-    let params = use_params_map();
-    let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
-    view! {
-        <SignedIn path=path() page=|_viewer| view! { <TrackerPage /> } />
-    }
-}
-
-#[component]
-fn TrackerPage() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
     let params = use_params_map();
     let query = use_query_map();
     let request = move || {
@@ -44,6 +36,14 @@ fn TrackerPage() -> impl IntoView {
     let detail = Resource::new(request, |(id, metric, range, mode, scale, from, to)| {
         get_tracker_detail(id, metric, range, mode, scale, from, to)
     });
+    let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
+    view! {
+        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail /> } />
+    }
+}
+
+#[component]
+fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <TrackerSkeleton /> }>
             {move || Suspend::new(async move {

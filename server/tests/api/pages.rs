@@ -65,3 +65,69 @@ async fn html_is_compressed_when_the_client_accepts_it() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
+
+/// The keys of the resource values a page hands to the browser for hydration.
+fn resolved_resources(html: &str) -> Vec<String> {
+    html.match_indices("__RESOLVED_RESOURCES[")
+        .filter_map(|(at, found)| {
+            let rest = &html[at + found.len()..];
+            rest.find(']').map(|end| rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// Each signed-in page creates each of its resources once on the server, as the browser
+/// does when it hydrates: were a page built twice while the viewer loads, the browser
+/// would take the first build's values while the HTML shows the last's, and hydration
+/// fails whenever they differ (seen with the admin console while users signed up).
+#[tokio::test]
+async fn signed_in_pages_hand_each_resource_to_the_browser_once() {
+    use app::domain::Role;
+    let app = spawn_app().await;
+    let admin = app.create_user(Role::Admin).await;
+    let browser = app.browser();
+    browser.sign_in(&admin).await;
+    let source: i64 = sqlx::query_scalar(
+        "INSERT INTO sources (kind, key, title, url) VALUES
+         ('hackernews.item', '8863', 'An item', 'https://news.ycombinator.com/item?id=8863')
+         RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a source");
+    let tracker: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Item') RETURNING id",
+    )
+    .bind(app.workspace_of(&admin).await)
+    .bind(source)
+    .fetch_one(&app.pool)
+    .await
+    .expect("a tracker");
+    // The viewer, then the page's own.
+    let pages = [
+        ("/dashboard".to_string(), 1 + 3),
+        ("/account".to_string(), 1 + 2),
+        ("/billing".to_string(), 1 + 2),
+        ("/billing/success".to_string(), 1 + 1),
+        (format!("/trackers/{tracker}"), 1 + 1),
+        (format!("/compare?ids={tracker}"), 1 + 1),
+        ("/admin".to_string(), 1 + 3),
+        (format!("/admin/users/{}", admin.id), 1 + 2),
+    ];
+    for (page, expected) in pages {
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let response = browser.get(&page).await;
+            assert_eq!(response.status(), 200, "{page}");
+            let keys = resolved_resources(&response.text().await.expect("body"));
+            assert_eq!(keys.len(), expected, "{page}: {keys:?}");
+            seen.push(keys);
+        }
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            1,
+            "{page}: the same resources every time: {seen:?}"
+        );
+    }
+}
