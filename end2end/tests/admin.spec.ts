@@ -146,9 +146,19 @@ test('the console and a user page fit a phone: tables scroll inside the page, bu
         .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${el.scrollWidth} px wide in ${el.clientWidth}`),
     );
 
+  // A week's charts need snapshots: two, as the five-minute job would leave them.
+  sql(`INSERT INTO service_snapshots (at, users, workspaces, paying, mrr_cents, polls_last_hour,
+                                      errors_last_hour, due, queued_jobs)
+       VALUES (now() - interval '10 minutes', 3, 3, 1, 1200, 40, 2, 0, 1),
+              (now() - interval '5 minutes', 4, 4, 1, 1200, 44, 1, 3, 0)
+       ON CONFLICT (at) DO NOTHING`);
   await admin.goto(`/admin?q=${encodeURIComponent(email)}`);
   await expect(admin.getByRole('heading', { name: 'Admin console' })).toBeVisible();
   await expect(admin.getByTestId(`user-${email}`)).toBeVisible();
+  // Four small charts, drawn by the wasm with the ECharts this site serves.
+  for (const name of ['Accounts', 'Monthly revenue ($)', 'Polls per hour', 'Backlog']) {
+    await expect(admin.getByRole('img', { name: `${name} over the last week` }).locator('canvas')).toHaveCount(1);
+  }
   expect(await overflowing()).toEqual([]);
   expect(await pageWidth()).toBeLessThanOrEqual(390);
   // The row's buttons are reached by scrolling its table.

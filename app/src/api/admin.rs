@@ -45,6 +45,9 @@ pub struct Live {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleProvider {
     pub name: String,
+    /// Sources polled, and the polls that failed.
+    pub polls_last_hour: i64,
+    pub failed_polls_last_hour: i64,
     pub requests_last_hour: i64,
     pub error_rate_percent: Option<f64>,
     /// Upper bounds of the latency buckets the median and the 95th percentile fall in.
@@ -86,8 +89,11 @@ pub struct ConsoleOverview {
     pub paying_workspaces: i64,
     pub revenue_by_plan: Vec<(String, i64, i64)>,
     pub sources_by_state: Vec<(String, i64)>,
+    /// Sources polled by the workers (each poll once), and the polls that failed.
     pub polls_last_hour: i64,
     pub errors_last_hour: i64,
+    pub polls_last_day: i64,
+    pub errors_last_day: i64,
     pub due_backlog: i64,
     pub oldest_due_secs: Option<i64>,
     pub queues: Vec<(String, i64)>,

@@ -94,7 +94,7 @@ fn LiveOverview(live: Resource<Result<Live, ServerFnError>>) -> impl IntoView {
             <div class="figure"><span class="figure-value">{overview.workspaces}</span><span>" workspaces"</span></div>
             <div class="figure"><span class="figure-value">{overview.paying_workspaces}</span><span>" paying"</span></div>
             <div class="figure"><span class="figure-value">{dollars(mrr)}</span><span>" monthly revenue"</span></div>
-            <div class="figure"><span class="figure-value">{overview.polls_last_hour}</span><span>" sources polled in the last hour (" {overview.errors_last_hour} " failed)"</span></div>
+            <div class="figure" data-testid="admin-polls"><span class="figure-value">{overview.polls_last_hour}</span><span>" polls in the last hour (" {overview.errors_last_hour} " failed); " {overview.polls_last_day} " in the last day (" {overview.errors_last_day} " failed)"</span></div>
             <div class="figure"><span class="figure-value">{overview.due_backlog}</span><span>" due now" {overview.oldest_due_secs.map(|secs| format!(", oldest {secs} s"))}</span></div>
         </div>
         <p class="muted">
@@ -129,7 +129,7 @@ fn ProvidersTable(providers: Vec<ConsoleProvider>) -> impl IntoView {
             <table class="admin-table" data-testid="providers">
                 <caption>"Providers, last hour"</caption>
                 <thead><tr>
-                    <th scope="col">"Provider"</th><th scope="col">"Requests"</th><th scope="col">"Errors"</th>
+                    <th scope="col">"Provider"</th><th scope="col">"Polls (failed)"</th><th scope="col">"Requests"</th><th scope="col">"Errors"</th>
                     <th scope="col">"p50"</th><th scope="col">"p95"</th><th scope="col">"Rate limit"</th>
                     <th scope="col">"Credentials"</th>
                 </tr></thead>
@@ -137,6 +137,7 @@ fn ProvidersTable(providers: Vec<ConsoleProvider>) -> impl IntoView {
                     {providers.into_iter().map(|provider| view! {
                         <tr data-testid=format!("provider-{}", provider.name)>
                             <td><code>{provider.name.clone()}</code></td>
+                            <td>{format!("{} ({})", provider.polls_last_hour, provider.failed_polls_last_hour)}</td>
                             <td>{provider.requests_last_hour}</td>
                             <td>{provider.error_rate_percent.map_or_else(|| "–".to_string(), |rate| format!("{rate:.1} %"))}</td>
                             <td>{ms(provider.p50_ms)}</td>
@@ -183,7 +184,7 @@ const PANELS: [Panel; 4] = [
     },
     Panel {
         id: "admin-history-polls",
-        title: "Sources polled per hour",
+        title: "Polls per hour",
         series: &[
             ("polled", |point| point.polls_last_hour as f64),
             ("failed", |point| point.errors_last_hour as f64),
@@ -313,7 +314,10 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
                         <th scope="col">"Email"</th><th scope="col">"Plan"</th><th scope="col">"Trackers"</th>
                         <th scope="col">"Tokens"</th><th scope="col">"Last sign-in"</th><th scope="col">"Actions"</th>
                     </tr></thead>
-                    <tbody>{console.users.into_iter().map(|user| view! { <UserLine user /> }).collect_view()}</tbody>
+                    <tbody>
+                        {none_row(console.users.is_empty(), 6, "No user matches.")}
+                        {console.users.into_iter().map(|user| view! { <UserLine user /> }).collect_view()}
+                    </tbody>
                 </table>
             </div>
         </section>
@@ -337,7 +341,10 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
                         <th scope="col">"Interval"</th><th scope="col">"Last / next poll"</th>
                         <th scope="col">"Failures"</th><th scope="col">"Actions"</th>
                     </tr></thead>
-                    <tbody>{console.sources.into_iter().map(|source| view! { <SourceLine source /> }).collect_view()}</tbody>
+                    <tbody>
+                        {none_row(console.sources.is_empty(), 7, "No source matches.")}
+                        {console.sources.into_iter().map(|source| view! { <SourceLine source /> }).collect_view()}
+                    </tbody>
                 </table>
             </div>
         </section>
@@ -354,6 +361,7 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
                         <th scope="col">"Error"</th><th scope="col">"Actions"</th>
                     </tr></thead>
                     <tbody>
+                        {none_row(console.failed_jobs.is_empty(), 5, "No job has failed for good.")}
                         {console.failed_jobs.into_iter().map(|job| {
                             let retry = action_button(format!("/admin/jobs/{}/retry", job.id), format!("Retry job {}", job.id));
                             let discard = (job.status != "Killed").then(|| action_button(format!("/admin/jobs/{}/discard", job.id), format!("Discard job {}", job.id)));
@@ -382,7 +390,10 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
                         <th scope="col">"Received"</th><th scope="col">"Type"</th><th scope="col">"Status"</th>
                         <th scope="col">"Attempts"</th><th scope="col">"Error"</th><th scope="col">"Actions"</th>
                     </tr></thead>
-                    <tbody>{console.events.into_iter().map(|event| view! { <EventLine event /> }).collect_view()}</tbody>
+                    <tbody>
+                        {none_row(console.events.is_empty(), 6, "No Stripe events yet.")}
+                        {console.events.into_iter().map(|event| view! { <EventLine event /> }).collect_view()}
+                    </tbody>
                 </table>
             </div>
         </section>
@@ -398,6 +409,7 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
                         <th scope="col">"Target"</th><th scope="col">"Detail"</th>
                     </tr></thead>
                     <tbody>
+                        {none_row(console.audit.is_empty(), 5, "No admin actions yet.")}
                         {console.audit.into_iter().map(|row| view! {
                             <tr><td>{row.at}</td><td>{row.actor}</td><td>{row.action}</td><td><code>{row.target}</code></td><td><code>{row.detail}</code></td></tr>
                         }).collect_view()}
@@ -459,6 +471,11 @@ fn FilterSelect(
             }).collect_view()}
         </select>
     }
+}
+
+/// The row of a table with nothing in it.
+pub(super) fn none_row(empty: bool, columns: u32, text: &'static str) -> impl IntoView {
+    empty.then(|| view! { <tr><td colspan=columns class="muted">{text}</td></tr> })
 }
 
 pub(super) fn action_button(action: String, label: String) -> impl IntoView {

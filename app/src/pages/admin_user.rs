@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::{
-    admin::{PlanForm, UserActions, action_button},
+    admin::{PlanForm, UserActions, action_button, none_row},
     not_found::NotFound,
     signed_in::SignedIn,
 };
@@ -103,7 +103,10 @@ fn UserView(user: ConsoleUserPage) -> impl IntoView {
                         <th scope="col">"When"</th><th scope="col">"Outcome"</th>
                         <th scope="col">"Address"</th><th scope="col">"Browser"</th>
                     </tr></thead>
-                    <tbody>{user.sign_ins.into_iter().map(|sign_in| view! { <SignInLine sign_in /> }).collect_view()}</tbody>
+                    <tbody>
+                        {none_row(user.sign_ins.is_empty(), 4, "Never signed in.")}
+                        {user.sign_ins.into_iter().map(|sign_in| view! { <SignInLine sign_in /> }).collect_view()}
+                    </tbody>
                 </table>
             </div>
         </section>
@@ -119,6 +122,7 @@ fn UserView(user: ConsoleUserPage) -> impl IntoView {
                         <th scope="col">"Target"</th><th scope="col">"Detail"</th>
                     </tr></thead>
                     <tbody>
+                        {none_row(user.audit.is_empty(), 5, "No admin has acted on this user.")}
                         {user.audit.into_iter().map(|row| view! {
                             <tr><td>{row.at}</td><td>{row.actor}</td><td>{row.action}</td><td><code>{row.target}</code></td><td><code>{row.detail}</code></td></tr>
                         }).collect_view()}
@@ -223,6 +227,7 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
                         <th scope="col">"State"</th><th scope="col">"Last poll"</th><th scope="col">"Actions"</th>
                     </tr></thead>
                     <tbody>
+                        {none_row(workspace.trackers.is_empty(), 6, "No trackers.")}
                         {workspace.trackers.into_iter().map(|tracker| {
                             let state = if tracker.paused_by_plan {
                                 "paused by the plan".to_string()
@@ -260,6 +265,7 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
                         <th scope="col">"Created"</th><th scope="col">"Last used"</th>
                     </tr></thead>
                     <tbody>
+                        {none_row(workspace.tokens.is_empty(), 5, "No API tokens.")}
                         {workspace.tokens.into_iter().map(|token| view! {
                             <tr>
                                 <td>{token.name}</td>

@@ -350,8 +350,14 @@ pub async fn overview(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, sql
                 (SELECT count(*) FROM workspaces) AS workspaces,
                 (SELECT count(*) FROM workspace_billing
                  WHERE subscription_status IN ('active', 'trialing', 'past_due')) AS paying,
-                (SELECT count(*) FROM sources WHERE last_poll_at > $1 - interval '1 hour') AS polls,
-                (SELECT count(*) FROM sources WHERE last_error_at > $1 - interval '1 hour') AS errors,
+                (SELECT coalesce(sum(polls), 0)::bigint FROM provider_minutes
+                  WHERE minute >= $1 - interval '1 hour') AS polls,
+                (SELECT coalesce(sum(failed_polls), 0)::bigint FROM provider_minutes
+                  WHERE minute >= $1 - interval '1 hour') AS errors,
+                (SELECT coalesce(sum(polls), 0)::bigint FROM provider_minutes
+                  WHERE minute >= $1 - interval '1 day') AS polls_day,
+                (SELECT coalesce(sum(failed_polls), 0)::bigint FROM provider_minutes
+                  WHERE minute >= $1 - interval '1 day') AS errors_day,
                 (SELECT count(*) FROM sources WHERE next_poll_at <= $1) AS due,
                 (SELECT extract(epoch FROM $1 - min(next_poll_at))::bigint
                  FROM sources WHERE next_poll_at <= $1) AS oldest_due",
@@ -390,6 +396,8 @@ pub async fn overview(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, sql
         sources_by_state,
         polls_last_hour: counts.try_get("polls")?,
         errors_last_hour: counts.try_get("errors")?,
+        polls_last_day: counts.try_get("polls_day")?,
+        errors_last_day: counts.try_get("errors_day")?,
         due_backlog: counts.try_get("due")?,
         oldest_due_secs: counts.try_get("oldest_due")?,
         queues,
@@ -888,12 +896,15 @@ pub async fn record_provider_tallies(
 ) -> Result<(), sqlx::Error> {
     for (provider, tally) in tallies {
         sqlx::query(
-            "INSERT INTO provider_minutes (provider, minute, requests, errors, buckets, remaining, paused_until)
+            "INSERT INTO provider_minutes
+                 (provider, minute, requests, errors, buckets, remaining, paused_until, polls, failed_polls)
              VALUES ($1, date_trunc('minute', $2), $3, $4, $5, $6,
-                     $2 + make_interval(secs => $7::double precision))
+                     $2 + make_interval(secs => $7::double precision), $8, $9)
              ON CONFLICT (provider, minute) DO UPDATE SET
                  requests = provider_minutes.requests + excluded.requests,
                  errors = provider_minutes.errors + excluded.errors,
+                 polls = provider_minutes.polls + excluded.polls,
+                 failed_polls = provider_minutes.failed_polls + excluded.failed_polls,
                  buckets = ARRAY(SELECT a + b FROM unnest(provider_minutes.buckets, excluded.buckets) AS t(a, b)),
                  remaining = coalesce(excluded.remaining, provider_minutes.remaining),
                  paused_until = coalesce(excluded.paused_until, provider_minutes.paused_until)",
@@ -905,6 +916,8 @@ pub async fn record_provider_tallies(
         .bind(&tally.buckets)
         .bind(tally.remaining)
         .bind(tally.paused_for_secs.map(|secs| secs as f64))
+        .bind(tally.polls)
+        .bind(tally.failed_polls)
         .execute(pool)
         .await?;
     }
@@ -944,6 +957,7 @@ pub async fn providers(
 ) -> Result<Vec<ConsoleProvider>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT provider, sum(requests)::bigint AS requests, sum(errors)::bigint AS errors,
+                sum(polls)::bigint AS polls, sum(failed_polls)::bigint AS failed_polls,
                 (SELECT remaining FROM provider_minutes l WHERE l.provider = p.provider
                  AND l.remaining IS NOT NULL ORDER BY minute DESC LIMIT 1) AS remaining,
                 max(paused_until) AS paused_until
@@ -1023,8 +1037,17 @@ pub async fn providers(
             ),
             None => (0, 0, None, None),
         };
+        let (polls, failed_polls) = match row {
+            Some(row) => (
+                row.try_get::<i64, _>("polls")?,
+                row.try_get::<i64, _>("failed_polls")?,
+            ),
+            None => (0, 0),
+        };
         providers.push(ConsoleProvider {
             name: name.to_string(),
+            polls_last_hour: polls,
+            failed_polls_last_hour: failed_polls,
             requests_last_hour: requests,
             error_rate_percent: (requests > 0).then(|| (errors * 1000 / requests) as f64 / 10.0),
             p50_ms: latency_quantile(&summed, 0.5),

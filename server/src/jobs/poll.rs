@@ -178,6 +178,10 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
     let samples = store::record_polls(pool, &results)
         .await
         .context("could not record the polls")?;
+    // For the admin console: by provider, the first part of the kind (`github`).
+    let kind = provider.kind();
+    let name = kind.split('.').next().unwrap_or(kind);
+    engine.http().tally_polls(name, results.len(), failed);
     Ok(PollReport {
         polled: results.len() - failed,
         failed,

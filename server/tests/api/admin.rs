@@ -743,6 +743,23 @@ async fn an_admin_retries_and_discards_failed_jobs() {
     let page = admin.get("/admin").await.text().await.expect("page");
     assert!(page.contains(&format!("job-{retried}")), "{page}");
     assert!(page.contains("the database went away"));
+    // The counts by queue and status: prune_jobs has two failed, none done.
+    let counts = page
+        .split("data-testid=\"job-counts\"")
+        .nth(1)
+        .and_then(|table| table.split("</table>").next())
+        .expect("the job counts table");
+    let row = counts
+        .split("<tr>")
+        .find(|row| row.contains("<code>prune_jobs</code>"))
+        .expect("a row for prune_jobs");
+    let cells: Vec<&str> = row
+        .split("<td>")
+        .skip(1)
+        .map(|cell| cell.split('<').next().unwrap_or_default())
+        .collect();
+    // Pending, Queued, Running, Done, Failed, Killed.
+    assert_eq!(cells, ["0", "0", "0", "0", "2", "0"], "{row}");
 
     let _workers = app.start_workers();
     let response = admin
@@ -996,4 +1013,63 @@ async fn the_console_shows_each_providers_requests_errors_latency_and_credential
         .cloned()
         .expect("youtube");
     assert_eq!(youtube["requests_last_hour"], 0);
+    // Previews are not polls.
+    assert_eq!(github["polls_last_hour"], 0, "{github}");
+    assert_eq!(live["overview"]["polls_last_hour"], 0);
+
+    // Scheduled polls by the workers: one repository that answers, one that is gone.
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    app.add_tracker(
+        &token,
+        serde_json::json!({ "url": "https://github.com/leptos-rs/leptos" }),
+    )
+    .await;
+    standin.set(
+        "github/someone/vanishing",
+        crate::standin::fixtures::github_repo("someone/vanishing", 3),
+    );
+    app.add_tracker(
+        &token,
+        serde_json::json!({ "url": "https://github.com/someone/vanishing" }),
+    )
+    .await;
+    standin.remove("github/someone/vanishing");
+    let workers = app.start_workers();
+    let marker: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("UPDATE sources SET next_poll_at = now() RETURNING now()")
+            .fetch_one(&app.pool)
+            .await
+            .expect("make due");
+    crate::helpers::eventually(std::time::Duration::from_secs(30), "two polls", || async {
+        let polled: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sources WHERE last_poll_at >= $1")
+                .bind(marker)
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+        (polled == 2).then_some(())
+    })
+    .await;
+    // Stopping flushes the workers' figures (they also do every ten seconds).
+    workers.stop().await;
+    let live: Value = admin
+        .post_form("/api/admin/live", &[])
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(live["overview"]["polls_last_hour"], 2, "{live}");
+    assert_eq!(live["overview"]["errors_last_hour"], 1, "{live}");
+    assert_eq!(live["overview"]["polls_last_day"], 2, "{live}");
+    assert_eq!(live["overview"]["errors_last_day"], 1, "{live}");
+    let github = live["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|provider| provider["name"] == "github")
+        .cloned()
+        .expect("github");
+    assert_eq!(github["polls_last_hour"], 2, "{github}");
+    assert_eq!(github["failed_polls_last_hour"], 1, "{github}");
 }

@@ -98,6 +98,10 @@ pub struct Tally {
     pub remaining: Option<f64>,
     /// Seconds the provider is paused for, when it is.
     pub paused_for_secs: Option<i64>,
+    /// Sources polled by poll jobs (each counts once, whatever the requests), and how
+    /// many of those polls failed.
+    pub polls: i64,
+    pub failed_polls: i64,
 }
 
 /// The shared HTTP machinery.
@@ -485,6 +489,19 @@ impl Upstreams {
             tally.requests += 1;
             tally.errors += i64::from(failed);
             tally.buckets[bucket] += 1;
+        }
+    }
+
+    /// Counts a poll job's sources of `provider` (the first part of their kind): `polled`
+    /// in all, `failed` of them.
+    pub fn tally_polls(&self, provider: &'static str, polled: usize, failed: usize) {
+        if let Ok(mut tallies) = self.tallies.lock() {
+            let tally = tallies.entry(provider).or_default();
+            if tally.buckets.is_empty() {
+                tally.buckets = vec![0; LATENCY_BOUNDS_MS.len() + 1];
+            }
+            tally.polls += polled as i64;
+            tally.failed_polls += failed as i64;
         }
     }
 

@@ -148,6 +148,11 @@ impl StandIn {
         self.world().things.insert(key.to_string(), value);
     }
 
+    /// Forgets `key`: the API answers as for something that does not exist.
+    pub fn remove(&self, key: &str) {
+        self.world().things.remove(key);
+    }
+
     /// Answers the next requests whose path starts with `prefix` with `answers`, in order.
     pub fn script(&self, prefix: &str, answers: Vec<Canned>) {
         self.world()
