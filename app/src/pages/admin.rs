@@ -10,8 +10,8 @@ use super::signed_in::SignedIn;
 use crate::{
     api::{
         admin::{
-            Console, ConsoleEvent, ConsoleProvider, ConsoleSnapshot, ConsoleSource, ConsoleUser,
-            Live, SOURCE_PROVIDERS, SOURCE_STATES, admin_console, admin_live,
+            Console, ConsoleAudit, ConsoleEvent, ConsoleProvider, ConsoleSnapshot, ConsoleSource,
+            ConsoleUser, Live, SOURCE_PROVIDERS, SOURCE_STATES, admin_console, admin_live,
         },
         flash::Flash,
         session::get_flash,
@@ -402,20 +402,7 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
         {view! {
         <section class="panel" aria-labelledby="audit-title">
             <h2 id="audit-title">"Audit log"</h2>
-            <div class="table-scroll">
-                <table class="admin-table" data-testid="audit-log">
-                    <thead><tr>
-                        <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                        <th scope="col">"Target"</th><th scope="col">"Detail"</th>
-                    </tr></thead>
-                    <tbody>
-                        {none_row(console.audit.is_empty(), 5, "No admin actions yet.")}
-                        {console.audit.into_iter().map(|row| view! {
-                            <tr><td>{row.at}</td><td>{row.actor}</td><td>{row.action}</td><td><code>{row.target}</code></td><td><code>{row.detail}</code></td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <AuditTable rows=console.audit testid="audit-log" empty="No admin actions yet." />
         </section>
         }.into_any()}
     }
@@ -470,6 +457,31 @@ fn FilterSelect(
                 view! { <option value=*choice selected=selected>{*choice}</option> }
             }).collect_view()}
         </select>
+    }
+}
+
+/// Admin actions, newest first.
+#[component]
+pub(super) fn AuditTable(
+    rows: Vec<ConsoleAudit>,
+    testid: &'static str,
+    empty: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="admin-table" data-testid=testid>
+                <thead><tr>
+                    <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                    <th scope="col">"Target"</th><th scope="col">"Detail"</th>
+                </tr></thead>
+                <tbody>
+                    {none_row(rows.is_empty(), 5, empty)}
+                    {rows.into_iter().map(|row| view! {
+                        <tr><td>{row.at}</td><td>{row.actor}</td><td>{row.action}</td><td><code>{row.target}</code></td><td><code>{row.detail}</code></td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 

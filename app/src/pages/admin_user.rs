@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::{
-    admin::{PlanForm, UserActions, action_button, none_row},
+    admin::{AuditTable, PlanForm, UserActions, action_button, none_row},
     not_found::NotFound,
     signed_in::SignedIn,
 };
@@ -115,20 +115,7 @@ fn UserView(user: ConsoleUserPage) -> impl IntoView {
         {view! {
         <section class="panel" aria-labelledby="user-audit-title">
             <h2 id="user-audit-title">"Admin actions"</h2>
-            <div class="table-scroll">
-                <table class="admin-table" data-testid="user-audit">
-                    <thead><tr>
-                        <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                        <th scope="col">"Target"</th><th scope="col">"Detail"</th>
-                    </tr></thead>
-                    <tbody>
-                        {none_row(user.audit.is_empty(), 5, "No admin has acted on this user.")}
-                        {user.audit.into_iter().map(|row| view! {
-                            <tr><td>{row.at}</td><td>{row.actor}</td><td>{row.action}</td><td><code>{row.target}</code></td><td><code>{row.detail}</code></td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <AuditTable rows=user.audit testid="user-audit" empty="No admin has acted on this user." />
         </section>
         }.into_any()}
     }

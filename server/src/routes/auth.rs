@@ -82,13 +82,7 @@ pub async fn sign_in(
         password::verify(candidate, hash).await;
         return redirect_with(&session, flash.with_error(WRONG_CREDENTIALS), &back).await;
     };
-    let attempt = Attempt {
-        state: &state,
-        session: &session,
-        user_id,
-        ip,
-        headers: &headers,
-    };
+    let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
     if !password::verify(candidate, hash).await {
         // Not awaited: an unknown email, which has no history, must take as long.
         attempt.record_later(SignInOutcome::WrongPassword);
@@ -108,7 +102,23 @@ struct Attempt<'a> {
     headers: &'a HeaderMap,
 }
 
-impl Attempt<'_> {
+impl<'a> Attempt<'a> {
+    fn new(
+        state: &'a AppState,
+        session: &'a Session,
+        user_id: Uuid,
+        ip: std::net::IpAddr,
+        headers: &'a HeaderMap,
+    ) -> Self {
+        Self {
+            state,
+            session,
+            user_id,
+            ip,
+            headers,
+        }
+    }
+
     fn recording(&self, outcome: SignInOutcome) -> impl Future<Output = ()> + Send + 'static {
         let pool = self.state.pool.clone();
         let user_id = self.user_id;
@@ -197,13 +207,7 @@ pub async fn sign_up(
             // Same work as for a taken email below (one hash, one check): same timing.
             password::verify(new_password.expose(), None).await;
             tracing::info!(user.id = %user_id, "account created");
-            let attempt = Attempt {
-                state: &state,
-                session: &session,
-                user_id,
-                ip,
-                headers: &headers,
-            };
+            let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
             attempt
                 .admit(SignInOutcome::SignedUp, flash, &back, next.as_ref())
                 .await
@@ -216,13 +220,7 @@ pub async fn sign_up(
                 Ok(Some((user_id, stored)))
                     if password::verify(new_password.expose(), Some(&stored)).await =>
                 {
-                    let attempt = Attempt {
-                        state: &state,
-                        session: &session,
-                        user_id,
-                        ip,
-                        headers: &headers,
-                    };
+                    let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
                     attempt
                         .admit(SignInOutcome::SignedIn, flash, &back, next.as_ref())
                         .await
