@@ -1,8 +1,8 @@
-//! `clean_up_sessions` (hourly): deletes expired sessions and sign-in rate-limit entries
-//! whose window has passed.
+//! `clean_up_sessions` (hourly): deletes expired sessions, sign-in rate-limit entries
+//! whose window has passed, and sign-in records older than a year.
 
 use apalis::prelude::{BoxDynError, Data};
-use app::server::{rate_limit, session_store::PgSessionStore};
+use app::server::{db, rate_limit, session_store::PgSessionStore};
 use serde::{Deserialize, Serialize};
 
 use super::{BackgroundJob, JobContext};
@@ -18,6 +18,7 @@ impl BackgroundJob for CleanUpSessions {
 pub struct CleanUpReport {
     pub sessions: u64,
     pub rate_limits: u64,
+    pub sign_ins: u64,
 }
 
 #[tracing::instrument(name = "clean_up_sessions", skip_all)]
@@ -30,6 +31,7 @@ pub async fn run(
     tracing::info!(
         sessions = report.sessions,
         rate_limits = report.rate_limits,
+        sign_ins = report.sign_ins,
         "deleted expired sessions"
     );
     Ok(report)
@@ -41,5 +43,6 @@ pub async fn clean_up(context: &JobContext) -> Result<CleanUpReport, sqlx::Error
             .delete_expired()
             .await?,
         rate_limits: rate_limit::delete_expired(&context.pool).await?,
+        sign_ins: db::users::delete_old_sign_ins(&context.pool).await?,
     })
 }

@@ -270,6 +270,14 @@ async fn clean_up_sessions_deletes_what_has_expired() {
     .execute(&app.pool)
     .await
     .expect("add rate-limit entries");
+    // Two sign-ins were recorded just now; one more is from long ago.
+    sqlx::query(
+        "INSERT INTO sign_ins (user_id, at, ip) VALUES ($1, now() - interval '400 days', '192.0.2.1')",
+    )
+    .bind(user.id)
+    .execute(&app.pool)
+    .await
+    .expect("an old sign-in");
 
     let context = JobContext {
         pool: app.pool.clone(),
@@ -278,7 +286,15 @@ async fn clean_up_sessions_deletes_what_has_expired() {
     let report = upcount::jobs::clean_up_sessions::clean_up(&context)
         .await
         .expect("clean up");
-    assert_eq!((report.sessions, report.rate_limits), (1, 1));
+    assert_eq!(
+        (report.sessions, report.rate_limits, report.sign_ins),
+        (1, 1, 1)
+    );
+    let sign_ins: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_ins")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sign_ins, 2);
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
         .fetch_one(&app.pool)
         .await

@@ -174,6 +174,15 @@ impl SignInOutcome {
     }
 }
 
+/// Deletes sign-in records older than a year (the admin's history of a user goes back
+/// that far). Returns how many.
+pub async fn delete_old_sign_ins(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM sign_ins WHERE at < now() - interval '1 year'")
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected())
+}
+
 /// Records an attempt to sign in to the account `id` (or its creation), with the address
 /// and browser it came from, for the admin's history of the user.
 pub async fn record_sign_in(
