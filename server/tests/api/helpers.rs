@@ -709,10 +709,19 @@ impl Process {
 
     /// Waits for a JSON log line whose `message` is `message`, and returns it.
     pub async fn wait_for_log(&mut self, message: &str) -> serde_json::Value {
+        self.wait_for_log_where(message, |_| true).await
+    }
+
+    /// Waits for a JSON log line whose `message` is `message` and which `also` accepts.
+    pub async fn wait_for_log_where(
+        &mut self,
+        message: &str,
+        also: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let is_match = |line: &str| {
             serde_json::from_str::<serde_json::Value>(line)
                 .ok()
-                .filter(|value| value["message"] == message)
+                .filter(|value| value["message"] == message && also(value))
         };
         if let Some(value) = self.seen.iter().find_map(|line| is_match(line)) {
             return value;

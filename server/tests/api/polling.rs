@@ -313,6 +313,12 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
     let user = app.create_user(Role::Member).await;
     let workspace = app.workspace_of(&user).await;
     many_sources(&app.pool, &standin, workspace, 1_000).await;
+    // Not due until both processes are ready to take jobs: a process that starts a
+    // moment before the other could otherwise take every job, and nothing would compete.
+    sqlx::query("UPDATE sources SET next_poll_at = now() + interval '1 day'")
+        .execute(&app.pool)
+        .await
+        .expect("not due yet");
 
     let database_url = app.direct_database_url();
     let mut env: Vec<(&str, String)> = standin.env();
@@ -323,8 +329,23 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
         .iter()
         .map(|(key, value)| (*key, value.as_str()))
         .collect();
-    let _first = Process::start(&["worker"], &vars);
-    let _second = Process::start(&["worker"], &vars);
+    let mut processes = [
+        Process::start(&["worker"], &vars),
+        Process::start(&["worker"], &vars),
+    ];
+    for process in &mut processes {
+        process
+            .wait_for_log_where("worker started", |line| {
+                line["worker"]
+                    .as_str()
+                    .is_some_and(|name| name.starts_with("poll_sources"))
+            })
+            .await;
+    }
+    sqlx::query("UPDATE sources SET next_poll_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("due now");
 
     let polled = |round: i64| {
         let pool = app.pool.clone();
