@@ -51,7 +51,14 @@ pub fn write_section(heading: &str, section: &str) -> anyhow::Result<()> {
             let end = rest
                 .find("\n## ")
                 .map_or(existing.len(), |offset| start + heading.len() + offset + 1);
-            format!("{}{}{}", &existing[..start], section, &existing[end..])
+            // One blank line between this section and the next one.
+            let after = &existing[end..];
+            let gap = if after.is_empty() { "\n" } else { "\n\n" };
+            format!(
+                "{}{}{gap}{after}",
+                &existing[..start],
+                section.trim_end_matches('\n')
+            )
         }
         None => format!(
             "{}\n{}",
