@@ -791,6 +791,20 @@ pub async fn job_action(
         .await?
         .rows_affected();
     if changed == 0 {
+        // Sent twice (a double click), the second finds the job already waiting to run,
+        // or already discarded: that is what was asked for.
+        let done: Option<bool> = sqlx::query_scalar(
+            "SELECT CASE WHEN $2 THEN status IN ('Pending', 'Queued', 'Running')
+                         ELSE status = 'Killed' END
+             FROM apalis.jobs WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(retry)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        if done == Some(true) {
+            return Ok(());
+        }
         return Err(AdminError::NotFound(
             "There is no such job, or it is not in a state for that.".into(),
         ));

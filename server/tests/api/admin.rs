@@ -761,7 +761,6 @@ async fn an_admin_retries_and_discards_failed_jobs() {
     // Pending, Queued, Running, Done, Failed, Killed.
     assert_eq!(cells, ["0", "0", "0", "0", "2", "0"], "{row}");
 
-    let _workers = app.start_workers();
     let response = admin
         .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
         .await;
@@ -774,6 +773,22 @@ async fn an_admin_retries_and_discards_failed_jobs() {
             format!("job:{retried}")
         )
     );
+    // Sent again (a double click) before it ran: the same answer, nothing done twice.
+    let again = admin
+        .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
+        .await;
+    let page = admin.follow(again).await;
+    assert!(
+        page.contains(&format!("Job {retried} will run again.")),
+        "{page}"
+    );
+    let retries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'job.retry'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
+    assert_eq!(retries, 1);
+    let _workers = app.start_workers();
     let mut status = String::new();
     for _ in 0..100 {
         status = sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE id = $1")
