@@ -623,7 +623,7 @@ async fn workspace_page(
         role: membership.try_get("role")?,
         members: membership.try_get("members")?,
         suspended: membership.try_get("suspended")?,
-        billing: billing::overview(state, id, now).await?,
+        billing: billing::overview_of(state, id, &billing_row, now).await?,
         stripe_customer_id: billing_row.stripe_customer_id,
         subscription_id: billing_row.subscription_id,
         plan_override: billing_row.state.plan_override,
@@ -649,10 +649,7 @@ pub async fn stripe_events(pool: &PgPool) -> Result<Vec<EventRow>, sqlx::Error> 
                 status: row.try_get("status")?,
                 attempts: row.try_get("attempts")?,
                 error: row.try_get("error")?,
-                received_at: row
-                    .try_get::<DateTime<Utc>, _>("received_at")?
-                    .format("%Y-%m-%d %H:%M:%S UTC")
-                    .to_string(),
+                received_at: seconds(row.try_get("received_at")?),
                 workspace_id: row
                     .try_get::<Option<Uuid>, _>("workspace_id")?
                     .map(|id| id.to_string()),
@@ -703,8 +700,7 @@ pub async fn sources(
     .bind(state.trim())
     .fetch_all(pool)
     .await?;
-    let format =
-        |at: Option<DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    let format = |at: Option<DateTime<Utc>>| at.map(seconds);
     rows.iter()
         .map(|row| {
             Ok(SourceRow {
@@ -758,10 +754,7 @@ pub async fn jobs(
                 attempts: row.try_get("attempts")?,
                 max_attempts: row.try_get("max_attempts")?,
                 error: row.try_get("last_error")?,
-                run_at: row
-                    .try_get::<DateTime<Utc>, _>("run_at")?
-                    .format("%Y-%m-%d %H:%M:%S UTC")
-                    .to_string(),
+                run_at: seconds(row.try_get("run_at")?),
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;

@@ -330,9 +330,19 @@ pub async fn overview(
     workspace_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<BillingView, sqlx::Error> {
+    let row = store::billing_row(&state.pool, workspace_id).await?;
+    overview_of(state, workspace_id, &row, now).await
+}
+
+/// [`overview`] from the workspace's billing row, already read.
+pub async fn overview_of(
+    state: &AppState,
+    workspace_id: Uuid,
+    row: &store::BillingRow,
+    now: DateTime<Utc>,
+) -> Result<BillingView, sqlx::Error> {
     let pool = &state.pool;
     let plan = store::workspace_plan(pool, workspace_id).await?;
-    let row = store::billing_row(pool, workspace_id).await?;
     let (_, standing) = row.state.at(now, state.billing.grace());
     let rfc3339 = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (standing_name, period_end, grace_ends_at) = match &standing {
@@ -367,7 +377,7 @@ pub async fn overview(
         paused_by_plan,
         api_tokens: store::api_tokens(pool, workspace_id).await?,
         standing: standing_name.into(),
-        status: row.state.subscription_status,
+        status: row.state.subscription_status.clone(),
         period_end,
         grace_ends_at,
         has_customer: row.stripe_customer_id.is_some(),

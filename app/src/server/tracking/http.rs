@@ -87,7 +87,7 @@ pub const LATENCY_BOUNDS_MS: [u32; 11] =
     [25, 50, 100, 200, 350, 500, 750, 1_000, 2_000, 5_000, 10_000];
 
 /// What one provider's requests did since the last [`Upstreams::take_tallies`].
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tally {
     pub requests: i64,
     /// Transport failures and answers of 400 and above (429 included).
@@ -102,6 +102,20 @@ pub struct Tally {
     /// many of those polls failed.
     pub polls: i64,
     pub failed_polls: i64,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            requests: 0,
+            errors: 0,
+            buckets: vec![0; LATENCY_BOUNDS_MS.len() + 1],
+            remaining: None,
+            paused_for_secs: None,
+            polls: 0,
+            failed_polls: 0,
+        }
+    }
 }
 
 /// The shared HTTP machinery.
@@ -483,9 +497,6 @@ impl Upstreams {
             .unwrap_or(LATENCY_BOUNDS_MS.len());
         if let Ok(mut tallies) = self.tallies.lock() {
             let tally = tallies.entry(label).or_default();
-            if tally.buckets.is_empty() {
-                tally.buckets = vec![0; LATENCY_BOUNDS_MS.len() + 1];
-            }
             tally.requests += 1;
             tally.errors += i64::from(failed);
             tally.buckets[bucket] += 1;
@@ -497,9 +508,6 @@ impl Upstreams {
     pub fn tally_polls(&self, provider: &'static str, polled: usize, failed: usize) {
         if let Ok(mut tallies) = self.tallies.lock() {
             let tally = tallies.entry(provider).or_default();
-            if tally.buckets.is_empty() {
-                tally.buckets = vec![0; LATENCY_BOUNDS_MS.len() + 1];
-            }
             tally.polls += polled as i64;
             tally.failed_polls += failed as i64;
         }
