@@ -22,6 +22,8 @@ export UPCOUNT_SITE_ROOT="$ROOT/target/site"
 standin="http://127.0.0.1:${E2E_STANDIN_PORT:-3998}"
 export UPCOUNT_GITHUB_API_URL="$standin/github"
 export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
+# Payments through the built-in Stripe stand-in.
+export UPCOUNT_STRIPE_STANDIN=true
 # JSON APIs in the browser tests are the stand-in's own, on loopback.
 export UPCOUNT_ALLOW_PRIVATE_TARGETS=true
 # The stand-in has no request budget; the live previews would use up GitHub's 60 an hour.

@@ -64,6 +64,12 @@ if [ -z "${UPCOUNT_SECRET_KEY:-}" ]; then
   export UPCOUNT_SECRET_KEY
 fi
 
+# Without Stripe keys, payments go to the built-in stand-in (never in production: there,
+# without STRIPE_SECRET_KEY, billing is off).
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+  export UPCOUNT_STRIPE_STANDIN="${UPCOUNT_STRIPE_STANDIN:-true}"
+fi
+
 public_url="${UPCOUNT_PUBLIC_URL:-http://$LEPTOS_SITE_ADDR}"
 say ""
 say "Upcount is starting on $public_url (Ctrl-C stops it)"

@@ -56,6 +56,12 @@ pub struct Settings {
     /// `UPCOUNT_SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests and jobs may take to
     /// finish after SIGTERM/SIGINT before the process exits anyway.
     pub shutdown_timeout: Duration,
+    /// `UPCOUNT_REQUEST_TIMEOUT_SECS`: how long a request may take to produce its answer
+    /// (a streamed body, such as an export, may take longer to send).
+    pub request_timeout: Duration,
+    /// `UPCOUNT_WRITE_TIMEOUT_SECS`: how long the server waits for a client to take any
+    /// of what it sends before it closes the connection.
+    pub write_timeout: Duration,
     pub jobs: JobSettings,
     pub auth: AuthSettings,
     pub tracking: TrackingSettings,
@@ -68,8 +74,12 @@ pub struct Settings {
 /// Plans and payment.
 #[derive(Clone)]
 pub struct BillingSettings {
-    /// `STRIPE_SECRET_KEY`; unset: the built-in Stripe stand-in takes the payments.
+    /// `STRIPE_SECRET_KEY`: real Stripe takes the payments.
     pub secret_key: Option<String>,
+    /// `UPCOUNT_STRIPE_STANDIN=true`: without a secret key, the built-in Stripe stand-in
+    /// takes (pretend) payments. Without either, billing is off: plans are shown but
+    /// cannot be bought, and only `upcount admin set-plan` grants a paid plan.
+    pub standin: bool,
     /// `STRIPE_WEBHOOK_SECRET`: verifies webhooks (required with a secret key; without
     /// one, a random secret shared with the stand-in).
     pub webhook_secret: Option<String>,
@@ -270,6 +280,8 @@ impl Settings {
             },
             log_filter: env.log_filter()?,
             shutdown_timeout: env.seconds("UPCOUNT_SHUTDOWN_TIMEOUT_SECS", 30, 1..=3_600)?,
+            request_timeout: env.seconds("UPCOUNT_REQUEST_TIMEOUT_SECS", 30, 1..=3_600)?,
+            write_timeout: env.seconds("UPCOUNT_WRITE_TIMEOUT_SECS", 30, 1..=3_600)?,
             jobs: JobSettings {
                 retention: Duration::from_secs(
                     86_400 * env.bounded("UPCOUNT_JOB_RETENTION_DAYS", 14, 1..=3_650)?,
@@ -506,6 +518,13 @@ where
     fn billing(&self) -> Result<BillingSettings, ConfigError> {
         let secret_key = self.optional("STRIPE_SECRET_KEY")?;
         let webhook_secret = self.optional("STRIPE_WEBHOOK_SECRET")?;
+        let standin = self.boolean("UPCOUNT_STRIPE_STANDIN", false)?;
+        if standin && secret_key.is_some() {
+            return Err(ConfigError::new(
+                "UPCOUNT_STRIPE_STANDIN",
+                "cannot be true while STRIPE_SECRET_KEY is set: choose real Stripe or the stand-in",
+            ));
+        }
         if secret_key.is_some() && webhook_secret.is_none() {
             return Err(ConfigError::new(
                 "STRIPE_WEBHOOK_SECRET",
@@ -540,7 +559,7 @@ where
         ] {
             let price = match self.optional(var)? {
                 Some(price) => Some(price),
-                None if secret_key.is_none() => STANDIN_PRICES
+                None if standin => STANDIN_PRICES
                     .iter()
                     .find(|(id, _)| *id == plan)
                     .map(|(_, price)| (*price).to_string()),
@@ -558,6 +577,7 @@ where
         }
         Ok(BillingSettings {
             secret_key,
+            standin,
             webhook_secret,
             api_url,
             prices,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod jobs;
+pub mod listener;
 pub mod metrics;
 pub mod middleware;
 pub mod poll_once;

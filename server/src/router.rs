@@ -152,20 +152,27 @@ pub fn build(state: AppState) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::check));
 
-    // Stripe stand-in pages and API (no secret key set): outside the CSRF check and the
-    // session, as Stripe is.
+    // Stripe stand-in pages and API (only when asked for, `UPCOUNT_STRIPE_STANDIN`):
+    // outside the CSRF check and the session, as Stripe is.
     let standin = if state.billing.is_standin() {
         crate::stripe_standin::router(state.clone())
     } else {
         Router::new()
     };
+    // Signed by Stripe, not by a browser: no session, no CSRF check. Absent (404) while
+    // payments are off: nothing can arrive that changes a plan.
+    let webhooks = if state.billing.is_enabled() {
+        Router::new().route("/webhooks/stripe", post(billing::webhook))
+    } else {
+        Router::new()
+    };
 
+    let request_timeout = state.web.request_timeout;
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::endpoint))
-        // Signed by Stripe, not by a browser: no session, no CSRF check.
-        .route("/webhooks/stripe", post(billing::webhook))
+        .merge(webhooks)
         .nest_service(
             "/pkg",
             immutable_files(&site_root.join(options.site_pkg_dir.as_ref())),
@@ -185,6 +192,10 @@ pub fn build(state: AppState) -> Router {
                         .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn_with_state(
+                    request_timeout,
+                    crate::middleware::timeout::limit,
+                ))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(middleware::from_fn(crate::metrics::track_http))
                 .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -323,11 +334,11 @@ fn request_span<B>(request: &Request<B>) -> Span {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    // The path only: query strings may carry tokens.
+    // The route template only: paths and query strings may carry share and badge tokens.
     tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %request.uri().path(),
+        method = crate::metrics::method_label(request.method()),
+        route = %crate::metrics::route_template(request.extensions()),
         request_id,
     )
 }

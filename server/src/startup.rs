@@ -4,7 +4,7 @@ use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::server::{
-    billing::{Billing, BillingConfig},
+    billing::{Billing, BillingConfig, BillingMode},
     state::{AppState, WebConfig},
     tracking::Engine,
 };
@@ -14,12 +14,18 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Settings, db, jobs, router};
+use crate::{
+    config::Settings,
+    db, jobs,
+    listener::{PeerAddr, TimeoutListener},
+    router,
+};
 
 /// The web server, bound to its address but not yet serving.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    write_timeout: Duration,
 }
 
 impl Application {
@@ -50,6 +56,7 @@ impl Application {
         Ok(Self {
             listener,
             router: router::build(state),
+            write_timeout: settings.write_timeout,
         })
     }
 
@@ -65,24 +72,25 @@ impl Application {
         shutdown: CancellationToken,
         grace: Duration,
     ) -> std::io::Result<()> {
-        serve(self.listener, self.router, shutdown, grace).await
+        let listener = TimeoutListener::new(self.listener, self.write_timeout);
+        serve(listener, self.router, shutdown, grace).await
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled. New connections are refused
 /// from then on; requests already being handled get up to `grace` to finish.
 pub async fn serve(
-    listener: TcpListener,
+    listener: TimeoutListener,
     router: Router,
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    if let Ok(address) = listener.local_addr() {
+    if let Ok(address) = axum::serve::Listener::local_addr(&listener) {
         tracing::info!(%address, "web server listening");
     }
     let server = axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<PeerAddr>(),
     )
     .with_graceful_shutdown(shutdown.clone().cancelled_owned())
     .into_future();
@@ -116,11 +124,19 @@ pub fn billing(settings: &Settings, public_origin: &str) -> anyhow::Result<Arc<B
     // Stripe's client needs the process default chosen. A second call changes nothing.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let billing = &settings.billing;
-    let api_url = match (&billing.api_url, &billing.secret_key) {
+    let mode = match (&billing.secret_key, billing.standin) {
+        (Some(_), _) => BillingMode::Stripe,
+        (None, true) => BillingMode::StandIn,
+        (None, false) => BillingMode::Off,
+    };
+    let api_url = match (&billing.api_url, mode) {
         (Some(url), _) => url.clone(),
-        (None, Some(_)) => url::Url::parse("https://api.stripe.com/")?,
-        (None, None) => {
+        (None, BillingMode::StandIn) => {
             url::Url::parse(&format!("{public_origin}{}/", crate::stripe_standin::BASE))?
+        }
+        // Off: never called.
+        (None, BillingMode::Stripe | BillingMode::Off) => {
+            url::Url::parse("https://api.stripe.com/")?
         }
     };
     let webhook_secret = billing
@@ -128,6 +144,7 @@ pub fn billing(settings: &Settings, public_origin: &str) -> anyhow::Result<Arc<B
         .clone()
         .unwrap_or_else(|| format!("whsec_standin_{}", hex::encode(rand::random::<[u8; 24]>())));
     let config = BillingConfig {
+        mode,
         secret_key: billing.secret_key.clone(),
         api_url,
         webhook_secret,
@@ -179,6 +196,7 @@ pub fn web_config(settings: &Settings, address: SocketAddr) -> WebConfig {
     };
     let (sign_in_per_email, sign_in_per_ip) = crate::routes::auth::quotas(&settings.auth);
     WebConfig {
+        request_timeout: settings.request_timeout,
         secure_cookies: public_origin.starts_with("https://"),
         public_origin,
         sign_in_per_email,

@@ -1,5 +1,5 @@
-//! A stand-in for Stripe, used when `STRIPE_SECRET_KEY` is not set (`make run`, the
-//! tests, a demo): the parts of Stripe's API Upcount calls — customers, Checkout and
+//! A stand-in for Stripe, mounted only when asked for with `UPCOUNT_STRIPE_STANDIN=true`
+//! (`make run`, the tests, a demo; never beside a `STRIPE_SECRET_KEY`): the parts of Stripe's API Upcount calls — customers, Checkout and
 //! Billing Portal sessions, subscriptions — with the same paths, form-encoded requests and
 //! JSON shapes, plus a hosted "checkout" page and a "portal" page whose buttons change the
 //! subscription and send correctly signed webhooks back to `/webhooks/stripe`, so the
@@ -14,7 +14,10 @@ use std::{
     time::Duration,
 };
 
-use app::server::{billing::events::sign, state::AppState};
+use app::server::{
+    billing::{STANDIN_SECRET_KEY, events::sign},
+    state::AppState,
+};
 use axum::{
     Form, Json, Router,
     extract::{Path, State},
@@ -131,7 +134,7 @@ pub fn router(app: AppState) -> Router {
             .build()
             .unwrap_or_default(),
     };
-    Router::new()
+    let api = Router::new()
         .route(&format!("{BASE}/v1/customers"), post(create_customer))
         .route(
             &format!("{BASE}/v1/checkout/sessions"),
@@ -146,6 +149,9 @@ pub fn router(app: AppState) -> Router {
             get(retrieve_subscription),
         )
         .route(&format!("{BASE}/v1/{{*rest}}"), axum::routing::any(unknown))
+        .route_layer(axum::middleware::from_fn(require_key));
+    Router::new()
+        .merge(api)
         .route(&format!("{BASE}/checkout/{{id}}"), get(checkout_page))
         .route(&format!("{BASE}/checkout/{{id}}/pay"), post(checkout_pay))
         .route(&format!("{BASE}/portal/{{id}}"), get(portal_page))
@@ -154,6 +160,55 @@ pub fn router(app: AppState) -> Router {
             post(portal_action),
         )
         .with_state(standin)
+}
+
+/// Refuses API calls without the stand-in's secret key, with Stripe's own answers.
+async fn require_key(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let message = match given {
+        Some(key) if key == STANDIN_SECRET_KEY => return next.run(request).await,
+        Some(key) => format!(
+            "Invalid API Key provided: {}****",
+            key.chars().take(8).collect::<String>()
+        ),
+        None => "You did not provide an API key. You need to provide your API key in the \
+                 Authorization header, using Bearer auth (e.g. 'Authorization: Bearer \
+                 YOUR_SECRET_KEY')."
+            .to_string(),
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": { "type": "invalid_request_error", "message": message } })),
+    )
+        .into_response()
+}
+
+/// `url` when it is on the site's own origin (where Stripe would send the customer back);
+/// else Stripe's answer to a bad URL. No `javascript:` or foreign address is kept, so no
+/// page of the stand-in can redirect or link anywhere else.
+fn own_url(standin: &Standin, name: &str, url: &str) -> Result<String, Box<Response>> {
+    let same_origin = match (url::Url::parse(url), url::Url::parse(standin.origin())) {
+        (Ok(url), Ok(origin)) => {
+            matches!(url.scheme(), "http" | "https") && url.origin() == origin.origin()
+        }
+        _ => false,
+    };
+    if same_origin {
+        Ok(url.to_string())
+    } else {
+        Err(Box::new(stripe_error(
+            StatusCode::BAD_REQUEST,
+            "url_invalid",
+            &format!(
+                "Invalid URL for {name}: the stand-in sends customers back to {} only.",
+                standin.origin()
+            ),
+        )))
+    }
 }
 
 fn stripe_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -351,6 +406,13 @@ async fn create_checkout_session(
             "Missing required param: success_url or cancel_url.",
         );
     };
+    let (success_url, cancel_url) = match (
+        own_url(&standin, "success_url", success_url),
+        own_url(&standin, "cancel_url", cancel_url),
+    ) {
+        (Ok(success), Ok(cancel)) => (success, cancel),
+        (Err(response), _) | (_, Err(response)) => return *response,
+    };
     let mut data = standin.lock();
     let customer = match known_customer(&data, &form) {
         Ok(customer) => customer,
@@ -371,8 +433,8 @@ async fn create_checkout_session(
                 Some((inner.to_string(), value.clone()))
             })
             .collect(),
-        success_url: success_url.to_string(),
-        cancel_url: cancel_url.to_string(),
+        success_url,
+        cancel_url,
         subscription: None,
         created: data.now(),
     };
@@ -385,14 +447,19 @@ async fn create_portal_session(
     State(standin): State<Standin>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
+    let return_url = match own_url(
+        &standin,
+        "return_url",
+        field(&form, "return_url").unwrap_or(standin.origin()),
+    ) {
+        Ok(url) => url,
+        Err(response) => return *response,
+    };
     let mut data = standin.lock();
     let customer = match known_customer(&data, &form) {
         Ok(customer) => customer,
         Err(response) => return *response,
     };
-    let return_url = field(&form, "return_url")
-        .unwrap_or(standin.origin())
-        .to_string();
     let id = data.id("bps");
     let created = data.now();
     data.portals

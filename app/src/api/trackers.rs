@@ -297,11 +297,18 @@ pub async fn get_shared(token: String) -> Result<Option<SharedTracker>, ServerFn
             )
         })
         .collect();
+    // A JSON API's query string and user-info may hold its keys: the public sees the host
+    // and path only (the owner still sees the whole address).
+    let url = if tracker.source.kind == "json" {
+        crate::server::tracking::providers::json::public_address(&tracker.source.url)
+    } else {
+        tracker.source.url
+    };
     Ok(Some(SharedTracker {
         label: tracker.label,
         kind: tracker.source.kind,
         title: tracker.source.title,
-        url: tracker.source.url,
+        url,
         state: tracker.state,
         metrics: tracker
             .metrics
@@ -624,6 +631,9 @@ pub async fn get_series_window(
     if from >= to {
         return Err(ServerFnError::new("The window must end after it starts."));
     }
+    series::check_time("from", from)
+        .and_then(|()| series::check_time("to", to))
+        .map_err(ServerFnError::new)?;
     let failed = |error: sqlx::Error| {
         tracing::error!(error = %error, "could not load a series window");
         ServerFnError::new("Could not load this part of the chart. Please try again.")

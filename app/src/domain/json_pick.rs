@@ -3,14 +3,23 @@
 
 use std::collections::BTreeMap;
 
+use super::jmes_path::{self, JmesPath, MAX_METRICS};
+
 /// The number `expression` finds in `document`, or why there is none. A value must be a
-/// number, a numeric string or a boolean (1/0).
+/// number, a numeric string or a boolean (1/0). The expression is bounded as
+/// [`JmesPath`] says, before and while it runs.
 pub fn number_at(expression: &str, document: &serde_json::Value) -> Result<f64, String> {
-    let compiled = jmespath::compile(expression)
-        .map_err(|error| format!("`{expression}` is not valid JMESPath ({error})"))?;
-    let found = compiled
+    let compiled = JmesPath::parse(expression)
+        .map_err(|error| format!("`{}` {error}", jmes_path::shown(expression)))?;
+    number_in(&compiled, document)
+}
+
+/// The number a parsed expression finds in `document`.
+pub fn number_in(path: &JmesPath, document: &serde_json::Value) -> Result<f64, String> {
+    let expression = path.shown();
+    let found = path
         .search(document)
-        .map_err(|error| format!("`{expression}` failed: {error}"))?;
+        .map_err(|error| format!("`{expression}` {error}"))?;
     let describe = |kind: &str| format!("`{expression}` found {kind}, not a number");
     match &*found {
         jmespath::Variable::Number(number) => number
@@ -88,6 +97,26 @@ pub fn metric_name_for(path: &[PathStep]) -> String {
         name.insert_str(0, "v_");
     }
     name.chars().take(40).collect()
+}
+
+/// The limits every source's metrics keep, the same for a preview as for an add: at most
+/// [`MAX_METRICS`] metrics, each expression within [`JmesPath`]'s limits. A plain syntax
+/// error is not a limit: a preview shows it beside its metric.
+pub fn check_limits(metrics: &BTreeMap<String, String>) -> Result<(), String> {
+    if metrics.len() > MAX_METRICS {
+        return Err(format!(
+            "{} metrics is too many: the limit is {MAX_METRICS} metrics per source",
+            metrics.len()
+        ));
+    }
+    for (name, expression) in metrics {
+        if let Err(error) = JmesPath::parse(expression)
+            && error.is_limit()
+        {
+            return Err(format!("the expression of metric `{name}` {error}"));
+        }
+    }
+    Ok(())
 }
 
 /// The metrics of the add form: one `name: expression` a line, blank lines ignored.

@@ -2,6 +2,7 @@
 //! through `parse`, so holding one means the value is valid.
 
 pub mod email;
+pub mod jmes_path;
 pub mod json_pick;
 pub mod next_path;
 pub mod password;
@@ -9,6 +10,7 @@ pub mod role;
 pub mod token;
 
 pub use email::Email;
+pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
 pub use password::Password;
 pub use role::Role;

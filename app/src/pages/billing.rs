@@ -216,7 +216,7 @@ fn BillingDetails(view: BillingView) -> impl IntoView {
                                 } else if subscribed {
                                     view! { <p class="muted">"Change plans under “Manage billing”."</p> }.into_any()
                                 } else {
-                                    view! { <p class="muted">"Not available on this server yet."</p> }.into_any()
+                                    view! { <p class="muted">"Not for sale on this server: please contact support to change your plan."</p> }.into_any()
                                 }}
                             </article>
                         }

@@ -38,4 +38,6 @@ pub struct WebConfig {
     /// `UPCOUNT_METRICS_USER` / `UPCOUNT_METRICS_PASSWORD`: basic-auth credentials of
     /// `/metrics`, which answers 404 while they are unset.
     pub metrics_credentials: Option<(String, String)>,
+    /// `UPCOUNT_REQUEST_TIMEOUT_SECS`: how long a request may take to produce its answer.
+    pub request_timeout: std::time::Duration,
 }

@@ -6,7 +6,9 @@
 //! LOCKED`, so two dispatchers never claim one source for one due time; a job whose worker
 //! died leaves its sources leased until the lease expires, and they are claimed again.
 //! Recording a poll only reschedules a source still due at the time the job was for, and
-//! samples are unique per (metric, time): a repeated job never duplicates a point.
+//! writes samples (stamped with the time the upstream answered) only for the sources it
+//! rescheduled: the claim, not the timestamp, keeps a repeated job from duplicating a
+//! point.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -87,6 +89,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
             results.push(PollResult {
                 source_id: source.id,
                 due: source.due,
+                observed_at: Utc::now(),
                 outcome: Err(FetchError::Invalid(format!(
                     "no provider knows the kind `{}`",
                     job.kind
@@ -109,6 +112,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
             Err(error) => results.push(PollResult {
                 source_id: source.id,
                 due: source.due,
+                observed_at: Utc::now(),
                 outcome: Err(error),
             }),
         }
@@ -124,7 +128,10 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
                     .iter()
                     .map(|(_, _, reference)| reference.clone())
                     .collect();
-                let outcomes = match engine.fetch(provider.as_ref(), &references).await {
+                let answer = engine.fetch(provider.as_ref(), &references).await;
+                // The samples' time: when the upstream answered, not when they were due.
+                let observed_at = Utc::now();
+                let outcomes = match answer {
                     Ok(outcomes) if outcomes.len() == chunk.len() => outcomes,
                     Ok(outcomes) => {
                         let error = FetchError::Invalid(format!(
@@ -150,6 +157,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
                     .map(|((id, due, _), outcome)| PollResult {
                         source_id: *id,
                         due: *due,
+                        observed_at,
                         outcome,
                     })
                     .collect()

@@ -3,7 +3,7 @@
 //! visitors of signed-in pages to sign in, and signed-in visitors of the sign-in pages to
 //! their dashboard.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use app::{
     api::flash::Flash,
@@ -57,8 +57,8 @@ pub async fn load(
 ) -> Response {
     let peer = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        .get::<ConnectInfo<crate::listener::PeerAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.0.ip());
     let client_ip = client_ip(peer, request.headers(), &state.web.trusted_proxies);
     request.extensions_mut().insert(ClientIp(client_ip));
 

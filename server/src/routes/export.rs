@@ -1,11 +1,15 @@
 //! `GET /api/v1/trackers/{id}/export.csv` and `export.json`: a tracker's samples in a time
 //! range, one row per poll time with a column per metric, streamed from PostgreSQL to the
-//! client in chunks: memory stays flat however many rows there are.
+//! client in chunks: memory stays flat however many rows there are, and no database
+//! connection is held while the client reads (see `tracking::export`).
 
 use app::server::{
     auth::Auth,
     state::AppState,
-    tracking::store::{self, TrackerView},
+    tracking::{
+        export::ExportRows,
+        store::{self, TrackerView},
+    },
 };
 use axum::{
     Extension,
@@ -16,9 +20,9 @@ use axum::{
 };
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::{SinkExt, TryStreamExt, channel::mpsc};
+use futures::{SinkExt, channel::mpsc};
 use serde::Deserialize;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 use super::trackers::{ApiError, authorise, time_param, tracker_id};
 
@@ -191,76 +195,30 @@ async fn stream_rows(
             out.extend_from_slice(br#","rows":["#);
         }
     }
-    let mut rows = sqlx::query(
-        "SELECT t, metric_id, value FROM samples
-         WHERE metric_id = ANY($1) AND t >= $2 AND t <= $3
-         ORDER BY t, metric_id",
-    )
-    .bind(&ids)
-    .bind(from)
-    .bind(to)
-    .fetch(&pool);
-    let mut current: Option<(DateTime<Utc>, Vec<Option<f64>>)> = None;
+    let mut rows = ExportRows::new(pool, ids, from, to);
     let mut first_row = true;
     loop {
-        let next = match rows.try_next().await {
-            Ok(next) => next,
-            Err(error) => {
-                tracing::error!(error = %error, "export failed");
-                let _ = sender
-                    .send(Err(std::io::Error::other("the export failed")))
-                    .await;
-                return;
+        match rows.next_row().await {
+            Ok(Some((time, values))) => {
+                write_row(&mut out, format, time, &values, &mut first_row);
             }
-        };
-        let parsed = next.map(|row| -> Result<(DateTime<Utc>, i32, f64), sqlx::Error> {
-            Ok((
-                row.try_get("t")?,
-                row.try_get("metric_id")?,
-                row.try_get("value")?,
-            ))
-        });
-        let sample = match parsed.transpose() {
-            Ok(sample) => sample,
-            Err(error) => {
-                tracing::error!(error = %error, "export failed");
-                let _ = sender
-                    .send(Err(std::io::Error::other("the export failed")))
-                    .await;
-                return;
-            }
-        };
-        match sample {
-            Some((t, metric_id, value)) => {
-                let index = ids.iter().position(|id| *id == metric_id);
-                match &mut current {
-                    Some((time, values)) if *time == t => {
-                        if let Some(index) = index {
-                            values[index] = Some(value);
-                        }
-                    }
-                    _ => {
-                        let mut values = vec![None; ids.len()];
-                        if let Some(index) = index {
-                            values[index] = Some(value);
-                        }
-                        if let Some((time, values)) = current.replace((t, values)) {
-                            write_row(&mut out, format, time, &values, &mut first_row);
-                        }
-                    }
-                }
-            }
-            None => {
-                if let Some((time, values)) = current.take() {
-                    write_row(&mut out, format, time, &values, &mut first_row);
-                }
+            Ok(None) => {
                 if format == Format::Json {
                     out.extend_from_slice(b"]}");
                 }
                 let _ = sender.send(Ok(Bytes::from(out))).await;
                 return;
             }
+            Err(error) => {
+                tracing::error!(error = %error, "export failed");
+                let _ = sender
+                    .send(Err(std::io::Error::other("the export failed")))
+                    .await;
+                return;
+            }
         }
+        // Waiting here on a slow client holds no database connection; one that stops
+        // reading is cut off by the server's write timeout, which ends this task.
         if out.len() >= CHUNK
             && sender
                 .send(Ok(Bytes::from(std::mem::take(&mut out))))

@@ -27,7 +27,7 @@ struct Health {
 struct Readiness {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
+    reason: Option<&'static str>,
 }
 
 pub async fn healthz() -> Response {
@@ -50,12 +50,13 @@ pub async fn readyz(State(pool): State<PgPool>) -> Response {
             }),
         ),
         Err(not_ready) => {
+            // The reason (connection errors, migration names) goes to the log only.
             tracing::warn!(reason = %not_ready, "not ready");
             no_store(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Readiness {
                     status: "unavailable",
-                    reason: Some(not_ready.to_string()),
+                    reason: Some("database unavailable"),
                 }),
             )
         }

@@ -293,13 +293,18 @@ pub fn time_param(
 ) -> Result<DateTime<Utc>, ApiError> {
     match value {
         None => Ok(default),
-        Some(text) => DateTime::parse_from_rfc3339(text)
-            .map(|time| time.with_timezone(&Utc))
-            .map_err(|_| {
-                ApiError::invalid(format!(
-                    "`{name}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not `{text}`"
-                ))
-            }),
+        Some(text) => {
+            let time = DateTime::parse_from_rfc3339(text)
+                .map(|time| time.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::invalid(format!(
+                        "`{name}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not `{}`",
+                        text.chars().take(64).collect::<String>()
+                    ))
+                })?;
+            app::server::tracking::series::check_time(name, time).map_err(ApiError::invalid)?;
+            Ok(time)
+        }
     }
 }
 

@@ -891,3 +891,216 @@ async fn stripe_down_is_said_plainly_and_events_wait_for_it() {
             .expect("due");
     assert_eq!(due, ["evt_down_1"]);
 }
+
+#[tokio::test]
+async fn without_a_key_or_the_standin_setting_billing_is_off() {
+    let app = spawn_app_with(SpawnOptions {
+        env: vec![("UPCOUNT_STRIPE_STANDIN", "false".to_string())],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    // No stand-in to pay at, no webhook endpoint to send events to.
+    let standin = client
+        .post(format!("{}/stripe-standin/v1/customers", app.address))
+        .bearer_auth(app::server::billing::STANDIN_SECRET_KEY)
+        .form(&[("email", "someone@example.com")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(standin.status(), StatusCode::NOT_FOUND);
+    let body = event("evt_off", "invoice.paid", json!({"customer": "cus_x"}));
+    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
+    let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Plans are shown, but cannot be bought.
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let page = browser.get("/billing").await.text().await.expect("page");
+    assert!(!page.contains("Upgrade to"), "{page}");
+    assert!(page.contains("Not for sale on this server"), "{page}");
+    let response = browser
+        .post_form("/billing/checkout", &[("plan", "pro")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/billing");
+    let page = browser.get("/billing").await.text().await.expect("page");
+    assert!(page.contains("cannot be bought here"), "{page}");
+    assert_eq!(plan_of(&app, workspace).await, "free");
+    // Support still sets plans.
+    upcount::admin::run(
+        &app.pool,
+        upcount::cli::AdminCommand::SetPlan {
+            workspace: user.email.clone(),
+            plan: "pro".into(),
+        },
+        TimeDelta::days(7),
+    )
+    .await
+    .expect("set-plan");
+    assert_eq!(plan_of(&app, workspace).await, "pro");
+}
+
+/// A form POST to the stand-in's API, with `key` as the bearer token.
+async fn standin_call(
+    app: &TestApp,
+    path: &str,
+    key: Option<&str>,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/stripe-standin/v1/{path}", app.address))
+        .form(form);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.expect("call the stand-in");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_standin_wants_its_key_and_sends_customers_back_to_the_site_only() {
+    let app = app().await;
+    let key = Some(app::server::billing::STANDIN_SECRET_KEY);
+    let (status, body) = standin_call(&app, "customers", None, &[("email", "a@b.c")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("did not provide an API key"),
+        "{body}"
+    );
+    let (status, body) = standin_call(
+        &app,
+        "customers",
+        Some("sk_test_guess"),
+        &[("email", "a@b.c")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(!body.to_string().contains("sk_test_guess"), "{body}");
+    let (status, customer) = standin_call(&app, "customers", key, &[("email", "a@b.c")]).await;
+    assert_eq!(status, StatusCode::OK, "{customer}");
+    let customer = customer["id"].as_str().expect("an id");
+
+    let own = format!("{}/billing", app.address);
+    for (success, cancel) in [
+        ("javascript:alert(document.cookie)", own.as_str()),
+        (own.as_str(), "https://evil.example/billing"),
+        ("//evil.example/billing", own.as_str()),
+        (own.as_str(), "http://127.0.0.1:1/billing"),
+    ] {
+        let (status, body) = standin_call(
+            &app,
+            "checkout/sessions",
+            key,
+            &[
+                ("mode", "subscription"),
+                ("customer", customer),
+                ("line_items[0][price]", "price_standin_pro"),
+                ("success_url", success),
+                ("cancel_url", cancel),
+            ],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{success} {cancel}: {body}"
+        );
+        assert_eq!(body["error"]["code"], "url_invalid");
+    }
+    for return_url in ["javascript:alert(1)", "https://evil.example/"] {
+        let (status, body) = standin_call(
+            &app,
+            "billing_portal/sessions",
+            key,
+            &[("customer", customer), ("return_url", return_url)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{return_url}: {body}");
+    }
+    let (status, body) = standin_call(
+        &app,
+        "billing_portal/sessions",
+        key,
+        &[("customer", customer), ("return_url", &own)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn metadata_alone_never_moves_a_plan_to_another_workspace() {
+    let app = app().await;
+    let _workers = app.start_workers();
+    let victim = app.create_free_user(Role::Member).await;
+    let victim_workspace = workspace_of(&app, &victim).await;
+    let key = Some(app::server::billing::STANDIN_SECRET_KEY);
+    // A customer Upcount never made, whose checkout names the victim's workspace
+    // everywhere an event can.
+    let named = victim_workspace.to_string();
+    let (_, customer) = standin_call(
+        &app,
+        "customers",
+        key,
+        &[
+            ("email", "attacker@example.com"),
+            ("metadata[workspace_id]", &named),
+        ],
+    )
+    .await;
+    let customer = customer["id"].as_str().expect("an id").to_string();
+    let own = format!("{}/billing", app.address);
+    let (status, session) = standin_call(
+        &app,
+        "checkout/sessions",
+        key,
+        &[
+            ("mode", "subscription"),
+            ("customer", &customer),
+            ("line_items[0][price]", "price_standin_business"),
+            ("client_reference_id", &named),
+            ("metadata[workspace_id]", &named),
+            ("subscription_data[metadata][workspace_id]", &named),
+            ("success_url", &own),
+            ("cancel_url", &own),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let id = session["id"].as_str().expect("an id");
+    let paid = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{}/stripe-standin/checkout/{id}/pay", app.address))
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    eventually("the events are handled", || async {
+        let handled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM stripe_events WHERE status IN ('processed', 'ignored')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+        handled >= 3
+    })
+    .await;
+    assert_eq!(plan_of(&app, victim_workspace).await, "free");
+    let outcomes: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, last_error FROM stripe_events")
+            .fetch_all(&app.pool)
+            .await
+            .expect("events");
+    assert!(
+        outcomes.iter().all(|(status, _)| status == "ignored"),
+        "{outcomes:?}"
+    );
+}

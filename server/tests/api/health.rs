@@ -28,7 +28,7 @@ async fn readyz_is_ready_once_migrated() {
 }
 
 #[tokio::test]
-async fn readyz_names_pending_migrations_until_they_are_applied() {
+async fn readyz_tells_the_public_only_that_the_database_is_unavailable_until_migrated() {
     let app = spawn_app_with(SpawnOptions {
         unmigrated: true,
         ..SpawnOptions::default()
@@ -38,13 +38,8 @@ async fn readyz_names_pending_migrations_until_they_are_applied() {
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["status"], "unavailable");
-    let reason = body["reason"].as_str().expect("a reason");
-    assert!(reason.starts_with("migrations not applied:"), "{reason}");
-    assert!(reason.contains("initial"), "names the migration: {reason}");
-    assert!(
-        reason.contains("upcount migrate"),
-        "says what to do: {reason}"
-    );
+    // Which migrations are missing is for the log, not for anyone who asks.
+    assert_eq!(body["reason"], "database unavailable");
 
     upcount::db::migrate(&app.pool).await.expect("migrate");
     assert_eq!(app.get("/readyz").await.status(), 200);
@@ -69,8 +64,7 @@ async fn readyz_reports_a_database_outage_and_recovers_without_a_restart() {
     .await
     .expect("JSON");
     assert_eq!(body["status"], "unavailable");
-    let reason = body["reason"].as_str().expect("a reason");
-    assert!(reason.starts_with("database "), "{reason}");
+    assert_eq!(body["reason"], "database unavailable");
     // The process itself is still alive.
     assert_eq!(app.get("/healthz").await.status(), 200);
     // Pages that need no database still render.

@@ -418,6 +418,8 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         // Generous: a loaded CI machine must not turn into timeouts.
         ("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", "10"),
         ("UPCOUNT_JOB_POLL_INTERVAL_MS", "100"),
+        // Payments through the built-in stand-in, as `make run` takes them.
+        ("UPCOUNT_STRIPE_STANDIN", "true"),
     ];
     vars.extend(
         options

@@ -111,7 +111,7 @@ async fn serve_logs_one_json_line_per_request_and_stops_cleanly_on_sigterm() {
     assert!(line["latency_ms"].as_f64().is_some(), "{line}");
     assert_eq!(line["span"]["method"], "GET");
     assert_eq!(
-        line["span"]["path"], "/readyz",
+        line["span"]["route"], "/readyz",
         "the query string is not logged"
     );
     assert!(!line.to_string().contains("secret"));

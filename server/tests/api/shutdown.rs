@@ -3,7 +3,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{Router, routing::get};
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
-use upcount::startup::serve;
+use upcount::{listener::TimeoutListener, startup::serve};
 
 use crate::helpers::http_client;
 
@@ -29,7 +29,7 @@ async fn in_flight_requests_finish_after_shutdown_starts() {
     let address = listener.local_addr().expect("address");
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(
-        listener,
+        TimeoutListener::new(listener, Duration::from_secs(30)),
         slow_router(Duration::from_millis(800), started.clone()),
         shutdown.clone(),
         Duration::from_secs(10),
@@ -72,7 +72,7 @@ async fn shutdown_does_not_wait_longer_than_the_grace_period() {
     let address = listener.local_addr().expect("address");
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(
-        listener,
+        TimeoutListener::new(listener, Duration::from_secs(30)),
         slow_router(Duration::from_secs(600), started.clone()),
         shutdown.clone(),
         Duration::from_millis(300),

@@ -321,35 +321,27 @@ async fn handle(
             "Stripe does not know subscription {subscription_id}"
         )));
     };
-    // The customer decides the workspace; the workspace named in the event only for the
-    // first event of a customer Upcount has not recorded yet.
+    // The customer decides the workspace, through the mapping Upcount recorded when it
+    // created the customer; what an event's metadata names never moves a plan alone.
     let customer = Some(subscription.customer.clone()).or(customer);
     let by_customer = match &customer {
         Some(customer) => store::workspace_of_customer(pool, customer).await?,
         None => None,
     };
-    let workspace_id = match (by_customer, named_workspace) {
-        (Some(workspace), _) => workspace,
-        (None, Some(workspace)) if store::workspace_exists(pool, workspace).await? => {
-            let row = store::billing_row(pool, workspace).await?;
-            if row
-                .stripe_customer_id
-                .as_ref()
-                .is_some_and(|known| Some(known) != customer.as_ref())
-            {
-                return Ok(Outcome::Ignored(format!(
-                    "workspace {workspace} belongs to another Stripe customer"
-                )));
-            }
-            workspace
-        }
-        _ => {
-            return Ok(Outcome::Ignored(format!(
-                "no workspace has Stripe customer {}",
-                customer.as_deref().unwrap_or("(none)")
-            )));
-        }
+    let Some(workspace_id) = by_customer else {
+        return Ok(Outcome::Ignored(format!(
+            "no workspace has Stripe customer {}",
+            customer.as_deref().unwrap_or("(none)")
+        )));
     };
+    if let Some(named) = named_workspace
+        && named != workspace_id
+    {
+        tracing::warn!(
+            %workspace_id, named_workspace = %named, subscription = %subscription.id,
+            "a Stripe event names another workspace than its customer's: the customer decides"
+        );
+    }
     let mut transaction = pool.begin().await?;
     let recorded =
         store::record_subscription(&mut transaction, workspace_id, &subscription, now).await?;

@@ -17,13 +17,30 @@ use crate::{
     server::{billing::standing::Standing, state::AppState},
 };
 
-/// Stripe's secret key when none is set: the stand-in accepts any.
+/// The stand-in's secret key: it refuses API calls without it, as Stripe refuses calls
+/// without the account's key.
 pub const STANDIN_SECRET_KEY: &str = "sk_test_upcount_standin";
+
+/// Who takes the payments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillingMode {
+    /// Real Stripe (`STRIPE_SECRET_KEY`).
+    Stripe,
+    /// The stand-in mounted on the site (`UPCOUNT_STRIPE_STANDIN=true`).
+    StandIn,
+    /// Nobody: plans are shown but cannot be bought; support sets them.
+    Off,
+}
+
+/// What a purchase gets while payments are off.
+pub const OFF_MESSAGE: &str = "Payments are not enabled on this server, so plans cannot be \
+     bought here. Please contact support to change your plan.";
 
 /// How Upcount talks to Stripe.
 #[derive(Clone)]
 pub struct BillingConfig {
-    /// `STRIPE_SECRET_KEY`; `None`: the built-in stand-in.
+    pub mode: BillingMode,
+    /// `STRIPE_SECRET_KEY`; `None` for the stand-in (which takes [`STANDIN_SECRET_KEY`]).
     pub secret_key: Option<String>,
     /// Where the Stripe API is (`UPCOUNT_STRIPE_API_URL`, or the stand-in's address).
     pub api_url: url::Url,
@@ -41,14 +58,7 @@ impl std::fmt::Debug for BillingConfig {
     // Hand-written: the keys must never reach a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BillingConfig")
-            .field(
-                "stripe",
-                &if self.secret_key.is_some() {
-                    "stripe"
-                } else {
-                    "stand-in"
-                },
-            )
+            .field("mode", &self.mode)
             .field("api_url", &self.api_url.as_str())
             .field("prices", &self.prices)
             .field("grace", &self.grace)
@@ -160,7 +170,21 @@ impl Billing {
 
     /// Payments go to the built-in stand-in, not to Stripe.
     pub fn is_standin(&self) -> bool {
-        self.config.secret_key.is_none()
+        self.config.mode == BillingMode::StandIn
+    }
+
+    /// Payments can be taken (by Stripe or the stand-in).
+    pub fn is_enabled(&self) -> bool {
+        self.config.mode != BillingMode::Off
+    }
+
+    /// Refuses when payments are off.
+    fn check_enabled(&self) -> Result<(), BillingError> {
+        if self.is_enabled() {
+            Ok(())
+        } else {
+            Err(BillingError::Invalid(OFF_MESSAGE.into()))
+        }
     }
 
     pub fn grace(&self) -> TimeDelta {
@@ -173,6 +197,9 @@ impl Billing {
 
     /// The Stripe price of plan `plan`, when it can be bought.
     pub fn price_of(&self, plan: &str) -> Option<&str> {
+        if !self.is_enabled() {
+            return None;
+        }
         self.config
             .prices
             .iter()
@@ -224,6 +251,7 @@ impl Billing {
         email: &str,
         plan: &str,
     ) -> Result<String, BillingError> {
+        self.check_enabled()?;
         let Some(price) = self.price_of(plan) else {
             return Err(BillingError::Invalid(format!(
                 "The `{plan}` plan cannot be bought here."
@@ -273,6 +301,7 @@ impl Billing {
         pool: &PgPool,
         workspace_id: Uuid,
     ) -> Result<Option<String>, BillingError> {
+        self.check_enabled()?;
         let row = store::billing_row(pool, workspace_id).await?;
         let Some(customer) = row.stripe_customer_id else {
             return Ok(None);

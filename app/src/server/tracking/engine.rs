@@ -195,12 +195,7 @@ impl Engine {
                 "a JSON API source needs at least one metric: `metrics`: {\"name\": \"JMESPath expression\"}".into(),
             ));
         }
-        if metrics.len() > json_provider::MAX_METRICS {
-            return Err(TrackError::Invalid(format!(
-                "at most {} metrics per source",
-                json_provider::MAX_METRICS
-            )));
-        }
+        crate::domain::json_pick::check_limits(&metrics).map_err(TrackError::Invalid)?;
         for (name, expression) in &metrics {
             json_provider::check_metric_name(name).map_err(TrackError::Invalid)?;
             json_provider::check_expression(name, expression).map_err(TrackError::Invalid)?;
@@ -210,12 +205,15 @@ impl Engine {
         let mut has_secret = false;
         for header in request.headers.iter().flatten() {
             let name = header.name.trim();
-            reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| TrackError::Invalid(format!("`{name}` is not a valid header name")))?;
+            json_provider::check_header_name(name).map_err(TrackError::Invalid)?;
             reqwest::header::HeaderValue::from_str(&header.value).map_err(|_| {
                 TrackError::Invalid(format!("the value of header `{name}` is not valid"))
             })?;
-            plain_headers.push(json!({ "name": name, "value": header.value }));
+            plain_headers.push(if header.secret {
+                json!({ "name": name, "value": header.value, "secret": true })
+            } else {
+                json!({ "name": name, "value": header.value })
+            });
             if header.secret {
                 has_secret = true;
                 let encrypted = secrets::encrypt(self.config().secret_key.as_ref(), &header.value)

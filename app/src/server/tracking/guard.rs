@@ -54,7 +54,9 @@ pub fn classify(ip: IpAddr) -> Option<&'static str> {
 
 fn classify_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let [a, b, c, _] = ip.octets();
-    if ip.is_unspecified() || a == 0 {
+    if let Some((_, what)) = METADATA_ADDRESSES.iter().find(|(known, _)| *known == ip) {
+        Some(what)
+    } else if ip.is_unspecified() || a == 0 {
         Some("unspecified (0.0.0.0/8)")
     } else if ip.is_loopback() {
         Some("loopback")
@@ -132,13 +134,33 @@ pub fn check_url(policy: &Policy, url: &Url) -> Result<(), String> {
             url.scheme()
         ));
     }
-    match url.host() {
-        None => Err("the URL has no host".to_string()),
-        Some(url::Host::Ipv4(ip)) => policy.check_ip(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => policy.check_ip(IpAddr::V6(ip)),
-        Some(url::Host::Domain(_)) => Ok(()),
+    let literal = match url.host() {
+        None => return Err("the URL has no host".to_string()),
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        Some(url::Host::Domain(_)) => None,
+    };
+    if let Some(ip) = literal {
+        policy.check_ip(ip)?;
     }
+    // Ports below 1024 other than 80 and 443 are other services' (SSH, SMTP, a database's
+    // admin port…), unless the address is one the operator allowed.
+    let port = url.port_or_known_default().unwrap_or(0);
+    let allowed = policy.allow_private
+        || literal.is_some_and(|ip| policy.allowed.iter().any(|net| net.contains(ip)));
+    if !(port == 80 || port == 443 || port >= 1024 || allowed) {
+        return Err(format!(
+            "port {port} is not allowed (only 80, 443 and 1024 to 65535)"
+        ));
+    }
+    Ok(())
 }
+
+/// Cloud metadata services at addresses that are not private, refused by name.
+const METADATA_ADDRESSES: [(Ipv4Addr, &str); 1] = [(
+    Ipv4Addr::new(168, 63, 129, 16),
+    "cloud metadata service (Azure's WireServer)",
+)];
 
 /// The marker at the start of every refusal, so that errors coming back through reqwest
 /// can be told apart from other connection failures.
@@ -213,6 +235,8 @@ mod tests {
             "::ffff:0:7f00:1",
             "2001:0:4136:e378::1",
             "2002:a00:1::",
+            "168.63.129.16",
+            "::ffff:168.63.129.16",
         ] {
             assert!(refused(ip), "{ip} should be refused");
         }
@@ -258,5 +282,24 @@ mod tests {
         assert!(check("http://[::1]/").is_err());
         assert!(check("http://[::ffff:7f00:1]/").is_err());
         assert!(check("https://example.com/api").is_ok());
+        // Ports: 80, 443 and 1024 and up.
+        assert!(check("http://example.com:80/").is_ok());
+        assert!(check("https://example.com:8443/").is_ok());
+        for url in [
+            "http://example.com:22/",
+            "http://example.com:25/",
+            "https://example.com:1023/",
+            "http://1.1.1.1:6/",
+        ] {
+            let error = check(url).unwrap_err();
+            assert!(error.contains("port"), "{url}: {error}");
+        }
+        let allowed = Policy {
+            allow_private: false,
+            allowed: vec!["10.0.0.5".parse().expect("net")],
+        };
+        let url = Url::parse("http://10.0.0.5:25/").expect("url");
+        assert!(check_url(&allowed, &url).is_ok(), "an allowed target, any port");
+        assert!(check("http://168.63.129.16/").unwrap_err().contains("metadata"));
     }
 }

@@ -55,6 +55,9 @@ pub struct UpstreamRequest {
     pub url: Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<(String, String)>,
+    /// The headers hold a user's secret: redirects are followed only within the URL's
+    /// origin, so the secret never reaches another one.
+    pub secret_headers: bool,
 }
 
 impl UpstreamRequest {
@@ -65,12 +68,19 @@ impl UpstreamRequest {
             url,
             headers: Vec::new(),
             body: None,
+            secret_headers: false,
         }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
+    }
+
+    /// A header whose value is a secret (see [`UpstreamRequest::secret_headers`]).
+    pub fn secret_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.secret_headers = true;
+        self.header(name, value)
     }
 }
 
@@ -125,6 +135,10 @@ pub struct Upstreams {
     api: reqwest::Client,
     /// For user-supplied URLs: guarded resolver and redirects.
     web: reqwest::Client,
+    /// The same, following redirects within the first URL's origin only: for requests
+    /// carrying secret headers (reqwest drops only `Authorization` and cookies on a
+    /// redirect elsewhere, not a user's `X-Api-Key`).
+    web_same_origin: reqwest::Client,
     policy: Arc<Policy>,
     limiters: HashMap<Service, DefaultDirectRateLimiter>,
     rate_state: Mutex<HashMap<Service, RateState>>,
@@ -171,24 +185,37 @@ impl Upstreams {
                 }
             }))
             .build()?;
-        let redirect_policy = policy.clone();
-        let web = base()
-            .dns_resolver(Arc::new(GuardedResolver {
-                policy: policy.clone(),
-            }))
-            .redirect(redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > 5 {
-                    return attempt.error("more than 5 redirects");
-                }
-                match guard::check_url(&redirect_policy, attempt.url()) {
-                    Ok(()) => attempt.follow(),
-                    Err(reason) => {
-                        let reason = format!("{} a redirect to {reason}", guard::REFUSED);
-                        attempt.error(reason)
+        let guarded = |same_origin_only: bool| {
+            let redirect_policy = policy.clone();
+            base()
+                .dns_resolver(Arc::new(GuardedResolver {
+                    policy: policy.clone(),
+                }))
+                .redirect(redirect::Policy::custom(move |attempt| {
+                    if attempt.previous().len() > 5 {
+                        return attempt.error("more than 5 redirects");
                     }
-                }
-            }))
-            .build()?;
+                    if same_origin_only
+                        && attempt
+                            .previous()
+                            .first()
+                            .is_some_and(|first| first.origin() != attempt.url().origin())
+                    {
+                        // Answered as the redirect itself: the caller says why it stopped.
+                        return attempt.stop();
+                    }
+                    match guard::check_url(&redirect_policy, attempt.url()) {
+                        Ok(()) => attempt.follow(),
+                        Err(reason) => {
+                            let reason = format!("{} a redirect to {reason}", guard::REFUSED);
+                            attempt.error(reason)
+                        }
+                    }
+                }))
+                .build()
+        };
+        let web = guarded(false)?;
+        let web_same_origin = guarded(true)?;
         let limiters = Service::ALL
             .iter()
             .map(|service| {
@@ -205,6 +232,7 @@ impl Upstreams {
             config,
             api,
             web,
+            web_same_origin,
             policy,
             limiters,
             rate_state: Mutex::new(HashMap::new()),
@@ -320,7 +348,11 @@ impl Upstreams {
         let client = if service == Service::Web {
             guard::check_url(&self.policy, &request.url)
                 .map_err(|reason| FetchError::Refused(format!("{} {reason}", guard::REFUSED)))?;
-            &self.web
+            if request.secret_headers {
+                &self.web_same_origin
+            } else {
+                &self.web
+            }
         } else {
             &self.api
         };
@@ -575,6 +607,7 @@ impl Upstreams {
                     url,
                     headers: Vec::new(),
                     body: Some(("application/x-www-form-urlencoded".into(), body)),
+                    secret_headers: false,
                 };
                 let response = self.send(&request).await?;
                 if !response.status.is_success() {

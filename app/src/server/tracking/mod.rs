@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod guard;
 pub mod http;
 pub mod providers;

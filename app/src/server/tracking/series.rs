@@ -12,6 +12,20 @@ use sqlx::{PgPool, Row};
 /// The most points one request may ask for.
 pub const MAX_POINTS: i64 = 10_000;
 
+/// The times a range may name: years 1 to 9999. Beyond them date arithmetic overflows
+/// (chrono ends at ±262,143) and PostgreSQL cannot store them.
+pub fn check_time(name: &str, time: DateTime<Utc>) -> Result<(), String> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&time.year()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` must be between the years 1 and 9999, not {}",
+            time.year()
+        ))
+    }
+}
+
 const ORIGIN: &str = "timestamptz '2000-01-01 00:00:00+00'";
 
 /// One point: a raw sample (count 1, all values equal) or a bucket starting at `time`.

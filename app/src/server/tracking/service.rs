@@ -387,6 +387,8 @@ pub async fn preview(
 ) -> Result<Preview, ServiceError> {
     let track = |error| ServiceError::Track(error);
     let fetch = |error| ServiceError::Track(TrackError::Fetch(error));
+    // The limits are the add's, checked before anything is fetched.
+    crate::domain::json_pick::check_limits(&metrics).map_err(ServiceError::Invalid)?;
     let recognised = if metrics.is_empty() {
         match engine.recognise(url) {
             Ok(_) => true,

@@ -607,13 +607,13 @@ fn rollup_cte(name: &str, table: &str, width: &str) -> String {
 
 /// The metric ids of sources, by (source id, metric name).
 pub async fn metric_ids(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     source_ids: &[i64],
 ) -> Result<std::collections::HashMap<(i64, String), i32>, sqlx::Error> {
     let rows =
         sqlx::query("SELECT id, source_id, name FROM source_metrics WHERE source_id = ANY($1)")
             .bind(source_ids)
-            .fetch_all(pool)
+            .fetch_all(executor)
             .await?;
     rows.iter()
         .map(|row| {
@@ -738,41 +738,28 @@ pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>,
 #[derive(Debug, Clone)]
 pub struct PollResult {
     pub source_id: i64,
-    /// The due time the poll was for; also the samples' time.
+    /// The due time the poll was for: with the claim, what makes recording it idempotent.
     pub due: DateTime<Utc>,
+    /// When the upstream answered: the samples' time.
+    pub observed_at: DateTime<Utc>,
     pub outcome: Result<Readings, FetchError>,
 }
 
-/// Writes the samples of `results` and reschedules their sources, each in one statement:
+/// Reschedules the sources of `results` and writes their samples, in one transaction:
 /// success → the next due time is the due time plus the interval with ±10% jitter;
-/// transient failure → backing off (the interval doubled per consecutive failure, up to
-/// 24 h, and at least what a rate limit asked for); gone → stopped; other errors → the
-/// usual interval, with the error recorded. Returns the number of new samples.
+/// transient failure, or no metric read at all → backing off (the interval doubled per
+/// consecutive failure, up to 24 h, and at least what a rate limit asked for); gone →
+/// stopped; other errors → the usual interval, with the error recorded. Samples are
+/// stamped with the time the upstream answered, and written only for the sources this
+/// call rescheduled from the due time it was for (a second run of the same job, or one
+/// racing it, finds them rescheduled and writes nothing). Returns the number of new
+/// samples.
 pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, sqlx::Error> {
     if results.is_empty() {
         return Ok(0);
     }
     let source_ids: Vec<i64> = results.iter().map(|result| result.source_id).collect();
-    let ids = metric_ids(pool, &source_ids).await?;
-    let mut samples = Vec::new();
-    for result in results {
-        if let Ok(readings) = &result.outcome {
-            for (name, value) in &readings.values {
-                if let Some(metric_id) = ids.get(&(result.source_id, name.clone()))
-                    && value.is_finite()
-                {
-                    samples.push(Sample {
-                        metric_id: *metric_id,
-                        t: result.due,
-                        value: *value,
-                    });
-                }
-            }
-        }
-    }
     let mut transaction = pool.begin().await?;
-    let written = write_samples(&mut *transaction, &samples).await?;
-
     let mut outcomes = Vec::with_capacity(results.len());
     let mut errors = Vec::with_capacity(results.len());
     let mut excerpts = Vec::with_capacity(results.len());
@@ -787,9 +774,10 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
                     .iter()
                     .map(|(name, reason)| format!("{name}: {reason}"))
                     .collect();
-                // Some metrics read: a success with a warning; none: a failure.
+                // Some metrics read: a success with a warning; none: a failure that backs
+                // off (the document may have changed; asking as often helps nobody).
                 let outcome = if readings.values.is_empty() {
-                    "error"
+                    "transient"
                 } else {
                     "ok"
                 };
@@ -824,8 +812,9 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
         delays.push(delay);
     }
     // One statement updates the sources and, from the snapshot it reads before the
-    // update, records their health changes as source events.
-    sqlx::query(
+    // update, records their health changes as source events. Its row locks make a
+    // concurrent recording of the same polls wait, and then find them rescheduled.
+    let rescheduled: Vec<i64> = sqlx::query_scalar(
         "WITH input AS (
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
                                   $5::text[], $6::float8[])
@@ -890,7 +879,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
             OR (u.state <> 'gone' AND (u.consecutive_failures = 0) <> (b.consecutive_failures = 0))
          RETURNING 1
      )
-     SELECT count(*) FROM events",
+     SELECT id FROM updated",
     )
     .bind(&source_ids)
     .bind(&dues)
@@ -898,8 +887,36 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     .bind(&errors)
     .bind(&excerpts)
     .bind(&delays)
-    .execute(&mut *transaction)
+    .fetch_all(&mut *transaction)
     .await?;
+    let rescheduled: std::collections::HashSet<i64> = rescheduled.into_iter().collect();
+
+    let claimed: Vec<i64> = results
+        .iter()
+        .map(|result| result.source_id)
+        .filter(|id| rescheduled.contains(id))
+        .collect();
+    let ids = metric_ids(&mut *transaction, &claimed).await?;
+    let mut samples = Vec::new();
+    for result in results {
+        if !rescheduled.contains(&result.source_id) {
+            continue;
+        }
+        if let Ok(readings) = &result.outcome {
+            for (name, value) in &readings.values {
+                if let Some(metric_id) = ids.get(&(result.source_id, name.clone()))
+                    && value.is_finite()
+                {
+                    samples.push(Sample {
+                        metric_id: *metric_id,
+                        t: result.observed_at,
+                        value: *value,
+                    });
+                }
+            }
+        }
+    }
+    let written = write_samples(&mut *transaction, &samples).await?;
     transaction.commit().await?;
     Ok(written)
 }

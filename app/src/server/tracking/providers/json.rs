@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use url::Url;
 
 use super::{BatchOutcome, Provider};
+use crate::domain::JmesPath;
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::Service,
@@ -20,15 +21,21 @@ use crate::server::tracking::{
 
 pub struct Json;
 
-/// At most this many metrics per source.
-pub const MAX_METRICS: usize = 20;
-
 /// The parsed config of a `json` source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonConfig {
     pub url: Url,
     pub metrics: BTreeMap<String, String>,
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
+}
+
+/// A request header of a `json` source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+    /// Stored encrypted; sent only to the URL's own origin.
+    pub secret: bool,
 }
 
 impl JsonConfig {
@@ -55,10 +62,13 @@ impl JsonConfig {
                 headers
                     .iter()
                     .filter_map(|header| {
-                        Some((
-                            header["name"].as_str()?.to_string(),
-                            header["value"].as_str()?.to_string(),
-                        ))
+                        Some(Header {
+                            name: header["name"].as_str()?.to_string(),
+                            value: header["value"].as_str()?.to_string(),
+                            secret: header.get("secret").is_some_and(|secret| {
+                                secret.as_bool() != Some(false) && !secret.is_null()
+                            }),
+                        })
                     })
                     .collect()
             })
@@ -69,6 +79,52 @@ impl JsonConfig {
             headers,
         })
     }
+}
+
+/// The address of a JSON API as the public may see it: scheme, host, port and path, never
+/// the query string or user-info (where API keys and passwords travel).
+pub fn public_address(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut url) => {
+            url.set_query(None);
+            url.set_fragment(None);
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Request headers a source may not set: they belong to the HTTP connection itself
+/// (framing, routing, upgrades, proxies), and setting them smuggles or misroutes requests.
+const FORBIDDEN_HEADERS: [&str; 8] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+    "trailer",
+    "expect",
+];
+
+/// Checks the name of a request header a user gives a `json` source.
+pub fn check_header_name(name: &str) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if FORBIDDEN_HEADERS.contains(&lower.as_str())
+        || lower.starts_with("proxy-")
+        || lower == "keep-alive"
+    {
+        return Err(format!(
+            "the header `{name}` cannot be set: it belongs to the connection, not the request \
+             (refused: Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive, TE, \
+             Upgrade, Trailer, Expect and Proxy-*)"
+        ));
+    }
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map(|_| ())
+        .map_err(|_| format!("`{name}` is not a valid header name"))
 }
 
 /// Checks a metric name: lowercase letters, digits and `_`, 1 to 40 characters.
@@ -88,11 +144,14 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Checks a JMESPath expression.
+/// Checks a JMESPath expression: valid, and within every limit of [`JmesPath`].
 pub fn check_expression(name: &str, expression: &str) -> Result<(), String> {
-    jmespath::compile(expression)
-        .map(|_| ())
-        .map_err(|error| format!("metric `{name}`: `{expression}` is not valid JMESPath ({error})"))
+    JmesPath::parse(expression).map(|_| ()).map_err(|error| {
+        format!(
+            "metric `{name}`: `{}` {error}",
+            crate::domain::jmes_path::shown(expression)
+        )
+    })
 }
 
 /// Fetches the document: any JSON.
@@ -102,13 +161,31 @@ pub async fn fetch_document(
 ) -> Result<serde_json::Value, FetchError> {
     let mut request =
         UpstreamRequest::get(Service::Web, config.url.clone()).header("Accept", "application/json");
-    for (name, value) in &config.headers {
-        request = request.header(name, value.clone());
+    for header in &config.headers {
+        request = if header.secret {
+            request.secret_header(&header.name, header.value.clone())
+        } else {
+            request.header(&header.name, header.value.clone())
+        };
     }
     let response = http.send(&request).await?;
     let host = config.url.host_str().unwrap_or("the URL");
     match response.status {
         status if status.is_success() => {}
+        status if status.is_redirection() => {
+            let to = response
+                .headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| config.url.join(location).ok())
+                .map(|to| public_address(to.as_str()))
+                .unwrap_or_else(|| "another address".into());
+            return Err(FetchError::Invalid(format!(
+                "{host} redirected (HTTP {}) to {to}, another origin: the source's secret \
+                 headers are sent to {host} only, so the redirect was not followed",
+                status.as_u16()
+            )));
+        }
         StatusCode::NOT_FOUND | StatusCode::GONE => {
             return Err(FetchError::Gone(format!(
                 "{host} answered HTTP {}: nothing is at this URL",
@@ -243,6 +320,37 @@ impl Provider for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_address_has_no_query_or_user_info() {
+        assert_eq!(
+            public_address("https://user:hunter2@api.example.com:8443/v1/stats?key=s3cret#x"),
+            "https://api.example.com:8443/v1/stats"
+        );
+        assert_eq!(public_address("not a url"), "");
+    }
+
+    #[test]
+    fn connection_headers_are_refused() {
+        for name in [
+            "Host",
+            "content-length",
+            "Transfer-Encoding",
+            "Connection",
+            "TE",
+            "Upgrade",
+            "Trailer",
+            "Expect",
+            "Proxy-Authorization",
+            "proxy-connection",
+        ] {
+            let error = check_header_name(name).unwrap_err();
+            assert!(error.contains("cannot be set"), "{name}: {error}");
+        }
+        assert!(check_header_name("X-Api-Key").is_ok());
+        assert!(check_header_name("Authorization").is_ok());
+        assert!(check_header_name("bad header").is_err());
+    }
 
     #[test]
     fn metric_names() {
