@@ -159,12 +159,12 @@ pub fn build(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    // Signed by Stripe, not by a browser: no session, no CSRF check. Absent (404) while
-    // payments are off: nothing can arrive that changes a plan.
+    // Signed by Stripe, not by a browser: no session, no CSRF check. A 404 while payments
+    // are off: nothing can arrive that changes a plan.
     let webhooks = if state.billing.is_enabled() {
         Router::new().route("/webhooks/stripe", post(billing::webhook))
     } else {
-        Router::new()
+        Router::new().route("/webhooks/stripe", post(billing::webhook_off))
     };
 
     let request_timeout = state.web.request_timeout;

@@ -147,7 +147,8 @@ pub fn shown(text: &str) -> String {
 
 /// How deeply `text` nests, read without the parser: brackets, parentheses and braces
 /// open a level until they close; a prefix `!` or `&` and each projection (`*`, `[]`,
-/// `[?…]`, `[a:b]`) add one until the group around them closes. Quoted identifiers, raw
+/// `[?…]`, `[a:b]`) add one until the group around them closes or a pipe, comma, `||`,
+/// `&&` or comparison ends them (the parser returns to the group's level there). Quoted identifiers, raw
 /// strings and literals are skipped. An over-estimate at worst, which is the safe side.
 fn nesting(text: &str) -> usize {
     /// An open bracket: the levels opened inside it, and whether it projects.
@@ -167,6 +168,12 @@ fn nesting(text: &str) -> usize {
         *depth += 1;
         if let Some(group) = groups.last_mut() {
             group.opened += 1;
+        }
+    };
+    let close_levels = |groups: &mut Vec<Group>, depth: &mut usize| {
+        if let Some(group) = groups.last_mut() {
+            *depth = depth.saturating_sub(group.opened);
+            group.opened = 0;
         }
     };
     while i < bytes.len() {
@@ -205,8 +212,15 @@ fn nesting(text: &str) -> usize {
                     group.projects = true;
                 }
             }
-            b'!' if bytes.get(i + 1) != Some(&b'=') => open_level(&mut groups, &mut depth),
-            b'&' if bytes.get(i + 1) == Some(&b'&') => i += 1,
+            // A pipe, `||`, `&&`, a comparison or a comma ends every projection and
+            // prefix operator of its group: the parser returns to the group's level.
+            b'|' | b',' | b'=' | b'<' | b'>' => close_levels(&mut groups, &mut depth),
+            b'!' if bytes.get(i + 1) == Some(&b'=') => close_levels(&mut groups, &mut depth),
+            b'!' => open_level(&mut groups, &mut depth),
+            b'&' if bytes.get(i + 1) == Some(&b'&') => {
+                close_levels(&mut groups, &mut depth);
+                i += 1;
+            }
             b'&' => open_level(&mut groups, &mut depth),
             b'*' => {
                 if let Some(group) = groups.last_mut() {
@@ -384,7 +398,7 @@ mod tests {
             "(".repeat(40) + "a" + &")".repeat(40),
             "[".repeat(40) + "a" + &"]".repeat(40),
             "a".to_string() + &"[*]".repeat(40),
-            "&".repeat(40) + "a",
+            "& ".repeat(40) + "a",
         ] {
             let error = refused(&bomb);
             assert!(

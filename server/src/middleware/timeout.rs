@@ -13,6 +13,7 @@ use axum::{
 
 pub async fn limit(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
     let route = crate::metrics::route_template(request.extensions());
+    let api = request.uri().path().starts_with("/api/");
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -21,14 +22,17 @@ pub async fn limit(State(timeout): State<Duration>, request: Request, next: Next
                 timeout_secs = timeout.as_secs(),
                 "a request took too long and was stopped"
             );
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "This request took longer than {} seconds and was stopped. Please try again.",
-                    timeout.as_secs()
-                ),
-            )
-                .into_response()
+            let message = format!(
+                "This request took longer than {} seconds and was stopped. Please try again.",
+                timeout.as_secs()
+            );
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            if api {
+                let body = serde_json::json!({ "error": message, "code": "timeout" });
+                (status, axum::Json(body)).into_response()
+            } else {
+                (status, message).into_response()
+            }
         }
     }
 }

@@ -277,7 +277,7 @@ pub async fn limit_attempts(
             .take(300)
             .collect::<String>()
     );
-    let ip_key = format!("auth:ip:{ip}");
+    let ip_key = format!("auth:ip:{}", address_group(ip));
     let web = &state.web;
     // The address first: a client over its limit must not use up anybody's email quota.
     for (key, quota) in [
@@ -318,4 +318,35 @@ pub fn quotas(settings: &crate::config::AuthSettings) -> (Quota, Quota) {
             period: settings.window,
         },
     )
+}
+
+/// The group of addresses one sign-in limit covers: an IPv4 address alone, an IPv6
+/// address with its /64 (one subscriber's network: anyone there can take any address
+/// in it, so a limit per address would limit nothing).
+pub fn address_group(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{}/64", std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_limited_by_their_64() {
+        let group = |ip: &str| address_group(ip.parse().expect("an address"));
+        assert_eq!(group("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(group("2001:db8:1:2:ffff:1:2:3"), group("2001:db8:1:2::9"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("203.0.113.7"), "203.0.113.7");
+        assert_eq!(group("::ffff:203.0.113.7"), "203.0.113.7");
+    }
 }

@@ -124,6 +124,14 @@ fn webhook_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// `POST /webhooks/stripe` while payments are off: there is no such endpoint.
+pub async fn webhook_off() -> Response {
+    webhook_error(
+        StatusCode::NOT_FOUND,
+        "payments are not enabled on this server",
+    )
+}
+
 /// `POST /webhooks/stripe`: verifies the `Stripe-Signature` header on the raw body, stores
 /// the event by id (a duplicate changes nothing) and queues its processing. Answers at
 /// once; the work happens in the `stripe_event` job.

@@ -294,6 +294,20 @@ pub fn time_param(
     match value {
         None => Ok(default),
         Some(text) => {
+            let out_of_range =
+                |reason: String| ApiError::new(StatusCode::BAD_REQUEST, "out_of_range", reason);
+            // A signed or five-digit year (`+262143-12-31`) is a time out of range, not a
+            // typo: it can never be a valid time here.
+            let year_digits = text
+                .trim_start_matches(['+', '-'])
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .count();
+            if text.starts_with(['+', '-']) || year_digits > 4 {
+                return Err(out_of_range(format!(
+                    "`{name}` is out of range: times must fall in the years 1 to 9999"
+                )));
+            }
             let time = DateTime::parse_from_rfc3339(text)
                 .map(|time| time.with_timezone(&Utc))
                 .map_err(|_| {
@@ -302,7 +316,7 @@ pub fn time_param(
                         text.chars().take(64).collect::<String>()
                     ))
                 })?;
-            app::server::tracking::series::check_time(name, time).map_err(ApiError::invalid)?;
+            app::server::tracking::series::check_time(name, time).map_err(out_of_range)?;
             Ok(time)
         }
     }

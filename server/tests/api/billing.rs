@@ -899,16 +899,32 @@ async fn without_a_key_or_the_standin_setting_billing_is_off() {
         ..SpawnOptions::default()
     })
     .await;
-    let client = reqwest::Client::new();
     // No stand-in to pay at, no webhook endpoint to send events to.
-    let standin = client
-        .post(format!("{}/stripe-standin/v1/customers", app.address))
-        .bearer_auth(app::server::billing::STANDIN_SECRET_KEY)
-        .form(&[("email", "someone@example.com")])
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(standin.status(), StatusCode::NOT_FOUND);
+    for path in [
+        "/stripe-standin/checkout/cs_test_1",
+        "/stripe-standin/portal/bps_1",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let (status, _) = standin_call(
+        &app,
+        "customers",
+        Some(app::server::billing::STANDIN_SECRET_KEY),
+        &[("email", "someone@example.com")],
+    )
+    .await;
+    assert!(status.is_client_error() && status != StatusCode::OK);
+    let customers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM workspace_billing WHERE stripe_customer_id IS NOT NULL",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(customers, 0);
     let body = event("evt_off", "invoice.paid", json!({"customer": "cus_x"}));
     let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
     let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
@@ -1095,7 +1111,7 @@ async fn metadata_alone_never_moves_a_plan_to_another_workspace() {
     .await;
     assert_eq!(plan_of(&app, victim_workspace).await, "free");
     let outcomes: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT status, last_error FROM stripe_events")
+        sqlx::query_as("SELECT status, error FROM stripe_events")
             .fetch_all(&app.pool)
             .await
             .expect("events");

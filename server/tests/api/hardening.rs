@@ -11,6 +11,7 @@ use app::{
         store::{self, PollResult},
     },
 };
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -317,4 +318,476 @@ async fn the_claim_not_the_timestamp_makes_recording_a_poll_idempotent() {
         .await
         .expect("count");
     assert_eq!(after, before + 2);
+}
+
+#[tokio::test]
+async fn the_public_page_shows_a_json_sources_host_and_path_only() {
+    let (standin, app, token) = setup().await;
+    let address = standin
+        .base()
+        .replacen("http://", "http://reader:pa55word@", 1);
+    let url = format!("{address}/json/doc?api_key=s3cr3t-key&plan=x");
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({ "url": url, "metrics": { "members": "stats.members" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    let (_, shared) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/trackers/{id}/share"),
+            &token,
+            None,
+        )
+        .await;
+    let share = shared["share"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    for path in [format!("/s/{share}"), format!("/badge/{share}.svg")] {
+        let page = app.get(&path).await.text().await.expect("the page");
+        for secret in ["s3cr3t-key", "api_key", "pa55word", "reader"] {
+            assert!(!page.contains(secret), "{path} shows {secret}");
+        }
+    }
+    let page = app
+        .get(&format!("/s/{share}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("/json/doc"),
+        "the host and path are shown: {page}"
+    );
+    // The owner still sees the whole address.
+    let (_, mine) = app
+        .api(Method::GET, &format!("/api/v1/trackers/{id}"), &token, None)
+        .await;
+    assert!(mine.to_string().contains("s3cr3t-key"), "{mine}");
+}
+
+#[tokio::test]
+async fn connection_headers_low_ports_and_metadata_addresses_are_refused() {
+    let (standin, app, token) = setup().await;
+    let url = format!("{}/json/doc", standin.base());
+    for name in [
+        "Host",
+        "Content-Length",
+        "Transfer-Encoding",
+        "Connection",
+        "TE",
+        "Upgrade",
+        "Trailer",
+        "Expect",
+        "Proxy-Authorization",
+    ] {
+        let (status, body) = app
+            .api(
+                Method::POST,
+                "/api/v1/trackers",
+                &token,
+                Some(json!({
+                    "url": url, "metrics": { "members": "stats.members" },
+                    "headers": [{ "name": name, "value": "x" }]
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .expect("message")
+                .contains("cannot be set"),
+            "{name}: {body}"
+        );
+    }
+    // The default policy (this app lets loopback through for the stand-in).
+    let (_standin, strict) = spawn_app_with_standin(vec![]).await;
+    let user = strict.create_user(Role::Member).await;
+    let strict_token = strict.token(&user, TokenScope::Write).await;
+    for (url, why) in [
+        ("http://example.com:22/stats", "port 22"),
+        ("https://example.com:25/stats", "port 25"),
+        ("http://168.63.129.16/machine", "metadata"),
+    ] {
+        let (status, body) = strict
+            .api(
+                Method::POST,
+                "/api/v1/trackers/preview",
+                &strict_token,
+                Some(json!({ "url": url, "metrics": { "n": "n" } })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
+        assert!(
+            body["error"].as_str().expect("message").contains(why),
+            "{url}: {body}"
+        );
+    }
+}
+
+/// A server on its own port (so its own origin) answering every request with `answer`,
+/// and the headers of every request it got.
+async fn origin(
+    answer: impl Fn() -> axum::response::Response + Clone + Send + Sync + 'static,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>>,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let router = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let answer = answer.clone();
+        let recorded = recorded.clone();
+        async move {
+            recorded.lock().expect("lock").push(headers);
+            answer()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{address}"), seen)
+}
+
+#[tokio::test]
+async fn secret_headers_never_follow_a_redirect_to_another_origin() {
+    let (_standin, app, token) = setup().await;
+    let (elsewhere, seen_elsewhere) =
+        origin(|| axum::Json(json!({ "stats": { "members": 1 } })).into_response()).await;
+    let target = format!("{elsewhere}/stats");
+    let (first, _) =
+        origin(move || axum::response::Redirect::temporary(&target).into_response()).await;
+    let add = |headers: Value| {
+        app.api(
+            Method::POST,
+            "/api/v1/trackers",
+            &token,
+            Some(json!({
+                "url": format!("{first}/stats"), "metrics": { "members": "stats.members" },
+                "headers": headers
+            })),
+        )
+    };
+    let (status, body) =
+        add(json!([{ "name": "X-Api-Key", "value": "top-secret", "secret": true }])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["error"].as_str().expect("message");
+    assert!(message.contains("another origin"), "{message}");
+    assert!(
+        seen_elsewhere.lock().expect("lock").is_empty(),
+        "nothing reached the other origin"
+    );
+    // A plain header follows the redirect as before.
+    let (status, body) = add(json!([{ "name": "X-Plain", "value": "hello" }])).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let seen = seen_elsewhere.lock().expect("lock");
+    assert!(
+        seen.iter()
+            .all(|headers| headers.get("x-api-key").is_none())
+    );
+    assert!(seen.iter().any(|headers| headers.get("x-plain").is_some()));
+}
+
+/// The series of the HTTP metrics in a `/metrics` answer.
+fn http_series(metrics: &str) -> Vec<String> {
+    metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("upcount_http_requests_total{")
+                || line.starts_with("upcount_http_request_duration_seconds_count{")
+        })
+        .map(|line| {
+            line.rsplit_once(' ')
+                .map_or(line, |(series, _)| series)
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn random_methods_and_paths_add_no_metric_series_and_tokens_stay_out_of_logs() {
+    use crate::helpers::{Process, TestDatabase, http_client, path_str, site_root};
+    let database = TestDatabase::create().await;
+    let site = site_root();
+    let mut process = Process::start(
+        &["web"],
+        &[
+            ("DATABASE_URL", &database.url()),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+            ("UPCOUNT_SITE_ROOT", &path_str(site.path())),
+            ("UPCOUNT_METRICS_USER", "prom"),
+            ("UPCOUNT_METRICS_PASSWORD", "scrape-secret"),
+        ],
+    );
+    let migrated =
+        crate::helpers::run_binary(&["migrate"], &[("DATABASE_URL", &database.url())]).await;
+    assert_eq!(migrated.0, 0, "{}", migrated.2);
+    let address = process.web_address().await;
+    let client = http_client();
+    let mut sent = Vec::new();
+    let mut send = |round: usize| {
+        let client = client.clone();
+        let address = address.clone();
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let method = match round % 5 {
+            0 => reqwest::Method::GET,
+            1 => reqwest::Method::POST,
+            2 => reqwest::Method::from_bytes(format!("X{}", &token[..8]).as_bytes())
+                .expect("a method"),
+            3 => reqwest::Method::from_bytes(b"PURGE").expect("a method"),
+            _ => reqwest::Method::DELETE,
+        };
+        let path = match round % 7 {
+            0 => format!("/{token}"),
+            1 => format!("/api/v1/trackers/{token}"),
+            2 => format!("/s/{token}"),
+            3 => format!("/badge/{token}.svg"),
+            4 => format!("/pkg/{token}.wasm"),
+            5 => format!("/admin/users/{token}"),
+            _ => format!("/api/{token}/{token}"),
+        };
+        sent.push(token);
+        async move {
+            client
+                .request(method, format!("{address}{path}"))
+                .send()
+                .await
+                .expect("a request")
+                .status()
+        }
+    };
+    let scrape = || async {
+        http_client()
+            .get(format!("{address}/metrics"))
+            .basic_auth("prom", Some("scrape-secret"))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("metrics")
+    };
+    for round in 0..70 {
+        send(round).await;
+    }
+    // The scrape itself is a series too: scrape once before counting.
+    scrape().await;
+    let before = http_series(&scrape().await);
+    for round in 0..1_000 {
+        send(round).await;
+    }
+    let metrics = scrape().await;
+    let after = http_series(&metrics);
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "new series: {:?}",
+        after
+            .iter()
+            .filter(|s| !before.contains(s))
+            .collect::<Vec<_>>()
+    );
+    for line in &after {
+        let method = line
+            .split("method=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        if let Some(method) = method {
+            assert!(
+                [
+                    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"
+                ]
+                .contains(&method),
+                "{line}"
+            );
+        }
+    }
+    let logs = process.seen.join("\n");
+    for token in &sent {
+        assert!(!metrics.contains(token.as_str()), "a token in /metrics");
+        assert!(!logs.contains(token.as_str()), "a token in the request log");
+    }
+    process.signal(libc::SIGTERM);
+    process.exit_code().await;
+}
+
+#[tokio::test]
+async fn dates_that_overflow_get_a_400_not_a_panic() {
+    let (standin, app, token) = setup().await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 7),
+    );
+    let id = app
+        .add_tracker(
+            &token,
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
+        )
+        .await;
+    for (query, expected) in [
+        ("to=%2B262143-12-31T00:00:00Z", StatusCode::BAD_REQUEST),
+        ("to=%2B262143-12-31", StatusCode::BAD_REQUEST),
+        ("from=-262143-01-01T00:00:00Z", StatusCode::BAD_REQUEST),
+        ("from=10000-01-01T00:00:00Z", StatusCode::BAD_REQUEST),
+        ("from=0000-01-01T00:00:00Z", StatusCode::BAD_REQUEST),
+        (
+            "to=9999-12-31T23:59:59Z&from=0001-01-01T00:00:00Z",
+            StatusCode::OK,
+        ),
+    ] {
+        for path in ["series", "export.csv"] {
+            let response = app
+                .client
+                .get(format!(
+                    "{}/api/v1/trackers/{id}/{path}?metric=stars&{query}",
+                    app.address
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("send");
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            assert_eq!(status, expected, "{path}?{query}: {body}");
+            if expected == StatusCode::BAD_REQUEST {
+                assert!(body.contains("out of range"), "{path}?{query}: {body}");
+            }
+        }
+    }
+    still_answers(&app, &token).await;
+}
+
+#[tokio::test]
+async fn clients_that_never_read_an_export_starve_nobody() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (standin, app) = spawn_app_with_standin(vec![
+        ("UPCOUNT_DB_MAX_CONNECTIONS", "10".into()),
+        ("UPCOUNT_WRITE_TIMEOUT_SECS", "3".into()),
+    ])
+    .await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 7),
+    );
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let id = app
+        .add_tracker(
+            &token,
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
+        )
+        .await;
+    // A year of minutely samples: far more than the sockets' buffers hold.
+    sqlx::query(
+        "INSERT INTO samples (metric_id, t, value)
+         SELECT m.id, now() - make_interval(mins => g), g
+         FROM source_metrics m, generate_series(1, 525600) g
+         WHERE m.name = 'stars'
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("samples");
+    let address = app.address.trim_start_matches("http://").to_string();
+    let request = format!(
+        "GET /api/v1/trackers/{id}/export.csv HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    );
+    let mut stalled = Vec::new();
+    for _ in 0..30 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(4096).expect("a small buffer");
+        let mut stream = socket
+            .connect(address.parse().expect("an address"))
+            .await
+            .expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        stalled.push(stream);
+    }
+    // Every export has started and filled what the network holds.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let page = app.get("/").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        still_answers(&app, &token).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    // A client that reads nothing for the write timeout is cut off.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut stream = stalled.pop().expect("a stream");
+    let mut received = 0usize;
+    let mut buffer = vec![0u8; 64 * 1024];
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => received += read,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server closed the stalled connection");
+    assert!(
+        received < 525_600 * 20,
+        "the download was cut short: {received} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_a_503_saying_so() {
+    let (_standin, app) = spawn_app_with_standin(vec![
+        ("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into()),
+        ("UPCOUNT_REQUEST_TIMEOUT_SECS", "1".into()),
+    ])
+    .await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    // An upstream that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/stats", silent.local_addr().expect("address"));
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let started = Instant::now();
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers/preview",
+            &token,
+            Some(json!({ "url": url, "metrics": { "n": "n" } })),
+        )
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "timeout");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("longer than 1 seconds")
+    );
+    still_answers(&app, &token).await;
 }

@@ -33,7 +33,7 @@ pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>
 }
 
 /// The id and password hash of the user with `email`.
-#[tracing::instrument(skip(pool))]
+#[tracing::instrument(skip(pool, email))]
 pub async fn find_credentials(
     pool: &PgPool,
     email: &Email,
@@ -45,7 +45,7 @@ pub async fn find_credentials(
 }
 
 /// Creates a user with their personal workspace. `None` when the email is taken.
-#[tracing::instrument(skip(pool, password_hash))]
+#[tracing::instrument(skip(pool, email, password_hash))]
 pub async fn create(
     pool: &PgPool,
     email: &Email,

@@ -299,7 +299,14 @@ mod tests {
             allowed: vec!["10.0.0.5".parse().expect("net")],
         };
         let url = Url::parse("http://10.0.0.5:25/").expect("url");
-        assert!(check_url(&allowed, &url).is_ok(), "an allowed target, any port");
-        assert!(check("http://168.63.129.16/").unwrap_err().contains("metadata"));
+        assert!(
+            check_url(&allowed, &url).is_ok(),
+            "an allowed target, any port"
+        );
+        assert!(
+            check("http://168.63.129.16/")
+                .unwrap_err()
+                .contains("metadata")
+        );
     }
 }
