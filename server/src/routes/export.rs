@@ -175,11 +175,12 @@ async fn stream_rows(
 ) {
     let ids: Vec<i32> = metrics.iter().map(|metric| metric.id).collect();
     let mut out = Vec::with_capacity(CHUNK * 2);
+    let mut csv = CsvChunk::default();
     match format {
         Format::Csv => {
             let mut header = vec!["time".to_string()];
             header.extend(metrics.iter().map(|metric| metric.name.clone()));
-            write_csv(&mut out, &header);
+            csv.write(&header, &mut out);
         }
         Format::Json => {
             let head = serde_json::json!({
@@ -200,9 +201,10 @@ async fn stream_rows(
     loop {
         match rows.next_row().await {
             Ok(Some((time, values))) => {
-                write_row(&mut out, format, time, &values, &mut first_row);
+                write_row(&mut csv, &mut out, format, time, &values, &mut first_row);
             }
             Ok(None) => {
+                csv.drain_into(&mut out);
                 if format == Format::Json {
                     out.extend_from_slice(b"]}");
                 }
@@ -232,6 +234,7 @@ async fn stream_rows(
 }
 
 fn write_row(
+    csv: &mut CsvChunk,
     out: &mut Vec<u8>,
     format: Format,
     time: DateTime<Utc>,
@@ -247,7 +250,7 @@ fn write_row(
                     .iter()
                     .map(|value| value.map(|value| value.to_string()).unwrap_or_default()),
             );
-            write_csv(out, &record);
+            csv.write(&record, out);
         }
         Format::Json => {
             if !*first_row {
@@ -266,11 +269,34 @@ fn write_row(
     *first_row = false;
 }
 
-fn write_csv(out: &mut Vec<u8>, record: &[String]) {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    if writer.write_record(record).is_ok()
-        && let Ok(bytes) = writer.into_inner()
-    {
-        out.extend_from_slice(&bytes);
+/// CSV records on their way into a chunk: one writer for many records (quoting and
+/// escaping as the csv crate does), its bytes moved out every [`CsvChunk::RECORDS`].
+#[derive(Default)]
+struct CsvChunk {
+    writer: Option<csv::Writer<Vec<u8>>>,
+    records: usize,
+}
+
+impl CsvChunk {
+    const RECORDS: usize = 256;
+
+    fn write(&mut self, record: &[String], out: &mut Vec<u8>) {
+        let writer = self
+            .writer
+            .get_or_insert_with(|| csv::Writer::from_writer(Vec::new()));
+        if writer.write_record(record).is_ok() {
+            self.records += 1;
+        }
+        if self.records >= Self::RECORDS {
+            self.drain_into(out);
+        }
+    }
+
+    /// Moves every record written so far into `out`.
+    fn drain_into(&mut self, out: &mut Vec<u8>) {
+        self.records = 0;
+        if let Some(Ok(mut bytes)) = self.writer.take().map(csv::Writer::into_inner) {
+            out.append(&mut bytes);
+        }
     }
 }

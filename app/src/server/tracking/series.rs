@@ -20,7 +20,7 @@ pub fn check_time(name: &str, time: DateTime<Utc>) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{name}` must be between the years 1 and 9999, not {}",
+            "`{name}` is out of range: times must fall in the years 1 to 9999, not {}",
             time.year()
         ))
     }
