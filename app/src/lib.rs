@@ -50,8 +50,35 @@ pub type ViewerResource = Resource<Result<Option<Viewer>, ServerFnError>>;
 /// name, so the long-lived cache headers stay correct across upgrades.
 pub const ECHARTS_SRC: &str = "/vendor/echarts-5.5.1.min.js";
 
+/// The Content-Security-Policy of a page whose inline scripts carry `nonce`: scripts only
+/// from the site itself or with this response's nonce (Leptos puts it on its hydration and
+/// resource scripts), WebAssembly compiled from the site's own module, nothing framed,
+/// no plugins, no other base. `'unsafe-eval'` stays for one reason: charming builds the
+/// chart tooltip's formatter with `new Function` (see docs/security.md).
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval' 'unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
+         connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Sets this page's Content-Security-Policy header, with the nonce Leptos made for the
+/// response (server only; nothing to do in the browser).
+fn send_content_security_policy() {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce))
+    {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    send_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -168,6 +168,7 @@ pub fn build(state: AppState) -> Router {
     };
 
     let request_timeout = state.web.request_timeout;
+    let https = state.web.secure_cookies;
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -204,7 +205,12 @@ pub fn build(state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     "strict-origin-when-cross-origin",
                 ))
-                .layer(CompressionLayer::new()),
+                .layer(CompressionLayer::new())
+                .layer(middleware::map_response(no_cookies_on_public_responses))
+                .layer(middleware::map_response_with_state(
+                    https,
+                    strict_transport_security,
+                )),
         )
 }
 
@@ -321,6 +327,39 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    response
+}
+
+/// A response any cache may keep (badges, site files) must not carry a cookie: a shared
+/// cache would hand one visitor's session to the next. A session renewal skips them.
+async fn no_cookies_on_public_responses(mut response: Response<Body>) -> Response<Body> {
+    let public = response
+        .headers()
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .any(|directive| directive.trim().eq_ignore_ascii_case("public"))
+        });
+    if public {
+        response.headers_mut().remove(header::SET_COOKIE);
+    }
+    response
+}
+
+/// Browsers remember to reach the site over https only: sent when its public URL is https.
+async fn strict_transport_security(
+    axum::extract::State(https): axum::extract::State<bool>,
+    mut response: Response<Body>,
+) -> Response<Body> {
+    if https {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     response
 }
 

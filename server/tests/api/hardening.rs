@@ -829,3 +829,116 @@ async fn a_request_that_takes_too_long_gets_a_503_saying_so() {
     );
     still_answers(&app, &token).await;
 }
+
+#[tokio::test]
+async fn pages_carry_a_csp_with_a_fresh_nonce_on_their_scripts() {
+    let (_standin, app, _token) = setup().await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = app.get("/").await;
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce")
+            .to_string();
+        assert!(nonce.len() >= 16, "{nonce}");
+        let script_src = csp
+            .split(';')
+            .find(|directive| directive.trim().starts_with("script-src"))
+            .expect("script-src");
+        assert!(!script_src.contains("'unsafe-inline'"), "{csp}");
+        let page = response.text().await.expect("page");
+        // Every inline script carries the nonce; scripts from files come from the site.
+        for tag in page.split("<script").skip(1) {
+            let tag = tag.split('>').next().unwrap_or_default();
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")) || tag.contains("src=\"/"),
+                "a script without the nonce: <script{tag}>"
+            );
+        }
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a new nonce for every response");
+    // No HSTS over plain http.
+    assert!(
+        app.get("/")
+            .await
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn https_sites_send_hsts() {
+    let (_standin, app) = spawn_app_with_standin(vec![(
+        "UPCOUNT_PUBLIC_URL",
+        "https://upcount.example".into(),
+    )])
+    .await;
+    let response = app.get("/").await;
+    let hsts = response.headers()["strict-transport-security"]
+        .to_str()
+        .expect("ascii");
+    assert!(hsts.contains("max-age=31536000"), "{hsts}");
+}
+
+#[tokio::test]
+async fn responses_any_cache_may_keep_never_set_a_cookie() {
+    let (standin, app, token) = setup().await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 7),
+    );
+    let id = app
+        .add_tracker(
+            &token,
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
+        )
+        .await;
+    let (_, shared) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/trackers/{id}/share"),
+            &token,
+            None,
+        )
+        .await;
+    let share = shared["share"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let user = app.create_user(Role::Member).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    // Any other answer renews the session cookie…
+    let renewed = browser.get("/api/v1/trackers").await;
+    assert!(
+        renewed.headers().get("set-cookie").is_some(),
+        "the session is renewed"
+    );
+    // …but not one a cache may keep.
+    for path in [
+        format!("/badge/{share}.svg"),
+        "/vendor/echarts-5.5.1.min.js".to_string(),
+    ] {
+        let response = browser.get(&path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let cache = response.headers()["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(cache.contains("public"), "{path}: {cache}");
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "{path} set a cookie on a public response"
+        );
+    }
+}
