@@ -30,6 +30,8 @@ export UPCOUNT_ALLOW_PRIVATE_TARGETS=true
 export UPCOUNT_GITHUB_RATE_PER_MIN=100000
 export UPCOUNT_HACKERNEWS_RATE_PER_MIN=100000
 export UPCOUNT_JSON_RATE_PER_MIN=100000
+# The add form previews as one types; the throttle is tested in the Rust suite.
+export UPCOUNT_PREVIEWS_PER_MIN=100000
 bin="${UPCOUNT_BIN:-$CARGO_TARGET_DIR/debug/upcount}"
 # Where the tests find the database and the binary, to seed history with
 # `upcount admin import-samples` (end2end/tests/helpers.ts).

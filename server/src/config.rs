@@ -651,6 +651,11 @@ where
             Duration::from_millis(self.bounded("UPCOUNT_POLL_RETRY_BASE_MS", 500, 1..=60_000)?);
         engine.default_interval =
             self.seconds("UPCOUNT_DEFAULT_INTERVAL_SECS", 900, 60..=2_592_000)?;
+        engine.previews_per_minute =
+            u32::try_from(self.bounded("UPCOUNT_PREVIEWS_PER_MIN", 30, 1..=100_000)?).unwrap_or(30);
+        engine.interactive_share_percent =
+            u32::try_from(self.bounded("UPCOUNT_INTERACTIVE_SHARE_PERCENT", 20, 1..=100)?)
+                .unwrap_or(20);
         Ok(TrackingSettings {
             engine,
             dispatch_interval: Duration::from_millis(self.bounded(

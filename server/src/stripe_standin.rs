@@ -146,7 +146,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             &format!("{BASE}/v1/subscriptions/{{id}}"),
-            get(retrieve_subscription),
+            get(retrieve_subscription).delete(cancel_subscription),
         )
         .route(&format!("{BASE}/v1/{{*rest}}"), axum::routing::any(unknown))
         .route_layer(axum::middleware::from_fn(require_key));
@@ -478,6 +478,27 @@ async fn retrieve_subscription(State(standin): State<Standin>, Path(id): Path<St
         Some(subscription) => Json(subscription_json(subscription)).into_response(),
         None => missing("subscription", &id),
     }
+}
+
+/// `DELETE /v1/subscriptions/{id}`: cancels at once, as Stripe does, and sends
+/// `customer.subscription.deleted`.
+async fn cancel_subscription(State(standin): State<Standin>, Path(id): Path<String>) -> Response {
+    let (body, events) = {
+        let mut data = standin.lock();
+        let now = data.now();
+        let Some(subscription) = data.subscriptions.get_mut(&id) else {
+            return missing("subscription", &id);
+        };
+        subscription.status = "canceled".into();
+        subscription.cancel_at_period_end = false;
+        subscription.period_end = now;
+        let subscription = subscription.clone();
+        let body = subscription_json(&subscription);
+        let deleted = event(&mut data, "customer.subscription.deleted", body.clone());
+        (body, vec![deleted])
+    };
+    deliver(&standin, events);
+    Json(body).into_response()
 }
 
 async fn unknown(Path(rest): Path<String>) -> Response {

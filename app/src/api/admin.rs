@@ -17,7 +17,7 @@ pub const SOURCE_PROVIDERS: [&str; 7] = [
 ];
 
 /// The states a source can be in.
-pub const SOURCE_STATES: [&str; 5] = ["ok", "backing_off", "paused", "gone", "ended"];
+pub const SOURCE_STATES: [&str; 6] = ["ok", "backing_off", "paused", "gone", "ended", "orphaned"];
 
 /// Everything the console shows at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +130,9 @@ pub struct ConsoleSource {
     pub consecutive_failures: i32,
     pub last_error: Option<String>,
     pub last_error_excerpt: Option<String>,
+    /// No tracker uses it since then; it is deleted with its samples 30 days later.
+    pub orphaned_at: Option<String>,
+    pub deleted_after: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,6 +90,9 @@ pub struct BillingView {
     pub has_customer: bool,
     /// Payments go to the built-in Stripe stand-in, not to Stripe.
     pub test_mode: bool,
+    /// After a downgrade: raw points older than the plan keeps are pruned from this day
+    /// (RFC 3339) unless the plan keeps them again by then.
+    pub history_pruned_from: Option<String>,
 }
 
 /// The signed-in workspace's billing.

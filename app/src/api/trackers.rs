@@ -188,7 +188,7 @@ pub async fn preview_tracker(
     metrics: String,
 ) -> Result<Result<Preview, String>, ServerFnError> {
     use crate::server::{state::AppState, tracking::service};
-    signed_in().await?;
+    let user = signed_in().await?;
     let state = expect_context::<AppState>();
     if url.trim().is_empty() {
         return Ok(Err("Paste the link of the thing to track.".into()));
@@ -197,7 +197,15 @@ pub async fn preview_tracker(
         Ok(metrics) => metrics,
         Err(problem) => return Ok(Err(problem)),
     };
-    match service::preview(&state.engine, url.trim(), metrics).await {
+    match service::preview(
+        &state.pool,
+        &state.engine,
+        user.workspace_id,
+        url.trim(),
+        metrics,
+    )
+    .await
+    {
         Ok(preview) => Ok(Ok(preview)),
         Err(service::ServiceError::Database(error)) => {
             tracing::error!(error = %error, "could not preview a tracker");

@@ -589,7 +589,14 @@ fn SourceLine(source: ConsoleSource) -> impl IntoView {
                 <code>{source.kind.clone()}</code> " " {source.key.clone()}
                 <br /><span class="muted">{source.title.clone()}</span>
             </td>
-            <td>{source.state.clone()} {source.paused_by_admin.then_some(" (by admin)")}</td>
+            <td>
+                {source.state.clone()} {source.paused_by_admin.then_some(" (by admin)")}
+                {source.orphaned_at.clone().map(|since| view! {
+                    <br /><span class="muted" data-testid="orphaned">
+                        "No tracker since " {since} "; deleted after " {source.deleted_after.clone().unwrap_or_default()}
+                    </span>
+                })}
+            </td>
             <td>{source.trackers}</td>
             <td>{source.interval_secs.map(|secs| format!("{secs} s"))}</td>
             <td>{source.last_poll_at.unwrap_or_else(|| "never".into())} <br /> {source.next_poll_at.unwrap_or_else(|| "not scheduled".into())}</td>

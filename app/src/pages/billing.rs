@@ -188,6 +188,16 @@ fn BillingDetails(view: BillingView) -> impl IntoView {
                     <tr><th scope="row">"Every point kept for"</th><td>{describe_days(plan.raw_retention_days)}</td></tr>
                 </tbody>
             </table>
+            {view.history_pruned_from.clone().map(|from| {
+                let day = from.get(..10).unwrap_or(&from).to_string();
+                view! {
+                    <p class="notice" data-testid="history-pruned-from">
+                        "Points older than " {describe_days(plan.raw_retention_days)}
+                        " are kept until " <time datetime=from.clone()>{day}</time>
+                        " and pruned from then on. Upgrade before that day to keep them."
+                    </p>
+                }
+            })}
             {view.has_customer.then(|| view! {
                 <form method="post" action="/billing/portal">
                     <button type="submit" class="button-secondary">"Manage billing, change or cancel"</button>

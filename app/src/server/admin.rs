@@ -138,6 +138,7 @@ pub async fn suspend_user(
 /// email.
 pub async fn delete_user(
     pool: &PgPool,
+    billing: &super::billing::Billing,
     actor: &Actor,
     user_id: Uuid,
 ) -> Result<String, AdminError> {
@@ -153,6 +154,18 @@ pub async fn delete_user(
     let Some(email) = email else {
         return Err(AdminError::NotFound("There is no such user.".into()));
     };
+    // Their subscriptions end at Stripe first: a deleted account is never charged again.
+    billing
+        .cancel_before_deleting_user(pool, user_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(error = %error, user.id = %user_id, "could not cancel a subscription before deleting a user");
+            AdminError::Refused(
+                "Their subscription could not be cancelled at Stripe just now, so nothing was \
+                 deleted. Try again in a moment."
+                    .into(),
+            )
+        })?;
     let mut transaction = pool.begin().await?;
     super::db::users::delete_in(&mut transaction, user_id).await?;
     audit(
@@ -690,14 +703,17 @@ pub async fn sources(
     let rows = sqlx::query(
         "SELECT s.id, s.kind, s.key, s.title, s.state, s.paused_by_admin, s.interval_secs,
                 s.last_poll_at, s.next_poll_at, s.consecutive_failures, s.last_error,
-                s.last_error_excerpt,
+                s.last_error_excerpt, s.orphaned_at,
+                s.orphaned_at + make_interval(days => $3) AS deleted_after,
                 (SELECT count(*) FROM trackers t WHERE t.source_id = s.id) AS trackers
          FROM sources s
-         WHERE ($1 = '' OR split_part(s.kind, '.', 1) = $1) AND ($2 = '' OR s.state = $2)
+         WHERE ($1 = '' OR split_part(s.kind, '.', 1) = $1)
+           AND ($2 = '' OR s.state = $2 OR ($2 = 'orphaned' AND s.orphaned_at IS NOT NULL))
          ORDER BY s.consecutive_failures DESC, s.id LIMIT 200",
     )
     .bind(provider.trim())
     .bind(state.trim())
+    .bind(crate::server::tracking::store::ORPHAN_DAYS)
     .fetch_all(pool)
     .await?;
     let format = |at: Option<DateTime<Utc>>| at.map(seconds);
@@ -719,6 +735,8 @@ pub async fn sources(
                 last_error_excerpt: row
                     .try_get::<Option<String>, _>("last_error_excerpt")?
                     .map(|excerpt| excerpt.chars().take(200).collect()),
+                orphaned_at: format(row.try_get("orphaned_at")?),
+                deleted_after: format(row.try_get("deleted_after")?),
             })
         })
         .collect()

@@ -1,6 +1,7 @@
 //! `prune_samples` (hourly): deletes raw samples older than the plans of the workspaces
 //! tracking them keep (30 days on Free, a year on Pro, three on Business); the hourly,
-//! 3-hourly and daily rollups stay, so long ranges still chart.
+//! 3-hourly and daily rollups stay, so long ranges still chart. A plan whose retention
+//! shrank keeps the old one for 30 days. Sources no tracker has used for 30 days go too.
 
 use apalis::prelude::{BoxDynError, Data};
 use app::server::tracking::store;
@@ -18,9 +19,17 @@ impl BackgroundJob for PruneSamples {
 #[tracing::instrument(name = "prune_samples", skip_all)]
 pub async fn run(_job: PruneSamples, context: Data<JobContext>) -> Result<u64, BoxDynError> {
     let _timer = super::JobTimer::start(PruneSamples::JOB_NAME);
-    let deleted = store::prune_raw_samples(&context.pool, chrono::Utc::now()).await?;
+    let now = chrono::Utc::now();
+    let deleted = store::prune_raw_samples(&context.pool, now).await?;
     if deleted > 0 {
         tracing::info!(deleted, "deleted raw samples past their plan's retention");
+    }
+    let orphans = store::delete_orphaned_sources(&context.pool, now).await?;
+    if orphans > 0 {
+        tracing::info!(
+            sources = orphans,
+            "deleted sources no tracker has used for 30 days"
+        );
     }
     Ok(deleted)
 }

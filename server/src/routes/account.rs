@@ -147,6 +147,19 @@ pub async fn delete_account(
     {
         return response;
     }
+    // The subscription ends at Stripe first: a deleted account is never charged again.
+    if let Err(error) = state
+        .billing
+        .cancel_before_deleting_user(&state.pool, user.id)
+        .await
+    {
+        tracing::error!(error = %error, user.id = %user.id, "could not cancel a subscription before deleting an account");
+        let flash = Flash::for_form("delete-account").with_error(
+            "Your subscription could not be cancelled at Stripe just now, so nothing was \
+             deleted. Please try again in a moment.",
+        );
+        return redirect_with(&session, flash, ACCOUNT).await;
+    }
     if let Err(error) = db::users::delete(&state.pool, user.id).await {
         return unexpected(&session, "delete-account", ACCOUNT, error).await;
     }

@@ -101,7 +101,9 @@ pub async fn user_action(
         "delete" => {
             let deleted = async {
                 let id = user_id(&id)?;
-                let email = admin::delete_user(&state.pool, &Actor::from(&admin), id).await?;
+                let email =
+                    admin::delete_user(&state.pool, &state.billing, &Actor::from(&admin), id)
+                        .await?;
                 Ok((id, email))
             }
             .await;

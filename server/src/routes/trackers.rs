@@ -6,8 +6,11 @@ use app::{
     domain::TokenScope,
     server::{
         auth::Auth,
+        rate_limit::Limited,
         state::AppState,
         tracking::{
+            FetchError,
+            engine::TrackError,
             series::Series,
             service::{self, AddTracker, ServiceError, TrackerEdit},
             store,
@@ -79,6 +82,21 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         let code = error.code();
         match &error {
+            // Too many at once: a 429 that says when to come back.
+            ServiceError::Throttled(Limited { retry_after })
+            | ServiceError::Track(TrackError::Fetch(FetchError::Throttled {
+                retry_after, ..
+            })) => ApiError::Ready(Box::new(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(
+                        axum::http::header::RETRY_AFTER,
+                        retry_after.as_secs().max(1).to_string(),
+                    )],
+                    Json(json!({ "error": error.to_string(), "code": code })),
+                )
+                    .into_response(),
+            )),
             ServiceError::Track(_) | ServiceError::Invalid(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
             }
@@ -193,12 +211,19 @@ pub async fn preview(
     headers: HeaderMap,
     request: Result<Json<PreviewRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &headers, auth, false).await?;
+    let caller = authorise(&state, &headers, auth, false).await?;
     let input = body(request)?;
     if input.url.trim().is_empty() {
         return Err(ApiError::invalid("`url` is empty"));
     }
-    let found = service::preview(&state.engine, input.url.trim(), input.metrics).await?;
+    let found = service::preview(
+        &state.pool,
+        &state.engine,
+        caller.workspace_id,
+        input.url.trim(),
+        input.metrics,
+    )
+    .await?;
     let document = found
         .document
         .as_deref()

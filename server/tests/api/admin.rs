@@ -985,15 +985,21 @@ async fn the_console_shows_each_providers_requests_errors_latency_and_credential
     );
     // Requests through an engine like a worker's: one repository found, one not.
     let engine = upcount::startup::engine(&app.settings).expect("engine");
+    let user = app.create_user(app::domain::Role::Member).await;
+    let workspace = app.workspace_of(&user).await;
     app::server::tracking::service::preview(
+        &app.pool,
         &engine,
+        workspace,
         "https://github.com/leptos-rs/leptos",
         Default::default(),
     )
     .await
     .expect("a preview");
     let missing = app::server::tracking::service::preview(
+        &app.pool,
         &engine,
+        workspace,
         "https://github.com/nobody/nothing-here",
         Default::default(),
     )

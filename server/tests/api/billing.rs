@@ -1120,3 +1120,215 @@ async fn metadata_alone_never_moves_a_plan_to_another_workspace() {
         "{outcomes:?}"
     );
 }
+
+/// The status of subscription `id` at the stand-in.
+async fn standin_subscription_status(app: &TestApp, id: &str) -> String {
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/stripe-standin/v1/subscriptions/{id}",
+            app.address
+        ))
+        .bearer_auth(app::server::billing::STANDIN_SECRET_KEY)
+        .send()
+        .await
+        .expect("ask the stand-in");
+    let body: Value = response.json().await.expect("JSON");
+    body["status"].as_str().unwrap_or_default().to_string()
+}
+
+/// A paying user's workspace and subscription id.
+async fn paying_user(app: &TestApp) -> (TestUser, Uuid, String) {
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(app, &user).await;
+    checkout(app, &user, "pro").await;
+    eventually("the workspace is on Pro", || async {
+        plan_of(app, workspace).await == "pro"
+    })
+    .await;
+    let subscription = store::billing_row(&app.pool, workspace)
+        .await
+        .expect("billing")
+        .subscription_id
+        .expect("a subscription");
+    (user, workspace, subscription)
+}
+
+#[tokio::test]
+async fn deleting_an_account_cancels_its_subscription_at_once() {
+    let app = app().await;
+    let _workers = app.start_workers();
+    // By the user.
+    let (user, workspace, subscription) = paying_user(&app).await;
+    assert_eq!(
+        standin_subscription_status(&app, &subscription).await,
+        "active"
+    );
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let response = browser
+        .post_form("/account/delete", &[("password", &user.password)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        standin_subscription_status(&app, &subscription).await,
+        "canceled"
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM workspaces WHERE id = $1")
+        .bind(workspace)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+    // By an admin.
+    let (user, _, subscription) = paying_user(&app).await;
+    let admin = app.create_user(Role::Admin).await;
+    let console = app.browser();
+    console.sign_in(&admin).await;
+    let response = console
+        .post_form(&format!("/admin/users/{}/delete", user.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        standin_subscription_status(&app, &subscription).await,
+        "canceled"
+    );
+}
+
+#[tokio::test]
+async fn an_account_is_not_deleted_while_its_subscription_cannot_be_cancelled() {
+    // Nothing listens on port 1 of loopback: every Stripe call fails to connect.
+    let app = spawn_app_with(SpawnOptions {
+        env: vec![
+            ("STRIPE_WEBHOOK_SECRET", SECRET.to_string()),
+            ("UPCOUNT_STRIPE_API_URL", "http://127.0.0.1:1/".to_string()),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    sqlx::query(
+        "INSERT INTO workspace_billing (workspace_id, subscription_id, subscription_status)
+         VALUES ($1, 'sub_live', 'active')
+         ON CONFLICT (workspace_id) DO UPDATE
+         SET subscription_id = 'sub_live', subscription_status = 'active'",
+    )
+    .bind(workspace)
+    .execute(&app.pool)
+    .await
+    .expect("a live subscription");
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let response = browser
+        .post_form("/account/delete", &[("password", &user.password)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let page = browser.get(&location).await;
+    let status = page.status();
+    let page = page.text().await.expect("page");
+    assert!(
+        page.contains("nothing was") && page.contains("deleted"),
+        "{location} {status}: {page}"
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 1, "the account is still there");
+}
+
+#[tokio::test]
+async fn a_downgrade_keeps_older_points_for_thirty_days_and_an_upgrade_in_time_keeps_them() {
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let grace = TimeDelta::days(7);
+    let set_plan = |plan: &'static str| {
+        let (app, email) = (&app, user.email.clone());
+        async move {
+            upcount::admin::run(
+                &app.pool,
+                upcount::cli::AdminCommand::SetPlan {
+                    workspace: email,
+                    plan: plan.into(),
+                },
+                grace,
+            )
+            .await
+            .expect("set-plan");
+        }
+    };
+    set_plan("pro").await;
+    let tracker = trackers(&app, workspace, 1, 3_600).await[0];
+    let source: i64 = sqlx::query_scalar("SELECT source_id FROM trackers WHERE id = $1")
+        .bind(tracker)
+        .fetch_one(&app.pool)
+        .await
+        .expect("source");
+    let metric: i32 = sqlx::query_scalar(
+        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
+         VALUES ($1, 'score', 'gauge', 'points', 0) RETURNING id",
+    )
+    .bind(source)
+    .fetch_one(&app.pool)
+    .await
+    .expect("metric");
+    // A sample a day for 100 days: within Pro's year, past Free's 30 days.
+    let now = Utc::now();
+    let samples: Vec<app::server::tracking::store::Sample> = (0..100)
+        .map(|n| app::server::tracking::store::Sample {
+            metric_id: metric,
+            t: now - TimeDelta::days(n),
+            value: n as f64,
+        })
+        .collect();
+    app::server::tracking::store::write_samples(&app.pool, &samples)
+        .await
+        .expect("write");
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM samples WHERE metric_id = $1")
+            .bind(metric)
+            .fetch_one(&app.pool)
+            .await
+            .expect("count")
+    };
+    let pool = app.pool.clone();
+    let prune = |at: chrono::DateTime<Utc>| {
+        let pool = pool.clone();
+        async move {
+            app::server::tracking::store::prune_raw_samples(&pool, at)
+                .await
+                .expect("prune")
+        }
+    };
+    // Down to Free: nothing is pruned yet, and the billing page says from when.
+    set_plan("free").await;
+    assert_eq!(plan_of(&app, workspace).await, "free");
+    assert_eq!(prune(Utc::now()).await, 0);
+    assert_eq!(count().await, 100);
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let page = browser.get("/billing").await.text().await.expect("page");
+    let expected_day = (Utc::now() + TimeDelta::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(page.contains("history-pruned-from"), "{page}");
+    assert!(page.contains(&expected_day), "names the day: {page}");
+    // Back on Pro within the 30 days: the points stay, whenever pruning runs.
+    set_plan("pro").await;
+    assert_eq!(prune(Utc::now() + TimeDelta::days(31)).await, 0);
+    assert_eq!(count().await, 100);
+    let page = browser.get("/billing").await.text().await.expect("page");
+    assert!(!page.contains("history-pruned-from"), "{page}");
+    // Down again and not back: 31 days later Free's 30 days hold.
+    set_plan("free").await;
+    assert_eq!(prune(Utc::now() + TimeDelta::days(29)).await, 0);
+    let pruned = prune(Utc::now() + TimeDelta::days(31)).await;
+    assert!(pruned > 0);
+    assert!(count().await <= 31, "{} left", count().await);
+}

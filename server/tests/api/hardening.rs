@@ -942,3 +942,252 @@ async fn responses_any_cache_may_keep_never_set_a_cookie() {
         );
     }
 }
+
+#[tokio::test]
+async fn previews_and_adds_are_throttled_per_workspace() {
+    let (standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_PREVIEWS_PER_MIN", "5".into())]).await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 7),
+    );
+    let busy = app.create_user(Role::Member).await;
+    let busy_token = app.token(&busy, TokenScope::Write).await;
+    let preview = |token: String| {
+        let app = &app;
+        async move {
+            app.api(
+                Method::POST,
+                "/api/v1/trackers/preview",
+                &token,
+                Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        let (status, body) = preview(busy_token.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = preview(busy_token.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], "rate_limited");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("message")
+            .contains("previews and adds"),
+        "{body}"
+    );
+    // An add counts too.
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/api/v1/trackers",
+            &busy_token,
+            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Another workspace is not held back.
+    let other = app.create_user(Role::Member).await;
+    let other_token = app.token(&other, TokenScope::Write).await;
+    let (status, body) = preview(other_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn one_workspaces_previews_leave_the_upstream_budget_to_everyones_polls() {
+    // GitHub's budget here: 60 requests a minute; previews may use 20% of it.
+    let (standin, app) =
+        spawn_app_with_standin(vec![("UPCOUNT_GITHUB_RATE_PER_MIN", "60".into())]).await;
+    for repo in ["a/one", "a/two", "a/three"] {
+        standin.set(&format!("github/{repo}"), fixtures::github_repo(repo, 1));
+    }
+    for n in 0..400 {
+        standin.set(
+            &format!("github/busy/r{n}"),
+            fixtures::github_repo(&format!("busy/r{n}"), 1),
+        );
+    }
+    let owner = app.create_user(Role::Member).await;
+    let owner_token = app.token(&owner, TokenScope::Write).await;
+    for repo in ["a/one", "a/two", "a/three"] {
+        app.add_tracker(
+            &owner_token,
+            json!({ "url": format!("https://github.com/{repo}") }),
+        )
+        .await;
+    }
+    let busy = app.create_user(Role::Member).await;
+    let busy_token = app.token(&busy, TokenScope::Write).await;
+    let workers = app.start_workers();
+    // One workspace previews as fast as it can…
+    let stop = tokio_util::sync::CancellationToken::new();
+    let previews = tokio::spawn({
+        let (client, address, token, stop) = (
+            app.client.clone(),
+            app.address.clone(),
+            busy_token.clone(),
+            stop.clone(),
+        );
+        async move {
+            let (mut answered, mut refused) = (0, 0);
+            let mut n = 0;
+            while !stop.is_cancelled() {
+                n += 1;
+                let response = client
+                    .post(format!("{address}/api/v1/trackers/preview"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "url": format!("https://github.com/busy/r{}", n % 400) }))
+                    .send()
+                    .await
+                    .expect("a preview");
+                match response.status() {
+                    StatusCode::OK => answered += 1,
+                    StatusCode::TOO_MANY_REQUESTS => refused += 1,
+                    other => panic!("a preview answered {other}"),
+                }
+            }
+            (answered, refused)
+        }
+    });
+    // …while the other's sources fall due again and again, and are polled on time.
+    for round in 0..4 {
+        let marker: DateTime<Utc> = sqlx::query_scalar(
+            "UPDATE sources SET next_poll_at = now() WHERE key LIKE 'a/%' RETURNING now()",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("due");
+        eventually(
+            Duration::from_secs(10),
+            &format!("round {round} of polls"),
+            || async {
+                let polled: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sources WHERE key LIKE 'a/%' AND last_success_at >= $1",
+                )
+                .bind(marker)
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+                (polled == 3).then_some(())
+            },
+        )
+        .await;
+    }
+    stop.cancel();
+    let (answered, refused) = previews.await.expect("the previews");
+    workers.stop().await;
+    assert!(
+        refused > 0,
+        "the previews were held to their share ({answered} answered)"
+    );
+    // 20% of 60 a minute, plus a first burst: far fewer than the minute's budget.
+    assert!(answered <= 30, "{answered} previews answered");
+}
+
+#[tokio::test]
+async fn sources_nobody_tracks_go_after_thirty_days_and_secret_ones_at_once() {
+    let (standin, app, token) = setup().await;
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 7),
+    );
+    standin.set(
+        "json-header/doc",
+        json!({ "name": "x-api-key", "value": "k3y" }),
+    );
+    let public = app
+        .add_tracker(
+            &token,
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
+        )
+        .await;
+    let secret = app
+        .add_tracker(
+            &token,
+            json!({
+                "url": format!("{}/json/doc", standin.base()),
+                "metrics": { "members": "stats.members" },
+                "headers": [{ "name": "x-api-key", "value": "k3y", "secret": true }]
+            }),
+        )
+        .await;
+    let sources = || async {
+        sqlx::query_as::<_, (String, Option<DateTime<Utc>>)>(
+            "SELECT kind, orphaned_at FROM sources ORDER BY kind",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .expect("sources")
+    };
+    assert_eq!(sources().await.len(), 2);
+    for id in [&secret, &public] {
+        let (status, _) = app
+            .api(
+                Method::DELETE,
+                &format!("/api/v1/trackers/{id}"),
+                &token,
+                None,
+            )
+            .await;
+        assert!(status.is_success(), "{status}");
+    }
+    // The secret one went with its tracker, samples and all; the other waits.
+    let left = sources().await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].0, "github.repo");
+    assert!(left[0].1.is_some(), "orphaned since now");
+    let orphan_samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert!(orphan_samples >= 1, "its samples stay for now");
+    // The console shows it.
+    let admin = app.create_user(Role::Admin).await;
+    let console = app.browser();
+    console.sign_in(&admin).await;
+    let page = console
+        .get("/admin?state=orphaned")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("No tracker since"), "{page}");
+    assert!(page.contains("leptos-rs/leptos"), "{page}");
+    // Tracked again, it is no orphan; untracked, 29 days is not enough, 31 is.
+    let again = app
+        .add_tracker(
+            &token,
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
+        )
+        .await;
+    assert!(sources().await[0].1.is_none());
+    app.api(
+        Method::DELETE,
+        &format!("/api/v1/trackers/{again}"),
+        &token,
+        None,
+    )
+    .await;
+    let now = Utc::now();
+    assert_eq!(
+        store::delete_orphaned_sources(&app.pool, now + chrono::TimeDelta::days(29))
+            .await
+            .expect("delete"),
+        0
+    );
+    assert_eq!(
+        store::delete_orphaned_sources(&app.pool, now + chrono::TimeDelta::days(31))
+            .await
+            .expect("delete"),
+        1
+    );
+    assert!(sources().await.is_empty());
+    let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(samples, 0);
+}

@@ -420,6 +420,8 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
         ("UPCOUNT_JOB_POLL_INTERVAL_MS", "100"),
         // Payments through the built-in stand-in, as `make run` takes them.
         ("UPCOUNT_STRIPE_STANDIN", "true"),
+        // Tests add trackers in bursts; the throttle has tests of its own.
+        ("UPCOUNT_PREVIEWS_PER_MIN", "100000"),
     ];
     vars.extend(
         options

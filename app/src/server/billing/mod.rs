@@ -317,6 +317,53 @@ impl Billing {
         Ok(portal.url)
     }
 
+    /// Cancels, at once, the live Stripe subscription of every workspace that deleting
+    /// user `user_id` deletes (those they are the last member of), so a deleted account
+    /// is never charged again. Run before the rows go: when Stripe cannot be reached the
+    /// deletion must wait. Returns how many were cancelled.
+    pub async fn cancel_before_deleting_user(
+        &self,
+        pool: &PgPool,
+        user_id: Uuid,
+    ) -> Result<usize, BillingError> {
+        let live: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT b.workspace_id, b.subscription_id
+             FROM workspace_billing b JOIN workspace_members m ON m.workspace_id = b.workspace_id
+             WHERE m.user_id = $1 AND b.subscription_id IS NOT NULL
+               AND coalesce(b.subscription_status, '') NOT IN ('canceled', 'incomplete_expired')
+               AND NOT EXISTS (
+                   SELECT 1 FROM workspace_members other
+                   WHERE other.workspace_id = b.workspace_id AND other.user_id <> $1
+               )",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?;
+        for (workspace_id, subscription) in &live {
+            self.cancel_now(subscription).await?;
+            tracing::info!(%workspace_id, %subscription, "cancelled the subscription of a workspace being deleted");
+        }
+        Ok(live.len())
+    }
+
+    /// Cancels subscription `id` now (not at the period's end); one Stripe no longer
+    /// knows counts as cancelled.
+    async fn cancel_now(&self, id: &str) -> Result<(), BillingError> {
+        if !self.is_enabled() {
+            tracing::warn!(subscription = %id, "payments are off: a subscription recorded earlier cannot be cancelled from here");
+            return Ok(());
+        }
+        let answer = stripe_billing::subscription::CancelSubscription::new(id)
+            .build()
+            .customize::<Created>()
+            .send(&self.client)
+            .await;
+        match answer {
+            Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// The subscription as Stripe has it now; `None` when Stripe does not know it.
     pub async fn subscription(
         &self,
@@ -411,5 +458,14 @@ pub async fn overview_of(
         grace_ends_at,
         has_customer: row.stripe_customer_id.is_some(),
         test_mode: state.billing.is_standin(),
+        history_pruned_from: sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+            "SELECT retention_kept_until FROM workspaces WHERE id = $1 AND retention_kept_until > $2",
+        )
+        .bind(workspace_id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+        .flatten()
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
 }

@@ -270,6 +270,61 @@ pub struct Applied {
 /// newest active trackers are paused (never deleted); intervals under the plan's minimum
 /// are raised. Trackers and intervals the plan changed come back, oldest first, as far as
 /// the plan allows. Data is never touched. Safe to run any number of times.
+/// How long raw samples past a smaller plan's retention are kept after a downgrade.
+pub const DOWNGRADE_KEEP_DAYS: i64 = 30;
+
+/// When the plan's retention shrinks, the old retention holds for
+/// [`DOWNGRADE_KEEP_DAYS`] more (the pruning job reads it), so re-subscribing in time
+/// loses nothing; once the plan keeps as long again, the exception ends.
+async fn keep_history_through_downgrade(
+    connection: &mut PgConnection,
+    workspace_id: Uuid,
+    previous_plan: &str,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let (kept_days, kept_until): (Option<i32>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT retention_kept_days, retention_kept_until FROM workspaces WHERE id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_one(&mut *connection)
+    .await?;
+    let still_kept = kept_days.filter(|_| kept_until.is_some_and(|until| until > now));
+    let previous_days = if previous_plan == plan.id {
+        None
+    } else {
+        self::plan(&mut *connection, previous_plan)
+            .await?
+            .map(|previous| previous.raw_retention_days)
+    };
+    let protected = previous_days.max(still_kept);
+    let (days, until) = match protected {
+        Some(days) if days > plan.raw_retention_days => {
+            // A new shrink starts (or restarts) the 30 days; otherwise they run on.
+            let shrank_now =
+                previous_days.is_some_and(|previous| previous > plan.raw_retention_days);
+            let until = if shrank_now || kept_until.is_none() {
+                Some(now + TimeDelta::days(DOWNGRADE_KEEP_DAYS))
+            } else {
+                kept_until
+            };
+            (Some(days), until)
+        }
+        _ => (None, None),
+    };
+    if (days, until) != (kept_days, kept_until) {
+        sqlx::query(
+            "UPDATE workspaces SET retention_kept_days = $2, retention_kept_until = $3 WHERE id = $1",
+        )
+        .bind(workspace_id)
+        .bind(days)
+        .bind(until)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn apply_plan(
     pool: &PgPool,
     workspace_id: Uuid,
@@ -295,6 +350,8 @@ pub async fn apply_plan(
         .bind(workspace_id)
         .bind(&plan.id)
         .execute(&mut *transaction)
+        .await?;
+    keep_history_through_downgrade(&mut transaction, workspace_id, &previous_plan, &plan, now)
         .await?;
 
     // Over the limit: pause the newest active trackers.

@@ -117,6 +117,12 @@ pub struct TrackingConfig {
     pub min_interval: Duration,
     /// Sent with every request.
     pub user_agent: String,
+    /// `UPCOUNT_PREVIEWS_PER_MIN`: previews and adds one workspace may make a minute.
+    pub previews_per_minute: u32,
+    /// `UPCOUNT_INTERACTIVE_SHARE_PERCENT`: the share of each upstream's request budget
+    /// that previews and adds (someone waiting on the answer) may use; scheduled polls
+    /// keep the rest.
+    pub interactive_share_percent: u32,
 }
 
 impl std::fmt::Debug for TrackingConfig {
@@ -134,6 +140,8 @@ impl std::fmt::Debug for TrackingConfig {
             .field("allow_private_targets", &self.allow_private_targets)
             .field("allowed_targets", &self.allowed_targets)
             .field("attempts", &self.attempts)
+            .field("previews_per_minute", &self.previews_per_minute)
+            .field("interactive_share_percent", &self.interactive_share_percent)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +178,8 @@ impl Default for TrackingConfig {
             max_body_bytes: 1024 * 1024,
             default_interval: Duration::from_secs(15 * 60),
             min_interval: Duration::from_secs(60),
+            previews_per_minute: 30,
+            interactive_share_percent: 20,
             user_agent: format!(
                 "Upcount/{} (+https://github.com/upcount)",
                 env!("CARGO_PKG_VERSION")

@@ -128,6 +128,23 @@ impl Default for Tally {
     }
 }
 
+tokio::task_local! {
+    /// Set while someone waits on the answer (a preview, an add): such requests draw on
+    /// the interactive share of each upstream's budget as well as on the whole.
+    static INTERACTIVE: ();
+}
+
+/// Runs `work` as a person's request: its upstream requests may use only the interactive
+/// share of each upstream's budget (`UPCOUNT_INTERACTIVE_SHARE_PERCENT`), so one tenant's
+/// previews cannot use up what every customer's scheduled polls need.
+pub async fn interactive<F: std::future::Future>(work: F) -> F::Output {
+    INTERACTIVE.scope((), work).await
+}
+
+fn is_interactive() -> bool {
+    INTERACTIVE.try_with(|()| ()).is_ok()
+}
+
 /// The shared HTTP machinery.
 pub struct Upstreams {
     config: Arc<TrackingConfig>,
@@ -141,6 +158,8 @@ pub struct Upstreams {
     web_same_origin: reqwest::Client,
     policy: Arc<Policy>,
     limiters: HashMap<Service, DefaultDirectRateLimiter>,
+    /// The share of each budget that previews and adds may use.
+    interactive_limiters: HashMap<Service, DefaultDirectRateLimiter>,
     rate_state: Mutex<HashMap<Service, RateState>>,
     tallies: Mutex<HashMap<&'static str, Tally>>,
     twitch_token: tokio::sync::Mutex<Option<(String, Instant)>>,
@@ -228,6 +247,15 @@ impl Upstreams {
                 (*service, RateLimiter::direct(quota))
             })
             .collect();
+        let share = config.interactive_share_percent.clamp(1, 100);
+        let interactive_limiters = Service::ALL
+            .iter()
+            .map(|service| {
+                let rate = (config.requests_per_minute(*service).max(1) * share).div_ceil(100);
+                let rate = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
+                (*service, RateLimiter::direct(Quota::per_minute(rate)))
+            })
+            .collect();
         Ok(Self {
             config,
             api,
@@ -235,6 +263,7 @@ impl Upstreams {
             web_same_origin,
             policy,
             limiters,
+            interactive_limiters,
             rate_state: Mutex::new(HashMap::new()),
             tallies: Mutex::new(HashMap::new()),
             twitch_token: tokio::sync::Mutex::new(None),
@@ -482,6 +511,22 @@ impl Upstreams {
                 }
                 tokio::time::sleep(wait).await;
             }
+        }
+        if is_interactive()
+            && let Some(limiter) = self.interactive_limiters.get(&service)
+            && let Err(not_until) = limiter.check()
+        {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+            return Err(FetchError::Throttled {
+                message: format!(
+                    "previews and adds may use {}% of this server's {} request budget, and \
+                     that share is used up for now; try again in {} s",
+                    self.config.interactive_share_percent.clamp(1, 100),
+                    service_label(service),
+                    wait.as_secs().max(1)
+                ),
+                retry_after: wait,
+            });
         }
         if let Some(limiter) = self.limiters.get(&service) {
             // A short wait is waited out; a long one (a slow limit and a long queue) hands the

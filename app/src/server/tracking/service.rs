@@ -49,6 +49,9 @@ pub enum ServiceError {
     /// The workspace's plan does not allow it.
     #[error("{0}")]
     UpgradeRequired(UpgradeRequired),
+    /// The workspace made too many previews and adds in the last minute.
+    #[error("{}", .0.message("previews and adds"))]
+    Throttled(crate::server::rate_limit::Limited),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -60,6 +63,7 @@ impl ServiceError {
             ServiceError::Invalid(_) => "invalid",
             ServiceError::NotFound => "not_found",
             ServiceError::UpgradeRequired(_) => "upgrade_required",
+            ServiceError::Throttled(_) => "rate_limited",
             ServiceError::Database(_) => "internal",
         }
     }
@@ -135,6 +139,31 @@ fn check_end(ends_at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, Se
 /// written when any step fails. `Ok((false, tracker))` when the workspace already tracked
 /// it.
 pub async fn add_tracker(
+    pool: &PgPool,
+    engine: &Engine,
+    workspace_id: Uuid,
+    input: &AddTracker,
+) -> Result<(bool, TrackerView), ServiceError> {
+    take_preview_quota(pool, engine, workspace_id).await?;
+    super::http::interactive(add_tracker_now(pool, engine, workspace_id, input)).await
+}
+
+/// One preview or add from the workspace's `UPCOUNT_PREVIEWS_PER_MIN`, or why not.
+async fn take_preview_quota(
+    pool: &PgPool,
+    engine: &Engine,
+    workspace_id: Uuid,
+) -> Result<(), ServiceError> {
+    let quota = crate::server::rate_limit::Quota {
+        attempts: engine.config().previews_per_minute.max(1),
+        period: std::time::Duration::from_secs(60),
+    };
+    crate::server::rate_limit::take(pool, &format!("preview:{workspace_id}"), quota)
+        .await?
+        .map_err(ServiceError::Throttled)
+}
+
+async fn add_tracker_now(
     pool: &PgPool,
     engine: &Engine,
     workspace_id: Uuid,
@@ -381,14 +410,25 @@ pub async fn series(
 /// nowhere: the add form's live preview. A link no provider recognises is fetched as a
 /// JSON API, and its document comes back for picking values from.
 pub async fn preview(
+    pool: &PgPool,
+    engine: &Engine,
+    workspace_id: Uuid,
+    url: &str,
+    metrics: BTreeMap<String, String>,
+) -> Result<Preview, ServiceError> {
+    // The limits are the add's, checked before anything is fetched or counted.
+    crate::domain::json_pick::check_limits(&metrics).map_err(ServiceError::Invalid)?;
+    take_preview_quota(pool, engine, workspace_id).await?;
+    super::http::interactive(preview_now(engine, url, metrics)).await
+}
+
+async fn preview_now(
     engine: &Engine,
     url: &str,
     metrics: BTreeMap<String, String>,
 ) -> Result<Preview, ServiceError> {
     let track = |error| ServiceError::Track(error);
     let fetch = |error| ServiceError::Track(TrackError::Fetch(error));
-    // The limits are the add's, checked before anything is fetched.
-    crate::domain::json_pick::check_limits(&metrics).map_err(ServiceError::Invalid)?;
     let recognised = if metrics.is_empty() {
         match engine.recognise(url) {
             Ok(_) => true,

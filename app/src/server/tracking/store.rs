@@ -921,6 +921,28 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     Ok(written)
 }
 
+/// Days a source no tracker uses is kept (with its samples) before it is deleted.
+pub const ORPHAN_DAYS: i32 = 30;
+
+/// Deletes the sources no tracker has used for [`ORPHAN_DAYS`], with their samples and
+/// rollups. (A source holding secret headers goes with its last tracker, at once: see
+/// the migration `20261201000000_hardening.sql`.) Returns how many went.
+pub async fn delete_orphaned_sources(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM sources s
+         WHERE s.orphaned_at < $1 - make_interval(days => $2)
+           AND NOT EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id)",
+    )
+    .bind(now)
+    .bind(ORPHAN_DAYS)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+}
+
 /// Records the first sample of a source right after it was added: now, outside the
 /// schedule; a new source is then due one interval later.
 pub async fn record_first_sample(
@@ -1121,8 +1143,12 @@ const PRUNE_BATCH: i64 = 10_000;
 /// long ranges still chart. Sources nobody tracks keep their samples (they may be tracked
 /// again). Deletes in batches, so no statement holds locks for long. Returns how many.
 pub async fn prune_raw_samples(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    // A workspace whose plan's retention shrank keeps the old one until
+    // `retention_kept_until` (see `billing::store::apply_plan`).
     let cutoffs: Vec<(i32, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT m.id, $1 - make_interval(days => max(p.raw_retention_days))
+        "SELECT m.id, $1 - make_interval(days => max(greatest(
+                    p.raw_retention_days,
+                    CASE WHEN w.retention_kept_until > $1 THEN w.retention_kept_days END)))
          FROM source_metrics m
          JOIN trackers t ON t.source_id = m.source_id
          JOIN workspaces w ON w.id = t.workspace_id
