@@ -426,6 +426,23 @@ async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
 
 /// Inserts `count` trackers of new sources for the workspace, one minute apart, each
 /// polled every `interval_secs`.
+/// A `score` metric on the source of `tracker`: its id.
+async fn score_metric(app: &TestApp, tracker: Uuid) -> i32 {
+    let source: i64 = sqlx::query_scalar("SELECT source_id FROM trackers WHERE id = $1")
+        .bind(tracker)
+        .fetch_one(&app.pool)
+        .await
+        .expect("source");
+    sqlx::query_scalar(
+        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
+         VALUES ($1, 'score', 'gauge', 'points', 0) RETURNING id",
+    )
+    .bind(source)
+    .fetch_one(&app.pool)
+    .await
+    .expect("metric")
+}
+
 async fn trackers(app: &TestApp, workspace: Uuid, count: usize, interval_secs: i32) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for n in 0..count {
@@ -681,19 +698,7 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
     let user = app.create_free_user(Role::Member).await;
     let workspace = workspace_of(&app, &user).await;
     let tracker = trackers(&app, workspace, 1, 3_600).await[0];
-    let source: i64 = sqlx::query_scalar("SELECT source_id FROM trackers WHERE id = $1")
-        .bind(tracker)
-        .fetch_one(&app.pool)
-        .await
-        .expect("source");
-    let metric: i32 = sqlx::query_scalar(
-        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
-         VALUES ($1, 'score', 'gauge', 'points', 0) RETURNING id",
-    )
-    .bind(source)
-    .fetch_one(&app.pool)
-    .await
-    .expect("metric");
+    let metric = score_metric(&app, tracker).await;
     // 40 days of a sample every 10 minutes, through the engine's writer (rollups too).
     let now = Utc::now();
     let start = now - TimeDelta::days(40);
@@ -1265,19 +1270,7 @@ async fn a_downgrade_keeps_older_points_for_thirty_days_and_an_upgrade_in_time_k
     };
     set_plan("pro").await;
     let tracker = trackers(&app, workspace, 1, 3_600).await[0];
-    let source: i64 = sqlx::query_scalar("SELECT source_id FROM trackers WHERE id = $1")
-        .bind(tracker)
-        .fetch_one(&app.pool)
-        .await
-        .expect("source");
-    let metric: i32 = sqlx::query_scalar(
-        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
-         VALUES ($1, 'score', 'gauge', 'points', 0) RETURNING id",
-    )
-    .bind(source)
-    .fetch_one(&app.pool)
-    .await
-    .expect("metric");
+    let metric = score_metric(&app, tracker).await;
     // A sample a day for 100 days: within Pro's year, past Free's 30 days.
     let now = Utc::now();
     let samples: Vec<app::server::tracking::store::Sample> = (0..100)

@@ -33,6 +33,19 @@ async fn setup() -> (StandIn, TestApp, String) {
     (standin, app, token)
 }
 
+/// Tracks leptos-rs/leptos (the stand-in knows it): the tracker's id.
+async fn track_leptos(standin: &StandIn, app: &TestApp, token: &str) -> String {
+    standin.set(
+        "github/leptos-rs/leptos",
+        fixtures::github_repo("leptos-rs/leptos", 7),
+    );
+    app.add_tracker(
+        token,
+        json!({ "url": "https://github.com/leptos-rs/leptos" }),
+    )
+    .await
+}
+
 /// The process still answers, quickly.
 async fn still_answers(app: &TestApp, token: &str) {
     let started = Instant::now();
@@ -208,15 +221,7 @@ async fn newest_sample(app: &TestApp) -> DateTime<Utc> {
 #[tokio::test]
 async fn a_late_poll_is_stamped_with_the_time_the_upstream_answered() {
     let (standin, app, token) = setup().await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    app.add_tracker(
-        &token,
-        json!({ "url": "https://github.com/leptos-rs/leptos" }),
-    )
-    .await;
+    track_leptos(&standin, &app, &token).await;
     // The workers were away for three hours: the source is three hours overdue.
     let due: DateTime<Utc> = sqlx::query_scalar(
         "UPDATE sources SET next_poll_at = now() - interval '3 hours' RETURNING next_poll_at",
@@ -248,15 +253,7 @@ async fn a_late_poll_is_stamped_with_the_time_the_upstream_answered() {
 #[tokio::test]
 async fn the_claim_not_the_timestamp_makes_recording_a_poll_idempotent() {
     let (standin, app, token) = setup().await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    app.add_tracker(
-        &token,
-        json!({ "url": "https://github.com/leptos-rs/leptos" }),
-    )
-    .await;
+    track_leptos(&standin, &app, &token).await;
     let (source_id, due): (i64, DateTime<Utc>) = sqlx::query_as(
         "UPDATE sources SET next_poll_at = now() - interval '1 minute' RETURNING id, next_poll_at",
     )
@@ -623,16 +620,7 @@ async fn random_methods_and_paths_add_no_metric_series_and_tokens_stay_out_of_lo
 #[tokio::test]
 async fn dates_that_overflow_get_a_400_not_a_panic() {
     let (standin, app, token) = setup().await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    let id = app
-        .add_tracker(
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let id = track_leptos(&standin, &app, &token).await;
     for (query, expected) in [
         ("to=%2B262143-12-31T00:00:00Z", StatusCode::BAD_REQUEST),
         ("to=%2B262143-12-31", StatusCode::BAD_REQUEST),
@@ -674,18 +662,9 @@ async fn app_with_a_long_export(write_timeout_secs: &str) -> (StandIn, TestApp, 
         ("UPCOUNT_WRITE_TIMEOUT_SECS", write_timeout_secs.into()),
     ])
     .await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
-    let id = app
-        .add_tracker(
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let id = track_leptos(&standin, &app, &token).await;
     sqlx::query(
         "INSERT INTO samples (metric_id, t, value)
          SELECT m.id, now() - make_interval(mins => g), g
@@ -893,16 +872,7 @@ async fn https_sites_send_hsts() {
 #[tokio::test]
 async fn responses_any_cache_may_keep_never_set_a_cookie() {
     let (standin, app, token) = setup().await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    let id = app
-        .add_tracker(
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let id = track_leptos(&standin, &app, &token).await;
     let (_, shared) = app
         .api(
             Method::POST,
@@ -1091,19 +1061,10 @@ async fn one_workspaces_previews_leave_the_upstream_budget_to_everyones_polls() 
 async fn sources_nobody_tracks_go_after_thirty_days_and_secret_ones_at_once() {
     let (standin, app, token) = setup().await;
     standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    standin.set(
         "json-header/doc",
         json!({ "name": "x-api-key", "value": "k3y" }),
     );
-    let public = app
-        .add_tracker(
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let public = track_leptos(&standin, &app, &token).await;
     let secret = app
         .add_tracker(
             &token,
