@@ -776,12 +776,15 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
     // A Pro workspace tracking the same source keeps it a year for everyone.
     let pro = app.create_user(Role::Member).await;
     let pro_workspace = workspace_of(&app, &pro).await;
-    sqlx::query("INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Same')")
-        .bind(pro_workspace)
-        .bind(source)
-        .execute(&app.pool)
-        .await
-        .expect("a second tracker");
+    sqlx::query(
+        "INSERT INTO trackers (workspace_id, source_id, label)
+         SELECT $1, source_id, 'Same' FROM trackers WHERE id = $2",
+    )
+    .bind(pro_workspace)
+    .bind(tracker)
+    .execute(&app.pool)
+    .await
+    .expect("a second tracker");
     let later =
         app::server::tracking::store::prune_raw_samples(&app.pool, now + TimeDelta::days(5))
             .await
