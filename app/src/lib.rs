@@ -52,12 +52,11 @@ pub const ECHARTS_SRC: &str = "/vendor/echarts-5.5.1.min.js";
 
 /// The Content-Security-Policy of a page whose inline scripts carry `nonce`: scripts only
 /// from the site itself or with this response's nonce (Leptos puts it on its hydration and
-/// resource scripts), WebAssembly compiled from the site's own module, nothing framed,
-/// no plugins, no other base. `'unsafe-eval'` stays for one reason: charming builds the
-/// chart tooltip's formatter with `new Function` (see docs/security.md).
+/// resource scripts), no `eval`, WebAssembly compiled from the site's own module, nothing
+/// framed, no plugins, no other base.
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval' 'unsafe-eval'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
          connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
     )
@@ -76,6 +75,10 @@ fn send_content_security_policy() {
     }
 }
 
+/// The charts' tooltip formatter (`public/chart-tooltip.js`; see
+/// `components::echarts::time_tooltip`).
+pub const CHART_TOOLTIP_SRC: &str = "/chart-tooltip.js";
+
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     send_content_security_policy();
@@ -91,6 +94,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <script src=ECHARTS_SRC defer></script>
+                <script src=CHART_TOOLTIP_SRC defer></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options=options.clone() />
                 <HashedStylesheet options id="leptos" />

@@ -160,37 +160,20 @@ pub fn dispose(echarts: &Echarts) {
 
 /// The tooltip of a time chart: the time in the viewer's own time zone and locale (with
 /// the zone's name), then each line's exact value; a `min`/`max` band pair becomes one
-/// "min … max" line. Series names are escaped (labels are user text).
+/// "min … max" line. Series names are escaped (labels are user text). The function lives
+/// in `/chart-tooltip.js` (`window.upcountTimeTooltip`), a file of the site's own, so the
+/// Content-Security-Policy needs no `'unsafe-eval'` (charming would build it with
+/// `new Function`); without that script the tooltip is empty rather than an error.
 pub fn time_tooltip() -> charming::element::JsFunction {
-    charming::element::JsFunction::new_with_args(
-        "params",
-        r#"
-        var list = Array.isArray(params) ? params : [params];
-        if (!list.length) { return ''; }
-        var esc = function (text) {
-            return String(text).replace(/[&<>"']/g, function (c) {
-                return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
-            });
-        };
-        var number = function (value) {
-            return value == null ? '—' : Number(value).toLocaleString(undefined, {maximumFractionDigits: 2});
-        };
-        var when = new Date(list[0].value[0]).toLocaleString(undefined, {
-            year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
-            timeZoneName: 'short'
+    let function = web_sys::window()
+        .and_then(|window| {
+            Reflect::get(window.as_ref(), &JsValue::from_str("upcountTimeTooltip")).ok()
+        })
+        .filter(JsValue::is_function)
+        .unwrap_or_else(|| {
+            Closure::<dyn Fn(JsValue) -> JsValue>::new(|_| JsValue::from_str("")).into_js_value()
         });
-        var out = '<strong>' + esc(when) + '</strong>';
-        var min = null, span = null;
-        list.forEach(function (p) {
-            if (p.seriesName === 'min') { min = p.value[1]; return; }
-            if (p.seriesName === 'max') { span = p.value[1]; return; }
-            var extra = p.data && p.data.length > 2 ? ' <span style="opacity:.7">(' + esc(p.data[2]) + ')</span>' : '';
-            out += '<br>' + p.marker + esc(p.seriesName) + ': <strong>' + number(p.value[1]) + '</strong>' + extra;
-        });
-        if (min != null && span != null && span > 0) {
-            out += '<br>min ' + number(min) + ' · max ' + number(min + span);
-        }
-        return out;
-        "#,
-    )
+    // charming keeps the function as it is (`serde_wasm_bindgen::preserve`).
+    serde_wasm_bindgen::from_value(function)
+        .unwrap_or_else(|_| charming::element::JsFunction::new_with_args("params", "return '';"))
 }

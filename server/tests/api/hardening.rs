@@ -833,6 +833,7 @@ async fn pages_carry_a_csp_with_a_fresh_nonce_on_their_scripts() {
             .find(|directive| directive.trim().starts_with("script-src"))
             .expect("script-src");
         assert!(!script_src.contains("'unsafe-inline'"), "{csp}");
+        assert!(!script_src.contains("'unsafe-eval'"), "{csp}");
         let page = response.text().await.expect("page");
         // Every inline script carries the nonce; scripts from files come from the site.
         for tag in page.split("<script").skip(1) {
