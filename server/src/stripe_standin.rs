@@ -137,6 +137,10 @@ pub fn router(app: AppState) -> Router {
     let api = Router::new()
         .route(&format!("{BASE}/v1/customers"), post(create_customer))
         .route(
+            &format!("{BASE}/v1/customers/{{id}}"),
+            axum::routing::delete(delete_customer),
+        )
+        .route(
             &format!("{BASE}/v1/checkout/sessions"),
             post(create_checkout_session),
         )
@@ -480,25 +484,51 @@ async fn retrieve_subscription(State(standin): State<Standin>, Path(id): Path<St
     }
 }
 
+/// Cancels subscription `id` now, as Stripe does: its `customer.subscription.deleted`
+/// event, and its JSON.
+fn cancel_at_once(data: &mut Data, id: &str) -> Option<(Value, Value)> {
+    let now = data.now();
+    let subscription = data.subscriptions.get_mut(id)?;
+    subscription.status = "canceled".into();
+    subscription.cancel_at_period_end = false;
+    subscription.period_end = now;
+    let body = subscription_json(subscription);
+    let deleted = event(data, "customer.subscription.deleted", body.clone());
+    Some((body, deleted))
+}
+
 /// `DELETE /v1/subscriptions/{id}`: cancels at once, as Stripe does, and sends
 /// `customer.subscription.deleted`.
 async fn cancel_subscription(State(standin): State<Standin>, Path(id): Path<String>) -> Response {
-    let (body, events) = {
+    let cancelled = cancel_at_once(&mut standin.lock(), &id);
+    let Some((body, deleted)) = cancelled else {
+        return missing("subscription", &id);
+    };
+    deliver(&standin, vec![deleted]);
+    Json(body).into_response()
+}
+
+/// `DELETE /v1/customers/{id}`: deletes the customer and, as Stripe does, cancels every
+/// live subscription of theirs at once.
+async fn delete_customer(State(standin): State<Standin>, Path(id): Path<String>) -> Response {
+    let events = {
         let mut data = standin.lock();
-        let now = data.now();
-        let Some(subscription) = data.subscriptions.get_mut(&id) else {
-            return missing("subscription", &id);
-        };
-        subscription.status = "canceled".into();
-        subscription.cancel_at_period_end = false;
-        subscription.period_end = now;
-        let subscription = subscription.clone();
-        let body = subscription_json(&subscription);
-        let deleted = event(&mut data, "customer.subscription.deleted", body.clone());
-        (body, vec![deleted])
+        if data.customers.remove(&id).is_none() {
+            return missing("customer", &id);
+        }
+        let live: Vec<String> = data
+            .subscriptions
+            .values()
+            .filter(|subscription| subscription.customer == id && subscription.status != "canceled")
+            .map(|subscription| subscription.id.clone())
+            .collect();
+        live.iter()
+            .filter_map(|subscription| cancel_at_once(&mut data, subscription))
+            .map(|(_, deleted)| deleted)
+            .collect::<Vec<_>>()
     };
     deliver(&standin, events);
-    Json(body).into_response()
+    Json(json!({ "id": id, "object": "customer", "deleted": true })).into_response()
 }
 
 async fn unknown(Path(rest): Path<String>) -> Response {

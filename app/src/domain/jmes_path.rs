@@ -154,11 +154,15 @@ fn nesting(text: &str) -> usize {
     /// An open bracket: the levels opened inside it, and whether it projects.
     struct Group {
         opened: usize,
+        /// Levels of `&`: its expression takes everything up to a comma or the group's
+        /// end (pipes and `||` included), so only those close them.
+        referenced: usize,
         projects: bool,
     }
     let bytes = text.as_bytes();
     let mut groups = vec![Group {
         opened: 0,
+        referenced: 0,
         projects: false,
     }];
     let mut depth = 0usize;
@@ -193,15 +197,17 @@ fn nesting(text: &str) -> usize {
                 depth += 1;
                 groups.push(Group {
                     opened: 0,
+                    referenced: 0,
                     projects: byte == b'[' && bytes.get(i + 1) == Some(&b']'),
                 });
             }
             b')' | b']' | b'}' if groups.len() > 1 => {
                 let group = groups.pop().unwrap_or(Group {
                     opened: 0,
+                    referenced: 0,
                     projects: false,
                 });
-                depth = depth.saturating_sub(group.opened + 1);
+                depth = depth.saturating_sub(group.opened + group.referenced + 1);
                 // A projection goes on over the rest of the enclosing group.
                 if group.projects {
                     open_level(&mut groups, &mut depth);
@@ -212,16 +218,29 @@ fn nesting(text: &str) -> usize {
                     group.projects = true;
                 }
             }
-            // A pipe, `||`, `&&`, a comparison or a comma ends every projection and
-            // prefix operator of its group: the parser returns to the group's level.
-            b'|' | b',' | b'=' | b'<' | b'>' => close_levels(&mut groups, &mut depth),
+            // A pipe, `||`, `&&` or a comparison ends every projection and `!` of its
+            // group: the parser returns to the group's level (or to the open `&`).
+            b'|' | b'=' | b'<' | b'>' => close_levels(&mut groups, &mut depth),
+            // A comma ends everything of the list element before it, `&` too.
+            b',' => {
+                close_levels(&mut groups, &mut depth);
+                if let Some(group) = groups.last_mut() {
+                    depth = depth.saturating_sub(group.referenced);
+                    group.referenced = 0;
+                }
+            }
             b'!' if bytes.get(i + 1) == Some(&b'=') => close_levels(&mut groups, &mut depth),
             b'!' => open_level(&mut groups, &mut depth),
             b'&' if bytes.get(i + 1) == Some(&b'&') => {
                 close_levels(&mut groups, &mut depth);
                 i += 1;
             }
-            b'&' => open_level(&mut groups, &mut depth),
+            b'&' => {
+                depth += 1;
+                if let Some(group) = groups.last_mut() {
+                    group.referenced += 1;
+                }
+            }
             b'*' => {
                 if let Some(group) = groups.last_mut() {
                     group.projects = true;
@@ -399,6 +418,8 @@ mod tests {
             "[".repeat(40) + "a" + &"]".repeat(40),
             "a".to_string() + &"[*]".repeat(40),
             "& ".repeat(40) + "a",
+            "&a|".repeat(100) + "a",
+            "&a || ".repeat(60) + "a",
         ] {
             let error = refused(&bomb);
             assert!(

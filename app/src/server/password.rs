@@ -14,7 +14,7 @@ use crate::domain::Password;
 /// holds no memory but its request) instead of running 19 MiB hashes by the hundred.
 struct HashingSlots {
     capacity: usize,
-    slots: tokio::sync::Semaphore,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn hashing_slots() -> &'static HashingSlots {
@@ -23,7 +23,7 @@ fn hashing_slots() -> &'static HashingSlots {
         let capacity = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         HashingSlots {
             capacity,
-            slots: tokio::sync::Semaphore::new(capacity),
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(capacity)),
         }
     })
 }
@@ -42,12 +42,16 @@ pub fn hashing_load() -> (usize, usize) {
 /// Hashes a new password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub async fn hash(password: &Password) -> Result<String, HashError> {
     let password = password.expose().to_owned();
-    let _slot = hashing_slots()
+    // The permit goes with the blocking task: a request dropped mid-hash (a client gone,
+    // a timeout) still holds its slot until the hash is done.
+    let slot = hashing_slots()
         .slots
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|error| HashError(error.to_string()))?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
@@ -63,10 +67,11 @@ pub async fn verify(candidate: &str, stored: Option<&str>) -> bool {
     let candidate = candidate.to_owned();
     let known = stored.is_some();
     let stored = stored.unwrap_or(UNKNOWN_USER_HASH).to_owned();
-    let Ok(_slot) = hashing_slots().slots.acquire().await else {
+    let Ok(slot) = hashing_slots().slots.clone().acquire_owned().await else {
         return false;
     };
     let matches = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         PasswordHash::new(&stored)
             .map(|hash| {
                 Argon2::default()

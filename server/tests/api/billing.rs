@@ -1328,3 +1328,46 @@ async fn a_downgrade_keeps_older_points_for_thirty_days_and_an_upgrade_in_time_k
     assert!(pruned > 0);
     assert!(count().await <= 31, "{} left", count().await);
 }
+
+#[tokio::test]
+async fn deleting_right_after_paying_cancels_the_subscription_whose_webhook_has_not_landed() {
+    // No workers: the webhooks are stored, not processed, so Upcount has not recorded the
+    // subscription yet; its customer it has.
+    let app = app().await;
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = workspace_of(&app, &user).await;
+    let browser = checkout(&app, &user, "pro").await;
+    let subscription: String = {
+        let mut found = None;
+        for _ in 0..100 {
+            found = sqlx::query_scalar(
+                "SELECT payload -> 'data' -> 'object' ->> 'id' FROM stripe_events
+                 WHERE type = 'customer.subscription.created'",
+            )
+            .fetch_optional(&app.pool)
+            .await
+            .expect("events");
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        found.expect("the subscription's event arrived")
+    };
+    let recorded = store::billing_row(&app.pool, workspace)
+        .await
+        .expect("billing");
+    assert_eq!(recorded.subscription_id, None, "not recorded yet");
+    assert_eq!(
+        standin_subscription_status(&app, &subscription).await,
+        "active"
+    );
+    let response = browser
+        .post_form("/account/delete", &[("password", &user.password)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        standin_subscription_status(&app, &subscription).await,
+        "canceled"
+    );
+}

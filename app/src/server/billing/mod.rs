@@ -147,6 +147,15 @@ struct StripePrice {
     id: String,
 }
 
+/// What Stripe bills for a workspace about to be deleted.
+#[derive(sqlx::FromRow)]
+struct GoingWorkspace {
+    workspace_id: Uuid,
+    customer: Option<String>,
+    subscription: Option<String>,
+    status: Option<String>,
+}
+
 fn time(secs: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
 }
@@ -317,20 +326,22 @@ impl Billing {
         Ok(portal.url)
     }
 
-    /// Cancels, at once, the live Stripe subscription of every workspace that deleting
-    /// user `user_id` deletes (those they are the last member of), so a deleted account
-    /// is never charged again. Run before the rows go: when Stripe cannot be reached the
-    /// deletion must wait. Returns how many were cancelled.
+    /// Ends, at once, everything Stripe would bill for the workspaces that deleting user
+    /// `user_id` deletes (those they are the last member of): their Stripe customers are
+    /// deleted, which cancels every subscription of theirs — also one whose webhook has
+    /// not arrived yet. Run before the rows go: when Stripe cannot be reached the deletion
+    /// must wait. Returns how many workspaces had something at Stripe.
     pub async fn cancel_before_deleting_user(
         &self,
         pool: &PgPool,
         user_id: Uuid,
     ) -> Result<usize, BillingError> {
-        let live: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT b.workspace_id, b.subscription_id
+        let going: Vec<GoingWorkspace> = sqlx::query_as(
+            "SELECT b.workspace_id, b.stripe_customer_id AS customer,
+                    b.subscription_id AS subscription, b.subscription_status AS status
              FROM workspace_billing b JOIN workspace_members m ON m.workspace_id = b.workspace_id
-             WHERE m.user_id = $1 AND b.subscription_id IS NOT NULL
-               AND coalesce(b.subscription_status, '') NOT IN ('canceled', 'incomplete_expired')
+             WHERE m.user_id = $1
+               AND (b.stripe_customer_id IS NOT NULL OR b.subscription_id IS NOT NULL)
                AND NOT EXISTS (
                    SELECT 1 FROM workspace_members other
                    WHERE other.workspace_id = b.workspace_id AND other.user_id <> $1
@@ -339,20 +350,52 @@ impl Billing {
         .bind(user_id)
         .fetch_all(pool)
         .await?;
-        for (workspace_id, subscription) in &live {
-            self.cancel_now(subscription).await?;
-            tracing::info!(%workspace_id, %subscription, "cancelled the subscription of a workspace being deleted");
+        for GoingWorkspace {
+            workspace_id,
+            customer,
+            subscription,
+            status,
+        } in &going
+        {
+            let live = subscription.is_some()
+                && !matches!(status.as_deref(), Some("canceled" | "incomplete_expired"));
+            if !self.is_enabled() {
+                if live {
+                    return Err(BillingError::Invalid(
+                        "a subscription is recorded, but payments are off on this server, so it \
+                         cannot be cancelled from here; cancel it at Stripe first"
+                            .into(),
+                    ));
+                }
+                continue;
+            }
+            match (customer, subscription) {
+                (Some(customer), _) => self.delete_customer(customer).await?,
+                (None, Some(subscription)) if live => self.cancel_now(subscription).await?,
+                _ => {}
+            }
+            tracing::info!(%workspace_id, "ended the Stripe billing of a workspace being deleted");
         }
-        Ok(live.len())
+        Ok(going.len())
+    }
+
+    /// Deletes Stripe customer `id` (Stripe cancels its subscriptions at once); one Stripe
+    /// no longer knows counts as deleted.
+    async fn delete_customer(&self, id: &str) -> Result<(), BillingError> {
+        let answer = stripe_core::customer::DeleteCustomer::new(id)
+            .build()
+            .customize::<Created>()
+            .send(&self.client)
+            .await;
+        match answer {
+            Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Cancels subscription `id` now (not at the period's end); one Stripe no longer
     /// knows counts as cancelled.
     async fn cancel_now(&self, id: &str) -> Result<(), BillingError> {
-        if !self.is_enabled() {
-            tracing::warn!(subscription = %id, "payments are off: a subscription recorded earlier cannot be cancelled from here");
-            return Ok(());
-        }
         let answer = stripe_billing::subscription::CancelSubscription::new(id)
             .build()
             .customize::<Created>()

@@ -266,10 +266,6 @@ pub struct Applied {
     pub restored: u64,
 }
 
-/// Puts the plan the billing state gives at `now` into force: over the tracker limit, the
-/// newest active trackers are paused (never deleted); intervals under the plan's minimum
-/// are raised. Trackers and intervals the plan changed come back, oldest first, as far as
-/// the plan allows. Data is never touched. Safe to run any number of times.
 /// How long raw samples past a smaller plan's retention are kept after a downgrade.
 pub const DOWNGRADE_KEEP_DAYS: i64 = 30;
 
@@ -325,6 +321,10 @@ async fn keep_history_through_downgrade(
     Ok(())
 }
 
+/// Puts the plan the billing state gives at `now` into force: over the tracker limit, the
+/// newest active trackers are paused (never deleted); intervals under the plan's minimum
+/// are raised. Trackers and intervals the plan changed come back, oldest first, as far as
+/// the plan allows. Data is never touched. Safe to run any number of times.
 pub async fn apply_plan(
     pool: &PgPool,
     workspace_id: Uuid,

@@ -931,16 +931,27 @@ pub async fn delete_orphaned_sources(
     pool: &PgPool,
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM sources s
-         WHERE s.orphaned_at < $1 - make_interval(days => $2)
-           AND NOT EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id)",
-    )
-    .bind(now)
-    .bind(ORPHAN_DAYS)
-    .execute(pool)
-    .await
-    .map(|done| done.rows_affected())
+    // A few sources a statement: each takes its samples and rollups with it.
+    let mut deleted = 0;
+    loop {
+        let batch = sqlx::query(
+            "DELETE FROM sources WHERE id IN (
+                 SELECT s.id FROM sources s
+                 WHERE s.orphaned_at < $1 - make_interval(days => $2)
+                   AND NOT EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id)
+                 LIMIT 20
+             )",
+        )
+        .bind(now)
+        .bind(ORPHAN_DAYS)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += batch;
+        if batch < 20 {
+            return Ok(deleted);
+        }
+    }
 }
 
 /// Records the first sample of a source right after it was added: now, outside the

@@ -168,11 +168,12 @@ pub async fn fetch_document(
             request.header(&header.name, header.value.clone())
         };
     }
+    let request_has_secrets = request.secret_headers;
     let response = http.send(&request).await?;
     let host = config.url.host_str().unwrap_or("the URL");
     match response.status {
         status if status.is_success() => {}
-        status if status.is_redirection() => {
+        status if status.is_redirection() && request_has_secrets => {
             let to = response
                 .headers
                 .get(reqwest::header::LOCATION)
