@@ -156,6 +156,14 @@ struct GoingWorkspace {
     status: Option<String>,
 }
 
+/// The answer to deleting or cancelling something at Stripe: done, or already gone (404).
+fn gone_is_done<T>(answer: Result<T, stripe::StripeError>) -> Result<(), BillingError> {
+    match answer {
+        Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
 fn time(secs: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
 }
@@ -387,10 +395,7 @@ impl Billing {
             .customize::<Created>()
             .send(&self.client)
             .await;
-        match answer {
-            Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
+        gone_is_done(answer)
     }
 
     /// Cancels subscription `id` now (not at the period's end); one Stripe no longer
@@ -401,10 +406,7 @@ impl Billing {
             .customize::<Created>()
             .send(&self.client)
             .await;
-        match answer {
-            Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
+        gone_is_done(answer)
     }
 
     /// The subscription as Stripe has it now; `None` when Stripe does not know it.
