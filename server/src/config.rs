@@ -7,7 +7,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
-use app::server::tracking::{Service, TrackingConfig, config::IpNet};
+use app::server::tracking::{TrackingConfig, config::IpNet, providers};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnectOptions;
 use url::Url;
@@ -16,14 +16,14 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{var}: {reason}")]
 pub struct ConfigError {
-    pub var: &'static str,
+    pub var: String,
     pub reason: String,
 }
 
 impl ConfigError {
-    fn new(var: &'static str, reason: impl Into<String>) -> Self {
+    fn new(var: &str, reason: impl Into<String>) -> Self {
         Self {
-            var,
+            var: var.to_string(),
             reason: reason.into(),
         }
     }
@@ -129,46 +129,6 @@ pub struct TrackingSettings {
     /// `UPCOUNT_POLL_CONCURRENCY`: poll jobs one worker process runs at once.
     pub concurrency: usize,
 }
-
-/// `(service, base URL variable, rate variable)`.
-const SERVICE_VARS: [(Service, &str, &str); 8] = [
-    (
-        Service::HackerNews,
-        "UPCOUNT_HACKERNEWS_API_URL",
-        "UPCOUNT_HACKERNEWS_RATE_PER_MIN",
-    ),
-    (
-        Service::GitHub,
-        "UPCOUNT_GITHUB_API_URL",
-        "UPCOUNT_GITHUB_RATE_PER_MIN",
-    ),
-    (
-        Service::Reddit,
-        "UPCOUNT_REDDIT_API_URL",
-        "UPCOUNT_REDDIT_RATE_PER_MIN",
-    ),
-    (
-        Service::YouTube,
-        "UPCOUNT_YOUTUBE_API_URL",
-        "UPCOUNT_YOUTUBE_RATE_PER_MIN",
-    ),
-    (
-        Service::Twitch,
-        "UPCOUNT_TWITCH_API_URL",
-        "UPCOUNT_TWITCH_RATE_PER_MIN",
-    ),
-    (
-        Service::TwitchAuth,
-        "UPCOUNT_TWITCH_AUTH_API_URL",
-        "UPCOUNT_TWITCH_AUTH_RATE_PER_MIN",
-    ),
-    (
-        Service::CoinGecko,
-        "UPCOUNT_COINGECKO_API_URL",
-        "UPCOUNT_COINGECKO_RATE_PER_MIN",
-    ),
-    (Service::Web, "", "UPCOUNT_JSON_RATE_PER_MIN"),
-];
 
 /// Limits on signing in.
 #[derive(Clone, Debug)]
@@ -328,7 +288,7 @@ where
     F: Fn(&str) -> Result<String, std::env::VarError>,
 {
     /// The variable's value; `None` when unset or empty.
-    fn optional(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+    fn optional(&self, var: &str) -> Result<Option<String>, ConfigError> {
         match (self.0)(var) {
             Ok(value) if value.trim().is_empty() => Ok(None),
             Ok(value) => Ok(Some(value.trim().to_string())),
@@ -339,13 +299,13 @@ where
         }
     }
 
-    fn string(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+    fn string(&self, var: &str, default: &str) -> Result<String, ConfigError> {
         Ok(self.optional(var)?.unwrap_or_else(|| default.to_string()))
     }
 
     fn parsed<T: FromStr>(
         &self,
-        var: &'static str,
+        var: &str,
         default: &str,
         expected: &str,
     ) -> Result<T, ConfigError> {
@@ -357,7 +317,7 @@ where
 
     fn bounded(
         &self,
-        var: &'static str,
+        var: &str,
         default: u64,
         range: std::ops::RangeInclusive<u64>,
     ) -> Result<u64, ConfigError> {
@@ -379,14 +339,14 @@ where
 
     fn seconds(
         &self,
-        var: &'static str,
+        var: &str,
         default: u64,
         range: std::ops::RangeInclusive<u64>,
     ) -> Result<Duration, ConfigError> {
         self.bounded(var, default, range).map(Duration::from_secs)
     }
 
-    fn boolean(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    fn boolean(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
         match self
             .optional(var)?
             .as_deref()
@@ -468,7 +428,7 @@ where
         Ok(Some(url))
     }
 
-    fn ip_list(&self, var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    fn ip_list(&self, var: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
         let Some(value) = self.optional(var)? else {
             return Ok(Vec::new());
         };
@@ -586,37 +546,38 @@ where
     }
 
     fn tracking(&self) -> Result<TrackingSettings, ConfigError> {
-        let mut engine = TrackingConfig {
-            github_token: self.optional("UPCOUNT_GITHUB_TOKEN")?,
-            youtube_api_key: self.optional("UPCOUNT_YOUTUBE_API_KEY")?,
-            twitch_client_id: self.optional("UPCOUNT_TWITCH_CLIENT_ID")?,
-            twitch_client_secret: self.optional("UPCOUNT_TWITCH_CLIENT_SECRET")?,
-            coingecko_api_key: self.optional("UPCOUNT_COINGECKO_API_KEY")?,
-            ..TrackingConfig::default()
-        };
+        let mut engine = TrackingConfig::default();
+        let services = providers::services();
+        for service in &services {
+            for var in service
+                .credentials()
+                .map_or(&[][..], |credentials| credentials.vars)
+            {
+                if let Some(value) = self.optional(var)? {
+                    engine.credentials.insert(var, value);
+                }
+            }
+        }
         let mut base_urls = Vec::new();
         let mut rate_limits = Vec::new();
-        for (service, url_var, rate_var) in SERVICE_VARS {
-            if let Some(default) = service.default_base_url() {
-                let value = self.string(url_var, default)?;
+        for service in services {
+            if let (Some(default), Some(url_var)) = (service.default_base_url(), service.url_var())
+            {
+                let value = self.string(&url_var, default)?;
                 let url = Url::parse(&value)
                     .ok()
                     .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
                 let url = url.ok_or_else(|| {
                     ConfigError::new(
-                        url_var,
+                        &url_var,
                         format!("must be an http:// or https:// URL, not `{value}`"),
                     )
                 })?;
                 base_urls.push((service, url));
             }
-            let has_credentials = match service {
-                Service::GitHub => engine.github_token.is_some(),
-                Service::CoinGecko => engine.coingecko_api_key.is_some(),
-                _ => false,
-            };
+            let has_credentials = engine.has_credentials(service);
             let default_rate = u64::from(service.default_requests_per_minute(has_credentials));
-            let rate = self.bounded(rate_var, default_rate, 1..=1_000_000)?;
+            let rate = self.bounded(&service.rate_var(), default_rate, 1..=1_000_000)?;
             rate_limits.push((service, u32::try_from(rate).unwrap_or(u32::MAX)));
         }
         engine.base_urls = base_urls;
@@ -727,10 +688,12 @@ mod tests {
         assert_eq!(settings.jobs.retention, Duration::from_secs(14 * 86_400));
         let tracking = &settings.tracking.engine;
         assert_eq!(
-            tracking.base_url(Service::GitHub).map(Url::as_str),
+            tracking
+                .base_url(providers::github::GITHUB)
+                .map(Url::as_str),
             Some("https://api.github.com/")
         );
-        assert_eq!(tracking.requests_per_minute(Service::GitHub), 1);
+        assert_eq!(tracking.requests_per_minute(providers::github::GITHUB), 1);
         assert!(!tracking.allow_private_targets);
         assert_eq!(tracking.default_interval, Duration::from_secs(900));
         assert_eq!(
@@ -816,11 +779,13 @@ mod tests {
         ])
         .expect("valid");
         let tracking = &settings.tracking.engine;
-        assert_eq!(tracking.requests_per_minute(Service::GitHub), 80);
+        assert_eq!(tracking.requests_per_minute(providers::github::GITHUB), 80);
         assert_eq!(tracking.allowed_targets.len(), 2);
         assert!(tracking.secret_key.is_some());
         assert_eq!(
-            tracking.base_url(Service::GitHub).map(Url::as_str),
+            tracking
+                .base_url(providers::github::GITHUB)
+                .map(Url::as_str),
             Some("http://127.0.0.1:9000/github")
         );
         let printed = format!("{settings:?}");

@@ -6,16 +6,6 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The providers sources are filtered by (the first part of their kind).
-pub const SOURCE_PROVIDERS: [&str; 7] = [
-    "github",
-    "hackernews",
-    "reddit",
-    "youtube",
-    "twitch",
-    "coingecko",
-    "json",
-];
-
 /// The states a source can be in.
 pub const SOURCE_STATES: [&str; 6] = ["ok", "backing_off", "paused", "gone", "ended", "orphaned"];
 
@@ -30,6 +20,8 @@ pub struct Console {
     pub job_counts: Vec<(String, String, i64)>,
     /// Jobs that failed for good (or were discarded), newest first.
     pub failed_jobs: Vec<ConsoleJob>,
+    /// The provider modules sources can be filtered by (`github`), from the registry.
+    pub source_providers: Vec<String>,
 }
 
 /// The figures the console refreshes live: now, and every five minutes over the last
@@ -282,6 +274,10 @@ pub async fn admin_console(
         audit,
         job_counts,
         failed_jobs,
+        source_providers: crate::server::tracking::providers::MODULES
+            .iter()
+            .map(|module| module.name.to_string())
+            .collect(),
     })
 }
 

@@ -9,6 +9,8 @@ pub struct TrackerSummary {
     pub id: String,
     pub label: String,
     pub kind: String,
+    /// The provider's badge (from the registry).
+    pub badge: ProviderBadge,
     pub title: String,
     pub url: String,
     /// `ok`, `backing_off`, `gone`, `paused` or `ended`.
@@ -27,6 +29,39 @@ pub struct TrackerSummary {
     pub sparkline: Vec<f64>,
 }
 
+/// A small badge naming a provider: letters on a colour.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderBadge {
+    /// The provider module: `github`.
+    pub module: String,
+    pub letters: String,
+    /// `GitHub`.
+    pub name: String,
+    /// A CSS colour.
+    pub colour: String,
+}
+
+#[cfg(feature = "ssr")]
+impl ProviderBadge {
+    /// The badge of `kind`'s provider module; a neutral one for a kind no module declares.
+    pub fn of(kind: &str) -> Self {
+        match crate::server::tracking::providers::module_of(kind) {
+            Some(module) => Self {
+                module: module.name.to_string(),
+                letters: module.badge.letters.to_string(),
+                name: module.badge.name.to_string(),
+                colour: module.badge.colour.to_string(),
+            },
+            None => Self {
+                module: String::new(),
+                letters: "?".into(),
+                name: kind.to_string(),
+                colour: "var(--ink-soft)".into(),
+            },
+        }
+    }
+}
+
 /// A change of a value: absolute, and in percent unless it started from zero.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -40,6 +75,7 @@ impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
         Self {
             id: view.id.to_string(),
             label: view.label,
+            badge: ProviderBadge::of(&view.source.kind),
             kind: view.source.kind,
             title: view.source.title,
             url: view.source.url,
@@ -226,6 +262,8 @@ pub struct FormOptions {
     /// The shortest interval the workspace's plan allows; shorter ones need an upgrade.
     pub plan_min_interval: i64,
     pub plan_name: String,
+    /// What links the form takes, from the provider registry.
+    pub hint: String,
 }
 
 #[server]
@@ -258,6 +296,7 @@ pub async fn tracker_form_options() -> Result<FormOptions, ServerFnError> {
         default_interval,
         plan_min_interval,
         plan_name: plan.name,
+        hint: crate::server::tracking::providers::link_hint(),
     })
 }
 

@@ -145,7 +145,7 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
                         aria-describedby="field-url-hint add-preview"
                     />
                     <p class="field-hint" id="field-url-hint">
-                        "A GitHub repository, Hacker News or Reddit post, YouTube video or channel, Twitch channel, CoinGecko coin — or any JSON API."
+                        {options.hint.clone()}
                     </p>
                     {url_error.map(|error| {
                         let upgrade = error.contains("Upgrade");

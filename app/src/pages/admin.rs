@@ -11,7 +11,7 @@ use crate::{
     api::{
         admin::{
             Console, ConsoleAudit, ConsoleEvent, ConsoleProvider, ConsoleSnapshot, ConsoleSource,
-            ConsoleUser, Live, SOURCE_PROVIDERS, SOURCE_STATES, admin_console, admin_live,
+            ConsoleUser, Live, SOURCE_STATES, admin_console, admin_live,
         },
         flash::Flash,
         session::get_flash,
@@ -295,6 +295,7 @@ fn dollars(cents: i64) -> String {
 fn ConsoleView(console: Console, q: String, provider: String, state: String) -> impl IntoView {
     // Each filter form keeps the other's value.
     let q_kept = q.clone();
+    let source_providers = console.source_providers.clone();
     view! {
 
 
@@ -329,9 +330,9 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
             <form method="get" action="/admin" class="form form-inline">
                 <input type="hidden" name="q" value=q_kept />
                 <label for="admin-provider">"Provider"</label>
-                <FilterSelect id="admin-provider" name="provider" choices=&SOURCE_PROVIDERS current=provider />
+                <FilterSelect id="admin-provider" name="provider" choices=source_providers current=provider />
                 <label for="admin-state">"State"</label>
-                <FilterSelect id="admin-state" name="state" choices=&SOURCE_STATES current=state />
+                <FilterSelect id="admin-state" name="state" choices=SOURCE_STATES.iter().map(|state| state.to_string()).collect() current=state />
                 <button type="submit">"Filter"</button>
             </form>
             <div class="table-scroll">
@@ -446,15 +447,16 @@ fn JobCounts(counts: Vec<(String, String, i64)>) -> impl IntoView {
 fn FilterSelect(
     id: &'static str,
     name: &'static str,
-    choices: &'static [&'static str],
+    choices: Vec<String>,
     current: String,
 ) -> impl IntoView {
     view! {
         <select id=id name=name>
             <option value="" selected=current.is_empty()>"any"</option>
-            {choices.iter().map(|choice| {
-                let selected = *choice == current;
-                view! { <option value=*choice selected=selected>{*choice}</option> }
+            {choices.into_iter().map(|choice| {
+                let selected = choice == current;
+                let label = choice.clone();
+                view! { <option value=choice selected=selected>{label}</option> }
             }).collect_view()}
         </select>
     }

@@ -12,7 +12,9 @@ use crate::{
     api::{
         flash::Flash,
         session::{Viewer, get_flash},
-        trackers::{Change, FormOptions, TrackerSummary, list_trackers, tracker_form_options},
+        trackers::{
+            Change, FormOptions, ProviderBadge, TrackerSummary, list_trackers, tracker_form_options,
+        },
     },
     components::{
         add_tracker::{AddTracker, server_message},
@@ -63,6 +65,7 @@ fn DashboardPage(
                         default_interval: 3_600,
                         plan_min_interval: 3_600,
                         plan_name: "current".into(),
+                        hint: "A link to the thing to track — or any JSON API.".into(),
                     });
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
                     let messages = Flash::of(&flash, "add-tracker").unwrap_or_default();
@@ -343,7 +346,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                     form="compare-form"
                     aria-label=format!("Compare {}", tracker.label)
                 />
-                <ProviderIcon kind=tracker.kind.clone() />
+                <ProviderIcon badge=tracker.badge.clone() />
                 <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
                 <span class="tracker-kind">
                     {tracker.kind.clone()} " · "
@@ -367,20 +370,16 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
 
 /// A small badge naming the provider (no external images: the site works with no CDN).
 #[component]
-fn ProviderIcon(kind: String) -> impl IntoView {
-    let service = kind.split('.').next().unwrap_or_default().to_string();
-    let (letters, name) = match service.as_str() {
-        "github" => ("GH", "GitHub"),
-        "hackernews" => ("HN", "Hacker News"),
-        "reddit" => ("R", "Reddit"),
-        "youtube" => ("YT", "YouTube"),
-        "twitch" => ("TW", "Twitch"),
-        "coingecko" => ("CG", "CoinGecko"),
-        _ => ("{}", "JSON API"),
-    };
+fn ProviderIcon(badge: ProviderBadge) -> impl IntoView {
     view! {
-        <span class=format!("provider-icon provider-{service}") title=name aria-label=name role="img">
-            {letters}
+        <span
+            class=format!("provider-icon provider-{}", badge.module)
+            style=format!("background: {}", badge.colour)
+            title=badge.name.clone()
+            aria-label=badge.name
+            role="img"
+        >
+            {badge.letters}
         </span>
     }
 }

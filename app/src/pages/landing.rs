@@ -57,7 +57,7 @@ pub fn Landing() -> impl IntoView {
             <div class="hero-copy">
                 <h1>"Every number on the Internet, charted over time."</h1>
                 <p class="lede">
-                    "Paste a link to a GitHub repository, a YouTube video, a Hacker News post, a Twitch stream, a package or a coin. "
+                    "Paste a link to a GitHub repository, a YouTube video, a Hacker News post, a Twitch stream, a Wikipedia article or a coin. "
                     "Upcount checks it on a schedule, keeps every data point, and turns the history into interactive charts."
                 </p>
                 <p class="lede-small">

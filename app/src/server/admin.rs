@@ -998,51 +998,14 @@ pub async fn providers(
     .bind(now)
     .fetch_all(pool)
     .await?;
-    let credentials = |provider: &str| -> String {
-        match provider {
-            "github" => {
-                if config.github_token.is_some() {
-                    "token set"
-                } else {
-                    "none (60 requests an hour)"
-                }
-            }
-            "youtube" => {
-                if config.youtube_api_key.is_some() {
-                    "API key set"
-                } else {
-                    "missing: YouTube cannot be tracked"
-                }
-            }
-            "twitch" | "twitch_auth" => {
-                if config.twitch_client_id.is_some() && config.twitch_client_secret.is_some() {
-                    "client set"
-                } else {
-                    "missing: Twitch cannot be tracked"
-                }
-            }
-            "coingecko" => {
-                if config.coingecko_api_key.is_some() {
-                    "demo key set"
-                } else {
-                    "none (public limits)"
-                }
-            }
-            _ => "not needed",
-        }
-        .to_string()
-    };
     let mut providers = Vec::new();
-    for name in [
-        "hackernews",
-        "github",
-        "reddit",
-        "youtube",
-        "twitch",
-        "twitch_auth",
-        "coingecko",
-        "json",
-    ] {
+    for service in crate::server::tracking::providers::services() {
+        let name = service.name();
+        let credentials = match service.credentials() {
+            Some(credentials) if config.has_credentials(service) => credentials.when_set,
+            Some(credentials) => credentials.when_missing,
+            None => "not needed",
+        };
         let row = rows.iter().find(|row| {
             row.try_get::<String, _>("provider")
                 .is_ok_and(|provider| provider == name)
@@ -1081,7 +1044,7 @@ pub async fn providers(
             paused_until: paused_until
                 .filter(|until| *until > now)
                 .map(|until| until.format("%H:%M:%S UTC").to_string()),
-            credentials: credentials(name),
+            credentials: credentials.to_string(),
         });
     }
     Ok(providers)

@@ -259,7 +259,7 @@ async fn events_are_marked_on_the_tracker_page() {
             .expect("due");
     };
     standin.script(
-        "/hn/v0/item",
+        "/hackernews/v0/item",
         vec![Canned::text(200, "<html>garbage</html>")],
     );
     // Each poll is awaited through the one source event it records.

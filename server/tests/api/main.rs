@@ -6,6 +6,7 @@ mod assets;
 mod authz;
 mod billing;
 mod charts;
+mod contract;
 mod hardening;
 mod health;
 mod helpers;

@@ -152,7 +152,7 @@ async fn rate_limits_slow_the_provider_down() {
     let workers = app.start_workers();
 
     standin.script(
-        "/hn/v0/item",
+        "/hackernews/v0/item",
         vec![Canned::json(429, json!({ "error": "slow down" })).header("retry-after", "7200")],
     );
     let state = poll_now(&app).await;
@@ -169,9 +169,13 @@ async fn rate_limits_slow_the_provider_down() {
     );
 
     // Within this process Hacker News is left alone until then: the next poll is not sent.
-    let before = standin.hits_on("/hn");
+    let before = standin.hits_on("/hackernews");
     let state = poll_now(&app).await;
-    assert_eq!(standin.hits_on("/hn"), before, "nothing sent while paused");
+    assert_eq!(
+        standin.hits_on("/hackernews"),
+        before,
+        "nothing sent while paused"
+    );
     assert_eq!(state.state, "backing_off");
     assert!(
         state
@@ -192,14 +196,14 @@ async fn deleted_things_are_gone_and_parse_errors_keep_an_excerpt() {
     let workers = app.start_workers();
 
     // Garbage: recorded with an excerpt, not retried, polled again at the usual interval.
-    let before = standin.hits_on("/hn");
+    let before = standin.hits_on("/hackernews");
     standin.script(
-        "/hn/v0/item",
+        "/hackernews/v0/item",
         vec![Canned::text(200, "<html><body>Bad gateway</body></html>")],
     );
     let state = poll_now(&app).await;
     assert_eq!(
-        standin.hits_on("/hn") - before,
+        standin.hits_on("/hackernews") - before,
         1,
         "a parse error is not retried"
     );
@@ -255,10 +259,14 @@ async fn a_crashed_workers_sources_are_claimed_again_when_the_lease_expires() {
     .execute(&app.pool)
     .await
     .expect("lease");
-    let before = standin.hits_on("/hn");
+    let before = standin.hits_on("/hackernews");
     let workers = app.start_workers();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    assert_eq!(standin.hits_on("/hn"), before, "leased: not polled yet");
+    assert_eq!(
+        standin.hits_on("/hackernews"),
+        before,
+        "leased: not polled yet"
+    );
     eventually(
         Duration::from_secs(20),
         "the expired lease to be claimed",
@@ -268,7 +276,7 @@ async fn a_crashed_workers_sources_are_claimed_again_when_the_lease_expires() {
         },
     )
     .await;
-    assert_eq!(standin.hits_on("/hn") - before, 1);
+    assert_eq!(standin.hits_on("/hackernews") - before, 1);
     workers.stop().await;
 }
 
@@ -373,7 +381,7 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
 
     let hits = standin.hits();
     for id in 1..=1_000 {
-        let path = format!("/hn/v0/item/{id}.json");
+        let path = format!("/hackernews/v0/item/{id}.json");
         let count = hits.iter().filter(|hit| **hit == path).count();
         assert_eq!(count, 2, "item {id} fetched once per due time");
     }
@@ -489,7 +497,7 @@ async fn this_servers_own_rate_limit_defers_polls_without_failing_them() {
     assert_eq!(failed, 0);
     assert!((9..=11).contains(&polled), "a burst of ten: {polled}");
     assert_eq!(polled + deferred, 20);
-    assert_eq!(standin.hits_on("/hn") as i64, polled);
+    assert_eq!(standin.hits_on("/hackernews") as i64, polled);
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use crate::{
     standin::{Canned, StandIn, fixtures},
 };
 
-fn engine_for(standin: &StandIn, extra: &[(&str, &str)]) -> Arc<Engine> {
+pub(crate) fn engine_for(standin: &StandIn, extra: &[(&str, &str)]) -> Arc<Engine> {
     let env = standin.env();
     let mut vars: Vec<(&str, &str)> = env
         .iter()
@@ -247,7 +247,7 @@ async fn youtube_videos_channels_handles_and_unknown_ids() {
     .await
     .expect("fetch");
     assert_eq!(
-        standin.hits_on("/youtube/v3/videos"),
+        standin.hits_on("/youtube/youtube/v3/videos"),
         1,
         "one request for up to 50 ids"
     );
@@ -340,7 +340,7 @@ async fn twitch_streams_offline_clips_videos_and_token_refresh() {
     let outcomes = fetch(&engine, "twitch.video", &["1"]).await.expect("fetch");
     gone(&outcomes[0]);
     assert_eq!(
-        standin.hits_on("/twitch-id/oauth2/token"),
+        standin.hits_on("/twitch_auth/oauth2/token"),
         1,
         "the app token is cached"
     );
@@ -353,7 +353,7 @@ async fn twitch_streams_offline_clips_videos_and_token_refresh() {
         .await
         .expect("metadata");
     assert_eq!(metadata.title, "TwitchDev");
-    assert_eq!(standin.hits_on("/twitch-id/oauth2/token"), 2);
+    assert_eq!(standin.hits_on("/twitch_auth/oauth2/token"), 2);
     let error = engine
         .metadata(stream.as_ref(), &SourceRef::new("nosuchuser"))
         .await

@@ -135,7 +135,7 @@ async fn what_cannot_be_tracked_gets_a_422_naming_why() {
     );
 
     standin.script(
-        "/hn/v0/item",
+        "/hackernews/v0/item",
         vec![
             Canned::status(500),
             Canned::status(500),

@@ -3,100 +3,153 @@
 //!
 //! [`Engine`]: super::Engine
 
-use std::{net::IpAddr, time::Duration};
+use std::{collections::BTreeMap, net::IpAddr, time::Duration};
 
 use url::Url;
 
-/// An upstream API. Providers of one service share its base URL, credentials and rate
-/// limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Service {
-    HackerNews,
-    GitHub,
-    Reddit,
-    YouTube,
-    Twitch,
-    TwitchAuth,
-    CoinGecko,
-    /// Any URL a user gives (`json` sources).
-    Web,
+use super::providers;
+
+/// How an upstream API is reached: declared by the provider module that calls it, read by
+/// the settings (`UPCOUNT_<NAME>_API_URL`, `…_RATE_PER_MIN`, credentials), the admin
+/// console, the metrics labels and the stand-in used by the tests.
+#[derive(Debug)]
+pub struct ServiceSpec {
+    /// `github`: the settings' `<NAME>` (upper-cased) and the metrics label.
+    pub name: &'static str,
+    /// `GitHub`: how messages name it.
+    pub label: &'static str,
+    /// The real API's base URL (the documented paths follow it); `None` for user URLs.
+    pub default_base_url: Option<&'static str>,
+    /// Requests per minute by default, from the API's published limits, without and with
+    /// credentials.
+    pub requests_per_minute: u32,
+    pub requests_per_minute_with_credentials: u32,
+    /// The settings that hold its credentials, if it takes any.
+    pub credentials: Option<Credentials>,
 }
 
+/// The credentials of a service: all of `vars` together.
+#[derive(Debug)]
+pub struct Credentials {
+    /// `UPCOUNT_GITHUB_TOKEN`.
+    pub vars: &'static [&'static str],
+    /// Whether the service cannot be used without them.
+    pub required: bool,
+    /// What the admin console says when they are set (`token set`)…
+    pub when_set: &'static str,
+    /// …and when they are not (`none (60 requests an hour)`).
+    pub when_missing: &'static str,
+}
+
+/// An upstream API, by its declaration. Two services are the same when their names are.
+#[derive(Clone, Copy)]
+pub struct Service(&'static ServiceSpec);
+
 impl Service {
-    pub const ALL: [Service; 8] = [
-        Service::HackerNews,
-        Service::GitHub,
-        Service::Reddit,
-        Service::YouTube,
-        Service::Twitch,
-        Service::TwitchAuth,
-        Service::CoinGecko,
-        Service::Web,
-    ];
+    /// Any URL a user gives (`json` sources): guarded, no base URL.
+    pub const WEB: Service = Service(&ServiceSpec {
+        name: "json",
+        label: "The URL",
+        default_base_url: None,
+        requests_per_minute: 600,
+        requests_per_minute_with_credentials: 600,
+        credentials: None,
+    });
+
+    pub const fn new(spec: &'static ServiceSpec) -> Self {
+        Self(spec)
+    }
+
+    pub fn spec(self) -> &'static ServiceSpec {
+        self.0
+    }
 
     /// The name in settings (`UPCOUNT_<NAME>_API_URL`) and metrics labels.
     pub fn name(self) -> &'static str {
-        match self {
-            Service::HackerNews => "hackernews",
-            Service::GitHub => "github",
-            Service::Reddit => "reddit",
-            Service::YouTube => "youtube",
-            Service::Twitch => "twitch",
-            Service::TwitchAuth => "twitch_auth",
-            Service::CoinGecko => "coingecko",
-            Service::Web => "json",
-        }
+        self.0.name
+    }
+
+    /// How messages name the upstream: "GitHub".
+    pub fn label(self) -> &'static str {
+        self.0.label
     }
 
     /// The real API's base URL; the documented paths follow it.
     pub fn default_base_url(self) -> Option<&'static str> {
-        match self {
-            Service::HackerNews => Some("https://hacker-news.firebaseio.com"),
-            Service::GitHub => Some("https://api.github.com"),
-            Service::Reddit => Some("https://www.reddit.com"),
-            Service::YouTube => Some("https://www.googleapis.com/youtube/v3"),
-            Service::Twitch => Some("https://api.twitch.tv/helix"),
-            Service::TwitchAuth => Some("https://id.twitch.tv"),
-            Service::CoinGecko => Some("https://api.coingecko.com/api/v3"),
-            Service::Web => None,
-        }
+        self.0.default_base_url
     }
 
     /// Requests per minute by default, from each API's published limits.
     pub fn default_requests_per_minute(self, has_credentials: bool) -> u32 {
-        match self {
-            // No published limit; be a good citizen.
-            Service::HackerNews => 600,
-            // 60 an hour without a token, 5,000 with one.
-            Service::GitHub if has_credentials => 80,
-            Service::GitHub => 1,
-            // About 10 a minute for clients without OAuth.
-            Service::Reddit => 10,
-            // 10,000 quota units a day; a list call costs one.
-            Service::YouTube => 6,
-            // 800 points a minute per app token.
-            Service::Twitch => 800,
-            Service::TwitchAuth => 60,
-            // The public API allows 5 to 15 calls a minute; demo keys 30.
-            Service::CoinGecko if has_credentials => 30,
-            Service::CoinGecko => 10,
-            Service::Web => 600,
+        if has_credentials {
+            self.0.requests_per_minute_with_credentials
+        } else {
+            self.0.requests_per_minute
         }
+    }
+
+    pub fn credentials(self) -> Option<&'static Credentials> {
+        self.0.credentials.as_ref()
+    }
+
+    /// `UPCOUNT_GITHUB_API_URL`, for services with a base URL.
+    pub fn url_var(self) -> Option<String> {
+        self.0
+            .default_base_url
+            .map(|_| format!("UPCOUNT_{}_API_URL", self.env_name()))
+    }
+
+    /// `UPCOUNT_GITHUB_RATE_PER_MIN`.
+    pub fn rate_var(self) -> String {
+        format!("UPCOUNT_{}_RATE_PER_MIN", self.env_name())
+    }
+
+    fn env_name(self) -> String {
+        self.0.name.to_ascii_uppercase()
+    }
+}
+
+impl PartialEq for Service {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for Service {}
+
+impl std::hash::Hash for Service {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+impl PartialOrd for Service {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Service {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.name.cmp(other.0.name)
+    }
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
     }
 }
 
 /// Everything the engine needs to know from the settings.
 #[derive(Clone)]
 pub struct TrackingConfig {
-    /// Base URL per service (those without one are [`Service::Web`]).
+    /// Base URL per service (those without one are [`Service::WEB`]).
     pub base_urls: Vec<(Service, Url)>,
     /// Requests per minute per service.
     pub rate_limits: Vec<(Service, u32)>,
-    pub github_token: Option<String>,
-    pub youtube_api_key: Option<String>,
-    pub twitch_client_id: Option<String>,
-    pub twitch_client_secret: Option<String>,
-    pub coingecko_api_key: Option<String>,
+    /// Credential settings that are set, by variable (`UPCOUNT_GITHUB_TOKEN` → value).
+    pub credentials: BTreeMap<&'static str, String>,
     /// `UPCOUNT_SECRET_KEY`, hashed to 32 bytes: encrypts secret header values.
     pub secret_key: Option<[u8; 32]>,
     /// Let user-supplied URLs reach private addresses (tests and self-hosting only).
@@ -131,11 +184,7 @@ impl std::fmt::Debug for TrackingConfig {
         f.debug_struct("TrackingConfig")
             .field("base_urls", &self.base_urls)
             .field("rate_limits", &self.rate_limits)
-            .field("github_token", &self.github_token.is_some())
-            .field("youtube_api_key", &self.youtube_api_key.is_some())
-            .field("twitch_client_id", &self.twitch_client_id.is_some())
-            .field("twitch_client_secret", &self.twitch_client_secret.is_some())
-            .field("coingecko_api_key", &self.coingecko_api_key.is_some())
+            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
             .field("secret_key", &self.secret_key.is_some())
             .field("allow_private_targets", &self.allow_private_targets)
             .field("allowed_targets", &self.allowed_targets)
@@ -149,25 +198,21 @@ impl std::fmt::Debug for TrackingConfig {
 impl Default for TrackingConfig {
     /// The real APIs, no credentials, the published rate limits.
     fn default() -> Self {
-        let base_urls = Service::ALL
-            .iter()
+        let base_urls = providers::services()
+            .into_iter()
             .filter_map(|service| {
                 let url = Url::parse(service.default_base_url()?).ok()?;
-                Some((*service, url))
+                Some((service, url))
             })
             .collect();
-        let rate_limits = Service::ALL
-            .iter()
-            .map(|service| (*service, service.default_requests_per_minute(false)))
+        let rate_limits = providers::services()
+            .into_iter()
+            .map(|service| (service, service.default_requests_per_minute(false)))
             .collect();
         Self {
             base_urls,
             rate_limits,
-            github_token: None,
-            youtube_api_key: None,
-            twitch_client_id: None,
-            twitch_client_secret: None,
-            coingecko_api_key: None,
+            credentials: BTreeMap::new(),
             secret_key: None,
             allow_private_targets: false,
             allowed_targets: Vec::new(),
@@ -194,6 +239,21 @@ impl TrackingConfig {
             .iter()
             .find(|(candidate, _)| *candidate == service)
             .map(|(_, url)| url)
+    }
+
+    /// The value of credential setting `var`, when set.
+    pub fn credential(&self, var: &str) -> Option<&str> {
+        self.credentials.get(var).map(String::as_str)
+    }
+
+    /// Whether every credential `service` takes is set (false when it takes none).
+    pub fn has_credentials(&self, service: Service) -> bool {
+        service.credentials().is_some_and(|credentials| {
+            credentials
+                .vars
+                .iter()
+                .all(|var| self.credentials.contains_key(var))
+        })
     }
 
     pub fn requests_per_minute(&self, service: Service) -> u32 {

@@ -122,9 +122,9 @@ impl Engine {
             .find_map(|provider| Some((provider.clone(), provider.recognise(&parsed)?)))
             .ok_or_else(|| {
                 TrackError::Unrecognised(format!(
-                    "Upcount does not recognise {url}. It knows Hacker News, GitHub, Reddit, \
-                     YouTube, Twitch and CoinGecko links; for any other JSON API, give the \
-                     numbers to read as `metrics` (name → JMESPath)."
+                    "Upcount does not recognise {url}. It knows {} links; for any other JSON \
+                     API, give the numbers to read as `metrics` (name → JMESPath).",
+                    providers::recognised_names()
                 ))
             })
     }

@@ -19,6 +19,7 @@ use super::{
     config::{Service, TrackingConfig},
     excerpt,
     guard::{self, GuardedResolver, Policy},
+    providers,
 };
 
 /// The longest an upstream's "slow down" is waited out inside a request; longer pauses
@@ -41,6 +42,17 @@ impl UpstreamResponse {
         serde_json::from_slice(&self.body).map_err(|error| {
             FetchError::parse(
                 format!("{what} answered with invalid JSON ({error})"),
+                &self.body,
+            )
+        })
+    }
+
+    /// The body read into `T`: a parse error with an excerpt when it is not JSON or not
+    /// shaped like `T`.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, FetchError> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            FetchError::parse(
+                format!("{what} is not what was expected ({error})"),
                 &self.body,
             )
         })
@@ -69,6 +81,15 @@ impl UpstreamRequest {
             headers: Vec::new(),
             body: None,
             secret_headers: false,
+        }
+    }
+
+    /// A `POST` of an `application/x-www-form-urlencoded` body.
+    pub fn post_form(service: Service, url: Url, body: String) -> Self {
+        Self {
+            method: Method::POST,
+            body: Some(("application/x-www-form-urlencoded".into(), body)),
+            ..Self::get(service, url)
         }
     }
 
@@ -162,7 +183,8 @@ pub struct Upstreams {
     interactive_limiters: HashMap<Service, DefaultDirectRateLimiter>,
     rate_state: Mutex<HashMap<Service, RateState>>,
     tallies: Mutex<HashMap<&'static str, Tally>>,
-    twitch_token: tokio::sync::Mutex<Option<(String, Instant)>>,
+    /// Access tokens per service (an OAuth client-credentials token), with their expiry.
+    tokens: tokio::sync::Mutex<HashMap<Service, (String, Instant)>>,
 }
 
 impl std::fmt::Debug for Upstreams {
@@ -235,25 +257,25 @@ impl Upstreams {
         };
         let web = guarded(false)?;
         let web_same_origin = guarded(true)?;
-        let limiters = Service::ALL
-            .iter()
+        let limiters = providers::services()
+            .into_iter()
             .map(|service| {
-                let rate = NonZeroU32::new(config.requests_per_minute(*service).max(1))
+                let rate = NonZeroU32::new(config.requests_per_minute(service).max(1))
                     .unwrap_or(NonZeroU32::MIN);
                 // Bursts of up to ten requests even on slow limits (adding a tracker takes
                 // two at once); the upstream's own rate-limit headers still pause us.
                 let burst = rate.max(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN));
                 let quota = Quota::per_minute(rate).allow_burst(burst);
-                (*service, RateLimiter::direct(quota))
+                (service, RateLimiter::direct(quota))
             })
             .collect();
         let share = config.interactive_share_percent.clamp(1, 100);
-        let interactive_limiters = Service::ALL
-            .iter()
+        let interactive_limiters = providers::services()
+            .into_iter()
             .map(|service| {
-                let rate = (config.requests_per_minute(*service).max(1) * share).div_ceil(100);
+                let rate = (config.requests_per_minute(service).max(1) * share).div_ceil(100);
                 let rate = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
-                (*service, RateLimiter::direct(Quota::per_minute(rate)))
+                (service, RateLimiter::direct(Quota::per_minute(rate)))
             })
             .collect();
         Ok(Self {
@@ -266,7 +288,7 @@ impl Upstreams {
             interactive_limiters,
             rate_state: Mutex::new(HashMap::new()),
             tallies: Mutex::new(HashMap::new()),
-            twitch_token: tokio::sync::Mutex::new(None),
+            tokens: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -344,6 +366,28 @@ impl Upstreams {
         }
     }
 
+    /// [`get_json`](Self::get_json), read into `T` (a typed shape of the upstream's answer).
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &UpstreamRequest,
+        what: &str,
+    ) -> Result<T, FetchError> {
+        let response = self.send(request).await?;
+        match response.status {
+            status if status.is_success() => response.parse(what),
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                Err(FetchError::Gone(format!("{what} does not exist")))
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(self.refusal(request.service, &response, what))
+            }
+            status => Err(FetchError::Unavailable(format!(
+                "{what} answered HTTP {}",
+                status.as_u16()
+            ))),
+        }
+    }
+
     /// A 401/403: a rate limit when the headers say none remain or ask to retry later
     /// (GitHub's secondary limits), else a refusal.
     pub fn refusal(&self, service: Service, response: &UpstreamResponse, what: &str) -> FetchError {
@@ -357,7 +401,7 @@ impl Upstreams {
             return FetchError::RateLimited {
                 message: format!(
                     "{} rate limit reached; trying again in {} s",
-                    service_label(service),
+                    service.label(),
                     retry_after.as_secs()
                 ),
                 retry_after: Some(retry_after),
@@ -374,7 +418,7 @@ impl Upstreams {
         let service = request.service;
         let label = service.name();
         self.wait_for_turn(service).await?;
-        let client = if service == Service::Web {
+        let client = if service == Service::WEB {
             guard::check_url(&self.policy, &request.url)
                 .map_err(|reason| FetchError::Refused(format!("{} {reason}", guard::REFUSED)))?;
             if request.secret_headers {
@@ -425,7 +469,7 @@ impl Upstreams {
             return Err(FetchError::RateLimited {
                 message: format!(
                     "{} asked us to slow down (HTTP 429); trying again in {} s",
-                    service_label(service),
+                    service.label(),
                     retry_after.as_secs()
                 ),
                 retry_after: Some(retry_after),
@@ -434,7 +478,7 @@ impl Upstreams {
         if response.status.is_server_error() {
             return Err(FetchError::Unavailable(format!(
                 "{} answered HTTP {} ({})",
-                service_label(service),
+                service.label(),
                 response.status.as_u16(),
                 response.status.canonical_reason().unwrap_or("server error")
             )));
@@ -457,7 +501,7 @@ impl Upstreams {
         let too_large = || FetchError::Parse {
             message: format!(
                 "{} answered more than {} KiB; the limit is {} KiB",
-                service_label(service),
+                service.label(),
                 limit / 1024,
                 limit / 1024
             ),
@@ -503,7 +547,7 @@ impl Upstreams {
                     return Err(FetchError::RateLimited {
                         message: format!(
                             "{} rate limit reached; trying again in {} s",
-                            service_label(service),
+                            service.label(),
                             wait.as_secs().max(1)
                         ),
                         retry_after: Some(wait),
@@ -522,7 +566,7 @@ impl Upstreams {
                     "previews and adds may use {}% of this server's {} request budget, and \
                      that share is used up for now; try again in {} s",
                     self.config.interactive_share_percent.clamp(1, 100),
-                    service_label(service),
+                    service.label(),
                     wait.as_secs().max(1)
                 ),
                 retry_after: wait,
@@ -537,7 +581,7 @@ impl Upstreams {
                     return Err(FetchError::Throttled {
                         message: format!(
                             "waiting for this server's {} request budget",
-                            service_label(service)
+                            service.label()
                         ),
                         retry_after: wait,
                     });
@@ -551,7 +595,7 @@ impl Upstreams {
     /// Pauses requests to `service` for `length`. Not for user URLs: one tenant's API
     /// asking to slow down must not pause everyone else's; that source alone backs off.
     pub fn pause(&self, service: Service, length: Duration) {
-        if service == Service::Web {
+        if service == Service::WEB {
             return;
         }
         if let Ok(mut states) = self.rate_state.lock() {
@@ -621,81 +665,32 @@ impl Upstreams {
         }
     }
 
-    /// Headers for Twitch Helix: the client id and an app access token, fetched by the
-    /// client-credentials flow, cached and refreshed a minute before it expires.
-    pub async fn twitch_headers(&self, refresh: bool) -> Result<Vec<(String, String)>, FetchError> {
-        let (Some(client_id), Some(secret)) = (
-            self.config.twitch_client_id.as_deref(),
-            self.config.twitch_client_secret.as_deref(),
-        ) else {
-            return Err(FetchError::NotConfigured(
-                "Twitch tracking needs UPCOUNT_TWITCH_CLIENT_ID and UPCOUNT_TWITCH_CLIENT_SECRET on the server".into(),
-            ));
-        };
-        let mut cached = self.twitch_token.lock().await;
-        let fresh = cached
-            .as_ref()
+    /// The access token of `service`: the cached one while it has more than a minute
+    /// left (and `refresh` is false), else a new one from `fetch` (token, lifetime).
+    pub async fn cached_token<F, Fut>(
+        &self,
+        service: Service,
+        refresh: bool,
+        fetch: F,
+    ) -> Result<String, FetchError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(String, Duration), FetchError>>,
+    {
+        let mut tokens = self.tokens.lock().await;
+        let fresh = tokens
+            .get(&service)
             .filter(|(_, expires)| !refresh && *expires > Instant::now() + Duration::from_secs(60))
             .map(|(token, _)| token.clone());
-        let token = match fresh {
-            Some(token) => token,
-            None => {
-                let url = self.endpoint(Service::TwitchAuth, "/oauth2/token")?;
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("client_id", client_id)
-                    .append_pair("client_secret", secret)
-                    .append_pair("grant_type", "client_credentials")
-                    .finish();
-                let request = UpstreamRequest {
-                    service: Service::TwitchAuth,
-                    method: Method::POST,
-                    url,
-                    headers: Vec::new(),
-                    body: Some(("application/x-www-form-urlencoded".into(), body)),
-                    secret_headers: false,
-                };
-                let response = self.send(&request).await?;
-                if !response.status.is_success() {
-                    return Err(FetchError::NotConfigured(format!(
-                        "Twitch refused the client credentials (HTTP {}): {}",
-                        response.status.as_u16(),
-                        upstream_message(&response.body)
-                    )));
-                }
-                let json = response.json("Twitch's token endpoint")?;
-                let token = json["access_token"].as_str().ok_or_else(|| {
-                    FetchError::parse("Twitch's token answer has no access_token", &response.body)
-                })?;
-                let expires_in = json["expires_in"]
-                    .as_u64()
-                    .unwrap_or(3_600)
-                    .min(86_400 * 365);
-                *cached = Some((
-                    token.to_string(),
-                    Instant::now()
-                        .checked_add(Duration::from_secs(expires_in))
-                        .unwrap_or_else(Instant::now),
-                ));
-                token.to_string()
-            }
-        };
-        Ok(vec![
-            ("Client-Id".to_string(), client_id.to_string()),
-            ("Authorization".to_string(), format!("Bearer {token}")),
-        ])
-    }
-}
-
-/// The human name of a service, for messages.
-pub fn service_label(service: Service) -> &'static str {
-    match service {
-        Service::HackerNews => "Hacker News",
-        Service::GitHub => "GitHub",
-        Service::Reddit => "Reddit",
-        Service::YouTube => "YouTube",
-        Service::Twitch | Service::TwitchAuth => "Twitch",
-        Service::CoinGecko => "CoinGecko",
-        Service::Web => "The URL",
+        if let Some(token) = fresh {
+            return Ok(token);
+        }
+        let (token, lifetime) = fetch().await?;
+        let expires = Instant::now()
+            .checked_add(lifetime)
+            .unwrap_or_else(Instant::now);
+        tokens.insert(service, (token.clone(), expires));
+        Ok(token)
     }
 }
 
@@ -709,7 +704,7 @@ fn transport_error(service: Service, error: reqwest::Error) -> FetchError {
         }
         source = current.source();
     }
-    let label = service_label(service);
+    let label = service.label();
     if error.is_timeout() {
         FetchError::Unavailable(format!("{label} did not answer in time"))
     } else if error.is_connect() {

@@ -488,8 +488,9 @@ async fn preview_now(
                 other => format!("read as a JSON API: {}", describe(other)),
             };
             return Err(track(TrackError::Unrecognised(format!(
-                "Upcount does not recognise {url}, and {as_json} It knows Hacker News, \
-                 GitHub, Reddit, YouTube, Twitch and CoinGecko links, and any JSON API."
+                "Upcount does not recognise {url}, and {as_json} It knows {} links, and any \
+                 JSON API.",
+                super::providers::recognised_names()
             ))));
         }
         Err(error) => return Err(track(error)),

@@ -11,9 +11,11 @@ pub mod fixtures;
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
+use app::server::tracking::providers;
 use axum::{
     Router,
     body::Body,
@@ -23,9 +25,86 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-pub const YOUTUBE_KEY: &str = "test-youtube-key";
-pub const TWITCH_CLIENT_ID: &str = "test-client-id";
-pub const TWITCH_SECRET: &str = "test-client-secret";
+/// The value the stand-in expects for a credential setting:
+/// `UPCOUNT_YOUTUBE_API_KEY` → `test-youtube-api-key`.
+pub fn test_credential(var: &str) -> String {
+    format!(
+        "test-{}",
+        var.trim_start_matches("UPCOUNT_")
+            .to_ascii_lowercase()
+            .replace('_', "-")
+    )
+}
+
+enum RegistryValue {
+    /// A path on the stand-in.
+    Path(String),
+    Fixed(String),
+}
+
+/// The settings every registered service gets, built once (the names live as long as
+/// the test process).
+fn registry_vars() -> &'static [(&'static str, RegistryValue)] {
+    static VARS: std::sync::OnceLock<Vec<(&'static str, RegistryValue)>> =
+        std::sync::OnceLock::new();
+    VARS.get_or_init(|| {
+        let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+        let mut vars = Vec::new();
+        for service in providers::services() {
+            if let (Some(var), Some(default)) = (service.url_var(), service.default_base_url()) {
+                let path = url::Url::parse(default)
+                    .map(|url| url.path().trim_end_matches('/').to_string())
+                    .unwrap_or_default();
+                vars.push((
+                    leak(var),
+                    RegistryValue::Path(format!("/{}{path}", service.name())),
+                ));
+            }
+            vars.push((
+                leak(service.rate_var()),
+                RegistryValue::Fixed("1000000".into()),
+            ));
+            if let Some(credentials) = service.credentials().filter(|c| c.required) {
+                for var in credentials.vars {
+                    if !vars.iter().any(|(known, _)| known == var) {
+                        vars.push((*var, RegistryValue::Fixed(test_credential(var))));
+                    }
+                }
+            }
+        }
+        vars
+    })
+}
+
+/// The fixtures of provider module `name`.
+pub fn fixtures_folder(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not valid: {error}", path.display()))
+}
+
+/// What a provider's `contract.json` says: the world its fixtures make, and a key that
+/// does not exist upstream.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Contract {
+    /// World key (see [`World::things`]) → fixture file.
+    pub world: std::collections::BTreeMap<String, String>,
+    /// A key per kind (`"github.repo": "nobody/nothing"`) the upstream does not know.
+    pub unknown: std::collections::BTreeMap<String, String>,
+    /// A prefix of the service's requests, for scripting a 429 (`/github/repos`).
+    pub rate_limited_path: String,
+    /// Kinds whose polls cannot tell an unknown key from an idle one (kind → why): their
+    /// metadata must still say gone.
+    #[serde(default)]
+    pub offline_not_gone: std::collections::BTreeMap<String, String>,
+}
 
 /// A scripted answer.
 #[derive(Clone, Debug)]
@@ -75,6 +154,8 @@ struct World {
     things: HashMap<String, Value>,
     scripted: Vec<(String, VecDeque<Canned>)>,
     hits: Vec<String>,
+    /// The `User-Agent` of every request, in order.
+    user_agents: Vec<String>,
     twitch_token: u32,
 }
 
@@ -110,38 +191,39 @@ impl StandIn {
         format!("http://{}", self.address)
     }
 
-    /// The settings that point the app at this stand-in, with credentials for every API.
+    /// The settings that point the app at this stand-in, from the provider registry:
+    /// every service's base URL is `{stand-in}/{service}{the real base URL's path}`, its
+    /// rate limit never slows a test down, and required credentials are set.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let base = self.base();
-        vec![
-            ("UPCOUNT_HACKERNEWS_API_URL", format!("{base}/hn")),
-            ("UPCOUNT_GITHUB_API_URL", format!("{base}/github")),
-            ("UPCOUNT_REDDIT_API_URL", format!("{base}/reddit")),
-            ("UPCOUNT_YOUTUBE_API_URL", format!("{base}/youtube/v3")),
-            ("UPCOUNT_TWITCH_API_URL", format!("{base}/helix")),
-            ("UPCOUNT_TWITCH_AUTH_API_URL", format!("{base}/twitch-id")),
-            (
-                "UPCOUNT_COINGECKO_API_URL",
-                format!("{base}/coingecko/api/v3"),
-            ),
-            ("UPCOUNT_YOUTUBE_API_KEY", YOUTUBE_KEY.into()),
-            ("UPCOUNT_TWITCH_CLIENT_ID", TWITCH_CLIENT_ID.into()),
-            ("UPCOUNT_TWITCH_CLIENT_SECRET", TWITCH_SECRET.into()),
+        let mut vars: Vec<(&'static str, String)> = registry_vars()
+            .iter()
+            .map(|(var, value)| match value {
+                RegistryValue::Path(path) => (*var, format!("{base}{path}")),
+                RegistryValue::Fixed(value) => (*var, value.clone()),
+            })
+            .collect();
+        vars.extend([
             (
                 "UPCOUNT_SECRET_KEY",
                 "a-test-secret-key-that-is-long-enough-0123".into(),
             ),
-            // Fast retries; rate limits that never slow a test down.
+            // Fast retries and dispatches.
             ("UPCOUNT_POLL_RETRY_BASE_MS", "10".into()),
-            ("UPCOUNT_HACKERNEWS_RATE_PER_MIN", "1000000".into()),
-            ("UPCOUNT_GITHUB_RATE_PER_MIN", "1000000".into()),
-            ("UPCOUNT_REDDIT_RATE_PER_MIN", "1000000".into()),
-            ("UPCOUNT_YOUTUBE_RATE_PER_MIN", "1000000".into()),
-            ("UPCOUNT_TWITCH_RATE_PER_MIN", "1000000".into()),
-            ("UPCOUNT_COINGECKO_RATE_PER_MIN", "1000000".into()),
-            ("UPCOUNT_JSON_RATE_PER_MIN", "1000000".into()),
             ("UPCOUNT_DISPATCH_INTERVAL_MS", "100".into()),
-        ]
+        ]);
+        vars
+    }
+
+    /// Reads the world from a provider's fixtures folder (`server/tests/fixtures/<name>/`):
+    /// `world.json` maps world keys to the folder's files.
+    pub fn load_fixtures(&self, module: &str) -> Contract {
+        let folder = fixtures_folder(module);
+        let manifest: Contract = read_json(&folder.join("contract.json"));
+        for (key, file) in &manifest.world {
+            self.set(key, read_json(&folder.join(file)));
+        }
+        manifest
     }
 
     pub fn set(&self, key: &str, value: Value) {
@@ -163,6 +245,11 @@ impl StandIn {
     /// Every request so far, as path and query.
     pub fn hits(&self) -> Vec<String> {
         self.world().hits.clone()
+    }
+
+    /// The `User-Agent` of every request so far.
+    pub fn user_agents(&self) -> Vec<String> {
+        self.world().user_agents.clone()
     }
 
     /// How many requests had a path starting with `prefix`.
@@ -231,6 +318,12 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
     let mut world = world
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    world.user_agents.push(user_agent);
     world.hits.push(if query.is_empty() {
         path.clone()
     } else {
@@ -258,11 +351,11 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
         // Hacker News: unknown ids answer `null` with 200.
         // A body larger than the engine reads (1 MiB).
         ["big"] => json_response(200, json!({ "padding": "x".repeat(2 << 20) })),
-        ["hn", "v0", "item", file] => {
+        ["hackernews", "v0", "item", file] => {
             let id = file.trim_end_matches(".json");
             json_response(200, thing(format!("hn/item/{id}")).unwrap_or(Value::Null))
         }
-        ["hn", "v0", "user", file] => {
+        ["hackernews", "v0", "user", file] => {
             let id = file.trim_end_matches(".json");
             json_response(200, thing(format!("hn/user/{id}")).unwrap_or(Value::Null))
         }
@@ -299,8 +392,13 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
             }
         }
         // YouTube.
-        ["youtube", "v3", resource @ ("videos" | "channels")] => {
-            if param(&pairs, "key").as_deref() != Some(YOUTUBE_KEY) {
+        [
+            "youtube",
+            "youtube",
+            "v3",
+            resource @ ("videos" | "channels"),
+        ] => {
+            if param(&pairs, "key") != Some(test_credential("UPCOUNT_YOUTUBE_API_KEY")) {
                 return json_response(400, fixtures::youtube_key_invalid());
             }
             let kind = if *resource == "videos" {
@@ -323,10 +421,11 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
             json_response(200, fixtures::youtube_list(kind, items))
         }
         // Twitch.
-        ["twitch-id", "oauth2", "token"] => {
+        ["twitch_auth", "oauth2", "token"] => {
             let form = query_pairs(&String::from_utf8_lossy(&body));
-            if param(&form, "client_id").as_deref() != Some(TWITCH_CLIENT_ID)
-                || param(&form, "client_secret").as_deref() != Some(TWITCH_SECRET)
+            if param(&form, "client_id") != Some(test_credential("UPCOUNT_TWITCH_CLIENT_ID"))
+                || param(&form, "client_secret")
+                    != Some(test_credential("UPCOUNT_TWITCH_CLIENT_SECRET"))
                 || param(&form, "grant_type").as_deref() != Some("client_credentials")
             {
                 return json_response(
@@ -337,7 +436,7 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
             let token = format!("token-{}", world.twitch_token);
             json_response(200, fixtures::twitch_token(&token))
         }
-        ["helix", resource] => {
+        ["twitch", "helix", resource] => {
             if authorization != format!("Bearer token-{}", world.twitch_token) {
                 return json_response(
                     401,
@@ -417,6 +516,35 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                 .body(Body::empty())
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
+        // Any other service: the world thing whose key is the longest prefix of the path
+        // (`wikimedia/api/rest_v1/metrics/…/Rust_(programming_language)`), else the
+        // provider's `not_found.json` with a 404.
+        [service, ..] => {
+            let key = path.trim_start_matches('/');
+            let found = world
+                .things
+                .iter()
+                .filter(|(prefix, _)| {
+                    prefix.starts_with(&format!("{service}/")) && key.starts_with(prefix.as_str())
+                })
+                .max_by_key(|(prefix, _)| prefix.len())
+                .map(|(_, thing)| thing.clone());
+            match found {
+                Some(thing) => json_response(200, thing),
+                None => json_response(404, not_found(service)),
+            }
+        }
         _ => json_response(404, json!({ "message": "Not Found" })),
     }
+}
+
+/// The `not_found.json` of the provider module calling `service`, or a plain 404 body.
+fn not_found(service: &str) -> Value {
+    providers::MODULES
+        .iter()
+        .find(|module| module.services.iter().any(|s| s.name() == service))
+        .map(|module| fixtures_folder(module.name).join("not_found.json"))
+        .filter(|path| path.exists())
+        .map(|path| read_json(&path))
+        .unwrap_or_else(|| json!({ "message": "Not Found" }))
 }

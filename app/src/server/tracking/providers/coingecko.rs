@@ -3,22 +3,52 @@
 //! answer, which is `{}` when none is known), and `/coins/{id}` for the metadata.
 //! `UPCOUNT_COINGECKO_API_KEY` (a demo key) is sent as `x-cg-demo-api-key`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use url::Url;
 
-use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, segments};
+use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, segments};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::Service,
+    config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams},
+};
+
+
+/// CoinGecko's API.
+pub const COINGECKO: Service = Service::new(&ServiceSpec {
+    name: "coingecko",
+    label: "CoinGecko",
+    default_base_url: Some("https://api.coingecko.com/api/v3"),
+    // The public API allows 5 to 15 calls a minute; demo keys 30.
+    requests_per_minute: 10,
+    requests_per_minute_with_credentials: 30,
+    credentials: Some(Credentials {
+        vars: &["UPCOUNT_COINGECKO_API_KEY"],
+        required: false,
+        when_set: "demo key set",
+        when_missing: "none (public limits)",
+    }),
+});
+
+pub const MODULE: Module = Module {
+    name: "coingecko",
+    badge: Badge {
+        letters: "CG",
+        name: "CoinGecko",
+        colour: "#8dc63f",
+    },
+    services: &[COINGECKO],
+    kinds: || vec![Arc::new(Coin)],
 };
 
 pub struct Coin;
 
 fn request(http: &Upstreams, url: Url) -> UpstreamRequest {
-    let request = UpstreamRequest::get(Service::CoinGecko, url);
-    match &http.config().coingecko_api_key {
-        Some(key) => request.header("x-cg-demo-api-key", key.clone()),
+    let request = UpstreamRequest::get(COINGECKO, url);
+    match http.config().credential("UPCOUNT_COINGECKO_API_KEY") {
+        Some(key) => request.header("x-cg-demo-api-key", key),
         None => request,
     }
 }
@@ -33,8 +63,14 @@ impl Provider for Coin {
         "Coin price"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.coingecko.com/en/coins/bitcoin",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::CoinGecko
+        COINGECKO
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -73,7 +109,7 @@ impl Provider for Coin {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let mut url = http.endpoint(Service::CoinGecko, &format!("/coins/{}", source.key))?;
+        let mut url = http.endpoint(COINGECKO, &format!("/coins/{}", source.key))?;
         url.query_pairs_mut()
             .append_pair("localization", "false")
             .append_pair("tickers", "false")
@@ -124,7 +160,7 @@ impl Provider for Coin {
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
         let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
-        let mut url = http.endpoint(Service::CoinGecko, "/simple/price")?;
+        let mut url = http.endpoint(COINGECKO, "/simple/price")?;
         url.query_pairs_mut()
             .append_pair("ids", &ids.join(","))
             .append_pair("vs_currencies", "usd")

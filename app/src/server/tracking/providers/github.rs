@@ -1,14 +1,44 @@
 //! GitHub repositories through the REST API: `GET /repos/{owner}/{repo}`. An optional
 //! `UPCOUNT_GITHUB_TOKEN` raises the rate limit from 60 to 5,000 requests an hour.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use url::Url;
 
-use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
+use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::Service,
+    config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams},
+};
+
+
+/// GitHub's API.
+pub const GITHUB: Service = Service::new(&ServiceSpec {
+    name: "github",
+    label: "GitHub",
+    default_base_url: Some("https://api.github.com"),
+    // 60 an hour without a token, 5,000 with one.
+    requests_per_minute: 1,
+    requests_per_minute_with_credentials: 80,
+    credentials: Some(Credentials {
+        vars: &["UPCOUNT_GITHUB_TOKEN"],
+        required: false,
+        when_set: "token set",
+        when_missing: "none (60 requests an hour)",
+    }),
+});
+
+pub const MODULE: Module = Module {
+    name: "github",
+    badge: Badge {
+        letters: "GH",
+        name: "GitHub",
+        colour: "#24292f",
+    },
+    services: &[GITHUB],
+    kinds: || vec![Arc::new(Repo)],
 };
 
 pub struct Repo;
@@ -39,11 +69,11 @@ const RESERVED: &[&str] = &[
 ];
 
 async fn repo(http: &Upstreams, key: &str) -> Result<serde_json::Value, FetchError> {
-    let url = http.endpoint(Service::GitHub, &format!("/repos/{key}"))?;
-    let mut request = UpstreamRequest::get(Service::GitHub, url)
+    let url = http.endpoint(GITHUB, &format!("/repos/{key}"))?;
+    let mut request = UpstreamRequest::get(GITHUB, url)
         .header("Accept", "application/vnd.github+json")
         .header("X-GitHub-Api-Version", "2022-11-28");
-    if let Some(token) = &http.config().github_token {
+    if let Some(token) = http.config().credential("UPCOUNT_GITHUB_TOKEN") {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
     let json = http
@@ -65,8 +95,15 @@ impl Provider for Repo {
         "GitHub repository"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://github.com/leptos-rs/leptos",
+            "https://github.com/serde-rs/json",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::GitHub
+        GITHUB
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {

@@ -1,25 +1,50 @@
 //! Hacker News through its Firebase API: `/v0/item/{id}.json` and `/v0/user/{id}.json`.
 //! Unknown ids answer `null`; deleted and dead items are gone.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use url::Url;
 
-use super::{BatchOutcome, Provider, bare_host, is_token, missing, query_param, unix_time};
+use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, query_param, unix_time};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::Service,
+    config::{Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams},
 };
 
 const SITE: &str = "https://news.ycombinator.com";
 
+
+/// Hacker News's API.
+pub const HACKER_NEWS: Service = Service::new(&ServiceSpec {
+    name: "hackernews",
+    label: "Hacker News",
+    default_base_url: Some("https://hacker-news.firebaseio.com"),
+    // No published limit; be a good citizen.
+    requests_per_minute: 600,
+    requests_per_minute_with_credentials: 600,
+    credentials: None,
+});
+
+pub const MODULE: Module = Module {
+    name: "hackernews",
+    badge: Badge {
+        letters: "HN",
+        name: "Hacker News",
+        colour: "#ff6600",
+    },
+    services: &[HACKER_NEWS],
+    kinds: || vec![Arc::new(Item), Arc::new(User)],
+};
+
 pub struct Item;
 pub struct User;
 
 async fn get(http: &Upstreams, path: &str, what: &str) -> Result<serde_json::Value, FetchError> {
-    let url = http.endpoint(Service::HackerNews, path)?;
+    let url = http.endpoint(HACKER_NEWS, path)?;
     let json = http
-        .get_json(&UpstreamRequest::get(Service::HackerNews, url), what)
+        .get_json(&UpstreamRequest::get(HACKER_NEWS, url), what)
         .await?;
     if json.is_null() {
         return Err(FetchError::Gone(format!("{what} does not exist")));
@@ -54,8 +79,14 @@ impl Provider for Item {
         "Hacker News post"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://news.ycombinator.com/item?id=8863",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::HackerNews
+        HACKER_NEWS
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -136,8 +167,14 @@ impl Provider for User {
         "Hacker News user"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://news.ycombinator.com/user?id=pg",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::HackerNews
+        HACKER_NEWS
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {

@@ -5,18 +5,29 @@
 //! The source's config (`{"url", "metrics": {name: expression}, "headers": [{name,
 //! value}]}`) reaches the provider with secret header values already decrypted.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{BatchOutcome, Provider};
+use super::{Badge, Module, BatchOutcome, Provider};
 use crate::domain::JmesPath;
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::Service,
     http::{UpstreamRequest, Upstreams, upstream_message},
+};
+
+pub const MODULE: Module = Module {
+    name: "json",
+    badge: Badge {
+        letters: "{}",
+        name: "JSON API",
+        colour: "var(--accent)",
+    },
+    services: &[Service::WEB],
+    kinds: || vec![Arc::new(Json)],
 };
 
 pub struct Json;
@@ -160,7 +171,7 @@ pub async fn fetch_document(
     config: &JsonConfig,
 ) -> Result<serde_json::Value, FetchError> {
     let mut request =
-        UpstreamRequest::get(Service::Web, config.url.clone()).header("Accept", "application/json");
+        UpstreamRequest::get(Service::WEB, config.url.clone()).header("Accept", "application/json");
     for header in &config.headers {
         request = if header.secret {
             request.secret_header(&header.name, header.value.clone())
@@ -240,7 +251,7 @@ impl Provider for Json {
     }
 
     fn service(&self) -> Service {
-        Service::Web
+        Service::WEB
     }
 
     /// Never by URL alone: a `json` source is asked for with its expressions.

@@ -1,15 +1,11 @@
-//! Providers: one module per upstream thing, each implementing [`Provider`] and listed in
-//! [`all`]. Adding a provider touches no migration and no other provider.
+//! Providers: one file per upstream, each declaring a [`Module`] named `MODULE` (its kinds,
+//! badge, and the upstream services it calls) and implementing [`Provider`] for each kind.
+//! The build script lists every file of this folder, so adding a provider is adding its
+//! file (and its fixtures under `server/tests/fixtures/<name>/`): settings, the admin
+//! console, the dashboard's badges and filters, the add form's hints, the generated
+//! provider table and the tests' stand-in all read the registry below.
 
-pub mod coingecko;
-pub mod github;
-pub mod hackernews;
-pub mod json;
-pub mod reddit;
-pub mod twitch;
-pub mod youtube;
-
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -20,6 +16,32 @@ use super::{
     config::{Service, TrackingConfig},
     http::Upstreams,
 };
+
+// `pub mod <file>;` for every provider file, and `MODULES`, in file-name order.
+include!(concat!(env!("OUT_DIR"), "/providers.rs"));
+
+/// What one provider file declares: everything the rest of the system derives.
+pub struct Module {
+    /// `github`: the file's name, the fixtures folder, the badge's CSS class.
+    pub name: &'static str,
+    /// The dashboard's badge.
+    pub badge: Badge,
+    /// The upstream APIs its kinds call (base URL, rate limit and credential settings).
+    pub services: &'static [Service],
+    /// Its kinds, in the order URLs are tried.
+    pub kinds: fn() -> Vec<Arc<dyn Provider>>,
+}
+
+/// A small badge naming the provider: letters on a colour (no external images).
+#[derive(Debug, Clone, Copy)]
+pub struct Badge {
+    /// `GH`.
+    pub letters: &'static str,
+    /// `GitHub`: the badge's title and the filter's label.
+    pub name: &'static str,
+    /// A CSS colour: `#24292f`.
+    pub colour: &'static str,
+}
 
 /// The outcome per source of a batch fetch, in the order the sources were given.
 pub type BatchOutcome = Vec<Result<Readings, FetchError>>;
@@ -35,6 +57,12 @@ pub trait Provider: Send + Sync + 'static {
     /// The upstream it talks to (base URL, credentials, rate limit).
     fn service(&self) -> Service;
 
+    /// Links this kind recognises, for the add form's hints, the docs and the contract
+    /// test (each must be recognised).
+    fn examples(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The key of the thing `url` points at, when this provider recognises it.
     fn recognise(&self, url: &Url) -> Option<String>;
 
@@ -49,9 +77,18 @@ pub trait Provider: Send + Sync + 'static {
         1
     }
 
-    /// `Some(reason)` when the server lacks a credential this provider needs.
-    fn missing_credentials(&self, _config: &TrackingConfig) -> Option<String> {
-        None
+    /// `Some(reason)` when the server lacks a credential this provider needs: by default,
+    /// when its service's credentials are required and not all set.
+    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
+        let service = self.service();
+        let credentials = service.credentials()?;
+        (credentials.required && !config.has_credentials(service)).then(|| {
+            format!(
+                "{} tracking needs {} on the server",
+                service.label(),
+                credentials.vars.join(" and ")
+            )
+        })
     }
 
     /// Title, link, author…; also the existence check when a tracker is added.
@@ -66,22 +103,63 @@ pub trait Provider: Send + Sync + 'static {
     ) -> Result<BatchOutcome, FetchError>;
 }
 
-/// Every provider, in the order URLs are tried.
+/// Every provider kind with its module, module by module; built once.
+static KINDS: LazyLock<Vec<(&'static Module, Arc<dyn Provider>)>> = LazyLock::new(|| {
+    MODULES
+        .iter()
+        .flat_map(|module| {
+            (module.kinds)()
+                .into_iter()
+                .map(move |provider| (*module, provider))
+        })
+        .collect()
+});
+
+/// Every provider kind, module by module.
 pub fn all() -> Vec<Arc<dyn Provider>> {
-    vec![
-        Arc::new(hackernews::Item),
-        Arc::new(hackernews::User),
-        Arc::new(github::Repo),
-        Arc::new(reddit::Post),
-        Arc::new(reddit::Subreddit),
-        Arc::new(youtube::Video),
-        Arc::new(youtube::Channel),
-        Arc::new(twitch::Clip),
-        Arc::new(twitch::Video),
-        Arc::new(twitch::Stream),
-        Arc::new(coingecko::Coin),
-        Arc::new(json::Json),
-    ]
+    KINDS.iter().map(|(_, provider)| provider.clone()).collect()
+}
+
+/// Every upstream service, once each, in the modules' order.
+pub fn services() -> Vec<Service> {
+    let mut services: Vec<Service> = Vec::new();
+    for service in MODULES.iter().flat_map(|module| module.services) {
+        if !services.contains(service) {
+            services.push(*service);
+        }
+    }
+    services
+}
+
+/// The module that declares `kind` (`github.repo` → the `github` module).
+pub fn module_of(kind: &str) -> Option<&'static Module> {
+    KINDS
+        .iter()
+        .find(|(_, provider)| provider.kind() == kind)
+        .map(|(module, _)| *module)
+}
+
+/// The add form's hint: "A link from GitHub, Hacker News, … — or the URL of any JSON API."
+pub fn link_hint() -> String {
+    format!(
+        "A link from {} — or the URL of any JSON API.",
+        recognised_names().replace(" and ", " or ")
+    )
+}
+
+/// "GitHub, Hacker News, …": the upstreams whose links are recognised, for messages.
+pub fn recognised_names() -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (module, provider) in KINDS.iter() {
+        if !provider.examples().is_empty() && !names.contains(&module.badge.name) {
+            names.push(module.badge.name);
+        }
+    }
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 // Helpers the providers share.

@@ -3,18 +3,43 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, segments, unix_time};
+use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, segments, unix_time};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::Service,
+    config::{Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams, upstream_message},
 };
 
 const SITE: &str = "https://www.reddit.com";
+
+
+/// Reddit's API.
+pub const REDDIT: Service = Service::new(&ServiceSpec {
+    name: "reddit",
+    label: "Reddit",
+    default_base_url: Some("https://www.reddit.com"),
+    // About 10 a minute for clients without OAuth.
+    requests_per_minute: 10,
+    requests_per_minute_with_credentials: 10,
+    credentials: None,
+});
+
+pub const MODULE: Module = Module {
+    name: "reddit",
+    badge: Badge {
+        letters: "R",
+        name: "Reddit",
+        colour: "#ff4500",
+    },
+    services: &[REDDIT],
+    kinds: || vec![Arc::new(Post), Arc::new(Subreddit)],
+};
 
 pub struct Post;
 pub struct Subreddit;
@@ -24,13 +49,13 @@ async fn posts(
     http: &Upstreams,
     ids: &[&str],
 ) -> Result<HashMap<String, serde_json::Value>, FetchError> {
-    let mut url = http.endpoint(Service::Reddit, "/api/info.json")?;
+    let mut url = http.endpoint(REDDIT, "/api/info.json")?;
     let fullnames: Vec<String> = ids.iter().map(|id| format!("t3_{id}")).collect();
     url.query_pairs_mut()
         .append_pair("id", &fullnames.join(","))
         .append_pair("raw_json", "1");
     let json = http
-        .get_json(&UpstreamRequest::get(Service::Reddit, url), "Reddit")
+        .get_json(&UpstreamRequest::get(REDDIT, url), "Reddit")
         .await?;
     let children = json["data"]["children"]
         .as_array()
@@ -75,8 +100,15 @@ impl Provider for Post {
         "Reddit post"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.reddit.com/r/rust/comments/1abcde/some_title/",
+            "https://redd.it/1abcde",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::Reddit
+        REDDIT
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -154,10 +186,10 @@ impl Provider for Post {
 
 async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchError> {
     let what = format!("r/{name}");
-    let mut url = http.endpoint(Service::Reddit, &format!("/r/{name}/about.json"))?;
+    let mut url = http.endpoint(REDDIT, &format!("/r/{name}/about.json"))?;
     url.query_pairs_mut().append_pair("raw_json", "1");
     let response = http
-        .send(&UpstreamRequest::get(Service::Reddit, url))
+        .send(&UpstreamRequest::get(REDDIT, url))
         .await?;
     let reason = || {
         serde_json::from_slice::<serde_json::Value>(&response.body)
@@ -177,7 +209,7 @@ async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchE
                 Some(reason @ ("private" | "quarantined" | "gold_only")) => {
                     FetchError::Gone(format!("{what} is {reason}"))
                 }
-                _ => http.refusal(Service::Reddit, &response, &what),
+                _ => http.refusal(REDDIT, &response, &what),
             });
         }
         status => {
@@ -206,8 +238,14 @@ impl Provider for Subreddit {
         "Subreddit"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.reddit.com/r/rust/",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::Reddit
+        REDDIT
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {

@@ -3,16 +3,17 @@
 //! `/videos?id=…`. An app access token comes from the client-credentials flow
 //! (`UPCOUNT_TWITCH_CLIENT_ID`, `UPCOUNT_TWITCH_CLIENT_SECRET`).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
+use serde::Deserialize;
 use url::Url;
 
-use super::{BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
+use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Service, TrackingConfig},
+    config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams, upstream_message},
 };
 
@@ -20,10 +21,92 @@ pub struct Stream;
 pub struct Clip;
 pub struct Video;
 
-fn missing_credentials(config: &TrackingConfig) -> Option<String> {
-    (config.twitch_client_id.is_none() || config.twitch_client_secret.is_none()).then(|| {
-        "Twitch tracking needs UPCOUNT_TWITCH_CLIENT_ID and UPCOUNT_TWITCH_CLIENT_SECRET on the server".to_string()
-    })
+const CLIENT_ID: &str = "UPCOUNT_TWITCH_CLIENT_ID";
+const CLIENT_SECRET: &str = "UPCOUNT_TWITCH_CLIENT_SECRET";
+
+const CREDENTIALS: Credentials = Credentials {
+    vars: &[CLIENT_ID, CLIENT_SECRET],
+    required: true,
+    when_set: "client set",
+    when_missing: "missing: Twitch cannot be tracked",
+};
+
+/// Helix, the Twitch API.
+pub const TWITCH: Service = Service::new(&ServiceSpec {
+    name: "twitch",
+    label: "Twitch",
+    default_base_url: Some("https://api.twitch.tv/helix"),
+    // 800 points a minute per app token.
+    requests_per_minute: 800,
+    requests_per_minute_with_credentials: 800,
+    credentials: Some(CREDENTIALS),
+});
+
+/// Twitch's OAuth server, for app access tokens.
+pub const TWITCH_AUTH: Service = Service::new(&ServiceSpec {
+    name: "twitch_auth",
+    label: "Twitch",
+    default_base_url: Some("https://id.twitch.tv"),
+    requests_per_minute: 60,
+    requests_per_minute_with_credentials: 60,
+    credentials: Some(CREDENTIALS),
+});
+
+pub const MODULE: Module = Module {
+    name: "twitch",
+    badge: Badge {
+        letters: "TW",
+        name: "Twitch",
+        colour: "#9146ff",
+    },
+    services: &[TWITCH, TWITCH_AUTH],
+    kinds: || vec![Arc::new(Clip), Arc::new(Video), Arc::new(Stream)],
+};
+
+/// The app access token's answer (`POST /oauth2/token`, client-credentials flow).
+#[derive(Deserialize)]
+struct AppToken {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// Headers for Helix: the client id and an app access token, fetched by the
+/// client-credentials flow, cached and refreshed a minute before it expires.
+async fn headers(http: &Upstreams, refresh: bool) -> Result<Vec<(String, String)>, FetchError> {
+    let config = http.config();
+    let (Some(client_id), Some(secret)) = (config.credential(CLIENT_ID), config.credential(CLIENT_SECRET))
+    else {
+        return Err(FetchError::NotConfigured(format!(
+            "Twitch tracking needs {CLIENT_ID} and {CLIENT_SECRET} on the server"
+        )));
+    };
+    let token = http
+        .cached_token(TWITCH_AUTH, refresh, || async {
+            let url = http.endpoint(TWITCH_AUTH, "/oauth2/token")?;
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", client_id)
+                .append_pair("client_secret", secret)
+                .append_pair("grant_type", "client_credentials")
+                .finish();
+            let request = UpstreamRequest::post_form(TWITCH_AUTH, url, body);
+            let response = http.send(&request).await?;
+            if !response.status.is_success() {
+                return Err(FetchError::NotConfigured(format!(
+                    "Twitch refused the client credentials (HTTP {}): {}",
+                    response.status.as_u16(),
+                    upstream_message(&response.body)
+                )));
+            }
+            let token: AppToken = response.parse("Twitch's token answer")?;
+            let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3_600).min(86_400 * 365));
+            Ok((token.access_token, lifetime))
+        })
+        .await?;
+    Ok(vec![
+        ("Client-Id".to_string(), client_id.to_string()),
+        ("Authorization".to_string(), format!("Bearer {token}")),
+    ])
 }
 
 /// `data` of a Helix call. A 401 (an expired or revoked token) gets one new token.
@@ -33,7 +116,7 @@ async fn helix(
     params: &[(&str, &str)],
     what: &str,
 ) -> Result<Vec<serde_json::Value>, FetchError> {
-    let mut url = http.endpoint(Service::Twitch, path)?;
+    let mut url = http.endpoint(TWITCH, path)?;
     {
         let mut query = url.query_pairs_mut();
         for (name, value) in params {
@@ -42,8 +125,8 @@ async fn helix(
     }
     let mut refresh = false;
     loop {
-        let mut request = UpstreamRequest::get(Service::Twitch, url.clone());
-        request.headers = http.twitch_headers(refresh).await?;
+        let mut request = UpstreamRequest::get(TWITCH, url.clone());
+        request.headers = headers(http, refresh).await?;
         let response = http.send(&request).await?;
         match response.status {
             status if status.is_success() => {
@@ -58,7 +141,7 @@ async fn helix(
                 return Err(FetchError::Gone(format!("{what} does not exist")));
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(http.refusal(Service::Twitch, &response, what));
+                return Err(http.refusal(TWITCH, &response, what));
             }
             status => {
                 return Err(FetchError::Unavailable(format!(
@@ -111,8 +194,14 @@ impl Provider for Stream {
         "Twitch channel"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.twitch.tv/shroud",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::Twitch
+        TWITCH
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -145,10 +234,6 @@ impl Provider for Stream {
 
     fn batch_size(&self) -> usize {
         100
-    }
-
-    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
-        missing_credentials(config)
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
@@ -214,8 +299,14 @@ impl Provider for Clip {
         "Twitch clip"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::Twitch
+        TWITCH
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -246,10 +337,6 @@ impl Provider for Clip {
 
     fn batch_size(&self) -> usize {
         100
-    }
-
-    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
-        missing_credentials(config)
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
@@ -312,8 +399,14 @@ impl Provider for Video {
         "Twitch video"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.twitch.tv/videos/1234567",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::Twitch
+        TWITCH
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -341,10 +434,6 @@ impl Provider for Video {
     // Helix answers 404 for the whole request when any id is unknown: one id a request.
     fn batch_size(&self) -> usize {
         1
-    }
-
-    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
-        missing_credentials(config)
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {

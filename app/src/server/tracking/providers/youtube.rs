@@ -4,17 +4,47 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{
+use super::{Badge, Module, 
     BatchOutcome, Provider, bare_host, is_token, missing, number, query_param, rfc3339, segments,
 };
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Service, TrackingConfig},
+    config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams, upstream_message},
+};
+
+
+/// YouTube's API.
+pub const YOUTUBE: Service = Service::new(&ServiceSpec {
+    name: "youtube",
+    label: "YouTube",
+    default_base_url: Some("https://www.googleapis.com/youtube/v3"),
+    // 10,000 quota units a day; a list call costs one.
+    requests_per_minute: 6,
+    requests_per_minute_with_credentials: 6,
+    credentials: Some(Credentials {
+        vars: &["UPCOUNT_YOUTUBE_API_KEY"],
+        required: true,
+        when_set: "API key set",
+        when_missing: "missing: YouTube cannot be tracked",
+    }),
+});
+
+pub const MODULE: Module = Module {
+    name: "youtube",
+    badge: Badge {
+        letters: "YT",
+        name: "YouTube",
+        colour: "#ff0000",
+    },
+    services: &[YOUTUBE],
+    kinds: || vec![Arc::new(Video), Arc::new(Channel)],
 };
 
 pub struct Video;
@@ -30,16 +60,16 @@ async fn list(
 ) -> Result<HashMap<String, serde_json::Value>, FetchError> {
     let key = http
         .config()
-        .youtube_api_key
-        .clone()
+        .credential("UPCOUNT_YOUTUBE_API_KEY")
+        .map(str::to_string)
         .ok_or_else(|| FetchError::NotConfigured(NO_KEY.into()))?;
-    let mut url = http.endpoint(Service::YouTube, &format!("/{resource}"))?;
+    let mut url = http.endpoint(YOUTUBE, &format!("/{resource}"))?;
     url.query_pairs_mut()
         .append_pair("part", "snippet,statistics")
         .append_pair(filter.0, &filter.1)
         .append_pair("key", &key);
     let response = http
-        .send(&UpstreamRequest::get(Service::YouTube, url))
+        .send(&UpstreamRequest::get(YOUTUBE, url))
         .await?;
     if !response.status.is_success() {
         let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
@@ -51,7 +81,7 @@ async fn list(
             (_, "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded") => {
                 // The daily quota resets at midnight Pacific time; try again in an hour.
                 let pause = std::time::Duration::from_secs(3_600);
-                http.pause(Service::YouTube, pause);
+                http.pause(YOUTUBE, pause);
                 FetchError::RateLimited {
                     message: format!("YouTube API quota exhausted: {message}"),
                     retry_after: Some(pause),
@@ -106,8 +136,15 @@ impl Provider for Video {
         "YouTube video"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "https://youtu.be/dQw4w9WgXcQ",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::YouTube
+        YOUTUBE
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -146,10 +183,6 @@ impl Provider for Video {
 
     fn batch_size(&self) -> usize {
         50
-    }
-
-    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
-        config.youtube_api_key.is_none().then(|| NO_KEY.to_string())
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
@@ -208,8 +241,15 @@ impl Provider for Channel {
         "YouTube channel"
     }
 
+    fn examples(&self) -> &'static [&'static str] {
+        &[
+            "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw",
+            "https://www.youtube.com/@LinusTechTips",
+        ]
+    }
+
     fn service(&self) -> Service {
-        Service::YouTube
+        YOUTUBE
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -253,10 +293,6 @@ impl Provider for Channel {
 
     fn batch_size(&self) -> usize {
         50
-    }
-
-    fn missing_credentials(&self, config: &TrackingConfig) -> Option<String> {
-        config.youtube_api_key.is_none().then(|| NO_KEY.to_string())
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
