@@ -11,6 +11,8 @@ export UPCOUNT_TEST_DATABASE_URL
 
 doing "cargo fmt --check"
 cargo fmt --all -- --check
+# Provider files are listed by a build script (include!), which rustfmt does not follow.
+rustfmt --edition 2024 --check app/src/server/tracking/providers/*.rs
 
 doing "clippy, server build (ssr)"
 cargo clippy --locked -p upcount -p app --features app/ssr --all-targets -- -D warnings

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
-use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, segments};
+use super::{
+    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, segments,
+};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams},
 };
-
 
 /// CoinGecko's API.
 pub const COINGECKO: Service = Service::new(&ServiceSpec {
@@ -64,9 +65,7 @@ impl Provider for Coin {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.coingecko.com/en/coins/bitcoin",
-        ]
+        &["https://www.coingecko.com/en/coins/bitcoin"]
     }
 
     fn service(&self) -> Service {

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
-use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
+use super::{
+    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, rfc3339, segments,
+};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams},
 };
-
 
 /// GitHub's API.
 pub const GITHUB: Service = Service::new(&ServiceSpec {

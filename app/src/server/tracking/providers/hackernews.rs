@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
-use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, query_param, unix_time};
+use super::{
+    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, query_param, unix_time,
+};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Service, ServiceSpec},
@@ -14,7 +16,6 @@ use crate::server::tracking::{
 };
 
 const SITE: &str = "https://news.ycombinator.com";
-
 
 /// Hacker News's API.
 pub const HACKER_NEWS: Service = Service::new(&ServiceSpec {
@@ -80,9 +81,7 @@ impl Provider for Item {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://news.ycombinator.com/item?id=8863",
-        ]
+        &["https://news.ycombinator.com/item?id=8863"]
     }
 
     fn service(&self) -> Service {
@@ -168,9 +167,7 @@ impl Provider for User {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://news.ycombinator.com/user?id=pg",
-        ]
+        &["https://news.ycombinator.com/user?id=pg"]
     }
 
     fn service(&self) -> Service {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{Badge, Module, BatchOutcome, Provider};
+use super::{Badge, BatchOutcome, Module, Provider};
 use crate::domain::JmesPath;
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, segments, unix_time};
+use super::{
+    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, segments,
+    unix_time,
+};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Service, ServiceSpec},
@@ -17,7 +20,6 @@ use crate::server::tracking::{
 };
 
 const SITE: &str = "https://www.reddit.com";
-
 
 /// Reddit's API.
 pub const REDDIT: Service = Service::new(&ServiceSpec {
@@ -188,9 +190,7 @@ async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchE
     let what = format!("r/{name}");
     let mut url = http.endpoint(REDDIT, &format!("/r/{name}/about.json"))?;
     url.query_pairs_mut().append_pair("raw_json", "1");
-    let response = http
-        .send(&UpstreamRequest::get(REDDIT, url))
-        .await?;
+    let response = http.send(&UpstreamRequest::get(REDDIT, url)).await?;
     let reason = || {
         serde_json::from_slice::<serde_json::Value>(&response.body)
             .ok()
@@ -239,9 +239,7 @@ impl Provider for Subreddit {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.reddit.com/r/rust/",
-        ]
+        &["https://www.reddit.com/r/rust/"]
     }
 
     fn service(&self) -> Service {

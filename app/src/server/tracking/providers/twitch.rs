@@ -10,7 +10,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
-use super::{Badge, Module, BatchOutcome, Provider, bare_host, is_token, missing, number, rfc3339, segments};
+use super::{
+    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, rfc3339, segments,
+};
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Credentials, Service, ServiceSpec},
@@ -75,8 +77,10 @@ struct AppToken {
 /// client-credentials flow, cached and refreshed a minute before it expires.
 async fn headers(http: &Upstreams, refresh: bool) -> Result<Vec<(String, String)>, FetchError> {
     let config = http.config();
-    let (Some(client_id), Some(secret)) = (config.credential(CLIENT_ID), config.credential(CLIENT_SECRET))
-    else {
+    let (Some(client_id), Some(secret)) = (
+        config.credential(CLIENT_ID),
+        config.credential(CLIENT_SECRET),
+    ) else {
         return Err(FetchError::NotConfigured(format!(
             "Twitch tracking needs {CLIENT_ID} and {CLIENT_SECRET} on the server"
         )));
@@ -195,9 +199,7 @@ impl Provider for Stream {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.twitch.tv/shroud",
-        ]
+        &["https://www.twitch.tv/shroud"]
     }
 
     fn service(&self) -> Service {
@@ -300,9 +302,7 @@ impl Provider for Clip {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage",
-        ]
+        &["https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage"]
     }
 
     fn service(&self) -> Service {
@@ -400,9 +400,7 @@ impl Provider for Video {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.twitch.tv/videos/1234567",
-        ]
+        &["https://www.twitch.tv/videos/1234567"]
     }
 
     fn service(&self) -> Service {

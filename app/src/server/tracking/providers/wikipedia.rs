@@ -93,7 +93,9 @@ async fn daily_views(http: &Upstreams, key: &str) -> Result<Vec<DailyViews>, Fet
             &today.format("%Y%m%d").to_string(),
         ]);
     let what = format!("Wikipedia article {}", title_of(article));
-    let answer: Pageviews = http.get(&UpstreamRequest::get(WIKIMEDIA, url), &what).await?;
+    let answer: Pageviews = http
+        .get(&UpstreamRequest::get(WIKIMEDIA, url), &what)
+        .await?;
     let mut items = answer.items;
     items.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
     Ok(items)
@@ -119,7 +121,8 @@ fn is_language(language: &str) -> bool {
 fn normalise_title(title: &str) -> Option<String> {
     let title = title.replace(' ', "_");
     let title = title.trim_matches('_');
-    let forbidden = |c: char| matches!(c, '#' | '<' | '>' | '[' | ']' | '|' | '{' | '}') || c.is_control();
+    let forbidden =
+        |c: char| matches!(c, '#' | '<' | '>' | '[' | ']' | '|' | '{' | '}') || c.is_control();
     if title.is_empty() || title.len() > 255 || title.chars().any(forbidden) {
         return None;
     }
@@ -162,13 +165,16 @@ impl Provider for Article {
             _ => return None,
         };
         let title = percent_decode(&title)?;
-        self.parse_key(&format!("{language}.wikipedia/{title}")).ok()
+        self.parse_key(&format!("{language}.wikipedia/{title}"))
+            .ok()
     }
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
         let key = key.trim();
         let invalid = || {
-            format!("`{key}` is not a Wikipedia article (language.wikipedia/Title, for example en.wikipedia/Rust_(programming_language))")
+            format!(
+                "`{key}` is not a Wikipedia article (language.wikipedia/Title, for example en.wikipedia/Rust_(programming_language))"
+            )
         };
         let (project, title) = split(key).ok_or_else(invalid)?;
         let language = project
@@ -256,8 +262,14 @@ mod tests {
                 "https://fr.wikipedia.org/w/index.php?title=AC/DC&action=history",
                 Some("fr.wikipedia/AC/DC"),
             ),
-            ("https://en.wikipedia.org/wiki/AC/DC", Some("en.wikipedia/AC/DC")),
-            ("https://en.wikipedia.org/wiki/c++", Some("en.wikipedia/C++")),
+            (
+                "https://en.wikipedia.org/wiki/AC/DC",
+                Some("en.wikipedia/AC/DC"),
+            ),
+            (
+                "https://en.wikipedia.org/wiki/c++",
+                Some("en.wikipedia/C++"),
+            ),
             (
                 "https://zh-min-nan.wikipedia.org/wiki/Tâi-oân",
                 Some("zh-min-nan.wikipedia/Tâi-oân"),
@@ -278,7 +290,13 @@ mod tests {
             Article.parse_key("en.wikipedia/rust language").as_deref(),
             Ok("en.wikipedia/Rust_language")
         );
-        for bad in ["Rust", "en/Rust", "en.wikipedia/", "x.wikipedia/A", "en.wikipedia/A|B"] {
+        for bad in [
+            "Rust",
+            "en/Rust",
+            "en.wikipedia/",
+            "x.wikipedia/A",
+            "en.wikipedia/A|B",
+        ] {
             assert!(Article.parse_key(bad).is_err(), "{bad}");
         }
     }

@@ -10,15 +10,15 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::{Badge, Module, 
-    BatchOutcome, Provider, bare_host, is_token, missing, number, query_param, rfc3339, segments,
+use super::{
+    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, query_param,
+    rfc3339, segments,
 };
 use crate::server::tracking::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Credentials, Service, ServiceSpec},
     http::{UpstreamRequest, Upstreams, upstream_message},
 };
-
 
 /// YouTube's API.
 pub const YOUTUBE: Service = Service::new(&ServiceSpec {
@@ -68,9 +68,7 @@ async fn list(
         .append_pair("part", "snippet,statistics")
         .append_pair(filter.0, &filter.1)
         .append_pair("key", &key);
-    let response = http
-        .send(&UpstreamRequest::get(YOUTUBE, url))
-        .await?;
+    let response = http.send(&UpstreamRequest::get(YOUTUBE, url)).await?;
     if !response.status.is_success() {
         let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
         let reason = json["error"]["errors"][0]["reason"]
