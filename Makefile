@@ -1,10 +1,11 @@
 # The two commands of the README. Both set up whatever is missing and are safe to rerun.
-.PHONY: run test bench help
+.PHONY: run test bench docs help
 
 help:
 	@echo "make run   build and start Upcount on http://127.0.0.1:3000"
 	@echo "make test  run every check and test (fmt, clippy, Rust, Playwright)"
 	@echo "make bench run the benchmarks and write docs/benchmarks.md"
+	@echo "make docs  rewrite the README's provider tables from the provider registry"
 
 run:
 	@scripts/run.sh
@@ -14,3 +15,6 @@ test:
 
 bench:
 	@scripts/bench.sh
+
+docs:
+	@scripts/docs.sh

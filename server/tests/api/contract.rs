@@ -242,3 +242,127 @@ async fn a_wikipedia_link_becomes_a_tracker() {
         "the first sample is the newest day: {text}"
     );
 }
+
+const DOCS_START: &str =
+    "<!-- provider tables: generated from the registry by `make docs`; do not edit -->";
+const DOCS_END: &str = "<!-- end of the provider tables -->";
+
+/// The README's provider and service tables, from the registry.
+fn provider_tables() -> String {
+    let code = |text: &str| format!("`{text}`");
+    let mut out = String::from(
+        "| kind | provider | example links | metrics | needs |\n|---|---|---|---|---|\n",
+    );
+    for module in providers::MODULES {
+        for kind in (module.kinds)() {
+            let examples: Vec<String> = kind.examples().iter().map(|url| code(url)).collect();
+            let key = kind
+                .examples()
+                .first()
+                .and_then(|url| url::Url::parse(url).ok())
+                .and_then(|url| kind.recognise(&url))
+                .unwrap_or_default();
+            let metrics: Vec<String> = kind
+                .metrics(&SourceRef::new(key))
+                .into_iter()
+                .map(|metric| code(&metric.name))
+                .collect();
+            let needs = kind
+                .service()
+                .credentials()
+                .map(|credentials| {
+                    let vars: Vec<String> = credentials.vars.iter().map(|var| code(var)).collect();
+                    let vars = vars.join(" and ");
+                    if credentials.required {
+                        vars
+                    } else {
+                        format!("optional {vars}")
+                    }
+                })
+                .unwrap_or_default();
+            let (examples, metrics) = if kind.kind() == "json" {
+                (
+                    "any http(s) URL answering JSON, with `metrics`".to_string(),
+                    "named by you: `name → JMESPath`".to_string(),
+                )
+            } else {
+                (examples.join(", "), metrics.join(", "))
+            };
+            out.push_str(&format!(
+                "| {} | {} | {examples} | {metrics} | {needs} |\n",
+                code(kind.kind()),
+                module.badge.name,
+            ));
+        }
+    }
+    out.push_str(
+        "\n| service | base URL setting (default) | requests a minute: `UPCOUNT_<SERVICE>_RATE_PER_MIN` (default) | credentials |\n|---|---|---|---|\n",
+    );
+    for service in providers::services() {
+        let base = match (service.url_var(), service.default_base_url()) {
+            (Some(var), Some(url)) => format!("`{var}` ({url})"),
+            _ => "none: the URL a user gives".into(),
+        };
+        let rate = {
+            let (without, with) = (
+                service.default_requests_per_minute(false),
+                service.default_requests_per_minute(true),
+            );
+            if without == with {
+                format!("`{}` ({without})", service.rate_var())
+            } else {
+                format!(
+                    "`{}` ({without}; {with} with credentials)",
+                    service.rate_var()
+                )
+            }
+        };
+        let credentials = service
+            .credentials()
+            .map(|credentials| {
+                let vars: Vec<String> = credentials.vars.iter().map(|var| code(var)).collect();
+                let need = if credentials.required {
+                    "required"
+                } else {
+                    "optional"
+                };
+                format!(
+                    "{} ({need}; without: {})",
+                    vars.join(", "),
+                    credentials.when_missing
+                )
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| `{}` ({}) | {base} | {rate} | {credentials} |\n",
+            service.name().to_ascii_uppercase(),
+            service.label()
+        ));
+    }
+    out
+}
+
+/// The README's tables are the registry's: `make docs` (`UPDATE_DOCS=1`) rewrites them.
+#[test]
+fn the_readme_lists_every_registered_provider() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let (before, rest) = readme
+        .split_once(DOCS_START)
+        .expect("README has the start marker");
+    let (_, after) = rest
+        .split_once(DOCS_END)
+        .expect("README has the end marker");
+    let expected = format!(
+        "{before}{DOCS_START}\n\n{}\n{DOCS_END}{after}",
+        provider_tables()
+    );
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).expect("write README.md");
+        return;
+    }
+    assert!(
+        readme == expected,
+        "README.md's provider tables are out of date with the registry: run `make docs`"
+    );
+}

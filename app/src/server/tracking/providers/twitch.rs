@@ -302,7 +302,10 @@ impl Provider for Clip {
     }
 
     fn examples(&self) -> &'static [&'static str] {
-        &["https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage"]
+        &[
+            "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage",
+            "https://www.twitch.tv/shroud/clip/AwkwardHelplessSalamanderSwiftRage",
+        ]
     }
 
     fn service(&self) -> Service {

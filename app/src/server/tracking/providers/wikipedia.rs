@@ -218,8 +218,7 @@ impl Provider for Article {
             outcomes.push(daily_views(http, &source.key).await.and_then(|days| {
                 let newest = days
                     .iter()
-                    .filter(|day| day.day().is_some())
-                    .next_back()
+                    .rfind(|day| day.day().is_some())
                     .ok_or_else(|| {
                         FetchError::Gone(format!(
                             "Wikipedia article {} has no page views in the last {LOOKBACK_DAYS} days",

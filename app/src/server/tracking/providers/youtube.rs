@@ -138,6 +138,7 @@ impl Provider for Video {
         &[
             "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
             "https://youtu.be/dQw4w9WgXcQ",
+            "https://www.youtube.com/shorts/dQw4w9WgXcQ",
         ]
     }
 
