@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ChartRange;
+
 use super::trackers::{ChartPoint, TrackerSummary};
 
 /// At most this many trackers on one chart.
@@ -27,24 +29,11 @@ pub struct Comparison {
     pub trackers: Vec<TrackerSummary>,
     pub series: Vec<CompareSeries>,
     /// The range key (`30d`…) and the alignment (`calendar` or `launch`) used.
-    pub range: String,
+    pub range: ChartRange,
     pub align: String,
     /// The calendar range's bounds (ms since the epoch), for the x axis.
     pub from_ms: i64,
     pub to_ms: i64,
-}
-
-/// The range's length, or `None` for everything.
-pub fn range_duration_ms(range: &str) -> Option<i64> {
-    const HOUR: i64 = 3_600_000;
-    match range {
-        "24h" => Some(24 * HOUR),
-        "7d" => Some(7 * 24 * HOUR),
-        "90d" => Some(90 * 24 * HOUR),
-        "1y" => Some(365 * 24 * HOUR),
-        "all" => None,
-        _ => Some(30 * 24 * HOUR),
-    }
 }
 
 /// The trackers `ids` of the signed-in user's workspace (others are left out, as if they
@@ -53,7 +42,7 @@ pub fn range_duration_ms(range: &str) -> Option<i64> {
 #[server]
 pub async fn get_comparison(
     ids: Vec<String>,
-    range: String,
+    range: ChartRange,
     align: String,
 ) -> Result<Comparison, ServerFnError> {
     use crate::server::{
@@ -66,10 +55,10 @@ pub async fn get_comparison(
         tracing::error!(error = %error, "could not load a comparison");
         ServerFnError::new("Could not load the comparison. Please try again.")
     };
-    let range = if super::trackers::RANGES.iter().any(|(key, _)| *key == range) {
-        range
-    } else {
-        "30d".to_string()
+    // Comparisons take the chips' ranges, not custom days.
+    let range = match range {
+        ChartRange::Custom => ChartRange::default(),
+        range => range,
     };
     let align = if align == "launch" {
         align
@@ -77,7 +66,7 @@ pub async fn get_comparison(
         "calendar".to_string()
     };
     let now = chrono::Utc::now();
-    let duration = range_duration_ms(&range).map(chrono::TimeDelta::milliseconds);
+    let duration = range.length_secs().map(chrono::TimeDelta::seconds);
     let all = store::list_trackers(&state.pool, user.workspace_id)
         .await
         .map_err(failed)?;
@@ -120,7 +109,7 @@ pub async fn get_comparison(
                 )
                 .await
                 .map_err(failed)?;
-                super::trackers::chart_points(read.points, "value")
+                super::trackers::chart_points(read.points, crate::domain::ChartMode::Value)
             }
             None => Vec::new(),
         };
@@ -273,12 +262,5 @@ mod tests {
         assert_eq!(lines[0].points, vec![(0.0, 1.0), (2.0, 5.0)]);
         assert_eq!(lines[1].points, vec![(0.0, 2.0), (1.0, 9.0)]);
         assert_eq!(lines[1].unit, "stars");
-    }
-
-    #[test]
-    fn ranges_have_lengths() {
-        assert_eq!(range_duration_ms("7d"), Some(7 * 86_400_000));
-        assert_eq!(range_duration_ms("all"), None);
-        assert_eq!(range_duration_ms("nonsense"), Some(30 * 86_400_000));
     }
 }

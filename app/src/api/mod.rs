@@ -4,6 +4,30 @@ pub mod account;
 pub mod admin;
 pub mod billing;
 pub mod compare;
-pub mod flash;
+/// Kept under `api` for the pages; the type lives in `domain`.
+pub use crate::domain::flash;
 pub mod session;
 pub mod trackers;
+
+/// The server functions that only read, by URL path: the only ones open while an
+/// administrator views the site as someone else (read-only). Each is named here on
+/// purpose; every other server function counts as a write and is refused then, which
+/// `server/tests/api/authz.rs` checks by walking every registered server function.
+#[cfg(feature = "ssr")]
+pub fn read_only_server_fns() -> [&'static str; 12] {
+    use leptos::server_fn::ServerFn;
+    [
+        account::ListTokens::PATH,
+        billing::GetBilling::PATH,
+        billing::ListPlans::PATH,
+        compare::GetComparison::PATH,
+        session::GetViewer::PATH,
+        session::GetFlash::PATH,
+        trackers::ListTrackers::PATH,
+        trackers::PreviewTracker::PATH,
+        trackers::TrackerFormOptions::PATH,
+        trackers::GetShared::PATH,
+        trackers::GetTrackerDetail::PATH,
+        trackers::GetSeriesWindow::PATH,
+    ]
+}

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{ChartMode, ChartRange, Scale};
+
 /// A tracker as the pages show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackerSummary {
@@ -366,23 +368,6 @@ pub async fn get_shared(token: String) -> Result<Option<SharedTracker>, ServerFn
     }))
 }
 
-/// The ranges a tracker page offers.
-pub const RANGES: [(&str, &str); 6] = [
-    ("24h", "24 h"),
-    ("7d", "7 d"),
-    ("30d", "30 d"),
-    ("90d", "90 d"),
-    ("1y", "1 y"),
-    ("all", "All"),
-];
-
-/// How a tracker page shows values: as they are, or as change per hour or per day.
-pub const MODES: [(&str, &str); 3] = [
-    ("value", "Value"),
-    ("per_hour", "Change per hour"),
-    ("per_day", "Change per day"),
-];
-
 /// The change between consecutive points per `per_secs` seconds (3600: per hour), at the
 /// later point's time. The first point has nothing before it and is left out.
 pub fn rates(points: &[ChartPoint], per_secs: f64) -> Vec<ChartPoint> {
@@ -464,8 +449,8 @@ pub struct TrackerDetail {
     pub metric: String,
     pub unit: String,
     pub metrics: Vec<String>,
-    /// The range shown (a key of [`RANGES`], or `custom` from `from` to `to`).
-    pub range: String,
+    /// The range shown (`Custom`: from `from` to `to`).
+    pub range: ChartRange,
     /// The custom range's days (`YYYY-MM-DD`, UTC), as asked for.
     pub from: Option<String>,
     pub to: Option<String>,
@@ -474,9 +459,9 @@ pub struct TrackerDetail {
     pub to_ms: i64,
     /// Events in the range, oldest first.
     pub events: Vec<ChartEvent>,
-    /// The mode (a key of [`MODES`]) and the scale (`linear` or `log`).
-    pub mode: String,
-    pub scale: String,
+    /// The mode and the scale.
+    pub mode: ChartMode,
+    pub scale: Scale,
     /// The bucket width when points are buckets.
     pub bucket_secs: Option<i64>,
     pub points: Vec<ChartPoint>,
@@ -490,9 +475,9 @@ pub struct TrackerDetail {
 pub async fn get_tracker_detail(
     id: String,
     metric: Option<String>,
-    range: String,
-    mode: String,
-    scale: String,
+    range: ChartRange,
+    mode: ChartMode,
+    scale: Scale,
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Option<TrackerDetail>, ServerFnError> {
@@ -526,39 +511,27 @@ pub async fn get_tracker_detail(
             .and_then(|text| chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok())
     };
     let custom = match (day(&from), day(&to)) {
-        (Some(first), Some(last)) if range == "custom" && first <= last => Some((first, last)),
+        (Some(first), Some(last)) if range == ChartRange::Custom && first <= last => {
+            Some((first, last))
+        }
         _ => None,
     };
-    let range = if custom.is_some() || RANGES.iter().any(|(key, _)| *key == range) {
-        range
-    } else {
-        "30d".to_string()
-    };
-    let mode = if MODES.iter().any(|(key, _)| *key == mode) {
-        mode
-    } else {
-        "value".to_string()
-    };
-    let scale = if scale == "log" {
-        scale
-    } else {
-        "linear".to_string()
+    // A custom range without its days is the default one.
+    let range = match (range, custom) {
+        (ChartRange::Custom, None) => ChartRange::default(),
+        (range, _) => range,
     };
     let (mut points, mut bucket_secs) = (Vec::new(), None);
     let (mut start, mut end) = (now - chrono::TimeDelta::days(30), now);
     if let Some(chosen) = &chosen {
-        let bounds = match (range.as_str(), custom) {
+        let bounds = match (range.length_secs(), custom) {
             (_, Some((first, last))) => {
                 let midnight =
                     |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
                 Some((midnight(first), midnight(last) + chrono::TimeDelta::days(1)))
             }
-            ("24h", _) => Some((now - chrono::TimeDelta::hours(24), now)),
-            ("7d", _) => Some((now - chrono::TimeDelta::days(7), now)),
-            ("30d", _) => Some((now - chrono::TimeDelta::days(30), now)),
-            ("90d", _) => Some((now - chrono::TimeDelta::days(90), now)),
-            ("1y", _) => Some((now - chrono::TimeDelta::days(365), now)),
-            _ => store::first_sample_at(&state.pool, chosen.id)
+            (Some(secs), None) => Some((now - chrono::TimeDelta::seconds(secs), now)),
+            (None, None) => store::first_sample_at(&state.pool, chosen.id)
                 .await
                 .map_err(failed)?
                 .map(|first| (first, now)),
@@ -569,7 +542,7 @@ pub async fn get_tracker_detail(
                 .await
                 .map_err(failed)?;
             bucket_secs = read.bucket_secs;
-            points = chart_points(read.points, &mode);
+            points = chart_points(read.points, mode);
         }
     }
     let events = store::events(&state.pool, &tracker, start, end)
@@ -630,7 +603,7 @@ pub const CHART_POINTS: i64 = 500;
 #[cfg(feature = "ssr")]
 pub(crate) fn chart_points(
     points: Vec<crate::server::tracking::series::Point>,
-    mode: &str,
+    mode: ChartMode,
 ) -> Vec<ChartPoint> {
     let points: Vec<ChartPoint> = points
         .into_iter()
@@ -642,10 +615,9 @@ pub(crate) fn chart_points(
             count: point.count,
         })
         .collect();
-    match mode {
-        "per_hour" => rates(&points, 3_600.0),
-        "per_day" => rates(&points, 86_400.0),
-        _ => points,
+    match mode.per_secs() {
+        Some(per_secs) => rates(&points, per_secs),
+        None => points,
     }
 }
 
@@ -659,12 +631,12 @@ pub async fn get_series_window(
     metric: String,
     from_ms: i64,
     to_ms: i64,
-    mode: String,
+    mode: ChartMode,
     zone: Option<String>,
 ) -> Result<Option<SeriesWindow>, ServerFnError> {
     use crate::server::{
         state::AppState,
-        tracking::{series, store},
+        tracking::{series, service},
     };
     let user = signed_in().await?;
     let state = expect_context::<AppState>();
@@ -681,44 +653,29 @@ pub async fn get_series_window(
     series::check_time("from", from)
         .and_then(|()| series::check_time("to", to))
         .map_err(ServerFnError::new)?;
-    let failed = |error: sqlx::Error| {
-        tracing::error!(error = %error, "could not load a series window");
-        ServerFnError::new("Could not load this part of the chart. Please try again.")
-    };
-    let Some(tracker) = store::get_tracker(&state.pool, user.workspace_id, id)
-        .await
-        .map_err(failed)?
-    else {
-        return Ok(None);
-    };
-    let Some(chosen) = tracker.metrics.iter().find(|m| m.name == metric) else {
-        return Ok(None);
-    };
-    // Day buckets start at the viewer's midnights when the zone is one PostgreSQL knows.
-    let zone = match zone.filter(|zone| !zone.is_empty() && zone.len() <= 64) {
-        Some(zone)
-            if series::zone_exists(&state.pool, &zone)
-                .await
-                .map_err(failed)? =>
-        {
-            Some(zone)
-        }
-        _ => None,
-    };
-    let read = series::read_in_zone(
-        &state.pool,
-        chosen.id,
+    // The REST API's series read, with its rules: an unknown time zone or metric is an
+    // error here too, not silently ignored.
+    let request = service::SeriesRequest {
+        metric: Some(&metric),
         from,
         to,
-        CHART_POINTS,
-        zone.as_deref(),
-    )
-    .await
-    .map_err(failed)?;
-    Ok(Some(SeriesWindow {
-        bucket_secs: read.bucket_secs,
-        points: chart_points(read.points, &mode),
-    }))
+        points: CHART_POINTS,
+        zone: zone.as_deref().filter(|zone| !zone.is_empty()),
+    };
+    match service::series(&state.pool, user.workspace_id, id, request).await {
+        Ok((_, read)) => Ok(Some(SeriesWindow {
+            bucket_secs: read.bucket_secs,
+            points: chart_points(read.points, mode),
+        })),
+        Err(service::ServiceError::NotFound) => Ok(None),
+        Err(service::ServiceError::Invalid(message)) => Err(ServerFnError::new(message)),
+        Err(error) => {
+            tracing::error!(error = %error, "could not load a series window");
+            Err(ServerFnError::new(
+                "Could not load this part of the chart. Please try again.",
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

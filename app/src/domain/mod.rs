@@ -1,17 +1,27 @@
-//! Validated values shared by the server and the browser. Each type can only be built
-//! through `parse`, so holding one means the value is valid.
+//! The innermost layer, compiled for the server and the browser: validated values (each
+//! can only be built through `parse`, so holding one means the value is valid) and the
+//! plain types both sides share (plans, the one-shot flash, the console's and the billing
+//! page's data). It depends on nothing else in the crate; `server` builds on it, `api`
+//! maps both to server functions.
 
+pub mod billing;
+pub mod chart;
+pub mod console;
 pub mod email;
+pub mod flash;
 pub mod jmes_path;
 pub mod json_pick;
 pub mod next_path;
 pub mod password;
+pub mod plan;
 pub mod role;
 pub mod token;
 
+pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
 pub use password::Password;
+pub use plan::Plan;
 pub use role::Role;
 pub use token::{TokenName, TokenScope};

@@ -8,14 +8,12 @@ use leptos_router::hooks::use_query_map;
 
 use super::signed_in::SignedIn;
 use crate::{
-    api::{
-        compare::{Comparison, DrawnLine, MAX_COMPARED, draw_lines, get_comparison},
-        trackers::RANGES,
-    },
+    api::compare::{Comparison, DrawnLine, MAX_COMPARED, draw_lines, get_comparison},
     components::{
         add_tracker::server_message,
         feedback::{ErrorBox, ListSkeleton},
     },
+    domain::ChartRange,
 };
 
 #[component]
@@ -26,7 +24,7 @@ pub fn Compare() -> impl IntoView {
         query.with(|query| {
             (
                 query.get_all("ids").unwrap_or_default(),
-                query.get("range").unwrap_or_else(|| "30d".into()),
+                ChartRange::parse_or_default(query.get("range").as_deref()),
                 query.get("align").unwrap_or_else(|| "calendar".into()),
                 query.get("view").unwrap_or_else(|| "axes".into()),
             )
@@ -51,7 +49,7 @@ fn ComparePage<R>(
     comparison: Resource<Result<Comparison, ServerFnError>>,
 ) -> impl IntoView
 where
-    R: Fn() -> (Vec<String>, String, String, String) + Copy + Send + Sync + 'static,
+    R: Fn() -> (Vec<String>, ChartRange, String, String) + Copy + Send + Sync + 'static,
 {
     view! {
         <section class="compare-page" aria-labelledby="compare-title">
@@ -117,9 +115,9 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
                 </div>
             }
         };
-    let ranges: Vec<(String, String)> = RANGES
-        .iter()
-        .map(|(key, label)| (key.to_string(), label.to_string()))
+    let ranges: Vec<(String, String)> = ChartRange::PRESETS
+        .into_iter()
+        .map(|range| (range.key().to_string(), range.label().to_string()))
         .collect();
     let lines = draw_lines(&comparison.series, &view_kind, &comparison.align);
     let notes: Vec<String> = lines.iter().filter_map(|line| line.note.clone()).collect();
@@ -128,7 +126,7 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
     let key = format!(
         "{}-{}-{}-{}",
         chosen.join("-"),
-        comparison.range,
+        comparison.range.key(),
         comparison.align,
         view_kind
     );
@@ -147,7 +145,7 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
                 <div class="checks">{choices}</div>
             </fieldset>
             <div class="form-row">
-                {select("range", "Range", ranges, &comparison.range)}
+                {select("range", "Range", ranges, comparison.range.key())}
                 {select(
                     "view",
                     "Show",

@@ -9,12 +9,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{dashboard::format_number, not_found::NotFound, signed_in::SignedIn};
 use crate::{
-    api::trackers::{ChartEvent, ChartPoint, MODES, RANGES, TrackerDetail, get_tracker_detail},
+    api::trackers::{ChartEvent, ChartPoint, TrackerDetail, get_tracker_detail},
     components::{
         add_tracker::server_message,
         feedback::{ErrorBox, TrackerSkeleton},
         polls::PollsTable,
     },
+    domain::{ChartMode, ChartRange, Scale},
 };
 
 #[component]
@@ -26,9 +27,9 @@ pub fn Tracker() -> impl IntoView {
         (
             params.read().get("id").unwrap_or_default(),
             query.read().get("metric"),
-            query.read().get("range").unwrap_or_else(|| "30d".into()),
-            query.read().get("mode").unwrap_or_else(|| "value".into()),
-            query.read().get("scale").unwrap_or_else(|| "linear".into()),
+            ChartRange::parse_or_default(query.read().get("range").as_deref()),
+            ChartMode::parse_or_default(query.read().get("mode").as_deref()),
+            Scale::parse_or_default(query.read().get("scale").as_deref()),
             query.read().get("from"),
             query.read().get("to"),
         )
@@ -69,18 +70,25 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
     let base = format!("/trackers/{}", summary.id);
     // Every link keeps the rest of the view; a custom range keeps its days.
     let custom_days = match (&detail.from, &detail.to) {
-        (Some(from), Some(to)) if detail.range == "custom" => format!("&from={from}&to={to}"),
+        (Some(from), Some(to)) if detail.range == ChartRange::Custom => {
+            format!("&from={from}&to={to}")
+        }
         _ => String::new(),
     };
     let view_link = {
         let (base, custom_days) = (base.clone(), custom_days.clone());
-        move |metric: &str, range: &str, mode: &str, scale: &str| {
-            let days = if range == "custom" {
+        move |metric: &str, range: ChartRange, mode: ChartMode, scale: Scale| {
+            let days = if range == ChartRange::Custom {
                 custom_days.as_str()
             } else {
                 ""
             };
-            format!("{base}?metric={metric}&range={range}&mode={mode}&scale={scale}{days}")
+            format!(
+                "{base}?metric={metric}&range={}&mode={}&scale={}{days}",
+                range.key(),
+                mode.key(),
+                scale.key()
+            )
         }
     };
     let chips = |label: &'static str, items: Vec<(String, String, bool)>| {
@@ -94,9 +102,9 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
     };
     let (metric, range, mode, scale) = (
         detail.metric.clone(),
-        detail.range.clone(),
-        detail.mode.clone(),
-        detail.scale.clone(),
+        detail.range,
+        detail.mode,
+        detail.scale,
     );
     let metric_links = chips(
         "Metric",
@@ -105,7 +113,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             .iter()
             .map(|name| {
                 (
-                    view_link(name, &range, &mode, &scale),
+                    view_link(name, range, mode, scale),
                     name.replace('_', " "),
                     *name == metric,
                 )
@@ -114,46 +122,46 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
     );
     let range_links = chips(
         "Range",
-        RANGES
-            .iter()
-            .map(|(key, label)| {
+        ChartRange::PRESETS
+            .into_iter()
+            .map(|preset| {
                 (
-                    view_link(&metric, key, &mode, &scale),
-                    label.to_string(),
-                    *key == range,
+                    view_link(&metric, preset, mode, scale),
+                    preset.label().to_string(),
+                    preset == range,
                 )
             })
             .collect(),
     );
     let mode_links = chips(
         "View",
-        MODES
-            .iter()
-            .map(|(key, label)| {
+        ChartMode::ALL
+            .into_iter()
+            .map(|choice| {
                 (
-                    view_link(&metric, &range, key, &scale),
-                    label.to_string(),
-                    *key == mode,
+                    view_link(&metric, range, choice, scale),
+                    choice.label().to_string(),
+                    choice == mode,
                 )
             })
             .collect(),
     );
     let scale_links = chips(
         "Scale",
-        [("linear", "Linear"), ("log", "Log")]
-            .iter()
-            .map(|(key, label)| {
+        Scale::ALL
+            .into_iter()
+            .map(|choice| {
                 (
-                    view_link(&metric, &range, &mode, key),
-                    label.to_string(),
-                    *key == scale,
+                    view_link(&metric, range, mode, choice),
+                    choice.label().to_string(),
+                    choice == scale,
                 )
             })
             .collect(),
     );
     // A log axis cannot show zero or less: such data is drawn linear, and says so.
-    let log = detail.scale == "log" && detail.points.iter().all(|point| point.min > 0.0);
-    let log_note = (detail.scale == "log" && !log)
+    let log = detail.scale == Scale::Log && detail.points.iter().all(|point| point.min > 0.0);
+    let log_note = (detail.scale == Scale::Log && !log)
         .then(|| view! { <p class="muted">"Log scale needs values above zero; showing a linear scale."</p> });
     let latest = summary
         .latest
@@ -174,10 +182,13 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
     let chart = ChartSpec {
         tracker_id: summary.id.clone(),
         metric: detail.metric.clone(),
-        mode: detail.mode.clone(),
+        mode: detail.mode,
         view_key: format!(
             "{}-{}-{}-{}",
-            detail.metric, detail.range, detail.mode, detail.scale
+            detail.metric,
+            detail.range.key(),
+            detail.mode.key(),
+            detail.scale.key()
         ),
         points: detail.points.clone(),
         events: detail.events.clone(),
@@ -205,12 +216,12 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             {range_links}
             <form method="get" action=base.clone() class="custom-range" aria-label="Custom range">
                 <input type="hidden" name="metric" value=detail.metric.clone() />
-                <input type="hidden" name="mode" value=detail.mode.clone() />
-                <input type="hidden" name="scale" value=detail.scale.clone() />
+                <input type="hidden" name="mode" value=detail.mode.key() />
+                <input type="hidden" name="scale" value=detail.scale.key() />
                 <input type="hidden" name="range" value="custom" />
                 <label>"From " <input type="date" name="from" required value=detail.from.clone().unwrap_or_default() /></label>
                 <label>"to " <input type="date" name="to" required value=detail.to.clone().unwrap_or_default() /></label>
-                <button class="button-secondary" type="submit" aria-current=(detail.range == "custom").then_some("page")>"Show"</button>
+                <button class="button-secondary" type="submit" aria-current=(detail.range == ChartRange::Custom).then_some("page")>"Show"</button>
             </form>
             {mode_links}
             {scale_links}
@@ -371,7 +382,7 @@ type Visible = RwSignal<(i64, i64)>;
 pub struct ChartSpec {
     pub tracker_id: String,
     pub metric: String,
-    pub mode: String,
+    pub mode: ChartMode,
     /// Unique per view, so a navigation never draws into the element of the page it leaves.
     pub view_key: String,
     pub points: Vec<ChartPoint>,
@@ -547,7 +558,7 @@ mod browser {
             (
                 spec.tracker_id.clone(),
                 spec.metric.clone(),
-                spec.mode.clone(),
+                spec.mode,
                 spec.from_ms,
                 spec.to_ms,
                 spec.points.clone(),

@@ -58,7 +58,7 @@ pub enum AuthError {
 
 /// The flash messages the auth middleware took out of the session for this request.
 #[derive(Clone, Debug, Default)]
-pub struct TakenFlash(pub Option<crate::api::flash::Flash>);
+pub struct TakenFlash(pub Option<crate::domain::flash::Flash>);
 
 /// Session key of the user an administrator is viewing as (read-only).
 pub const VIEW_AS: &str = "view_as";
@@ -70,6 +70,3 @@ pub struct Impersonation {
     pub admin: CurrentUser,
     pub target_email: String,
 }
-
-/// Server functions that only read, and so stay open while viewing as someone.
-pub const READ_ONLY_SERVER_FNS: [&str; 4] = ["get_", "list_", "preview_", "tracker_form_options"];

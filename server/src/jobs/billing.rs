@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::{BackgroundJob, storage};
+use super::{BackgroundJob, Periodic, storage};
 
 /// Attempts of one `stripe_event` job; the sweep queues a failed event again later, with
 /// a growing pause, up to 20 attempts in all.
@@ -75,6 +75,11 @@ pub struct BillingSweep {}
 
 impl BackgroundJob for BillingSweep {
     const JOB_NAME: &'static str = "billing_sweep";
+}
+
+impl Periodic for BillingSweep {
+    /// Apply plans that changed with time, and retry Stripe events, every five minutes.
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 }
 
 /// What a sweep did.

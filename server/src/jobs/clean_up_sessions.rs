@@ -5,13 +5,18 @@ use apalis::prelude::{BoxDynError, Data};
 use app::server::{db, rate_limit, session_store::PgSessionStore};
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, JobContext};
+use super::{BackgroundJob, JobContext, Periodic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleanUpSessions {}
 
 impl BackgroundJob for CleanUpSessions {
     const JOB_NAME: &'static str = "clean_up_sessions";
+}
+
+impl Periodic for CleanUpSessions {
+    /// Delete expired sessions every hour.
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Background jobs: apalis workers on PostgreSQL (`apalis.jobs`).
 //!
-//! Each job is a small serializable struct in its own file, registered in [`run`]. Jobs
+//! Each job is a small serializable struct in its own file, registered in [`run`] with one
+//! line; a periodic one declares its period there too ([`Periodic`]). Jobs
 //! are safe to run more than once. Any number of worker processes may run against one
 //! database: apalis hands each job to one worker (`FOR UPDATE SKIP LOCKED`), and the
 //! [`scheduler`] enqueues each periodic job once per period however many processes tick.
@@ -61,6 +62,12 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + Unpin + 's
     const JOB_NAME: &'static str;
 }
 
+/// A job the [`scheduler`] enqueues once per period, declared next to the job.
+pub trait Periodic: BackgroundJob + Default {
+    /// How often.
+    const EVERY: Duration;
+}
+
 /// What a job needs from the rest of the server.
 #[derive(Clone, Debug)]
 pub struct JobContext {
@@ -107,6 +114,26 @@ pub async fn enqueue_once<J: BackgroundJob>(
     }
 }
 
+/// The supervised worker of job type `$job`: `$context` (a value with a `pool`) is its
+/// data, `$run` its function, and `concurrency` how many it runs at once (default one).
+macro_rules! worker {
+    ($workers:expr, $shutdown:expr, $job:ty, $context:expr, $run:path $(, $concurrency:expr)?) => {{
+        let context = $context.clone();
+        $workers.supervise(<$job>::JOB_NAME, $shutdown, move |name, workers| {
+            let context = context.clone();
+            let backend =
+                storage::<$job>(&context.pool).poll_with_strategy(workers.polling::<$job>());
+            Monitor::new().register(move |_| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(backend.clone())
+                    $(.concurrency($concurrency))?
+                    .data(context.clone())
+                    .build($run)
+            })
+        })
+    }};
+}
+
 /// Runs every worker, and the scheduler, until `shutdown` is cancelled. Then no new job is
 /// taken; running jobs get `UPCOUNT_SHUTDOWN_TIMEOUT_SECS` to finish.
 pub async fn run(
@@ -149,93 +176,58 @@ pub async fn run(
         instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
     };
 
-    let prune = workers.supervise(PruneJobs::JOB_NAME, &shutdown, |name, workers| {
-        let context = workers.context.clone();
-        let backend =
-            storage::<PruneJobs>(&context.pool).poll_with_strategy(workers.polling::<PruneJobs>());
-        Monitor::new().register(move |_| {
-            WorkerBuilder::new(name.as_str())
-                .backend(backend.clone())
-                .data(context.clone())
-                .build(prune_jobs::run)
-        })
-    });
-    let prune_samples = workers.supervise(PruneSamples::JOB_NAME, &shutdown, |name, workers| {
-        let context = workers.context.clone();
-        let backend = storage::<PruneSamples>(&context.pool)
-            .poll_with_strategy(workers.polling::<PruneSamples>());
-        Monitor::new().register(move |_| {
-            WorkerBuilder::new(name.as_str())
-                .backend(backend.clone())
-                .data(context.clone())
-                .build(prune_samples::run)
-        })
-    });
-    let snapshots = workers.supervise(ServiceSnapshot::JOB_NAME, &shutdown, |name, workers| {
-        let context = workers.context.clone();
-        let backend = storage::<ServiceSnapshot>(&context.pool)
-            .poll_with_strategy(workers.polling::<ServiceSnapshot>());
-        Monitor::new().register(move |_| {
-            WorkerBuilder::new(name.as_str())
-                .backend(backend.clone())
-                .data(context.clone())
-                .build(snapshot::run)
-        })
-    });
-    let clean_up = workers.supervise(CleanUpSessions::JOB_NAME, &shutdown, |name, workers| {
-        let context = workers.context.clone();
-        let backend = storage::<CleanUpSessions>(&context.pool)
-            .poll_with_strategy(workers.polling::<CleanUpSessions>());
-        Monitor::new().register(move |_| {
-            WorkerBuilder::new(name.as_str())
-                .backend(backend.clone())
-                .data(context.clone())
-                .build(clean_up_sessions::run)
-        })
-    });
-    let polls = workers.supervise(PollSources::JOB_NAME, &shutdown, |name, workers| {
-        let context = poll_context.clone();
-        let backend = storage::<PollSources>(&context.pool)
-            .poll_with_strategy(workers.polling::<PollSources>());
-        Monitor::new().register(move |_| {
-            WorkerBuilder::new(name.as_str())
-                .backend(backend.clone())
-                .concurrency(concurrency)
-                .data(context.clone())
-                .build(poll::run)
-        })
-    });
-    let stripe_events =
-        workers.supervise(ProcessStripeEvent::JOB_NAME, &shutdown, |name, workers| {
-            let context = billing_context.clone();
-            let backend = storage::<ProcessStripeEvent>(&context.pool)
-                .poll_with_strategy(workers.polling::<ProcessStripeEvent>());
-            Monitor::new().register(move |_| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(backend.clone())
-                    .data(context.clone())
-                    .build(billing::process_stripe_event)
-            })
-        });
-    let sweeps = workers.supervise(BillingSweep::JOB_NAME, &shutdown, |name, workers| {
-        let context = billing_context.clone();
-        let backend = storage::<BillingSweep>(&context.pool)
-            .poll_with_strategy(workers.polling::<BillingSweep>());
-        Monitor::new().register(move |_| {
-            WorkerBuilder::new(name.as_str())
-                .backend(backend.clone())
-                .data(context.clone())
-                .build(billing::sweep)
-        })
-    });
+    // One line per job: its type, its context, its function.
     tokio::join!(
-        prune,
-        prune_samples,
-        snapshots,
-        clean_up,
-        polls,
-        stripe_events,
-        sweeps
+        worker!(
+            workers,
+            &shutdown,
+            PruneJobs,
+            workers.context,
+            prune_jobs::run
+        ),
+        worker!(
+            workers,
+            &shutdown,
+            PruneSamples,
+            workers.context,
+            prune_samples::run
+        ),
+        worker!(
+            workers,
+            &shutdown,
+            ServiceSnapshot,
+            workers.context,
+            snapshot::run
+        ),
+        worker!(
+            workers,
+            &shutdown,
+            CleanUpSessions,
+            workers.context,
+            clean_up_sessions::run
+        ),
+        worker!(
+            workers,
+            &shutdown,
+            PollSources,
+            poll_context,
+            poll::run,
+            concurrency
+        ),
+        worker!(
+            workers,
+            &shutdown,
+            ProcessStripeEvent,
+            billing_context,
+            billing::process_stripe_event
+        ),
+        worker!(
+            workers,
+            &shutdown,
+            BillingSweep,
+            billing_context,
+            billing::sweep
+        ),
     );
 
     shutdown.cancel();

@@ -6,13 +6,18 @@
 use apalis::prelude::{BoxDynError, Data};
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, JobContext};
+use super::{BackgroundJob, JobContext, Periodic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PruneJobs {}
 
 impl BackgroundJob for PruneJobs {
     const JOB_NAME: &'static str = "prune_jobs";
+}
+
+impl Periodic for PruneJobs {
+    /// Prune finished jobs every hour (poll jobs are kept for an hour).
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 }
 
 /// What one run deleted.

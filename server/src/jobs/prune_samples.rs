@@ -7,13 +7,18 @@ use apalis::prelude::{BoxDynError, Data};
 use app::server::tracking::store;
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, JobContext};
+use super::{BackgroundJob, JobContext, Periodic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PruneSamples {}
 
 impl BackgroundJob for PruneSamples {
     const JOB_NAME: &'static str = "prune_samples";
+}
+
+impl Periodic for PruneSamples {
+    /// Prune raw samples past their retention every hour.
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 }
 
 #[tracing::instrument(name = "prune_samples", skip_all)]

@@ -8,18 +8,9 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, PruneJobs, PruneSamples,
+    BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, Periodic, PruneJobs, PruneSamples,
     ServiceSnapshot, enqueue_once,
 };
-
-/// Prune finished jobs every hour (poll jobs are kept for an hour).
-const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
-/// Delete expired sessions every hour.
-const CLEAN_UP_SESSIONS_EVERY: Duration = Duration::from_secs(3_600);
-/// Record the admin console's figures every five minutes.
-const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
-/// Apply plans that changed with time, and retry Stripe events, every five minutes.
-const BILLING_SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Ticks every `tick` until `shutdown` is cancelled, enqueuing what is due.
 pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
@@ -36,46 +27,17 @@ pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
 /// Enqueues each periodic job whose period `now` falls in, unless that period's job is
 /// already queued.
 pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
-    report::<PruneJobs>(
-        enqueue_once(pool, PruneJobs::default(), &period_key(now, PRUNE_EVERY)).await,
-        now,
-        PRUNE_EVERY,
-    );
-    report::<CleanUpSessions>(
-        enqueue_once(
-            pool,
-            CleanUpSessions::default(),
-            &period_key(now, CLEAN_UP_SESSIONS_EVERY),
-        )
-        .await,
-        now,
-        CLEAN_UP_SESSIONS_EVERY,
-    );
-    report::<PruneSamples>(
-        enqueue_once(pool, PruneSamples::default(), &period_key(now, PRUNE_EVERY)).await,
-        now,
-        PRUNE_EVERY,
-    );
-    report::<ServiceSnapshot>(
-        enqueue_once(
-            pool,
-            ServiceSnapshot::default(),
-            &period_key(now, SNAPSHOT_EVERY),
-        )
-        .await,
-        now,
-        SNAPSHOT_EVERY,
-    );
-    report::<BillingSweep>(
-        enqueue_once(
-            pool,
-            BillingSweep::default(),
-            &period_key(now, BILLING_SWEEP_EVERY),
-        )
-        .await,
-        now,
-        BILLING_SWEEP_EVERY,
-    );
+    schedule::<PruneJobs>(pool, now).await;
+    schedule::<CleanUpSessions>(pool, now).await;
+    schedule::<PruneSamples>(pool, now).await;
+    schedule::<ServiceSnapshot>(pool, now).await;
+    schedule::<BillingSweep>(pool, now).await;
+}
+
+/// Enqueues `J` unless its job of the period `now` falls in is already queued.
+async fn schedule<J: Periodic>(pool: &PgPool, now: SystemTime) {
+    let key = period_key(now, J::EVERY);
+    report::<J>(enqueue_once(pool, J::default(), &key).await, now, J::EVERY);
 }
 
 fn report<J: BackgroundJob>(outcome: anyhow::Result<Enqueued>, now: SystemTime, every: Duration) {

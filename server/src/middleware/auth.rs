@@ -213,12 +213,9 @@ fn allowed_while_viewing_as(method: &Method, path: &str) -> bool {
     if matches!(path, "/admin/view-as/stop" | "/sign-out") {
         return true;
     }
-    match path.strip_prefix("/api/") {
-        Some(name) if !name.starts_with("v1/") => auth::READ_ONLY_SERVER_FNS
-            .iter()
-            .any(|prefix| name.starts_with(prefix)),
-        _ => false,
-    }
+    // Server functions marked read-only by name; everything else (the REST API's writes,
+    // every other server function, forms) is refused.
+    app::api::read_only_server_fns().contains(&path)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! nobody but an administrator reaches any of it.
 
 use app::domain::{Role, TokenScope};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -108,7 +108,7 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
     assert!(back.starts_with("/sign-in"), "{back}");
     let page = again.get(&back).await.text().await.expect("page");
     assert!(page.contains("This account is suspended"), "{page}");
-    let (status, _) = app.api(Method::GET, "/api/v1/me", &token, None).await;
+    let (status, _) = app.api_get("/api/v1/me", &token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Their source, tracked by nobody else, stops polling.
     let (state, _, next) = source_state(&app, source).await;
@@ -129,7 +129,7 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
     assert_eq!(last_audit(&app).await.1, "user.unsuspend");
     member.sign_in(&user).await;
     assert_eq!(member.get("/dashboard").await.status(), StatusCode::OK);
-    let (status, _) = app.api(Method::GET, "/api/v1/me", &token, None).await;
+    let (status, _) = app.api_get("/api/v1/me", &token).await;
     assert_eq!(status, StatusCode::OK);
     let (state, _, next) = source_state(&app, source).await;
     assert_eq!(state, "ok");

@@ -255,3 +255,60 @@ async fn create_user_reads_the_password_from_standard_input() {
     assert!(app::server::password::verify("a piped password", Some(&hash)).await);
     pool.close().await;
 }
+
+/// While an administrator views the site as someone, every registered server function is
+/// refused unless it is named read-only in `app::api::read_only_server_fns`: a new
+/// server function is a write until marked otherwise, whatever its name.
+#[tokio::test]
+async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
+    let app = spawn_app().await;
+    let admin = app.create_user(Role::Admin).await;
+    let user = app.create_user(Role::Member).await;
+    let browser = app.browser();
+    browser.sign_in(&admin).await;
+    let started = browser
+        .post_form(&format!("/admin/users/{}/view-as", user.id), &[])
+        .await;
+    assert_eq!(started.status().as_u16(), 303);
+
+    let read_only = app::api::read_only_server_fns();
+    let registered: Vec<(&str, String)> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (path, method.to_string()))
+        .collect();
+    for path in read_only {
+        assert!(
+            registered.iter().any(|(known, _)| *known == path),
+            "{path} is registered"
+        );
+    }
+    let mut refused = 0;
+    for (path, method) in &registered {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let response = browser
+            .client
+            .request(method, format!("{}{path}", browser.base))
+            .header("origin", &browser.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let read_only_refusal = status == 403 && text.contains("read-only");
+        if read_only.contains(path) {
+            assert!(
+                !read_only_refusal,
+                "{path} reads, and stays open: {status} {text}"
+            );
+        } else {
+            assert!(
+                read_only_refusal,
+                "{path} is refused while viewing as: {status} {text}"
+            );
+            refused += 1;
+        }
+    }
+    // add_tracker and the three admin functions, at least.
+    assert!(refused >= 4, "refused {refused} of {registered:?}");
+}

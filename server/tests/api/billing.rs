@@ -616,11 +616,10 @@ async fn a_free_workspace_is_held_to_its_limits() {
     let token = app.token(&user, TokenScope::Write).await;
     // A sixth tracker: 402 before anything is fetched.
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({"url": "https://news.ycombinator.com/item?id=1"})),
+            json!({"url": "https://news.ycombinator.com/item?id=1"}),
         )
         .await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
@@ -742,13 +741,11 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
         .format("%Y-%m-%dT23:59:59Z")
         .to_string();
     let (status, body) = app
-        .api(
-            Method::GET,
+        .api_get(
             &format!(
                 "/api/v1/trackers/{tracker}/series?metric=score&from={day}&to={day_end}&points=1000"
             ),
             &token,
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -763,13 +760,7 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
     let recent_end = (now - TimeDelta::days(2))
         .format("%Y-%m-%dT23:59:59Z")
         .to_string();
-    let (_, body) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/trackers/{tracker}/series?metric=score&from={recent}&to={recent_end}&points=1000"),
-            &token,
-            None,
-        )
+    let (_, body) = app.api_get(&format!("/api/v1/trackers/{tracker}/series?metric=score&from={recent}&to={recent_end}&points=1000"), &token)
         .await;
     assert_eq!(body["resolution"], "raw", "{body}");
     assert_eq!(body["points"].as_array().map(Vec::len), Some(144));

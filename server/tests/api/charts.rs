@@ -147,11 +147,10 @@ async fn previews_refuse_private_addresses_before_connecting() {
         );
     }
     let (status, _) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers/preview",
             "upc_not-a-token",
-            Some(json!({ "url": "https://github.com/a/b" })),
+            json!({ "url": "https://github.com/a/b" }),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -387,11 +386,9 @@ async fn tracker_with(app: &TestApp, token: &str, samples: &[(DateTime<Utc>, f64
 
 async fn series(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
     let (status, body) = app
-        .api(
-            Method::GET,
+        .api_get(
             &format!("/api/v1/trackers/{id}/series?metric=stars&{query}"),
             token,
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{query}: {body}");
@@ -503,11 +500,9 @@ async fn day_buckets_follow_the_time_zone_across_daylight_saving_changes() {
             .collect::<Vec<_>>()
     );
     let (status, body) = app
-        .api(
-            Method::GET,
+        .api_get(
             &format!("/api/v1/trackers/{id}/series?tz=Mars/Olympus"),
             &token,
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

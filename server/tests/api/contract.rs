@@ -225,14 +225,7 @@ async fn a_wikipedia_link_becomes_a_tracker() {
             serde_json::json!({ "url": "https://en.wikipedia.org/wiki/Rust_(programming_language)" }),
         )
         .await;
-    let (status, tracker) = app
-        .api(
-            reqwest::Method::GET,
-            &format!("/api/v1/trackers/{id}"),
-            &token,
-            None,
-        )
-        .await;
+    let (status, tracker) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
     assert!(status.is_success(), "{status} {tracker}");
     let text = tracker.to_string();
     assert!(text.contains("wikipedia.article"), "{text}");

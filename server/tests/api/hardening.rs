@@ -49,7 +49,7 @@ async fn track_leptos(standin: &StandIn, app: &TestApp, token: &str) -> String {
 /// The process still answers, quickly.
 async fn still_answers(app: &TestApp, token: &str) {
     let started = Instant::now();
-    let (status, _) = app.api(Method::GET, "/api/v1/trackers", token, None).await;
+    let (status, _) = app.api_get("/api/v1/trackers", token).await;
     assert_eq!(status, StatusCode::OK);
     assert!(started.elapsed() < Duration::from_secs(1));
 }
@@ -73,11 +73,10 @@ async fn jmespath_bombs_get_a_422_naming_the_limit_and_the_process_lives_on() {
         for path in ["/api/v1/trackers/preview", "/api/v1/trackers"] {
             let started = Instant::now();
             let (status, body) = app
-                .api(
-                    Method::POST,
+                .api_post(
                     path,
                     &token,
-                    Some(json!({ "url": url, "metrics": { "members": bomb } })),
+                    json!({ "url": url, "metrics": { "members": bomb } }),
                 )
                 .await;
             assert!(
@@ -103,12 +102,7 @@ async fn jmespath_bombs_get_a_422_naming_the_limit_and_the_process_lives_on() {
         .collect();
     for path in ["/api/v1/trackers/preview", "/api/v1/trackers"] {
         let (status, body) = app
-            .api(
-                Method::POST,
-                path,
-                &token,
-                Some(json!({ "url": url, "metrics": metrics })),
-            )
+            .api_post(path, &token, json!({ "url": url, "metrics": metrics }))
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["code"], "invalid");
@@ -122,13 +116,7 @@ async fn jmespath_bombs_get_a_422_naming_the_limit_and_the_process_lives_on() {
     }
 
     // Ordinary expressions still preview and add.
-    let (status, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers/preview",
-            &token,
-            Some(json!({ "url": url, "metrics": { "members": "stats.members", "n": "length(list[?@ > `1`])" } })),
-        )
+    let (status, body) = app.api_post("/api/v1/trackers/preview", &token, json!({ "url": url, "metrics": { "members": "stats.members", "n": "length(list[?@ > `1`])" } }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
@@ -146,11 +134,10 @@ async fn an_expression_that_turns_hostile_on_a_new_document_fails_that_poll_and_
     // Accepted: its worst case is a few hundred values per value of the document.
     let expression = "length([@,@,@,@][] | [@,@,@,@][] | [@,@,@,@][])";
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": url, "metrics": { "copies": expression } })),
+            json!({ "url": url, "metrics": { "copies": expression } }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -162,11 +149,10 @@ async fn an_expression_that_turns_hostile_on_a_new_document_fails_that_poll_and_
         fixtures::github_repo("leptos-rs/leptos", 7),
     );
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -325,11 +311,10 @@ async fn the_public_page_shows_a_json_sources_host_and_path_only() {
         .replacen("http://", "http://reader:pa55word@", 1);
     let url = format!("{address}/json/doc?api_key=s3cr3t-key&plan=x");
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": url, "metrics": { "members": "stats.members" } })),
+            json!({ "url": url, "metrics": { "members": "stats.members" } }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -363,9 +348,7 @@ async fn the_public_page_shows_a_json_sources_host_and_path_only() {
         "the host and path are shown: {page}"
     );
     // The owner still sees the whole address.
-    let (_, mine) = app
-        .api(Method::GET, &format!("/api/v1/trackers/{id}"), &token, None)
-        .await;
+    let (_, mine) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
     assert!(mine.to_string().contains("s3cr3t-key"), "{mine}");
 }
 
@@ -385,14 +368,13 @@ async fn connection_headers_low_ports_and_metadata_addresses_are_refused() {
         "Proxy-Authorization",
     ] {
         let (status, body) = app
-            .api(
-                Method::POST,
+            .api_post(
                 "/api/v1/trackers",
                 &token,
-                Some(json!({
+                json!({
                     "url": url, "metrics": { "members": "stats.members" },
                     "headers": [{ "name": name, "value": "x" }]
-                })),
+                }),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {body}");
@@ -414,11 +396,10 @@ async fn connection_headers_low_ports_and_metadata_addresses_are_refused() {
         ("http://168.63.129.16/machine", "metadata"),
     ] {
         let (status, body) = strict
-            .api(
-                Method::POST,
+            .api_post(
                 "/api/v1/trackers/preview",
                 &strict_token,
-                Some(json!({ "url": url, "metrics": { "n": "n" } })),
+                json!({ "url": url, "metrics": { "n": "n" } }),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
@@ -464,14 +445,13 @@ async fn secret_headers_never_follow_a_redirect_to_another_origin() {
     let (first, _) =
         origin(move || axum::response::Redirect::temporary(&target).into_response()).await;
     let add = |headers: Value| {
-        app.api(
-            Method::POST,
+        app.api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({
+            json!({
                 "url": format!("{first}/stats"), "metrics": { "members": "stats.members" },
                 "headers": headers
-            })),
+            }),
         )
     };
     let (status, body) =
@@ -786,11 +766,10 @@ async fn a_request_that_takes_too_long_gets_a_503_saying_so() {
     });
     let started = Instant::now();
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers/preview",
             &token,
-            Some(json!({ "url": url, "metrics": { "n": "n" } })),
+            json!({ "url": url, "metrics": { "n": "n" } }),
         )
         .await;
     assert!(
@@ -927,11 +906,10 @@ async fn previews_and_adds_are_throttled_per_workspace() {
     let preview = |token: String| {
         let app = &app;
         async move {
-            app.api(
-                Method::POST,
+            app.api_post(
                 "/api/v1/trackers/preview",
                 &token,
-                Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+                json!({ "url": "https://github.com/leptos-rs/leptos" }),
             )
             .await
         }
@@ -952,11 +930,10 @@ async fn previews_and_adds_are_throttled_per_workspace() {
     );
     // An add counts too.
     let (status, _) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &busy_token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -1086,14 +1063,7 @@ async fn sources_nobody_tracks_go_after_thirty_days_and_secret_ones_at_once() {
     };
     assert_eq!(sources().await.len(), 2);
     for id in [&secret, &public] {
-        let (status, _) = app
-            .api(
-                Method::DELETE,
-                &format!("/api/v1/trackers/{id}"),
-                &token,
-                None,
-            )
-            .await;
+        let status = app.delete_tracker(&token, id).await;
         assert!(status.is_success(), "{status}");
     }
     // The secret one went with its tracker, samples and all; the other waits.
@@ -1126,13 +1096,7 @@ async fn sources_nobody_tracks_go_after_thirty_days_and_secret_ones_at_once() {
         )
         .await;
     assert!(sources().await[0].1.is_none());
-    app.api(
-        Method::DELETE,
-        &format!("/api/v1/trackers/{again}"),
-        &token,
-        None,
-    )
-    .await;
+    app.delete_tracker(&token, &again).await;
     let now = Utc::now();
     assert_eq!(
         store::delete_orphaned_sources(&app.pool, now + chrono::TimeDelta::days(29))

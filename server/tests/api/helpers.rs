@@ -331,6 +331,42 @@ impl TestApp {
 
     /// Adds a tracker through the API (`body` as for `POST /api/v1/trackers`) and returns
     /// its id; the request must succeed.
+    /// `GET` of the REST API with `token`: (status, JSON body).
+    pub async fn api_get(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.api(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// `DELETE` of the REST API with `token`: (status, JSON body).
+    pub async fn api_delete(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.api(reqwest::Method::DELETE, path, token, None).await
+    }
+
+    /// `POST` of `body` to the REST API with `token`: (status, JSON body).
+    pub async fn api_post(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.api(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    /// Deletes tracker `id`: the status.
+    pub async fn delete_tracker(&self, token: &str, id: &str) -> reqwest::StatusCode {
+        self.api_delete(&format!("/api/v1/trackers/{id}"), token)
+            .await
+            .0
+    }
+
     pub async fn add_tracker(&self, token: &str, body: serde_json::Value) -> String {
         let (status, answer) = self
             .api(reqwest::Method::POST, "/api/v1/trackers", token, Some(body))

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use app::domain::{Role, TokenScope};
-use reqwest::Method;
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -62,12 +61,7 @@ async fn track(app: &TestApp, url: &str) -> String {
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
     let (status, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers",
-            &token,
-            Some(json!({ "url": url })),
-        )
+        .api_post("/api/v1/trackers", &token, json!({ "url": url }))
         .await;
     assert!(status.is_success(), "{body}");
     token
@@ -238,7 +232,7 @@ async fn deleted_things_are_gone_and_parse_errors_keep_an_excerpt() {
             .contains("was deleted"),
         "{state:?}"
     );
-    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    let (_, list) = app.api_get("/api/v1/trackers", &token).await;
     assert_eq!(list["trackers"][0]["state"], "gone");
     assert_eq!(
         list["trackers"][0]["metrics"][0]["latest"], 111.0,
@@ -530,13 +524,7 @@ async fn nul_characters_from_upstreams_are_stored_safely() {
     standin.set("json/odd", json!({ "n": 1, "s": "a\u{0}b" }));
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
-    let (status, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers",
-            &token,
-            Some(json!({ "url": format!("{}/json/odd", standin.base()), "metrics": { "n": "n", "s": "s" } })),
-        )
+    let (status, body) = app.api_post("/api/v1/trackers", &token, json!({ "url": format!("{}/json/odd", standin.base()), "metrics": { "n": "n", "s": "s" } }))
         .await;
     assert_eq!(status.as_u16(), 201, "{body}");
     let workers = app.start_workers();

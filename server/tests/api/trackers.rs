@@ -34,11 +34,10 @@ fn latest(tracker: &Value, metric: &str) -> Option<f64> {
 async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
     let (_standin, app, token) = setup().await;
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -68,16 +67,14 @@ async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
     );
 
     // Listed with its latest values, and its series has the first point.
-    let (status, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    let (status, list) = app.api_get("/api/v1/trackers", &token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["trackers"].as_array().map(Vec::len), Some(1));
     let id = tracker["id"].as_str().expect("an id");
     let (status, series) = app
-        .api(
-            Method::GET,
+        .api_get(
             &format!("/api/v1/trackers/{id}/series?metric=stars"),
             &token,
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{series}");
@@ -92,11 +89,10 @@ async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
 
     // Adding it again is not an error and makes no second tracker.
     let (status, again) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "kind": "github.repo", "key": "Leptos-RS/leptos" })),
+            json!({ "kind": "github.repo", "key": "Leptos-RS/leptos" }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{again}");
@@ -211,11 +207,10 @@ async fn a_provider_without_credentials_says_so_when_adding() {
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://www.twitch.tv/afro" })),
+            json!({ "url": "https://www.twitch.tv/afro" }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -244,11 +239,10 @@ async fn json_sources_keep_secret_headers_secret() {
 
     // Without the header the upstream refuses, and the message says so.
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": url, "metrics": { "members": "stats.members" } })),
+            json!({ "url": url, "metrics": { "members": "stats.members" } }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -261,16 +255,15 @@ async fn json_sources_keep_secret_headers_secret() {
     );
 
     let (status, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({
+            json!({
                 "url": url,
                 "label": "Members",
                 "metrics": { "members": "stats.members" },
                 "headers": [{ "name": "x-api-key", "value": "hunter2-very-secret", "secret": true }]
-            })),
+            }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -280,7 +273,7 @@ async fn json_sources_keep_secret_headers_secret() {
         !body.to_string().contains("hunter2"),
         "never shown again: {body}"
     );
-    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    let (_, list) = app.api_get("/api/v1/trackers", &token).await;
     assert!(!list.to_string().contains("hunter2"));
     let stored: String = sqlx::query_scalar("SELECT config::text FROM sources")
         .fetch_one(&app.pool)
@@ -298,9 +291,7 @@ async fn json_sources_keep_secret_headers_secret() {
     let workers = app.start_workers();
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
     crate::helpers::eventually(std::time::Duration::from_secs(20), "the poll", || async {
-        let (_, body) = app
-            .api(Method::GET, &format!("/api/v1/trackers/{id}"), &token, None)
-            .await;
+        let (_, body) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
         (latest(&body["tracker"], "members") == Some(400.0)).then_some(())
     })
     .await;
@@ -311,11 +302,10 @@ async fn json_sources_keep_secret_headers_secret() {
 async fn trackers_are_scoped_to_their_workspace() {
     let (_standin, app, token) = setup().await;
     let (_, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
@@ -336,7 +326,7 @@ async fn trackers_are_scoped_to_their_workspace() {
         let (status, answer) = app.api(method.clone(), &path, &other, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
     }
-    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &other, None).await;
+    let (_, list) = app.api_get("/api/v1/trackers", &other).await;
     assert_eq!(list["trackers"], json!([]));
 
     // Read-only tokens read but do not write; no credentials at all is a 401.
@@ -351,12 +341,7 @@ async fn trackers_are_scoped_to_their_workspace() {
     };
     let reader = app.token(&owner, TokenScope::Read).await;
     let (status, _) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/trackers/{id}"),
-            &reader,
-            None,
-        )
+        .api_get(&format!("/api/v1/trackers/{id}"), &reader)
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
@@ -368,14 +353,7 @@ async fn trackers_are_scoped_to_their_workspace() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/trackers/{id}"),
-            &reader,
-            None,
-        )
-        .await;
+    let status = app.delete_tracker(&reader, &id).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let status = app.get("/api/v1/trackers").await.status();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -419,13 +397,7 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
     let add = |token: String, interval: i64| {
         let app = &app;
         async move {
-            let (status, body) = app
-                .api(
-                    Method::POST,
-                    "/api/v1/trackers",
-                    &token,
-                    Some(json!({ "url": "https://github.com/leptos-rs/leptos", "interval_secs": interval })),
-                )
+            let (status, body) = app.api_post("/api/v1/trackers", &token, json!({ "url": "https://github.com/leptos-rs/leptos", "interval_secs": interval }))
                 .await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             body["tracker"]["id"].as_str().expect("id").to_string()
@@ -453,20 +425,10 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
     let workers = app.start_workers();
     crate::helpers::eventually(std::time::Duration::from_secs(20), "the poll", || async {
         let (_, a) = app
-            .api(
-                Method::GET,
-                &format!("/api/v1/trackers/{mine}"),
-                &token,
-                None,
-            )
+            .api_get(&format!("/api/v1/trackers/{mine}"), &token)
             .await;
         let (_, b) = app
-            .api(
-                Method::GET,
-                &format!("/api/v1/trackers/{theirs}"),
-                &other,
-                None,
-            )
+            .api_get(&format!("/api/v1/trackers/{theirs}"), &other)
             .await;
         (latest(&a["tracker"], "stars") == Some(20_000.0)
             && latest(&b["tracker"], "stars") == Some(20_000.0))
@@ -514,31 +476,14 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
     assert_eq!(source_row(&app).await, ("ok".to_string(), 600, true));
 
     // Deleting a tracker keeps the source and its data for the other workspace.
-    let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/trackers/{mine}"),
-            &token,
-            None,
-        )
-        .await;
+    let status = app.delete_tracker(&token, &mine).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/trackers/{mine}"),
-            &token,
-            None,
-        )
+        .api_get(&format!("/api/v1/trackers/{mine}"), &token)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, body) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/trackers/{theirs}"),
-            &other,
-            None,
-        )
+        .api_get(&format!("/api/v1/trackers/{theirs}"), &other)
         .await;
     assert_eq!(latest(&body["tracker"], "stars"), Some(20_000.0));
     assert_eq!(source_row(&app).await.0, "paused");
@@ -547,8 +492,7 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
 #[tokio::test]
 async fn patch_validates_and_end_dates_end_tracking() {
     let (_standin, app, token) = setup().await;
-    let (_, body) = app
-        .api(Method::POST, "/api/v1/trackers", &token, Some(json!({ "url": "https://news.ycombinator.com/item?id=8863", "ends_at": "2999-01-01T00:00:00Z" })))
+    let (_, body) = app.api_post("/api/v1/trackers", &token, json!({ "url": "https://news.ycombinator.com/item?id=8863", "ends_at": "2999-01-01T00:00:00Z" }))
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
     assert_eq!(body["tracker"]["ends_at"], "2999-01-01T00:00:00Z");
@@ -579,9 +523,7 @@ async fn patch_validates_and_end_dates_end_tracking() {
         .execute(&app.pool)
         .await
         .expect("due");
-    let (_, body) = app
-        .api(Method::GET, &format!("/api/v1/trackers/{id}"), &token, None)
-        .await;
+    let (_, body) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
     assert_eq!(body["tracker"]["state"], "ended");
     let workers = app.start_workers();
     crate::helpers::eventually(
@@ -600,11 +542,10 @@ async fn patch_validates_and_end_dates_end_tracking() {
 async fn series_come_in_at_most_the_points_asked_for() {
     let (_standin, app, token) = setup().await;
     let (_, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
@@ -641,11 +582,9 @@ async fn series_come_in_at_most_the_points_asked_for() {
         let id = id.clone();
         async move {
             let (status, body) = app
-                .api(
-                    Method::GET,
+                .api_get(
                     &format!("/api/v1/trackers/{id}/series?metric=stars&{query}"),
                     &token,
-                    None,
                 )
                 .await;
             assert_eq!(status, StatusCode::OK, "{query}: {body}");
@@ -696,12 +635,7 @@ async fn series_come_in_at_most_the_points_asked_for() {
         "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
     ] {
         let (status, body) = app
-            .api(
-                Method::GET,
-                &format!("/api/v1/trackers/{id}/series?{query}"),
-                &token,
-                None,
-            )
+            .api_get(&format!("/api/v1/trackers/{id}/series?{query}"), &token)
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
     }
@@ -711,11 +645,10 @@ async fn series_come_in_at_most_the_points_asked_for() {
 async fn exports_stream_csv_and_json_of_a_range() {
     let (_standin, app, token) = setup().await;
     let (_, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
@@ -795,11 +728,9 @@ async fn exports_stream_csv_and_json_of_a_range() {
     assert_eq!(rows.last().expect("last").get(1), Some("14399"));
 
     let (status, export) = app
-        .api(
-            Method::GET,
+        .api_get(
             &format!("/api/v1/trackers/{id}/export.json?metrics=forks&{range}"),
             &token,
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -810,40 +741,27 @@ async fn exports_stream_csv_and_json_of_a_range() {
     assert_eq!(rows[0], json!(["2026-02-01T00:00:00Z", 0.5]));
     // Without a range: everything, the first sample (taken when added) included.
     let (status, all) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/trackers/{id}/export.json"),
-            &token,
-            None,
-        )
+        .api_get(&format!("/api/v1/trackers/{id}/export.json"), &token)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(all["rows"].as_array().map(Vec::len), Some(10 * 1440 + 1));
 
     // An empty range is a header (or no rows), not an error.
-    let (status, empty) = app
-        .api(Method::GET, &format!("/api/v1/trackers/{id}/export.json?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z"), &token, None)
+    let (status, empty) = app.api_get(&format!("/api/v1/trackers/{id}/export.json?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z"), &token)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(empty["rows"], json!([]));
     let (status, body) = app
-        .api(
-            Method::GET,
+        .api_get(
             &format!("/api/v1/trackers/{id}/export.csv?metrics=nope"),
             &token,
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let stranger = app.create_user(Role::Member).await;
     let other = app.token(&stranger, TokenScope::Read).await;
     let (status, _) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/trackers/{id}/export.json"),
-            &other,
-            None,
-        )
+        .api_get(&format!("/api/v1/trackers/{id}/export.json"), &other)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -935,23 +853,13 @@ async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/trackers/{id}/share"),
-            &other,
-            None,
-        )
+        .api_delete(&format!("/api/v1/trackers/{id}/share"), &other)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Revoked: both answer 404 at once.
     let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/trackers/{id}/share"),
-            &token,
-            None,
-        )
+        .api_delete(&format!("/api/v1/trackers/{id}/share"), &token)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -982,11 +890,10 @@ async fn the_dashboard_shows_changes_over_a_day_and_a_week_with_a_sparkline() {
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
     let (_, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     assert_eq!(latest(&body["tracker"], "stars"), Some(19_000.0));
@@ -1029,16 +936,11 @@ async fn the_dashboard_filters_searches_and_sorts_from_the_query_string() {
         "https://news.ycombinator.com/item?id=1",
     ] {
         let (status, body) = app
-            .api(
-                Method::POST,
-                "/api/v1/trackers",
-                &token,
-                Some(json!({ "url": url })),
-            )
+            .api_post("/api/v1/trackers", &token, json!({ "url": url }))
             .await;
         assert!(status.is_success(), "{body}");
     }
-    let (_, list) = app.api(Method::GET, "/api/v1/trackers", &token, None).await;
+    let (_, list) = app.api_get("/api/v1/trackers", &token).await;
     let hn_ids: Vec<String> = list["trackers"]
         .as_array()
         .expect("trackers")
@@ -1111,11 +1013,10 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
     let user = app.create_user(Role::Member).await;
     let token = app.token(&user, TokenScope::Write).await;
     let (_, body) = app
-        .api(
-            Method::POST,
+        .api_post(
             "/api/v1/trackers",
             &token,
-            Some(json!({ "url": "https://github.com/leptos-rs/leptos" })),
+            json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();

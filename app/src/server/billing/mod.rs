@@ -13,7 +13,7 @@ use stripe::StripeRequest;
 use uuid::Uuid;
 
 use crate::{
-    api::billing::BillingView,
+    domain::billing::BillingView,
     server::{billing::standing::Standing, state::AppState},
 };
 

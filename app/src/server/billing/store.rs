@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
 use super::standing::{BillingState, Standing};
-use crate::api::billing::Plan;
+use crate::domain::Plan;
 
 /// A limit a workspace ran into.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -584,7 +584,7 @@ pub fn check_interval(plan: &Plan, interval_secs: i64) -> Result<(), UpgradeRequ
             message: format!(
                 "The {} plan polls at most every {}; upgrade to poll more often.",
                 plan.name,
-                crate::api::billing::describe_interval(plan.min_interval_secs)
+                crate::domain::plan::describe_interval(plan.min_interval_secs)
             ),
             plan: plan.id.clone(),
         });

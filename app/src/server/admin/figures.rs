@@ -1,0 +1,232 @@
+//! The console's figures over time: five-minute snapshots, and per provider each
+//! minute's requests, errors, latencies and rate-limit state.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row};
+
+use super::overview;
+use crate::domain::console::{ConsoleProvider, ConsoleSnapshot};
+
+/// Records the overview's figures at `now` (one row per five-minute period; a second
+/// record in the same period replaces the first).
+pub async fn record_snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let figures = overview(pool, now).await?;
+    let mrr: i64 = figures
+        .revenue_by_plan
+        .iter()
+        .map(|(_, _, cents)| cents)
+        .sum();
+    let queued: i64 = figures.queues.iter().map(|(_, count)| count).sum();
+    sqlx::query(
+        "INSERT INTO service_snapshots (at, users, workspaces, paying, mrr_cents,
+                 polls_last_hour, errors_last_hour, due, queued_jobs)
+         VALUES (date_bin('5 minutes', $1, timestamptz '2000-01-01 00:00:00+00'),
+                 $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (at) DO UPDATE SET users = excluded.users, workspaces = excluded.workspaces,
+             paying = excluded.paying, mrr_cents = excluded.mrr_cents,
+             polls_last_hour = excluded.polls_last_hour,
+             errors_last_hour = excluded.errors_last_hour, due = excluded.due,
+             queued_jobs = excluded.queued_jobs",
+    )
+    .bind(now)
+    .bind(figures.users)
+    .bind(figures.workspaces)
+    .bind(figures.paying_workspaces)
+    .bind(mrr)
+    .bind(figures.polls_last_hour)
+    .bind(figures.errors_last_hour)
+    .bind(figures.due_backlog)
+    .bind(queued)
+    .execute(pool)
+    .await?;
+    // A week is what the console shows; older rows go.
+    sqlx::query("DELETE FROM service_snapshots WHERE at < $1 - interval '30 days'")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The last seven days of snapshots, oldest first.
+pub async fn history(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<Vec<ConsoleSnapshot>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at, users, paying, mrr_cents, polls_last_hour, errors_last_hour, due, queued_jobs
+         FROM service_snapshots WHERE at >= $1 - interval '7 days' ORDER BY at",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ConsoleSnapshot {
+                at_ms: row.try_get::<DateTime<Utc>, _>("at")?.timestamp_millis(),
+                users: row.try_get("users")?,
+                paying: row.try_get("paying")?,
+                mrr_cents: row.try_get("mrr_cents")?,
+                polls_last_hour: row.try_get("polls_last_hour")?,
+                errors_last_hour: row.try_get("errors_last_hour")?,
+                due: row.try_get("due")?,
+                queued_jobs: row.try_get("queued_jobs")?,
+            })
+        })
+        .collect()
+}
+
+/// Adds `tallies` (from [`crate::server::tracking::http::Upstreams::take_tallies`]) to
+/// their providers' rows of the minute `now` falls in; a week is kept.
+pub async fn record_provider_tallies(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    tallies: &[(&'static str, crate::server::tracking::http::Tally)],
+) -> Result<(), sqlx::Error> {
+    for (provider, tally) in tallies {
+        sqlx::query(
+            "INSERT INTO provider_minutes
+                 (provider, minute, requests, errors, buckets, remaining, paused_until, polls, failed_polls)
+             VALUES ($1, date_trunc('minute', $2), $3, $4, $5, $6,
+                     $2 + make_interval(secs => $7::double precision), $8, $9)
+             ON CONFLICT (provider, minute) DO UPDATE SET
+                 requests = provider_minutes.requests + excluded.requests,
+                 errors = provider_minutes.errors + excluded.errors,
+                 polls = provider_minutes.polls + excluded.polls,
+                 failed_polls = provider_minutes.failed_polls + excluded.failed_polls,
+                 buckets = ARRAY(SELECT a + b FROM unnest(provider_minutes.buckets, excluded.buckets) AS t(a, b)),
+                 remaining = coalesce(excluded.remaining, provider_minutes.remaining),
+                 paused_until = coalesce(excluded.paused_until, provider_minutes.paused_until)",
+        )
+        .bind(provider)
+        .bind(now)
+        .bind(tally.requests)
+        .bind(tally.errors)
+        .bind(&tally.buckets)
+        .bind(tally.remaining)
+        .bind(tally.paused_for_secs.map(|secs| secs as f64))
+        .bind(tally.polls)
+        .bind(tally.failed_polls)
+        .execute(pool)
+        .await?;
+    }
+    sqlx::query("DELETE FROM provider_minutes WHERE minute < $1 - interval '7 days'")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The `q`-quantile of requests spread over latency `buckets`, as the bucket's upper
+/// bound in milliseconds (`None` for the open last bucket, or without requests).
+pub fn latency_quantile(buckets: &[i64], q: f64) -> Option<u32> {
+    let total: i64 = buckets.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = (q * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (index, count) in buckets.iter().enumerate() {
+        seen += count;
+        if seen >= rank {
+            return crate::server::tracking::http::LATENCY_BOUNDS_MS
+                .get(index)
+                .copied();
+        }
+    }
+    None
+}
+
+/// Per provider over the last hour: requests, error rate, p50/p95 latency, the latest
+/// rate-limit state; and whether its credentials are configured.
+pub async fn providers(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    config: &crate::server::tracking::TrackingConfig,
+) -> Result<Vec<ConsoleProvider>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT provider, sum(requests)::bigint AS requests, sum(errors)::bigint AS errors,
+                sum(polls)::bigint AS polls, sum(failed_polls)::bigint AS failed_polls,
+                (SELECT remaining FROM provider_minutes l WHERE l.provider = p.provider
+                 AND l.remaining IS NOT NULL ORDER BY minute DESC LIMIT 1) AS remaining,
+                max(paused_until) AS paused_until
+         FROM provider_minutes p WHERE minute >= $1 - interval '1 hour'
+         GROUP BY provider",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let buckets: Vec<(String, Vec<i64>)> = sqlx::query_as(
+        "SELECT provider, buckets FROM provider_minutes WHERE minute >= $1 - interval '1 hour'",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let mut providers = Vec::new();
+    for service in crate::server::tracking::providers::services() {
+        let name = service.name();
+        let credentials = match service.credentials() {
+            Some(credentials) if config.has_credentials(service) => credentials.when_set,
+            Some(credentials) => credentials.when_missing,
+            None => "not needed",
+        };
+        let row = rows.iter().find(|row| {
+            row.try_get::<String, _>("provider")
+                .is_ok_and(|provider| provider == name)
+        });
+        let mut summed = vec![0_i64; crate::server::tracking::http::LATENCY_BOUNDS_MS.len() + 1];
+        for (_, counts) in buckets.iter().filter(|(provider, _)| provider == name) {
+            for (total, count) in summed.iter_mut().zip(counts) {
+                *total += count;
+            }
+        }
+        let (requests, errors, remaining, paused_until) = match row {
+            Some(row) => (
+                row.try_get::<i64, _>("requests")?,
+                row.try_get::<i64, _>("errors")?,
+                row.try_get::<Option<f64>, _>("remaining")?,
+                row.try_get::<Option<DateTime<Utc>>, _>("paused_until")?,
+            ),
+            None => (0, 0, None, None),
+        };
+        let (polls, failed_polls) = match row {
+            Some(row) => (
+                row.try_get::<i64, _>("polls")?,
+                row.try_get::<i64, _>("failed_polls")?,
+            ),
+            None => (0, 0),
+        };
+        providers.push(ConsoleProvider {
+            name: name.to_string(),
+            polls_last_hour: polls,
+            failed_polls_last_hour: failed_polls,
+            requests_last_hour: requests,
+            error_rate_percent: (requests > 0).then(|| (errors * 1000 / requests) as f64 / 10.0),
+            p50_ms: latency_quantile(&summed, 0.5),
+            p95_ms: latency_quantile(&summed, 0.95),
+            remaining,
+            paused_until: paused_until
+                .filter(|until| *until > now)
+                .map(|until| until.format("%H:%M:%S UTC").to_string()),
+            credentials: credentials.to_string(),
+        });
+    }
+    Ok(providers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::latency_quantile;
+
+    #[test]
+    fn quantiles_come_from_the_buckets() {
+        // Bounds 25, 50, 100, … ms: 50 requests under 25 ms, 45 under 100, 5 slower than 10 s.
+        let mut buckets = vec![0; 12];
+        buckets[0] = 50;
+        buckets[2] = 45;
+        buckets[11] = 5;
+        assert_eq!(latency_quantile(&buckets, 0.5), Some(25));
+        assert_eq!(latency_quantile(&buckets, 0.95), Some(100));
+        assert_eq!(latency_quantile(&buckets, 0.99), None);
+        assert_eq!(latency_quantile(&[0; 12], 0.5), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! Sources, trackers, metrics and samples in PostgreSQL, one concern per file. Every
+//! tracker query is scoped to a workspace; sources are shared and never reached except
+//! through a tracker.
+
+mod events;
+mod polls;
+mod samples;
+mod schedule;
+mod sources;
+mod trackers;
+
+pub use events::*;
+pub use polls::*;
+pub use samples::*;
+pub use schedule::*;
+pub use sources::*;
+pub use trackers::*;

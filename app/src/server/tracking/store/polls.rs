@@ -1,0 +1,350 @@
+//! Claims and leases on due sources, and recording what their polls read.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::{Sample, metric_ids, write_samples};
+use crate::server::tracking::{FetchError, Readings, clean_text};
+
+/// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
+/// from a later one). Travels in poll jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct Claim {
+    pub id: i64,
+    pub due: DateTime<Utc>,
+    pub lease: DateTime<Utc>,
+}
+
+/// A source claimed for polling, with its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub kind: String,
+    pub claim: Claim,
+}
+
+/// Stops sources that are due but have no active tracker any more (every tracker paused
+/// or past its end date). Returns how many.
+pub async fn end_idle_sources(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let ended = sqlx::query(
+        "UPDATE sources s SET
+             next_poll_at = NULL, leased_until = NULL,
+             state = CASE WHEN EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id AND t.paused)
+                          THEN 'paused' ELSE 'ended' END
+         WHERE s.next_poll_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM trackers t
+                           WHERE t.source_id = s.id AND NOT t.paused
+                             AND (t.ends_at IS NULL OR t.ends_at > now()))",
+    )
+    .execute(pool)
+    .await?;
+    Ok(ended.rows_affected())
+}
+
+/// Claims up to `limit` due sources for `lease`: any number of dispatchers may run this at
+/// once (`FOR UPDATE SKIP LOCKED`); a source is claimed again only after its lease expires
+/// without the poll being recorded.
+pub async fn claim_due(
+    pool: &PgPool,
+    limit: i64,
+    lease: std::time::Duration,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "UPDATE sources s SET leased_until = now() + make_interval(secs => $2)
+         FROM (SELECT id FROM sources
+               WHERE next_poll_at <= now() AND (leased_until IS NULL OR leased_until < now())
+               ORDER BY next_poll_at
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED) AS due
+         WHERE s.id = due.id
+         RETURNING s.id, s.kind, s.next_poll_at, s.leased_until",
+    )
+    .bind(limit)
+    .bind(lease.as_secs_f64())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Claimed {
+                kind: row.try_get("kind")?,
+                claim: Claim {
+                    id: row.try_get("id")?,
+                    due: row.try_get("next_poll_at")?,
+                    lease: row.try_get("leased_until")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// A claimed source, loaded for its poll.
+#[derive(Debug, Clone)]
+pub struct DueSource {
+    pub id: i64,
+    pub key: String,
+    pub config: serde_json::Value,
+    pub due: DateTime<Utc>,
+}
+
+/// The sources of a poll job that are still due at the time, and still held by the lease,
+/// they were claimed with: a source polled meanwhile, or claimed again after the lease ran
+/// out (the job waited too long), is left out.
+pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>, sqlx::Error> {
+    let ids: Vec<i64> = claims.iter().map(|claim| claim.id).collect();
+    let dues: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.due).collect();
+    let leases: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.lease).collect();
+    let rows = sqlx::query(
+        "SELECT s.id, s.key, s.config, s.next_poll_at
+         FROM sources s
+         JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
+              ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until",
+    )
+    .bind(&ids)
+    .bind(&dues)
+    .bind(&leases)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DueSource {
+                id: row.try_get("id")?,
+                key: row.try_get("key")?,
+                config: row.try_get("config")?,
+                due: row.try_get("next_poll_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The outcome of polling one source.
+#[derive(Debug, Clone)]
+pub struct PollResult {
+    pub source_id: i64,
+    /// The due time the poll was for: with the claim, what makes recording it idempotent.
+    pub due: DateTime<Utc>,
+    /// When the upstream answered: the samples' time.
+    pub observed_at: DateTime<Utc>,
+    pub outcome: Result<Readings, FetchError>,
+}
+
+/// Reschedules the sources of `results` and writes their samples, in one transaction:
+/// success → the next due time is the due time plus the interval with ±10% jitter;
+/// transient failure, or no metric read at all → backing off (the interval doubled per
+/// consecutive failure, up to 24 h, and at least what a rate limit asked for); gone →
+/// stopped; other errors → the usual interval, with the error recorded. Samples are
+/// stamped with the time the upstream answered, and written only for the sources this
+/// call rescheduled from the due time it was for (a second run of the same job, or one
+/// racing it, finds them rescheduled and writes nothing). Returns the number of new
+/// samples.
+pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, sqlx::Error> {
+    if results.is_empty() {
+        return Ok(0);
+    }
+    let source_ids: Vec<i64> = results.iter().map(|result| result.source_id).collect();
+    let mut transaction = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(results.len());
+    let mut errors = Vec::with_capacity(results.len());
+    let mut excerpts = Vec::with_capacity(results.len());
+    let mut delays = Vec::with_capacity(results.len());
+    let dues: Vec<DateTime<Utc>> = results.iter().map(|result| result.due).collect();
+    for result in results {
+        let (outcome, error, excerpt, delay) = match &result.outcome {
+            Ok(readings) if readings.errors.is_empty() => ("ok", None, None, 0.0),
+            Ok(readings) => {
+                let message: Vec<String> = readings
+                    .errors
+                    .iter()
+                    .map(|(name, reason)| format!("{name}: {reason}"))
+                    .collect();
+                // Some metrics read: a success with a warning; none: a failure that backs
+                // off (the document may have changed; asking as often helps nobody).
+                let outcome = if readings.values.is_empty() {
+                    "transient"
+                } else {
+                    "ok"
+                };
+                (outcome, Some(message.join("; ")), None, 0.0)
+            }
+            Err(FetchError::Throttled { retry_after, .. }) => {
+                ("deferred", None, None, retry_after.as_secs_f64())
+            }
+            Err(error) => {
+                let outcome = match error {
+                    FetchError::Gone(_) => "gone",
+                    FetchError::RateLimited { .. } | FetchError::Unavailable(_) => "transient",
+                    _ => "error",
+                };
+                let excerpt = match error {
+                    FetchError::Parse { excerpt, .. } => Some(excerpt.clone()),
+                    _ => None,
+                };
+                let delay = match error {
+                    FetchError::RateLimited {
+                        retry_after: Some(after),
+                        ..
+                    } => after.as_secs_f64(),
+                    _ => 0.0,
+                };
+                (outcome, Some(error.to_string()), excerpt, delay)
+            }
+        };
+        outcomes.push(outcome);
+        errors.push(error.map(|error: String| clean_text(&error)));
+        excerpts.push(excerpt.map(|excerpt: String| clean_text(&excerpt)));
+        delays.push(delay);
+    }
+    // One statement updates the sources and, from the snapshot it reads before the
+    // update, records their health changes as source events. Its row locks make a
+    // concurrent recording of the same polls wait, and then find them rescheduled.
+    let rescheduled: Vec<i64> = sqlx::query_scalar(
+        "WITH input AS (
+             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
+                                  $5::text[], $6::float8[])
+                 AS i(id, due, outcome, error, excerpt, min_delay)
+         ),
+         before AS (
+             SELECT s.id, s.consecutive_failures, s.state
+             FROM sources s JOIN input i ON i.id = s.id AND s.next_poll_at = i.due
+         ),
+         active AS (
+             SELECT t.source_id, min(t.interval_secs) AS interval_secs
+             FROM trackers t JOIN input i ON i.id = t.source_id
+             WHERE NOT t.paused AND (t.ends_at IS NULL OR t.ends_at > now())
+             GROUP BY t.source_id
+         ),
+         updated AS (
+         UPDATE sources s SET
+             interval_secs = coalesce(a.interval_secs, s.interval_secs),
+             consecutive_failures = CASE WHEN i.outcome = 'ok' THEN 0
+                                         WHEN i.outcome = 'deferred' THEN s.consecutive_failures
+                                         ELSE s.consecutive_failures + 1 END,
+             state = CASE
+                 WHEN i.outcome = 'gone' THEN 'gone'
+                 WHEN a.source_id IS NULL THEN
+                     CASE WHEN EXISTS (SELECT 1 FROM trackers p WHERE p.source_id = s.id AND p.paused)
+                          THEN 'paused' ELSE 'ended' END
+                 WHEN i.outcome = 'transient' THEN 'backing_off'
+                 WHEN i.outcome = 'deferred' THEN s.state
+                 ELSE 'ok' END,
+             next_poll_at = CASE
+                 WHEN i.outcome = 'gone' OR a.source_id IS NULL THEN NULL
+                 WHEN i.outcome = 'deferred' THEN now() + make_interval(secs => i.min_delay)
+                 WHEN i.outcome = 'transient' THEN now() + make_interval(secs => greatest(
+                     i.min_delay,
+                     least(86400, a.interval_secs * power(2, least(s.consecutive_failures + 1, 20)))))
+                 ELSE greatest(
+                     i.due + make_interval(secs => a.interval_secs * (0.9 + random() * 0.2)),
+                     now() + make_interval(secs => least(a.interval_secs * 0.5, 60)))
+                 END,
+             leased_until = NULL,
+             last_poll_at = CASE WHEN i.outcome = 'deferred' THEN s.last_poll_at ELSE now() END,
+             last_success_at = CASE WHEN i.outcome = 'ok' THEN now() ELSE s.last_success_at END,
+             last_error = CASE WHEN i.error IS NOT NULL THEN i.error
+                               WHEN i.outcome = 'ok' THEN NULL ELSE s.last_error END,
+             last_error_at = CASE WHEN i.error IS NOT NULL THEN now() ELSE s.last_error_at END,
+             last_error_excerpt = CASE WHEN i.error IS NOT NULL THEN i.excerpt
+                                       WHEN i.outcome = 'ok' THEN NULL
+                                       ELSE s.last_error_excerpt END
+         FROM input i LEFT JOIN active a ON a.source_id = i.id
+         WHERE s.id = i.id AND s.next_poll_at = i.due
+         RETURNING s.id, s.state, s.consecutive_failures, s.last_error
+     ),
+     events AS (
+         INSERT INTO source_events (source_id, kind, detail)
+         SELECT u.id,
+                CASE WHEN u.state = 'gone' THEN 'gone'
+                     WHEN u.consecutive_failures = 0 THEN 'recovered'
+                     ELSE 'failing' END,
+                CASE WHEN u.consecutive_failures = 0 THEN NULL ELSE u.last_error END
+         FROM updated u JOIN before b ON b.id = u.id
+         WHERE (u.state = 'gone' AND b.state <> 'gone')
+            OR (u.state <> 'gone' AND (u.consecutive_failures = 0) <> (b.consecutive_failures = 0))
+         RETURNING 1
+     )
+     SELECT id FROM updated",
+    )
+    .bind(&source_ids)
+    .bind(&dues)
+    .bind(&outcomes)
+    .bind(&errors)
+    .bind(&excerpts)
+    .bind(&delays)
+    .fetch_all(&mut *transaction)
+    .await?;
+    let rescheduled: std::collections::HashSet<i64> = rescheduled.into_iter().collect();
+
+    let claimed: Vec<i64> = results
+        .iter()
+        .map(|result| result.source_id)
+        .filter(|id| rescheduled.contains(id))
+        .collect();
+    let ids = metric_ids(&mut *transaction, &claimed).await?;
+    let mut samples = Vec::new();
+    for result in results {
+        if !rescheduled.contains(&result.source_id) {
+            continue;
+        }
+        if let Ok(readings) = &result.outcome {
+            for (name, value) in &readings.values {
+                if let Some(metric_id) = ids.get(&(result.source_id, name.clone()))
+                    && value.is_finite()
+                {
+                    samples.push(Sample {
+                        metric_id: *metric_id,
+                        t: result.observed_at,
+                        value: *value,
+                    });
+                }
+            }
+        }
+    }
+    let written = write_samples(&mut *transaction, &samples).await?;
+    transaction.commit().await?;
+    Ok(written)
+}
+
+/// Records the first sample of a source right after it was added: now, outside the
+/// schedule; a new source is then due one interval later.
+pub async fn record_first_sample(
+    connection: &mut PgConnection,
+    source_id: i64,
+    readings: &Readings,
+) -> Result<(), sqlx::Error> {
+    let ids: std::collections::HashMap<String, i32> = sqlx::query_as::<_, (String, i32)>(
+        "SELECT name, id FROM source_metrics WHERE source_id = $1",
+    )
+    .bind(source_id)
+    .fetch_all(&mut *connection)
+    .await?
+    .into_iter()
+    .collect();
+    let now = chrono::DurationRound::duration_trunc(Utc::now(), chrono::TimeDelta::seconds(1))
+        .unwrap_or_else(|_| Utc::now());
+    let samples: Vec<Sample> = readings
+        .values
+        .iter()
+        .filter(|(_, value)| value.is_finite())
+        .filter_map(|(name, value)| {
+            Some(Sample {
+                metric_id: *ids.get(name)?,
+                t: now,
+                value: *value,
+            })
+        })
+        .collect();
+    write_samples(&mut *connection, &samples).await?;
+    sqlx::query(
+        "UPDATE sources SET
+             last_poll_at = now(), last_success_at = now(), consecutive_failures = 0,
+             state = CASE WHEN state = 'backing_off' THEN 'ok' ELSE state END,
+             next_poll_at = CASE
+                 WHEN next_poll_at IS NOT NULL AND last_poll_at IS NULL AND leased_until IS NULL
+                 THEN now() + make_interval(secs => interval_secs * (0.9 + random() * 0.2))
+                 ELSE next_poll_at END
+         WHERE id = $1",
+    )
+    .bind(source_id)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Sources (one thing upstream, shared by every workspace tracking it) and their metrics.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row, postgres::PgRow};
+
+use crate::server::tracking::{Metadata, MetricSpec, clean_text};
+
+/// A source as the API and the admin see it (never its config: it may hold secrets).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SourceView {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub title: String,
+    pub url: String,
+    pub author: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    pub state: String,
+    pub interval_secs: i32,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: i32,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
+/// A metric of a source with its latest value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MetricView {
+    #[serde(skip)]
+    pub id: i32,
+    pub name: String,
+    pub kind: String,
+    pub unit: String,
+    pub latest: Option<f64>,
+    pub latest_at: Option<DateTime<Utc>>,
+}
+
+pub(super) const SOURCE_COLUMNS: &str = "s.id AS source_id, s.kind, s.key, s.title, s.url, s.author, \
+    s.published_at, s.tags, s.state AS source_state, s.interval_secs AS source_interval_secs, \
+    s.next_poll_at, s.consecutive_failures, s.last_poll_at, s.last_success_at, s.last_error, \
+    s.last_error_at";
+
+pub(super) fn source_from_row(row: &PgRow) -> Result<SourceView, sqlx::Error> {
+    Ok(SourceView {
+        id: row.try_get("source_id")?,
+        kind: row.try_get("kind")?,
+        key: row.try_get("key")?,
+        title: row.try_get("title")?,
+        url: row.try_get("url")?,
+        author: row.try_get("author")?,
+        published_at: row.try_get("published_at")?,
+        tags: row.try_get("tags")?,
+        state: row.try_get("source_state")?,
+        interval_secs: row.try_get("source_interval_secs")?,
+        next_poll_at: row.try_get("next_poll_at")?,
+        consecutive_failures: row.try_get("consecutive_failures")?,
+        last_poll_at: row.try_get("last_poll_at")?,
+        last_success_at: row.try_get("last_success_at")?,
+        last_error: row.try_get("last_error")?,
+        last_error_at: row.try_get("last_error_at")?,
+    })
+}
+
+/// Creates the source of `kind` + `metadata.key`, or refreshes the metadata of the one
+/// that exists (a gone source that exists again comes back). Its metrics are added.
+pub async fn upsert_source(
+    connection: &mut PgConnection,
+    kind: &str,
+    metadata: &Metadata,
+    config: &serde_json::Value,
+    metrics: &[MetricSpec],
+) -> Result<i64, sqlx::Error> {
+    let tags: Vec<String> = metadata.tags.iter().map(|tag| clean_text(tag)).collect();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sources (kind, key, config, title, url, author, published_at, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (kind, key) DO UPDATE SET
+             title = excluded.title, url = excluded.url, author = excluded.author,
+             published_at = excluded.published_at, tags = excluded.tags,
+             state = CASE WHEN sources.state = 'gone' THEN 'ok' ELSE sources.state END,
+             consecutive_failures = CASE WHEN sources.state = 'gone' THEN 0
+                                         ELSE sources.consecutive_failures END
+         RETURNING id",
+    )
+    .bind(kind)
+    .bind(clean_text(&metadata.key))
+    .bind(config)
+    .bind(clean_text(&metadata.title))
+    .bind(clean_text(&metadata.url))
+    .bind(metadata.author.as_deref().map(clean_text))
+    .bind(metadata.published_at)
+    .bind(&tags)
+    .fetch_one(&mut *connection)
+    .await?;
+    let names: Vec<&str> = metrics.iter().map(|metric| metric.name.as_str()).collect();
+    let kinds: Vec<&str> = metrics.iter().map(|metric| metric.kind.as_str()).collect();
+    let units: Vec<&str> = metrics.iter().map(|metric| metric.unit.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO source_metrics (source_id, name, kind, unit, position)
+         SELECT $1, m.name, m.kind, m.unit, m.position - 1
+         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(name, kind, unit, position)
+         ON CONFLICT (source_id, name) DO NOTHING",
+    )
+    .bind(id)
+    .bind(&names)
+    .bind(&kinds)
+    .bind(&units)
+    .execute(&mut *connection)
+    .await?;
+    Ok(id)
+}
+
+/// The metric ids of sources, by (source id, metric name).
+pub async fn metric_ids(
+    executor: impl PgExecutor<'_>,
+    source_ids: &[i64],
+) -> Result<std::collections::HashMap<(i64, String), i32>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT id, source_id, name FROM source_metrics WHERE source_id = ANY($1)")
+            .bind(source_ids)
+            .fetch_all(executor)
+            .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                (row.try_get("source_id")?, row.try_get("name")?),
+                row.try_get("id")?,
+            ))
+        })
+        .collect()
+}
+
+/// Days a source no tracker uses is kept (with its samples) before it is deleted.
+pub const ORPHAN_DAYS: i32 = 30;
+
+/// Deletes the sources no tracker has used for [`ORPHAN_DAYS`], with their samples and
+/// rollups. (A source holding secret headers goes with its last tracker, at once: see
+/// the migration `20261201000000_hardening.sql`.) Returns how many went.
+pub async fn delete_orphaned_sources(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    // A few sources a statement: each takes its samples and rollups with it.
+    let mut deleted = 0;
+    loop {
+        let batch = sqlx::query(
+            "DELETE FROM sources WHERE id IN (
+                 SELECT s.id FROM sources s
+                 WHERE s.orphaned_at < $1 - make_interval(days => $2)
+                   AND NOT EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id)
+                 LIMIT 20
+             )",
+        )
+        .bind(now)
+        .bind(ORPHAN_DAYS)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += batch;
+        if batch < 20 {
+            return Ok(deleted);
+        }
+    }
+}
