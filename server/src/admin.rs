@@ -139,14 +139,12 @@ pub async fn schedule_load(pool: &PgPool, input: impl Read) -> Result<(), AdminE
             "standard input is not a schedule dump (the JSON `admin schedule-dump` prints): {error}"
         ))
     })?;
-    if let Some(bad) = entries.iter().find(|entry| {
-        !matches!(
-            entry.state.as_str(),
-            "ok" | "backing_off" | "gone" | "paused" | "ended"
-        ) || !(60..=2_592_000).contains(&entry.interval_secs)
-    }) {
+    if let Some(bad) = entries
+        .iter()
+        .find(|entry| !(60..=2_592_000).contains(&entry.interval_secs))
+    {
         return Err(AdminError::Invalid(format!(
-            "{} {}: state `{}` or interval {} s cannot be restored",
+            "{} {}: state `{}` with interval {} s cannot be restored",
             bad.kind, bad.key, bad.state, bad.interval_secs
         )));
     }

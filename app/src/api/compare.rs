@@ -70,10 +70,10 @@ pub async fn get_comparison(
     let all = store::list_trackers(&state.pool, user.workspace_id)
         .await
         .map_err(failed)?;
-    let mut wanted: Vec<uuid::Uuid> = Vec::new();
+    let mut wanted: Vec<crate::domain::TrackerId> = Vec::new();
     for id in ids
         .iter()
-        .filter_map(|id| uuid::Uuid::parse_str(id.trim()).ok())
+        .filter_map(|id| id.parse::<crate::domain::TrackerId>().ok())
     {
         if !wanted.contains(&id) && wanted.len() < MAX_COMPARED {
             wanted.push(id);

@@ -3,20 +3,19 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChartMode, ChartRange, Scale};
+use crate::domain::{ChartMode, ChartRange, Scale, SourceState, TrackerId};
 
 /// A tracker as the pages show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackerSummary {
-    pub id: String,
+    pub id: TrackerId,
     pub label: String,
     pub kind: String,
     /// The provider's badge (from the registry).
     pub badge: ProviderBadge,
     pub title: String,
     pub url: String,
-    /// `ok`, `backing_off`, `gone`, `paused` or `ended`.
-    pub state: String,
+    pub state: SourceState,
     pub last_error: Option<String>,
     /// (metric, latest value), in the provider's order.
     pub latest: Vec<(String, Option<f64>)>,
@@ -75,7 +74,7 @@ pub struct Change {
 impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
     fn from(view: crate::server::tracking::store::TrackerView) -> Self {
         Self {
-            id: view.id.to_string(),
+            id: view.id,
             label: view.label,
             badge: ProviderBadge::of(&view.source.kind),
             kind: view.source.kind,
@@ -309,7 +308,7 @@ pub struct SharedTracker {
     pub kind: String,
     pub title: String,
     pub url: String,
-    pub state: String,
+    pub state: SourceState,
     /// (metric, unit, latest value).
     pub metrics: Vec<(String, String, Option<f64>)>,
     /// The latest polls, newest first: (time in RFC 3339 UTC, value per metric).
@@ -473,7 +472,7 @@ pub struct TrackerDetail {
 /// none) over `range`; `None` when there is no such tracker in the workspace.
 #[server]
 pub async fn get_tracker_detail(
-    id: String,
+    id: TrackerId,
     metric: Option<String>,
     range: ChartRange,
     mode: ChartMode,
@@ -487,9 +486,6 @@ pub async fn get_tracker_detail(
     };
     let user = signed_in().await?;
     let state = expect_context::<AppState>();
-    let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return Ok(None);
-    };
     let failed = |error: sqlx::Error| {
         tracing::error!(error = %error, "could not load a tracker page");
         ServerFnError::new("Could not load this tracker. Please try again.")
@@ -627,7 +623,7 @@ pub(crate) fn chart_points(
 /// there is no such tracker or metric.
 #[server]
 pub async fn get_series_window(
-    id: String,
+    id: TrackerId,
     metric: String,
     from_ms: i64,
     to_ms: i64,
@@ -640,8 +636,7 @@ pub async fn get_series_window(
     };
     let user = signed_in().await?;
     let state = expect_context::<AppState>();
-    let (Ok(id), Some(from), Some(to)) = (
-        uuid::Uuid::parse_str(&id),
+    let (Some(from), Some(to)) = (
         chrono::DateTime::from_timestamp_millis(from_ms),
         chrono::DateTime::from_timestamp_millis(to_ms),
     ) else {

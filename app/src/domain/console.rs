@@ -3,8 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The states a source can be in.
-pub const SOURCE_STATES: [&str; 6] = ["ok", "backing_off", "paused", "gone", "ended", "orphaned"];
+use super::SourceState;
+
+/// What the console's sources can be filtered by: each state, and `orphaned` (no tracker
+/// uses them any more).
+pub fn source_filters() -> Vec<String> {
+    SourceState::ALL
+        .into_iter()
+        .map(|state| state.key().to_string())
+        .chain(["orphaned".to_string()])
+        .collect()
+}
 
 /// Everything the console shows at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,7 +119,7 @@ pub struct ConsoleSource {
     pub kind: String,
     pub key: String,
     pub title: String,
-    pub state: String,
+    pub state: SourceState,
     pub paused_by_admin: bool,
     pub trackers: i64,
     pub interval_secs: Option<i32>,
@@ -187,7 +196,7 @@ pub struct ConsoleTracker {
     pub source_id: i64,
     pub kind: String,
     pub key: String,
-    pub source_state: String,
+    pub source_state: SourceState,
     pub interval_secs: i32,
     pub paused: bool,
     pub paused_by_plan: bool,

@@ -11,7 +11,7 @@ use crate::{
     api::{
         admin::{
             Console, ConsoleAudit, ConsoleEvent, ConsoleProvider, ConsoleSnapshot, ConsoleSource,
-            ConsoleUser, Live, SOURCE_STATES, admin_console, admin_live,
+            ConsoleUser, Live, admin_console, admin_live, source_filters,
         },
         flash::Flash,
         session::get_flash,
@@ -332,7 +332,7 @@ fn ConsoleView(console: Console, q: String, provider: String, state: String) -> 
                 <label for="admin-provider">"Provider"</label>
                 <FilterSelect id="admin-provider" name="provider" choices=source_providers current=provider />
                 <label for="admin-state">"State"</label>
-                <FilterSelect id="admin-state" name="state" choices=SOURCE_STATES.iter().map(|state| state.to_string()).collect() current=state />
+                <FilterSelect id="admin-state" name="state" choices=source_filters() current=state />
                 <button type="submit">"Filter"</button>
             </form>
             <div class="table-scroll">
@@ -592,7 +592,7 @@ fn SourceLine(source: ConsoleSource) -> impl IntoView {
                 <br /><span class="muted">{source.title.clone()}</span>
             </td>
             <td>
-                {source.state.clone()} {source.paused_by_admin.then_some(" (by admin)")}
+                {source.state.key()} {source.paused_by_admin.then_some(" (by admin)")}
                 {source.orphaned_at.clone().map(|since| view! {
                     <br /><span class="muted" data-testid="orphaned">
                         "No tracker since " {since} "; deleted after " {source.deleted_after.clone().unwrap_or_default()}

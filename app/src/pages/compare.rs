@@ -90,10 +90,10 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
         .trackers
         .iter()
         .map(|tracker| {
-            let checked = chosen.contains(&tracker.id);
+            let checked = chosen.contains(&tracker.id.to_string());
             view! {
                 <label class="check">
-                    <input type="checkbox" name="ids" value=tracker.id.clone() checked=checked />
+                    <input type="checkbox" name="ids" value=tracker.id.to_string() checked=checked />
                     " " {tracker.label.clone()} " " <span class="muted">{tracker.kind.clone()}</span>
                 </label>
             }

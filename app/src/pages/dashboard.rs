@@ -21,6 +21,7 @@ use crate::{
         feedback::{ErrorBox, ListSkeleton},
         form::Notice,
     },
+    domain::SourceState,
 };
 
 #[component]
@@ -116,7 +117,7 @@ pub fn arrange(mut trackers: Vec<TrackerSummary>, options: &ListOptions) -> Vec<
             format!("{} {} {}", tracker.label, tracker.title, tracker.kind).to_lowercase();
         words.iter().all(|word| haystack.contains(word))
             && (options.kind.is_empty() || tracker.kind == options.kind)
-            && (options.state.is_empty() || tracker.state == options.state)
+            && (options.state.is_empty() || tracker.state.key() == options.state)
     });
     let main_value = |tracker: &TrackerSummary| {
         tracker
@@ -163,11 +164,7 @@ fn Toolbar(kinds: Vec<String>, options: ListOptions) -> impl IntoView {
                 <label for="list-state">"State"</label>
                 <select id="list-state" name="state">
                     {option("", "All", &options.state)}
-                    {option("ok", "ok", &options.state)}
-                    {option("backing_off", "backing off", &options.state)}
-                    {option("gone", "gone", &options.state)}
-                    {option("paused", "paused", &options.state)}
-                    {option("ended", "ended", &options.state)}
+                    {SourceState::ALL.into_iter().map(|state| option(state.key(), state.label(), &options.state)).collect_view()}
                 </select>
             </div>
             <div class="field">
@@ -305,15 +302,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
         .clone()
         .map(|at| format!("polled {}", at.replace('T', " ").replace('Z', " UTC")));
     let state_class = format!("state state-{}", tracker.state);
-    let state_label = match tracker.state.as_str() {
-        "ok" => "ok",
-        "backing_off" => "backing off",
-        "gone" => "gone",
-        "paused" => "paused",
-        "ended" => "ended",
-        other => other,
-    }
-    .to_string();
+    let state_label = tracker.state.label().to_string();
     let sharing = match tracker.share_token.clone() {
         Some(token) => view! {
             <a href=format!("/s/{token}")>"Public page"</a>
@@ -342,7 +331,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                     type="checkbox"
                     class="compare-check"
                     name="ids"
-                    value=tracker.id.clone()
+                    value=tracker.id.to_string()
                     form="compare-form"
                     aria-label=format!("Compare {}", tracker.label)
                 />

@@ -15,7 +15,7 @@ use crate::{
         feedback::{ErrorBox, TrackerSkeleton},
         polls::PollsTable,
     },
-    domain::{ChartMode, ChartRange, Scale},
+    domain::{ChartMode, ChartRange, Scale, TrackerId},
 };
 
 #[component]
@@ -35,7 +35,13 @@ pub fn Tracker() -> impl IntoView {
         )
     };
     let detail = Resource::new(request, |(id, metric, range, mode, scale, from, to)| {
-        get_tracker_detail(id, metric, range, mode, scale, from, to)
+        async move {
+            // A malformed id is no tracker at all.
+            match id.parse::<TrackerId>() {
+                Ok(id) => get_tracker_detail(id, metric, range, mode, scale, from, to).await,
+                Err(_) => Ok(None),
+            }
+        }
     });
     let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
     view! {
@@ -180,7 +186,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
         format!(" · {count} points, {buckets}")
     };
     let chart = ChartSpec {
-        tracker_id: summary.id.clone(),
+        tracker_id: summary.id,
         metric: detail.metric.clone(),
         mode: detail.mode,
         view_key: format!(
@@ -209,7 +215,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
                 {detail.published_at.clone().map(|at| view! { " · created " {at} })}
             </p>
             <p class="muted">
-                {format!("State: {} · polled every {}", summary.state.replace('_', " "), describe_secs(i64::from(detail.interval_secs)))}
+                {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
                 {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
             </p>
             {metric_links}
@@ -283,12 +289,12 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             <PollsTable metrics=detail.metrics.clone() rows=detail.recent.clone() label="Latest polls" />
             <p>
                 <a href={
-                    let (id, metric) = (summary.id.clone(), detail.metric.clone());
+                    let (id, metric) = (summary.id.to_string(), detail.metric.clone());
                     move || export_link(&id, "csv", &metric, visible.get())
                 } download="">"Download CSV"</a>
                 " · "
                 <a href={
-                    let (id, metric) = (summary.id.clone(), detail.metric.clone());
+                    let (id, metric) = (summary.id.to_string(), detail.metric.clone());
                     move || export_link(&id, "json", &metric, visible.get())
                 } download="">"Download JSON"</a>
                 " " <span class="muted">"(the time shown, this metric)"</span>
@@ -380,7 +386,7 @@ type Visible = RwSignal<(i64, i64)>;
 /// What a tracker chart draws and how it fetches finer data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartSpec {
-    pub tracker_id: String,
+    pub tracker_id: TrackerId,
     pub metric: String,
     pub mode: ChartMode,
     /// Unique per view, so a navigation never draws into the element of the page it leaves.
@@ -556,7 +562,7 @@ mod browser {
         let current = generation.get_value();
         let (id, metric, mode, from_ms, to_ms, coarse) = spec.with_value(|spec| {
             (
-                spec.tracker_id.clone(),
+                spec.tracker_id,
                 spec.metric.clone(),
                 spec.mode,
                 spec.from_ms,

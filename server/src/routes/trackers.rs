@@ -3,7 +3,7 @@
 //! a 404. Errors are `{"error": "…", "code": "…"}`.
 
 use app::{
-    domain::TokenScope,
+    domain::{TokenScope, TrackerId},
     server::{
         auth::Auth,
         rate_limit::Limited,
@@ -26,7 +26,6 @@ use axum::{
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::api::{ApiCaller, caller, read_only};
 
@@ -164,8 +163,8 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
-pub fn tracker_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found())
+pub fn tracker_id(id: &str) -> Result<TrackerId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found())
 }
 
 /// `POST /api/v1/trackers`: `{"url": "…"}`, or `{"kind", "key"}`, or for any JSON API
@@ -565,7 +564,7 @@ async fn sharing_form(
         return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
     };
     let missing = || Flash::notice("That tracker no longer exists.");
-    let Ok(id) = Uuid::parse_str(&id) else {
+    let Ok(id) = id.parse::<TrackerId>() else {
         return redirect_with(&session, missing(), DASHBOARD).await;
     };
     let outcome = if share {

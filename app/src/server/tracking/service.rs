@@ -8,6 +8,8 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::domain::TrackerId;
+
 use crate::{
     api::trackers::Preview,
     server::billing::store::{self as billing, UpgradeRequired},
@@ -296,7 +298,7 @@ pub async fn update_tracker(
     pool: &PgPool,
     engine: &Engine,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
     edit: &TrackerEdit,
 ) -> Result<TrackerView, ServiceError> {
     let changes = TrackerChanges {
@@ -356,7 +358,7 @@ pub struct SeriesRequest<'a> {
 pub async fn series(
     pool: &PgPool,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
     request: SeriesRequest<'_>,
 ) -> Result<(String, Series), ServiceError> {
     let SeriesRequest {

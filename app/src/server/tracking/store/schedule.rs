@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool, Row};
 
+use crate::domain::SourceState;
+
 /// Recomputes a source's interval, state and next poll from its trackers: the shortest
 /// interval among the active ones (not paused, not past their end date), never shorter
 /// than the tracker's workspace's plan allows; no active
@@ -67,7 +69,7 @@ pub struct ScheduleEntry {
     pub id: i64,
     pub kind: String,
     pub key: String,
-    pub state: String,
+    pub state: SourceState,
     pub interval_secs: i32,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub leased_until: Option<DateTime<Utc>>,
@@ -131,7 +133,7 @@ pub async fn load_schedule(
         )
         .bind(&entry.kind)
         .bind(&entry.key)
-        .bind(&entry.state)
+        .bind(entry.state)
         .bind(entry.interval_secs)
         .bind(entry.next_poll_at)
         .bind(entry.consecutive_failures)

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row, postgres::PgRow};
 
+use crate::domain::SourceState;
+
 use crate::server::tracking::{Metadata, MetricSpec, clean_text};
 
 /// A source as the API and the admin see it (never its config: it may hold secrets).
@@ -17,7 +19,7 @@ pub struct SourceView {
     pub author: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
-    pub state: String,
+    pub state: SourceState,
     pub interval_secs: i32,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub consecutive_failures: i32,

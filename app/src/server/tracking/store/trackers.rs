@@ -7,14 +7,16 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::domain::{SourceState, TrackerId};
+
 /// A workspace's tracker, with its source and metrics.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TrackerView {
-    pub id: Uuid,
+    pub id: TrackerId,
     pub label: String,
     /// `ok`, `backing_off`, `gone`, `paused` or `ended`: the tracker's own pause and end
     /// date first, then its source's state.
-    pub state: String,
+    pub state: SourceState,
     pub interval_secs: i32,
     pub paused: bool,
     pub ends_at: Option<DateTime<Utc>>,
@@ -28,9 +30,9 @@ pub struct TrackerView {
 /// What adding a tracker did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
-    Created(Uuid),
+    Created(TrackerId),
     /// The workspace already tracks this source.
-    AlreadyTracked(Uuid),
+    AlreadyTracked(TrackerId),
 }
 
 pub async fn add_tracker(
@@ -41,7 +43,7 @@ pub async fn add_tracker(
     interval_secs: i32,
     ends_at: Option<DateTime<Utc>>,
 ) -> Result<Added, sqlx::Error> {
-    let created: Option<Uuid> = sqlx::query_scalar(
+    let created: Option<TrackerId> = sqlx::query_scalar(
         "INSERT INTO trackers (workspace_id, source_id, label, interval_secs, ends_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (workspace_id, source_id) DO NOTHING
@@ -63,7 +65,7 @@ pub async fn add_tracker(
             .await?;
         return Ok(Added::Created(id));
     }
-    let existing: Uuid =
+    let existing: TrackerId =
         sqlx::query_scalar("SELECT id FROM trackers WHERE workspace_id = $1 AND source_id = $2")
             .bind(workspace_id)
             .bind(source_id)
@@ -84,7 +86,7 @@ pub async fn list_trackers(
 pub async fn get_tracker(
     pool: &PgPool,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
 ) -> Result<Option<TrackerView>, sqlx::Error> {
     Ok(trackers_where(pool, workspace_id, Some(id)).await?.pop())
 }
@@ -92,7 +94,7 @@ pub async fn get_tracker(
 /// Which trackers a query reads.
 enum Filter<'a> {
     /// The workspace's, or one of them.
-    Workspace(Uuid, Option<Uuid>),
+    Workspace(Uuid, Option<TrackerId>),
     /// The one shared under this token.
     Shared(&'a str),
 }
@@ -100,7 +102,7 @@ enum Filter<'a> {
 async fn trackers_where(
     pool: &PgPool,
     workspace_id: Uuid,
-    id: Option<Uuid>,
+    id: Option<TrackerId>,
 ) -> Result<Vec<TrackerView>, sqlx::Error> {
     trackers_matching(pool, Filter::Workspace(workspace_id, id)).await
 }
@@ -145,11 +147,11 @@ async fn trackers_matching(
         let paused: bool = row.try_get("paused")?;
         let ended: bool = row.try_get("ended")?;
         let state = if paused {
-            "paused".to_string()
+            SourceState::Paused
         } else if ended {
-            "ended".to_string()
+            SourceState::Ended
         } else {
-            source.state.clone()
+            source.state
         };
         trackers.push(TrackerView {
             id: row.try_get("id")?,
@@ -197,7 +199,7 @@ async fn trackers_matching(
 pub async fn share_tracker(
     pool: &PgPool,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE trackers SET share_token = coalesce(share_token, $3)
@@ -216,7 +218,7 @@ pub async fn share_tracker(
 pub async fn unshare_tracker(
     pool: &PgPool,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
     let updated =
         sqlx::query("UPDATE trackers SET share_token = NULL WHERE workspace_id = $1 AND id = $2")
@@ -242,7 +244,7 @@ pub struct TrackerChanges {
 pub async fn update_tracker(
     transaction: &mut PgConnection,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
     changes: &TrackerChanges,
 ) -> Result<bool, sqlx::Error> {
     // The old values come from the statement's snapshot, so the events name real changes.
@@ -295,7 +297,7 @@ pub async fn update_tracker(
 pub async fn delete_tracker(
     pool: &PgPool,
     workspace_id: Uuid,
-    id: Uuid,
+    id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let source_id: Option<i64> = sqlx::query_scalar(
