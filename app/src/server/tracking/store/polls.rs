@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::{Sample, metric_ids, write_samples};
+use super::{NamedSample, write_named_samples};
 use crate::server::tracking::{FetchError, Readings, clean_text};
 
 /// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
@@ -273,12 +273,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     .await?;
     let rescheduled: std::collections::HashSet<i64> = rescheduled.into_iter().collect();
 
-    let claimed: Vec<i64> = results
-        .iter()
-        .map(|result| result.source_id)
-        .filter(|id| rescheduled.contains(id))
-        .collect();
-    let ids = metric_ids(&mut *transaction, &claimed).await?;
+    // Metric ids are looked up by the write itself.
     let mut samples = Vec::new();
     for result in results {
         if !rescheduled.contains(&result.source_id) {
@@ -286,11 +281,10 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
         }
         if let Ok(readings) = &result.outcome {
             for (name, value) in &readings.values {
-                if let Some(metric_id) = ids.get(&(result.source_id, name.clone()))
-                    && value.is_finite()
-                {
-                    samples.push(Sample {
-                        metric_id: *metric_id,
+                if value.is_finite() {
+                    samples.push(NamedSample {
+                        source_id: result.source_id,
+                        metric: name.clone(),
                         t: result.observed_at,
                         value: *value,
                     });
@@ -298,7 +292,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
             }
         }
     }
-    let written = write_samples(&mut *transaction, &samples).await?;
+    let written = write_named_samples(&mut *transaction, &samples).await?;
     transaction.commit().await?;
     Ok(written)
 }
@@ -310,29 +304,20 @@ pub async fn record_first_sample(
     source_id: i64,
     readings: &Readings,
 ) -> Result<(), sqlx::Error> {
-    let ids: std::collections::HashMap<String, i32> = sqlx::query_as::<_, (String, i32)>(
-        "SELECT name, id FROM source_metrics WHERE source_id = $1",
-    )
-    .bind(source_id)
-    .fetch_all(&mut *connection)
-    .await?
-    .into_iter()
-    .collect();
     let now = chrono::DurationRound::duration_trunc(Utc::now(), chrono::TimeDelta::seconds(1))
         .unwrap_or_else(|_| Utc::now());
-    let samples: Vec<Sample> = readings
+    let samples: Vec<NamedSample> = readings
         .values
         .iter()
         .filter(|(_, value)| value.is_finite())
-        .filter_map(|(name, value)| {
-            Some(Sample {
-                metric_id: *ids.get(name)?,
-                t: now,
-                value: *value,
-            })
+        .map(|(name, value)| NamedSample {
+            source_id,
+            metric: name.clone(),
+            t: now,
+            value: *value,
         })
         .collect();
-    write_samples(&mut *connection, &samples).await?;
+    write_named_samples(&mut *connection, &samples).await?;
     sqlx::query(
         "UPDATE sources SET
              last_poll_at = now(), last_success_at = now(), consecutive_failures = 0,

@@ -84,13 +84,65 @@ pub async fn write_samples(
     Ok(u64::try_from(written).unwrap_or(0))
 }
 
+/// One value read for metric `metric` of source `source_id`, to write without looking
+/// the metric's id up first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedSample {
+    pub source_id: i64,
+    pub metric: String,
+    pub t: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// [`write_samples`] for values known by source and metric name: the metric ids are
+/// found in the same statement. A name the source has no metric for is skipped.
+pub async fn write_named_samples(
+    executor: impl PgExecutor<'_>,
+    samples: &[NamedSample],
+) -> Result<u64, sqlx::Error> {
+    if samples.is_empty() {
+        return Ok(0);
+    }
+    let source_ids: Vec<i64> = samples.iter().map(|sample| sample.source_id).collect();
+    let names: Vec<&str> = samples
+        .iter()
+        .map(|sample| sample.metric.as_str())
+        .collect();
+    let times: Vec<DateTime<Utc>> = samples.iter().map(|sample| sample.t).collect();
+    let values: Vec<f64> = samples.iter().map(|sample| sample.value).collect();
+    let written: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(WRITE_NAMED_SAMPLES.as_str()))
+        .bind(&source_ids)
+        .bind(&names)
+        .bind(&times)
+        .bind(&values)
+        .fetch_one(executor)
+        .await?;
+    Ok(u64::try_from(written).unwrap_or(0))
+}
+
 /// The statement of [`write_samples`]: samples, the rollups, latest values.
 static WRITE_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    write_statement(
+        "SELECT DISTINCT ON (metric_id, t) metric_id, t, value
+         FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) AS i(metric_id, t, value)",
+    )
+});
+
+/// The statement of [`write_named_samples`]: the same, metric ids joined in.
+static WRITE_NAMED_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    write_statement(
+        "SELECT DISTINCT ON (m.id, i.t) m.id AS metric_id, i.t, i.value
+         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[])
+              AS i(source_id, name, t, value)
+         JOIN source_metrics m ON m.source_id = i.source_id AND m.name = i.name",
+    )
+});
+
+/// Writes the rows `input` selects (`metric_id, t, value`), their rollups and each
+/// metric's latest value, in one statement; the count of new samples.
+fn write_statement(input: &str) -> String {
     format!(
-        "WITH input AS (
-             SELECT DISTINCT ON (metric_id, t) metric_id, t, value
-             FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) AS i(metric_id, t, value)
-         ),
+        "WITH input AS ({input}),
          new AS (
              INSERT INTO samples (metric_id, t, value)
              SELECT metric_id, t, value FROM input
@@ -111,7 +163,7 @@ static WRITE_SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
         three_hourly = rollup_cte("three_hourly", "samples_3h", "3 hours"),
         daily = rollup_cte("daily", "samples_daily", "1 day"),
     )
-});
+}
 
 /// A CTE that folds the new samples (`new`) into rollup `table`, buckets of `width`
 /// starting at 2000-01-01 UTC: sums and counts add up, min, max and last merge.

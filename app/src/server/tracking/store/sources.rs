@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, PgPool, Row, postgres::PgRow};
+use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 
 use crate::domain::SourceState;
 
@@ -114,26 +114,6 @@ pub async fn upsert_source(
     .execute(&mut *connection)
     .await?;
     Ok(id)
-}
-
-/// The metric ids of sources, by (source id, metric name).
-pub async fn metric_ids(
-    executor: impl PgExecutor<'_>,
-    source_ids: &[i64],
-) -> Result<std::collections::HashMap<(i64, String), i32>, sqlx::Error> {
-    let rows =
-        sqlx::query("SELECT id, source_id, name FROM source_metrics WHERE source_id = ANY($1)")
-            .bind(source_ids)
-            .fetch_all(executor)
-            .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                (row.try_get("source_id")?, row.try_get("name")?),
-                row.try_get("id")?,
-            ))
-        })
-        .collect()
 }
 
 /// Days a source no tracker uses is kept (with its samples) before it is deleted.
