@@ -350,20 +350,7 @@ impl Upstreams {
         request: &UpstreamRequest,
         what: &str,
     ) -> Result<serde_json::Value, FetchError> {
-        let response = self.send(request).await?;
-        match response.status {
-            status if status.is_success() => response.json(what),
-            StatusCode::NOT_FOUND | StatusCode::GONE => {
-                Err(FetchError::Gone(format!("{what} does not exist")))
-            }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(self.refusal(request.service, &response, what))
-            }
-            status => Err(FetchError::Unavailable(format!(
-                "{what} answered HTTP {}",
-                status.as_u16()
-            ))),
-        }
+        self.get_success(request, what).await?.json(what)
     }
 
     /// [`get_json`](Self::get_json), read into `T` (a typed shape of the upstream's answer).
@@ -372,9 +359,18 @@ impl Upstreams {
         request: &UpstreamRequest,
         what: &str,
     ) -> Result<T, FetchError> {
+        self.get_success(request, what).await?.parse(what)
+    }
+
+    /// The answer to `request` when it succeeded; the status read as an error otherwise.
+    async fn get_success(
+        &self,
+        request: &UpstreamRequest,
+        what: &str,
+    ) -> Result<UpstreamResponse, FetchError> {
         let response = self.send(request).await?;
         match response.status {
-            status if status.is_success() => response.parse(what),
+            status if status.is_success() => Ok(response),
             StatusCode::NOT_FOUND | StatusCode::GONE => {
                 Err(FetchError::Gone(format!("{what} does not exist")))
             }
