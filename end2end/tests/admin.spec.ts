@@ -5,7 +5,7 @@ import { addTracker, createAdmin, ownRepo, signIn, signUp, sql, upcount, watchCo
 test('an admin finds a user, views as them, suspends them, pauses and resumes their source, re-processes a Stripe event and retries a failed job', async ({
   browser,
 }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(150_000);
   // A customer with a tracker, signed in in their own browser.
   const customerContext = await browser.newContext();
   const customer = await customerContext.newPage();
@@ -111,7 +111,7 @@ test('an admin finds a user, views as them, suspends them, pauses and resumes th
         );
         return jobId;
       },
-      { timeout: 20_000 },
+      { timeout: 60_000 },
     )
     .not.toBe('');
   sql(
