@@ -78,6 +78,17 @@ else
 fi
 
 if [ "$purpose" = test ]; then
+  # `cargo sqlx prepare --check` keeps the committed query cache (.sqlx/) in step with
+  # the queries; the version follows sqlx's own in Cargo.lock.
+  sqlx_version="$(awk '/^name = "sqlx"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+  [ -n "$sqlx_version" ] || die "no sqlx in Cargo.lock"
+  if cargo sqlx --version 2>/dev/null | grep -q " $sqlx_version\$"; then
+    ok "sqlx-cli $sqlx_version already installed"
+  else
+    doing "installing sqlx-cli $sqlx_version (about 3 minutes, once)"
+    env -u CARGO_TARGET_DIR cargo install sqlx-cli --version "$sqlx_version" --locked \
+      --no-default-features --features postgres,rustls
+  fi
   if [ -x /usr/bin/chromium ]; then
     ok "Chromium already installed ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
   else

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
+use sqlx::{PgConnection, PgPool};
 
 use crate::domain::SourceState;
 
@@ -41,32 +41,6 @@ pub struct MetricView {
     pub latest_at: Option<DateTime<Utc>>,
 }
 
-pub(super) const SOURCE_COLUMNS: &str = "s.id AS source_id, s.kind, s.key, s.title, s.url, s.author, \
-    s.published_at, s.tags, s.state AS source_state, s.interval_secs AS source_interval_secs, \
-    s.next_poll_at, s.consecutive_failures, s.last_poll_at, s.last_success_at, s.last_error, \
-    s.last_error_at";
-
-pub(super) fn source_from_row(row: &PgRow) -> Result<SourceView, sqlx::Error> {
-    Ok(SourceView {
-        id: row.try_get("source_id")?,
-        kind: row.try_get("kind")?,
-        key: row.try_get("key")?,
-        title: row.try_get("title")?,
-        url: row.try_get("url")?,
-        author: row.try_get("author")?,
-        published_at: row.try_get("published_at")?,
-        tags: row.try_get("tags")?,
-        state: row.try_get("source_state")?,
-        interval_secs: row.try_get("source_interval_secs")?,
-        next_poll_at: row.try_get("next_poll_at")?,
-        consecutive_failures: row.try_get("consecutive_failures")?,
-        last_poll_at: row.try_get("last_poll_at")?,
-        last_success_at: row.try_get("last_success_at")?,
-        last_error: row.try_get("last_error")?,
-        last_error_at: row.try_get("last_error_at")?,
-    })
-}
-
 /// Creates the source of `kind` + `metadata.key`, or refreshes the metadata of the one
 /// that exists (a gone source that exists again comes back). Its metrics are added.
 pub async fn upsert_source(
@@ -77,7 +51,7 @@ pub async fn upsert_source(
     metrics: &[MetricSpec],
 ) -> Result<i64, sqlx::Error> {
     let tags: Vec<String> = metadata.tags.iter().map(|tag| clean_text(tag)).collect();
-    let id: i64 = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO sources (kind, key, config, title, url, author, published_at, tags)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (kind, key) DO UPDATE SET
@@ -87,30 +61,30 @@ pub async fn upsert_source(
              consecutive_failures = CASE WHEN sources.state = 'gone' THEN 0
                                          ELSE sources.consecutive_failures END
          RETURNING id",
+        kind,
+        clean_text(&metadata.key),
+        config,
+        clean_text(&metadata.title),
+        clean_text(&metadata.url),
+        metadata.author.as_deref().map(clean_text),
+        metadata.published_at,
+        &tags,
     )
-    .bind(kind)
-    .bind(clean_text(&metadata.key))
-    .bind(config)
-    .bind(clean_text(&metadata.title))
-    .bind(clean_text(&metadata.url))
-    .bind(metadata.author.as_deref().map(clean_text))
-    .bind(metadata.published_at)
-    .bind(&tags)
     .fetch_one(&mut *connection)
     .await?;
     let names: Vec<&str> = metrics.iter().map(|metric| metric.name.as_str()).collect();
     let kinds: Vec<&str> = metrics.iter().map(|metric| metric.kind.as_str()).collect();
     let units: Vec<&str> = metrics.iter().map(|metric| metric.unit.as_str()).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO source_metrics (source_id, name, kind, unit, position)
          SELECT $1, m.name, m.kind, m.unit, m.position - 1
          FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(name, kind, unit, position)
          ON CONFLICT (source_id, name) DO NOTHING",
+        id,
+        &names as &[&str],
+        &kinds as &[&str],
+        &units as &[&str],
     )
-    .bind(id)
-    .bind(&names)
-    .bind(&kinds)
-    .bind(&units)
     .execute(&mut *connection)
     .await?;
     Ok(id)
@@ -129,16 +103,16 @@ pub async fn delete_orphaned_sources(
     // A few sources a statement: each takes its samples and rollups with it.
     let mut deleted = 0;
     loop {
-        let batch = sqlx::query(
+        let batch = sqlx::query!(
             "DELETE FROM sources WHERE id IN (
                  SELECT s.id FROM sources s
-                 WHERE s.orphaned_at < $1 - make_interval(days => $2)
+                 WHERE s.orphaned_at < $1::timestamptz - make_interval(days => $2)
                    AND NOT EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id)
                  LIMIT 20
              )",
+            now,
+            ORPHAN_DAYS,
         )
-        .bind(now)
-        .bind(ORPHAN_DAYS)
         .execute(pool)
         .await?
         .rows_affected();

@@ -1,10 +1,10 @@
 //! Trackers: a workspace's subscriptions to sources, their changes and public sharing.
 //! Every query is scoped to a workspace (or, for a shared tracker, to its token).
 
-use super::{MetricView, SOURCE_COLUMNS, SourceView, refresh_schedule, source_from_row};
+use super::{MetricView, SourceView, refresh_schedule};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{SourceState, TrackerId};
@@ -43,34 +43,37 @@ pub async fn add_tracker(
     interval_secs: i32,
     ends_at: Option<DateTime<Utc>>,
 ) -> Result<Added, sqlx::Error> {
-    let created: Option<TrackerId> = sqlx::query_scalar(
-        "INSERT INTO trackers (workspace_id, source_id, label, interval_secs, ends_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (workspace_id, source_id) DO NOTHING
-         RETURNING id",
+    let created = sqlx::query_scalar!(
+        r#"INSERT INTO trackers (workspace_id, source_id, label, interval_secs, ends_at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (workspace_id, source_id) DO NOTHING
+           RETURNING id AS "id: TrackerId""#,
+        workspace_id,
+        source_id,
+        label,
+        interval_secs,
+        ends_at,
     )
-    .bind(workspace_id)
-    .bind(source_id)
-    .bind(label)
-    .bind(interval_secs)
-    .bind(ends_at)
     .fetch_optional(&mut *connection)
     .await?;
     // Also when the tracker existed: a source that was gone and exists again is scheduled.
     refresh_schedule(&mut *connection, source_id).await?;
     if let Some(id) = created {
-        sqlx::query("INSERT INTO tracker_events (tracker_id, kind) VALUES ($1, 'added')")
-            .bind(id)
-            .execute(&mut *connection)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO tracker_events (tracker_id, kind) VALUES ($1, 'added')",
+            id as TrackerId,
+        )
+        .execute(&mut *connection)
+        .await?;
         return Ok(Added::Created(id));
     }
-    let existing: TrackerId =
-        sqlx::query_scalar("SELECT id FROM trackers WHERE workspace_id = $1 AND source_id = $2")
-            .bind(workspace_id)
-            .bind(source_id)
-            .fetch_one(&mut *connection)
-            .await?;
+    let existing = sqlx::query_scalar!(
+        r#"SELECT id AS "id: TrackerId" FROM trackers WHERE workspace_id = $1 AND source_id = $2"#,
+        workspace_id,
+        source_id,
+    )
+    .fetch_one(&mut *connection)
+    .await?;
     Ok(Added::AlreadyTracked(existing))
 }
 
@@ -115,78 +118,125 @@ pub async fn shared_tracker(
     Ok(trackers_matching(pool, Filter::Shared(token)).await?.pop())
 }
 
+/// A tracker joined with its source, as one row.
+struct TrackerRow {
+    id: TrackerId,
+    label: String,
+    interval_secs: i32,
+    paused: bool,
+    ends_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    share_token: Option<String>,
+    ended: bool,
+    source_id: i64,
+    kind: String,
+    key: String,
+    title: String,
+    url: String,
+    author: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    tags: Vec<String>,
+    source_state: SourceState,
+    source_interval_secs: i32,
+    next_poll_at: Option<DateTime<Utc>>,
+    consecutive_failures: i32,
+    last_poll_at: Option<DateTime<Utc>>,
+    last_success_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    last_error_at: Option<DateTime<Utc>>,
+}
+
+impl From<TrackerRow> for TrackerView {
+    fn from(row: TrackerRow) -> Self {
+        let state = if row.paused {
+            SourceState::Paused
+        } else if row.ended {
+            SourceState::Ended
+        } else {
+            row.source_state
+        };
+        TrackerView {
+            id: row.id,
+            label: row.label,
+            state,
+            interval_secs: row.interval_secs,
+            paused: row.paused,
+            ends_at: row.ends_at,
+            created_at: row.created_at,
+            share_token: row.share_token,
+            source: SourceView {
+                id: row.source_id,
+                kind: row.kind,
+                key: row.key,
+                title: row.title,
+                url: row.url,
+                author: row.author,
+                published_at: row.published_at,
+                tags: row.tags,
+                state: row.source_state,
+                interval_secs: row.source_interval_secs,
+                next_poll_at: row.next_poll_at,
+                consecutive_failures: row.consecutive_failures,
+                last_poll_at: row.last_poll_at,
+                last_success_at: row.last_success_at,
+                last_error: row.last_error,
+                last_error_at: row.last_error_at,
+            },
+            metrics: Vec::new(),
+        }
+    }
+}
+
 async fn trackers_matching(
     pool: &PgPool,
     filter: Filter<'_>,
 ) -> Result<Vec<TrackerView>, sqlx::Error> {
-    let (filter_sql, workspace_id, id, token) = match filter {
-        Filter::Workspace(workspace_id, id) => (
-            "t.workspace_id = $1 AND ($2::uuid IS NULL OR t.id = $2)",
-            Some(workspace_id),
-            id,
-            None,
-        ),
-        Filter::Shared(token) => ("t.share_token = $3", None, None, Some(token)),
+    let (workspace_id, id, token) = match filter {
+        Filter::Workspace(workspace_id, id) => (Some(workspace_id), id, None),
+        Filter::Shared(token) => (None, None, Some(token)),
     };
-    let filter = filter_sql;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT t.id, t.label, t.interval_secs, t.paused, t.ends_at, t.created_at, t.share_token,
-                t.ends_at IS NOT NULL AND t.ends_at <= now() AS ended, {SOURCE_COLUMNS}
-         FROM trackers t JOIN sources s ON s.id = t.source_id
-         WHERE {filter}
-         ORDER BY t.created_at DESC, t.id"
-    )))
-    .bind(workspace_id)
-    .bind(id)
-    .bind(token)
+    // One statement for both filters: the unused one is NULL and matches nothing.
+    let rows = sqlx::query_as!(
+        TrackerRow,
+        r#"SELECT t.id AS "id: TrackerId", t.label, t.interval_secs, t.paused, t.ends_at,
+                  t.created_at, t.share_token,
+                  t.ends_at IS NOT NULL AND t.ends_at <= now() AS "ended!",
+                  s.id AS source_id, s.kind, s.key, s.title, s.url, s.author, s.published_at,
+                  s.tags, s.state AS "source_state: SourceState",
+                  s.interval_secs AS source_interval_secs, s.next_poll_at,
+                  s.consecutive_failures, s.last_poll_at, s.last_success_at, s.last_error,
+                  s.last_error_at
+           FROM trackers t JOIN sources s ON s.id = t.source_id
+           WHERE (t.workspace_id = $1 AND ($2::uuid IS NULL OR t.id = $2))
+              OR t.share_token = $3
+           ORDER BY t.created_at DESC, t.id"#,
+        workspace_id,
+        id as Option<TrackerId>,
+        token,
+    )
     .fetch_all(pool)
     .await?;
-    let mut trackers = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let source = source_from_row(row)?;
-        let paused: bool = row.try_get("paused")?;
-        let ended: bool = row.try_get("ended")?;
-        let state = if paused {
-            SourceState::Paused
-        } else if ended {
-            SourceState::Ended
-        } else {
-            source.state
-        };
-        trackers.push(TrackerView {
-            id: row.try_get("id")?,
-            label: row.try_get("label")?,
-            state,
-            interval_secs: row.try_get("interval_secs")?,
-            paused,
-            ends_at: row.try_get("ends_at")?,
-            created_at: row.try_get("created_at")?,
-            share_token: row.try_get("share_token")?,
-            source,
-            metrics: Vec::new(),
-        });
-    }
+    let mut trackers: Vec<TrackerView> = rows.into_iter().map(TrackerView::from).collect();
     let source_ids: Vec<i64> = trackers.iter().map(|tracker| tracker.source.id).collect();
-    let metrics = sqlx::query(
+    let metrics = sqlx::query!(
         "SELECT id, source_id, name, kind, unit, last_value, last_at
          FROM source_metrics WHERE source_id = ANY($1) ORDER BY source_id, position, id",
+        &source_ids,
     )
-    .bind(&source_ids)
     .fetch_all(pool)
     .await?;
-    for row in &metrics {
-        let source_id: i64 = row.try_get("source_id")?;
+    for row in metrics {
         let metric = MetricView {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            kind: row.try_get("kind")?,
-            unit: row.try_get("unit")?,
-            latest: row.try_get("last_value")?,
-            latest_at: row.try_get("last_at")?,
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            unit: row.unit,
+            latest: row.last_value,
+            latest_at: row.last_at,
         };
         for tracker in trackers
             .iter_mut()
-            .filter(|tracker| tracker.source.id == source_id)
+            .filter(|tracker| tracker.source.id == row.source_id)
         {
             tracker.metrics.push(metric.clone());
         }
@@ -201,16 +251,17 @@ pub async fn share_tracker(
     workspace_id: Uuid,
     id: TrackerId,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE trackers SET share_token = coalesce(share_token, $3)
          WHERE workspace_id = $1 AND id = $2
          RETURNING share_token",
+        workspace_id,
+        id as TrackerId,
+        crate::server::tokens::random_base62(22),
     )
-    .bind(workspace_id)
-    .bind(id)
-    .bind(crate::server::tokens::random_base62(22))
     .fetch_optional(pool)
     .await
+    .map(Option::flatten)
 }
 
 /// Stops sharing a tracker: its page and badge answer 404 from now on. `false` when there
@@ -220,12 +271,13 @@ pub async fn unshare_tracker(
     workspace_id: Uuid,
     id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
-    let updated =
-        sqlx::query("UPDATE trackers SET share_token = NULL WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace_id)
-            .bind(id)
-            .execute(pool)
-            .await?;
+    let updated = sqlx::query!(
+        "UPDATE trackers SET share_token = NULL WHERE workspace_id = $1 AND id = $2",
+        workspace_id,
+        id as TrackerId,
+    )
+    .execute(pool)
+    .await?;
     Ok(updated.rows_affected() == 1)
 }
 
@@ -248,7 +300,7 @@ pub async fn update_tracker(
     changes: &TrackerChanges,
 ) -> Result<bool, sqlx::Error> {
     // The old values come from the statement's snapshot, so the events name real changes.
-    let source_id: Option<i64> = sqlx::query_scalar(
+    let source_id = sqlx::query_scalar!(
         "WITH old AS (
              SELECT id, paused, interval_secs FROM trackers WHERE workspace_id = $1 AND id = $2
          ),
@@ -275,14 +327,14 @@ pub async fn update_tracker(
              FROM changed WHERE interval_secs <> was_interval
          )
          SELECT source_id FROM changed",
+        workspace_id,
+        id as TrackerId,
+        changes.label.as_deref(),
+        changes.paused,
+        changes.ends_at.is_some(),
+        changes.ends_at.flatten(),
+        changes.interval_secs,
     )
-    .bind(workspace_id)
-    .bind(id)
-    .bind(&changes.label)
-    .bind(changes.paused)
-    .bind(changes.ends_at.is_some())
-    .bind(changes.ends_at.flatten())
-    .bind(changes.interval_secs)
     .fetch_optional(&mut *transaction)
     .await?;
     let Some(source_id) = source_id else {
@@ -300,11 +352,11 @@ pub async fn delete_tracker(
     id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
     let mut transaction = pool.begin().await?;
-    let source_id: Option<i64> = sqlx::query_scalar(
+    let source_id = sqlx::query_scalar!(
         "DELETE FROM trackers WHERE workspace_id = $1 AND id = $2 RETURNING source_id",
+        workspace_id,
+        id as TrackerId,
     )
-    .bind(workspace_id)
-    .bind(id)
     .fetch_optional(&mut *transaction)
     .await?;
     let Some(source_id) = source_id else {
