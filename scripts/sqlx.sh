@@ -20,7 +20,12 @@ psql "$server_url" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
 psql "$server_url" -qc "CREATE DATABASE $name" >/dev/null
 base="${server_url%%\?*}"; query="${server_url#"$base"}"
 export DATABASE_URL="${base%/*}/$name$query"
-cargo sqlx migrate run --source migrations >/dev/null
+# apalis-postgres's own migrations first (the job queue's tables, which a few queries
+# read), then ours, as the server applies them at start-up.
+apalis_manifest="$(cargo metadata --format-version 1 --locked |
+  python3 -c 'import json, sys; print(next(p["manifest_path"] for p in json.load(sys.stdin)["packages"] if p["name"] == "apalis-postgres"))')"
+cargo sqlx migrate run --source "$(dirname "$apalis_manifest")/migrations" >/dev/null
+cargo sqlx migrate run --ignore-missing --source migrations >/dev/null
 
 # The queries live in the server build of `app` and in `upcount`.
 check_args=(-- --locked -p upcount -p app --features app/ssr --all-targets)

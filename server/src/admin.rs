@@ -164,12 +164,12 @@ async fn import_samples(
 ) -> Result<(), AdminError> {
     let tracker = uuid::Uuid::parse_str(tracker)
         .map_err(|_| AdminError::Invalid(format!("`{tracker}` is not a tracker id")))?;
-    let metric_id: Option<i32> = sqlx::query_scalar(
+    let metric_id = sqlx::query_scalar!(
         "SELECT m.id FROM trackers t JOIN source_metrics m ON m.source_id = t.source_id
          WHERE t.id = $1 AND m.name = $2",
+        tracker,
+        metric,
     )
-    .bind(tracker)
-    .bind(metric)
     .fetch_optional(pool)
     .await?;
     let metric_id = metric_id.ok_or_else(|| {

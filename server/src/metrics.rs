@@ -149,14 +149,15 @@ async fn record_gauges(state: &AppState) {
     let pool = &state.pool;
     metrics::gauge!("upcount_db_pool_connections", "state" => "open").set(f64::from(pool.size()));
     metrics::gauge!("upcount_db_pool_connections", "state" => "idle").set(pool.num_idle() as f64);
-    let queues: Result<Vec<(String, String, i64)>, sqlx::Error> = sqlx::query_as(
-        "SELECT job_type, status, count(*) FROM apalis.jobs GROUP BY job_type, status",
+    let queues = sqlx::query!(
+        r#"SELECT job_type, status, count(*) AS "count!" FROM apalis.jobs GROUP BY job_type, status"#
     )
     .fetch_all(pool)
     .await;
     match queues {
         Ok(rows) => {
-            for (queue, status, count) in rows {
+            for row in rows {
+                let (queue, status, count) = (row.job_type, row.status, row.count);
                 metrics::gauge!("upcount_jobs", "queue" => queue, "status" => status)
                     .set(count as f64);
             }

@@ -42,23 +42,23 @@ pub async fn run(_job: PruneJobs, context: Data<JobContext>) -> Result<PruneRepo
 /// Deletes what is older than the retention period. Running it twice deletes nothing more.
 pub async fn prune(context: &JobContext) -> Result<PruneReport, sqlx::Error> {
     let retention_secs = i64::try_from(context.retention.as_secs()).unwrap_or(i64::MAX);
-    let jobs = sqlx::query(
+    let jobs = sqlx::query!(
         "DELETE FROM apalis.jobs
          WHERE (done_at < now() - make_interval(secs => $1)
                 OR (job_type = $2 AND done_at < now() - interval '1 hour'))
            AND (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts))",
+        retention_secs as f64,
+        super::PollSources::JOB_NAME,
     )
-    .bind(retention_secs as f64)
-    .bind(super::PollSources::JOB_NAME)
     .execute(&context.pool)
     .await?
     .rows_affected();
-    let workers = sqlx::query(
+    let workers = sqlx::query!(
         "DELETE FROM apalis.workers AS w
          WHERE w.last_seen < now() - make_interval(secs => $1)
            AND NOT EXISTS (SELECT 1 FROM apalis.jobs AS j WHERE j.lock_by = w.id)",
+        retention_secs as f64,
     )
-    .bind(retention_secs as f64)
     .execute(&context.pool)
     .await?
     .rows_affected();

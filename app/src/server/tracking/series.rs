@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 /// The most points one request may ask for.
 pub const MAX_POINTS: i64 = 10_000;
@@ -25,8 +25,6 @@ pub fn check_time(name: &str, time: DateTime<Utc>) -> Result<(), String> {
         ))
     }
 }
-
-const ORIGIN: &str = "timestamptz '2000-01-01 00:00:00+00'";
 
 /// One point: a raw sample (count 1, all values equal) or a bucket starting at `time`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,15 +50,12 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    /// The rollup table of this resolution, its bucket width as an SQL interval, and that
-    /// width in seconds.
-    fn rollup(self) -> Option<(&'static str, &'static str, i64)> {
-        match self {
-            Resolution::Hourly => Some(("samples_hourly", "1 hour", 3_600)),
-            Resolution::ThreeHourly => Some(("samples_3h", "3 hours", 10_800)),
-            Resolution::Daily => Some(("samples_daily", "1 day", 86_400)),
-            Resolution::Raw | Resolution::Samples => None,
-        }
+    /// Whether this resolution is read from a rollup table.
+    fn is_rollup(self) -> bool {
+        matches!(
+            self,
+            Resolution::Hourly | Resolution::ThreeHourly | Resolution::Daily
+        )
     }
 }
 
@@ -128,8 +123,7 @@ pub async fn read(
 /// Whether PostgreSQL knows the time zone `zone` (an IANA name such as `Europe/Berlin`).
 pub async fn zone_exists(pool: &PgPool, zone: &str) -> Result<bool, sqlx::Error> {
     // Asking is cheaper than listing pg_timezone_names; an unknown zone is error 22023.
-    let answer = sqlx::query("SELECT now() AT TIME ZONE $1")
-        .bind(zone)
+    let answer = sqlx::query_scalar!("SELECT now() AT TIME ZONE $1", zone)
         .fetch_one(pool)
         .await;
     match answer {
@@ -150,43 +144,48 @@ pub async fn read_in_zone(
     zone: Option<&str>,
 ) -> Result<Series, sqlx::Error> {
     let points = points.clamp(1, MAX_POINTS);
-    // Counting stops at points + 1: cheap however many samples the range holds.
-    let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT 1 FROM samples
-                               WHERE metric_id = $1 AND t >= $2 AND t <= $3 LIMIT $4) AS x",
+    // Counting stops at points + 1: cheap however many samples the range holds. Raw
+    // samples older than the plan's retention are deleted (rollups stay): a range reaching
+    // back there is read from the rollups, an hour at least. It does, when its first
+    // hourly rollup lies wholly before the metric's oldest raw sample (two index probes).
+    let known = sqlx::query!(
+        r#"SELECT
+               (SELECT count(*) FROM (SELECT 1 FROM samples
+                                      WHERE metric_id = $1 AND t >= $2 AND t <= $3 LIMIT $4) AS x)
+                   AS "count!",
+               coalesce((SELECT min(bucket) FROM samples_hourly
+                         WHERE metric_id = $1
+                           AND bucket >= date_bin('1 hour', $2, timestamptz '2000-01-01 00:00:00+00')
+                           AND bucket <= $3) + interval '1 hour'
+                        <= coalesce((SELECT min(t) FROM samples WHERE metric_id = $1), 'infinity'),
+                        false) AS "pruned!""#,
+        metric_id,
+        from,
+        to,
+        points + 1,
     )
-    .bind(metric_id)
-    .bind(from)
-    .bind(to)
-    .bind(points + 1)
     .fetch_one(pool)
     .await?;
-    // Raw samples older than the plan's retention are deleted (rollups stay): a range
-    // reaching back there is read from the rollups, an hour at least.
-    let pruned = count <= points && raw_pruned(pool, metric_id, from, to).await?;
-    if count <= points && !pruned {
-        let rows = sqlx::query(
+    let pruned = known.pruned;
+    if known.count <= points && !pruned {
+        let points = sqlx::query!(
             "SELECT t, value FROM samples WHERE metric_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
+            metric_id,
+            from,
+            to,
         )
-        .bind(metric_id)
-        .bind(from)
-        .bind(to)
         .fetch_all(pool)
-        .await?;
-        let points = rows
-            .iter()
-            .map(|row| {
-                let value: f64 = row.try_get("value")?;
-                Ok(Point {
-                    time: row.try_get("t")?,
-                    avg: value,
-                    min: value,
-                    max: value,
-                    last: value,
-                    count: 1,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+        .await?
+        .into_iter()
+        .map(|row| Point {
+            time: row.t,
+            avg: row.value,
+            min: row.value,
+            max: row.value,
+            last: row.value,
+            count: 1,
+        })
+        .collect();
         return Ok(Series {
             resolution: Resolution::Raw,
             bucket_secs: None,
@@ -206,45 +205,32 @@ pub async fn read_in_zone(
         }
         planned => planned,
     };
-    let points = match resolution.rollup() {
-        Some((table, unit, _)) => {
-            // The rollup rows in order, straight off the primary key, folded into wider
-            // buckets here: cheaper than grouping and sorting them in PostgreSQL.
-            let rows: Vec<RollupRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT bucket, min, max, sum, count, last FROM {table}
-                 WHERE metric_id = $1 AND bucket >= date_bin('{unit}', $2, {ORIGIN}) AND bucket <= $3
-                 ORDER BY bucket"
-            )))
-            .bind(metric_id)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await?;
-            let mut folder = Folder::new(width);
-            for (bucket, min, max, sum, count, last) in rows {
-                folder.add(bucket, min, max, sum, count, last);
-            }
-            folder.finish()
+    let points = if resolution.is_rollup() {
+        // The rollup rows in order, straight off the primary key, folded into wider
+        // buckets here: cheaper than grouping and sorting them in PostgreSQL.
+        let rows = rollup_rows(pool, resolution, metric_id, from, to).await?;
+        let mut folder = Folder::new(width);
+        for row in rows {
+            folder.add(row);
         }
-        None => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT date_bin(make_interval(secs => $4), t, {ORIGIN}) AS b,
-                        avg(value) AS avg, min(value) AS min, max(value) AS max,
-                        (array_agg(value ORDER BY t DESC))[1] AS last, count(*) AS count
-                 FROM samples
-                 WHERE metric_id = $1 AND t >= $2 AND t <= $3
-                 GROUP BY 1 ORDER BY 1"
-            )))
-            .bind(metric_id)
-            .bind(from)
-            .bind(to)
-            .bind(width as f64)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(bucket_from_row)
-                .collect::<Result<_, sqlx::Error>>()?
-        }
+        folder.finish()
+    } else {
+        sqlx::query_as!(
+            Point,
+            r#"SELECT date_bin(make_interval(secs => $4), t, timestamptz '2000-01-01 00:00:00+00')
+                          AS "time!",
+                      avg(value) AS "avg!", min(value) AS "min!", max(value) AS "max!",
+                      (array_agg(value ORDER BY t DESC))[1] AS "last!", count(*) AS "count!"
+               FROM samples
+               WHERE metric_id = $1 AND t >= $2 AND t <= $3
+               GROUP BY 1 ORDER BY 1"#,
+            metric_id,
+            from,
+            to,
+            width as f64,
+        )
+        .fetch_all(pool)
+        .await?
     };
     Ok(Series {
         resolution,
@@ -253,32 +239,75 @@ pub async fn read_in_zone(
     })
 }
 
-/// Whether hourly rollups in the range lie wholly before the metric's oldest raw sample:
-/// its raw samples there were deleted (retention), and only rollups are left.
-async fn raw_pruned(
+/// A rollup row.
+struct RollupRow {
+    bucket: DateTime<Utc>,
+    min: f64,
+    max: f64,
+    sum: f64,
+    count: i64,
+    last: f64,
+}
+
+/// The rows of `resolution`'s rollup table for metric `metric_id` whose buckets meet the
+/// range, in order.
+async fn rollup_rows(
     pool: &PgPool,
+    resolution: Resolution,
     metric_id: i32,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT EXISTS (
-             SELECT 1 FROM samples_hourly
-             WHERE metric_id = $1 AND bucket >= date_bin('1 hour', $2, {ORIGIN}) AND bucket <= $3
-               AND bucket + interval '1 hour'
-                   <= coalesce((SELECT min(t) FROM samples WHERE metric_id = $1), 'infinity')
-         )"
-    )))
-    .bind(metric_id)
-    .bind(from)
-    .bind(to)
-    .fetch_one(pool)
-    .await
+) -> Result<Vec<RollupRow>, sqlx::Error> {
+    // One static statement a table: the three differ only in the table and the width.
+    match resolution {
+        Resolution::Hourly => {
+            sqlx::query_as!(
+                RollupRow,
+                "SELECT bucket, min, max, sum, count, last FROM samples_hourly
+                 WHERE metric_id = $1
+                   AND bucket >= date_bin('1 hour', $2, timestamptz '2000-01-01 00:00:00+00')
+                   AND bucket <= $3
+                 ORDER BY bucket",
+                metric_id,
+                from,
+                to,
+            )
+            .fetch_all(pool)
+            .await
+        }
+        Resolution::ThreeHourly => {
+            sqlx::query_as!(
+                RollupRow,
+                "SELECT bucket, min, max, sum, count, last FROM samples_3h
+                 WHERE metric_id = $1
+                   AND bucket >= date_bin('3 hours', $2, timestamptz '2000-01-01 00:00:00+00')
+                   AND bucket <= $3
+                 ORDER BY bucket",
+                metric_id,
+                from,
+                to,
+            )
+            .fetch_all(pool)
+            .await
+        }
+        Resolution::Daily => {
+            sqlx::query_as!(
+                RollupRow,
+                "SELECT bucket, min, max, sum, count, last FROM samples_daily
+                 WHERE metric_id = $1
+                   AND bucket >= date_bin('1 day', $2, timestamptz '2000-01-01 00:00:00+00')
+                   AND bucket <= $3
+                 ORDER BY bucket",
+                metric_id,
+                from,
+                to,
+            )
+            .fetch_all(pool)
+            .await
+        }
+        Resolution::Raw | Resolution::Samples => Ok(Vec::new()),
+    }
 }
-
-/// A rollup row: bucket, min, max, sum, count, last (decoded by position: cheaper than by
-/// name for the thousands of rows a long range reads).
-type RollupRow = (DateTime<Utc>, f64, f64, f64, i64, f64);
 
 /// Folds time-ordered rollup rows into buckets `width` seconds wide, aligned on the
 /// origin: sums and counts add up, min and max merge, the last row's `last` wins.
@@ -297,7 +326,15 @@ impl Folder {
         }
     }
 
-    fn add(&mut self, bucket: DateTime<Utc>, min: f64, max: f64, sum: f64, count: i64, last: f64) {
+    fn add(&mut self, row: RollupRow) {
+        let RollupRow {
+            bucket,
+            min,
+            max,
+            sum,
+            count,
+            last,
+        } = row;
         let secs = bucket.timestamp() - ORIGIN_UNIX;
         let start = secs.div_euclid(self.width) * self.width + ORIGIN_UNIX;
         let time = DateTime::from_timestamp(start, 0).unwrap_or(bucket);
@@ -339,19 +376,6 @@ impl Folder {
     }
 }
 
-/// A bucket as the aggregating queries return it (`b`, `avg`, `min`, `max`, `last`,
-/// `count`).
-fn bucket_from_row(row: &sqlx::postgres::PgRow) -> Result<Point, sqlx::Error> {
-    Ok(Point {
-        time: row.try_get("b")?,
-        avg: row.try_get("avg")?,
-        min: row.try_get("min")?,
-        max: row.try_get("max")?,
-        last: row.try_get("last")?,
-        count: row.try_get("count")?,
-    })
-}
-
 /// Buckets of `days` whole days starting at local midnights in `zone`, numbered from
 /// 2000-01-01 there, from the hourly rollups: each hour counts in the local day it starts.
 async fn local_days(
@@ -362,8 +386,9 @@ async fn local_days(
     days: i64,
     zone: &str,
 ) -> Result<Series, sqlx::Error> {
-    let rows = sqlx::query(
-        "WITH hours AS (
+    let points = sqlx::query_as!(
+        Point,
+        r#"WITH hours AS (
              SELECT (date_trunc('day', bucket, $4) AT TIME ZONE $4)::date - date '2000-01-01'
                         AS day_number,
                     sum, count, min, max, last, last_t
@@ -371,23 +396,19 @@ async fn local_days(
              WHERE metric_id = $1 AND bucket >= date_trunc('day', $2, $4) AND bucket <= $3
          )
          SELECT (date '2000-01-01' + (floor(day_number::float8 / $5) * $5)::int)::timestamp
-                    AT TIME ZONE $4 AS b,
-                sum(sum) / sum(count) AS avg, min(min) AS min, max(max) AS max,
-                (array_agg(last ORDER BY last_t DESC))[1] AS last,
-                sum(count)::bigint AS count
-         FROM hours GROUP BY 1 ORDER BY 1",
+                    AT TIME ZONE $4 AS "time!",
+                sum(sum) / sum(count) AS "avg!", min(min) AS "min!", max(max) AS "max!",
+                (array_agg(last ORDER BY last_t DESC))[1] AS "last!",
+                sum(count)::bigint AS "count!"
+         FROM hours GROUP BY 1 ORDER BY 1"#,
+        metric_id,
+        from,
+        to,
+        zone,
+        days.max(1) as f64,
     )
-    .bind(metric_id)
-    .bind(from)
-    .bind(to)
-    .bind(zone)
-    .bind(days.max(1) as f64)
     .fetch_all(pool)
     .await?;
-    let points = rows
-        .iter()
-        .map(bucket_from_row)
-        .collect::<Result<_, sqlx::Error>>()?;
     Ok(Series {
         resolution: Resolution::Daily,
         bucket_secs: Some(days.max(1) * 86_400),
@@ -420,21 +441,21 @@ pub async fn hourly_lasts(
     metric_ids: &[i32],
     since: DateTime<Utc>,
 ) -> Result<std::collections::HashMap<i32, Vec<(DateTime<Utc>, f64)>>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT metric_id, last_t, last FROM samples_hourly
          WHERE metric_id = ANY($1) AND bucket >= $2
          ORDER BY metric_id, bucket",
+        metric_ids,
+        since,
     )
-    .bind(metric_ids)
-    .bind(since)
     .fetch_all(pool)
     .await?;
     let mut out: std::collections::HashMap<i32, Vec<(DateTime<Utc>, f64)>> =
         std::collections::HashMap::new();
-    for row in &rows {
-        out.entry(row.try_get("metric_id")?)
+    for row in rows {
+        out.entry(row.metric_id)
             .or_default()
-            .push((row.try_get("last_t")?, row.try_get("last")?));
+            .push((row.last_t, row.last));
     }
     Ok(out)
 }
@@ -494,7 +515,14 @@ mod tests {
             (5, (1.0, 1.0, 1.0, 1, 1.0)),
         ] {
             let bucket = at("2026-01-01T00:00:00Z") + TimeDelta::hours(hour);
-            folder.add(bucket, min, max, sum, count, last);
+            folder.add(RollupRow {
+                bucket,
+                min,
+                max,
+                sum,
+                count,
+                last,
+            });
         }
         let points = folder.finish();
         assert_eq!(points.len(), 2);

@@ -2,7 +2,9 @@
 
 use super::TrackerView;
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
+
+use crate::domain::TrackerId;
 
 /// Something that happened to a tracker or its source.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,30 +23,22 @@ pub async fn events(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT at, kind, detail FROM (
+    sqlx::query_as!(
+        Event,
+        r#"SELECT at AS "at!", kind AS "kind!", detail FROM (
              SELECT at, kind, detail FROM tracker_events
              WHERE tracker_id = $1 AND at >= $3 AND at <= $4
              UNION ALL
              SELECT at, kind, detail FROM source_events
              WHERE source_id = $2 AND at >= greatest($3, $5) AND at <= $4
              ORDER BY at DESC LIMIT 200
-         ) AS e ORDER BY at",
+         ) AS e ORDER BY at"#,
+        tracker.id as TrackerId,
+        tracker.source.id,
+        from,
+        to,
+        tracker.created_at,
     )
-    .bind(tracker.id)
-    .bind(tracker.source.id)
-    .bind(from)
-    .bind(to)
-    .bind(tracker.created_at)
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Event {
-                at: row.try_get("at")?,
-                kind: row.try_get("kind")?,
-                detail: row.try_get("detail")?,
-            })
-        })
-        .collect()
+    .await
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
 use super::{NamedSample, write_named_samples};
 use crate::server::tracking::{FetchError, Readings, clean_text};
@@ -26,7 +26,7 @@ pub struct Claimed {
 /// Stops sources that are due but have no active tracker any more (every tracker paused
 /// or past its end date). Returns how many.
 pub async fn end_idle_sources(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let ended = sqlx::query(
+    let ended = sqlx::query!(
         "UPDATE sources s SET
              next_poll_at = NULL, leased_until = NULL,
              state = CASE WHEN EXISTS (SELECT 1 FROM trackers t WHERE t.source_id = s.id AND t.paused)
@@ -34,7 +34,7 @@ pub async fn end_idle_sources(pool: &PgPool) -> Result<u64, sqlx::Error> {
          WHERE s.next_poll_at <= now()
            AND NOT EXISTS (SELECT 1 FROM trackers t
                            WHERE t.source_id = s.id AND NOT t.paused
-                             AND (t.ends_at IS NULL OR t.ends_at > now()))",
+                             AND (t.ends_at IS NULL OR t.ends_at > now()))"
     )
     .execute(pool)
     .await?;
@@ -49,32 +49,32 @@ pub async fn claim_due(
     limit: i64,
     lease: std::time::Duration,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE sources s SET leased_until = now() + make_interval(secs => $2)
+    let rows = sqlx::query!(
+        r#"UPDATE sources s SET leased_until = now() + make_interval(secs => $2)
          FROM (SELECT id FROM sources
                WHERE next_poll_at <= now() AND (leased_until IS NULL OR leased_until < now())
                ORDER BY next_poll_at
                LIMIT $1
                FOR UPDATE SKIP LOCKED) AS due
          WHERE s.id = due.id
-         RETURNING s.id, s.kind, s.next_poll_at, s.leased_until",
+         RETURNING s.id, s.kind, s.next_poll_at AS "next_poll_at!",
+                   s.leased_until AS "leased_until!""#,
+        limit,
+        lease.as_secs_f64(),
     )
-    .bind(limit)
-    .bind(lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Claimed {
-                kind: row.try_get("kind")?,
-                claim: Claim {
-                    id: row.try_get("id")?,
-                    due: row.try_get("next_poll_at")?,
-                    lease: row.try_get("leased_until")?,
-                },
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| Claimed {
+            kind: row.kind,
+            claim: Claim {
+                id: row.id,
+                due: row.next_poll_at,
+                lease: row.leased_until,
+            },
         })
-        .collect()
+        .collect())
 }
 
 /// A claimed source, loaded for its poll.
@@ -93,27 +93,18 @@ pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>,
     let ids: Vec<i64> = claims.iter().map(|claim| claim.id).collect();
     let dues: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.due).collect();
     let leases: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.lease).collect();
-    let rows = sqlx::query(
-        "SELECT s.id, s.key, s.config, s.next_poll_at
-         FROM sources s
-         JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
-              ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until",
+    sqlx::query_as!(
+        DueSource,
+        r#"SELECT s.id, s.key, s.config, s.next_poll_at AS "due!"
+           FROM sources s
+           JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
+                ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until"#,
+        &ids,
+        &dues,
+        &leases,
     )
-    .bind(&ids)
-    .bind(&dues)
-    .bind(&leases)
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DueSource {
-                id: row.try_get("id")?,
-                key: row.try_get("key")?,
-                config: row.try_get("config")?,
-                due: row.try_get("next_poll_at")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// The outcome of polling one source.
@@ -196,7 +187,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     // One statement updates the sources and, from the snapshot it reads before the
     // update, records their health changes as source events. Its row locks make a
     // concurrent recording of the same polls wait, and then find them rescheduled.
-    let rescheduled: Vec<i64> = sqlx::query_scalar(
+    let rescheduled = sqlx::query_scalar!(
         "WITH input AS (
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
                                   $5::text[], $6::float8[])
@@ -262,13 +253,13 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
          RETURNING 1
      )
      SELECT id FROM updated",
+        &source_ids,
+        &dues,
+        &outcomes as &[&str],
+        &errors as &[Option<String>],
+        &excerpts as &[Option<String>],
+        &delays,
     )
-    .bind(&source_ids)
-    .bind(&dues)
-    .bind(&outcomes)
-    .bind(&errors)
-    .bind(&excerpts)
-    .bind(&delays)
     .fetch_all(&mut *transaction)
     .await?;
     let rescheduled: std::collections::HashSet<i64> = rescheduled.into_iter().collect();
@@ -318,7 +309,7 @@ pub async fn record_first_sample(
         })
         .collect();
     write_named_samples(&mut *connection, &samples).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE sources SET
              last_poll_at = now(), last_success_at = now(), consecutive_failures = 0,
              state = CASE WHEN state = 'backing_off' THEN 'ok' ELSE state END,
@@ -327,8 +318,8 @@ pub async fn record_first_sample(
                  THEN now() + make_interval(secs => interval_secs * (0.9 + random() * 0.2))
                  ELSE next_poll_at END
          WHERE id = $1",
+        source_id,
     )
-    .bind(source_id)
     .execute(&mut *connection)
     .await?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgExecutor, PgPool, Row};
+use sqlx::{PgExecutor, PgPool};
 
 use crate::domain::SourceState;
 
@@ -17,7 +17,7 @@ pub async fn refresh_schedule(
     executor: impl PgExecutor<'_>,
     source_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH t AS (
              SELECT count(*) FILTER (WHERE active) AS active,
                     count(*) FILTER (WHERE paused) AS paused,
@@ -55,8 +55,8 @@ pub async fn refresh_schedule(
                                  ELSE s.leased_until END
          FROM t, planned p
          WHERE s.id = $1 AND p.id = s.id",
+        source_id,
     )
-    .bind(source_id)
     .execute(executor)
     .await?;
     Ok(())
@@ -83,36 +83,19 @@ pub struct ScheduleEntry {
 }
 
 pub async fn schedule(pool: &PgPool) -> Result<Vec<ScheduleEntry>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.kind, s.key, s.state, s.interval_secs, s.next_poll_at, s.leased_until,
-                s.consecutive_failures, s.last_success_at, s.last_error, s.paused_by_admin,
-                count(t.id) AS trackers,
-                count(t.id) FILTER (WHERE NOT t.paused AND (t.ends_at IS NULL OR t.ends_at > now()))
-                    AS active_trackers
-         FROM sources s LEFT JOIN trackers t ON t.source_id = s.id
-         GROUP BY s.id ORDER BY s.next_poll_at NULLS LAST, s.id",
+    sqlx::query_as!(
+        ScheduleEntry,
+        r#"SELECT s.id, s.kind, s.key, s.state AS "state: SourceState", s.interval_secs,
+                  s.next_poll_at, s.leased_until, s.consecutive_failures, s.last_success_at,
+                  s.last_error, s.paused_by_admin,
+                  count(t.id) AS "trackers!",
+                  count(t.id) FILTER (WHERE NOT t.paused AND (t.ends_at IS NULL OR t.ends_at > now()))
+                      AS "active_trackers!"
+           FROM sources s LEFT JOIN trackers t ON t.source_id = s.id
+           GROUP BY s.id ORDER BY s.next_poll_at NULLS LAST, s.id"#
     )
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ScheduleEntry {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                key: row.try_get("key")?,
-                state: row.try_get("state")?,
-                interval_secs: row.try_get("interval_secs")?,
-                next_poll_at: row.try_get("next_poll_at")?,
-                leased_until: row.try_get("leased_until")?,
-                consecutive_failures: row.try_get("consecutive_failures")?,
-                last_success_at: row.try_get("last_success_at")?,
-                last_error: row.try_get("last_error")?,
-                trackers: row.try_get("trackers")?,
-                active_trackers: row.try_get("active_trackers")?,
-                paused_by_admin: row.try_get("paused_by_admin")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// Restores a schedule dump: each source found by (kind, key) gets back its state,
@@ -126,18 +109,18 @@ pub async fn load_schedule(
     let mut transaction = pool.begin().await?;
     let (mut restored, mut unknown) = (0, 0);
     for entry in entries {
-        let changed = sqlx::query(
+        let changed = sqlx::query!(
             "UPDATE sources SET state = $3, interval_secs = $4, next_poll_at = $5,
                     consecutive_failures = $6, paused_by_admin = $7, leased_until = NULL
              WHERE kind = $1 AND key = $2",
+            entry.kind,
+            entry.key,
+            entry.state as SourceState,
+            entry.interval_secs,
+            entry.next_poll_at,
+            entry.consecutive_failures,
+            entry.paused_by_admin,
         )
-        .bind(&entry.kind)
-        .bind(&entry.key)
-        .bind(entry.state)
-        .bind(entry.interval_secs)
-        .bind(entry.next_poll_at)
-        .bind(entry.consecutive_failures)
-        .bind(entry.paused_by_admin)
         .execute(&mut *transaction)
         .await?
         .rows_affected();
@@ -153,12 +136,12 @@ pub async fn load_schedule(
 
 /// How many sources are due now and how late the oldest is, for metrics.
 pub async fn due_backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT count(*) AS due,
-                coalesce(extract(epoch FROM now() - min(next_poll_at))::float8, 0) AS age
-         FROM sources WHERE next_poll_at <= now()",
+    let row = sqlx::query!(
+        r#"SELECT count(*) AS "due!",
+                  coalesce(extract(epoch FROM now() - min(next_poll_at))::float8, 0) AS "age!"
+           FROM sources WHERE next_poll_at <= now()"#
     )
     .fetch_one(pool)
     .await?;
-    Ok((row.try_get("due")?, row.try_get("age")?))
+    Ok((row.due, row.age))
 }
