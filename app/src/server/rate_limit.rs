@@ -36,19 +36,20 @@ pub async fn take(
     quota: Quota,
 ) -> Result<Result<(), Limited>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rate_limits (key, tat_nanos, expires_at) VALUES ($1, 0, now())
          ON CONFLICT (key) DO NOTHING",
+        key,
     )
-    .bind(key)
     .execute(&mut *tx)
     .await?;
     // The row lock makes concurrent attempts on one key wait for each other.
-    let tat: i64 =
-        sqlx::query_scalar("SELECT tat_nanos FROM rate_limits WHERE key = $1 FOR UPDATE")
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
+    let tat = sqlx::query_scalar!(
+        "SELECT tat_nanos FROM rate_limits WHERE key = $1 FOR UPDATE",
+        key,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
 
     let now = SystemTime::now();
     let mut state = Snapshot {
@@ -66,12 +67,12 @@ pub async fn take(
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_secs_f64();
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE rate_limits SET tat_nanos = $2, expires_at = to_timestamp($3) WHERE key = $1",
+                key,
+                tat,
+                expires_secs,
             )
-            .bind(key)
-            .bind(tat)
-            .bind(expires_secs)
             .execute(&mut *tx)
             .await?;
             Ok(())
@@ -92,7 +93,7 @@ pub async fn take(
 /// Deletes entries whose window has passed.
 pub async fn delete_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM rate_limits WHERE expires_at < now()")
+        sqlx::query!("DELETE FROM rate_limits WHERE expires_at < now()")
             .execute(pool)
             .await?
             .rows_affected(),

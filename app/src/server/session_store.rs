@@ -24,10 +24,12 @@ impl PgSessionStore {
 
     /// Deletes every expired session; run periodically by a background job.
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < now()")
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query!("DELETE FROM sessions WHERE expires_at < now()")
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// Ends every session of `user_id` but `keep` (the one making the request).
@@ -36,14 +38,14 @@ impl PgSessionStore {
         user_id: Uuid,
         keep: Option<Id>,
     ) -> Result<u64, sqlx::Error> {
-        Ok(
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2")
-                .bind(user_id)
-                .bind(keep.map(|id| id.to_string()))
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+        Ok(sqlx::query!(
+            "DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2",
+            user_id,
+            keep.map(|id| id.to_string()),
         )
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 }
 
@@ -70,14 +72,14 @@ impl SessionStore for PgSessionStore {
             .map_err(|error| session_store::Error::Encode(error.to_string()))?;
         // 128 random bits make a collision all but impossible; still, never overwrite one.
         loop {
-            let inserted = sqlx::query(
+            let inserted = sqlx::query!(
                 "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (id) DO NOTHING",
+                record.id.to_string(),
+                &data,
+                expiry(record)?,
+                user_id(record),
             )
-            .bind(record.id.to_string())
-            .bind(&data)
-            .bind(expiry(record)?)
-            .bind(user_id(record))
             .execute(&self.pool)
             .await
             .map_err(backend)?
@@ -94,29 +96,32 @@ impl SessionStore for PgSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_value(&record.data)
             .map_err(|error| session_store::Error::Encode(error.to_string()))?;
-        sqlx::query("UPDATE sessions SET data = $2, expires_at = $3, user_id = $4 WHERE id = $1")
-            .bind(record.id.to_string())
-            .bind(&data)
-            .bind(expiry(record)?)
-            .bind(user_id(record))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        sqlx::query!(
+            "UPDATE sessions SET data = $2, expires_at = $3, user_id = $4 WHERE id = $1",
+            record.id.to_string(),
+            &data,
+            expiry(record)?,
+            user_id(record),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(serde_json::Value, DateTime<Utc>)> = sqlx::query_as(
+        let row = sqlx::query!(
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > now()",
+            session_id.to_string(),
         )
-        .bind(session_id.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        let Some((data, expires_at)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let data = serde_json::from_value(data)
+        let expires_at = row.expires_at;
+        let data = serde_json::from_value(row.data)
             .map_err(|error| session_store::Error::Decode(error.to_string()))?;
         let nanos = expires_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
         let expiry_date =
@@ -129,8 +134,7 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id.to_string())
+        sqlx::query!("DELETE FROM sessions WHERE id = $1", session_id.to_string())
             .execute(&self.pool)
             .await
             .map_err(backend)?;

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use crate::domain::{TokenName, TokenScope};
 
 /// A token as listed on the account page (never the token itself).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TokenRow {
     pub id: Uuid,
     pub name: String,
@@ -35,28 +35,29 @@ pub async fn create(
     token_hash: &[u8],
     token_prefix: &str,
 ) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO api_tokens (workspace_id, created_by, name, scope, token_hash, token_prefix)
          VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id",
+        workspace_id,
+        created_by,
+        name.as_ref(),
+        scope as TokenScope,
+        token_hash,
+        token_prefix,
     )
-    .bind(workspace_id)
-    .bind(created_by)
-    .bind(name.as_ref())
-    .bind(scope)
-    .bind(token_hash)
-    .bind(token_prefix)
     .fetch_one(pool)
     .await
 }
 
 #[tracing::instrument(skip(pool))]
 pub async fn list(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<TokenRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, scope, token_prefix, created_at, last_used_at
-         FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id",
+    sqlx::query_as!(
+        TokenRow,
+        r#"SELECT id, name, scope AS "scope: TokenScope", token_prefix, created_at, last_used_at
+           FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id"#,
+        workspace_id,
     )
-    .bind(workspace_id)
     .fetch_all(pool)
     .await
 }
@@ -68,12 +69,14 @@ pub async fn revoke(
     workspace_id: Uuid,
     token_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2")
-        .bind(token_id)
-        .bind(workspace_id)
-        .execute(pool)
-        .await?
-        .rows_affected();
+    let deleted = sqlx::query!(
+        "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2",
+        token_id,
+        workspace_id,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
     Ok(deleted == 1)
 }
 
@@ -84,7 +87,6 @@ pub async fn authenticate(
     pool: &PgPool,
     token_hash: &[u8],
 ) -> Result<Option<TokenCaller>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
     struct Found {
         token_id: Uuid,
         token_name: String,
@@ -93,15 +95,16 @@ pub async fn authenticate(
         workspace_name: String,
         last_used_at: Option<DateTime<Utc>>,
     }
-    let found: Option<Found> = sqlx::query_as(
-        "SELECT t.id AS token_id, t.name AS token_name, t.scope, w.id AS workspace_id,
-                w.name AS workspace_name, t.last_used_at
-         FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
-         WHERE t.token_hash = $1 AND w.suspended_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM users u
-                           WHERE u.id = t.created_by AND u.suspended_at IS NOT NULL)",
+    let found = sqlx::query_as!(
+        Found,
+        r#"SELECT t.id AS token_id, t.name AS token_name, t.scope AS "scope: TokenScope",
+                  w.id AS workspace_id, w.name AS workspace_name, t.last_used_at
+           FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
+           WHERE t.token_hash = $1 AND w.suspended_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM users u
+                             WHERE u.id = t.created_by AND u.suspended_at IS NOT NULL)"#,
+        token_hash,
     )
-    .bind(token_hash)
     .fetch_optional(pool)
     .await?;
     let Some(Found {
@@ -116,10 +119,12 @@ pub async fn authenticate(
         return Ok(None);
     };
     if last_used_at.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(1)) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
-            .bind(token_id)
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "UPDATE api_tokens SET last_used_at = now() WHERE id = $1",
+            token_id,
+        )
+        .execute(pool)
+        .await?;
     }
     Ok(Some(TokenCaller {
         token_id,

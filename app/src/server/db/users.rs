@@ -9,27 +9,20 @@ use crate::{
 /// The user with `id` and the workspace they act in (their first, today their only one).
 #[tracing::instrument(skip(pool))]
 pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<(Uuid, String, Role, Uuid, String)> = sqlx::query_as(
-        "SELECT u.id, u.email, u.role, w.id, w.name
-         FROM users u
-         JOIN workspace_members m ON m.user_id = u.id
-         JOIN workspaces w ON w.id = m.workspace_id
-         WHERE u.id = $1 AND u.suspended_at IS NULL
-         ORDER BY m.created_at, w.id
-         LIMIT 1",
+    sqlx::query_as!(
+        CurrentUser,
+        r#"SELECT u.id, u.email, u.role AS "role: Role", w.id AS workspace_id,
+                  w.name AS workspace_name
+           FROM users u
+           JOIN workspace_members m ON m.user_id = u.id
+           JOIN workspaces w ON w.id = m.workspace_id
+           WHERE u.id = $1 AND u.suspended_at IS NULL
+           ORDER BY m.created_at, w.id
+           LIMIT 1"#,
+        id,
     )
-    .bind(id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(
-        |(id, email, role, workspace_id, workspace_name)| CurrentUser {
-            id,
-            email,
-            role,
-            workspace_id,
-            workspace_name,
-        },
-    ))
+    .await
 }
 
 /// The id and password hash of the user with `email`.
@@ -38,10 +31,13 @@ pub async fn find_credentials(
     pool: &PgPool,
     email: &Email,
 ) -> Result<Option<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-        .bind(email.as_ref())
-        .fetch_optional(pool)
-        .await
+    let row = sqlx::query!(
+        "SELECT id, password_hash FROM users WHERE email = $1",
+        email.as_ref(),
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| (row.id, row.password_hash)))
 }
 
 /// Creates a user with their personal workspace. `None` when the email is taken.
@@ -53,35 +49,34 @@ pub async fn create(
     role: Role,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let user_id: Option<Uuid> = sqlx::query_scalar(
+    let user_id = sqlx::query_scalar!(
         "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
          ON CONFLICT (email) DO NOTHING
          RETURNING id",
+        email.as_ref(),
+        password_hash,
+        role as Role,
     )
-    .bind(email.as_ref())
-    .bind(password_hash)
-    .bind(role)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(user_id) = user_id else {
         return Ok(None);
     };
     let name = email.as_ref().split('@').next().unwrap_or("My");
-    let workspace_id: Uuid =
-        sqlx::query_scalar("INSERT INTO workspaces (name) VALUES ($1) RETURNING id")
-            .bind(
-                format!("{name}'s workspace")
-                    .chars()
-                    .take(100)
-                    .collect::<String>(),
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'owner')",
+    let workspace_id = sqlx::query_scalar!(
+        "INSERT INTO workspaces (name) VALUES ($1) RETURNING id",
+        format!("{name}'s workspace")
+            .chars()
+            .take(100)
+            .collect::<String>(),
     )
-    .bind(workspace_id)
-    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'owner')",
+        workspace_id,
+        user_id,
+    )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -90,11 +85,13 @@ pub async fn create(
 
 #[tracing::instrument(skip(pool, password_hash))]
 pub async fn set_password(pool: &PgPool, id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(password_hash)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        id,
+        password_hash,
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -109,7 +106,7 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
 
 /// [`delete`] inside the caller's transaction.
 pub async fn delete_in(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM workspaces w
          USING workspace_members m
          WHERE m.workspace_id = w.id AND m.user_id = $1
@@ -117,13 +114,12 @@ pub async fn delete_in(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx
                SELECT 1 FROM workspace_members other
                WHERE other.workspace_id = w.id AND other.user_id <> $1
            )",
+        id,
     )
-    .bind(id)
     .execute(&mut *tx)
     .await?;
     // Sessions and memberships go with the user (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(id)
+    sqlx::query!("DELETE FROM users WHERE id = $1", id)
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -131,27 +127,27 @@ pub async fn delete_in(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx
 
 /// The id of the user with `email`, if any.
 pub async fn find_id(pool: &PgPool, email: &Email) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email.as_ref())
+    sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_ref())
         .fetch_optional(pool)
         .await
 }
 
 /// The password hash of the user with `id`, if they still exist.
 pub async fn password_hash(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(id)
+    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id)
         .fetch_optional(pool)
         .await
 }
 
 /// Whether the user is suspended.
 pub async fn is_suspended(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT suspended_at IS NOT NULL FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map(|suspended| suspended.unwrap_or(false))
+    sqlx::query_scalar!(
+        r#"SELECT suspended_at IS NOT NULL AS "suspended!" FROM users WHERE id = $1"#,
+        id,
+    )
+    .fetch_optional(pool)
+    .await
+    .map(|suspended| suspended.unwrap_or(false))
 }
 
 /// What became of an attempt to sign in to an existing account.
@@ -177,7 +173,7 @@ impl SignInOutcome {
 /// Deletes sign-in records older than a year (the admin's history of a user goes back
 /// that far). Returns how many.
 pub async fn delete_old_sign_ins(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM sign_ins WHERE at < now() - interval '1 year'")
+    let deleted = sqlx::query!("DELETE FROM sign_ins WHERE at < now() - interval '1 year'")
         .execute(pool)
         .await?;
     Ok(deleted.rows_affected())
@@ -194,12 +190,14 @@ pub async fn record_sign_in(
 ) -> Result<(), sqlx::Error> {
     // A header is the client's to fill: keep a readable amount of it.
     let user_agent = user_agent.map(|agent| agent.chars().take(300).collect::<String>());
-    sqlx::query("INSERT INTO sign_ins (user_id, ip, user_agent, outcome) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(ip)
-        .bind(user_agent)
-        .bind(outcome.as_str())
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO sign_ins (user_id, ip, user_agent, outcome) VALUES ($1, $2, $3, $4)",
+        id,
+        ip,
+        user_agent,
+        outcome.as_str(),
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -4,11 +4,13 @@ use uuid::Uuid;
 /// Renames the workspace; `false` when it does not exist.
 #[tracing::instrument(skip(pool))]
 pub async fn rename(pool: &PgPool, workspace_id: Uuid, name: &str) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query("UPDATE workspaces SET name = $2 WHERE id = $1")
-        .bind(workspace_id)
-        .bind(name)
-        .execute(pool)
-        .await?
-        .rows_affected();
+    let updated = sqlx::query!(
+        "UPDATE workspaces SET name = $2 WHERE id = $1",
+        workspace_id,
+        name,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
     Ok(updated == 1)
 }

@@ -97,25 +97,26 @@ impl ExportRows {
             .iter()
             .map(|&index| self.metrics[index].from)
             .collect();
-        let rows: Vec<(i32, DateTime<Utc>, f64)> = sqlx::query_as(
-            "SELECT m.idx, s.t, s.value
-             FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) AS m(idx, id, after)
-             CROSS JOIN LATERAL (
-                 SELECT t, value FROM samples
-                 WHERE metric_id = m.id AND t >= m.after AND t <= $4
-                 ORDER BY t LIMIT $5
-             ) s
-             ORDER BY m.idx, s.t",
+        let rows = sqlx::query!(
+            r#"SELECT m.idx AS "idx!", s.t AS "t!", s.value AS "value!"
+               FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) AS m(idx, id, after)
+               CROSS JOIN LATERAL (
+                   SELECT t, value FROM samples
+                   WHERE metric_id = m.id AND t >= m.after AND t <= $4
+                   ORDER BY t LIMIT $5
+               ) s
+               ORDER BY m.idx, s.t"#,
+            &indexes,
+            &ids,
+            &froms,
+            self.to,
+            PAGE,
         )
-        .bind(&indexes)
-        .bind(&ids)
-        .bind(&froms)
-        .bind(self.to)
-        .bind(PAGE)
         .fetch_all(&self.pool)
         .await?;
         let mut read = vec![0i64; self.metrics.len()];
-        for (index, t, value) in rows {
+        for row in rows {
+            let (index, t, value) = (row.idx, row.t, row.value);
             let Ok(index) = usize::try_from(index) else {
                 continue;
             };

@@ -218,11 +218,12 @@ async fn add_tracker_now(
         &metrics,
     )
     .await?;
-    let tracked: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND source_id = $2)",
+    let tracked = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND source_id = $2)
+                  AS "tracked!""#,
+        workspace_id,
+        source_id,
     )
-    .bind(workspace_id)
-    .bind(source_id)
     .fetch_one(&mut *transaction)
     .await?;
     if !tracked {
@@ -320,12 +321,13 @@ pub async fn update_tracker(
             .map_err(ServiceError::UpgradeRequired)?;
     }
     if edit.paused == Some(false) {
-        let paused: Option<bool> =
-            sqlx::query_scalar("SELECT paused FROM trackers WHERE workspace_id = $1 AND id = $2")
-                .bind(workspace_id)
-                .bind(id)
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let paused = sqlx::query_scalar!(
+            "SELECT paused FROM trackers WHERE workspace_id = $1 AND id = $2",
+            workspace_id,
+            id as TrackerId,
+        )
+        .fetch_optional(&mut *transaction)
+        .await?;
         // Resuming makes one more active tracker.
         if paused == Some(true) {
             billing::check_tracker_room(&mut transaction, workspace_id)
