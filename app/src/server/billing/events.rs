@@ -140,17 +140,17 @@ pub async fn store_event(
     } else {
         "ignored"
     };
-    let inserted: Option<String> = sqlx::query_scalar(
+    let inserted = sqlx::query_scalar!(
         "INSERT INTO stripe_events (id, type, created, livemode, payload, status)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (id) DO NOTHING RETURNING id",
+        envelope.id,
+        envelope.kind,
+        created,
+        envelope.livemode,
+        payload,
+        status,
     )
-    .bind(&envelope.id)
-    .bind(&envelope.kind)
-    .bind(created)
-    .bind(envelope.livemode)
-    .bind(payload)
-    .bind(status)
     .fetch_optional(pool)
     .await?;
     Ok(match (inserted, status) {
@@ -163,10 +163,12 @@ pub async fn store_event(
 /// Forgets an event whose processing could not be queued, so that Stripe's next delivery
 /// stores it again.
 pub async fn forget_event(pool: &PgPool, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM stripe_events WHERE id = $1 AND status = 'pending' AND attempts = 0")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM stripe_events WHERE id = $1 AND status = 'pending' AND attempts = 0",
+        id,
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -254,24 +256,26 @@ pub async fn process(
     // The event's row stays locked while it is processed: a second job for the same event
     // (a sweep's retry while the first still runs) skips it instead of doing it twice.
     let mut claim = pool.begin().await?;
-    let row: Option<(String, Value, String)> = sqlx::query_as(
-        "SELECT type, payload, status FROM stripe_events WHERE id = $1 FOR UPDATE SKIP LOCKED",
+    let row = sqlx::query!(
+        "SELECT type AS kind, payload, status FROM stripe_events WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        id,
     )
-    .bind(id)
     .fetch_optional(&mut *claim)
     .await?;
-    let Some((kind, payload, status)) = row else {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = $1)")
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
+    let Some(row) = row else {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = $1) AS "exists!""#,
+            id,
+        )
+        .fetch_one(pool)
+        .await?;
         return Ok(if exists {
             Outcome::AlreadyDone
         } else {
             Outcome::Ignored(format!("no stored event {id}"))
         });
     };
+    let (kind, payload, status) = (row.kind, row.payload, row.status);
     if status == "processed" || status == "ignored" {
         return Ok(Outcome::AlreadyDone);
     }
@@ -282,17 +286,17 @@ pub async fn process(
         Ok(Outcome::AlreadyDone) => ("processed", None, None),
         Err(error) => ("failed", Some(error.to_string()), None),
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE stripe_events SET status = $2, error = $3, attempts = attempts + 1,
                 attempted_at = $5, workspace_id = coalesce($4, workspace_id),
                 processed_at = CASE WHEN $2 = 'failed' THEN processed_at ELSE $5 END
          WHERE id = $1",
+        id,
+        status,
+        error.as_deref(),
+        workspace,
+        now,
     )
-    .bind(id)
-    .bind(status)
-    .bind(&error)
-    .bind(workspace)
-    .bind(now)
     .execute(&mut *claim)
     .await?;
     claim.commit().await?;
@@ -359,15 +363,15 @@ async fn handle(
 /// Events to try again: pending ones whose job may have been lost, and failed ones whose
 /// pause (doubling with each attempt, up to an hour) is over. At most 100, oldest first.
 pub async fn due_for_retry(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT id FROM stripe_events
-         WHERE (status = 'pending' AND received_at < $1 - interval '2 minutes'
-                AND (attempted_at IS NULL OR attempted_at < $1 - interval '2 minutes'))
+         WHERE (status = 'pending' AND received_at < $1::timestamptz - interval '2 minutes'
+                AND (attempted_at IS NULL OR attempted_at < $1::timestamptz - interval '2 minutes'))
             OR (status = 'failed' AND attempts < 20
-                AND attempted_at < $1 - least(interval '1 minute' * power(2, attempts), interval '1 hour'))
+                AND attempted_at < $1::timestamptz - least(interval '1 minute' * power(2, attempts), interval '1 hour'))
          ORDER BY received_at LIMIT 100",
+        now,
     )
-    .bind(now)
     .fetch_all(pool)
     .await
 }

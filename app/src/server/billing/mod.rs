@@ -148,7 +148,6 @@ struct StripePrice {
 }
 
 /// What Stripe bills for a workspace about to be deleted.
-#[derive(sqlx::FromRow)]
 struct GoingWorkspace {
     workspace_id: Uuid,
     customer: Option<String>,
@@ -344,7 +343,8 @@ impl Billing {
         pool: &PgPool,
         user_id: Uuid,
     ) -> Result<usize, BillingError> {
-        let going: Vec<GoingWorkspace> = sqlx::query_as(
+        let going = sqlx::query_as!(
+            GoingWorkspace,
             "SELECT b.workspace_id, b.stripe_customer_id AS customer,
                     b.subscription_id AS subscription, b.subscription_status AS status
              FROM workspace_billing b JOIN workspace_members m ON m.workspace_id = b.workspace_id
@@ -354,8 +354,8 @@ impl Billing {
                    SELECT 1 FROM workspace_members other
                    WHERE other.workspace_id = b.workspace_id AND other.user_id <> $1
                )",
+            user_id,
         )
-        .bind(user_id)
         .fetch_all(pool)
         .await?;
         for GoingWorkspace {
@@ -478,10 +478,10 @@ pub async fn overview_of(
         Standing::Lapsed => ("lapsed", None, None),
         Standing::Override => ("override", None, None),
     };
-    let paused_by_plan: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM trackers WHERE workspace_id = $1 AND paused AND paused_by_plan",
+    let paused_by_plan = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM trackers WHERE workspace_id = $1 AND paused AND paused_by_plan"#,
+        workspace_id,
     )
-    .bind(workspace_id)
     .fetch_one(pool)
     .await?;
     Ok(BillingView {
@@ -503,11 +503,11 @@ pub async fn overview_of(
         grace_ends_at,
         has_customer: row.stripe_customer_id.is_some(),
         test_mode: state.billing.is_standin(),
-        history_pruned_from: sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+        history_pruned_from: sqlx::query_scalar!(
             "SELECT retention_kept_until FROM workspaces WHERE id = $1 AND retention_kept_until > $2",
+            workspace_id,
+            now,
         )
-        .bind(workspace_id)
-        .bind(now)
         .fetch_optional(pool)
         .await?
         .flatten()

@@ -1,7 +1,7 @@
 //! Plans, each workspace's billing state, and applying a plan's limits.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::standing::{BillingState, Standing};
@@ -19,42 +19,29 @@ pub struct UpgradeRequired {
     pub message: String,
 }
 
-const PLAN_COLUMNS: &str = "p.id, p.name, p.rank, p.price_cents, p.max_trackers, \
-     p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules";
-
-fn plan_from_row(row: &sqlx::postgres::PgRow) -> Result<Plan, sqlx::Error> {
-    Ok(Plan {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        rank: row.try_get("rank")?,
-        price_cents: row.try_get("price_cents")?,
-        max_trackers: row.try_get("max_trackers")?,
-        min_interval_secs: row.try_get("min_interval_secs")?,
-        raw_retention_days: row.try_get("raw_retention_days")?,
-        max_api_tokens: row.try_get("max_api_tokens")?,
-        max_alert_rules: row.try_get("max_alert_rules")?,
-    })
-}
-
 /// Every plan, cheapest first.
 pub async fn plans(executor: impl PgExecutor<'_>) -> Result<Vec<Plan>, sqlx::Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PLAN_COLUMNS} FROM plans p ORDER BY p.rank"
-    )))
+    sqlx::query_as!(
+        Plan,
+        "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
+                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
+         FROM plans p ORDER BY p.rank"
+    )
     .fetch_all(executor)
-    .await?;
-    rows.iter().map(plan_from_row).collect()
+    .await
 }
 
 /// One plan by id.
 pub async fn plan(executor: impl PgExecutor<'_>, id: &str) -> Result<Option<Plan>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PLAN_COLUMNS} FROM plans p WHERE p.id = $1"
-    )))
-    .bind(id)
+    sqlx::query_as!(
+        Plan,
+        "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
+                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
+         FROM plans p WHERE p.id = $1",
+        id,
+    )
     .fetch_optional(executor)
-    .await?;
-    row.as_ref().map(plan_from_row).transpose()
+    .await
 }
 
 /// The plan whose limits apply to the workspace now.
@@ -62,13 +49,15 @@ pub async fn workspace_plan(
     executor: impl PgExecutor<'_>,
     workspace_id: Uuid,
 ) -> Result<Plan, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PLAN_COLUMNS} FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1"
-    )))
-    .bind(workspace_id)
+    sqlx::query_as!(
+        Plan,
+        "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
+                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
+         FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1",
+        workspace_id,
+    )
     .fetch_one(executor)
-    .await?;
-    plan_from_row(&row)
+    .await
 }
 
 /// A workspace's billing row (all empty when it never had one).
@@ -84,29 +73,29 @@ pub async fn billing_row(
     executor: impl PgExecutor<'_>,
     workspace_id: Uuid,
 ) -> Result<BillingRow, sqlx::Error> {
-    let row = sqlx::query(
+    let row = sqlx::query!(
         "SELECT stripe_customer_id, subscription_id, subscription_status, subscription_plan,
                 current_period_end, cancel_at_period_end, past_due_since, plan_override, synced_at
          FROM workspace_billing WHERE workspace_id = $1",
+        workspace_id,
     )
-    .bind(workspace_id)
     .fetch_optional(executor)
     .await?;
     let Some(row) = row else {
         return Ok(BillingRow::default());
     };
     Ok(BillingRow {
-        stripe_customer_id: row.try_get("stripe_customer_id")?,
-        subscription_id: row.try_get("subscription_id")?,
+        stripe_customer_id: row.stripe_customer_id,
+        subscription_id: row.subscription_id,
         state: BillingState {
-            subscription_status: row.try_get("subscription_status")?,
-            subscription_plan: row.try_get("subscription_plan")?,
-            current_period_end: row.try_get("current_period_end")?,
-            cancel_at_period_end: row.try_get("cancel_at_period_end")?,
-            past_due_since: row.try_get("past_due_since")?,
-            plan_override: row.try_get("plan_override")?,
+            subscription_status: row.subscription_status,
+            subscription_plan: row.subscription_plan,
+            current_period_end: row.current_period_end,
+            cancel_at_period_end: row.cancel_at_period_end,
+            past_due_since: row.past_due_since,
+            plan_override: row.plan_override,
         },
-        synced_at: row.try_get("synced_at")?,
+        synced_at: row.synced_at,
     })
 }
 
@@ -115,10 +104,12 @@ pub async fn workspace_of_customer(
     executor: impl PgExecutor<'_>,
     customer_id: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT workspace_id FROM workspace_billing WHERE stripe_customer_id = $1")
-        .bind(customer_id)
-        .fetch_optional(executor)
-        .await
+    sqlx::query_scalar!(
+        "SELECT workspace_id FROM workspace_billing WHERE stripe_customer_id = $1",
+        customer_id,
+    )
+    .fetch_optional(executor)
+    .await
 }
 
 /// Whether the workspace exists.
@@ -126,10 +117,12 @@ pub async fn workspace_exists(
     executor: impl PgExecutor<'_>,
     workspace_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)")
-        .bind(workspace_id)
-        .fetch_one(executor)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1) AS "exists!""#,
+        workspace_id,
+    )
+    .fetch_one(executor)
+    .await
 }
 
 /// Locks the workspace's billing row (made empty if missing) until the transaction ends,
@@ -138,16 +131,16 @@ pub async fn lock_customer(
     connection: &mut PgConnection,
     workspace_id: Uuid,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO workspace_billing (workspace_id) VALUES ($1) ON CONFLICT (workspace_id) DO NOTHING",
+        workspace_id,
     )
-    .bind(workspace_id)
     .execute(&mut *connection)
     .await?;
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT stripe_customer_id FROM workspace_billing WHERE workspace_id = $1 FOR UPDATE",
+        workspace_id,
     )
-    .bind(workspace_id)
     .fetch_one(&mut *connection)
     .await
 }
@@ -157,11 +150,13 @@ pub async fn set_customer(
     workspace_id: Uuid,
     customer_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE workspace_billing SET stripe_customer_id = $2 WHERE workspace_id = $1")
-        .bind(workspace_id)
-        .bind(customer_id)
-        .execute(executor)
-        .await?;
+    sqlx::query!(
+        "UPDATE workspace_billing SET stripe_customer_id = $2 WHERE workspace_id = $1",
+        workspace_id,
+        customer_id,
+    )
+    .execute(executor)
+    .await?;
     Ok(())
 }
 
@@ -211,7 +206,7 @@ pub async fn record_subscription(
         }
     }
     let past_due = matches!(subscription.status.as_str(), "past_due" | "unpaid");
-    sqlx::query(
+    sqlx::query!(
         "UPDATE workspace_billing SET
              stripe_customer_id = coalesce(stripe_customer_id, $2),
              past_due_since = CASE WHEN NOT $8 THEN NULL
@@ -220,16 +215,16 @@ pub async fn record_subscription(
              subscription_id = $3, subscription_status = $4, subscription_plan = $5,
              current_period_end = $6, cancel_at_period_end = $7, synced_at = $9
          WHERE workspace_id = $1",
+        workspace_id,
+        subscription.customer,
+        subscription.id,
+        subscription.status,
+        subscription.plan.as_deref(),
+        subscription.current_period_end,
+        subscription.cancel_at_period_end,
+        past_due,
+        now,
     )
-    .bind(workspace_id)
-    .bind(&subscription.customer)
-    .bind(&subscription.id)
-    .bind(&subscription.status)
-    .bind(&subscription.plan)
-    .bind(subscription.current_period_end)
-    .bind(subscription.cancel_at_period_end)
-    .bind(past_due)
-    .bind(now)
     .execute(&mut *connection)
     .await?;
     Ok(true)
@@ -242,11 +237,13 @@ pub async fn set_override(
     plan: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     lock_customer(&mut *connection, workspace_id).await?;
-    sqlx::query("UPDATE workspace_billing SET plan_override = $2 WHERE workspace_id = $1")
-        .bind(workspace_id)
-        .bind(plan)
-        .execute(&mut *connection)
-        .await?;
+    sqlx::query!(
+        "UPDATE workspace_billing SET plan_override = $2 WHERE workspace_id = $1",
+        workspace_id,
+        plan,
+    )
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
@@ -279,12 +276,13 @@ async fn keep_history_through_downgrade(
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let (kept_days, kept_until): (Option<i32>, Option<DateTime<Utc>>) = sqlx::query_as(
+    let kept = sqlx::query!(
         "SELECT retention_kept_days, retention_kept_until FROM workspaces WHERE id = $1",
+        workspace_id,
     )
-    .bind(workspace_id)
     .fetch_one(&mut *connection)
     .await?;
+    let (kept_days, kept_until) = (kept.retention_kept_days, kept.retention_kept_until);
     let still_kept = kept_days.filter(|_| kept_until.is_some_and(|until| until > now));
     let previous_days = if previous_plan == plan.id {
         None
@@ -309,12 +307,12 @@ async fn keep_history_through_downgrade(
         _ => (None, None),
     };
     if (days, until) != (kept_days, kept_until) {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE workspaces SET retention_kept_days = $2, retention_kept_until = $3 WHERE id = $1",
+            workspace_id,
+            days,
+            until,
         )
-        .bind(workspace_id)
-        .bind(days)
-        .bind(until)
         .execute(&mut *connection)
         .await?;
     }
@@ -332,11 +330,12 @@ pub async fn apply_plan(
     grace: TimeDelta,
 ) -> Result<Applied, sqlx::Error> {
     let mut transaction = pool.begin().await?;
-    let previous_plan: Option<String> =
-        sqlx::query_scalar("SELECT plan_id FROM workspaces WHERE id = $1 FOR UPDATE")
-            .bind(workspace_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
+    let previous_plan = sqlx::query_scalar!(
+        "SELECT plan_id FROM workspaces WHERE id = $1 FOR UPDATE",
+        workspace_id,
+    )
+    .fetch_optional(&mut *transaction)
+    .await?;
     let Some(previous_plan) = previous_plan else {
         return Ok(Applied::default());
     };
@@ -346,17 +345,19 @@ pub async fn apply_plan(
         tracing::error!(plan = %plan_id, %workspace_id, "the billing state names an unknown plan");
         return Ok(Applied::default());
     };
-    sqlx::query("UPDATE workspaces SET plan_id = $2 WHERE id = $1 AND plan_id <> $2")
-        .bind(workspace_id)
-        .bind(&plan.id)
-        .execute(&mut *transaction)
-        .await?;
+    sqlx::query!(
+        "UPDATE workspaces SET plan_id = $2 WHERE id = $1 AND plan_id <> $2",
+        workspace_id,
+        plan.id,
+    )
+    .execute(&mut *transaction)
+    .await?;
     keep_history_through_downgrade(&mut transaction, workspace_id, &previous_plan, &plan, now)
         .await?;
 
     // Over the limit: pause the newest active trackers.
-    let paused: Vec<(Uuid, i64)> = sqlx::query_as(
-        "WITH over AS (
+    let paused: Vec<i64> = sqlx::query!(
+        r#"WITH over AS (
              SELECT id FROM trackers WHERE workspace_id = $1 AND NOT paused
              ORDER BY created_at DESC, id DESC
              LIMIT greatest((SELECT count(*) FROM trackers WHERE workspace_id = $1 AND NOT paused) - $2, 0)
@@ -370,16 +371,19 @@ pub async fn apply_plan(
              INSERT INTO tracker_events (tracker_id, kind, detail)
              SELECT id, 'paused', $3 FROM changed
          )
-         SELECT id, source_id FROM changed",
+         SELECT id AS "id!", source_id AS "source_id!" FROM changed"#,
+        workspace_id,
+        i64::from(plan.max_trackers),
+        format!("over the {} plan's tracker limit", plan.name),
     )
-    .bind(workspace_id)
-    .bind(i64::from(plan.max_trackers))
-    .bind(format!("over the {} plan's tracker limit", plan.name))
     .fetch_all(&mut *transaction)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| row.source_id)
+    .collect();
     // Room left: resume what the plan paused, oldest first.
-    let resumed: Vec<(Uuid, i64)> = sqlx::query_as(
-        "WITH room AS (
+    let resumed: Vec<i64> = sqlx::query!(
+        r#"WITH room AS (
              SELECT greatest($2 - (SELECT count(*) FROM trackers WHERE workspace_id = $1 AND NOT paused), 0) AS n
          ),
          back AS (
@@ -396,16 +400,19 @@ pub async fn apply_plan(
              INSERT INTO tracker_events (tracker_id, kind, detail)
              SELECT id, 'resumed', $3 FROM changed
          )
-         SELECT id, source_id FROM changed",
+         SELECT id AS "id!", source_id AS "source_id!" FROM changed"#,
+        workspace_id,
+        i64::from(plan.max_trackers),
+        format!("within the {} plan's limits again", plan.name),
     )
-    .bind(workspace_id)
-    .bind(i64::from(plan.max_trackers))
-    .bind(format!("within the {} plan's limits again", plan.name))
     .fetch_all(&mut *transaction)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| row.source_id)
+    .collect();
     // Intervals: raised to the minimum, or back towards what was chosen.
-    let raised: Vec<(Uuid, i64)> = sqlx::query_as(
-        "WITH changed AS (
+    let raised: Vec<i64> = sqlx::query!(
+        r#"WITH changed AS (
              UPDATE trackers SET interval_before_plan = coalesce(interval_before_plan, interval_secs),
                                  interval_secs = $2
              WHERE workspace_id = $1 AND interval_secs < $2
@@ -416,15 +423,18 @@ pub async fn apply_plan(
              SELECT id, 'interval', format('every %s s: the %s plan''s shortest interval', interval_secs, $3::text)
              FROM changed
          )
-         SELECT id, source_id FROM changed",
+         SELECT id AS "id!", source_id AS "source_id!" FROM changed"#,
+        workspace_id,
+        plan.min_interval_secs,
+        plan.name,
     )
-    .bind(workspace_id)
-    .bind(plan.min_interval_secs)
-    .bind(&plan.name)
     .fetch_all(&mut *transaction)
-    .await?;
-    let restored: Vec<(Uuid, i64)> = sqlx::query_as(
-        "WITH old AS (
+    .await?
+    .into_iter()
+    .map(|row| row.source_id)
+    .collect();
+    let restored: Vec<i64> = sqlx::query!(
+        r#"WITH old AS (
              SELECT id, interval_secs FROM trackers
              WHERE workspace_id = $1 AND interval_before_plan IS NOT NULL
          ),
@@ -444,19 +454,22 @@ pub async fn apply_plan(
              SELECT id, 'interval', format('every %s s again (was %s s)', interval_secs, was)
              FROM changed WHERE interval_secs <> was
          )
-         SELECT id, source_id FROM changed WHERE interval_secs <> was",
+         SELECT id AS "id!", source_id AS "source_id!" FROM changed WHERE interval_secs <> was"#,
+        workspace_id,
+        plan.min_interval_secs,
     )
-    .bind(workspace_id)
-    .bind(plan.min_interval_secs)
     .fetch_all(&mut *transaction)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| row.source_id)
+    .collect();
 
     let mut sources: Vec<i64> = paused
         .iter()
         .chain(&resumed)
         .chain(&raised)
         .chain(&restored)
-        .map(|(_, source)| *source)
+        .copied()
         .collect();
     sources.sort_unstable();
     sources.dedup();
@@ -495,7 +508,7 @@ pub async fn workspaces_to_apply(
     now: DateTime<Utc>,
     grace: TimeDelta,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT b.workspace_id, w.plan_id, b.subscription_status, b.subscription_plan,
                 b.current_period_end, b.cancel_at_period_end, b.past_due_since, b.plan_override
          FROM workspace_billing b JOIN workspaces w ON w.id = b.workspace_id
@@ -504,18 +517,17 @@ pub async fn workspaces_to_apply(
     .fetch_all(pool)
     .await?;
     let mut due = Vec::new();
-    for row in &rows {
+    for row in rows {
         let state = BillingState {
-            subscription_status: row.try_get("subscription_status")?,
-            subscription_plan: row.try_get("subscription_plan")?,
-            current_period_end: row.try_get("current_period_end")?,
-            cancel_at_period_end: row.try_get("cancel_at_period_end")?,
-            past_due_since: row.try_get("past_due_since")?,
-            plan_override: row.try_get("plan_override")?,
+            subscription_status: row.subscription_status,
+            subscription_plan: row.subscription_plan,
+            current_period_end: row.current_period_end,
+            cancel_at_period_end: row.cancel_at_period_end,
+            past_due_since: row.past_due_since,
+            plan_override: row.plan_override,
         };
-        let applied: String = row.try_get("plan_id")?;
-        if state.at(now, grace).0 != applied {
-            due.push(row.try_get("workspace_id")?);
+        if state.at(now, grace).0 != row.plan_id {
+            due.push(row.workspace_id);
         }
     }
     Ok(due)
@@ -526,20 +538,24 @@ pub async fn active_trackers(
     executor: impl PgExecutor<'_>,
     workspace_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1 AND NOT paused")
-        .bind(workspace_id)
-        .fetch_one(executor)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM trackers WHERE workspace_id = $1 AND NOT paused"#,
+        workspace_id,
+    )
+    .fetch_one(executor)
+    .await
 }
 
 pub async fn api_tokens(
     executor: impl PgExecutor<'_>,
     workspace_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE workspace_id = $1")
-        .bind(workspace_id)
-        .fetch_one(executor)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM api_tokens WHERE workspace_id = $1"#,
+        workspace_id,
+    )
+    .fetch_one(executor)
+    .await
 }
 
 /// Locks the workspace's row until the transaction ends (so that two requests at once
@@ -548,10 +564,12 @@ async fn lock_workspace_plan(
     connection: &mut PgConnection,
     workspace_id: Uuid,
 ) -> Result<Plan, sqlx::Error> {
-    sqlx::query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE")
-        .bind(workspace_id)
-        .execute(&mut *connection)
-        .await?;
+    sqlx::query!(
+        "SELECT 1 AS locked FROM workspaces WHERE id = $1 FOR UPDATE",
+        workspace_id,
+    )
+    .fetch_optional(&mut *connection)
+    .await?;
     workspace_plan(&mut *connection, workspace_id).await
 }
 
