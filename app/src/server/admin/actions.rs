@@ -23,40 +23,39 @@ pub async fn suspend_user(
         return Err(AdminError::Refused("You cannot suspend yourself.".into()));
     }
     let mut transaction = pool.begin().await?;
-    let email: Option<String> = sqlx::query_scalar(
+    let email = sqlx::query_scalar!(
         "UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END
          WHERE id = $1 RETURNING email",
+        user_id,
+        suspend,
     )
-    .bind(user_id)
-    .bind(suspend)
     .fetch_optional(&mut *transaction)
     .await?;
     let Some(email) = email else {
         return Err(AdminError::NotFound("There is no such user.".into()));
     };
     if suspend {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
+        sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id)
             .execute(&mut *transaction)
             .await?;
     }
     // A workspace is suspended while none of its members is not.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE workspaces w SET suspended_at = CASE
              WHEN NOT EXISTS (SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id
                               WHERE m.workspace_id = w.id AND u.suspended_at IS NULL)
              THEN coalesce(w.suspended_at, now()) END
          WHERE w.id IN (SELECT workspace_id FROM workspace_members WHERE user_id = $1)",
+        user_id,
     )
-    .bind(user_id)
     .execute(&mut *transaction)
     .await?;
-    let sources: Vec<i64> = sqlx::query_scalar(
+    let sources = sqlx::query_scalar!(
         "SELECT DISTINCT t.source_id FROM trackers t
          JOIN workspace_members m ON m.workspace_id = t.workspace_id
          WHERE m.user_id = $1",
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(&mut *transaction)
     .await?;
     for source in sources {
@@ -93,8 +92,7 @@ pub async fn delete_user(
             "You cannot delete yourself here.".into(),
         ));
     }
-    let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(user_id)
+    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id)
         .fetch_optional(pool)
         .await?;
     let Some(email) = email else {
@@ -128,11 +126,12 @@ pub async fn delete_user(
 
 /// Audits the start of a read-only view of the site as `user_id` (the session holds it).
 pub async fn start_view_as(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<(), AdminError> {
-    let email: Option<String> =
-        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND suspended_at IS NULL")
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await?;
+    let email = sqlx::query_scalar!(
+        "SELECT email FROM users WHERE id = $1 AND suspended_at IS NULL",
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await?;
     let Some(email) = email else {
         return Err(AdminError::NotFound(
             "There is no such user (or they are suspended).".into(),
@@ -233,30 +232,52 @@ pub async fn source_action(
     action: SourceAction,
 ) -> Result<(), AdminError> {
     let mut transaction = pool.begin().await?;
-    let statement = match action {
-        SourceAction::Pause => "UPDATE sources SET paused_by_admin = true WHERE id = $1",
-        SourceAction::Resume => "UPDATE sources SET paused_by_admin = false WHERE id = $1",
-        SourceAction::PollNow => {
-            "UPDATE sources SET next_poll_at = now(), leased_until = NULL
-             WHERE id = $1 AND NOT paused_by_admin AND state NOT IN ('gone', 'paused', 'ended')"
-        }
-        SourceAction::ResetBackoff => {
-            "UPDATE sources SET consecutive_failures = 0, next_poll_at = now(), leased_until = NULL,
-                    state = CASE WHEN state = 'backing_off' THEN 'ok' ELSE state END
-             WHERE id = $1"
-        }
-    };
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sources WHERE id = $1)")
-        .bind(source_id)
-        .fetch_one(&mut *transaction)
-        .await?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM sources WHERE id = $1) AS "exists!""#,
+        source_id,
+    )
+    .fetch_one(&mut *transaction)
+    .await?;
     if !exists {
         return Err(AdminError::NotFound("There is no such source.".into()));
     }
-    sqlx::query(statement)
-        .bind(source_id)
-        .execute(&mut *transaction)
-        .await?;
+    match action {
+        SourceAction::Pause => {
+            sqlx::query!(
+                "UPDATE sources SET paused_by_admin = true WHERE id = $1",
+                source_id,
+            )
+            .execute(&mut *transaction)
+            .await?
+        }
+        SourceAction::Resume => {
+            sqlx::query!(
+                "UPDATE sources SET paused_by_admin = false WHERE id = $1",
+                source_id,
+            )
+            .execute(&mut *transaction)
+            .await?
+        }
+        SourceAction::PollNow => {
+            sqlx::query!(
+                "UPDATE sources SET next_poll_at = now(), leased_until = NULL
+                 WHERE id = $1 AND NOT paused_by_admin AND state NOT IN ('gone', 'paused', 'ended')",
+                source_id,
+            )
+            .execute(&mut *transaction)
+            .await?
+        }
+        SourceAction::ResetBackoff => {
+            sqlx::query!(
+                "UPDATE sources SET consecutive_failures = 0, next_poll_at = now(), leased_until = NULL,
+                        state = CASE WHEN state = 'backing_off' THEN 'ok' ELSE state END
+                 WHERE id = $1",
+                source_id,
+            )
+            .execute(&mut *transaction)
+            .await?
+        }
+    };
     if matches!(action, SourceAction::Pause | SourceAction::Resume) {
         refresh_schedule(&mut *transaction, source_id).await?;
     }
@@ -279,12 +300,13 @@ pub async fn reprocess_event(
     event_id: &str,
 ) -> Result<(), AdminError> {
     let mut transaction = pool.begin().await?;
-    let found =
-        sqlx::query("UPDATE stripe_events SET status = 'pending', error = NULL WHERE id = $1")
-            .bind(event_id)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
+    let found = sqlx::query!(
+        "UPDATE stripe_events SET status = 'pending', error = NULL WHERE id = $1",
+        event_id,
+    )
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
     if found == 0 {
         return Err(AdminError::NotFound(
             "There is no such Stripe event.".into(),
@@ -303,7 +325,9 @@ pub async fn reprocess_event(
 }
 
 /// Runs a failed job again from its first attempt (`retry`), or gives it up for good
-/// (`discard`: kept as `Killed` until `prune_jobs` removes it).
+/// (`discard`: kept as `Killed` until `prune_jobs` removes it). The apalis schema is made
+/// by apalis at run time, not by `migrations/`, so these queries are not checked at
+/// compile time.
 pub async fn job_action(
     pool: &PgPool,
     actor: &Actor,

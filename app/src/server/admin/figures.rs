@@ -2,7 +2,7 @@
 //! minute's requests, errors, latencies and rate-limit state.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 use super::overview;
 use crate::domain::console::{ConsoleProvider, ConsoleSnapshot};
@@ -17,33 +17,35 @@ pub async fn record_snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<(), sq
         .map(|(_, _, cents)| cents)
         .sum();
     let queued: i64 = figures.queues.iter().map(|(_, count)| count).sum();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO service_snapshots (at, users, workspaces, paying, mrr_cents,
                  polls_last_hour, errors_last_hour, due, queued_jobs)
-         VALUES (date_bin('5 minutes', $1, timestamptz '2000-01-01 00:00:00+00'),
+         VALUES (date_bin('5 minutes', $1::timestamptz, timestamptz '2000-01-01 00:00:00+00'),
                  $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (at) DO UPDATE SET users = excluded.users, workspaces = excluded.workspaces,
              paying = excluded.paying, mrr_cents = excluded.mrr_cents,
              polls_last_hour = excluded.polls_last_hour,
              errors_last_hour = excluded.errors_last_hour, due = excluded.due,
              queued_jobs = excluded.queued_jobs",
+        now,
+        figures.users,
+        figures.workspaces,
+        figures.paying_workspaces,
+        mrr,
+        figures.polls_last_hour,
+        figures.errors_last_hour,
+        figures.due_backlog,
+        queued,
     )
-    .bind(now)
-    .bind(figures.users)
-    .bind(figures.workspaces)
-    .bind(figures.paying_workspaces)
-    .bind(mrr)
-    .bind(figures.polls_last_hour)
-    .bind(figures.errors_last_hour)
-    .bind(figures.due_backlog)
-    .bind(queued)
     .execute(pool)
     .await?;
     // A week is what the console shows; older rows go.
-    sqlx::query("DELETE FROM service_snapshots WHERE at < $1 - interval '30 days'")
-        .bind(now)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM service_snapshots WHERE at < $1::timestamptz - interval '30 days'",
+        now,
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -52,27 +54,26 @@ pub async fn history(
     pool: &PgPool,
     now: DateTime<Utc>,
 ) -> Result<Vec<ConsoleSnapshot>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT at, users, paying, mrr_cents, polls_last_hour, errors_last_hour, due, queued_jobs
-         FROM service_snapshots WHERE at >= $1 - interval '7 days' ORDER BY at",
+         FROM service_snapshots WHERE at >= $1::timestamptz - interval '7 days' ORDER BY at",
+        now,
     )
-    .bind(now)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ConsoleSnapshot {
-                at_ms: row.try_get::<DateTime<Utc>, _>("at")?.timestamp_millis(),
-                users: row.try_get("users")?,
-                paying: row.try_get("paying")?,
-                mrr_cents: row.try_get("mrr_cents")?,
-                polls_last_hour: row.try_get("polls_last_hour")?,
-                errors_last_hour: row.try_get("errors_last_hour")?,
-                due: row.try_get("due")?,
-                queued_jobs: row.try_get("queued_jobs")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| ConsoleSnapshot {
+            at_ms: row.at.timestamp_millis(),
+            users: row.users,
+            paying: row.paying,
+            mrr_cents: row.mrr_cents,
+            polls_last_hour: row.polls_last_hour,
+            errors_last_hour: row.errors_last_hour,
+            due: row.due,
+            queued_jobs: row.queued_jobs,
         })
-        .collect()
+        .collect())
 }
 
 /// Adds `tallies` (from [`crate::server::tracking::http::Upstreams::take_tallies`]) to
@@ -83,11 +84,11 @@ pub async fn record_provider_tallies(
     tallies: &[(&'static str, crate::server::tracking::http::Tally)],
 ) -> Result<(), sqlx::Error> {
     for (provider, tally) in tallies {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO provider_minutes
                  (provider, minute, requests, errors, buckets, remaining, paused_until, polls, failed_polls)
-             VALUES ($1, date_trunc('minute', $2), $3, $4, $5, $6,
-                     $2 + make_interval(secs => $7::double precision), $8, $9)
+             VALUES ($1, date_trunc('minute', $2::timestamptz), $3, $4, $5, $6,
+                     $2::timestamptz + make_interval(secs => $7::double precision), $8, $9)
              ON CONFLICT (provider, minute) DO UPDATE SET
                  requests = provider_minutes.requests + excluded.requests,
                  errors = provider_minutes.errors + excluded.errors,
@@ -96,23 +97,25 @@ pub async fn record_provider_tallies(
                  buckets = ARRAY(SELECT a + b FROM unnest(provider_minutes.buckets, excluded.buckets) AS t(a, b)),
                  remaining = coalesce(excluded.remaining, provider_minutes.remaining),
                  paused_until = coalesce(excluded.paused_until, provider_minutes.paused_until)",
+            *provider,
+            now,
+            tally.requests,
+            tally.errors,
+            &tally.buckets[..],
+            tally.remaining,
+            tally.paused_for_secs.map(|secs| secs as f64),
+            tally.polls,
+            tally.failed_polls,
         )
-        .bind(provider)
-        .bind(now)
-        .bind(tally.requests)
-        .bind(tally.errors)
-        .bind(&tally.buckets)
-        .bind(tally.remaining)
-        .bind(tally.paused_for_secs.map(|secs| secs as f64))
-        .bind(tally.polls)
-        .bind(tally.failed_polls)
         .execute(pool)
         .await?;
     }
-    sqlx::query("DELETE FROM provider_minutes WHERE minute < $1 - interval '7 days'")
-        .bind(now)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM provider_minutes WHERE minute < $1::timestamptz - interval '7 days'",
+        now,
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -143,22 +146,22 @@ pub async fn providers(
     now: DateTime<Utc>,
     config: &crate::server::tracking::TrackingConfig,
 ) -> Result<Vec<ConsoleProvider>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT provider, sum(requests)::bigint AS requests, sum(errors)::bigint AS errors,
-                sum(polls)::bigint AS polls, sum(failed_polls)::bigint AS failed_polls,
+    let rows = sqlx::query!(
+        r#"SELECT provider, sum(requests)::bigint AS "requests!", sum(errors)::bigint AS "errors!",
+                sum(polls)::bigint AS "polls!", sum(failed_polls)::bigint AS "failed_polls!",
                 (SELECT remaining FROM provider_minutes l WHERE l.provider = p.provider
                  AND l.remaining IS NOT NULL ORDER BY minute DESC LIMIT 1) AS remaining,
                 max(paused_until) AS paused_until
-         FROM provider_minutes p WHERE minute >= $1 - interval '1 hour'
-         GROUP BY provider",
+         FROM provider_minutes p WHERE minute >= $1::timestamptz - interval '1 hour'
+         GROUP BY provider"#,
+        now,
     )
-    .bind(now)
     .fetch_all(pool)
     .await?;
-    let buckets: Vec<(String, Vec<i64>)> = sqlx::query_as(
-        "SELECT provider, buckets FROM provider_minutes WHERE minute >= $1 - interval '1 hour'",
+    let buckets = sqlx::query!(
+        "SELECT provider, buckets FROM provider_minutes WHERE minute >= $1::timestamptz - interval '1 hour'",
+        now,
     )
-    .bind(now)
     .fetch_all(pool)
     .await?;
     let mut providers = Vec::new();
@@ -169,30 +172,19 @@ pub async fn providers(
             Some(credentials) => credentials.when_missing,
             None => "not needed",
         };
-        let row = rows.iter().find(|row| {
-            row.try_get::<String, _>("provider")
-                .is_ok_and(|provider| provider == name)
-        });
+        let row = rows.iter().find(|row| row.provider == name);
         let mut summed = vec![0_i64; crate::server::tracking::http::LATENCY_BOUNDS_MS.len() + 1];
-        for (_, counts) in buckets.iter().filter(|(provider, _)| provider == name) {
-            for (total, count) in summed.iter_mut().zip(counts) {
+        for minute in buckets.iter().filter(|minute| minute.provider == name) {
+            for (total, count) in summed.iter_mut().zip(&minute.buckets) {
                 *total += count;
             }
         }
         let (requests, errors, remaining, paused_until) = match row {
-            Some(row) => (
-                row.try_get::<i64, _>("requests")?,
-                row.try_get::<i64, _>("errors")?,
-                row.try_get::<Option<f64>, _>("remaining")?,
-                row.try_get::<Option<DateTime<Utc>>, _>("paused_until")?,
-            ),
+            Some(row) => (row.requests, row.errors, row.remaining, row.paused_until),
             None => (0, 0, None, None),
         };
         let (polls, failed_polls) = match row {
-            Some(row) => (
-                row.try_get::<i64, _>("polls")?,
-                row.try_get::<i64, _>("failed_polls")?,
-            ),
+            Some(row) => (row.polls, row.failed_polls),
             None => (0, 0),
         };
         providers.push(ConsoleProvider {

@@ -51,15 +51,15 @@ pub async fn audit(
     target: &str,
     detail: Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audit_log (actor_id, actor_email, action, target, detail)
          VALUES ($1, $2, $3, $4, $5)",
+        actor.id,
+        &actor.email,
+        action,
+        target,
+        detail,
     )
-    .bind(actor.id)
-    .bind(&actor.email)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
     .execute(&mut *connection)
     .await?;
     tracing::info!(actor = %actor.email, action, target, "admin action");
