@@ -14,6 +14,9 @@ cargo fmt --all -- --check
 # Provider files are listed by a build script (include!), which rustfmt does not follow.
 rustfmt --edition 2024 --check app/src/server/tracking/providers/*.rs
 
+doing "checked SQL: the query cache in .sqlx/ matches the queries and the migrations"
+"$ROOT/scripts/sqlx.sh" check
+
 doing "clippy, server build (ssr)"
 cargo clippy --locked -p upcount -p app --features app/ssr --all-targets -- -D warnings
 

@@ -325,9 +325,7 @@ pub async fn reprocess_event(
 }
 
 /// Runs a failed job again from its first attempt (`retry`), or gives it up for good
-/// (`discard`: kept as `Killed` until `prune_jobs` removes it). The apalis schema is made
-/// by apalis at run time, not by `migrations/`, so these queries are not checked at
-/// compile time.
+/// (`discard`: kept as `Killed` until `prune_jobs` removes it).
 pub async fn job_action(
     pool: &PgPool,
     actor: &Actor,
@@ -335,32 +333,38 @@ pub async fn job_action(
     retry: bool,
 ) -> Result<(), AdminError> {
     let mut transaction = pool.begin().await?;
-    let statement = if retry {
-        "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = now(),
-                last_result = NULL, lock_at = NULL, lock_by = NULL, done_at = NULL
-         WHERE id = $1 AND status IN ('Failed', 'Killed')"
-    } else {
-        "UPDATE apalis.jobs SET status = 'Killed', done_at = now()
-         WHERE id = $1 AND status IN ('Failed', 'Pending')"
-    };
-    let changed = sqlx::query(statement)
-        .bind(job_id)
+    let changed = if retry {
+        sqlx::query!(
+            "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = now(),
+                    last_result = NULL, lock_at = NULL, lock_by = NULL, done_at = NULL
+             WHERE id = $1 AND status IN ('Failed', 'Killed')",
+            job_id,
+        )
         .execute(&mut *transaction)
         .await?
-        .rows_affected();
+    } else {
+        sqlx::query!(
+            "UPDATE apalis.jobs SET status = 'Killed', done_at = now()
+             WHERE id = $1 AND status IN ('Failed', 'Pending')",
+            job_id,
+        )
+        .execute(&mut *transaction)
+        .await?
+    }
+    .rows_affected();
     if changed == 0 {
         // Sent twice (a double click), the second finds the job already waiting to run,
         // or already discarded: that is what was asked for.
-        let done: Option<bool> = sqlx::query_scalar(
+        let done = sqlx::query_scalar!(
             "SELECT CASE WHEN $2 THEN status IN ('Pending', 'Queued', 'Running')
                          ELSE status = 'Killed' END
              FROM apalis.jobs WHERE id = $1",
+            job_id,
+            retry,
         )
-        .bind(job_id)
-        .bind(retry)
         .fetch_optional(&mut *transaction)
         .await?;
-        if done == Some(true) {
+        if done == Some(Some(true)) {
             return Ok(());
         }
         return Err(AdminError::NotFound(
@@ -370,12 +374,12 @@ pub async fn job_action(
     if retry {
         // Idle workers wake on apalis's insert notification (sent on commit): send the
         // same one, so the job runs now rather than at some later poll.
-        sqlx::query(
+        sqlx::query!(
             "SELECT pg_notify('apalis::job::insert',
                               json_build_object('job_type', job_type, 'id', id, 'run_at', run_at)::text)
              FROM apalis.jobs WHERE id = $1",
+            job_id,
         )
-        .bind(job_id)
         .execute(&mut *transaction)
         .await?;
     }

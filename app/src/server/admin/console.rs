@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::SourceState;
@@ -58,14 +58,16 @@ pub async fn overview(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, sql
     .into_iter()
     .map(|row| (row.state, row.count))
     .collect();
-    // The apalis schema is made by apalis at run time, not by `migrations/`: unchecked.
-    let queues = sqlx::query_as(
-        "SELECT job_type, count(*) FROM apalis.jobs WHERE status IN ('Pending', 'Queued')
-         GROUP BY job_type ORDER BY job_type",
+    let queues = sqlx::query!(
+        r#"SELECT job_type, count(*) AS "count!" FROM apalis.jobs
+           WHERE status IN ('Pending', 'Queued')
+           GROUP BY job_type ORDER BY job_type"#
     )
     .fetch_all(pool)
-    .await
-    .unwrap_or_default();
+    .await?
+    .into_iter()
+    .map(|row| (row.job_type, row.count))
+    .collect();
     Ok(Overview {
         users: counts.users,
         suspended_users: counts.suspended,
@@ -414,18 +416,20 @@ pub async fn sources(
 }
 
 /// The apalis queues: (queue, status, jobs), and the jobs that failed for good or were
-/// discarded (the newest 100). The apalis schema is made by apalis at run time, not by
-/// `migrations/`, so these queries are not checked at compile time.
+/// discarded (the newest 100).
 pub async fn jobs(
     pool: &PgPool,
 ) -> Result<(Vec<(String, String, i64)>, Vec<ConsoleJob>), sqlx::Error> {
-    let counts = sqlx::query_as(
-        "SELECT job_type, status, count(*) FROM apalis.jobs
-         GROUP BY job_type, status ORDER BY job_type, status",
+    let counts = sqlx::query!(
+        r#"SELECT job_type, status, count(*) AS "count!" FROM apalis.jobs
+           GROUP BY job_type, status ORDER BY job_type, status"#
     )
     .fetch_all(pool)
-    .await?;
-    let rows = sqlx::query(
+    .await?
+    .into_iter()
+    .map(|row| (row.job_type, row.status, row.count))
+    .collect();
+    let failed = sqlx::query!(
         "SELECT id, job_type, status, attempts, max_attempts, run_at,
                 coalesce(last_result->>'Err', last_result::text) AS last_error
          FROM apalis.jobs
@@ -433,20 +437,17 @@ pub async fn jobs(
          ORDER BY run_at DESC LIMIT 100",
     )
     .fetch_all(pool)
-    .await?;
-    let failed = rows
-        .iter()
-        .map(|row| {
-            Ok(ConsoleJob {
-                id: row.try_get("id")?,
-                queue: row.try_get("job_type")?,
-                status: row.try_get("status")?,
-                attempts: row.try_get("attempts")?,
-                max_attempts: row.try_get("max_attempts")?,
-                error: row.try_get("last_error")?,
-                run_at: seconds(row.try_get("run_at")?),
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    .await?
+    .into_iter()
+    .map(|row| ConsoleJob {
+        id: row.id,
+        queue: row.job_type,
+        status: row.status,
+        attempts: row.attempts,
+        max_attempts: row.max_attempts,
+        error: row.last_error,
+        run_at: seconds(row.run_at),
+    })
+    .collect();
     Ok((counts, failed))
 }

@@ -50,12 +50,15 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    /// Whether this resolution is read from a rollup table.
-    fn is_rollup(self) -> bool {
-        matches!(
-            self,
-            Resolution::Hourly | Resolution::ThreeHourly | Resolution::Daily
-        )
+    /// The bucket width in seconds of this resolution's rollup table; `None` when it is
+    /// read from the raw samples.
+    fn rollup_secs(self) -> Option<i64> {
+        match self {
+            Resolution::Hourly => Some(3_600),
+            Resolution::ThreeHourly => Some(10_800),
+            Resolution::Daily => Some(86_400),
+            Resolution::Raw | Resolution::Samples => None,
+        }
     }
 }
 
@@ -205,7 +208,7 @@ pub async fn read_in_zone(
         }
         planned => planned,
     };
-    let points = if resolution.is_rollup() {
+    let points = if resolution.rollup_secs().is_some() {
         // The rollup rows in order, straight off the primary key, folded into wider
         // buckets here: cheaper than grouping and sorting them in PostgreSQL.
         let rows = rollup_rows(pool, resolution, metric_id, from, to).await?;
@@ -488,7 +491,7 @@ mod tests {
         ] {
             let to = from + TimeDelta::seconds(span_secs);
             let (width, resolution) = plan(from, to, points);
-            if let Some((_, _, unit)) = resolution.rollup() {
+            if let Some(unit) = resolution.rollup_secs() {
                 assert_eq!(width % unit, 0, "{width} s from {resolution:?}");
                 let rows = width / unit;
                 assert!(rows <= 8 || unit == 86_400, "{rows} rows a bucket");
