@@ -333,18 +333,15 @@ pub async fn get_shared(token: String) -> Result<Option<SharedTracker>, ServerFn
     else {
         return Ok(None);
     };
-    let ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
-    let rows = store::recent_rows(&state.pool, &ids, 20)
+    let request = store::HistoryRequest {
+        events: None,
+        recent: crate::server::tracking::page::RECENT_POLLS,
+    };
+    let rows = store::history(&state.pool, &tracker, request)
         .await
         .map_err(unavailable)?
-        .into_iter()
-        .map(|(time, values)| {
-            (
-                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                values,
-            )
-        })
-        .collect();
+        .recent;
+    let rows = recent_rows(rows);
     // A JSON API's query string and user-info may hold its keys: the public sees the host
     // and path only (the owner still sees the whole address).
     let url = if tracker.source.kind == "json" {
@@ -482,85 +479,51 @@ pub async fn get_tracker_detail(
 ) -> Result<Option<TrackerDetail>, ServerFnError> {
     use crate::server::{
         state::AppState,
-        tracking::{series, store},
+        tracking::page::{self, PageRequest},
     };
     let user = signed_in().await?;
     let state = expect_context::<AppState>();
-    let failed = |error: sqlx::Error| {
-        tracing::error!(error = %error, "could not load a tracker page");
-        ServerFnError::new("Could not load this tracker. Please try again.")
-    };
-    let Some(tracker) = store::get_tracker(&state.pool, user.workspace_id, id)
-        .await
-        .map_err(failed)?
-    else {
-        return Ok(None);
-    };
-    let chosen = metric
-        .as_deref()
-        .and_then(|name| tracker.metrics.iter().find(|m| m.name == name))
-        .or_else(|| tracker.metrics.first())
-        .cloned();
-    let now = chrono::Utc::now();
     let day = |text: &Option<String>| {
         text.as_deref()
             .and_then(|text| chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok())
     };
-    let custom = match (day(&from), day(&to)) {
-        (Some(first), Some(last)) if range == ChartRange::Custom && first <= last => {
-            Some((first, last))
-        }
-        _ => None,
+    let request = PageRequest {
+        metric: metric.as_deref(),
+        range,
+        days: day(&from).zip(day(&to)),
     };
-    // A custom range without its days is the default one.
-    let range = match (range, custom) {
-        (ChartRange::Custom, None) => ChartRange::default(),
-        (range, _) => range,
-    };
-    let (mut points, mut bucket_secs) = (Vec::new(), None);
-    let (mut start, mut end) = (now - chrono::TimeDelta::days(30), now);
-    if let Some(chosen) = &chosen {
-        let bounds = match (range.length_secs(), custom) {
-            (_, Some((first, last))) => {
-                let midnight =
-                    |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
-                Some((midnight(first), midnight(last) + chrono::TimeDelta::days(1)))
-            }
-            (Some(secs), None) => Some((now - chrono::TimeDelta::seconds(secs), now)),
-            (None, None) => store::first_sample_at(&state.pool, chosen.id)
-                .await
-                .map_err(failed)?
-                .map(|first| (first, now)),
-        };
-        if let Some((from, to)) = bounds {
-            (start, end) = (from, to);
-            let read = series::read(&state.pool, chosen.id, from, to, CHART_POINTS)
-                .await
-                .map_err(failed)?;
-            bucket_secs = read.bucket_secs;
-            points = chart_points(read.points, mode);
+    let now = chrono::Utc::now();
+    let page = match page::tracker_page(&state.pool, user.workspace_id, id, request, now).await {
+        Ok(Some(page)) => page,
+        Ok(None) => return Ok(None),
+        Err(error) => {
+            tracing::error!(error = %error, "could not load a tracker page");
+            return Err(ServerFnError::new(
+                "Could not load this tracker. Please try again.",
+            ));
         }
-    }
-    let events = store::events(&state.pool, &tracker, start, end)
-        .await
-        .map_err(failed)?
+    };
+    let page::TrackerPage {
+        tracker,
+        metric,
+        range,
+        days,
+        from,
+        to,
+        series,
+        history,
+    } = page;
+    let (bucket_secs, points) = match series {
+        Some(series) => (series.bucket_secs, chart_points(series.points, mode)),
+        None => (None, Vec::new()),
+    };
+    let events = history
+        .events
         .into_iter()
         .map(|event| ChartEvent {
             t: event.at.timestamp_millis(),
             kind: event.kind,
             detail: event.detail,
-        })
-        .collect();
-    let ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
-    let recent = store::recent_rows(&state.pool, &ids, 20)
-        .await
-        .map_err(failed)?
-        .into_iter()
-        .map(|(time, values)| {
-            (
-                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                values,
-            )
         })
         .collect();
     let metrics = tracker
@@ -574,26 +537,42 @@ pub async fn get_tracker_detail(
         published_at: tracker.source.published_at.map(format_time),
         tags: tracker.source.tags.clone(),
         interval_secs: tracker.interval_secs,
-        metric: chosen.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
-        unit: chosen.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
+        metric: metric.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+        unit: metric.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
         metrics,
         range,
-        from: custom.map(|(first, _)| first.to_string()),
-        to: custom.map(|(_, last)| last.to_string()),
-        from_ms: start.timestamp_millis(),
-        to_ms: end.timestamp_millis(),
+        from: days.map(|(first, _)| first.to_string()),
+        to: days.map(|(_, last)| last.to_string()),
+        from_ms: from.timestamp_millis(),
+        to_ms: to.timestamp_millis(),
         events,
         mode,
         scale,
         bucket_secs,
         points,
-        recent,
+        recent: recent_rows(history.recent),
         summary: tracker.into(),
     }))
 }
 
-/// How many points a chart asks for: enough for a wide screen, few enough to draw at once.
-pub const CHART_POINTS: i64 = 500;
+/// The latest polls as the pages list them: (time in RFC 3339 UTC, value per metric).
+#[cfg(feature = "ssr")]
+fn recent_rows(
+    recent: Vec<(chrono::DateTime<chrono::Utc>, Vec<Option<f64>>)>,
+) -> Vec<(String, Vec<Option<f64>>)> {
+    recent
+        .into_iter()
+        .map(|(time, values)| {
+            (
+                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                values,
+            )
+        })
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) use crate::server::tracking::page::CHART_POINTS;
 
 /// A series' points as a chart draws them, in `mode` (`value`, `per_hour`, `per_day`).
 #[cfg(feature = "ssr")]

@@ -597,3 +597,122 @@ async fn bucketing_edge_cases() {
     let total: i64 = week.iter().map(|(_, count)| count).sum();
     assert_eq!(total, 10 + 48);
 }
+
+/// Posts server function `path` with `form` as the page would, tagged `request_id`, and
+/// returns its status, its body and the SQL statements it made.
+async fn statements_of_server_fn(
+    browser: &crate::helpers::Browser,
+    path: &str,
+    form: &[(&str, &str)],
+    request_id: &str,
+) -> (StatusCode, String, Vec<String>) {
+    let response = browser
+        .client
+        .post(format!("{}{path}", browser.base))
+        .header("origin", &browser.base)
+        .header("x-request-id", request_id)
+        .form(form)
+        .send()
+        .await
+        .expect("server function");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (status, text, crate::query_count::statements_of(request_id))
+}
+
+/// The tracker page's load and a zoom read the tracker, its metric and the range in at
+/// most four statements beyond signing in (the session and its user: what any signed-in
+/// request costs), whatever the range and however many samples it holds.
+#[tokio::test]
+async fn a_chart_load_and_a_zoom_make_at_most_four_queries() {
+    use app::api::trackers::{GetSeriesWindow, GetTrackerDetail};
+    use leptos::server_fn::ServerFn;
+    let (_standin, app, _) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, TokenScope::Write).await;
+    let now = Utc::now();
+    let hours: Vec<(DateTime<Utc>, f64)> = (1..=24 * 60)
+        .map(|hour| (now - Duration::hours(hour), hour as f64))
+        .collect();
+    let id = tracker_with(&app, &token, &hours).await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let tag = |what: &str| format!("{what}-{}", uuid::Uuid::new_v4());
+
+    // What signing in costs each request (reading the session and its user, extending
+    // the session): a zoom on a tracker the workspace does not have makes those and one
+    // lookup, then answers that there is nothing.
+    let (status, body, baseline) = statements_of_server_fn(
+        &browser,
+        GetSeriesWindow::PATH,
+        &[
+            ("id", &uuid::Uuid::new_v4().to_string()),
+            ("metric", "stars"),
+            ("from_ms", "0"),
+            ("to_ms", &now.timestamp_millis().to_string()),
+            ("mode", "value"),
+        ],
+        &tag("baseline"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, "null");
+    assert!(
+        baseline.iter().any(|sql| sql.contains("FROM sessions")),
+        "{baseline:#?}"
+    );
+    let signed_in = baseline.len() - 1;
+
+    for range in ["24h", "7d", "30d", "90d", "1y", "all"] {
+        let (status, body, statements) = statements_of_server_fn(
+            &browser,
+            GetTrackerDetail::PATH,
+            &[
+                ("id", &id),
+                ("metric", "stars"),
+                ("range", range),
+                ("mode", "value"),
+                ("scale", "linear"),
+            ],
+            &tag(range),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{range}: {body}");
+        assert!(
+            body.contains("\"points\":[{"),
+            "{range} charts points: {body}"
+        );
+        assert!(
+            statements.len() - signed_in <= 4,
+            "the {range} page made {} statements, {signed_in} of them signing in: {statements:#?}",
+            statements.len()
+        );
+    }
+    let day_ms = 86_400_000;
+    let to_ms = now.timestamp_millis();
+    for (span, zone) in [(1, ""), (20, "Europe/Berlin"), (59, "UTC")] {
+        let (from, to) = ((to_ms - span * day_ms).to_string(), to_ms.to_string());
+        let (status, body, statements) = statements_of_server_fn(
+            &browser,
+            GetSeriesWindow::PATH,
+            &[
+                ("id", &id),
+                ("metric", "stars"),
+                ("from_ms", &from),
+                ("to_ms", &to),
+                ("mode", "value"),
+                ("zone", zone),
+            ],
+            &tag("zoom"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{span} days: {body}");
+        assert!(body.contains("\"points\":[{"), "{span} days: {body}");
+        assert!(
+            statements.len() - signed_in <= 4,
+            "a zoom over {span} days in {zone:?} made {} statements, \
+             {signed_in} of them signing in: {statements:#?}",
+            statements.len()
+        );
+    }
+}

@@ -28,18 +28,33 @@ use tokio::{
     task::AbortHandle,
 };
 use tokio_util::sync::CancellationToken;
-use upcount::{config::Settings, db, startup::Application, telemetry};
+use upcount::{config::Settings, db, startup::Application};
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
-    // `TEST_LOG=1`, or a filter such as `TEST_LOG=debug,sqlx=info`.
-    if let Ok(filter) = std::env::var("TEST_LOG") {
+    use tracing_subscriber::{
+        EnvFilter, Layer, filter, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+    };
+    // Every test counts statements (sqlx logs each at debug level, target `sqlx::query`);
+    // `TEST_LOG=1`, or a filter such as `TEST_LOG=debug,sqlx=info`, also prints the logs.
+    let counter = crate::query_count::StatementCounter.with_filter(filter::filter_fn(
+        crate::query_count::StatementCounter::wants,
+    ));
+    let logs = std::env::var("TEST_LOG").ok().map(|filter| {
         let filter = if filter.contains('=') || filter.contains(',') {
             filter
         } else {
             "info,sqlx=warn".to_string()
         };
-        telemetry::init(upcount::config::LogFormat::Text, &filter);
-    }
+        fmt::layer()
+            .with_target(false)
+            .with_filter(EnvFilter::new(filter))
+    });
+    drop(
+        tracing_subscriber::registry()
+            .with(counter)
+            .with(logs)
+            .try_init(),
+    );
 });
 
 /// The maintenance database URL of the test PostgreSQL server.

@@ -15,6 +15,7 @@ mod pages;
 mod polling;
 mod process;
 mod providers;
+mod query_count;
 mod shutdown;
 mod standin;
 mod trackers;

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod export;
 pub mod guard;
 pub mod http;
+pub mod page;
 pub mod providers;
 pub mod secrets;
 pub mod series;

@@ -123,17 +123,26 @@ pub async fn read(
     read_in_zone(pool, metric_id, from, to, points, None).await
 }
 
-/// Whether PostgreSQL knows the time zone `zone` (an IANA name such as `Europe/Berlin`).
+/// The time zones PostgreSQL knows, by name and abbreviation, lowercase (it matches
+/// them ignoring case). Read once per process: checking a zone costs no round trip.
+static ZONES: tokio::sync::OnceCell<std::collections::HashSet<String>> =
+    tokio::sync::OnceCell::const_new();
+
+/// Whether PostgreSQL knows the time zone `zone` (an IANA name such as `Europe/Berlin`, or
+/// an abbreviation such as `CET`).
 pub async fn zone_exists(pool: &PgPool, zone: &str) -> Result<bool, sqlx::Error> {
-    // Asking is cheaper than listing pg_timezone_names; an unknown zone is error 22023.
-    let answer = sqlx::query_scalar!("SELECT now() AT TIME ZONE $1", zone)
-        .fetch_one(pool)
-        .await;
-    match answer {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("22023") => Ok(false),
-        Err(error) => Err(error),
-    }
+    let zones = ZONES
+        .get_or_try_init(|| async {
+            let names = sqlx::query_scalar!(
+                r#"SELECT lower(name) AS "name!" FROM pg_timezone_names
+                   UNION SELECT lower(abbrev) FROM pg_timezone_abbrevs"#
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>(names.into_iter().collect())
+        })
+        .await?;
+    Ok(zones.contains(&zone.to_lowercase()))
 }
 
 /// As [`read`], with buckets of whole days starting at midnight in `zone` (an IANA name
@@ -146,22 +155,60 @@ pub async fn read_in_zone(
     points: i64,
     zone: Option<&str>,
 ) -> Result<Series, sqlx::Error> {
+    let read = read_range(pool, metric_id, Some(from), to, points, zone).await?;
+    Ok(read.map(|(_, series)| series).unwrap_or(Series {
+        resolution: Resolution::Raw,
+        bucket_secs: None,
+        points: Vec::new(),
+    }))
+}
+
+/// As [`read`], from the metric's first raw sample: that time and the series, or `None`
+/// when the metric has no sample. The first sample is found by the same query that counts
+/// the range.
+pub async fn read_from_first(
+    pool: &PgPool,
+    metric_id: i32,
+    to: DateTime<Utc>,
+    points: i64,
+) -> Result<Option<(DateTime<Utc>, Series)>, sqlx::Error> {
+    read_range(pool, metric_id, None, to, points, None).await
+}
+
+/// The series from `from` (the metric's first raw sample when `None`) to `to` and that
+/// start; `None` when `from` is `None` and the metric has no sample. Two queries: one
+/// counts, the other reads.
+async fn read_range(
+    pool: &PgPool,
+    metric_id: i32,
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    points: i64,
+    zone: Option<&str>,
+) -> Result<Option<(DateTime<Utc>, Series)>, sqlx::Error> {
     let points = points.clamp(1, MAX_POINTS);
     // Counting stops at points + 1: cheap however many samples the range holds. Raw
     // samples older than the plan's retention are deleted (rollups stay): a range reaching
     // back there is read from the rollups, an hour at least. It does, when its first
     // hourly rollup lies wholly before the metric's oldest raw sample (two index probes).
     let known = sqlx::query!(
-        r#"SELECT
+        r#"WITH bounds AS (
+               SELECT coalesce($2::timestamptz,
+                               (SELECT min(t) FROM samples WHERE metric_id = $1)) AS from_t
+           )
+           SELECT b.from_t AS "from_t?",
                (SELECT count(*) FROM (SELECT 1 FROM samples
-                                      WHERE metric_id = $1 AND t >= $2 AND t <= $3 LIMIT $4) AS x)
+                                      WHERE metric_id = $1 AND t >= b.from_t AND t <= $3
+                                      LIMIT $4) AS x)
                    AS "count!",
                coalesce((SELECT min(bucket) FROM samples_hourly
                          WHERE metric_id = $1
-                           AND bucket >= date_bin('1 hour', $2, timestamptz '2000-01-01 00:00:00+00')
+                           AND bucket >= date_bin('1 hour', b.from_t,
+                                                  timestamptz '2000-01-01 00:00:00+00')
                            AND bucket <= $3) + interval '1 hour'
                         <= coalesce((SELECT min(t) FROM samples WHERE metric_id = $1), 'infinity'),
-                        false) AS "pruned!""#,
+                        false) AS "pruned!"
+           FROM bounds b"#,
         metric_id,
         from,
         to,
@@ -169,6 +216,9 @@ pub async fn read_in_zone(
     )
     .fetch_one(pool)
     .await?;
+    let Some(from) = known.from_t else {
+        return Ok(None);
+    };
     let pruned = known.pruned;
     if known.count <= points && !pruned {
         let points = sqlx::query!(
@@ -189,18 +239,22 @@ pub async fn read_in_zone(
             count: 1,
         })
         .collect();
-        return Ok(Series {
-            resolution: Resolution::Raw,
-            bucket_secs: None,
-            points,
-        });
+        return Ok(Some((
+            from,
+            Series {
+                resolution: Resolution::Raw,
+                bucket_secs: None,
+                points,
+            },
+        )));
     }
 
     // Local days may straddle one more bucket than UTC ones: plan for one point fewer.
     if let Some(zone) = zone.filter(|zone| *zone != "UTC")
         && let (width, Resolution::Daily) = plan(from, to, (points - 1).max(1))
     {
-        return local_days(pool, metric_id, from, to, width / 86_400, zone).await;
+        let series = local_days(pool, metric_id, from, to, width / 86_400, zone).await?;
+        return Ok(Some((from, series)));
     }
     let (width, resolution) = match plan(from, to, points) {
         (width, Resolution::Samples | Resolution::Raw) if pruned => {
@@ -235,11 +289,14 @@ pub async fn read_in_zone(
         .fetch_all(pool)
         .await?
     };
-    Ok(Series {
-        resolution,
-        bucket_secs: Some(width),
-        points,
-    })
+    Ok(Some((
+        from,
+        Series {
+            resolution,
+            bucket_secs: Some(width),
+            points,
+        },
+    )))
 }
 
 /// A rollup row.

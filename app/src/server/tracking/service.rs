@@ -388,26 +388,23 @@ pub async fn series(
             series::MAX_POINTS
         )));
     }
-    let tracker = store::get_tracker(pool, workspace_id, id)
+    let metrics = store::tracker_metrics(pool, workspace_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let chosen = match metric {
-        Some(name) => tracker
-            .metrics
-            .iter()
-            .find(|candidate| candidate.name == name),
-        None => tracker.metrics.first(),
+        Some(name) => metrics.iter().find(|(_, candidate)| candidate == name),
+        None => metrics.first(),
     };
-    let Some(chosen) = chosen else {
-        let names: Vec<&str> = tracker.metrics.iter().map(|m| m.name.as_str()).collect();
+    let Some((metric_id, name)) = chosen else {
+        let names: Vec<&str> = metrics.iter().map(|(_, name)| name.as_str()).collect();
         return Err(ServiceError::Invalid(format!(
             "this tracker has no metric `{}`; its metrics: {}",
             metric.unwrap_or_default(),
             names.join(", ")
         )));
     };
-    let series = series::read_in_zone(pool, chosen.id, from, to, points, zone).await?;
-    Ok((chosen.name.clone(), series))
+    let series = series::read_in_zone(pool, *metric_id, from, to, points, zone).await?;
+    Ok((name.clone(), series))
 }
 
 /// What adding `url` (with `metrics` for a JSON API) would track, fetched now and saved

@@ -2,14 +2,14 @@
 //! tracker query is scoped to a workspace; sources are shared and never reached except
 //! through a tracker.
 
-mod events;
+mod history;
 mod polls;
 mod samples;
 mod schedule;
 mod sources;
 mod trackers;
 
-pub use events::*;
+pub use history::*;
 pub use polls::*;
 pub use samples::*;
 pub use schedule::*;

@@ -1,45 +1,8 @@
-//! Samples and their rollups: writing polls' values, reading recent ones, pruning raw
-//! samples past their plans' retention.
+//! Samples and their rollups: writing polls' values, pruning raw samples past their
+//! plans' retention.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
-
-/// The latest `limit` poll times of a source's metrics, newest first: (time, value per
-/// metric in `metric_ids` order).
-pub async fn recent_rows(
-    pool: &PgPool,
-    metric_ids: &[i32],
-    limit: i64,
-) -> Result<Vec<(DateTime<Utc>, Vec<Option<f64>>)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "WITH times AS (
-             SELECT DISTINCT x.t
-             FROM unnest($1::integer[]) AS m(id),
-                  LATERAL (SELECT t FROM samples WHERE metric_id = m.id ORDER BY t DESC LIMIT $2) AS x
-             ORDER BY x.t DESC LIMIT $2
-         )
-         SELECT s.t, s.metric_id, s.value FROM samples s JOIN times USING (t)
-         WHERE s.metric_id = ANY($1) ORDER BY s.t DESC",
-        metric_ids,
-        limit,
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut out: Vec<(DateTime<Utc>, Vec<Option<f64>>)> = Vec::new();
-    for row in rows {
-        let (t, metric_id, value) = (row.t, row.metric_id, row.value);
-        if out.last().is_none_or(|(time, _)| *time != t) {
-            out.push((t, vec![None; metric_ids.len()]));
-        }
-        if let (Some((_, values)), Some(index)) = (
-            out.last_mut(),
-            metric_ids.iter().position(|id| *id == metric_id),
-        ) {
-            values[index] = Some(value);
-        }
-    }
-    Ok(out)
-}
 
 /// When the metric's first sample was taken.
 pub async fn first_sample_at(

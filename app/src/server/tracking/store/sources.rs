@@ -30,9 +30,9 @@ pub struct SourceView {
 }
 
 /// A metric of a source with its latest value.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct MetricView {
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub id: i32,
     pub name: String,
     pub kind: String,

@@ -4,7 +4,7 @@
 use super::{MetricView, SourceView, refresh_schedule};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{SourceState, TrackerId};
@@ -94,6 +94,33 @@ pub async fn get_tracker(
     Ok(trackers_where(pool, workspace_id, Some(id)).await?.pop())
 }
 
+/// The metrics of a tracker of the workspace, in order, as (id, name); `None` when there
+/// is no such tracker in the workspace. Ownership and metrics in one query.
+pub async fn tracker_metrics(
+    pool: &PgPool,
+    workspace_id: Uuid,
+    id: TrackerId,
+) -> Result<Option<Vec<(i32, String)>>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT m.id AS "id?", m.name AS "name?"
+           FROM trackers t LEFT JOIN source_metrics m ON m.source_id = t.source_id
+           WHERE t.workspace_id = $1 AND t.id = $2
+           ORDER BY m.position, m.id"#,
+        workspace_id,
+        id as TrackerId,
+    )
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.into_iter()
+            .filter_map(|row| Some((row.id?, row.name?)))
+            .collect(),
+    ))
+}
+
 /// Which trackers a query reads.
 enum Filter<'a> {
     /// The workspace's, or one of them.
@@ -144,6 +171,7 @@ struct TrackerRow {
     last_success_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
     last_error_at: Option<DateTime<Utc>>,
+    metrics: Json<Vec<MetricView>>,
 }
 
 impl From<TrackerRow> for TrackerView {
@@ -182,7 +210,7 @@ impl From<TrackerRow> for TrackerView {
                 last_error: row.last_error,
                 last_error_at: row.last_error_at,
             },
-            metrics: Vec::new(),
+            metrics: row.metrics.0,
         }
     }
 }
@@ -195,7 +223,8 @@ async fn trackers_matching(
         Filter::Workspace(workspace_id, id) => (Some(workspace_id), id, None),
         Filter::Shared(token) => (None, None, Some(token)),
     };
-    // One statement for both filters: the unused one is NULL and matches nothing.
+    // One statement for both filters (the unused one is NULL and matches nothing), with
+    // each tracker's metrics in order.
     let rows = sqlx::query_as!(
         TrackerRow,
         r#"SELECT t.id AS "id: TrackerId", t.label, t.interval_secs, t.paused, t.ends_at,
@@ -205,7 +234,13 @@ async fn trackers_matching(
                   s.tags, s.state AS "source_state: SourceState",
                   s.interval_secs AS source_interval_secs, s.next_poll_at,
                   s.consecutive_failures, s.last_poll_at, s.last_success_at, s.last_error,
-                  s.last_error_at
+                  s.last_error_at,
+                  coalesce((SELECT json_agg(json_build_object(
+                                'id', m.id, 'name', m.name, 'kind', m.kind, 'unit', m.unit,
+                                'latest', m.last_value, 'latest_at', m.last_at)
+                                ORDER BY m.position, m.id)
+                            FROM source_metrics m WHERE m.source_id = s.id), '[]')
+                      AS "metrics!: Json<Vec<MetricView>>"
            FROM trackers t JOIN sources s ON s.id = t.source_id
            WHERE (t.workspace_id = $1 AND ($2::uuid IS NULL OR t.id = $2))
               OR t.share_token = $3
@@ -216,32 +251,7 @@ async fn trackers_matching(
     )
     .fetch_all(pool)
     .await?;
-    let mut trackers: Vec<TrackerView> = rows.into_iter().map(TrackerView::from).collect();
-    let source_ids: Vec<i64> = trackers.iter().map(|tracker| tracker.source.id).collect();
-    let metrics = sqlx::query!(
-        "SELECT id, source_id, name, kind, unit, last_value, last_at
-         FROM source_metrics WHERE source_id = ANY($1) ORDER BY source_id, position, id",
-        &source_ids,
-    )
-    .fetch_all(pool)
-    .await?;
-    for row in metrics {
-        let metric = MetricView {
-            id: row.id,
-            name: row.name,
-            kind: row.kind,
-            unit: row.unit,
-            latest: row.last_value,
-            latest_at: row.last_at,
-        };
-        for tracker in trackers
-            .iter_mut()
-            .filter(|tracker| tracker.source.id == row.source_id)
-        {
-            tracker.metrics.push(metric.clone());
-        }
-    }
-    Ok(trackers)
+    Ok(rows.into_iter().map(TrackerView::from).collect())
 }
 
 /// Shares a tracker publicly (keeping its token when it is already shared). `None` when
