@@ -13,7 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::routes::api::json_error;
+use crate::routes::errors::json_error;
 
 pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(

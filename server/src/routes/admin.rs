@@ -4,10 +4,9 @@
 
 use app::{
     api::flash::Flash,
-    domain::NextPath,
     server::{
         admin::{self, Actor, AdminError, SourceAction},
-        auth::{self, Auth, CurrentUser, Impersonation},
+        auth::{self, Impersonation},
         state::AppState,
     },
 };
@@ -21,22 +20,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::forms::{redirect_with, unexpected};
-use crate::jobs::{self, ProcessStripeEvent};
+use crate::{
+    extract::Admin,
+    jobs::{self, ProcessStripeEvent},
+};
 
 const CONSOLE: &str = "/admin";
-
-/// The administrator, or the answer for anyone else.
-fn administrator(auth: Auth) -> Result<CurrentUser, Box<Response>> {
-    match auth.0 {
-        Some(user) if user.is_admin() => Ok(user),
-        Some(_) => Err(Box::new(
-            (StatusCode::FORBIDDEN, "Administrators only.").into_response(),
-        )),
-        None => Err(Box::new(
-            Redirect::to(&NextPath::sign_in_url(CONSOLE)).into_response(),
-        )),
-    }
-}
 
 /// Where the form was: the console (its search and filters kept) or a user's page, from
 /// the `Referer` of the form; the console otherwise.
@@ -86,15 +75,11 @@ fn user_id(text: &str) -> Result<Uuid, AdminError> {
 /// `POST /admin/users/{id}/suspend`, `/unsuspend`, `/delete` and `/view-as`.
 pub async fn user_action(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    Admin(admin): Admin,
     session: tower_sessions::Session,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    let admin = match administrator(auth) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
     let suspend = match action.as_str() {
         "suspend" => true,
         "unsuspend" => false,
@@ -159,16 +144,12 @@ pub struct PlanForm {
 /// `POST /admin/workspaces/{id}/plan` `plan=pro` (or `subscription`).
 pub async fn set_plan(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    Admin(admin): Admin,
     session: tower_sessions::Session,
     headers: HeaderMap,
     Path(id): Path<String>,
     form: Result<Form<PlanForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let admin = match administrator(auth) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
     let Form(form) = form.unwrap_or_default();
     let outcome = async {
         let id = Uuid::parse_str(&id)
@@ -194,15 +175,11 @@ pub async fn set_plan(
 /// `POST /admin/sources/{id}/{pause|resume|poll-now|reset-backoff}`.
 pub async fn source(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    Admin(admin): Admin,
     session: tower_sessions::Session,
     headers: HeaderMap,
     Path((id, action)): Path<(i64, String)>,
 ) -> Response {
-    let admin = match administrator(auth) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
     let Some(action) = SourceAction::parse(&action) else {
         return (StatusCode::NOT_FOUND, "No such action.").into_response();
     };
@@ -215,15 +192,11 @@ pub async fn source(
 /// `POST /admin/stripe-events/{id}/reprocess`: processes a stored event again.
 pub async fn reprocess(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    Admin(admin): Admin,
     session: tower_sessions::Session,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = match administrator(auth) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
     let outcome = async {
         admin::reprocess_event(&state.pool, &Actor::from(&admin), &id).await?;
         if let Err(error) = jobs::enqueue_stripe_event(
@@ -246,15 +219,11 @@ pub async fn reprocess(
 /// `POST /admin/jobs/{id}/retry` and `/discard`.
 pub async fn job(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    Admin(admin): Admin,
     session: tower_sessions::Session,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    let admin = match administrator(auth) {
-        Ok(admin) => admin,
-        Err(response) => return *response,
-    };
     let retry = match action.as_str() {
         "retry" => true,
         "discard" => false,

@@ -3,19 +3,20 @@
 //! client in chunks: memory stays flat however many rows there are, and no database
 //! connection is held while the client reads (see `tracking::export`).
 
-use app::server::{
-    auth::Auth,
-    state::AppState,
-    tracking::{
-        export::ExportRows,
-        store::{self, TrackerView},
+use app::{
+    domain::TrackerId,
+    server::{
+        state::AppState,
+        tracking::{
+            export::ExportRows,
+            store::{self, TrackerView},
+        },
     },
 };
 use axum::{
-    Extension,
     body::Body,
-    extract::{Path, Query, State},
-    http::{HeaderMap, HeaderValue, header},
+    extract::{Query, State},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -24,7 +25,8 @@ use futures::{SinkExt, channel::mpsc};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::trackers::{ApiError, authorise, time_param, tracker_id};
+use super::{errors::ApiError, trackers::time_param};
+use crate::extract::{ApiCaller, ApiPath};
 
 /// Bytes gathered before a chunk is sent.
 const CHUNK: usize = 64 * 1024;
@@ -46,35 +48,30 @@ enum Format {
 /// `GET /api/v1/trackers/{id}/export.csv`.
 pub async fn csv(
     state: State<AppState>,
-    auth: Extension<Auth>,
-    headers: HeaderMap,
-    id: Path<String>,
+    caller: ApiCaller,
+    id: ApiPath<TrackerId>,
     params: Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    export(state, auth, headers, id, params, Format::Csv).await
+    export(state, caller, id, params, Format::Csv).await
 }
 
 /// `GET /api/v1/trackers/{id}/export.json`.
 pub async fn json(
     state: State<AppState>,
-    auth: Extension<Auth>,
-    headers: HeaderMap,
-    id: Path<String>,
+    caller: ApiCaller,
+    id: ApiPath<TrackerId>,
     params: Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    export(state, auth, headers, id, params, Format::Json).await
+    export(state, caller, id, params, Format::Json).await
 }
 
 async fn export(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<TrackerId>,
     Query(params): Query<ExportParams>,
     format: Format,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, false).await?;
-    let id = tracker_id(&id)?;
     let tracker = store::get_tracker(&state.pool, caller.workspace_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

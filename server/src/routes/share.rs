@@ -2,16 +2,20 @@
 //! an unguessable link to a read-only page (`/s/{token}`, a Leptos page) and a live SVG
 //! badge (`/badge/{token}.svg`) to embed in a README. `DELETE …/share` revokes both at once.
 
-use app::server::{auth::Auth, state::AppState, tracking::store};
+use app::{
+    domain::TrackerId,
+    server::{state::AppState, tracking::store},
+};
 use axum::{
-    Extension, Json,
+    Json,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use super::trackers::{ApiError, authorise, tracker_id};
+use super::errors::ApiError;
+use crate::extract::{ApiPath, ApiWriter};
 
 fn links(state: &AppState, token: &str) -> serde_json::Value {
     let origin = &state.web.public_origin;
@@ -26,12 +30,9 @@ fn links(state: &AppState, token: &str) -> serde_json::Value {
 /// is) and answers its links.
 pub async fn share(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiWriter(caller): ApiWriter,
+    ApiPath(id): ApiPath<TrackerId>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, true).await?;
-    let id = tracker_id(&id)?;
     let token = store::share_tracker(&state.pool, caller.workspace_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -41,12 +42,9 @@ pub async fn share(
 /// `DELETE /api/v1/trackers/{id}/share`: the page and the badge answer 404 from now on.
 pub async fn unshare(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiWriter(caller): ApiWriter,
+    ApiPath(id): ApiPath<TrackerId>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, true).await?;
-    let id = tracker_id(&id)?;
     if store::unshare_tracker(&state.pool, caller.workspace_id, id).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

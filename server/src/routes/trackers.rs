@@ -3,14 +3,11 @@
 //! a 404. Errors are `{"error": "…", "code": "…"}`.
 
 use app::{
-    domain::{TokenScope, TrackerId},
+    domain::TrackerId,
     server::{
         auth::Auth,
-        rate_limit::Limited,
         state::AppState,
         tracking::{
-            FetchError,
-            engine::TrackError,
             series::Series,
             service::{self, AddTracker, ServiceError, TrackerEdit},
             store,
@@ -20,152 +17,15 @@ use app::{
 use axum::{
     Extension, Json,
     extract::{Path, Query, State, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::api::{ApiCaller, caller, read_only};
-
-/// A failed API request.
-#[derive(Debug)]
-pub enum ApiError {
-    /// `{"error": message, "code": code}` with `status`.
-    Json {
-        status: StatusCode,
-        message: String,
-        code: &'static str,
-    },
-    /// An answer made elsewhere (authentication).
-    Ready(Box<Response>),
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Json {
-            status,
-            message: message.into(),
-            code,
-        }
-    }
-
-    pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "There is no such tracker.",
-        )
-    }
-
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            ApiError::Json {
-                status,
-                message,
-                code,
-            } => (status, Json(json!({ "error": message, "code": code }))).into_response(),
-            ApiError::Ready(response) => *response,
-        }
-    }
-}
-
-impl From<ServiceError> for ApiError {
-    fn from(error: ServiceError) -> Self {
-        let code = error.code();
-        match &error {
-            // Too many at once: a 429 that says when to come back.
-            ServiceError::Throttled(Limited { retry_after })
-            | ServiceError::Track(TrackError::Fetch(FetchError::Throttled {
-                retry_after, ..
-            })) => ApiError::Ready(Box::new(
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(
-                        axum::http::header::RETRY_AFTER,
-                        retry_after.as_secs().max(1).to_string(),
-                    )],
-                    Json(json!({ "error": error.to_string(), "code": code })),
-                )
-                    .into_response(),
-            )),
-            ServiceError::Track(_) | ServiceError::Invalid(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
-            }
-            ServiceError::NotFound => Self::not_found(),
-            ServiceError::UpgradeRequired(limit) => {
-                ApiError::Ready(Box::new(upgrade_required(limit)))
-            }
-            ServiceError::Database(inner) => {
-                tracing::error!(error = %inner, "tracker request failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    code,
-                    "Something went wrong on our side.",
-                )
-            }
-        }
-    }
-}
-
-/// 402 `{"error": "upgrade_required", "message", "limit", "plan", "upgrade_url"}`.
-pub fn upgrade_required(limit: &app::server::billing::store::UpgradeRequired) -> Response {
-    (
-        StatusCode::PAYMENT_REQUIRED,
-        Json(json!({
-            "error": "upgrade_required",
-            "code": "upgrade_required",
-            "message": limit.message,
-            "limit": limit.limit,
-            "plan": limit.plan,
-            "upgrade_url": "/billing",
-        })),
-    )
-        .into_response()
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        ServiceError::Database(error).into()
-    }
-}
-
-pub async fn authorise(
-    state: &AppState,
-    headers: &HeaderMap,
-    auth: Auth,
-    write: bool,
-) -> Result<ApiCaller, ApiError> {
-    let caller = caller(state, headers, auth)
-        .await
-        .map_err(|response| ApiError::Ready(Box::new(response)))?;
-    if write && caller.scope != TokenScope::Write {
-        return Err(ApiError::Ready(Box::new(read_only())));
-    }
-    Ok(caller)
-}
-
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(value)| value).map_err(|rejection| {
-        let status = if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        ApiError::new(status, "invalid", rejection.body_text())
-    })
-}
-
-pub fn tracker_id(id: &str) -> Result<TrackerId, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found())
-}
+use super::errors::{ApiError, body};
+use crate::extract::{ApiCaller, ApiPath, ApiWriter};
 
 /// `POST /api/v1/trackers`: `{"url": "…"}`, or `{"kind", "key"}`, or for any JSON API
 /// `{"url", "metrics": {name: JMESPath}, "headers": [{name, value, secret}]}`; optional
@@ -173,11 +33,9 @@ pub fn tracker_id(id: &str) -> Result<TrackerId, ApiError> {
 /// already tracks it; 422 naming what is wrong.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
+    ApiWriter(caller): ApiWriter,
     request: Result<Json<AddTracker>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, true).await?;
     let input = body(request)?;
     let (created, tracker) =
         service::add_tracker(&state.pool, &state.engine, caller.workspace_id, &input).await?;
@@ -206,11 +64,9 @@ pub struct PreviewRequest {
 
 pub async fn preview(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
+    caller: ApiCaller,
     request: Result<Json<PreviewRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, false).await?;
     let input = body(request)?;
     if input.url.trim().is_empty() {
         return Err(ApiError::invalid("`url` is empty"));
@@ -243,12 +99,7 @@ pub async fn preview(
 }
 
 /// `GET /api/v1/trackers`: every tracker of the workspace with its state and latest values.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, false).await?;
+pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
     let trackers = store::list_trackers(&state.pool, caller.workspace_id).await?;
     Ok(Json(json!({ "trackers": trackers })).into_response())
 }
@@ -256,12 +107,9 @@ pub async fn list(
 /// `GET /api/v1/trackers/{id}`.
 pub async fn show(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<TrackerId>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, false).await?;
-    let id = tracker_id(&id)?;
     let tracker = store::get_tracker(&state.pool, caller.workspace_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -271,13 +119,10 @@ pub async fn show(
 /// `PATCH /api/v1/trackers/{id}`: label, paused, end date (`null` removes it), interval.
 pub async fn update(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiWriter(caller): ApiWriter,
+    ApiPath(id): ApiPath<TrackerId>,
     request: Result<Json<TrackerEdit>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, true).await?;
-    let id = tracker_id(&id)?;
     let edit = body(request)?;
     let tracker =
         service::update_tracker(&state.pool, &state.engine, caller.workspace_id, id, &edit).await?;
@@ -287,12 +132,9 @@ pub async fn update(
 /// `DELETE /api/v1/trackers/{id}`: 204. The source's data stays for other workspaces.
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiWriter(caller): ApiWriter,
+    ApiPath(id): ApiPath<TrackerId>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, true).await?;
-    let id = tracker_id(&id)?;
     if store::delete_tracker(&state.pool, caller.workspace_id, id).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -352,13 +194,10 @@ pub fn time_param(
 /// `tz=Europe/Berlin`, day buckets start at that zone's midnights.
 pub async fn series(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<TrackerId>,
     Query(params): Query<SeriesParams>,
 ) -> Result<Response, ApiError> {
-    let caller = authorise(&state, &headers, auth, false).await?;
-    let id = tracker_id(&id)?;
     let to = time_param("to", params.to.as_deref(), Utc::now())?;
     let from = time_param("from", params.from.as_deref(), to - Duration::days(7))?;
     let points = match params.points.as_deref() {
