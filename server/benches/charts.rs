@@ -73,7 +73,7 @@ async fn prepare(pool: &PgPool) -> anyhow::Result<(String, String, uuid::Uuid)> 
     )
     .fetch_one(pool)
     .await?;
-    let metric: i32 = sqlx::query_scalar(
+    let metric: app::domain::MetricId = sqlx::query_scalar(
         "INSERT INTO source_metrics (source_id, name, kind, unit, position)
          VALUES ($1, 'score', 'gauge', 'points', 0) RETURNING id",
     )

@@ -120,7 +120,7 @@ async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> 
     Ok(elapsed)
 }
 
-fn write_set(metric_ids: &[i32]) -> Vec<Sample> {
+fn write_set(metric_ids: &[app::domain::MetricId]) -> Vec<Sample> {
     let start = Utc::now() - TimeDelta::days(30);
     (0..WRITE_SAMPLES)
         .map(|index| Sample {
@@ -207,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("polling run {run}: {SOURCES} sources in {seconds:.1} s");
         polling.push(seconds);
     }
-    let metric_ids: Vec<i32> =
+    let metric_ids: Vec<app::domain::MetricId> =
         sqlx::query_scalar("SELECT id FROM source_metrics ORDER BY id LIMIT 2000")
             .fetch_all(&pool)
             .await?;

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read};
 
 use app::{
-    domain::{Email, Password, Role, TokenName, TokenScope},
+    domain::{Email, MetricId, Password, Role, TokenName, TokenScope},
     server::{db, password, session_store::PgSessionStore, tokens, tracking::store},
 };
 use sqlx::PgPool;
@@ -165,8 +165,8 @@ async fn import_samples(
     let tracker = uuid::Uuid::parse_str(tracker)
         .map_err(|_| AdminError::Invalid(format!("`{tracker}` is not a tracker id")))?;
     let metric_id = sqlx::query_scalar!(
-        "SELECT m.id FROM trackers t JOIN source_metrics m ON m.source_id = t.source_id
-         WHERE t.id = $1 AND m.name = $2",
+        r#"SELECT m.id AS "id: MetricId" FROM trackers t JOIN source_metrics m ON m.source_id = t.source_id
+           WHERE t.id = $1 AND m.name = $2"#,
         tracker,
         metric,
     )

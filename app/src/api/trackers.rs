@@ -124,7 +124,7 @@ pub async fn list_trackers() -> Result<Vec<TrackerSummary>, ServerFnError> {
     // The first metric of each: its trend from the hourly rollups.
     let now = chrono::Utc::now();
     let week = chrono::TimeDelta::days(7);
-    let main: Vec<i32> = trackers
+    let main: Vec<crate::domain::MetricId> = trackers
         .iter()
         .filter_map(|tracker| tracker.metrics.first().map(|metric| metric.id))
         .collect();

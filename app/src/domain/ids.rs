@@ -1,6 +1,6 @@
 //! Ids as types: a tracker id cannot be passed where a workspace id is wanted, and a
 //! malformed one is refused while decoding (a path, a query, a server function's
-//! arguments). Each is its UUID in JSON, URLs and the database.
+//! arguments). Each is its UUID or its integer in JSON, URLs and the database.
 
 use std::{fmt, str::FromStr};
 
@@ -48,16 +48,46 @@ uuid_id!(
     TrackerId
 );
 uuid_id!(
-    /// A source: one thing upstream, shared by the trackers of every workspace.
-    SourceId
-);
-uuid_id!(
     /// A workspace: what owns trackers, tokens and a plan.
     WorkspaceId
 );
 uuid_id!(
     /// A user.
     UserId
+);
+
+macro_rules! integer_id {
+    ($(#[$doc:meta])* $name:ident($integer:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(pub $integer);
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                text.trim().parse().map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+integer_id!(
+    /// A source: one thing upstream, shared by the trackers of every workspace
+    /// (`sources.id`, a bigint).
+    SourceId(i64)
+);
+integer_id!(
+    /// A metric of a source (`source_metrics.id`, an integer).
+    MetricId(i32)
 );
 
 #[cfg(test)]
@@ -75,5 +105,15 @@ mod tests {
         );
         assert!("not-an-id".parse::<TrackerId>().is_err());
         assert!(serde_json::from_str::<WorkspaceId>("\"42\"").is_err());
+    }
+
+    #[test]
+    fn integer_ids_are_their_number_in_text_and_json() {
+        let id: SourceId = " 42 ".parse().expect("an id");
+        assert_eq!(id, SourceId(42));
+        assert_eq!(id.to_string(), "42");
+        assert_eq!(serde_json::to_string(&MetricId(7)).expect("json"), "7");
+        assert!("4x".parse::<MetricId>().is_err());
+        assert!(serde_json::from_str::<SourceId>("\"42\"").is_err());
     }
 }

@@ -21,7 +21,7 @@ pub mod token;
 
 pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
-pub use ids::{SourceId, TrackerId, UserId, WorkspaceId};
+pub use ids::{MetricId, SourceId, TrackerId, UserId, WorkspaceId};
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
 pub use password::Password;

@@ -14,6 +14,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::*;
+use app::domain::SourceId;
 use app::server::tracking::{
     Engine, FetchError, SourceRef,
     store::{self, Claim, PollResult},
@@ -105,7 +106,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
     };
 
     // Sources whose config cannot be used (a secret that no longer decrypts) fail alone.
-    let mut ready: Vec<(i64, DateTime<Utc>, SourceRef)> = Vec::new();
+    let mut ready: Vec<(SourceId, DateTime<Utc>, SourceRef)> = Vec::new();
     for source in &due {
         match engine.source_ref(&source.key, &source.config) {
             Ok(reference) => ready.push((source.id, source.due, reference)),
@@ -118,7 +119,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
         }
     }
     let batch_size = provider.batch_size().max(1);
-    let chunks: Vec<Vec<(i64, DateTime<Utc>, SourceRef)>> =
+    let chunks: Vec<Vec<(SourceId, DateTime<Utc>, SourceRef)>> =
         ready.chunks(batch_size).map(<[_]>::to_vec).collect();
     let fetched: Vec<Vec<PollResult>> = stream::iter(chunks)
         .map(|chunk| {
@@ -176,7 +177,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
         if let Err(error) = &result.outcome {
             tracing::info!(
                 kind = %job.kind,
-                source = result.source_id,
+                source = result.source_id.0,
                 outcome = error.code(),
                 error = %error,
                 "poll failed"

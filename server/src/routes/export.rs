@@ -4,7 +4,7 @@
 //! connection is held while the client reads (see `tracking::export`).
 
 use app::{
-    domain::TrackerId,
+    domain::{MetricId, TrackerId},
     server::{
         state::AppState,
         tracking::{
@@ -170,7 +170,7 @@ async fn stream_rows(
     format: Format,
     mut sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) {
-    let ids: Vec<i32> = metrics.iter().map(|metric| metric.id).collect();
+    let ids: Vec<MetricId> = metrics.iter().map(|metric| metric.id).collect();
     let mut out = Vec::with_capacity(CHUNK * 2);
     let mut csv = CsvChunk::default();
     match format {

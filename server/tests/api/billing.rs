@@ -64,19 +64,18 @@ async fn plan_of(app: &TestApp, workspace: Uuid) -> String {
         .expect("the workspace's plan")
 }
 
-/// Waits until `check` holds (the workers process events in the background).
+/// Waits until `check` holds (the workers process events in the background), for up to
+/// a minute: a loaded machine runs the workers slowly.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
+    crate::helpers::eventually(Duration::from_secs(60), what, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -427,7 +426,7 @@ async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
 /// Inserts `count` trackers of new sources for the workspace, one minute apart, each
 /// polled every `interval_secs`.
 /// A `score` metric on the source of `tracker`: its id.
-async fn score_metric(app: &TestApp, tracker: Uuid) -> i32 {
+async fn score_metric(app: &TestApp, tracker: Uuid) -> app::domain::MetricId {
     let source: i64 = sqlx::query_scalar("SELECT source_id FROM trackers WHERE id = $1")
         .bind(tracker)
         .fetch_one(&app.pool)

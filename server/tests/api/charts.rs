@@ -365,10 +365,11 @@ async fn tracker_with(app: &TestApp, token: &str, samples: &[(DateTime<Utc>, f64
             json!({ "url": "https://github.com/leptos-rs/leptos" }),
         )
         .await;
-    let metric_id: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-        .fetch_one(&app.pool)
-        .await
-        .expect("metric");
+    let metric_id: app::domain::MetricId =
+        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("metric");
     // The first sample (taken now) is left out of these ranges by their dates.
     let samples: Vec<Sample> = samples
         .iter()

@@ -240,7 +240,7 @@ async fn a_late_poll_is_stamped_with_the_time_the_upstream_answered() {
 async fn the_claim_not_the_timestamp_makes_recording_a_poll_idempotent() {
     let (standin, app, token) = setup().await;
     track_leptos(&standin, &app, &token).await;
-    let (source_id, due): (i64, DateTime<Utc>) = sqlx::query_as(
+    let (source_id, due): (app::domain::SourceId, DateTime<Utc>) = sqlx::query_as(
         "UPDATE sources SET next_poll_at = now() - interval '1 minute' RETURNING id, next_poll_at",
     )
     .fetch_one(&app.pool)

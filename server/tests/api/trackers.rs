@@ -549,10 +549,11 @@ async fn series_come_in_at_most_the_points_asked_for() {
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let metric_id: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-        .fetch_one(&app.pool)
-        .await
-        .expect("metric");
+    let metric_id: app::domain::MetricId =
+        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("metric");
     // Thirty days of one sample a minute, through the engine's writer (which keeps the
     // rollups), in chunks.
     let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -652,7 +653,7 @@ async fn exports_stream_csv_and_json_of_a_range() {
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let ids: Vec<(String, i32)> =
+    let ids: Vec<(String, app::domain::MetricId)> =
         sqlx::query_as("SELECT name, id FROM source_metrics ORDER BY position")
             .fetch_all(&app.pool)
             .await
@@ -897,10 +898,11 @@ async fn the_dashboard_shows_changes_over_a_day_and_a_week_with_a_sparkline() {
         )
         .await;
     assert_eq!(latest(&body["tracker"], "stars"), Some(19_000.0));
-    let stars: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-        .fetch_one(&app.pool)
-        .await
-        .expect("metric");
+    let stars: app::domain::MetricId =
+        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("metric");
     // Eight days of hourly history before the first sample: 10 fewer stars each hour back.
     let now = chrono::Utc::now();
     let history: Vec<app::server::tracking::store::Sample> = (1..=192)
@@ -1020,10 +1022,11 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
         )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let stars: i32 = sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-        .fetch_one(&app.pool)
-        .await
-        .expect("metric");
+    let stars: app::domain::MetricId =
+        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("metric");
     let now = chrono::Utc::now();
     let history: Vec<app::server::tracking::store::Sample> = (1..=2_000)
         .map(|minutes| app::server::tracking::store::Sample {

@@ -8,7 +8,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Actor, AdminError, audit};
-use crate::server::{billing, tracking::store::refresh_schedule};
+use crate::{
+    domain::SourceId,
+    server::{billing, tracking::store::refresh_schedule},
+};
 
 /// Suspends (or, with `suspend = false`, restores) a user: they cannot sign in, their
 /// sessions end, their tokens stop working, and the workspaces they alone are members of
@@ -59,7 +62,7 @@ pub async fn suspend_user(
     .fetch_all(&mut *transaction)
     .await?;
     for source in sources {
-        refresh_schedule(&mut *transaction, source).await?;
+        refresh_schedule(&mut *transaction, SourceId(source)).await?;
     }
     let action = if suspend {
         "user.suspend"
@@ -279,7 +282,7 @@ pub async fn source_action(
         }
     };
     if matches!(action, SourceAction::Pause | SourceAction::Resume) {
-        refresh_schedule(&mut *transaction, source_id).await?;
+        refresh_schedule(&mut *transaction, SourceId(source_id)).await?;
     }
     audit(
         &mut transaction,

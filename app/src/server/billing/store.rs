@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::standing::{BillingState, Standing};
-use crate::domain::Plan;
+use crate::domain::{Plan, SourceId};
 
 /// A limit a workspace ran into.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -474,7 +474,8 @@ pub async fn apply_plan(
     sources.sort_unstable();
     sources.dedup();
     for source in sources {
-        crate::server::tracking::store::refresh_schedule(&mut *transaction, source).await?;
+        crate::server::tracking::store::refresh_schedule(&mut *transaction, SourceId(source))
+            .await?;
     }
     transaction.commit().await?;
     let applied = Applied {

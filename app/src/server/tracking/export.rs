@@ -8,13 +8,15 @@ use std::collections::VecDeque;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgPool;
 
+use crate::domain::MetricId;
+
 /// Samples read per metric per page.
 const PAGE: i64 = 2_000;
 
 /// The rows of an export, read as they are asked for.
 pub struct ExportRows {
     pool: PgPool,
-    metric_ids: Vec<i32>,
+    metric_ids: Vec<MetricId>,
     to: DateTime<Utc>,
     metrics: Vec<MetricCursor>,
 }
@@ -34,7 +36,12 @@ pub type ExportRow = (DateTime<Utc>, Vec<Option<f64>>);
 
 impl ExportRows {
     /// The samples of `metric_ids` between `from` and `to`, both inclusive.
-    pub fn new(pool: PgPool, metric_ids: Vec<i32>, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        metric_ids: Vec<MetricId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Self {
         let metrics = metric_ids
             .iter()
             .map(|_| MetricCursor {
@@ -92,7 +99,7 @@ impl ExportRows {
             return Ok(());
         }
         let indexes: Vec<i32> = wanted.iter().map(|&index| index as i32).collect();
-        let ids: Vec<i32> = wanted.iter().map(|&index| self.metric_ids[index]).collect();
+        let ids: Vec<MetricId> = wanted.iter().map(|&index| self.metric_ids[index]).collect();
         let froms: Vec<DateTime<Utc>> = wanted
             .iter()
             .map(|&index| self.metrics[index].from)
@@ -107,7 +114,7 @@ impl ExportRows {
                ) s
                ORDER BY m.idx, s.t"#,
             &indexes,
-            &ids,
+            &ids as &[MetricId],
             &froms,
             self.to,
             PAGE,

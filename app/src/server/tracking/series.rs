@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::domain::MetricId;
+
 /// The most points one request may ask for.
 pub const MAX_POINTS: i64 = 10_000;
 
@@ -115,7 +117,7 @@ pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>, points: i64) -> (i64, Resolu
 /// points, with UTC buckets.
 pub async fn read(
     pool: &PgPool,
-    metric_id: i32,
+    metric_id: MetricId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     points: i64,
@@ -149,7 +151,7 @@ pub async fn zone_exists(pool: &PgPool, zone: &str) -> Result<bool, sqlx::Error>
 /// PostgreSQL knows; check it with [`zone_exists`]) when one is given.
 pub async fn read_in_zone(
     pool: &PgPool,
-    metric_id: i32,
+    metric_id: MetricId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     points: i64,
@@ -168,7 +170,7 @@ pub async fn read_in_zone(
 /// the range.
 pub async fn read_from_first(
     pool: &PgPool,
-    metric_id: i32,
+    metric_id: MetricId,
     to: DateTime<Utc>,
     points: i64,
 ) -> Result<Option<(DateTime<Utc>, Series)>, sqlx::Error> {
@@ -180,7 +182,7 @@ pub async fn read_from_first(
 /// counts, the other reads.
 async fn read_range(
     pool: &PgPool,
-    metric_id: i32,
+    metric_id: MetricId,
     from: Option<DateTime<Utc>>,
     to: DateTime<Utc>,
     points: i64,
@@ -209,7 +211,7 @@ async fn read_range(
                         <= coalesce((SELECT min(t) FROM samples WHERE metric_id = $1), 'infinity'),
                         false) AS "pruned!"
            FROM bounds b"#,
-        metric_id,
+        metric_id as MetricId,
         from,
         to,
         points + 1,
@@ -223,7 +225,7 @@ async fn read_range(
     if known.count <= points && !pruned {
         let points = sqlx::query!(
             "SELECT t, value FROM samples WHERE metric_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
-            metric_id,
+            metric_id as MetricId,
             from,
             to,
         )
@@ -281,7 +283,7 @@ async fn read_range(
                FROM samples
                WHERE metric_id = $1 AND t >= $2 AND t <= $3
                GROUP BY 1 ORDER BY 1"#,
-            metric_id,
+            metric_id as MetricId,
             from,
             to,
             width as f64,
@@ -314,7 +316,7 @@ struct RollupRow {
 async fn rollup_rows(
     pool: &PgPool,
     resolution: Resolution,
-    metric_id: i32,
+    metric_id: MetricId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<RollupRow>, sqlx::Error> {
@@ -328,7 +330,7 @@ async fn rollup_rows(
                    AND bucket >= date_bin('1 hour', $2, timestamptz '2000-01-01 00:00:00+00')
                    AND bucket <= $3
                  ORDER BY bucket",
-                metric_id,
+                metric_id as MetricId,
                 from,
                 to,
             )
@@ -343,7 +345,7 @@ async fn rollup_rows(
                    AND bucket >= date_bin('3 hours', $2, timestamptz '2000-01-01 00:00:00+00')
                    AND bucket <= $3
                  ORDER BY bucket",
-                metric_id,
+                metric_id as MetricId,
                 from,
                 to,
             )
@@ -358,7 +360,7 @@ async fn rollup_rows(
                    AND bucket >= date_bin('1 day', $2, timestamptz '2000-01-01 00:00:00+00')
                    AND bucket <= $3
                  ORDER BY bucket",
-                metric_id,
+                metric_id as MetricId,
                 from,
                 to,
             )
@@ -440,7 +442,7 @@ impl Folder {
 /// 2000-01-01 there, from the hourly rollups: each hour counts in the local day it starts.
 async fn local_days(
     pool: &PgPool,
-    metric_id: i32,
+    metric_id: MetricId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     days: i64,
@@ -461,7 +463,7 @@ async fn local_days(
                 (array_agg(last ORDER BY last_t DESC))[1] AS "last!",
                 sum(count)::bigint AS "count!"
          FROM hours GROUP BY 1 ORDER BY 1"#,
-        metric_id,
+        metric_id as MetricId,
         from,
         to,
         zone,
@@ -498,19 +500,19 @@ pub fn change_since(
 /// rollups (at most 24 a day a metric, however often it is polled).
 pub async fn hourly_lasts(
     pool: &PgPool,
-    metric_ids: &[i32],
+    metric_ids: &[MetricId],
     since: DateTime<Utc>,
-) -> Result<std::collections::HashMap<i32, Vec<(DateTime<Utc>, f64)>>, sqlx::Error> {
+) -> Result<std::collections::HashMap<MetricId, Vec<(DateTime<Utc>, f64)>>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT metric_id, last_t, last FROM samples_hourly
+        r#"SELECT metric_id AS "metric_id: MetricId", last_t, last FROM samples_hourly
          WHERE metric_id = ANY($1) AND bucket >= $2
-         ORDER BY metric_id, bucket",
-        metric_ids,
+         ORDER BY metric_id, bucket"#,
+        metric_ids as &[MetricId],
         since,
     )
     .fetch_all(pool)
     .await?;
-    let mut out: std::collections::HashMap<i32, Vec<(DateTime<Utc>, f64)>> =
+    let mut out: std::collections::HashMap<MetricId, Vec<(DateTime<Utc>, f64)>> =
         std::collections::HashMap::new();
     for row in rows {
         out.entry(row.metric_id)

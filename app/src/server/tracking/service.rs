@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::TrackerId;
+use crate::domain::{SourceId, TrackerId};
 
 use crate::{
     api::trackers::Preview,
@@ -222,7 +222,7 @@ async fn add_tracker_now(
         r#"SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND source_id = $2)
                   AS "tracked!""#,
         workspace_id,
-        source_id,
+        source_id as SourceId,
     )
     .fetch_one(&mut *transaction)
     .await?;

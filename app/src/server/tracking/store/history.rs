@@ -6,7 +6,7 @@ use serde::Deserialize;
 use sqlx::{PgPool, types::Json};
 
 use super::TrackerView;
-use crate::domain::TrackerId;
+use crate::domain::{MetricId, SourceId, TrackerId};
 
 /// Something that happened to a tracker or its source.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -21,7 +21,7 @@ pub struct Event {
 #[derive(Debug, Deserialize)]
 struct RecentSample {
     t: DateTime<Utc>,
-    metric_id: i32,
+    metric_id: MetricId,
     value: f64,
 }
 
@@ -49,7 +49,7 @@ pub async fn history(
     tracker: &TrackerView,
     request: HistoryRequest,
 ) -> Result<History, sqlx::Error> {
-    let metric_ids: Vec<i32> = tracker.metrics.iter().map(|metric| metric.id).collect();
+    let metric_ids: Vec<MetricId> = tracker.metrics.iter().map(|metric| metric.id).collect();
     let (from, to) = request.events.unzip();
     let row = sqlx::query!(
         r#"SELECT
@@ -72,11 +72,11 @@ pub async fn history(
                     WHERE s.metric_id = ANY($6)
                 ) AS r) AS "recent!: Json<Vec<RecentSample>>""#,
         tracker.id as TrackerId,
-        tracker.source.id,
+        tracker.source.id as SourceId,
         from,
         to,
         tracker.created_at,
-        &metric_ids,
+        &metric_ids as &[MetricId],
         request.recent,
     )
     .fetch_one(pool)

@@ -5,13 +5,14 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{NamedSample, write_named_samples};
+use crate::domain::SourceId;
 use crate::server::tracking::{FetchError, Readings, clean_text};
 
 /// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
 /// from a later one). Travels in poll jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Claim {
-    pub id: i64,
+    pub id: SourceId,
     pub due: DateTime<Utc>,
     pub lease: DateTime<Utc>,
 }
@@ -57,7 +58,7 @@ pub async fn claim_due(
                LIMIT $1
                FOR UPDATE SKIP LOCKED) AS due
          WHERE s.id = due.id
-         RETURNING s.id, s.kind, s.next_poll_at AS "next_poll_at!",
+         RETURNING s.id AS "id: SourceId", s.kind, s.next_poll_at AS "next_poll_at!",
                    s.leased_until AS "leased_until!""#,
         limit,
         lease.as_secs_f64(),
@@ -80,7 +81,7 @@ pub async fn claim_due(
 /// A claimed source, loaded for its poll.
 #[derive(Debug, Clone)]
 pub struct DueSource {
-    pub id: i64,
+    pub id: SourceId,
     pub key: String,
     pub config: serde_json::Value,
     pub due: DateTime<Utc>,
@@ -90,16 +91,16 @@ pub struct DueSource {
 /// they were claimed with: a source polled meanwhile, or claimed again after the lease ran
 /// out (the job waited too long), is left out.
 pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>, sqlx::Error> {
-    let ids: Vec<i64> = claims.iter().map(|claim| claim.id).collect();
+    let ids: Vec<SourceId> = claims.iter().map(|claim| claim.id).collect();
     let dues: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.due).collect();
     let leases: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.lease).collect();
     sqlx::query_as!(
         DueSource,
-        r#"SELECT s.id, s.key, s.config, s.next_poll_at AS "due!"
+        r#"SELECT s.id AS "id: SourceId", s.key, s.config, s.next_poll_at AS "due!"
            FROM sources s
            JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
                 ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until"#,
-        &ids,
+        &ids as &[SourceId],
         &dues,
         &leases,
     )
@@ -110,7 +111,7 @@ pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>,
 /// The outcome of polling one source.
 #[derive(Debug, Clone)]
 pub struct PollResult {
-    pub source_id: i64,
+    pub source_id: SourceId,
     /// The due time the poll was for: with the claim, what makes recording it idempotent.
     pub due: DateTime<Utc>,
     /// When the upstream answered: the samples' time.
@@ -131,7 +132,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     if results.is_empty() {
         return Ok(0);
     }
-    let source_ids: Vec<i64> = results.iter().map(|result| result.source_id).collect();
+    let source_ids: Vec<SourceId> = results.iter().map(|result| result.source_id).collect();
     let mut transaction = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(results.len());
     let mut errors = Vec::with_capacity(results.len());
@@ -188,7 +189,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     // update, records their health changes as source events. Its row locks make a
     // concurrent recording of the same polls wait, and then find them rescheduled.
     let rescheduled = sqlx::query_scalar!(
-        "WITH input AS (
+        r#"WITH input AS (
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
                                   $5::text[], $6::float8[])
                  AS i(id, due, outcome, error, excerpt, min_delay)
@@ -252,8 +253,8 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
             OR (u.state <> 'gone' AND (u.consecutive_failures = 0) <> (b.consecutive_failures = 0))
          RETURNING 1
      )
-     SELECT id FROM updated",
-        &source_ids,
+     SELECT id AS "id: SourceId" FROM updated"#,
+        &source_ids as &[SourceId],
         &dues,
         &outcomes as &[&str],
         &errors as &[Option<String>],
@@ -262,7 +263,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     )
     .fetch_all(&mut *transaction)
     .await?;
-    let rescheduled: std::collections::HashSet<i64> = rescheduled.into_iter().collect();
+    let rescheduled: std::collections::HashSet<SourceId> = rescheduled.into_iter().collect();
 
     // Metric ids are looked up by the write itself.
     let mut samples = Vec::new();
@@ -292,7 +293,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
 /// schedule; a new source is then due one interval later.
 pub async fn record_first_sample(
     connection: &mut PgConnection,
-    source_id: i64,
+    source_id: SourceId,
     readings: &Readings,
 ) -> Result<(), sqlx::Error> {
     let now = chrono::DurationRound::duration_trunc(Utc::now(), chrono::TimeDelta::seconds(1))
@@ -318,7 +319,7 @@ pub async fn record_first_sample(
                  THEN now() + make_interval(secs => interval_secs * (0.9 + random() * 0.2))
                  ELSE next_poll_at END
          WHERE id = $1",
-        source_id,
+        source_id as SourceId,
     )
     .execute(&mut *connection)
     .await?;

@@ -4,14 +4,16 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 
+use crate::domain::{MetricId, SourceId};
+
 /// When the metric's first sample was taken.
 pub async fn first_sample_at(
     pool: &PgPool,
-    metric_id: i32,
+    metric_id: MetricId,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT t FROM samples WHERE metric_id = $1 ORDER BY t LIMIT 1",
-        metric_id,
+        metric_id as MetricId,
     )
     .fetch_optional(pool)
     .await
@@ -20,7 +22,7 @@ pub async fn first_sample_at(
 /// One sample to write.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
-    pub metric_id: i32,
+    pub metric_id: MetricId,
     pub t: DateTime<Utc>,
     pub value: f64,
 }
@@ -48,7 +50,7 @@ pub async fn write_samples(
 /// the metric's id up first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedSample {
-    pub source_id: i64,
+    pub source_id: SourceId,
     pub metric: String,
     pub t: DateTime<Utc>,
     pub value: f64,
@@ -77,10 +79,10 @@ pub async fn write_named_samples(
 /// metric name, or both.
 #[derive(Default)]
 struct WriteInput {
-    metric_ids: Vec<i32>,
+    metric_ids: Vec<MetricId>,
     times: Vec<DateTime<Utc>>,
     values: Vec<f64>,
-    source_ids: Vec<i64>,
+    source_ids: Vec<SourceId>,
     names: Vec<String>,
     named_times: Vec<DateTime<Utc>>,
     named_values: Vec<f64>,
@@ -152,10 +154,10 @@ async fn write(executor: impl PgExecutor<'_>, input: &WriteInput) -> Result<u64,
                WHERE m.id = l.metric_id AND (m.last_at IS NULL OR m.last_at <= l.t)
            )
            SELECT count(*) AS "count!" FROM new"#,
-        &input.metric_ids,
+        &input.metric_ids as &[MetricId],
         &input.times,
         &input.values,
-        &input.source_ids,
+        &input.source_ids as &[SourceId],
         &input.names,
         &input.named_times,
         &input.named_values,
@@ -176,7 +178,7 @@ pub async fn prune_raw_samples(pool: &PgPool, now: DateTime<Utc>) -> Result<u64,
     // A workspace whose plan's retention shrank keeps the old one until
     // `retention_kept_until` (see `billing::store::apply_plan`).
     let cutoffs = sqlx::query!(
-        r#"SELECT m.id, $1::timestamptz - make_interval(days => max(greatest(
+        r#"SELECT m.id AS "id: MetricId", $1::timestamptz - make_interval(days => max(greatest(
                     p.raw_retention_days,
                     CASE WHEN w.retention_kept_until > $1 THEN w.retention_kept_days END)))
                     AS "cutoff!"
@@ -197,7 +199,7 @@ pub async fn prune_raw_samples(pool: &PgPool, now: DateTime<Utc>) -> Result<u64,
                 "DELETE FROM samples WHERE metric_id = $1 AND t IN (
                      SELECT t FROM samples WHERE metric_id = $1 AND t < $2 ORDER BY t LIMIT $3
                  )",
-                metric_id,
+                metric_id as MetricId,
                 cutoff,
                 PRUNE_BATCH,
             )

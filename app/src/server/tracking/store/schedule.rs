@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 
-use crate::domain::SourceState;
+use crate::domain::{SourceId, SourceState};
 
 /// Recomputes a source's interval, state and next poll from its trackers: the shortest
 /// interval among the active ones (not paused, not past their end date), never shorter
@@ -15,7 +15,7 @@ use crate::domain::SourceState;
 /// will find the source no longer due at that time and leave it alone).
 pub async fn refresh_schedule(
     executor: impl PgExecutor<'_>,
-    source_id: i64,
+    source_id: SourceId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "WITH t AS (
@@ -55,7 +55,7 @@ pub async fn refresh_schedule(
                                  ELSE s.leased_until END
          FROM t, planned p
          WHERE s.id = $1 AND p.id = s.id",
-        source_id,
+        source_id as SourceId,
     )
     .execute(executor)
     .await?;
@@ -66,7 +66,7 @@ pub async fn refresh_schedule(
 /// fields it restores and ignores the rest).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScheduleEntry {
-    pub id: i64,
+    pub id: SourceId,
     pub kind: String,
     pub key: String,
     pub state: SourceState,
@@ -85,7 +85,7 @@ pub struct ScheduleEntry {
 pub async fn schedule(pool: &PgPool) -> Result<Vec<ScheduleEntry>, sqlx::Error> {
     sqlx::query_as!(
         ScheduleEntry,
-        r#"SELECT s.id, s.kind, s.key, s.state AS "state: SourceState", s.interval_secs,
+        r#"SELECT s.id AS "id: SourceId", s.kind, s.key, s.state AS "state: SourceState", s.interval_secs,
                   s.next_poll_at, s.leased_until, s.consecutive_failures, s.last_success_at,
                   s.last_error, s.paused_by_admin,
                   count(t.id) AS "trackers!",

@@ -4,14 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::SourceState;
+use crate::domain::{MetricId, SourceId, SourceState};
 
 use crate::server::tracking::{Metadata, MetricSpec, clean_text};
 
 /// A source as the API and the admin see it (never its config: it may hold secrets).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SourceView {
-    pub id: i64,
+    pub id: SourceId,
     pub kind: String,
     pub key: String,
     pub title: String,
@@ -33,7 +33,7 @@ pub struct SourceView {
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct MetricView {
     #[serde(skip_serializing)]
-    pub id: i32,
+    pub id: MetricId,
     pub name: String,
     pub kind: String,
     pub unit: String,
@@ -49,10 +49,10 @@ pub async fn upsert_source(
     metadata: &Metadata,
     config: &serde_json::Value,
     metrics: &[MetricSpec],
-) -> Result<i64, sqlx::Error> {
+) -> Result<SourceId, sqlx::Error> {
     let tags: Vec<String> = metadata.tags.iter().map(|tag| clean_text(tag)).collect();
     let id = sqlx::query_scalar!(
-        "INSERT INTO sources (kind, key, config, title, url, author, published_at, tags)
+        r#"INSERT INTO sources (kind, key, config, title, url, author, published_at, tags)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (kind, key) DO UPDATE SET
              title = excluded.title, url = excluded.url, author = excluded.author,
@@ -60,7 +60,7 @@ pub async fn upsert_source(
              state = CASE WHEN sources.state = 'gone' THEN 'ok' ELSE sources.state END,
              consecutive_failures = CASE WHEN sources.state = 'gone' THEN 0
                                          ELSE sources.consecutive_failures END
-         RETURNING id",
+         RETURNING id AS "id: SourceId""#,
         kind,
         clean_text(&metadata.key),
         config,
@@ -80,7 +80,7 @@ pub async fn upsert_source(
          SELECT $1, m.name, m.kind, m.unit, m.position - 1
          FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(name, kind, unit, position)
          ON CONFLICT (source_id, name) DO NOTHING",
-        id,
+        id as SourceId,
         &names as &[&str],
         &kinds as &[&str],
         &units as &[&str],

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
-use crate::domain::{SourceState, TrackerId};
+use crate::domain::{MetricId, SourceId, SourceState, TrackerId};
 
 /// A workspace's tracker, with its source and metrics.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -38,7 +38,7 @@ pub enum Added {
 pub async fn add_tracker(
     connection: &mut PgConnection,
     workspace_id: Uuid,
-    source_id: i64,
+    source_id: SourceId,
     label: &str,
     interval_secs: i32,
     ends_at: Option<DateTime<Utc>>,
@@ -49,7 +49,7 @@ pub async fn add_tracker(
            ON CONFLICT (workspace_id, source_id) DO NOTHING
            RETURNING id AS "id: TrackerId""#,
         workspace_id,
-        source_id,
+        source_id as SourceId,
         label,
         interval_secs,
         ends_at,
@@ -70,7 +70,7 @@ pub async fn add_tracker(
     let existing = sqlx::query_scalar!(
         r#"SELECT id AS "id: TrackerId" FROM trackers WHERE workspace_id = $1 AND source_id = $2"#,
         workspace_id,
-        source_id,
+        source_id as SourceId,
     )
     .fetch_one(&mut *connection)
     .await?;
@@ -100,9 +100,9 @@ pub async fn tracker_metrics(
     pool: &PgPool,
     workspace_id: Uuid,
     id: TrackerId,
-) -> Result<Option<Vec<(i32, String)>>, sqlx::Error> {
+) -> Result<Option<Vec<(MetricId, String)>>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT m.id AS "id?", m.name AS "name?"
+        r#"SELECT m.id AS "id?: MetricId", m.name AS "name?"
            FROM trackers t LEFT JOIN source_metrics m ON m.source_id = t.source_id
            WHERE t.workspace_id = $1 AND t.id = $2
            ORDER BY m.position, m.id"#,
@@ -155,7 +155,7 @@ struct TrackerRow {
     created_at: DateTime<Utc>,
     share_token: Option<String>,
     ended: bool,
-    source_id: i64,
+    source_id: SourceId,
     kind: String,
     key: String,
     title: String,
@@ -230,7 +230,7 @@ async fn trackers_matching(
         r#"SELECT t.id AS "id: TrackerId", t.label, t.interval_secs, t.paused, t.ends_at,
                   t.created_at, t.share_token,
                   t.ends_at IS NOT NULL AND t.ends_at <= now() AS "ended!",
-                  s.id AS source_id, s.kind, s.key, s.title, s.url, s.author, s.published_at,
+                  s.id AS "source_id: SourceId", s.kind, s.key, s.title, s.url, s.author, s.published_at,
                   s.tags, s.state AS "source_state: SourceState",
                   s.interval_secs AS source_interval_secs, s.next_poll_at,
                   s.consecutive_failures, s.last_poll_at, s.last_success_at, s.last_error,
@@ -311,7 +311,7 @@ pub async fn update_tracker(
 ) -> Result<bool, sqlx::Error> {
     // The old values come from the statement's snapshot, so the events name real changes.
     let source_id = sqlx::query_scalar!(
-        "WITH old AS (
+        r#"WITH old AS (
              SELECT id, paused, interval_secs FROM trackers WHERE workspace_id = $1 AND id = $2
          ),
          changed AS (
@@ -336,7 +336,7 @@ pub async fn update_tracker(
              SELECT id, 'interval', format('every %s s (was %s s)', interval_secs, was_interval)
              FROM changed WHERE interval_secs <> was_interval
          )
-         SELECT source_id FROM changed",
+         SELECT source_id AS "source_id: SourceId" FROM changed"#,
         workspace_id,
         id as TrackerId,
         changes.label.as_deref(),
@@ -363,7 +363,8 @@ pub async fn delete_tracker(
 ) -> Result<bool, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let source_id = sqlx::query_scalar!(
-        "DELETE FROM trackers WHERE workspace_id = $1 AND id = $2 RETURNING source_id",
+        r#"DELETE FROM trackers WHERE workspace_id = $1 AND id = $2
+           RETURNING source_id AS "source_id: SourceId""#,
         workspace_id,
         id as TrackerId,
     )
