@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ChartRange;
 
-use super::trackers::{ChartPoint, TrackerSummary};
+use super::{chart::ChartPoint, trackers::TrackerSummary};
 
 /// At most this many trackers on one chart.
 pub const MAX_COMPARED: usize = 8;
@@ -100,16 +100,11 @@ pub async fn get_comparison(
         let points = match bounds {
             Some((from, to)) => {
                 earliest = earliest.min(from);
-                let read = series::read(
-                    &state.pool,
-                    metric.id,
-                    from,
-                    to,
-                    super::trackers::CHART_POINTS,
-                )
-                .await
-                .map_err(failed)?;
-                super::trackers::chart_points(read.points, crate::domain::ChartMode::Value)
+                let read =
+                    series::read(&state.pool, metric.id, from, to, super::chart::CHART_POINTS)
+                        .await
+                        .map_err(failed)?;
+                super::chart::chart_points(read.points, crate::domain::ChartMode::Value)
             }
             None => Vec::new(),
         };

@@ -3,10 +3,12 @@
 pub mod account;
 pub mod admin;
 pub mod billing;
+pub mod chart;
 pub mod compare;
 /// Kept under `api` for the pages; the type lives in `domain`.
 pub use crate::domain::flash;
 pub mod session;
+pub mod shared;
 pub mod trackers;
 
 /// The server functions that only read, by URL path: the only ones open while an
@@ -26,8 +28,8 @@ pub fn read_only_server_fns() -> [&'static str; 12] {
         trackers::ListTrackers::PATH,
         trackers::PreviewTracker::PATH,
         trackers::TrackerFormOptions::PATH,
-        trackers::GetShared::PATH,
-        trackers::GetTrackerDetail::PATH,
-        trackers::GetSeriesWindow::PATH,
+        shared::GetShared::PATH,
+        chart::GetTrackerDetail::PATH,
+        chart::GetSeriesWindow::PATH,
     ]
 }

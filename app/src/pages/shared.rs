@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::{dashboard::format_number, not_found::NotFound};
 use crate::{
-    api::trackers::{SharedTracker, get_shared},
+    api::shared::{SharedTracker, get_shared},
     components::polls::PollsTable,
 };
 

@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{dashboard::format_number, not_found::NotFound, signed_in::SignedIn};
 use crate::{
-    api::trackers::{ChartEvent, ChartPoint, TrackerDetail, get_tracker_detail},
+    api::chart::{ChartEvent, ChartPoint, TrackerDetail, get_tracker_detail},
     components::{
         add_tracker::server_message,
         feedback::{ErrorBox, TrackerSkeleton},
@@ -460,7 +460,7 @@ mod browser {
 
     use super::{ChartSpec, Shown, Visible};
     use crate::{
-        api::trackers::{ChartPoint, get_series_window},
+        api::chart::{ChartPoint, get_series_window},
         components::{add_tracker::server_message, echarts},
     };
 

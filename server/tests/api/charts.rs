@@ -626,7 +626,7 @@ async fn statements_of_server_fn(
 /// request costs), whatever the range and however many samples it holds.
 #[tokio::test]
 async fn a_chart_load_and_a_zoom_make_at_most_four_queries() {
-    use app::api::trackers::{GetSeriesWindow, GetTrackerDetail};
+    use app::api::chart::{GetSeriesWindow, GetTrackerDetail};
     use leptos::server_fn::ServerFn;
     let (_standin, app, _) = setup().await;
     let user = app.create_user(Role::Member).await;

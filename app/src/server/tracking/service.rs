@@ -8,12 +8,9 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{SourceId, TrackerId};
+use crate::domain::{Preview, SourceId, TrackerId};
 
-use crate::{
-    api::trackers::Preview,
-    server::billing::store::{self as billing, UpgradeRequired},
-};
+use crate::server::billing::store::{self as billing, UpgradeRequired};
 
 use super::{
     Engine, FetchError, Readings,
