@@ -48,6 +48,7 @@ impl Application {
         let billing = billing(settings, &web.public_origin)?;
         let state = AppState {
             leptos_options: leptos_options(settings, address),
+            jobs: Arc::new(jobs::ApalisQueue::new(pool.clone())),
             pool,
             engine: engine(settings)?,
             billing,

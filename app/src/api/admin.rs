@@ -54,7 +54,7 @@ pub async fn admin_console(
         .map_err(failed)?;
     let events = admin::stripe_events(pool).await.map_err(failed)?;
     let audit = admin::audit_log(pool).await.map_err(failed)?;
-    let (job_counts, failed_jobs) = admin::jobs(pool).await.map_err(failed)?;
+    let (job_counts, failed_jobs) = admin::jobs(&*app.jobs).await.map_err(failed)?;
     Ok(Console {
         users,
         sources,
@@ -81,7 +81,9 @@ pub async fn admin_live() -> Result<Live, ServerFnError> {
     };
     let now = chrono::Utc::now();
     Ok(Live {
-        overview: admin::overview(&app.pool, now).await.map_err(failed)?,
+        overview: admin::overview(&app.pool, &*app.jobs, now)
+            .await
+            .map_err(failed)?,
         history: admin::history(&app.pool, now).await.map_err(failed)?,
         providers: admin::providers(&app.pool, now, app.engine.config())
             .await

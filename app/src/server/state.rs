@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
-use super::{billing::Billing, rate_limit::Quota, tracking::Engine};
+use super::{billing::Billing, jobs::JobQueue, rate_limit::Quota, tracking::Engine};
 
 /// Shared, cheap-to-clone state of the web process. Server functions get it with
 /// `expect_context::<AppState>()`; axum handlers with `State<AppState>`.
@@ -19,6 +19,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Plans and payment: the Stripe client and its settings.
     pub billing: Arc<Billing>,
+    /// The job queue: the console's figures, retrying and discarding jobs.
+    pub jobs: Arc<dyn JobQueue>,
 }
 
 /// Settings of the web process that handlers need.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use apalis::prelude::{BoxDynError, Data, TaskBuilder, TaskSink};
+use apalis::prelude::{BoxDynError, TaskBuilder, TaskSink};
 use app::server::billing::{
     Billing,
     events::{self, Outcome},
@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::{BackgroundJob, Periodic, storage};
+use super::{BackgroundJob, Contexts, Job, Periodic, storage};
 
 /// Attempts of one `stripe_event` job; the sweep queues a failed event again later, with
 /// a growing pause, up to 20 attempts in all.
@@ -28,6 +28,12 @@ pub struct BillingContext {
     pub billing: Arc<Billing>,
 }
 
+impl From<&Contexts> for BillingContext {
+    fn from(contexts: &Contexts) -> Self {
+        contexts.billing.clone()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessStripeEvent {
     pub event_id: String,
@@ -35,6 +41,29 @@ pub struct ProcessStripeEvent {
 
 impl BackgroundJob for ProcessStripeEvent {
     const JOB_NAME: &'static str = "stripe_event";
+}
+
+impl Job for ProcessStripeEvent {
+    type Context = BillingContext;
+    type Output = ();
+
+    #[tracing::instrument(name = "stripe_event", skip_all, fields(event = %self.event_id))]
+    async fn run(self, context: &BillingContext) -> Result<(), BoxDynError> {
+        let outcome = events::process(&context.pool, &context.billing, &self.event_id, Utc::now())
+            .await
+            .map_err(|error| {
+                tracing::warn!(error = %error, "could not process a Stripe event; it will be tried again");
+                Box::new(error) as BoxDynError
+            })?;
+        match outcome {
+            Outcome::Applied { workspace_id, plan } => {
+                tracing::info!(%workspace_id, %plan, "processed a Stripe event")
+            }
+            Outcome::Ignored(why) => tracing::info!(%why, "ignored a Stripe event"),
+            Outcome::AlreadyDone => tracing::info!("a Stripe event processed before"),
+        }
+        Ok(())
+    }
 }
 
 /// Queues the processing of a stored event.
@@ -48,33 +77,29 @@ pub async fn enqueue_stripe_event(pool: &PgPool, job: ProcessStripeEvent) -> any
         .map_err(|error| anyhow::anyhow!("could not enqueue stripe_event: {error}"))
 }
 
-#[tracing::instrument(name = "stripe_event", skip_all, fields(event = %job.event_id))]
-pub async fn process_stripe_event(
-    job: ProcessStripeEvent,
-    context: Data<BillingContext>,
-) -> Result<(), BoxDynError> {
-    let _timer = super::JobTimer::start(ProcessStripeEvent::JOB_NAME);
-    let outcome = events::process(&context.pool, &context.billing, &job.event_id, Utc::now())
-        .await
-        .map_err(|error| {
-            tracing::warn!(error = %error, "could not process a Stripe event; it will be tried again");
-            Box::new(error) as BoxDynError
-        })?;
-    match outcome {
-        Outcome::Applied { workspace_id, plan } => {
-            tracing::info!(%workspace_id, %plan, "processed a Stripe event")
-        }
-        Outcome::Ignored(why) => tracing::info!(%why, "ignored a Stripe event"),
-        Outcome::AlreadyDone => tracing::info!("a Stripe event processed before"),
-    }
-    Ok(())
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingSweep {}
 
 impl BackgroundJob for BillingSweep {
     const JOB_NAME: &'static str = "billing_sweep";
+}
+
+impl Job for BillingSweep {
+    type Context = BillingContext;
+    type Output = SweepReport;
+
+    #[tracing::instrument(name = "billing_sweep", skip_all)]
+    async fn run(self, context: &BillingContext) -> Result<SweepReport, BoxDynError> {
+        let report = run_sweep(context).await?;
+        if report != SweepReport::default() {
+            tracing::info!(
+                plans_applied = report.plans_applied,
+                events_queued = report.events_queued,
+                "billing sweep"
+            );
+        }
+        Ok(report)
+    }
 }
 
 impl Periodic for BillingSweep {
@@ -87,23 +112,6 @@ impl Periodic for BillingSweep {
 pub struct SweepReport {
     pub plans_applied: usize,
     pub events_queued: usize,
-}
-
-#[tracing::instrument(name = "billing_sweep", skip_all)]
-pub async fn sweep(
-    _job: BillingSweep,
-    context: Data<BillingContext>,
-) -> Result<SweepReport, BoxDynError> {
-    let _timer = super::JobTimer::start(BillingSweep::JOB_NAME);
-    let report = run_sweep(&context).await?;
-    if report != SweepReport::default() {
-        tracing::info!(
-            plans_applied = report.plans_applied,
-            events_queued = report.events_queued,
-            "billing sweep"
-        );
-    }
-    Ok(report)
 }
 
 pub async fn run_sweep(context: &BillingContext) -> anyhow::Result<SweepReport> {

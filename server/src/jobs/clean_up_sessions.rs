@@ -1,17 +1,34 @@
 //! `clean_up_sessions` (hourly): deletes expired sessions, sign-in rate-limit entries
 //! whose window has passed, and sign-in records older than a year.
 
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::BoxDynError;
 use app::server::{db, rate_limit, session_store::PgSessionStore};
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, JobContext, Periodic};
+use super::{BackgroundJob, Job, JobContext, Periodic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleanUpSessions {}
 
 impl BackgroundJob for CleanUpSessions {
     const JOB_NAME: &'static str = "clean_up_sessions";
+}
+
+impl Job for CleanUpSessions {
+    type Context = JobContext;
+    type Output = CleanUpReport;
+
+    #[tracing::instrument(name = "clean_up_sessions", skip_all)]
+    async fn run(self, context: &JobContext) -> Result<CleanUpReport, BoxDynError> {
+        let report = clean_up(context).await?;
+        tracing::info!(
+            sessions = report.sessions,
+            rate_limits = report.rate_limits,
+            sign_ins = report.sign_ins,
+            "deleted expired sessions"
+        );
+        Ok(report)
+    }
 }
 
 impl Periodic for CleanUpSessions {
@@ -24,22 +41,6 @@ pub struct CleanUpReport {
     pub sessions: u64,
     pub rate_limits: u64,
     pub sign_ins: u64,
-}
-
-#[tracing::instrument(name = "clean_up_sessions", skip_all)]
-pub async fn run(
-    _job: CleanUpSessions,
-    context: Data<JobContext>,
-) -> Result<CleanUpReport, BoxDynError> {
-    let _timer = super::JobTimer::start(CleanUpSessions::JOB_NAME);
-    let report = clean_up(&context).await?;
-    tracing::info!(
-        sessions = report.sessions,
-        rate_limits = report.rate_limits,
-        sign_ins = report.sign_ins,
-        "deleted expired sessions"
-    );
-    Ok(report)
 }
 
 pub async fn clean_up(context: &JobContext) -> Result<CleanUpReport, sqlx::Error> {

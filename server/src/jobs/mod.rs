@@ -1,25 +1,29 @@
 //! Background jobs: apalis workers on PostgreSQL (`apalis.jobs`).
 //!
-//! Each job is a small serializable struct in its own file, registered in [`run`] with one
-//! line; a periodic one declares its period there too ([`Periodic`]). Jobs
-//! are safe to run more than once. Any number of worker processes may run against one
-//! database: apalis hands each job to one worker (`FOR UPDATE SKIP LOCKED`), and the
-//! [`scheduler`] enqueues each periodic job once per period however many processes tick.
+//! Each job is a small serializable struct in its own file implementing [`Job`] (its
+//! context and what it does) and, when the scheduler enqueues it, [`Periodic`] (how
+//! often). Adding a job is that file and one line in [`registry`], which both [`run`] (a
+//! supervised worker per job) and the [`scheduler`] go through. Jobs are safe to run more
+//! than once. Any number of worker processes may run against one database: apalis hands
+//! each job to one worker (`FOR UPDATE SKIP LOCKED`), and the [`scheduler`] enqueues each
+//! periodic job once per period however many processes tick.
 
 pub mod billing;
 pub mod clean_up_sessions;
 pub mod poll;
 pub mod prune_jobs;
 pub mod prune_samples;
+pub mod queue;
 pub mod scheduler;
 pub mod snapshot;
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use apalis::prelude::*;
+use apalis::{layers::limit::ConcurrencyLimitLayer, prelude::*};
 use apalis_postgres::{Config, PostgresStorage, Pubsub};
 use app::server::tracking::Engine;
+use futures::future::BoxFuture;
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -30,7 +34,22 @@ pub use clean_up_sessions::CleanUpSessions;
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
+pub use queue::ApalisQueue;
 pub use snapshot::ServiceSnapshot;
+
+/// Every job this server runs, one line each: [`run`] starts a worker for each, and the
+/// [`scheduler`] enqueues the periodic ones.
+pub fn registry() -> [Registration; 7] {
+    [
+        Registration::periodic::<PruneJobs>(),
+        Registration::periodic::<PruneSamples>(),
+        Registration::periodic::<ServiceSnapshot>(),
+        Registration::periodic::<CleanUpSessions>(),
+        Registration::on_demand::<PollSources>(),
+        Registration::on_demand::<ProcessStripeEvent>(),
+        Registration::periodic::<BillingSweep>(),
+    ]
+}
 
 /// Records how long a job ran (`upcount_job_duration_seconds{job}`) when dropped, so
 /// every way out of a job's function counts.
@@ -55,24 +74,120 @@ impl Drop for JobTimer {
     }
 }
 
-/// A job apalis can store and run.
+/// A job apalis can store: what enqueuing needs.
 pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// The job's name; also its queue (`apalis.jobs.job_type`). Never rename a job that
     /// may still be queued.
     const JOB_NAME: &'static str;
 }
 
+/// A job a worker runs: what it needs, what it reports, and what it does.
+pub trait Job: BackgroundJob {
+    /// What the job needs from the rest of the server, taken from the [`Contexts`] that
+    /// [`run`] builds once.
+    type Context: for<'a> From<&'a Contexts> + Clone + Send + Sync + 'static;
+    /// What a run reports; apalis keeps it with the job (`last_result`).
+    type Output: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// How many jobs of this queue a worker runs at once; `None`: as many as apalis hands
+    /// it.
+    fn concurrency(_settings: &Settings) -> Option<usize> {
+        None
+    }
+
+    /// Does the job. An error fails the attempt; apalis tries again while attempts are
+    /// left.
+    fn run(
+        self,
+        context: &Self::Context,
+    ) -> impl Future<Output = Result<Self::Output, BoxDynError>> + Send;
+}
+
 /// A job the [`scheduler`] enqueues once per period, declared next to the job.
-pub trait Periodic: BackgroundJob + Default {
+pub trait Periodic: Job + Default {
     /// How often.
     const EVERY: Duration;
 }
 
-/// What a job needs from the rest of the server.
+/// What most jobs need: the pool, and how long finished jobs are kept.
 #[derive(Clone, Debug)]
 pub struct JobContext {
     pub pool: PgPool,
     pub retention: Duration,
+}
+
+impl From<&Contexts> for JobContext {
+    fn from(contexts: &Contexts) -> Self {
+        contexts.jobs.clone()
+    }
+}
+
+/// Every job's context, built once by [`run`]; a job takes its own through `From`.
+#[derive(Clone, Debug)]
+pub struct Contexts {
+    pub jobs: JobContext,
+    pub poll: PollContext,
+    pub billing: BillingContext,
+}
+
+impl Contexts {
+    pub fn new(pool: PgPool, settings: &Settings, engine: Arc<Engine>) -> anyhow::Result<Self> {
+        let billing = crate::startup::billing(settings, &crate::startup::public_origin(settings))?;
+        Ok(Self {
+            jobs: JobContext {
+                pool: pool.clone(),
+                retention: settings.jobs.retention,
+            },
+            poll: PollContext {
+                pool: pool.clone(),
+                engine,
+            },
+            billing: BillingContext { pool, billing },
+        })
+    }
+}
+
+/// A job of the [`registry`], its type erased: how to start its worker and, when it is
+/// periodic, how to enqueue it.
+pub struct Registration {
+    /// The job's name, which is its queue.
+    pub name: &'static str,
+    start: for<'a> fn(&'a Workers, &'a CancellationToken) -> BoxFuture<'a, ()>,
+    schedule: Option<Schedule>,
+}
+
+/// How the scheduler enqueues a periodic job.
+struct Schedule {
+    every: Duration,
+    enqueue: for<'a> fn(&'a PgPool, &'a str) -> BoxFuture<'a, anyhow::Result<Enqueued>>,
+}
+
+impl Registration {
+    /// A job that runs when something enqueues it.
+    pub fn on_demand<J: Job>() -> Self {
+        Self {
+            name: J::JOB_NAME,
+            start: |workers, shutdown| Box::pin(workers.run::<J>(shutdown)),
+            schedule: None,
+        }
+    }
+
+    /// A job the scheduler also enqueues once every [`Periodic::EVERY`].
+    pub fn periodic<J: Periodic>() -> Self {
+        Self {
+            schedule: Some(Schedule {
+                every: J::EVERY,
+                enqueue: |pool, key| Box::pin(enqueue_once(pool, J::default(), key)),
+            }),
+            ..Self::on_demand::<J>()
+        }
+    }
+}
+
+/// The task function of every worker: runs one job with its context, timed.
+async fn run_job<J: Job>(job: J, context: Data<J::Context>) -> Result<J::Output, BoxDynError> {
+    let _timer = JobTimer::start(J::JOB_NAME);
+    job.run(&context).await
 }
 
 /// The storage (queue) of job type `J`.
@@ -114,121 +229,43 @@ pub async fn enqueue_once<J: BackgroundJob>(
     }
 }
 
-/// The supervised worker of job type `$job`: `$context` (a value with a `pool`) is its
-/// data, `$run` its function, and `concurrency` how many it runs at once (default one).
-macro_rules! worker {
-    ($workers:expr, $shutdown:expr, $job:ty, $context:expr, $run:path $(, $concurrency:expr)?) => {{
-        let context = $context.clone();
-        $workers.supervise(<$job>::JOB_NAME, $shutdown, move |name, workers| {
-            let context = context.clone();
-            let backend =
-                storage::<$job>(&context.pool).poll_with_strategy(workers.polling::<$job>());
-            Monitor::new().register(move |_| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(backend.clone())
-                    $(.concurrency($concurrency))?
-                    .data(context.clone())
-                    .build($run)
-            })
-        })
-    }};
-}
-
-/// Runs every worker, and the scheduler, until `shutdown` is cancelled. Then no new job is
-/// taken; running jobs get `UPCOUNT_SHUTDOWN_TIMEOUT_SECS` to finish.
+/// Runs a worker for every job of the [`registry`], and the scheduler, until `shutdown` is
+/// cancelled. Then no new job is taken; running jobs get `UPCOUNT_SHUTDOWN_TIMEOUT_SECS` to
+/// finish.
 pub async fn run(
     pool: PgPool,
     settings: &Settings,
     engine: Arc<Engine>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let context = JobContext {
-        pool: pool.clone(),
-        retention: settings.jobs.retention,
-    };
-    let poll_context = PollContext {
-        pool: pool.clone(),
-        engine: engine.clone(),
-    };
-    let billing_context = BillingContext {
-        pool: pool.clone(),
-        billing: crate::startup::billing(settings, &crate::startup::public_origin(settings))?,
-    };
+    let contexts = Contexts::new(pool.clone(), settings, engine.clone())?;
     let scheduler = tokio::spawn(scheduler::run(
         pool.clone(),
         settings.jobs.scheduler_tick,
         shutdown.clone(),
     ));
     let dispatcher = tokio::spawn(poll::run_dispatcher(
-        pool.clone(),
+        pool,
         engine,
         settings.tracking.dispatch_interval,
         settings.tracking.dispatch_batch,
         settings.tracking.lease,
         shutdown.clone(),
     ));
-    let concurrency = settings.tracking.concurrency;
     let workers = Workers {
-        context,
-        poll_interval: settings.jobs.poll_interval,
-        grace: settings.shutdown_timeout,
+        contexts,
+        settings: settings.clone(),
         // Worker names are unique per process: apalis records each in `apalis.workers`.
         instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
     };
 
-    // One line per job: its type, its context, its function.
-    tokio::join!(
-        worker!(
-            workers,
-            &shutdown,
-            PruneJobs,
-            workers.context,
-            prune_jobs::run
-        ),
-        worker!(
-            workers,
-            &shutdown,
-            PruneSamples,
-            workers.context,
-            prune_samples::run
-        ),
-        worker!(
-            workers,
-            &shutdown,
-            ServiceSnapshot,
-            workers.context,
-            snapshot::run
-        ),
-        worker!(
-            workers,
-            &shutdown,
-            CleanUpSessions,
-            workers.context,
-            clean_up_sessions::run
-        ),
-        worker!(
-            workers,
-            &shutdown,
-            PollSources,
-            poll_context,
-            poll::run,
-            concurrency
-        ),
-        worker!(
-            workers,
-            &shutdown,
-            ProcessStripeEvent,
-            billing_context,
-            billing::process_stripe_event
-        ),
-        worker!(
-            workers,
-            &shutdown,
-            BillingSweep,
-            billing_context,
-            billing::sweep
-        ),
-    );
+    let registry = registry();
+    futures::future::join_all(
+        registry
+            .iter()
+            .map(|registration| (registration.start)(&workers, &shutdown)),
+    )
+    .await;
 
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;
@@ -238,26 +275,44 @@ pub async fn run(
 
 /// What every worker of this process shares.
 struct Workers {
-    context: JobContext,
-    poll_interval: Duration,
-    grace: Duration,
+    contexts: Contexts,
+    settings: Settings,
     instance: String,
 }
 
 impl Workers {
+    /// Runs the supervised worker of job type `J` until `shutdown`.
+    async fn run<J: Job>(&self, shutdown: &CancellationToken) {
+        let context = J::Context::from(&self.contexts);
+        let concurrency = J::concurrency(&self.settings).map(ConcurrencyLimitLayer::new);
+        self.supervise(J::JOB_NAME, shutdown, move |name, workers| {
+            let context = context.clone();
+            let concurrency = concurrency.clone();
+            let backend = storage::<J>(workers.pool()).poll_with_strategy(workers.polling::<J>());
+            Monitor::new().register(move |_| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(backend.clone())
+                    .option_layer(concurrency.clone())
+                    .data(context.clone())
+                    .build(run_job::<J>)
+            })
+        })
+        .await
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.contexts.jobs.pool
+    }
+
     /// How an idle worker looks for jobs of queue `J`: at once when PostgreSQL notifies an
     /// insert (LISTEN/NOTIFY), and every `UPCOUNT_JOB_POLL_INTERVAL_MS` in case a
     /// notification is missed. Each worker gets its own strategy (a strategy's timer must
     /// not be shared).
     fn polling<J: BackgroundJob>(&self) -> Strategy {
         Strategy::new()
-            .interval(self.poll_interval)
-            .stream(Pubsub::new(
-                self.context.pool.clone(),
-                J::JOB_NAME.to_string(),
-            ))
+            .interval(self.settings.jobs.poll_interval)
+            .stream(Pubsub::new(self.pool().clone(), J::JOB_NAME.to_string()))
     }
-
     /// Runs the monitor `build` makes until `shutdown`, then gives running jobs the grace
     /// period to finish. When its worker fails — the database went away, typically — a new
     /// one is started after a pause that doubles up to a minute, so an outage costs neither
@@ -279,13 +334,13 @@ impl Workers {
                 () = shutdown.cancelled() => {
                     // Stop taking jobs; let the running ones finish within the grace period.
                     let _ = control.shutdown();
-                    match tokio::time::timeout(self.grace, &mut run).await {
+                    match tokio::time::timeout(self.settings.shutdown_timeout, &mut run).await {
                         Ok(Ok(())) => {}
                         Ok(Err(error)) => {
                             tracing::warn!(worker = %name, error = %error, "worker stopped with an error during shutdown");
                         }
                         Err(_) => {
-                            tracing::warn!(worker = %name, grace_secs = self.grace.as_secs(), "jobs still running after the shutdown timeout; stopping anyway");
+                            tracing::warn!(worker = %name, grace_secs = self.settings.shutdown_timeout.as_secs(), "jobs still running after the shutdown timeout; stopping anyway");
                         }
                     }
                     return;

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{BackgroundJob, storage};
+use super::{BackgroundJob, Contexts, Job, storage};
+use crate::config::Settings;
 
 /// Sources of one provider kind fetched by one job (one request for batching providers;
 /// several requests, a few at a time, for the others).
@@ -38,6 +39,28 @@ pub struct PollSources {
 
 impl BackgroundJob for PollSources {
     const JOB_NAME: &'static str = "poll_sources";
+}
+
+impl Job for PollSources {
+    type Context = PollContext;
+    type Output = PollReport;
+
+    /// `UPCOUNT_POLL_CONCURRENCY` at once: most of a poll is waiting for the upstream.
+    fn concurrency(settings: &Settings) -> Option<usize> {
+        Some(settings.tracking.concurrency)
+    }
+
+    #[tracing::instrument(name = "poll_sources", skip_all, fields(kind = %self.kind, sources = self.sources.len()))]
+    async fn run(self, context: &PollContext) -> Result<PollReport, BoxDynError> {
+        let report = poll(&context.pool, &context.engine, &self).await?;
+        tracing::debug!(
+            polled = report.polled,
+            failed = report.failed,
+            samples = report.samples,
+            "polled"
+        );
+        Ok(report)
+    }
 }
 
 /// Sources per job for providers that fetch one at a time.
@@ -55,25 +78,18 @@ pub struct PollContext {
     pub engine: Arc<Engine>,
 }
 
+impl From<&Contexts> for PollContext {
+    fn from(contexts: &Contexts) -> Self {
+        contexts.poll.clone()
+    }
+}
+
 /// What one job did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollReport {
     pub polled: usize,
     pub failed: usize,
     pub samples: u64,
-}
-
-#[tracing::instrument(name = "poll_sources", skip_all, fields(kind = %job.kind, sources = job.sources.len()))]
-pub async fn run(job: PollSources, context: Data<PollContext>) -> Result<PollReport, BoxDynError> {
-    let _timer = super::JobTimer::start(PollSources::JOB_NAME);
-    let report = poll(&context.pool, &context.engine, &job).await?;
-    tracing::debug!(
-        polled = report.polled,
-        failed = report.failed,
-        samples = report.samples,
-        "polled"
-    );
-    Ok(report)
 }
 
 /// Fetches the job's sources that are still due and records the outcome.

@@ -3,16 +3,32 @@
 //! hour already (there are thousands an hour, and each poll's outcome is kept on its
 //! sources). Apalis itself keeps them forever.
 
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::BoxDynError;
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, JobContext, Periodic};
+use super::{BackgroundJob, Job, JobContext, Periodic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PruneJobs {}
 
 impl BackgroundJob for PruneJobs {
     const JOB_NAME: &'static str = "prune_jobs";
+}
+
+impl Job for PruneJobs {
+    type Context = JobContext;
+    type Output = PruneReport;
+
+    #[tracing::instrument(name = "prune_jobs", skip_all)]
+    async fn run(self, context: &JobContext) -> Result<PruneReport, BoxDynError> {
+        let report = prune(context).await?;
+        tracing::info!(
+            jobs = report.jobs,
+            workers = report.workers,
+            "pruned finished jobs"
+        );
+        Ok(report)
+    }
 }
 
 impl Periodic for PruneJobs {
@@ -25,18 +41,6 @@ impl Periodic for PruneJobs {
 pub struct PruneReport {
     pub jobs: u64,
     pub workers: u64,
-}
-
-#[tracing::instrument(name = "prune_jobs", skip_all)]
-pub async fn run(_job: PruneJobs, context: Data<JobContext>) -> Result<PruneReport, BoxDynError> {
-    let _timer = super::JobTimer::start(PruneJobs::JOB_NAME);
-    let report = prune(&context).await?;
-    tracing::info!(
-        jobs = report.jobs,
-        workers = report.workers,
-        "pruned finished jobs"
-    );
-    Ok(report)
 }
 
 /// Deletes what is older than the retention period. Running it twice deletes nothing more.

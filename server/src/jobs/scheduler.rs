@@ -7,10 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{
-    BackgroundJob, BillingSweep, CleanUpSessions, Enqueued, Periodic, PruneJobs, PruneSamples,
-    ServiceSnapshot, enqueue_once,
-};
+use super::{Enqueued, registry};
 
 /// Ticks every `tick` until `shutdown` is cancelled, enqueuing what is due.
 pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
@@ -24,30 +21,20 @@ pub async fn run(pool: PgPool, tick: Duration, shutdown: CancellationToken) {
     }
 }
 
-/// Enqueues each periodic job whose period `now` falls in, unless that period's job is
-/// already queued.
+/// Enqueues each periodic job of the [`registry`] whose period `now` falls in, unless that
+/// period's job is already queued.
 pub async fn enqueue_due(pool: &PgPool, now: SystemTime) {
-    schedule::<PruneJobs>(pool, now).await;
-    schedule::<CleanUpSessions>(pool, now).await;
-    schedule::<PruneSamples>(pool, now).await;
-    schedule::<ServiceSnapshot>(pool, now).await;
-    schedule::<BillingSweep>(pool, now).await;
-}
-
-/// Enqueues `J` unless its job of the period `now` falls in is already queued.
-async fn schedule<J: Periodic>(pool: &PgPool, now: SystemTime) {
-    let key = period_key(now, J::EVERY);
-    report::<J>(enqueue_once(pool, J::default(), &key).await, now, J::EVERY);
-}
-
-fn report<J: BackgroundJob>(outcome: anyhow::Result<Enqueued>, now: SystemTime, every: Duration) {
-    match outcome {
-        Ok(Enqueued::Added) => {
-            tracing::info!(job = J::JOB_NAME, period = %period_key(now, every), "scheduled")
-        }
-        Ok(Enqueued::AlreadyQueued) => {}
-        Err(error) => {
-            tracing::warn!(job = J::JOB_NAME, error = %format!("{error:#}"), "could not schedule")
+    for job in registry() {
+        let Some(schedule) = job.schedule else {
+            continue;
+        };
+        let key = period_key(now, schedule.every);
+        match (schedule.enqueue)(pool, &key).await {
+            Ok(Enqueued::Added) => tracing::info!(job = job.name, period = %key, "scheduled"),
+            Ok(Enqueued::AlreadyQueued) => {}
+            Err(error) => {
+                tracing::warn!(job = job.name, error = %format!("{error:#}"), "could not schedule")
+            }
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `service_snapshot` (every five minutes): records the admin console's overview figures
 //! for its charts over time.
 
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::BoxDynError;
 use app::server::admin;
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, JobContext, Periodic};
+use super::{ApalisQueue, BackgroundJob, Job, JobContext, Periodic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceSnapshot {}
@@ -14,14 +14,19 @@ impl BackgroundJob for ServiceSnapshot {
     const JOB_NAME: &'static str = "service_snapshot";
 }
 
+impl Job for ServiceSnapshot {
+    type Context = JobContext;
+    type Output = ();
+
+    #[tracing::instrument(name = "service_snapshot", skip_all)]
+    async fn run(self, context: &JobContext) -> Result<(), BoxDynError> {
+        let queue = ApalisQueue::new(context.pool.clone());
+        admin::record_snapshot(&context.pool, &queue, chrono::Utc::now()).await?;
+        Ok(())
+    }
+}
+
 impl Periodic for ServiceSnapshot {
     /// Record the admin console's figures every five minutes.
     const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
-}
-
-#[tracing::instrument(name = "service_snapshot", skip_all)]
-pub async fn run(_job: ServiceSnapshot, context: Data<JobContext>) -> Result<(), BoxDynError> {
-    let _timer = super::JobTimer::start(ServiceSnapshot::JOB_NAME);
-    admin::record_snapshot(&context.pool, chrono::Utc::now()).await?;
-    Ok(())
 }

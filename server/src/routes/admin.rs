@@ -229,7 +229,7 @@ pub async fn job(
         "discard" => false,
         _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
     };
-    let outcome = admin::job_action(&state.pool, &Actor::from(&admin), &id, retry)
+    let outcome = admin::job_action(&state.pool, &*state.jobs, &Actor::from(&admin), &id, retry)
         .await
         .map(|()| {
             if retry {

@@ -620,13 +620,14 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
     );
     // And the live figures, with their history once snapshots are recorded.
     let now = chrono::Utc::now();
-    app::server::admin::record_snapshot(&app.pool, now)
+    let jobs = upcount::jobs::ApalisQueue::new(app.pool.clone());
+    app::server::admin::record_snapshot(&app.pool, &jobs, now)
         .await
         .expect("snapshot");
-    app::server::admin::record_snapshot(&app.pool, now)
+    app::server::admin::record_snapshot(&app.pool, &jobs, now)
         .await
         .expect("snapshot again, same period");
-    app::server::admin::record_snapshot(&app.pool, now + chrono::TimeDelta::minutes(5))
+    app::server::admin::record_snapshot(&app.pool, &jobs, now + chrono::TimeDelta::minutes(5))
         .await
         .expect("next snapshot");
     let response = admin.post_form("/api/admin/live", &[]).await;

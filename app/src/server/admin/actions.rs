@@ -10,7 +10,11 @@ use uuid::Uuid;
 use super::{Actor, AdminError, audit};
 use crate::{
     domain::SourceId,
-    server::{billing, tracking::store::refresh_schedule},
+    server::{
+        billing,
+        jobs::{JobChange, JobQueue},
+        tracking::store::refresh_schedule,
+    },
 };
 
 /// Suspends (or, with `suspend = false`, restores) a user: they cannot sign in, their
@@ -331,60 +335,27 @@ pub async fn reprocess_event(
 /// (`discard`: kept as `Killed` until `prune_jobs` removes it).
 pub async fn job_action(
     pool: &PgPool,
+    jobs: &dyn JobQueue,
     actor: &Actor,
     job_id: &str,
     retry: bool,
 ) -> Result<(), AdminError> {
     let mut transaction = pool.begin().await?;
-    let changed = if retry {
-        sqlx::query!(
-            "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = now(),
-                    last_result = NULL, lock_at = NULL, lock_by = NULL, done_at = NULL
-             WHERE id = $1 AND status IN ('Failed', 'Killed')",
-            job_id,
-        )
-        .execute(&mut *transaction)
-        .await?
+    let change = if retry {
+        jobs.retry(&mut transaction, job_id).await?
     } else {
-        sqlx::query!(
-            "UPDATE apalis.jobs SET status = 'Killed', done_at = now()
-             WHERE id = $1 AND status IN ('Failed', 'Pending')",
-            job_id,
-        )
-        .execute(&mut *transaction)
-        .await?
-    }
-    .rows_affected();
-    if changed == 0 {
+        jobs.discard(&mut transaction, job_id).await?
+    };
+    match change {
+        JobChange::Changed => {}
         // Sent twice (a double click), the second finds the job already waiting to run,
         // or already discarded: that is what was asked for.
-        let done = sqlx::query_scalar!(
-            "SELECT CASE WHEN $2 THEN status IN ('Pending', 'Queued', 'Running')
-                         ELSE status = 'Killed' END
-             FROM apalis.jobs WHERE id = $1",
-            job_id,
-            retry,
-        )
-        .fetch_optional(&mut *transaction)
-        .await?;
-        if done == Some(Some(true)) {
-            return Ok(());
+        JobChange::AlreadyDone => return Ok(()),
+        JobChange::Refused => {
+            return Err(AdminError::NotFound(
+                "There is no such job, or it is not in a state for that.".into(),
+            ));
         }
-        return Err(AdminError::NotFound(
-            "There is no such job, or it is not in a state for that.".into(),
-        ));
-    }
-    if retry {
-        // Idle workers wake on apalis's insert notification (sent on commit): send the
-        // same one, so the job runs now rather than at some later poll.
-        sqlx::query!(
-            "SELECT pg_notify('apalis::job::insert',
-                              json_build_object('job_type', job_type, 'id', id, 'run_at', run_at)::text)
-             FROM apalis.jobs WHERE id = $1",
-            job_id,
-        )
-        .execute(&mut *transaction)
-        .await?;
     }
     audit(
         &mut transaction,

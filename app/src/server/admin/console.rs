@@ -12,9 +12,13 @@ use crate::domain::console::{
     ConsoleSignIn, ConsoleSource as SourceRow, ConsoleToken, ConsoleTracker,
     ConsoleUser as UserRow, ConsoleUserPage, ConsoleWorkspace,
 };
-use crate::server::billing;
+use crate::server::{billing, jobs::JobQueue};
 
-pub async fn overview(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, sqlx::Error> {
+pub async fn overview(
+    pool: &PgPool,
+    jobs: &dyn JobQueue,
+    now: DateTime<Utc>,
+) -> Result<Overview, sqlx::Error> {
     let counts = sqlx::query!(
         r#"SELECT (SELECT count(*) FROM users) AS "users!",
                 (SELECT count(*) FROM users WHERE suspended_at IS NOT NULL) AS "suspended!",
@@ -58,16 +62,7 @@ pub async fn overview(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, sql
     .into_iter()
     .map(|row| (row.state, row.count))
     .collect();
-    let queues = sqlx::query!(
-        r#"SELECT job_type, count(*) AS "count!" FROM apalis.jobs
-           WHERE status IN ('Pending', 'Queued')
-           GROUP BY job_type ORDER BY job_type"#
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.job_type, row.count))
-    .collect();
+    let queues = jobs.waiting().await?;
     Ok(Overview {
         users: counts.users,
         suspended_users: counts.suspended,
@@ -415,39 +410,25 @@ pub async fn sources(
         .collect())
 }
 
-/// The apalis queues: (queue, status, jobs), and the jobs that failed for good or were
+/// The job queues: (queue, status, jobs), and the jobs that failed for good or were
 /// discarded (the newest 100).
 pub async fn jobs(
-    pool: &PgPool,
+    queue: &dyn JobQueue,
 ) -> Result<(Vec<(String, String, i64)>, Vec<ConsoleJob>), sqlx::Error> {
-    let counts = sqlx::query!(
-        r#"SELECT job_type, status, count(*) AS "count!" FROM apalis.jobs
-           GROUP BY job_type, status ORDER BY job_type, status"#
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.job_type, row.status, row.count))
-    .collect();
-    let failed = sqlx::query!(
-        "SELECT id, job_type, status, attempts, max_attempts, run_at,
-                coalesce(last_result->>'Err', last_result::text) AS last_error
-         FROM apalis.jobs
-         WHERE (status = 'Failed' AND attempts >= max_attempts) OR status = 'Killed'
-         ORDER BY run_at DESC LIMIT 100",
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| ConsoleJob {
-        id: row.id,
-        queue: row.job_type,
-        status: row.status,
-        attempts: row.attempts,
-        max_attempts: row.max_attempts,
-        error: row.last_error,
-        run_at: seconds(row.run_at),
-    })
-    .collect();
+    let counts = queue.counts().await?;
+    let failed = queue
+        .failed()
+        .await?
+        .into_iter()
+        .map(|job| ConsoleJob {
+            id: job.id,
+            queue: job.queue,
+            status: job.status,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            error: job.error,
+            run_at: seconds(job.run_at),
+        })
+        .collect();
     Ok((counts, failed))
 }

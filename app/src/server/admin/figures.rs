@@ -6,11 +6,16 @@ use sqlx::PgPool;
 
 use super::overview;
 use crate::domain::console::{ConsoleProvider, ConsoleSnapshot};
+use crate::server::jobs::JobQueue;
 
 /// Records the overview's figures at `now` (one row per five-minute period; a second
 /// record in the same period replaces the first).
-pub async fn record_snapshot(pool: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let figures = overview(pool, now).await?;
+pub async fn record_snapshot(
+    pool: &PgPool,
+    jobs: &dyn JobQueue,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let figures = overview(pool, jobs, now).await?;
     let mrr: i64 = figures
         .revenue_by_plan
         .iter()
