@@ -252,7 +252,7 @@ async fn set_plan(
     grace: chrono::TimeDelta,
 ) -> Result<(), AdminError> {
     use app::server::billing::store as billing;
-    let workspace_id = match uuid::Uuid::parse_str(workspace) {
+    let workspace_id = match workspace.parse::<app::domain::WorkspaceId>() {
         Ok(id) if billing::workspace_exists(pool, id).await? => id,
         Ok(id) => return Err(AdminError::Invalid(format!("there is no workspace {id}"))),
         Err(_) => {

@@ -4,7 +4,7 @@
 //! handler starts with what it needs already checked.
 
 use app::{
-    domain::{NextPath, TokenScope},
+    domain::{NextPath, TokenScope, WorkspaceId},
     server::{
         auth::{Auth, CurrentUser},
         db,
@@ -18,14 +18,13 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
-use uuid::Uuid;
 
 use crate::routes::errors::{ApiError, json_error, read_only};
 
 /// Who is calling the API, and what they may do.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub scope: TokenScope,
     pub via: Via,

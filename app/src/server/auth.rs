@@ -4,7 +4,7 @@
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::domain::Role;
+use crate::domain::{Role, UserId, WorkspaceId};
 
 /// Session key of the signed-in user's id.
 pub const USER_ID: &str = "user_id";
@@ -14,10 +14,10 @@ pub const FLASH: &str = "flash";
 /// The signed-in user and the workspace they act in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CurrentUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub role: Role,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub workspace_name: String,
 }
 
@@ -45,7 +45,7 @@ pub async fn current_user(
     let Some(user_id) = user_id else {
         return Ok(None);
     };
-    Ok(super::db::users::find_current(pool, user_id).await?)
+    Ok(super::db::users::find_current(pool, UserId(user_id)).await?)
 }
 
 #[derive(Debug, thiserror::Error)]

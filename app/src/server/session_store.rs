@@ -11,6 +11,7 @@ use tower_sessions::{
 use uuid::Uuid;
 
 use super::auth::USER_ID;
+use crate::domain::UserId;
 
 #[derive(Clone, Debug)]
 pub struct PgSessionStore {
@@ -35,12 +36,12 @@ impl PgSessionStore {
     /// Ends every session of `user_id` but `keep` (the one making the request).
     pub async fn delete_for_user(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         keep: Option<Id>,
     ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query!(
             "DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2",
-            user_id,
+            user_id as UserId,
             keep.map(|id| id.to_string()),
         )
         .execute(&self.pool)

@@ -190,7 +190,7 @@ async fn view_as(
         Ok(Some(target)) => target,
         _ => return Ok((Some(admin), None)),
     };
-    match db::users::find_current(&state.pool, target).await? {
+    match db::users::find_current(&state.pool, app::domain::UserId(target)).await? {
         Some(viewed) => {
             let impersonation = Impersonation {
                 admin,

@@ -4,6 +4,7 @@
 
 use app::{
     api::flash::Flash,
+    domain::{UserId, WorkspaceId},
     server::{
         admin::{self, Actor, AdminError, SourceAction},
         auth::{self, Impersonation},
@@ -42,13 +43,13 @@ fn back_to(headers: &HeaderMap) -> String {
                 })
             } else {
                 let id = url.path().strip_prefix("/admin/users/")?;
-                Uuid::parse_str(id).ok().map(user_page)
+                id.parse::<UserId>().ok().map(user_page)
             }
         })
         .unwrap_or_else(|| CONSOLE.to_string())
 }
 
-fn user_page(id: Uuid) -> String {
+fn user_page(id: UserId) -> String {
     format!("/admin/users/{id}")
 }
 
@@ -68,8 +69,9 @@ async fn done(
     }
 }
 
-fn user_id(text: &str) -> Result<Uuid, AdminError> {
-    Uuid::parse_str(text).map_err(|_| AdminError::NotFound("There is no such user.".into()))
+fn user_id(text: &str) -> Result<UserId, AdminError> {
+    text.parse()
+        .map_err(|_| AdminError::NotFound("There is no such user.".into()))
 }
 
 /// `POST /admin/users/{id}/suspend`, `/unsuspend`, `/delete` and `/view-as`.
@@ -152,7 +154,8 @@ pub async fn set_plan(
 ) -> Response {
     let Form(form) = form.unwrap_or_default();
     let outcome = async {
-        let id = Uuid::parse_str(&id)
+        let id = id
+            .parse::<WorkspaceId>()
             .map_err(|_| AdminError::NotFound("There is no such workspace.".into()))?;
         let plan = (form.plan != "subscription").then_some(form.plan.as_str());
         let applied = admin::set_plan(

@@ -2,7 +2,7 @@
 
 use app::{
     api::flash::Flash,
-    domain::{Email, NextPath, Password, Role},
+    domain::{Email, NextPath, Password, Role, UserId},
     server::{
         auth::USER_ID,
         db::{self, users::SignInOutcome},
@@ -19,7 +19,6 @@ use axum::{
 };
 use serde::Deserialize;
 use tower_sessions::{Expiry, Session};
-use uuid::Uuid;
 
 use super::forms::{redirect_with, unexpected};
 use crate::middleware::auth::ClientIp;
@@ -97,7 +96,7 @@ pub async fn sign_in(
 struct Attempt<'a> {
     state: &'a AppState,
     session: &'a Session,
-    user_id: Uuid,
+    user_id: UserId,
     ip: std::net::IpAddr,
     headers: &'a HeaderMap,
 }
@@ -106,7 +105,7 @@ impl<'a> Attempt<'a> {
     fn new(
         state: &'a AppState,
         session: &'a Session,
-        user_id: Uuid,
+        user_id: UserId,
         ip: std::net::IpAddr,
         headers: &'a HeaderMap,
     ) -> Self {
@@ -246,7 +245,7 @@ pub async fn sign_out(session: Session) -> Response {
 }
 
 /// Signs `user_id` in on a fresh session id (the old one may be known to an attacker).
-async fn start_session(session: &Session, user_id: Uuid, to: &str) -> Response {
+async fn start_session(session: &Session, user_id: UserId, to: &str) -> Response {
     session.set_expiry(Some(Expiry::OnInactivity(crate::router::SESSION_LIFETIME)));
     if let Err(error) = session.cycle_id().await {
         return unexpected(session, "sign-in", "/sign-in", error).await;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use app::{
-    domain::{Role, TokenScope},
+    domain::{Role, TokenScope, WorkspaceId},
     server::billing::{events::sign, store},
 };
 use chrono::{TimeDelta, Utc};
@@ -48,7 +48,7 @@ fn event(id: &str, kind: &str, object: Value) -> String {
     .to_string()
 }
 
-async fn workspace_of(app: &TestApp, user: &TestUser) -> Uuid {
+async fn workspace_of(app: &TestApp, user: &TestUser) -> WorkspaceId {
     sqlx::query_scalar("SELECT workspace_id FROM workspace_members WHERE user_id = $1")
         .bind(user.id)
         .fetch_one(&app.pool)
@@ -56,7 +56,7 @@ async fn workspace_of(app: &TestApp, user: &TestUser) -> Uuid {
         .expect("the user's workspace")
 }
 
-async fn plan_of(app: &TestApp, workspace: Uuid) -> String {
+async fn plan_of(app: &TestApp, workspace: WorkspaceId) -> String {
     sqlx::query_scalar("SELECT plan_id FROM workspaces WHERE id = $1")
         .bind(workspace)
         .fetch_one(&app.pool)
@@ -201,7 +201,7 @@ async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
         pending == 0
     })
     .await;
-    let events: Vec<(String, i32, Option<Uuid>)> =
+    let events: Vec<(String, i32, Option<WorkspaceId>)> =
         sqlx::query_as("SELECT type, attempts, workspace_id FROM stripe_events ORDER BY type")
             .fetch_all(&app.pool)
             .await
@@ -291,7 +291,7 @@ async fn the_same_event_twice_is_processed_once() {
 /// (plan, status, period end, cancel at period end) of the workspace.
 async fn final_state(
     app: &TestApp,
-    workspace: Uuid,
+    workspace: WorkspaceId,
 ) -> (String, Option<String>, Option<i64>, bool) {
     let row = store::billing_row(&app.pool, workspace)
         .await
@@ -442,7 +442,12 @@ async fn score_metric(app: &TestApp, tracker: Uuid) -> app::domain::MetricId {
     .expect("metric")
 }
 
-async fn trackers(app: &TestApp, workspace: Uuid, count: usize, interval_secs: i32) -> Vec<Uuid> {
+async fn trackers(
+    app: &TestApp,
+    workspace: WorkspaceId,
+    count: usize,
+    interval_secs: i32,
+) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for n in 0..count {
         let source: i64 = sqlx::query_scalar(
@@ -1135,7 +1140,7 @@ async fn standin_subscription_status(app: &TestApp, id: &str) -> String {
 }
 
 /// A paying user's workspace and subscription id.
-async fn paying_user(app: &TestApp) -> (TestUser, Uuid, String) {
+async fn paying_user(app: &TestApp) -> (TestUser, WorkspaceId, String) {
     let user = app.create_free_user(Role::Member).await;
     let workspace = workspace_of(app, &user).await;
     checkout(app, &user, "pro").await;

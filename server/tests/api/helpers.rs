@@ -310,7 +310,7 @@ impl TestApp {
     }
 
     /// The workspace of `user`.
-    pub async fn workspace_of(&self, user: &TestUser) -> uuid::Uuid {
+    pub async fn workspace_of(&self, user: &TestUser) -> app::domain::WorkspaceId {
         app::server::db::users::find_current(&self.pool, user.id)
             .await
             .expect("find the user")
@@ -515,7 +515,7 @@ pub async fn spawn_app_with(options: SpawnOptions) -> TestApp {
 /// A user made by [`TestApp::create_user`].
 #[derive(Clone, Debug)]
 pub struct TestUser {
-    pub id: uuid::Uuid,
+    pub id: app::domain::UserId,
     pub email: String,
     pub password: String,
 }

@@ -275,7 +275,12 @@ async fn a_crashed_workers_sources_are_claimed_again_when_the_lease_expires() {
 }
 
 /// Inserts `count` Hacker News sources, due now, tracked by one workspace.
-async fn many_sources(pool: &PgPool, standin: &StandIn, workspace_id: uuid::Uuid, count: i64) {
+async fn many_sources(
+    pool: &PgPool,
+    standin: &StandIn,
+    workspace_id: app::domain::WorkspaceId,
+    count: i64,
+) {
     for id in 1..=count {
         standin.set(
             &format!("hn/item/{id}"),

@@ -330,10 +330,11 @@ async fn trackers_are_scoped_to_their_workspace() {
     assert_eq!(list["trackers"], json!([]));
 
     // Read-only tokens read but do not write; no credentials at all is a 401.
-    let owner_id = sqlx::query_scalar::<_, uuid::Uuid>("SELECT created_by FROM api_tokens LIMIT 1")
-        .fetch_one(&app.pool)
-        .await
-        .expect("owner");
+    let owner_id =
+        sqlx::query_scalar::<_, app::domain::UserId>("SELECT created_by FROM api_tokens LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .expect("owner");
     let owner = crate::helpers::TestUser {
         id: owner_id,
         email: String::new(),

@@ -5,11 +5,10 @@
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::{Actor, AdminError, audit};
 use crate::{
-    domain::SourceId,
+    domain::{SourceId, UserId, WorkspaceId},
     server::{
         billing,
         jobs::{JobChange, JobQueue},
@@ -23,7 +22,7 @@ use crate::{
 pub async fn suspend_user(
     pool: &PgPool,
     actor: &Actor,
-    user_id: Uuid,
+    user_id: UserId,
     suspend: bool,
 ) -> Result<(), AdminError> {
     if suspend && user_id == actor.id {
@@ -33,7 +32,7 @@ pub async fn suspend_user(
     let email = sqlx::query_scalar!(
         "UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END
          WHERE id = $1 RETURNING email",
-        user_id,
+        user_id as UserId,
         suspend,
     )
     .fetch_optional(&mut *transaction)
@@ -42,7 +41,7 @@ pub async fn suspend_user(
         return Err(AdminError::NotFound("There is no such user.".into()));
     };
     if suspend {
-        sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id)
+        sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id as UserId)
             .execute(&mut *transaction)
             .await?;
     }
@@ -53,7 +52,7 @@ pub async fn suspend_user(
                               WHERE m.workspace_id = w.id AND u.suspended_at IS NULL)
              THEN coalesce(w.suspended_at, now()) END
          WHERE w.id IN (SELECT workspace_id FROM workspace_members WHERE user_id = $1)",
-        user_id,
+        user_id as UserId,
     )
     .execute(&mut *transaction)
     .await?;
@@ -61,7 +60,7 @@ pub async fn suspend_user(
         "SELECT DISTINCT t.source_id FROM trackers t
          JOIN workspace_members m ON m.workspace_id = t.workspace_id
          WHERE m.user_id = $1",
-        user_id,
+        user_id as UserId,
     )
     .fetch_all(&mut *transaction)
     .await?;
@@ -92,14 +91,14 @@ pub async fn delete_user(
     pool: &PgPool,
     billing: &super::billing::Billing,
     actor: &Actor,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<String, AdminError> {
     if user_id == actor.id {
         return Err(AdminError::Refused(
             "You cannot delete yourself here.".into(),
         ));
     }
-    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id)
+    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id as UserId)
         .fetch_optional(pool)
         .await?;
     let Some(email) = email else {
@@ -132,10 +131,14 @@ pub async fn delete_user(
 }
 
 /// Audits the start of a read-only view of the site as `user_id` (the session holds it).
-pub async fn start_view_as(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<(), AdminError> {
+pub async fn start_view_as(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: UserId,
+) -> Result<(), AdminError> {
     let email = sqlx::query_scalar!(
         "SELECT email FROM users WHERE id = $1 AND suspended_at IS NULL",
-        user_id,
+        user_id as UserId,
     )
     .fetch_optional(pool)
     .await?;
@@ -174,7 +177,7 @@ pub async fn stop_view_as(pool: &PgPool, actor: &Actor, email: &str) -> Result<(
 pub async fn set_plan(
     pool: &PgPool,
     actor: &Actor,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     plan: Option<&str>,
     grace: TimeDelta,
 ) -> Result<billing::store::Applied, AdminError> {

@@ -6,12 +6,12 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::SourceState;
 use crate::domain::console::{
     ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleOverview as Overview,
     ConsoleSignIn, ConsoleSource as SourceRow, ConsoleToken, ConsoleTracker,
     ConsoleUser as UserRow, ConsoleUserPage, ConsoleWorkspace,
 };
+use crate::domain::{SourceState, WorkspaceId};
 use crate::server::{billing, jobs::JobQueue};
 
 pub async fn overview(
@@ -238,14 +238,14 @@ async fn workspace_page(
     now: DateTime<Utc>,
 ) -> Result<ConsoleWorkspace, sqlx::Error> {
     let pool = &state.pool;
-    let id = membership.id;
+    let id = WorkspaceId(membership.id);
     let billing_row = billing::store::billing_row(pool, id).await?;
     let trackers = sqlx::query!(
         r#"SELECT t.id, t.label, t.interval_secs, t.paused, t.paused_by_plan, t.created_at,
                 s.id AS source_id, s.kind, s.key, s.state AS "state: SourceState", s.last_poll_at
          FROM trackers t JOIN sources s ON s.id = t.source_id
          WHERE t.workspace_id = $1 ORDER BY t.created_at DESC, t.id LIMIT $2"#,
-        id,
+        id as WorkspaceId,
         TRACKERS_SHOWN,
     )
     .fetch_all(pool)
@@ -267,7 +267,7 @@ async fn workspace_page(
     .collect();
     let tracker_total = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM trackers WHERE workspace_id = $1"#,
-        id,
+        id as WorkspaceId,
     )
     .fetch_one(pool)
     .await?;
@@ -276,7 +276,7 @@ async fn workspace_page(
                 k.created_at, k.last_used_at
          FROM api_tokens k LEFT JOIN users u ON u.id = k.created_by
          WHERE k.workspace_id = $1 ORDER BY k.created_at DESC"#,
-        id,
+        id as WorkspaceId,
     )
     .fetch_all(pool)
     .await?

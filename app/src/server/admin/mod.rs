@@ -12,14 +12,16 @@ pub use figures::*;
 
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::server::{auth::CurrentUser, billing};
+use crate::{
+    domain::UserId,
+    server::{auth::CurrentUser, billing},
+};
 
 /// Who did it.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
 }
 
@@ -54,7 +56,7 @@ pub async fn audit(
     sqlx::query!(
         "INSERT INTO audit_log (actor_id, actor_email, action, target, detail)
          VALUES ($1, $2, $3, $4, $5)",
-        actor.id,
+        actor.id as UserId,
         &actor.email,
         action,
         target,

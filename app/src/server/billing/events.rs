@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Billing, BillingError, store};
+use crate::domain::WorkspaceId;
 
 /// How old (or how far in the future) a signature's timestamp may be.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -180,7 +181,10 @@ pub enum Outcome {
     /// Nothing to do, and why.
     Ignored(String),
     /// The workspace's subscription state was read from Stripe and its plan applied.
-    Applied { workspace_id: Uuid, plan: String },
+    Applied {
+        workspace_id: WorkspaceId,
+        plan: String,
+    },
 }
 
 /// An id field that may be a string or an expanded object.
@@ -294,7 +298,7 @@ pub async fn process(
         id,
         status,
         error.as_deref(),
-        workspace,
+        workspace as Option<WorkspaceId>,
         now,
     )
     .execute(&mut *claim)
@@ -339,7 +343,7 @@ async fn handle(
         )));
     };
     if let Some(named) = named_workspace
-        && named != workspace_id
+        && named != workspace_id.uuid()
     {
         tracing::warn!(
             %workspace_id, named_workspace = %named, subscription = %subscription.id,

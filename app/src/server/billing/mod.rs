@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgPool;
 use stripe::StripeRequest;
-use uuid::Uuid;
 
+use crate::domain::{UserId, WorkspaceId};
 use crate::{
     domain::billing::BillingView,
     server::{billing::standing::Standing, state::AppState},
@@ -149,7 +149,7 @@ struct StripePrice {
 
 /// What Stripe bills for a workspace about to be deleted.
 struct GoingWorkspace {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     customer: Option<String>,
     subscription: Option<String>,
     status: Option<String>,
@@ -236,7 +236,7 @@ impl Billing {
     pub async fn customer(
         &self,
         pool: &PgPool,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         email: &str,
     ) -> Result<String, BillingError> {
         let mut transaction = pool.begin().await?;
@@ -263,7 +263,7 @@ impl Billing {
     pub async fn checkout(
         &self,
         pool: &PgPool,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         email: &str,
         plan: &str,
     ) -> Result<String, BillingError> {
@@ -315,7 +315,7 @@ impl Billing {
     pub async fn portal(
         &self,
         pool: &PgPool,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
     ) -> Result<Option<String>, BillingError> {
         self.check_enabled()?;
         let row = store::billing_row(pool, workspace_id).await?;
@@ -341,7 +341,7 @@ impl Billing {
     pub async fn cancel_before_deleting_user(
         &self,
         pool: &PgPool,
-        user_id: Uuid,
+        user_id: UserId,
     ) -> Result<usize, BillingError> {
         let going = sqlx::query_as!(
             GoingWorkspace,
@@ -354,7 +354,7 @@ impl Billing {
                    SELECT 1 FROM workspace_members other
                    WHERE other.workspace_id = b.workspace_id AND other.user_id <> $1
                )",
-            user_id,
+            user_id as UserId,
         )
         .fetch_all(pool)
         .await?;
@@ -448,7 +448,7 @@ impl Billing {
 /// The workspace's plan, usage and subscription at `now`, for its billing page.
 pub async fn overview(
     state: &AppState,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     now: DateTime<Utc>,
 ) -> Result<BillingView, sqlx::Error> {
     let row = store::billing_row(&state.pool, workspace_id).await?;
@@ -458,7 +458,7 @@ pub async fn overview(
 /// [`overview`] from the workspace's billing row, already read.
 pub async fn overview_of(
     state: &AppState,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     row: &store::BillingRow,
     now: DateTime<Utc>,
 ) -> Result<BillingView, sqlx::Error> {
@@ -480,7 +480,7 @@ pub async fn overview_of(
     };
     let paused_by_plan = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM trackers WHERE workspace_id = $1 AND paused AND paused_by_plan"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(pool)
     .await?;
@@ -505,7 +505,7 @@ pub async fn overview_of(
         test_mode: state.billing.is_standin(),
         history_pruned_from: sqlx::query_scalar!(
             "SELECT retention_kept_until FROM workspaces WHERE id = $1 AND retention_kept_until > $2",
-            workspace_id,
+            workspace_id as WorkspaceId,
             now,
         )
         .fetch_optional(pool)

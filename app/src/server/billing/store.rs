@@ -2,10 +2,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
-use uuid::Uuid;
 
 use super::standing::{BillingState, Standing};
-use crate::domain::{Plan, SourceId};
+use crate::domain::{Plan, SourceId, WorkspaceId};
 
 /// A limit a workspace ran into.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,14 +46,14 @@ pub async fn plan(executor: impl PgExecutor<'_>, id: &str) -> Result<Option<Plan
 /// The plan whose limits apply to the workspace now.
 pub async fn workspace_plan(
     executor: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<Plan, sqlx::Error> {
     sqlx::query_as!(
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
                 p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
          FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(executor)
     .await
@@ -71,13 +70,13 @@ pub struct BillingRow {
 
 pub async fn billing_row(
     executor: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<BillingRow, sqlx::Error> {
     let row = sqlx::query!(
         "SELECT stripe_customer_id, subscription_id, subscription_status, subscription_plan,
                 current_period_end, cancel_at_period_end, past_due_since, plan_override, synced_at
          FROM workspace_billing WHERE workspace_id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_optional(executor)
     .await?;
@@ -103,9 +102,10 @@ pub async fn billing_row(
 pub async fn workspace_of_customer(
     executor: impl PgExecutor<'_>,
     customer_id: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<WorkspaceId>, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT workspace_id FROM workspace_billing WHERE stripe_customer_id = $1",
+        r#"SELECT workspace_id AS "workspace_id: WorkspaceId" FROM workspace_billing
+           WHERE stripe_customer_id = $1"#,
         customer_id,
     )
     .fetch_optional(executor)
@@ -115,11 +115,11 @@ pub async fn workspace_of_customer(
 /// Whether the workspace exists.
 pub async fn workspace_exists(
     executor: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1) AS "exists!""#,
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(executor)
     .await
@@ -129,17 +129,17 @@ pub async fn workspace_exists(
 /// and returns its Stripe customer: how two checkouts at once agree on one customer.
 pub async fn lock_customer(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query!(
         "INSERT INTO workspace_billing (workspace_id) VALUES ($1) ON CONFLICT (workspace_id) DO NOTHING",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .execute(&mut *connection)
     .await?;
     sqlx::query_scalar!(
         "SELECT stripe_customer_id FROM workspace_billing WHERE workspace_id = $1 FOR UPDATE",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(&mut *connection)
     .await
@@ -147,12 +147,12 @@ pub async fn lock_customer(
 
 pub async fn set_customer(
     executor: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     customer_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE workspace_billing SET stripe_customer_id = $2 WHERE workspace_id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
         customer_id,
     )
     .execute(executor)
@@ -188,7 +188,7 @@ impl Subscription {
 /// recorded. A failed payment's time is kept from the first time it was seen.
 pub async fn record_subscription(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     subscription: &Subscription,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
@@ -215,7 +215,7 @@ pub async fn record_subscription(
              subscription_id = $3, subscription_status = $4, subscription_plan = $5,
              current_period_end = $6, cancel_at_period_end = $7, synced_at = $9
          WHERE workspace_id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
         subscription.customer,
         subscription.id,
         subscription.status,
@@ -233,13 +233,13 @@ pub async fn record_subscription(
 /// Sets or clears support's plan override.
 pub async fn set_override(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     plan: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     lock_customer(&mut *connection, workspace_id).await?;
     sqlx::query!(
         "UPDATE workspace_billing SET plan_override = $2 WHERE workspace_id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
         plan,
     )
     .execute(&mut *connection)
@@ -271,14 +271,14 @@ pub const DOWNGRADE_KEEP_DAYS: i64 = 30;
 /// loses nothing; once the plan keeps as long again, the exception ends.
 async fn keep_history_through_downgrade(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     previous_plan: &str,
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let kept = sqlx::query!(
         "SELECT retention_kept_days, retention_kept_until FROM workspaces WHERE id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(&mut *connection)
     .await?;
@@ -309,7 +309,7 @@ async fn keep_history_through_downgrade(
     if (days, until) != (kept_days, kept_until) {
         sqlx::query!(
             "UPDATE workspaces SET retention_kept_days = $2, retention_kept_until = $3 WHERE id = $1",
-            workspace_id,
+            workspace_id as WorkspaceId,
             days,
             until,
         )
@@ -325,14 +325,14 @@ async fn keep_history_through_downgrade(
 /// the plan allows. Data is never touched. Safe to run any number of times.
 pub async fn apply_plan(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     now: DateTime<Utc>,
     grace: TimeDelta,
 ) -> Result<Applied, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let previous_plan = sqlx::query_scalar!(
         "SELECT plan_id FROM workspaces WHERE id = $1 FOR UPDATE",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_optional(&mut *transaction)
     .await?;
@@ -347,7 +347,7 @@ pub async fn apply_plan(
     };
     sqlx::query!(
         "UPDATE workspaces SET plan_id = $2 WHERE id = $1 AND plan_id <> $2",
-        workspace_id,
+        workspace_id as WorkspaceId,
         plan.id,
     )
     .execute(&mut *transaction)
@@ -372,7 +372,7 @@ pub async fn apply_plan(
              SELECT id, 'paused', $3 FROM changed
          )
          SELECT id AS "id!", source_id AS "source_id!" FROM changed"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         i64::from(plan.max_trackers),
         format!("over the {} plan's tracker limit", plan.name),
     )
@@ -401,7 +401,7 @@ pub async fn apply_plan(
              SELECT id, 'resumed', $3 FROM changed
          )
          SELECT id AS "id!", source_id AS "source_id!" FROM changed"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         i64::from(plan.max_trackers),
         format!("within the {} plan's limits again", plan.name),
     )
@@ -424,7 +424,7 @@ pub async fn apply_plan(
              FROM changed
          )
          SELECT id AS "id!", source_id AS "source_id!" FROM changed"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         plan.min_interval_secs,
         plan.name,
     )
@@ -455,7 +455,7 @@ pub async fn apply_plan(
              FROM changed WHERE interval_secs <> was
          )
          SELECT id AS "id!", source_id AS "source_id!" FROM changed WHERE interval_secs <> was"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         plan.min_interval_secs,
     )
     .fetch_all(&mut *transaction)
@@ -508,12 +508,12 @@ pub async fn workspaces_to_apply(
     pool: &PgPool,
     now: DateTime<Utc>,
     grace: TimeDelta,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<WorkspaceId>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT b.workspace_id, w.plan_id, b.subscription_status, b.subscription_plan,
+        r#"SELECT b.workspace_id AS "workspace_id: WorkspaceId", w.plan_id, b.subscription_status, b.subscription_plan,
                 b.current_period_end, b.cancel_at_period_end, b.past_due_since, b.plan_override
          FROM workspace_billing b JOIN workspaces w ON w.id = b.workspace_id
-         WHERE b.subscription_id IS NOT NULL OR b.plan_override IS NOT NULL OR w.plan_id <> 'free'",
+         WHERE b.subscription_id IS NOT NULL OR b.plan_override IS NOT NULL OR w.plan_id <> 'free'"#,
     )
     .fetch_all(pool)
     .await?;
@@ -537,11 +537,11 @@ pub async fn workspaces_to_apply(
 /// Trackers that count against the limit: the active ones.
 pub async fn active_trackers(
     executor: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM trackers WHERE workspace_id = $1 AND NOT paused"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(executor)
     .await
@@ -549,11 +549,11 @@ pub async fn active_trackers(
 
 pub async fn api_tokens(
     executor: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM api_tokens WHERE workspace_id = $1"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_one(executor)
     .await
@@ -563,11 +563,11 @@ pub async fn api_tokens(
 /// cannot both take the last free place) and returns its plan.
 async fn lock_workspace_plan(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<Plan, sqlx::Error> {
     sqlx::query!(
         "SELECT 1 AS locked FROM workspaces WHERE id = $1 FOR UPDATE",
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_optional(&mut *connection)
     .await?;
@@ -577,7 +577,7 @@ async fn lock_workspace_plan(
 /// Checks, under the workspace's lock, that one more active tracker fits.
 pub async fn check_tracker_room(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
     let plan = lock_workspace_plan(connection, workspace_id).await?;
     let active = active_trackers(&mut *connection, workspace_id).await?;
@@ -614,7 +614,7 @@ pub fn check_interval(plan: &Plan, interval_secs: i64) -> Result<(), UpgradeRequ
 /// Checks, under the workspace's lock, that one more API token fits.
 pub async fn check_token_room(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
     let plan = lock_workspace_plan(connection, workspace_id).await?;
     let tokens = api_tokens(&mut *connection, workspace_id).await?;

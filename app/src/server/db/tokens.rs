@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{TokenName, TokenScope};
+use crate::domain::{TokenName, TokenScope, UserId, WorkspaceId};
 
 /// A token as listed on the account page (never the token itself).
 #[derive(Debug, Clone)]
@@ -21,15 +21,15 @@ pub struct TokenCaller {
     pub token_id: Uuid,
     pub token_name: String,
     pub scope: TokenScope,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub workspace_name: String,
 }
 
 #[tracing::instrument(skip(pool, token_hash))]
 pub async fn create(
     pool: impl sqlx::PgExecutor<'_>,
-    workspace_id: Uuid,
-    created_by: Uuid,
+    workspace_id: WorkspaceId,
+    created_by: UserId,
     name: &TokenName,
     scope: TokenScope,
     token_hash: &[u8],
@@ -39,8 +39,8 @@ pub async fn create(
         "INSERT INTO api_tokens (workspace_id, created_by, name, scope, token_hash, token_prefix)
          VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id",
-        workspace_id,
-        created_by,
+        workspace_id as WorkspaceId,
+        created_by as UserId,
         name.as_ref(),
         scope as TokenScope,
         token_hash,
@@ -51,12 +51,12 @@ pub async fn create(
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn list(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<TokenRow>, sqlx::Error> {
+pub async fn list(pool: &PgPool, workspace_id: WorkspaceId) -> Result<Vec<TokenRow>, sqlx::Error> {
     sqlx::query_as!(
         TokenRow,
         r#"SELECT id, name, scope AS "scope: TokenScope", token_prefix, created_at, last_used_at
            FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .fetch_all(pool)
     .await
@@ -66,13 +66,13 @@ pub async fn list(pool: &PgPool, workspace_id: Uuid) -> Result<Vec<TokenRow>, sq
 #[tracing::instrument(skip(pool))]
 pub async fn revoke(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     token_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query!(
         "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2",
         token_id,
-        workspace_id,
+        workspace_id as WorkspaceId,
     )
     .execute(pool)
     .await?
@@ -91,7 +91,7 @@ pub async fn authenticate(
         token_id: Uuid,
         token_name: String,
         scope: TokenScope,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         workspace_name: String,
         last_used_at: Option<DateTime<Utc>>,
     }

@@ -1,6 +1,6 @@
 use sqlx::PgPool;
-use uuid::Uuid;
 
+use crate::domain::{UserId, WorkspaceId};
 use crate::{
     domain::{Email, Role},
     server::auth::CurrentUser,
@@ -8,10 +8,11 @@ use crate::{
 
 /// The user with `id` and the workspace they act in (their first, today their only one).
 #[tracing::instrument(skip(pool))]
-pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>, sqlx::Error> {
+pub async fn find_current(pool: &PgPool, id: UserId) -> Result<Option<CurrentUser>, sqlx::Error> {
     sqlx::query_as!(
         CurrentUser,
-        r#"SELECT u.id, u.email, u.role AS "role: Role", w.id AS workspace_id,
+        r#"SELECT u.id AS "id: UserId", u.email, u.role AS "role: Role",
+                  w.id AS "workspace_id: WorkspaceId",
                   w.name AS workspace_name
            FROM users u
            JOIN workspace_members m ON m.user_id = u.id
@@ -19,7 +20,7 @@ pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>
            WHERE u.id = $1 AND u.suspended_at IS NULL
            ORDER BY m.created_at, w.id
            LIMIT 1"#,
-        id,
+        id as UserId,
     )
     .fetch_optional(pool)
     .await
@@ -30,9 +31,9 @@ pub async fn find_current(pool: &PgPool, id: Uuid) -> Result<Option<CurrentUser>
 pub async fn find_credentials(
     pool: &PgPool,
     email: &Email,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+) -> Result<Option<(UserId, String)>, sqlx::Error> {
     let row = sqlx::query!(
-        "SELECT id, password_hash FROM users WHERE email = $1",
+        r#"SELECT id AS "id: UserId", password_hash FROM users WHERE email = $1"#,
         email.as_ref(),
     )
     .fetch_optional(pool)
@@ -47,12 +48,12 @@ pub async fn create(
     email: &Email,
     password_hash: &str,
     role: Role,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<UserId>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let user_id = sqlx::query_scalar!(
-        "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO NOTHING
-         RETURNING id",
+        r#"INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
+           ON CONFLICT (email) DO NOTHING
+           RETURNING id AS "id: UserId""#,
         email.as_ref(),
         password_hash,
         role as Role,
@@ -75,7 +76,7 @@ pub async fn create(
     sqlx::query!(
         "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'owner')",
         workspace_id,
-        user_id,
+        user_id as UserId,
     )
     .execute(&mut *tx)
     .await?;
@@ -84,10 +85,14 @@ pub async fn create(
 }
 
 #[tracing::instrument(skip(pool, password_hash))]
-pub async fn set_password(pool: &PgPool, id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn set_password(
+    pool: &PgPool,
+    id: UserId,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE users SET password_hash = $2 WHERE id = $1",
-        id,
+        id as UserId,
         password_hash,
     )
     .execute(pool)
@@ -98,14 +103,14 @@ pub async fn set_password(pool: &PgPool, id: Uuid, password_hash: &str) -> Resul
 /// Deletes the user, their sessions and memberships, and every workspace they were the
 /// last member of, with everything in it.
 #[tracing::instrument(skip(pool))]
-pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn delete(pool: &PgPool, id: UserId) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     delete_in(&mut tx, id).await?;
     tx.commit().await
 }
 
 /// [`delete`] inside the caller's transaction.
-pub async fn delete_in(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn delete_in(tx: &mut sqlx::PgConnection, id: UserId) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "DELETE FROM workspaces w
          USING workspace_members m
@@ -114,36 +119,42 @@ pub async fn delete_in(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx
                SELECT 1 FROM workspace_members other
                WHERE other.workspace_id = w.id AND other.user_id <> $1
            )",
-        id,
+        id as UserId,
     )
     .execute(&mut *tx)
     .await?;
     // Sessions and memberships go with the user (ON DELETE CASCADE).
-    sqlx::query!("DELETE FROM users WHERE id = $1", id)
+    sqlx::query!("DELETE FROM users WHERE id = $1", id as UserId)
         .execute(&mut *tx)
         .await?;
     Ok(())
 }
 
 /// The id of the user with `email`, if any.
-pub async fn find_id(pool: &PgPool, email: &Email) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_ref())
-        .fetch_optional(pool)
-        .await
+pub async fn find_id(pool: &PgPool, email: &Email) -> Result<Option<UserId>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: UserId" FROM users WHERE email = $1"#,
+        email.as_ref()
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// The password hash of the user with `id`, if they still exist.
-pub async fn password_hash(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id)
-        .fetch_optional(pool)
-        .await
+pub async fn password_hash(pool: &PgPool, id: UserId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT password_hash FROM users WHERE id = $1",
+        id as UserId
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// Whether the user is suspended.
-pub async fn is_suspended(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn is_suspended(pool: &PgPool, id: UserId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT suspended_at IS NOT NULL AS "suspended!" FROM users WHERE id = $1"#,
-        id,
+        id as UserId,
     )
     .fetch_optional(pool)
     .await
@@ -183,7 +194,7 @@ pub async fn delete_old_sign_ins(pool: &PgPool) -> Result<u64, sqlx::Error> {
 /// and browser it came from, for the admin's history of the user.
 pub async fn record_sign_in(
     pool: &PgPool,
-    id: Uuid,
+    id: UserId,
     ip: &str,
     user_agent: Option<&str>,
     outcome: SignInOutcome,
@@ -192,7 +203,7 @@ pub async fn record_sign_in(
     let user_agent = user_agent.map(|agent| agent.chars().take(300).collect::<String>());
     sqlx::query!(
         "INSERT INTO sign_ins (user_id, ip, user_agent, outcome) VALUES ($1, $2, $3, $4)",
-        id,
+        id as UserId,
         ip,
         user_agent,
         outcome.as_str(),

@@ -1,12 +1,16 @@
+use crate::domain::WorkspaceId;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 /// Renames the workspace; `false` when it does not exist.
 #[tracing::instrument(skip(pool))]
-pub async fn rename(pool: &PgPool, workspace_id: Uuid, name: &str) -> Result<bool, sqlx::Error> {
+pub async fn rename(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query!(
         "UPDATE workspaces SET name = $2 WHERE id = $1",
-        workspace_id,
+        workspace_id as WorkspaceId,
         name,
     )
     .execute(pool)

@@ -5,13 +5,12 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::{
     series::{self, Series},
     store::{self, History, HistoryRequest, MetricView, TrackerView},
 };
-use crate::domain::{ChartRange, TrackerId};
+use crate::domain::{ChartRange, TrackerId, WorkspaceId};
 
 /// How many points a chart asks for: enough for a wide screen, few enough to draw at once.
 pub const CHART_POINTS: i64 = 500;
@@ -48,7 +47,7 @@ pub struct TrackerPage {
 /// The page of tracker `id` of the workspace; `None` when there is no such tracker in it.
 pub async fn tracker_page(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
     request: PageRequest<'_>,
     now: DateTime<Utc>,

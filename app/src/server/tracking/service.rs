@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::domain::{Preview, SourceId, TrackerId};
+use crate::domain::{Preview, SourceId, TrackerId, WorkspaceId};
 
 use crate::server::billing::store::{self as billing, UpgradeRequired};
 
@@ -140,7 +139,7 @@ fn check_end(ends_at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, Se
 pub async fn add_tracker(
     pool: &PgPool,
     engine: &Engine,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     input: &AddTracker,
 ) -> Result<(bool, TrackerView), ServiceError> {
     take_preview_quota(pool, engine, workspace_id).await?;
@@ -151,7 +150,7 @@ pub async fn add_tracker(
 async fn take_preview_quota(
     pool: &PgPool,
     engine: &Engine,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<(), ServiceError> {
     let quota = crate::server::rate_limit::Quota {
         attempts: engine.config().previews_per_minute.max(1),
@@ -165,7 +164,7 @@ async fn take_preview_quota(
 async fn add_tracker_now(
     pool: &PgPool,
     engine: &Engine,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     input: &AddTracker,
 ) -> Result<(bool, TrackerView), ServiceError> {
     let label = input.label.as_deref().map(check_label).transpose()?;
@@ -218,7 +217,7 @@ async fn add_tracker_now(
     let tracked = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND source_id = $2)
                   AS "tracked!""#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         source_id as SourceId,
     )
     .fetch_one(&mut *transaction)
@@ -295,7 +294,7 @@ where
 pub async fn update_tracker(
     pool: &PgPool,
     engine: &Engine,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
     edit: &TrackerEdit,
 ) -> Result<TrackerView, ServiceError> {
@@ -320,7 +319,7 @@ pub async fn update_tracker(
     if edit.paused == Some(false) {
         let paused = sqlx::query_scalar!(
             "SELECT paused FROM trackers WHERE workspace_id = $1 AND id = $2",
-            workspace_id,
+            workspace_id as WorkspaceId,
             id as TrackerId,
         )
         .fetch_optional(&mut *transaction)
@@ -356,7 +355,7 @@ pub struct SeriesRequest<'a> {
 /// A tracker's series for one metric (the first when none is named).
 pub async fn series(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
     request: SeriesRequest<'_>,
 ) -> Result<(String, Series), ServiceError> {
@@ -410,7 +409,7 @@ pub async fn series(
 pub async fn preview(
     pool: &PgPool,
     engine: &Engine,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     url: &str,
     metrics: BTreeMap<String, String>,
 ) -> Result<Preview, ServiceError> {

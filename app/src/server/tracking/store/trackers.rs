@@ -5,9 +5,8 @@ use super::{MetricView, SourceView, refresh_schedule};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, types::Json};
-use uuid::Uuid;
 
-use crate::domain::{MetricId, SourceId, SourceState, TrackerId};
+use crate::domain::{MetricId, SourceId, SourceState, TrackerId, WorkspaceId};
 
 /// A workspace's tracker, with its source and metrics.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -37,7 +36,7 @@ pub enum Added {
 
 pub async fn add_tracker(
     connection: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     source_id: SourceId,
     label: &str,
     interval_secs: i32,
@@ -48,7 +47,7 @@ pub async fn add_tracker(
            VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (workspace_id, source_id) DO NOTHING
            RETURNING id AS "id: TrackerId""#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         source_id as SourceId,
         label,
         interval_secs,
@@ -69,7 +68,7 @@ pub async fn add_tracker(
     }
     let existing = sqlx::query_scalar!(
         r#"SELECT id AS "id: TrackerId" FROM trackers WHERE workspace_id = $1 AND source_id = $2"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         source_id as SourceId,
     )
     .fetch_one(&mut *connection)
@@ -80,7 +79,7 @@ pub async fn add_tracker(
 /// The trackers of a workspace, newest first, with their sources and latest values.
 pub async fn list_trackers(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<Vec<TrackerView>, sqlx::Error> {
     trackers_where(pool, workspace_id, None).await
 }
@@ -88,7 +87,7 @@ pub async fn list_trackers(
 /// One tracker of the workspace; `None` when it does not exist or belongs to another.
 pub async fn get_tracker(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
 ) -> Result<Option<TrackerView>, sqlx::Error> {
     Ok(trackers_where(pool, workspace_id, Some(id)).await?.pop())
@@ -98,7 +97,7 @@ pub async fn get_tracker(
 /// is no such tracker in the workspace. Ownership and metrics in one query.
 pub async fn tracker_metrics(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
 ) -> Result<Option<Vec<(MetricId, String)>>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -106,7 +105,7 @@ pub async fn tracker_metrics(
            FROM trackers t LEFT JOIN source_metrics m ON m.source_id = t.source_id
            WHERE t.workspace_id = $1 AND t.id = $2
            ORDER BY m.position, m.id"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         id as TrackerId,
     )
     .fetch_all(pool)
@@ -124,14 +123,14 @@ pub async fn tracker_metrics(
 /// Which trackers a query reads.
 enum Filter<'a> {
     /// The workspace's, or one of them.
-    Workspace(Uuid, Option<TrackerId>),
+    Workspace(WorkspaceId, Option<TrackerId>),
     /// The one shared under this token.
     Shared(&'a str),
 }
 
 async fn trackers_where(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: Option<TrackerId>,
 ) -> Result<Vec<TrackerView>, sqlx::Error> {
     trackers_matching(pool, Filter::Workspace(workspace_id, id)).await
@@ -245,7 +244,7 @@ async fn trackers_matching(
            WHERE (t.workspace_id = $1 AND ($2::uuid IS NULL OR t.id = $2))
               OR t.share_token = $3
            ORDER BY t.created_at DESC, t.id"#,
-        workspace_id,
+        workspace_id as Option<WorkspaceId>,
         id as Option<TrackerId>,
         token,
     )
@@ -258,14 +257,14 @@ async fn trackers_matching(
 /// there is no such tracker in the workspace.
 pub async fn share_tracker(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
         "UPDATE trackers SET share_token = coalesce(share_token, $3)
          WHERE workspace_id = $1 AND id = $2
          RETURNING share_token",
-        workspace_id,
+        workspace_id as WorkspaceId,
         id as TrackerId,
         crate::server::tokens::random_base62(22),
     )
@@ -278,12 +277,12 @@ pub async fn share_tracker(
 /// is no such tracker in the workspace.
 pub async fn unshare_tracker(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query!(
         "UPDATE trackers SET share_token = NULL WHERE workspace_id = $1 AND id = $2",
-        workspace_id,
+        workspace_id as WorkspaceId,
         id as TrackerId,
     )
     .execute(pool)
@@ -305,7 +304,7 @@ pub struct TrackerChanges {
 /// the workspace.
 pub async fn update_tracker(
     transaction: &mut PgConnection,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
     changes: &TrackerChanges,
 ) -> Result<bool, sqlx::Error> {
@@ -337,7 +336,7 @@ pub async fn update_tracker(
              FROM changed WHERE interval_secs <> was_interval
          )
          SELECT source_id AS "source_id: SourceId" FROM changed"#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         id as TrackerId,
         changes.label.as_deref(),
         changes.paused,
@@ -358,14 +357,14 @@ pub async fn update_tracker(
 /// return). `false` when there is no such tracker in the workspace.
 pub async fn delete_tracker(
     pool: &PgPool,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let source_id = sqlx::query_scalar!(
         r#"DELETE FROM trackers WHERE workspace_id = $1 AND id = $2
            RETURNING source_id AS "source_id: SourceId""#,
-        workspace_id,
+        workspace_id as WorkspaceId,
         id as TrackerId,
     )
     .fetch_optional(&mut *transaction)
