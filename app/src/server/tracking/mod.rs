@@ -7,6 +7,7 @@
 //! once however many workspaces track it; a **tracker** is a workspace's subscription to
 //! a source; a **sample** is one value of one metric of a source at one time.
 
+pub mod batch;
 pub mod config;
 pub mod engine;
 pub mod export;
@@ -89,6 +90,16 @@ pub struct Readings {
 impl Readings {
     pub fn push(&mut self, name: &str, value: f64) {
         self.values.push((name.to_string(), value));
+    }
+
+    /// The readings of `values`, in their order; a `None` is left out as by
+    /// [`push_some`](Self::push_some).
+    pub fn of<'a>(values: impl IntoIterator<Item = (&'a str, Option<f64>)>) -> Self {
+        let mut readings = Self::default();
+        for (name, value) in values {
+            readings.push_some(name, value);
+        }
+        readings
     }
 
     /// Adds `value` when there is one (a hidden like count, for example, is left out).

@@ -3,19 +3,7 @@
 //! answer, which is `{}` when none is known), and `/coins/{id}` for the metadata.
 //! `UPCOUNT_COINGECKO_API_KEY` (a demo key) is sent as `x-cg-demo-api-key`.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use url::Url;
-
-use super::{
-    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, segments,
-};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Credentials, Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams},
-};
+use super::prelude::*;
 
 /// CoinGecko's API.
 pub const COINGECKO: Service = Service::new(&ServiceSpec {
@@ -56,27 +44,23 @@ fn request(http: &Upstreams, url: Url) -> UpstreamRequest {
 
 #[async_trait]
 impl Provider for Coin {
-    fn kind(&self) -> &'static str {
-        "coingecko.coin"
-    }
-
-    fn label(&self) -> &'static str {
-        "Coin price"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &["https://www.coingecko.com/en/coins/bitcoin"]
-    }
-
-    fn service(&self) -> Service {
-        COINGECKO
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "coingecko.coin",
+            label: "Coin price",
+            service: COINGECKO,
+            examples: &["https://www.coingecko.com/en/coins/bitcoin"],
+            metrics: &[
+                Metric("price_usd", MetricKind::Gauge, "USD"),
+                Metric("market_cap_usd", MetricKind::Gauge, "USD"),
+                Metric("volume_24h_usd", MetricKind::Gauge, "USD"),
+            ],
+            batch_size: 100,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "coingecko.com" {
-            return None;
-        }
-        let segments = segments(url);
+        let segments = segments_on(url, "coingecko.com")?;
         // /en/coins/bitcoin or /coins/bitcoin
         let position = segments.iter().position(|segment| segment == "coins")?;
         self.parse_key(segments.get(position + 1)?).ok()
@@ -93,18 +77,6 @@ impl Provider for Coin {
                 "`{key}` is not a CoinGecko coin id (such as `bitcoin`)"
             ))
         }
-    }
-
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("price_usd", MetricKind::Gauge, "USD"),
-            MetricSpec::new("market_cap_usd", MetricKind::Gauge, "USD"),
-            MetricSpec::new("volume_24h_usd", MetricKind::Gauge, "USD"),
-        ]
-    }
-
-    fn batch_size(&self) -> usize {
-        100
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
@@ -140,16 +112,7 @@ impl Provider for Coin {
                 .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
                 .and_then(|date| date.and_hms_opt(0, 0, 0))
                 .map(|time| time.and_utc()),
-            tags: json["categories"]
-                .as_array()
-                .map(|categories| {
-                    categories
-                        .iter()
-                        .filter_map(|category| category.as_str().map(str::to_string))
-                        .take(10)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            tags: strings(&json["categories"]).take(10).collect(),
         })
     }
 
@@ -158,31 +121,29 @@ impl Provider for Coin {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
         let mut url = http.endpoint(COINGECKO, "/simple/price")?;
         url.query_pairs_mut()
-            .append_pair("ids", &ids.join(","))
+            .append_pair("ids", &keys(sources).join(","))
             .append_pair("vs_currencies", "usd")
             .append_pair("include_market_cap", "true")
             .append_pair("include_24hr_vol", "true");
         let json = http.get_json(&request(http, url), "CoinGecko").await?;
-        if !json.is_object() {
-            return Err(missing("object of prices", &json));
-        }
-        Ok(sources
-            .iter()
-            .map(|source| {
-                let coin = json.get(&source.key).ok_or_else(|| {
-                    FetchError::Gone(format!("CoinGecko has no coin {}", source.key))
-                })?;
+        let coins = json
+            .as_object()
+            .ok_or_else(|| missing("object of prices", &json))?;
+        Ok(read_each(
+            sources,
+            |key| coins.get(key),
+            |key| FetchError::Gone(format!("CoinGecko has no coin {key}")),
+            |_, coin| {
                 let price = number(&coin["usd"]).ok_or_else(|| missing("usd price", coin))?;
-                let mut readings = Readings::default();
-                readings.push("price_usd", price);
-                readings.push_some("market_cap_usd", number(&coin["usd_market_cap"]));
-                readings.push_some("volume_24h_usd", number(&coin["usd_24h_vol"]));
-                Ok(readings)
-            })
-            .collect())
+                Ok(Readings::of([
+                    ("price_usd", Some(price)),
+                    ("market_cap_usd", number(&coin["usd_market_cap"])),
+                    ("volume_24h_usd", number(&coin["usd_24h_vol"])),
+                ]))
+            },
+        ))
     }
 }
 

@@ -1,19 +1,7 @@
 //! GitHub repositories through the REST API: `GET /repos/{owner}/{repo}`. An optional
 //! `UPCOUNT_GITHUB_TOKEN` raises the rate limit from 60 to 5,000 requests an hour.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use url::Url;
-
-use super::{
-    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, rfc3339, segments,
-};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Credentials, Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams},
-};
+use super::prelude::*;
 
 /// GitHub's API.
 pub const GITHUB: Service = Service::new(&ServiceSpec {
@@ -88,30 +76,27 @@ async fn repo(http: &Upstreams, key: &str) -> Result<serde_json::Value, FetchErr
 
 #[async_trait]
 impl Provider for Repo {
-    fn kind(&self) -> &'static str {
-        "github.repo"
-    }
-
-    fn label(&self) -> &'static str {
-        "GitHub repository"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://github.com/leptos-rs/leptos",
-            "https://github.com/serde-rs/json",
-        ]
-    }
-
-    fn service(&self) -> Service {
-        GITHUB
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "github.repo",
+            label: "GitHub repository",
+            service: GITHUB,
+            examples: &[
+                "https://github.com/leptos-rs/leptos",
+                "https://github.com/serde-rs/json",
+            ],
+            metrics: &[
+                Metric("stars", MetricKind::Counter, "stars"),
+                Metric("forks", MetricKind::Counter, "forks"),
+                Metric("open_issues", MetricKind::Gauge, "issues"),
+                Metric("watchers", MetricKind::Gauge, "watchers"),
+            ],
+            batch_size: 1,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "github.com" {
-            return None;
-        }
-        let segments = segments(url);
+        let segments = segments_on(url, "github.com")?;
         let (owner, name) = (segments.first()?, segments.get(1)?);
         if RESERVED.contains(&owner.to_ascii_lowercase().as_str()) {
             return None;
@@ -136,63 +121,32 @@ impl Provider for Repo {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("stars", MetricKind::Counter, "stars"),
-            MetricSpec::new("forks", MetricKind::Counter, "forks"),
-            MetricSpec::new("open_issues", MetricKind::Gauge, "issues"),
-            MetricSpec::new("watchers", MetricKind::Gauge, "watchers"),
-        ]
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let json = repo(http, &source.key).await?;
         let full_name = json["full_name"]
             .as_str()
             .unwrap_or(&source.key)
             .to_string();
-        let tags = json["topics"]
-            .as_array()
-            .map(|topics| {
-                topics
-                    .iter()
-                    .filter_map(|topic| topic.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(Metadata {
             key: full_name.clone(),
             title: full_name.clone(),
-            url: json["html_url"]
-                .as_str()
-                .map(str::to_string)
+            url: text(&json["html_url"])
                 .unwrap_or_else(|| format!("https://github.com/{full_name}")),
-            author: json["owner"]["login"].as_str().map(str::to_string),
+            author: text(&json["owner"]["login"]),
             published_at: rfc3339(&json["created_at"]),
-            tags,
+            tags: strings(&json["topics"]).collect(),
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            outcomes.push(repo(http, &source.key).await.and_then(|json| {
-                let stars = number(&json["stargazers_count"])
-                    .ok_or_else(|| missing("stargazers_count", &json))?;
-                let mut readings = Readings::default();
-                readings.push("stars", stars);
-                readings.push_some("forks", number(&json["forks_count"]));
-                readings.push_some("open_issues", number(&json["open_issues_count"]));
-                // `watchers_count` repeats the stars; subscribers are the watchers.
-                readings.push_some("watchers", number(&json["subscribers_count"]));
-                Ok(readings)
-            }));
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let json = repo(http, &source.key).await?;
+        Ok(Readings::of([
+            ("stars", Some(required(&json, "stargazers_count")?)),
+            ("forks", number(&json["forks_count"])),
+            ("open_issues", number(&json["open_issues_count"])),
+            // `watchers_count` repeats the stars; subscribers are the watchers.
+            ("watchers", number(&json["subscribers_count"])),
+        ]))
     }
 }
 

@@ -1,19 +1,7 @@
 //! Hacker News through its Firebase API: `/v0/item/{id}.json` and `/v0/user/{id}.json`.
 //! Unknown ids answer `null`; deleted and dead items are gone.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use url::Url;
-
-use super::{
-    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, query_param, unix_time,
-};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams},
-};
+use super::prelude::*;
 
 const SITE: &str = "https://news.ycombinator.com";
 
@@ -53,6 +41,20 @@ async fn get(http: &Upstreams, path: &str, what: &str) -> Result<serde_json::Val
     Ok(json)
 }
 
+/// The `id` of a link to `path` on the site (`/item?id=8863`).
+fn id_in(url: &Url, path: &str) -> Option<String> {
+    if bare_host(url)? != "news.ycombinator.com" || url.path() != path {
+        return None;
+    }
+    query_param(url, "id")
+}
+
+/// A user; gone when the API answers `null`.
+async fn user(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchError> {
+    let what = format!("Hacker News user {id}");
+    get(http, &format!("/v0/user/{id}.json"), &what).await
+}
+
 async fn item(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchError> {
     let what = format!("Hacker News item {id}");
     let json = get(http, &format!("/v0/item/{id}.json"), &what).await?;
@@ -72,27 +74,22 @@ async fn item(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchErro
 
 #[async_trait]
 impl Provider for Item {
-    fn kind(&self) -> &'static str {
-        "hackernews.item"
-    }
-
-    fn label(&self) -> &'static str {
-        "Hacker News post"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &["https://news.ycombinator.com/item?id=8863"]
-    }
-
-    fn service(&self) -> Service {
-        HACKER_NEWS
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "hackernews.item",
+            label: "Hacker News post",
+            service: HACKER_NEWS,
+            examples: &["https://news.ycombinator.com/item?id=8863"],
+            metrics: &[
+                Metric("score", MetricKind::Gauge, "points"),
+                Metric("comments", MetricKind::Counter, "comments"),
+            ],
+            batch_size: 1,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "news.ycombinator.com" || url.path() != "/item" {
-            return None;
-        }
-        self.parse_key(&query_param(url, "id")?).ok()
+        self.parse_key(&id_in(url, "/item")?).ok()
     }
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
@@ -101,13 +98,6 @@ impl Provider for Item {
             Ok(id) if id > 0 => Ok(id.to_string()),
             _ => Err(format!("`{key}` is not a Hacker News item id (a number)")),
         }
-    }
-
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("score", MetricKind::Gauge, "points"),
-            MetricSpec::new("comments", MetricKind::Counter, "comments"),
-        ]
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
@@ -126,59 +116,42 @@ impl Provider for Item {
             key: source.key.clone(),
             title,
             url: format!("{SITE}/item?id={}", source.key),
-            author: json["by"].as_str().map(str::to_string),
+            author: text(&json["by"]),
             published_at: unix_time(&json["time"]),
             tags: vec![kind.to_string()],
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            outcomes.push(item(http, &source.key).await.map(|json| {
-                let mut readings = Readings::default();
-                readings.push_some("score", json["score"].as_f64());
-                // Stories and polls count their comments in `descendants`.
-                readings.push_some(
-                    "comments",
-                    json["descendants"]
-                        .as_f64()
-                        .or_else(|| json["kids"].as_array().map(|kids| kids.len() as f64)),
-                );
-                readings
-            }));
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let json = item(http, &source.key).await?;
+        Ok(Readings::of([
+            ("score", json["score"].as_f64()),
+            // Stories and polls count their comments in `descendants`.
+            (
+                "comments",
+                json["descendants"]
+                    .as_f64()
+                    .or_else(|| json["kids"].as_array().map(|kids| kids.len() as f64)),
+            ),
+        ]))
     }
 }
 
 #[async_trait]
 impl Provider for User {
-    fn kind(&self) -> &'static str {
-        "hackernews.user"
-    }
-
-    fn label(&self) -> &'static str {
-        "Hacker News user"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &["https://news.ycombinator.com/user?id=pg"]
-    }
-
-    fn service(&self) -> Service {
-        HACKER_NEWS
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "hackernews.user",
+            label: "Hacker News user",
+            service: HACKER_NEWS,
+            examples: &["https://news.ycombinator.com/user?id=pg"],
+            metrics: &[Metric("karma", MetricKind::Gauge, "karma")],
+            batch_size: 1,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "news.ycombinator.com" || url.path() != "/user" {
-            return None;
-        }
-        self.parse_key(&query_param(url, "id")?).ok()
+        self.parse_key(&id_in(url, "/user")?).ok()
     }
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
@@ -192,13 +165,8 @@ impl Provider for User {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![MetricSpec::new("karma", MetricKind::Gauge, "karma")]
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let what = format!("Hacker News user {}", source.key);
-        let json = get(http, &format!("/v0/user/{}.json", source.key), &what).await?;
+        let json = user(http, &source.key).await?;
         let id = json["id"].as_str().unwrap_or(&source.key).to_string();
         Ok(Metadata {
             key: id.clone(),
@@ -210,27 +178,12 @@ impl Provider for User {
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            let what = format!("Hacker News user {}", source.key);
-            let outcome = get(http, &format!("/v0/user/{}.json", source.key), &what)
-                .await
-                .and_then(|json| {
-                    let karma = json["karma"]
-                        .as_f64()
-                        .ok_or_else(|| missing("karma", &json))?;
-                    let mut readings = Readings::default();
-                    readings.push("karma", karma);
-                    Ok(readings)
-                });
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let json = user(http, &source.key).await?;
+        let karma = json["karma"]
+            .as_f64()
+            .ok_or_else(|| missing("karma", &json))?;
+        Ok(Readings::of([("karma", Some(karma))]))
     }
 }
 

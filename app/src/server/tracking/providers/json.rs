@@ -5,19 +5,13 @@
 //! The source's config (`{"url", "metrics": {name: expression}, "headers": [{name,
 //! value}]}`) reaches the provider with secret header values already decrypted.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use reqwest::StatusCode;
-use url::Url;
 
-use super::{Badge, BatchOutcome, Module, Provider};
+use super::prelude::*;
 use crate::domain::JmesPath;
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::Service,
-    http::{UpstreamRequest, Upstreams, upstream_message},
-};
+use crate::server::tracking::http::upstream_message;
 
 pub const MODULE: Module = Module {
     name: "json",
@@ -242,16 +236,17 @@ pub use crate::domain::json_pick::number_at as evaluate_one;
 
 #[async_trait]
 impl Provider for Json {
-    fn kind(&self) -> &'static str {
-        "json"
-    }
-
-    fn label(&self) -> &'static str {
-        "JSON API"
-    }
-
-    fn service(&self) -> Service {
-        Service::WEB
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "json",
+            label: "JSON API",
+            service: Service::WEB,
+            // Never asked for by link alone (see `recognise`).
+            examples: &[],
+            // The source's own expressions (see `metrics`).
+            metrics: &[],
+            batch_size: 1,
+        }
     }
 
     /// Never by URL alone: a `json` source is asked for with its expressions.
@@ -310,22 +305,10 @@ impl Provider for Json {
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            let outcome = match JsonConfig::from_source(source) {
-                Ok(config) => fetch_document(http, &config)
-                    .await
-                    .map(|document| evaluate(&config.metrics, &document)),
-                Err(error) => Err(error),
-            };
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let config = JsonConfig::from_source(source)?;
+        let document = fetch_document(http, &config).await?;
+        Ok(evaluate(&config.metrics, &document))
     }
 }
 

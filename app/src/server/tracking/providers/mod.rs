@@ -12,13 +12,34 @@ use chrono::{DateTime, TimeZone, Utc};
 use url::Url;
 
 use super::{
-    FetchError, Metadata, MetricSpec, Readings, SourceRef,
+    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Service, TrackingConfig},
     http::Upstreams,
 };
 
 // `pub mod <file>;` for every provider file, and `MODULES`, in file-name order.
 include!(concat!(env!("OUT_DIR"), "/providers.rs"));
+
+/// What every provider file uses (`use super::prelude::*;`), so that a file names only
+/// what is particular to its upstream.
+pub(crate) mod prelude {
+    pub(crate) use std::sync::Arc;
+
+    pub(crate) use async_trait::async_trait;
+    pub(crate) use url::Url;
+
+    pub(crate) use super::{
+        Badge, BatchOutcome, KindSpec, Metric, Module, Provider, bare_host, host_and_segments,
+        is_token, missing, number, query_param, required, rfc3339, segments, segments_on, strings,
+        text, unix_time,
+    };
+    pub(crate) use crate::server::tracking::{
+        FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
+        batch::{by_key, keys, read_each},
+        config::{Credentials, Service, ServiceSpec},
+        http::{UpstreamRequest, Upstreams},
+    };
+}
 
 /// What one provider file declares: everything the rest of the system derives.
 pub struct Module {
@@ -46,21 +67,53 @@ pub struct Badge {
 /// The outcome per source of a batch fetch, in the order the sources were given.
 pub type BatchOutcome = Vec<Result<Readings, FetchError>>;
 
+/// What a kind declares about itself besides its code: read by the trait's `kind`,
+/// `label`, `service`, `examples`, `metrics` and `batch_size`.
+#[derive(Debug, Clone, Copy)]
+pub struct KindSpec {
+    /// `github.repo`: stored with every source, never renamed.
+    pub kind: &'static str,
+    /// What the provider tracks, for people: "GitHub repository".
+    pub label: &'static str,
+    /// The upstream it talks to (base URL, credentials, rate limit).
+    pub service: Service,
+    /// Links this kind recognises, for the add form's hints, the docs and the contract
+    /// test (each must be recognised); none for a kind that is never asked for by link.
+    pub examples: &'static [&'static str],
+    /// The metrics every source of the kind has (a kind whose metrics depend on the
+    /// source implements [`Provider::metrics`] instead).
+    pub metrics: &'static [Metric],
+    /// How many sources one request can fetch.
+    pub batch_size: usize,
+}
+
+/// A metric as a kind declares it: name, kind and unit, as [`MetricSpec::new`] takes them.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric(pub &'static str, pub MetricKind, pub &'static str);
+
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
+    /// What the kind is: see [`KindSpec`].
+    fn spec(&self) -> KindSpec;
+
     /// `github.repo`: stored with every source, never renamed.
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> &'static str {
+        self.spec().kind
+    }
 
     /// What the provider tracks, for people: "GitHub repository".
-    fn label(&self) -> &'static str;
+    fn label(&self) -> &'static str {
+        self.spec().label
+    }
 
     /// The upstream it talks to (base URL, credentials, rate limit).
-    fn service(&self) -> Service;
+    fn service(&self) -> Service {
+        self.spec().service
+    }
 
-    /// Links this kind recognises, for the add form's hints, the docs and the contract
-    /// test (each must be recognised).
+    /// Links this kind recognises (see [`KindSpec::examples`]).
     fn examples(&self) -> &'static [&'static str] {
-        &[]
+        self.spec().examples
     }
 
     /// The key of the thing `url` points at, when this provider recognises it.
@@ -69,12 +122,15 @@ pub trait Provider: Send + Sync + 'static {
     /// Checks and normalises a key given directly (`{"kind": …, "key": …}`).
     fn parse_key(&self, key: &str) -> Result<String, String>;
 
-    /// The metrics of `source`.
-    fn metrics(&self, source: &SourceRef) -> Vec<MetricSpec>;
+    /// The metrics of `source`: by default the kind's own ([`KindSpec::metrics`]).
+    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
+        let metric = |&Metric(name, kind, unit): &Metric| MetricSpec::new(name, kind, unit);
+        self.spec().metrics.iter().map(metric).collect()
+    }
 
     /// How many sources one request can fetch.
     fn batch_size(&self) -> usize {
-        1
+        self.spec().batch_size
     }
 
     /// `Some(reason)` when the server lacks a credential this provider needs: by default,
@@ -94,13 +150,35 @@ pub trait Provider: Send + Sync + 'static {
     /// Title, link, author…; also the existence check when a tracker is added.
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError>;
 
+    /// The current values of one source, for kinds whose upstream answers one source a
+    /// request: the default [`fetch`](Self::fetch) asks for each source in turn. Kinds
+    /// that fetch many sources at once implement `fetch` instead and never come here.
+    async fn readings(
+        &self,
+        _http: &Upstreams,
+        _source: &SourceRef,
+    ) -> Result<Readings, FetchError> {
+        Err(FetchError::Invalid(format!(
+            "{} fetches its sources in batches only",
+            self.kind()
+        )))
+    }
+
     /// The current values of up to [`batch_size`](Self::batch_size) sources. `Err` when the
-    /// whole request failed; per source otherwise.
+    /// whole request failed; per source otherwise. By default one request per source
+    /// ([`readings`](Self::readings)), one after the other: a failed source does not stop
+    /// the others.
     async fn fetch(
         &self,
         http: &Upstreams,
         sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError>;
+    ) -> Result<BatchOutcome, FetchError> {
+        let mut outcomes = Vec::with_capacity(sources.len());
+        for source in sources {
+            outcomes.push(self.readings(http, source).await);
+        }
+        Ok(outcomes)
+    }
 }
 
 /// Every provider kind with its module, module by module; built once.
@@ -189,6 +267,17 @@ pub(crate) fn segments(url: &Url) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The path segments of `url` when its bare host is `host`: most links are recognised so.
+pub(crate) fn segments_on(url: &Url, host: &str) -> Option<Vec<String>> {
+    (bare_host(url)? == host).then(|| segments(url))
+}
+
+/// The bare host and the path segments of `url`, for kinds whose links come from several
+/// hosts (`youtu.be` and `youtube.com`).
+pub(crate) fn host_and_segments(url: &Url) -> Option<(String, Vec<String>)> {
+    Some((bare_host(url)?, segments(url)))
+}
+
 /// The value of query parameter `name`.
 pub(crate) fn query_param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
@@ -203,6 +292,16 @@ pub(crate) fn number(value: &serde_json::Value) -> Option<f64> {
         serde_json::Value::String(text) => text.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// A JSON string, owned.
+pub(crate) fn text(value: &serde_json::Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+/// The strings of a JSON array, in order (anything else in it is skipped): topics, tags.
+pub(crate) fn strings(value: &serde_json::Value) -> impl Iterator<Item = String> + '_ {
+    value.as_array().into_iter().flatten().filter_map(text)
 }
 
 /// An RFC 3339 timestamp.
@@ -221,6 +320,11 @@ pub(crate) fn unix_time(value: &serde_json::Value) -> Option<DateTime<Utc>> {
 /// Whether `text` is 1..=`max` characters from `allowed`.
 pub(crate) fn is_token(text: &str, max: usize, allowed: impl Fn(char) -> bool) -> bool {
     !text.is_empty() && text.chars().count() <= max && text.chars().all(allowed)
+}
+
+/// The number in `json[field]`; a parse error naming `field` when there is none.
+pub(crate) fn required(json: &serde_json::Value, field: &str) -> Result<f64, FetchError> {
+    number(&json[field]).ok_or_else(|| missing(field, json))
 }
 
 /// A parse error for a payload that is missing `what`.

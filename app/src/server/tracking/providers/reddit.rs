@@ -3,21 +3,10 @@
 
 use std::collections::HashMap;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use reqwest::StatusCode;
-use url::Url;
 
-use super::{
-    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, segments,
-    unix_time,
-};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams, upstream_message},
-};
+use super::prelude::*;
+use crate::server::tracking::http::upstream_message;
 
 const SITE: &str = "https://www.reddit.com";
 
@@ -62,19 +51,19 @@ async fn posts(
     let children = json["data"]["children"]
         .as_array()
         .ok_or_else(|| missing("listing of posts", &json))?;
-    Ok(children
-        .iter()
-        .filter(|child| child["kind"] == "t3")
-        .filter_map(|child| {
-            let data = &child["data"];
-            Some((data["id"].as_str()?.to_string(), data.clone()))
-        })
-        .collect())
+    let posts = children.iter().filter(|child| child["kind"] == "t3");
+    Ok(by_key(posts.map(|child| child["data"].clone()), |data| {
+        text(&data["id"])
+    }))
+}
+
+/// A post missing from the answer.
+fn no_post(id: &str) -> FetchError {
+    FetchError::Gone(format!("Reddit post {id} does not exist"))
 }
 
 /// A post as readings, or gone when it was removed or deleted.
-fn post_readings(id: &str, data: Option<&serde_json::Value>) -> Result<Readings, FetchError> {
-    let data = data.ok_or_else(|| FetchError::Gone(format!("Reddit post {id} does not exist")))?;
+fn post_readings(id: &str, data: &serde_json::Value) -> Result<Readings, FetchError> {
     if let Some(category) = data["removed_by_category"].as_str() {
         let how = match category {
             "deleted" | "author" => "was deleted by its author",
@@ -84,48 +73,42 @@ fn post_readings(id: &str, data: Option<&serde_json::Value>) -> Result<Readings,
         };
         return Err(FetchError::Gone(format!("Reddit post {id} {how}")));
     }
-    let score = number(&data["score"]).ok_or_else(|| missing("score", data))?;
-    let mut readings = Readings::default();
-    readings.push("score", score);
-    readings.push_some("upvote_ratio", number(&data["upvote_ratio"]));
-    readings.push_some("comments", number(&data["num_comments"]));
-    Ok(readings)
+    Ok(Readings::of([
+        ("score", Some(required(data, "score")?)),
+        ("upvote_ratio", number(&data["upvote_ratio"])),
+        ("comments", number(&data["num_comments"])),
+    ]))
 }
 
 #[async_trait]
 impl Provider for Post {
-    fn kind(&self) -> &'static str {
-        "reddit.post"
-    }
-
-    fn label(&self) -> &'static str {
-        "Reddit post"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.reddit.com/r/rust/comments/1abcde/some_title/",
-            "https://redd.it/1abcde",
-        ]
-    }
-
-    fn service(&self) -> Service {
-        REDDIT
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "reddit.post",
+            label: "Reddit post",
+            service: REDDIT,
+            examples: &[
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/",
+                "https://redd.it/1abcde",
+            ],
+            metrics: &[
+                Metric("score", MetricKind::Gauge, "points"),
+                Metric("upvote_ratio", MetricKind::Gauge, "ratio"),
+                Metric("comments", MetricKind::Counter, "comments"),
+            ],
+            batch_size: 100,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        let host = bare_host(url)?;
-        let segments = segments(url);
-        let id = match host.as_str() {
-            "redd.it" => segments.first()?.clone(),
-            "reddit.com" => match segments.as_slice() {
-                [r, _, comments, id, ..] if r == "r" && comments == "comments" => id.clone(),
-                [comments, id, ..] if comments == "comments" => id.clone(),
-                _ => return None,
-            },
+        let (host, segments) = host_and_segments(url)?;
+        let id = match (host.as_str(), segments.as_slice()) {
+            ("redd.it", [id, ..]) => id,
+            ("reddit.com", [r, _, comments, id, ..]) if r == "r" && comments == "comments" => id,
+            ("reddit.com", [comments, id, ..]) if comments == "comments" => id,
             _ => return None,
         };
-        self.parse_key(&id).ok()
+        self.parse_key(id).ok()
     }
 
     fn parse_key(&self, key: &str) -> Result<String, String> {
@@ -137,23 +120,10 @@ impl Provider for Post {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("score", MetricKind::Gauge, "points"),
-            MetricSpec::new("upvote_ratio", MetricKind::Gauge, "ratio"),
-            MetricSpec::new("comments", MetricKind::Counter, "comments"),
-        ]
-    }
-
-    fn batch_size(&self) -> usize {
-        100
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let found = posts(http, &[source.key.as_str()]).await?;
-        let data = found.get(&source.key);
+        let data = found.get(&source.key).ok_or_else(|| no_post(&source.key))?;
         post_readings(&source.key, data)?;
-        let data = data.ok_or_else(|| FetchError::Gone("no such post".into()))?;
         let subreddit = data["subreddit"].as_str().unwrap_or_default();
         Ok(Metadata {
             key: source.key.clone(),
@@ -162,7 +132,7 @@ impl Provider for Post {
                 .as_str()
                 .map(|permalink| format!("{SITE}{permalink}"))
                 .unwrap_or_else(|| format!("{SITE}/comments/{}", source.key)),
-            author: data["author"].as_str().map(str::to_string),
+            author: text(&data["author"]),
             published_at: unix_time(&data["created_utc"]),
             tags: if subreddit.is_empty() {
                 vec![]
@@ -177,12 +147,13 @@ impl Provider for Post {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
-        let found = posts(http, &ids).await?;
-        Ok(sources
-            .iter()
-            .map(|source| post_readings(&source.key, found.get(&source.key)))
-            .collect())
+        let found = posts(http, &keys(sources)).await?;
+        Ok(read_each(
+            sources,
+            |key| found.get(key),
+            no_post,
+            post_readings,
+        ))
     }
 }
 
@@ -230,27 +201,22 @@ async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchE
 
 #[async_trait]
 impl Provider for Subreddit {
-    fn kind(&self) -> &'static str {
-        "reddit.subreddit"
-    }
-
-    fn label(&self) -> &'static str {
-        "Subreddit"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &["https://www.reddit.com/r/rust/"]
-    }
-
-    fn service(&self) -> Service {
-        REDDIT
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "reddit.subreddit",
+            label: "Subreddit",
+            service: REDDIT,
+            examples: &["https://www.reddit.com/r/rust/"],
+            metrics: &[
+                Metric("subscribers", MetricKind::Gauge, "subscribers"),
+                Metric("active_users", MetricKind::Gauge, "users"),
+            ],
+            batch_size: 1,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "reddit.com" {
-            return None;
-        }
-        match segments(url).as_slice() {
+        match segments_on(url, "reddit.com")?.as_slice() {
             [r, name] | [r, name, _] if r == "r" => self.parse_key(name).ok(),
             _ => None,
         }
@@ -266,13 +232,6 @@ impl Provider for Subreddit {
         } else {
             Err(format!("`{key}` is not a subreddit name"))
         }
-    }
-
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("subscribers", MetricKind::Gauge, "subscribers"),
-            MetricSpec::new("active_users", MetricKind::Gauge, "users"),
-        ]
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
@@ -295,26 +254,15 @@ impl Provider for Subreddit {
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            outcomes.push(about(http, &source.key).await.and_then(|data| {
-                let subscribers =
-                    number(&data["subscribers"]).ok_or_else(|| missing("subscribers", &data))?;
-                let mut readings = Readings::default();
-                readings.push("subscribers", subscribers);
-                readings.push_some(
-                    "active_users",
-                    number(&data["active_user_count"]).or_else(|| number(&data["accounts_active"])),
-                );
-                Ok(readings)
-            }));
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let data = about(http, &source.key).await?;
+        Ok(Readings::of([
+            ("subscribers", Some(required(&data, "subscribers")?)),
+            (
+                "active_users",
+                number(&data["active_user_count"]).or_else(|| number(&data["accounts_active"])),
+            ),
+        ]))
     }
 }
 

@@ -3,21 +3,13 @@
 //! `/videos?id=…`. An app access token comes from the client-credentials flow
 //! (`UPCOUNT_TWITCH_CLIENT_ID`, `UPCOUNT_TWITCH_CLIENT_SECRET`).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
-use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::Deserialize;
-use url::Url;
 
-use super::{
-    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, rfc3339, segments,
-};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Credentials, Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams, upstream_message},
-};
+use super::prelude::*;
+use crate::server::tracking::http::upstream_message;
 
 pub struct Stream;
 pub struct Clip;
@@ -158,10 +150,43 @@ async fn helix(
     }
 }
 
-fn by(field: &str, data: Vec<serde_json::Value>) -> HashMap<String, serde_json::Value> {
+/// The one item Helix answers at `path` for `{param}={key}`; gone when there is none.
+async fn one(
+    http: &Upstreams,
+    path: &str,
+    param: &str,
+    key: &str,
+    what: &str,
+) -> Result<serde_json::Value, FetchError> {
+    let data = helix(http, path, &[(param, key)], what).await?;
     data.into_iter()
-        .filter_map(|item| Some((item[field].as_str()?.to_ascii_lowercase(), item)))
-        .collect()
+        .next()
+        .ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))
+}
+
+/// A video by id; gone when Helix has none.
+async fn video(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchError> {
+    one(http, "/videos", "id", id, &format!("Twitch video {id}")).await
+}
+
+/// The items Helix answers at `path` for a batch (one `{param}={key}` per source), by the
+/// key `key_of` reads from each.
+async fn helix_batch(
+    http: &Upstreams,
+    path: &str,
+    param: &str,
+    sources: &[SourceRef],
+    what: &str,
+    key_of: impl Fn(&serde_json::Value) -> Option<String>,
+) -> Result<HashMap<String, serde_json::Value>, FetchError> {
+    let params: Vec<(&str, &str)> = keys(sources).into_iter().map(|key| (param, key)).collect();
+    Ok(by_key(helix(http, path, &params, what).await?, key_of))
+}
+
+/// The views of a clip or a video.
+fn views(item: &serde_json::Value) -> Result<Readings, FetchError> {
+    let views = required(item, "view_count")?;
+    Ok(Readings::of([("views", Some(views))]))
 }
 
 fn is_login(text: &str) -> bool {
@@ -190,27 +215,22 @@ const RESERVED: &[&str] = &[
 
 #[async_trait]
 impl Provider for Stream {
-    fn kind(&self) -> &'static str {
-        "twitch.stream"
-    }
-
-    fn label(&self) -> &'static str {
-        "Twitch channel"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &["https://www.twitch.tv/shroud"]
-    }
-
-    fn service(&self) -> Service {
-        TWITCH
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "twitch.stream",
+            label: "Twitch channel",
+            service: TWITCH,
+            examples: &["https://www.twitch.tv/shroud"],
+            metrics: &[
+                Metric("viewers", MetricKind::Gauge, "viewers"),
+                Metric("live", MetricKind::Gauge, "live"),
+            ],
+            batch_size: 100,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "twitch.tv" {
-            return None;
-        }
-        match segments(url).as_slice() {
+        match segments_on(url, "twitch.tv")?.as_slice() {
             [login] | [login, _] if !RESERVED.contains(&login.to_ascii_lowercase().as_str()) => {
                 self.parse_key(login).ok()
             }
@@ -227,29 +247,15 @@ impl Provider for Stream {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("viewers", MetricKind::Gauge, "viewers"),
-            MetricSpec::new("live", MetricKind::Gauge, "live"),
-        ]
-    }
-
-    fn batch_size(&self) -> usize {
-        100
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let what = format!("Twitch channel {}", source.key);
-        let users = helix(http, "/users", &[("login", &source.key)], &what).await?;
-        let user = users
-            .first()
-            .ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))?;
+        let user = one(http, "/users", "login", &source.key, &what).await?;
         let login = user["login"].as_str().unwrap_or(&source.key).to_string();
         Ok(Metadata {
             key: login.clone(),
             title: user["display_name"].as_str().unwrap_or(&login).to_string(),
             url: format!("https://www.twitch.tv/{login}"),
-            author: user["display_name"].as_str().map(str::to_string),
+            author: text(&user["display_name"]),
             published_at: rfc3339(&user["created_at"]),
             tags: Vec::new(),
         })
@@ -260,32 +266,29 @@ impl Provider for Stream {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let params: Vec<(&str, &str)> = sources
-            .iter()
-            .map(|source| ("user_login", source.key.as_str()))
-            .collect();
-        let live = by(
+        let live = helix_batch(
+            http,
+            "/streams",
             "user_login",
-            helix(http, "/streams", &params, "Twitch streams").await?,
-        );
+            sources,
+            "Twitch streams",
+            |stream| Some(stream["user_login"].as_str()?.to_ascii_lowercase()),
+        )
+        .await?;
         Ok(sources
             .iter()
             .map(|source| {
-                let mut readings = Readings::default();
-                match live.get(&source.key) {
+                let (viewers, live) = match live.get(&source.key) {
                     Some(stream) if stream["type"] == "live" => {
-                        let viewers = number(&stream["viewer_count"])
-                            .ok_or_else(|| missing("viewer_count", stream))?;
-                        readings.push("viewers", viewers);
-                        readings.push("live", 1.0);
+                        (required(stream, "viewer_count")?, 1.0)
                     }
                     // Offline: missing from `data`.
-                    _ => {
-                        readings.push("viewers", 0.0);
-                        readings.push("live", 0.0);
-                    }
-                }
-                Ok(readings)
+                    _ => (0.0, 0.0),
+                };
+                Ok(Readings::of([
+                    ("viewers", Some(viewers)),
+                    ("live", Some(live)),
+                ]))
             })
             .collect())
     }
@@ -293,28 +296,22 @@ impl Provider for Stream {
 
 #[async_trait]
 impl Provider for Clip {
-    fn kind(&self) -> &'static str {
-        "twitch.clip"
-    }
-
-    fn label(&self) -> &'static str {
-        "Twitch clip"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage",
-            "https://www.twitch.tv/shroud/clip/AwkwardHelplessSalamanderSwiftRage",
-        ]
-    }
-
-    fn service(&self) -> Service {
-        TWITCH
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "twitch.clip",
+            label: "Twitch clip",
+            service: TWITCH,
+            examples: &[
+                "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage",
+                "https://www.twitch.tv/shroud/clip/AwkwardHelplessSalamanderSwiftRage",
+            ],
+            metrics: &[Metric("views", MetricKind::Counter, "views")],
+            batch_size: 100,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        let host = bare_host(url)?;
-        let segments = segments(url);
+        let (host, segments) = host_and_segments(url)?;
         let slug = match (host.as_str(), segments.as_slice()) {
             ("clips.twitch.tv", [slug, ..]) => slug.clone(),
             ("twitch.tv", [_, clip, slug, ..]) if clip == "clip" => slug.clone(),
@@ -334,28 +331,15 @@ impl Provider for Clip {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![MetricSpec::new("views", MetricKind::Counter, "views")]
-    }
-
-    fn batch_size(&self) -> usize {
-        100
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let what = format!("Twitch clip {}", source.key);
-        let clips = helix(http, "/clips", &[("id", &source.key)], &what).await?;
-        let clip = clips
-            .first()
-            .ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))?;
+        let clip = one(http, "/clips", "id", &source.key, &what).await?;
         Ok(Metadata {
             key: source.key.clone(),
             title: clip["title"].as_str().unwrap_or("Twitch clip").to_string(),
-            url: clip["url"]
-                .as_str()
-                .map(str::to_string)
+            url: text(&clip["url"])
                 .unwrap_or_else(|| format!("https://clips.twitch.tv/{}", source.key)),
-            author: clip["broadcaster_name"].as_str().map(str::to_string),
+            author: text(&clip["broadcaster_name"]),
             published_at: rfc3339(&clip["created_at"]),
             tags: Vec::new(),
         })
@@ -366,55 +350,35 @@ impl Provider for Clip {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let params: Vec<(&str, &str)> = sources
-            .iter()
-            .map(|source| ("id", source.key.as_str()))
-            .collect();
-        let clips: HashMap<String, serde_json::Value> =
-            helix(http, "/clips", &params, "Twitch clips")
-                .await?
-                .into_iter()
-                .filter_map(|clip| Some((clip["id"].as_str()?.to_string(), clip)))
-                .collect();
-        Ok(sources
-            .iter()
-            .map(|source| {
-                let clip = clips.get(&source.key).ok_or_else(|| {
-                    FetchError::Gone(format!("Twitch clip {} does not exist", source.key))
-                })?;
-                let views =
-                    number(&clip["view_count"]).ok_or_else(|| missing("view_count", clip))?;
-                let mut readings = Readings::default();
-                readings.push("views", views);
-                Ok(readings)
-            })
-            .collect())
+        let clips = helix_batch(http, "/clips", "id", sources, "Twitch clips", |clip| {
+            text(&clip["id"])
+        })
+        .await?;
+        Ok(read_each(
+            sources,
+            |key| clips.get(key),
+            |key| FetchError::Gone(format!("Twitch clip {key} does not exist")),
+            |_, clip| views(clip),
+        ))
     }
 }
 
 #[async_trait]
 impl Provider for Video {
-    fn kind(&self) -> &'static str {
-        "twitch.video"
-    }
-
-    fn label(&self) -> &'static str {
-        "Twitch video"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &["https://www.twitch.tv/videos/1234567"]
-    }
-
-    fn service(&self) -> Service {
-        TWITCH
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "twitch.video",
+            label: "Twitch video",
+            service: TWITCH,
+            examples: &["https://www.twitch.tv/videos/1234567"],
+            metrics: &[Metric("views", MetricKind::Counter, "views")],
+            // Helix answers 404 for the whole request when any id is unknown: one id a request.
+            batch_size: 1,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "twitch.tv" {
-            return None;
-        }
-        match segments(url).as_slice() {
+        match segments_on(url, "twitch.tv")?.as_slice() {
             [videos, id, ..] if videos == "videos" => self.parse_key(id).ok(),
             _ => None,
         }
@@ -428,60 +392,24 @@ impl Provider for Video {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![MetricSpec::new("views", MetricKind::Counter, "views")]
-    }
-
-    // Helix answers 404 for the whole request when any id is unknown: one id a request.
-    fn batch_size(&self) -> usize {
-        1
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let what = format!("Twitch video {}", source.key);
-        let videos = helix(http, "/videos", &[("id", &source.key)], &what).await?;
-        let video = videos
-            .first()
-            .ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))?;
+        let video = video(http, &source.key).await?;
         Ok(Metadata {
             key: source.key.clone(),
             title: video["title"]
                 .as_str()
                 .unwrap_or("Twitch video")
                 .to_string(),
-            url: video["url"]
-                .as_str()
-                .map(str::to_string)
+            url: text(&video["url"])
                 .unwrap_or_else(|| format!("https://www.twitch.tv/videos/{}", source.key)),
-            author: video["user_name"].as_str().map(str::to_string),
+            author: text(&video["user_name"]),
             published_at: rfc3339(&video["created_at"]),
             tags: Vec::new(),
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            let what = format!("Twitch video {}", source.key);
-            let outcome = helix(http, "/videos", &[("id", &source.key)], &what)
-                .await
-                .and_then(|videos| {
-                    let video = videos
-                        .first()
-                        .ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))?;
-                    let views =
-                        number(&video["view_count"]).ok_or_else(|| missing("view_count", video))?;
-                    let mut readings = Readings::default();
-                    readings.push("views", views);
-                    Ok(readings)
-                });
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        views(&video(http, &source.key).await?)
     }
 }
 

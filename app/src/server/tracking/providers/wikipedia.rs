@@ -7,19 +7,10 @@
 //! links (underscores for spaces, first letter capital). An article with no views in the
 //! last weeks (it does not exist, or was just created) answers 404.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use chrono::{Days, NaiveDate, Utc};
 use serde::Deserialize;
-use url::Url;
 
-use super::{Badge, BatchOutcome, Module, Provider, query_param, segments};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams},
-};
+use super::prelude::*;
 
 /// The Wikimedia REST API.
 pub const WIKIMEDIA: Service = Service::new(&ServiceSpec {
@@ -133,24 +124,19 @@ fn normalise_title(title: &str) -> Option<String> {
 
 #[async_trait]
 impl Provider for Article {
-    fn kind(&self) -> &'static str {
-        "wikipedia.article"
-    }
-
-    fn label(&self) -> &'static str {
-        "Wikipedia article"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://en.wikipedia.org/wiki/Rust_(programming_language)",
-            "https://de.m.wikipedia.org/wiki/K%C3%B6ln",
-            "https://fr.wikipedia.org/w/index.php?title=AC/DC&action=history",
-        ]
-    }
-
-    fn service(&self) -> Service {
-        WIKIMEDIA
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "wikipedia.article",
+            label: "Wikipedia article",
+            service: WIKIMEDIA,
+            examples: &[
+                "https://en.wikipedia.org/wiki/Rust_(programming_language)",
+                "https://de.m.wikipedia.org/wiki/K%C3%B6ln",
+                "https://fr.wikipedia.org/w/index.php?title=AC/DC&action=history",
+            ],
+            metrics: &[Metric("views", MetricKind::Gauge, "views a day")],
+            batch_size: 1,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
@@ -185,10 +171,6 @@ impl Provider for Article {
         Ok(format!("{language}.wikipedia/{title}"))
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![MetricSpec::new("views", MetricKind::Gauge, "views a day")]
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         // The existence check: an article nobody viewed lately has no data either.
         daily_views(http, &source.key).await?;
@@ -208,29 +190,18 @@ impl Provider for Article {
         })
     }
 
-    async fn fetch(
-        &self,
-        http: &Upstreams,
-        sources: &[SourceRef],
-    ) -> Result<BatchOutcome, FetchError> {
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for source in sources {
-            outcomes.push(daily_views(http, &source.key).await.and_then(|days| {
-                let newest = days
-                    .iter()
-                    .rfind(|day| day.day().is_some())
-                    .ok_or_else(|| {
-                        FetchError::Gone(format!(
-                            "Wikipedia article {} has no page views in the last {LOOKBACK_DAYS} days",
-                            title_of(split(&source.key).map_or(&source.key[..], |(_, a)| a))
-                        ))
-                    })?;
-                let mut readings = Readings::default();
-                readings.push("views", newest.views);
-                Ok(readings)
-            }));
-        }
-        Ok(outcomes)
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let days = daily_views(http, &source.key).await?;
+        let newest = days
+            .iter()
+            .rfind(|day| day.day().is_some())
+            .ok_or_else(|| {
+                FetchError::Gone(format!(
+                    "Wikipedia article {} has no page views in the last {LOOKBACK_DAYS} days",
+                    title_of(split(&source.key).map_or(&source.key[..], |(_, a)| a))
+                ))
+            })?;
+        Ok(Readings::of([("views", Some(newest.views))]))
     }
 }
 

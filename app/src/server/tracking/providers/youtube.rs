@@ -4,21 +4,10 @@
 
 use std::collections::HashMap;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use reqwest::StatusCode;
-use url::Url;
 
-use super::{
-    Badge, BatchOutcome, Module, Provider, bare_host, is_token, missing, number, query_param,
-    rfc3339, segments,
-};
-use crate::server::tracking::{
-    FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-    config::{Credentials, Service, ServiceSpec},
-    http::{UpstreamRequest, Upstreams, upstream_message},
-};
+use super::prelude::*;
+use crate::server::tracking::http::upstream_message;
 
 /// YouTube's API.
 pub const YOUTUBE: Service = Service::new(&ServiceSpec {
@@ -99,22 +88,17 @@ async fn list(
     let items = json["items"]
         .as_array()
         .ok_or_else(|| missing("items", &json))?;
-    Ok(items
-        .iter()
-        .filter_map(|item| Some((item["id"].as_str()?.to_string(), item.clone())))
-        .collect())
+    Ok(by_key(items.iter().cloned(), |item| text(&item["id"])))
 }
 
-fn tags(snippet: &serde_json::Value) -> Vec<String> {
-    snippet["tags"]
-        .as_array()
-        .map(|tags| {
-            tags.iter()
-                .filter_map(|tag| tag.as_str().map(str::to_string))
-                .take(20)
-                .collect()
-        })
-        .unwrap_or_default()
+/// A video missing from the answer.
+fn no_video(id: &str) -> FetchError {
+    FetchError::Gone(format!("YouTube video {id} does not exist"))
+}
+
+/// A channel missing from the answer.
+fn no_channel(id: &str) -> FetchError {
+    FetchError::Gone(format!("YouTube channel {id} does not exist"))
 }
 
 fn is_video_id(id: &str) -> bool {
@@ -126,38 +110,37 @@ fn is_video_id(id: &str) -> bool {
 
 #[async_trait]
 impl Provider for Video {
-    fn kind(&self) -> &'static str {
-        "youtube.video"
-    }
-
-    fn label(&self) -> &'static str {
-        "YouTube video"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
-            "https://youtu.be/dQw4w9WgXcQ",
-            "https://www.youtube.com/shorts/dQw4w9WgXcQ",
-        ]
-    }
-
-    fn service(&self) -> Service {
-        YOUTUBE
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "youtube.video",
+            label: "YouTube video",
+            service: YOUTUBE,
+            examples: &[
+                "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+                "https://youtu.be/dQw4w9WgXcQ",
+                "https://www.youtube.com/shorts/dQw4w9WgXcQ",
+            ],
+            metrics: &[
+                Metric("views", MetricKind::Counter, "views"),
+                Metric("likes", MetricKind::Counter, "likes"),
+                Metric("comments", MetricKind::Counter, "comments"),
+            ],
+            batch_size: 50,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        let host = bare_host(url)?;
-        let segments = segments(url);
-        let id = match host.as_str() {
-            "youtu.be" => segments.first()?.clone(),
-            "youtube.com" | "music.youtube.com" => match segments.as_slice() {
-                [watch] if watch == "watch" => query_param(url, "v")?,
-                [kind, id, ..] if ["shorts", "embed", "live", "v"].contains(&kind.as_str()) => {
-                    id.clone()
-                }
-                _ => return None,
-            },
+        let (host, segments) = host_and_segments(url)?;
+        let id = match (host.as_str(), segments.as_slice()) {
+            ("youtu.be", [id, ..]) => id.clone(),
+            ("youtube.com" | "music.youtube.com", [watch]) if watch == "watch" => {
+                query_param(url, "v")?
+            }
+            ("youtube.com" | "music.youtube.com", [kind, id, ..])
+                if ["shorts", "embed", "live", "v"].contains(&kind.as_str()) =>
+            {
+                id.clone()
+            }
             _ => return None,
         };
         self.parse_key(&id).ok()
@@ -172,23 +155,11 @@ impl Provider for Video {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("views", MetricKind::Counter, "views"),
-            MetricSpec::new("likes", MetricKind::Counter, "likes"),
-            MetricSpec::new("comments", MetricKind::Counter, "comments"),
-        ]
-    }
-
-    fn batch_size(&self) -> usize {
-        50
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let found = list(http, "videos", ("id", source.key.clone())).await?;
-        let item = found.get(&source.key).ok_or_else(|| {
-            FetchError::Gone(format!("YouTube video {} does not exist", source.key))
-        })?;
+        let item = found
+            .get(&source.key)
+            .ok_or_else(|| no_video(&source.key))?;
         let snippet = &item["snippet"];
         Ok(Metadata {
             key: source.key.clone(),
@@ -197,9 +168,9 @@ impl Provider for Video {
                 .unwrap_or("YouTube video")
                 .to_string(),
             url: format!("https://www.youtube.com/watch?v={}", source.key),
-            author: snippet["channelTitle"].as_str().map(str::to_string),
+            author: text(&snippet["channelTitle"]),
             published_at: rfc3339(&snippet["publishedAt"]),
-            tags: tags(snippet),
+            tags: strings(&snippet["tags"]).take(20).collect(),
         })
     }
 
@@ -208,54 +179,48 @@ impl Provider for Video {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
-        let found = list(http, "videos", ("id", ids.join(","))).await?;
-        Ok(sources
-            .iter()
-            .map(|source| {
-                let item = found.get(&source.key).ok_or_else(|| {
-                    FetchError::Gone(format!("YouTube video {} does not exist", source.key))
-                })?;
+        let found = list(http, "videos", ("id", keys(sources).join(","))).await?;
+        Ok(read_each(
+            sources,
+            |key| found.get(key),
+            no_video,
+            |_, item| {
                 let statistics = &item["statistics"];
                 let views =
                     number(&statistics["viewCount"]).ok_or_else(|| missing("viewCount", item))?;
-                let mut readings = Readings::default();
-                readings.push("views", views);
-                // Hidden like and disabled comment counts are simply absent.
-                readings.push_some("likes", number(&statistics["likeCount"]));
-                readings.push_some("comments", number(&statistics["commentCount"]));
-                Ok(readings)
-            })
-            .collect())
+                Ok(Readings::of([
+                    ("views", Some(views)),
+                    // Hidden like and disabled comment counts are simply absent.
+                    ("likes", number(&statistics["likeCount"])),
+                    ("comments", number(&statistics["commentCount"])),
+                ]))
+            },
+        ))
     }
 }
 
 #[async_trait]
 impl Provider for Channel {
-    fn kind(&self) -> &'static str {
-        "youtube.channel"
-    }
-
-    fn label(&self) -> &'static str {
-        "YouTube channel"
-    }
-
-    fn examples(&self) -> &'static [&'static str] {
-        &[
-            "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw",
-            "https://www.youtube.com/@LinusTechTips",
-        ]
-    }
-
-    fn service(&self) -> Service {
-        YOUTUBE
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "youtube.channel",
+            label: "YouTube channel",
+            service: YOUTUBE,
+            examples: &[
+                "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw",
+                "https://www.youtube.com/@LinusTechTips",
+            ],
+            metrics: &[
+                Metric("subscribers", MetricKind::Gauge, "subscribers"),
+                Metric("views", MetricKind::Counter, "views"),
+                Metric("videos", MetricKind::Gauge, "videos"),
+            ],
+            batch_size: 50,
+        }
     }
 
     fn recognise(&self, url: &Url) -> Option<String> {
-        if bare_host(url)? != "youtube.com" {
-            return None;
-        }
-        match segments(url).as_slice() {
+        match segments_on(url, "youtube.com")?.as_slice() {
             [channel, id, ..] if channel == "channel" => self.parse_key(id).ok(),
             [handle, ..] if handle.starts_with('@') => self.parse_key(handle).ok(),
             _ => None,
@@ -282,18 +247,6 @@ impl Provider for Channel {
         }
     }
 
-    fn metrics(&self, _source: &SourceRef) -> Vec<MetricSpec> {
-        vec![
-            MetricSpec::new("subscribers", MetricKind::Gauge, "subscribers"),
-            MetricSpec::new("views", MetricKind::Counter, "views"),
-            MetricSpec::new("videos", MetricKind::Gauge, "videos"),
-        ]
-    }
-
-    fn batch_size(&self) -> usize {
-        50
-    }
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let filter = if source.key.starts_with('@') {
             ("forHandle", source.key.clone())
@@ -301,7 +254,7 @@ impl Provider for Channel {
             ("id", source.key.clone())
         };
         let found = list(http, "channels", filter).await?;
-        let gone = || FetchError::Gone(format!("YouTube channel {} does not exist", source.key));
+        let gone = || no_channel(&source.key);
         let item = if source.key.starts_with('@') {
             found.values().next().ok_or_else(gone)?
         } else {
@@ -321,7 +274,7 @@ impl Provider for Channel {
                 Some(custom) => format!("https://www.youtube.com/{custom}"),
                 None => format!("https://www.youtube.com/channel/{id}"),
             },
-            author: snippet["title"].as_str().map(str::to_string),
+            author: text(&snippet["title"]),
             published_at: rfc3339(&snippet["publishedAt"]),
             tags: Vec::new(),
         })
@@ -332,27 +285,28 @@ impl Provider for Channel {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let ids: Vec<&str> = sources.iter().map(|source| source.key.as_str()).collect();
-        let found = list(http, "channels", ("id", ids.join(","))).await?;
-        Ok(sources
-            .iter()
-            .map(|source| {
-                let item = found.get(&source.key).ok_or_else(|| {
-                    FetchError::Gone(format!("YouTube channel {} does not exist", source.key))
-                })?;
+        let found = list(http, "channels", ("id", keys(sources).join(","))).await?;
+        Ok(read_each(
+            sources,
+            |key| found.get(key),
+            no_channel,
+            |_, item| {
                 let statistics = &item["statistics"];
-                let mut readings = Readings::default();
-                if statistics["hiddenSubscriberCount"].as_bool() != Some(true) {
-                    readings.push_some("subscribers", number(&statistics["subscriberCount"]));
-                }
-                readings.push_some("views", number(&statistics["viewCount"]));
-                readings.push_some("videos", number(&statistics["videoCount"]));
+                let hidden = statistics["hiddenSubscriberCount"].as_bool() == Some(true);
+                let readings = Readings::of([
+                    (
+                        "subscribers",
+                        number(&statistics["subscriberCount"]).filter(|_| !hidden),
+                    ),
+                    ("views", number(&statistics["viewCount"])),
+                    ("videos", number(&statistics["videoCount"])),
+                ]);
                 if readings.values.is_empty() {
                     return Err(missing("statistics", item));
                 }
                 Ok(readings)
-            })
-            .collect())
+            },
+        ))
     }
 }
 
