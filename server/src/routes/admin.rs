@@ -4,7 +4,7 @@
 
 use app::{
     api::flash::Flash,
-    domain::{UserId, WorkspaceId},
+    domain::{SourceId, UserId, WorkspaceId},
     server::{
         admin::{self, Actor, AdminError, SourceAction},
         auth::{self, Impersonation},
@@ -181,7 +181,7 @@ pub async fn source(
     Admin(admin): Admin,
     session: tower_sessions::Session,
     headers: HeaderMap,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(SourceId, String)>,
 ) -> Response {
     let Some(action) = SourceAction::parse(&action) else {
         return (StatusCode::NOT_FOUND, "No such action.").into_response();

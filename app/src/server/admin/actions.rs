@@ -238,13 +238,13 @@ impl SourceAction {
 pub async fn source_action(
     pool: &PgPool,
     actor: &Actor,
-    source_id: i64,
+    source_id: SourceId,
     action: SourceAction,
 ) -> Result<(), AdminError> {
     let mut transaction = pool.begin().await?;
     let exists = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM sources WHERE id = $1) AS "exists!""#,
-        source_id,
+        source_id as SourceId,
     )
     .fetch_one(&mut *transaction)
     .await?;
@@ -255,7 +255,7 @@ pub async fn source_action(
         SourceAction::Pause => {
             sqlx::query!(
                 "UPDATE sources SET paused_by_admin = true WHERE id = $1",
-                source_id,
+                source_id as SourceId,
             )
             .execute(&mut *transaction)
             .await?
@@ -263,7 +263,7 @@ pub async fn source_action(
         SourceAction::Resume => {
             sqlx::query!(
                 "UPDATE sources SET paused_by_admin = false WHERE id = $1",
-                source_id,
+                source_id as SourceId,
             )
             .execute(&mut *transaction)
             .await?
@@ -272,7 +272,7 @@ pub async fn source_action(
             sqlx::query!(
                 "UPDATE sources SET next_poll_at = now(), leased_until = NULL
                  WHERE id = $1 AND NOT paused_by_admin AND state NOT IN ('gone', 'paused', 'ended')",
-                source_id,
+                source_id as SourceId,
             )
             .execute(&mut *transaction)
             .await?
@@ -282,14 +282,14 @@ pub async fn source_action(
                 "UPDATE sources SET consecutive_failures = 0, next_poll_at = now(), leased_until = NULL,
                         state = CASE WHEN state = 'backing_off' THEN 'ok' ELSE state END
                  WHERE id = $1",
-                source_id,
+                source_id as SourceId,
             )
             .execute(&mut *transaction)
             .await?
         }
     };
     if matches!(action, SourceAction::Pause | SourceAction::Resume) {
-        refresh_schedule(&mut *transaction, SourceId(source_id)).await?;
+        refresh_schedule(&mut *transaction, source_id).await?;
     }
     audit(
         &mut transaction,
