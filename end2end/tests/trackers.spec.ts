@@ -1,14 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { watchConsole } from './helpers';
+import { signUp, watchConsole } from './helpers';
 
 test('add a tracker by pasting a link, see it with its value, and a clear error for a bad one', async ({ page }) => {
   const errors = watchConsole(page);
-  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL('/dashboard');
+  await signUp(page);
   await expect(page.getByRole('heading', { name: 'Add your first tracker' })).toBeVisible();
 
   // Something that does not exist upstream: the problem is named next to the field.
@@ -43,12 +38,7 @@ test('add a tracker by pasting a link, see it with its value, and a clear error 
 
 test('share a tracker publicly, open it signed out, revoke it and see 404', async ({ page, browser }) => {
   const errors = watchConsole(page);
-  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL('/dashboard');
+  await signUp(page);
   await page.getByLabel('Link').fill('https://github.com/leptos-rs/leptos');
   await page.getByLabel('Label (optional)').fill('Leptos stars');
   await page.getByRole('button', { name: 'Track it' }).click();
@@ -83,12 +73,7 @@ test('share a tracker publicly, open it signed out, revoke it and see 404', asyn
 
 test("open a tracker's chart from the dashboard and switch ranges", async ({ page }) => {
   const errors = watchConsole(page);
-  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL('/dashboard');
+  await signUp(page);
   await page.getByLabel('Link').fill('https://github.com/leptos-rs/leptos');
   await page.getByRole('button', { name: 'Track it' }).click();
   await expect(page.getByRole('status')).toContainText('Now tracking leptos-rs/leptos.');

@@ -1,47 +1,30 @@
 //! Sign-up, sign-in, sessions, the account page and its forms.
 
 use app::domain::Role;
-use sqlx::PgPool;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
-use crate::helpers::{Browser, SpawnOptions, TestApp, location, spawn_app, spawn_app_with};
+use crate::helpers::{
+    SpawnOptions, TestApp, expect_error, header, location, spawn_app, spawn_app_with,
+    spawn_app_with_env, spawn_app_with_member,
+};
 
-async fn count(pool: &PgPool, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
-async fn sign_up(browser: &Browser, email: &str, password: &str) -> reqwest::Response {
-    browser
-        .post_form(
-            "/sign-up",
-            &[
-                ("email", email),
-                ("password", password),
-                ("next", "/dashboard"),
-            ],
-        )
-        .await
-}
+const SIGNED_IN_SESSIONS: &str = "SELECT count(*) FROM sessions WHERE user_id IS NOT NULL";
+/// Days until the only session expires.
+const SESSION_DAYS: &str =
+    "SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM sessions";
 
 #[tokio::test]
 async fn sign_up_creates_a_user_with_a_workspace_and_lands_on_the_dashboard() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let response = sign_up(
-        &browser,
-        "  Ada.Lovelace@Example.COM ",
-        "correct horse battery",
-    )
-    .await;
+    let response = browser
+        .sign_up("  Ada.Lovelace@Example.COM ", "correct horse battery")
+        .await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/dashboard");
 
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
+    let cookie = header(&response, "set-cookie");
     assert!(cookie.starts_with("upcount_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -68,30 +51,22 @@ async fn sign_up_creates_a_user_with_a_workspace_and_lands_on_the_dashboard() {
     );
     assert!(!hash.contains("correct horse"));
     assert_eq!(
-        count(
-            &app.pool,
-            "SELECT count(*) FROM workspace_members WHERE role = 'owner'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM workspace_members WHERE role = 'owner'")
+            .await,
         1
     );
 
     // Rolling 30-day expiry.
-    let days: f64 = sqlx::query_scalar(
-        "SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM sessions",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("the session");
+    let days = app.scalar::<f64>(SESSION_DAYS).await;
     assert!((29.9..=30.0).contains(&days), "{days}");
 }
 
 #[tokio::test]
 async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
-    let app = spawn_app_with(SpawnOptions {
-        env: vec![("UPCOUNT_PUBLIC_URL", "https://upcount.example".into())],
-        ..SpawnOptions::default()
-    })
+    let app = spawn_app_with_env(vec![(
+        "UPCOUNT_PUBLIC_URL",
+        "https://upcount.example".into(),
+    )])
     .await;
     let browser = app.browser();
     let response = browser
@@ -105,10 +80,10 @@ async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    let cookie = header(&response, "set-cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
     // Its own origin is now the only one accepted.
-    let refused = browser.post_form("/sign-out", &[]).await;
+    let refused = browser.press("/sign-out").await;
     assert_eq!(refused.status(), 403);
 }
 
@@ -136,7 +111,7 @@ async fn sign_up_explains_every_bad_field_and_keeps_the_email() {
         ("ada@example.com", "", &["Enter a password."]),
     ];
     for (email, password, messages) in cases {
-        let response = sign_up(&browser, email, password).await;
+        let response = browser.sign_up(email, password).await;
         assert_eq!(location(&response), "/sign-up?next=%2Fdashboard");
         let html = browser.follow(response).await;
         for message in messages {
@@ -154,16 +129,15 @@ async fn sign_up_explains_every_bad_field_and_keeps_the_email() {
             "passwords are never echoed"
         );
     }
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM users").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 0);
 }
 
 #[tokio::test]
 async fn sign_up_with_a_taken_email_does_not_say_so() {
-    let app = spawn_app().await;
-    let owner = app.create_user(Role::Member).await;
+    let (app, owner) = spawn_app_with_member().await;
     let browser = app.browser();
 
-    let response = sign_up(&browser, &owner.email, "someone else's guess").await;
+    let response = browser.sign_up(&owner.email, "someone else's guess").await;
     let html = browser.follow(response).await;
     assert!(
         html.contains("We could not create an account with this email and password."),
@@ -172,7 +146,7 @@ async fn sign_up_with_a_taken_email_does_not_say_so() {
     for revealing in ["already exists", "already registered", "is taken", "in use"] {
         assert!(!html.contains(revealing), "{revealing}");
     }
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM users").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
     assert_eq!(
         browser.get("/dashboard").await.status(),
         303,
@@ -180,15 +154,14 @@ async fn sign_up_with_a_taken_email_does_not_say_so() {
     );
 
     // The owner, with the right password, simply gets in.
-    let response = sign_up(&browser, &owner.email, &owner.password).await;
+    let response = browser.sign_up(&owner.email, &owner.password).await;
     assert_eq!(location(&response), "/dashboard");
     assert_eq!(browser.get("/dashboard").await.status(), 200);
 }
 
 #[tokio::test]
 async fn wrong_credentials_get_one_generic_message() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
+    let (app, user) = spawn_app_with_member().await;
     let browser = app.browser();
     for (email, password) in [
         (user.email.as_str(), "wrong password!"),
@@ -196,14 +169,7 @@ async fn wrong_credentials_get_one_generic_message() {
         (user.email.as_str(), &"x".repeat(10 * 1024)),
     ] {
         let response = browser
-            .post_form(
-                "/sign-in",
-                &[
-                    ("email", email),
-                    ("password", password),
-                    ("next", "/account"),
-                ],
-            )
+            .submit_sign_in(email, password, Some("/account"))
             .await;
         assert_eq!(location(&response), "/sign-in?next=%2Faccount");
         let html = browser.follow(response).await;
@@ -216,31 +182,21 @@ async fn wrong_credentials_get_one_generic_message() {
             "the email is kept"
         );
     }
-    let response = browser
-        .post_form("/sign-in", &[("email", ""), ("password", "")])
-        .await;
+    let response = browser.submit_sign_in("", "", None).await;
     let html = browser.follow(response).await;
     assert!(html.contains("Enter your email address.") && html.contains("Enter your password."));
 }
 
 #[tokio::test]
 async fn signed_in_pages_send_visitors_to_sign_in_and_back() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
+    let (app, user) = spawn_app_with_member().await;
     let browser = app.browser();
     let response = browser.get("/account").await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/sign-in?next=%2Faccount");
 
     let response = browser
-        .post_form(
-            "/sign-in",
-            &[
-                ("email", &user.email),
-                ("password", &user.password),
-                ("next", "/account"),
-            ],
-        )
+        .submit_sign_in(&user.email, &user.password, Some("/account"))
         .await;
     assert_eq!(location(&response), "/account");
     assert_eq!(browser.get("/account").await.status(), 200);
@@ -251,14 +207,7 @@ async fn signed_in_pages_send_visitors_to_sign_in_and_back() {
     let other = app.browser();
     for next in ["https://evil.example/", "//evil.example", "/\\evil.example"] {
         let response = other
-            .post_form(
-                "/sign-in",
-                &[
-                    ("email", &user.email),
-                    ("password", &user.password),
-                    ("next", next),
-                ],
-            )
+            .submit_sign_in(&user.email, &user.password, Some(next))
             .await;
         assert_eq!(location(&response), "/dashboard", "{next}");
     }
@@ -266,38 +215,25 @@ async fn signed_in_pages_send_visitors_to_sign_in_and_back() {
 
 #[tokio::test]
 async fn signing_in_rotates_the_session_id_and_signing_out_deletes_the_session() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
+    let (app, user) = spawn_app_with_member().await;
     let browser = app.browser();
     // A failed attempt leaves an (anonymous) session with a flash message.
     browser
-        .post_form(
-            "/sign-in",
-            &[("email", &user.email), ("password", "nope nope nope")],
-        )
+        .submit_sign_in(&user.email, "nope nope nope", None)
         .await;
     let before = browser.session_cookie().expect("an anonymous session");
 
     browser.sign_in(&user).await;
     let after = browser.session_cookie().expect("a session");
     assert_ne!(before, after, "a new session id after signing in");
-    let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE id = $1")
-        .bind(&before)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let stale = app
+        .count_with("SELECT count(*) FROM sessions WHERE id = $1", &before)
+        .await;
     assert_eq!(stale, 0, "the old id is gone");
 
-    let response = browser.post_form("/sign-out", &[]).await;
+    let response = browser.press("/sign-out").await;
     assert_eq!(location(&response), "/");
-    assert_eq!(
-        count(
-            &app.pool,
-            "SELECT count(*) FROM sessions WHERE user_id IS NOT NULL"
-        )
-        .await,
-        0
-    );
+    assert_eq!(app.count(SIGNED_IN_SESSIONS).await, 0);
     // The old cookie no longer opens anything.
     let thief = app.browser();
     thief.set_session_cookie(&after);
@@ -306,10 +242,8 @@ async fn signing_in_rotates_the_session_id_and_signing_out_deletes_the_session()
 
 #[tokio::test]
 async fn expired_and_forged_session_cookies_count_as_signed_out() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let (app, user) = spawn_app_with_member().await;
+    let browser = app.signed_in(&user).await;
     sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 minute'")
         .execute(&app.pool)
         .await
@@ -329,22 +263,15 @@ async fn expired_and_forged_session_cookies_count_as_signed_out() {
         browser.set_session_cookie(forged);
         let response = browser.get("/dashboard").await;
         assert_eq!(response.status(), 303, "{forged:.20}");
-        let api = browser
-            .client
-            .get(format!("{}/api/v1/me", app.address))
-            .send()
-            .await
-            .expect("GET");
+        let api = browser.fetch("/api/v1/me").await;
         assert_eq!(api.status(), 401, "{forged:.20}");
     }
 }
 
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let (app, user) = spawn_app_with_member().await;
+    let browser = app.signed_in(&user).await;
     let fields = [("name", "CI"), ("scope", "write")];
     for origin in [
         None,
@@ -370,13 +297,10 @@ async fn cross_site_posts_are_refused() {
         .expect("PATCH");
     assert_eq!(response.status(), 403);
     assert!(response.json::<serde_json::Value>().await.expect("JSON")["error"].is_string());
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM api_tokens").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM api_tokens").await, 0);
     assert_eq!(
-        count(
-            &app.pool,
-            "SELECT count(*) FROM workspaces WHERE name = 'pwned'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM workspaces WHERE name = 'pwned'")
+            .await,
         0
     );
 
@@ -390,28 +314,21 @@ async fn cross_site_posts_are_refused() {
         .await
         .expect("POST");
     assert_eq!(response.status(), 200);
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM api_tokens").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM api_tokens").await, 1);
 }
 
 #[tokio::test]
 async fn sign_in_attempts_are_limited_per_email_across_restarts() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
+    let (app, user) = spawn_app_with_member().await;
     let browser = app.browser();
     for _ in 0..10 {
         let response = browser
-            .post_form(
-                "/sign-in",
-                &[("email", &user.email), ("password", "wrong password")],
-            )
+            .submit_sign_in(&user.email, "wrong password", None)
             .await;
         assert_eq!(response.status(), 303);
     }
     let response = browser
-        .post_form(
-            "/sign-in",
-            &[("email", &user.email), ("password", &user.password)],
-        )
+        .submit_sign_in(&user.email, &user.password, None)
         .await;
     let html = browser.follow(response).await;
     assert!(
@@ -427,13 +344,7 @@ async fn sign_in_attempts_are_limited_per_email_across_restarts() {
     .await;
     let browser = restarted.browser();
     let response = browser
-        .post_form(
-            "/sign-in",
-            &[
-                ("email", &user.email.to_uppercase()),
-                ("password", &user.password),
-            ],
-        )
+        .submit_sign_in(&user.email.to_uppercase(), &user.password, None)
         .await;
     let html = browser.follow(response).await;
     assert!(
@@ -449,31 +360,16 @@ async fn sign_in_attempts_are_limited_per_email_across_restarts() {
 
 #[tokio::test]
 async fn sign_in_attempts_are_limited_per_client_address() {
-    let app = spawn_app_with(SpawnOptions {
-        env: vec![("UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP", "3".into())],
-        ..SpawnOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_env(vec![("UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP", "3".into())]).await;
     let browser = app.browser();
     for attempt in 0..3 {
         let email = format!("guess{attempt}@example.com");
-        let response = browser
-            .post_form(
-                "/sign-in",
-                &[("email", &email), ("password", "wrong password")],
-            )
-            .await;
+        let response = browser.submit_sign_in(&email, "wrong password", None).await;
         let html = browser.follow(response).await;
         assert!(html.contains("do not match"), "{html}");
     }
     let response = browser
-        .post_form(
-            "/sign-in",
-            &[
-                ("email", "fresh@example.com"),
-                ("password", "wrong password"),
-            ],
-        )
+        .submit_sign_in("fresh@example.com", "wrong password", None)
         .await;
     let html = browser.follow(response).await;
     assert!(
@@ -481,19 +377,18 @@ async fn sign_in_attempts_are_limited_per_client_address() {
         "{html}"
     );
     // Sign-up counts too: it can be used to guess passwords of taken emails.
-    let response = sign_up(&browser, "new@example.com", "correct horse battery").await;
+    let response = browser
+        .sign_up("new@example.com", "correct horse battery")
+        .await;
     let html = browser.follow(response).await;
     assert!(html.contains("Too many sign-in attempts"), "{html}");
 }
 
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_signs_out_other_sessions() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let laptop = app.browser();
-    let phone = app.browser();
-    laptop.sign_in(&user).await;
-    phone.sign_in(&user).await;
+    let (app, user) = spawn_app_with_member().await;
+    let laptop = app.signed_in(&user).await;
+    let phone = app.signed_in(&user).await;
 
     let cases = [
         (
@@ -543,12 +438,7 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
     );
 
     let old = app.browser();
-    let response = old
-        .post_form(
-            "/sign-in",
-            &[("email", &user.email), ("password", &user.password)],
-        )
-        .await;
+    let response = old.submit_sign_in(&user.email, &user.password, None).await;
     assert!(old.follow(response).await.contains("do not match"));
     let mut renewed = user.clone();
     renewed.password = "a brand new password".into();
@@ -557,28 +447,20 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
 
 #[tokio::test]
 async fn deleting_the_account_removes_its_user_sessions_workspace_and_tokens() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    browser
-        .post_form("/account/tokens", &[("name", "CI"), ("scope", "read")])
-        .await;
+    let (app, user) = spawn_app_with_member().await;
+    let browser = app.signed_in(&user).await;
+    browser.submit_token("CI", "read").await;
 
-    let response = browser
-        .post_form("/account/delete", &[("password", "not my password")])
-        .await;
+    let response = browser.delete_account("not my password").await;
     assert!(
         browser
             .follow(response)
             .await
             .contains("That is not your password.")
     );
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM users").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
 
-    let response = browser
-        .post_form("/account/delete", &[("password", &user.password)])
-        .await;
+    let response = browser.delete_account(&user.password).await;
     assert_eq!(location(&response), "/sign-in");
     let html = browser.follow(response).await;
     assert!(html.contains("Your account was deleted."), "{html}");
@@ -590,14 +472,7 @@ async fn deleting_the_account_removes_its_user_sessions_workspace_and_tokens() {
             .expect("count");
         assert_eq!(left, 0, "{table}");
     }
-    assert_eq!(
-        count(
-            &app.pool,
-            "SELECT count(*) FROM sessions WHERE user_id IS NOT NULL"
-        )
-        .await,
-        0
-    );
+    assert_eq!(app.count(SIGNED_IN_SESSIONS).await, 0);
     assert_eq!(browser.get("/dashboard").await.status(), 303);
 }
 
@@ -616,59 +491,29 @@ async fn a_workspace_with_other_members_outlives_a_deleted_account() {
     .execute(&app.pool)
     .await
     .expect("share the workspace");
-    let browser = app.browser();
-    browser.sign_in(&leaving).await;
-    let response = browser
-        .post_form("/account/delete", &[("password", &leaving.password)])
-        .await;
+    let browser = app.signed_in(&leaving).await;
+    let response = browser.delete_account(&leaving.password).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM users").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
     // The shared workspace stays with its remaining member, as does the other's own.
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM workspaces").await, 2);
-    assert_eq!(
-        count(&app.pool, "SELECT count(*) FROM workspace_members").await,
-        2
-    );
-}
-
-/// Creates a token through the account page and returns it (shown once).
-pub async fn create_token(browser: &Browser, name: &str, scope: &str) -> String {
-    let response = browser
-        .post_form("/account/tokens", &[("name", name), ("scope", scope)])
-        .await;
-    // The token comes in this response (never through the session), not to be cached.
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    let html = response.text().await.expect("body");
-    let marker = html
-        .find("data-testid=\"new-token\"")
-        .expect("the new token is shown");
-    let start = marker + html[marker..].find('>').expect("the tag's end") + 1;
-    let end = start + html[start..].find('<').expect("the end of the token");
-    let token = html[start..end].to_string();
-    assert!(token.starts_with("upc_"), "{token}");
-    assert_eq!(token.len(), 47, "{token}");
-    token
+    assert_eq!(app.count("SELECT count(*) FROM workspaces").await, 2);
+    assert_eq!(app.count("SELECT count(*) FROM workspace_members").await, 2);
 }
 
 #[tokio::test]
 async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let (app, user) = spawn_app_with_member().await;
+    let browser = app.signed_in(&user).await;
 
-    let read = create_token(&browser, "Grafana", "read").await;
-    let page = browser.get("/account").await.text().await.expect("body");
+    let read = browser.create_token("Grafana", "read").await;
+    let page = browser.html("/account").await;
     assert!(!page.contains(&read), "shown once only");
     assert!(page.contains("Grafana") && page.contains("read-only") && page.contains(&read[..9]));
-    let write = create_token(&browser, "CI", "write").await;
+    let write = browser.create_token("CI", "write").await;
 
-    let in_sessions: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM sessions WHERE data::text LIKE '%upc_%'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
+    let in_sessions = app
+        .count("SELECT count(*) FROM sessions WHERE data::text LIKE '%upc_%'")
+        .await;
     assert_eq!(in_sessions, 0, "the token never sits in a session");
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
         .fetch_all(&app.pool)
@@ -684,55 +529,28 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
         "only hashes are stored"
     );
 
-    let api = reqwest::Client::new();
-    let me = |token: String| {
-        let api = api.clone();
-        let url = format!("{}/api/v1/me", app.address);
-        async move { api.get(url).bearer_auth(token).send().await.expect("GET") }
-    };
-    let response = me(read.clone()).await;
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.expect("JSON");
+    let (status, body) = app.api_get("/api/v1/me", &read).await;
+    assert_eq!(status, 200);
     assert_eq!(body["scope"], "read");
     assert_eq!(body["via"]["name"], "Grafana");
     assert_eq!(
-        count(
-            &app.pool,
-            "SELECT count(*) FROM api_tokens WHERE last_used_at IS NOT NULL"
-        )
-        .await,
+        app.count("SELECT count(*) FROM api_tokens WHERE last_used_at IS NOT NULL")
+            .await,
         1
     );
 
-    let rename = |token: String, name: &'static str| {
-        let api = api.clone();
-        let url = format!("{}/api/v1/workspace", app.address);
-        async move {
-            api.patch(url)
-                .bearer_auth(token)
-                .json(&serde_json::json!({ "name": name }))
-                .send()
-                .await
-                .expect("PATCH")
-        }
-    };
-    let refused = rename(read.clone(), "Renamed").await;
-    assert_eq!(refused.status(), 403);
-    let body: serde_json::Value = refused.json().await.expect("JSON");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("read-only")
-    );
-    let renamed = rename(write.clone(), "Renamed").await;
-    assert_eq!(renamed.status(), 200);
+    let rename = Some(json!({ "name": "Renamed" }));
+    let refused = app
+        .api(Method::PATCH, "/api/v1/workspace", &read, rename.clone())
+        .await;
+    expect_error(refused, StatusCode::FORBIDDEN, "read-only");
+    let (status, _) = app
+        .api(Method::PATCH, "/api/v1/workspace", &write, rename)
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(
-        count(
-            &app.pool,
-            "SELECT count(*) FROM workspaces WHERE name = 'Renamed'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM workspaces WHERE name = 'Renamed'")
+            .await,
         1
     );
 
@@ -741,25 +559,18 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
         .fetch_one(&app.pool)
         .await
         .expect("id");
-    let response = browser
-        .post_form(&format!("/account/tokens/{id}/revoke"), &[])
-        .await;
+    let response = browser.press(&format!("/account/tokens/{id}/revoke")).await;
     assert!(browser.follow(response).await.contains("Token revoked."));
-    let response = me(read).await;
-    assert_eq!(response.status(), 401);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.expect("JSON")["error"],
-        "Unknown or revoked API token."
-    );
-    assert_eq!(me(write).await.status(), 200);
+    let (status, body) = app.api_get("/api/v1/me", &read).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "Unknown or revoked API token.");
+    assert_eq!(app.api_get("/api/v1/me", &write).await.0, 200);
 }
 
 #[tokio::test]
 async fn token_forms_explain_bad_input() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let (app, user) = spawn_app_with_member().await;
+    let browser = app.signed_in(&user).await;
     for (name, scope, message) in [
         ("", "read", "Give the token a name"),
         (
@@ -769,28 +580,20 @@ async fn token_forms_explain_bad_input() {
         ),
         ("CI", "admin", "Choose read-only or read-write."),
     ] {
-        let response = browser
-            .post_form("/account/tokens", &[("name", name), ("scope", scope)])
-            .await;
+        let response = browser.submit_token(name, scope).await;
         let html = browser.follow(response).await;
         assert!(html.contains(message), "{message}");
     }
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM api_tokens").await, 0);
-    let response = browser
-        .post_form("/account/tokens/not-a-uuid/revoke", &[])
-        .await;
+    assert_eq!(app.count("SELECT count(*) FROM api_tokens").await, 0);
+    let response = browser.press("/account/tokens/not-a-uuid/revoke").await;
     assert_eq!(response.status(), 404);
 }
 
 #[tokio::test]
 async fn the_api_answers_bad_requests_with_json_errors() {
     let app: TestApp = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    let write = {
-        browser.sign_in(&user).await;
-        create_token(&browser, "CI", "write").await
-    };
+    let browser = app.signed_in(&app.create_user(Role::Member).await).await;
+    let write = browser.create_token("CI", "write").await;
     let api = reqwest::Client::new();
     let url = format!("{}/api/v1/workspace", app.address);
     let cases = [
@@ -849,22 +652,10 @@ async fn the_api_answers_bad_requests_with_json_errors() {
     }
 }
 
-/// Days until the only session expires.
-async fn session_days(pool: &PgPool) -> f64 {
-    sqlx::query_scalar(
-        "SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM sessions",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("the session")
-}
-
 #[tokio::test]
 async fn signed_in_sessions_are_renewed_once_a_day_and_saved_only_when_changed() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let (app, user) = spawn_app_with_member().await;
+    let browser = app.signed_in(&user).await;
     assert_eq!(browser.get("/dashboard").await.status(), 200);
 
     // The last renewal two days ago: the next request starts the 30 days again.
@@ -877,7 +668,7 @@ async fn signed_in_sessions_are_renewed_once_a_day_and_saved_only_when_changed()
     .await
     .expect("age the session");
     assert_eq!(browser.get("/dashboard").await.status(), 200);
-    let days = session_days(&app.pool).await;
+    let days = app.scalar::<f64>(SESSION_DAYS).await;
     assert!((29.9..=30.0).contains(&days), "renewed: {days}");
 
     // Renewed within the day: requests leave the stored session alone.
@@ -886,6 +677,6 @@ async fn signed_in_sessions_are_renewed_once_a_day_and_saved_only_when_changed()
         .await
         .expect("set the expiry");
     assert_eq!(browser.get("/dashboard").await.status(), 200);
-    let days = session_days(&app.pool).await;
+    let days = app.scalar::<f64>(SESSION_DAYS).await;
     assert!((28.9..29.1).contains(&days), "not saved again: {days}");
 }

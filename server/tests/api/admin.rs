@@ -1,20 +1,17 @@
 //! The admin console: every action does what it says and leaves an audit record, and
 //! nobody but an administrator reaches any of it.
 
+use std::time::Duration;
+
 use app::domain::{Role, TokenScope};
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{Browser, TestApp, TestUser, spawn_app};
-
-async fn workspace_of(app: &TestApp, user: &TestUser) -> Uuid {
-    sqlx::query_scalar("SELECT workspace_id FROM workspace_members WHERE user_id = $1")
-        .bind(user.id)
-        .fetch_one(&app.pool)
-        .await
-        .expect("workspace")
-}
+use crate::helpers::{
+    Browser, TestApp, TestUser, eventually, header, location, spawn_app, spawn_app_with_env,
+    spawn_app_with_member,
+};
 
 /// (actor, action, target) of the newest audit record.
 async fn last_audit(app: &TestApp) -> (String, String, String) {
@@ -24,31 +21,102 @@ async fn last_audit(app: &TestApp) -> (String, String, String) {
         .expect("an audit record")
 }
 
+/// Checks that the newest audit record says `actor` did `action` to `target`.
+async fn assert_audited(app: &TestApp, actor: &TestUser, action: &str, target: String) {
+    assert_eq!(
+        last_audit(app).await,
+        (actor.email.clone(), action.to_string(), target)
+    );
+}
+
+/// Presses the console's button at `path` as `admin` (signed in as `browser`), and checks
+/// that it redirects and is audited as `action` on `target`: where it redirects.
+async fn act(
+    app: &TestApp,
+    (admin, browser): (&TestUser, &Browser),
+    path: &str,
+    action: &str,
+    target: &str,
+) -> String {
+    let response = browser.press(path).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    assert_audited(app, admin, action, target.to_string()).await;
+    location(&response)
+}
+
+/// [`act`] on `user` with the button `verb` of their row (`suspend`, `view-as`, …).
+async fn act_on_user(
+    app: &TestApp,
+    acting: (&TestUser, &Browser),
+    user: &TestUser,
+    verb: &str,
+) -> String {
+    let path = format!("/admin/users/{}/{verb}", user.id);
+    let action = format!("user.{}", verb.replace('-', "_"));
+    act(app, acting, &path, &action, &format!("user:{}", user.id)).await
+}
+
+/// The app with an administrator signed in: the app, the administrator, their browser.
+async fn console() -> (TestApp, TestUser, Browser) {
+    let app = spawn_app().await;
+    let (admin_user, admin) = admin(&app).await;
+    (app, admin_user, admin)
+}
+
 async fn admin(app: &TestApp) -> (TestUser, Browser) {
     let admin = app.create_user(Role::Admin).await;
-    let browser = app.browser();
-    browser.sign_in(&admin).await;
+    let browser = app.signed_in(&admin).await;
     (admin, browser)
 }
 
-/// A source with one tracker of `workspace`, due now.
-async fn source_for(app: &TestApp, workspace: Uuid) -> i64 {
-    let source: i64 = sqlx::query_scalar(
-        "INSERT INTO sources (kind, key, title, url, next_poll_at, interval_secs)
-         VALUES ('hackernews.item', $1, 'An item', 'https://news.ycombinator.com/', now(), 900)
-         RETURNING id",
+/// The status of job `id` in the queue.
+async fn job_status(app: &TestApp, id: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("status")
+}
+
+/// The console's data, from its server function.
+async fn console_data(browser: &Browser) -> reqwest::Response {
+    browser
+        .post_form(
+            "/api/admin/console",
+            &[("query", ""), ("provider", ""), ("state", "")],
+        )
+        .await
+}
+
+/// The figures of provider `name` in the console's live data.
+fn provider<'a>(live: &'a Value, name: &str) -> &'a Value {
+    live["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|provider| provider["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {live}"))
+}
+
+/// A source with one tracker of the workspace of `user`, due now.
+async fn source_for(app: &TestApp, user: &TestUser) -> i64 {
+    let workspace = app.workspace_of(user).await;
+    sqlx::query_scalar(
+        "WITH source AS (
+             INSERT INTO sources (kind, key, title, url, next_poll_at, interval_secs)
+             VALUES ('hackernews.item', $1, 'An item', 'https://news.ycombinator.com/', now(), 900)
+             RETURNING id
+         ), tracker AS (
+             INSERT INTO trackers (workspace_id, source_id, label)
+             SELECT $2, id, 'Item' FROM source
+         )
+         SELECT id FROM source",
     )
     .bind(Uuid::new_v4().to_string())
+    .bind(workspace)
     .fetch_one(&app.pool)
     .await
-    .expect("source");
-    sqlx::query("INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Item')")
-        .bind(workspace)
-        .bind(source)
-        .execute(&app.pool)
-        .await
-        .expect("tracker");
-    source
+    .expect("a source with a tracker")
 }
 
 async fn source_state(
@@ -64,49 +132,25 @@ async fn source_state(
 
 #[tokio::test]
 async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspended() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     let user = app.create_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    let source = source_for(&app, workspace).await;
+    let source = source_for(&app, &user).await;
     let token = app.token(&user, TokenScope::Read).await;
-    let member = app.browser();
-    member.sign_in(&user).await;
+    let member = app.signed_in(&user).await;
     assert_eq!(member.get("/dashboard").await.status(), StatusCode::OK);
 
-    let response = admin
-        .post_form(&format!("/admin/users/{}/suspend", user.id), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/admin");
-    assert_eq!(
-        last_audit(&app).await,
-        (
-            admin_user.email.clone(),
-            "user.suspend".into(),
-            format!("user:{}", user.id)
-        )
-    );
+    let back = act_on_user(&app, (&admin_user, &admin), &user, "suspend").await;
+    assert_eq!(back, "/admin");
     // Their session stops working, signing in is refused, their token too.
     let dashboard = member.get("/dashboard").await;
     assert_eq!(dashboard.status(), StatusCode::SEE_OTHER);
     let again = app.browser();
     let refused = again
-        .post_form(
-            "/sign-in",
-            &[
-                ("email", &user.email),
-                ("password", &user.password),
-                ("next", "/dashboard"),
-            ],
-        )
+        .submit_sign_in(&user.email, &user.password, Some("/dashboard"))
         .await;
-    let back = refused.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
+    let back = location(&refused);
     assert!(back.starts_with("/sign-in"), "{back}");
-    let page = again.get(&back).await.text().await.expect("page");
+    let page = again.html(&back).await;
     assert!(page.contains("This account is suspended"), "{page}");
     let (status, _) = app.api_get("/api/v1/me", &token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -114,16 +158,11 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
     let (state, _, next) = source_state(&app, source).await;
     assert_eq!((state.as_str(), next), ("paused", None));
     // The console shows them as suspended.
-    let console = admin
-        .get("/admin?q=".to_string().as_str())
-        .await
-        .text()
-        .await
-        .expect("page");
+    let console = admin.html("/admin?q=").await;
     assert!(console.contains("suspended"), "{console}");
 
     let response = admin
-        .post_form(&format!("/admin/users/{}/unsuspend", user.id), &[])
+        .press(&format!("/admin/users/{}/unsuspend", user.id))
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(last_audit(&app).await.1, "user.unsuspend");
@@ -136,10 +175,10 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
     assert!(next.is_some());
     // An admin cannot suspend themselves.
     let response = admin
-        .post_form(&format!("/admin/users/{}/suspend", admin_user.id), &[])
+        .press(&format!("/admin/users/{}/suspend", admin_user.id))
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = admin.get("/admin").await.text().await.expect("page");
+    let page = admin.html("/admin").await;
     assert!(page.contains("You cannot suspend yourself."), "{page}");
     // Sign-ins are recorded for the console, the refused one too.
     let outcomes: Vec<String> =
@@ -149,37 +188,22 @@ async fn suspending_a_user_ends_their_session_tokens_and_polling_until_unsuspend
             .await
             .expect("sign-ins");
     assert_eq!(outcomes, ["signed_in", "suspended", "signed_in"]);
-    let page = admin
-        .get(&format!("/admin?q={}", user.email))
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = admin.html(&format!("/admin?q={}", user.email)).await;
     assert!(page.contains("1 refused in 24 h"), "{page}");
 }
 
 #[tokio::test]
 async fn a_suspended_user_cannot_get_in_through_the_sign_up_form_either() {
-    let app = spawn_app().await;
-    let (_, admin) = admin(&app).await;
+    let (app, _, admin) = console().await;
     let user = app.create_user(Role::Member).await;
     admin
-        .post_form(&format!("/admin/users/{}/suspend", user.id), &[])
+        .press(&format!("/admin/users/{}/suspend", user.id))
         .await;
     let browser = app.browser();
-    let response = browser
-        .post_form(
-            "/sign-up",
-            &[
-                ("email", &user.email),
-                ("password", &user.password),
-                ("next", "/dashboard"),
-            ],
-        )
-        .await;
-    let back = crate::helpers::location(&response);
+    let response = browser.sign_up(&user.email, &user.password).await;
+    let back = location(&response);
     assert!(back.starts_with("/sign-up"), "{back}");
-    let page = browser.get(&back).await.text().await.expect("page");
+    let page = browser.html(&back).await;
     assert!(page.contains("This account is suspended"), "{page}");
     assert_eq!(
         browser.get("/dashboard").await.status(),
@@ -203,16 +227,15 @@ async fn sign_in_as(app: &TestApp, user: &TestUser, password: &str, agent: &str)
         .send()
         .await
         .expect("sign in");
-    crate::helpers::location(&response)
+    location(&response)
 }
 
 #[tokio::test]
 async fn a_users_page_shows_their_workspace_billing_trackers_tokens_and_every_sign_in() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    let source = source_for(&app, workspace).await;
+    let workspace = app.workspace_of(&user).await;
+    let source = source_for(&app, &user).await;
     app.token(&user, TokenScope::Read).await;
     assert_eq!(
         sign_in_as(&app, &user, "not the password", "Agent/wrong").await,
@@ -223,19 +246,11 @@ async fn a_users_page_shows_their_workspace_billing_trackers_tokens_and_every_si
         "/dashboard"
     );
     // The wrong password is recorded without the answer waiting for it.
-    crate::helpers::eventually(
-        std::time::Duration::from_secs(5),
-        "the refused attempt recorded",
-        || async {
-            let count: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM sign_ins WHERE user_id = $1 AND outcome = 'wrong_password'",
-            )
-            .bind(user.id)
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
-            (count == 1).then_some(())
-        },
+    app.wait_for_count_with(
+        Duration::from_secs(5),
+        "SELECT count(*) FROM sign_ins WHERE user_id = $1 AND outcome = 'wrong_password'",
+        user.id,
+        1,
     )
     .await;
     admin
@@ -302,12 +317,7 @@ async fn a_users_page_shows_their_workspace_billing_trackers_tokens_and_every_si
     assert_eq!(audit[0]["actor"], admin_user.email.as_str());
 
     // The page itself, linked from the console.
-    let console = admin
-        .get(&format!("/admin?q={}", user.email))
-        .await
-        .text()
-        .await
-        .expect("console");
+    let console = admin.html(&format!("/admin?q={}", user.email)).await;
     let link = format!("href=\"/admin/users/{}\"", user.id);
     assert!(console.contains(&link), "{console}");
     let response = admin.get(&format!("/admin/users/{}", user.id)).await;
@@ -327,36 +337,18 @@ async fn a_users_page_shows_their_workspace_billing_trackers_tokens_and_every_si
     }
 
     // Acting from the page comes back to it; deleting the user goes to the console.
-    let page_url = format!("{}/admin/users/{}", app.address, user.id);
+    let user_page = format!("/admin/users/{}", user.id);
     let response = admin
-        .client
-        .post(format!("{}/admin/users/{}/suspend", app.address, user.id))
-        .header("origin", &app.address)
-        .header("referer", &page_url)
-        .send()
-        .await
-        .expect("suspend");
-    assert_eq!(
-        crate::helpers::location(&response),
-        format!("/admin/users/{}", user.id)
-    );
-    let html = admin
-        .get(&format!("/admin/users/{}", user.id))
-        .await
-        .text()
-        .await
-        .expect("page");
+        .press_on(&user_page, &format!("{user_page}/suspend"))
+        .await;
+    assert_eq!(location(&response), user_page);
+    let html = admin.html(&user_page).await;
     assert!(html.contains("Suspended: the user is signed out"), "{html}");
     assert!(html.contains("not polling: suspended"), "{html}");
     let response = admin
-        .client
-        .post(format!("{}/admin/users/{}/delete", app.address, user.id))
-        .header("origin", &app.address)
-        .header("referer", &page_url)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(crate::helpers::location(&response), "/admin");
+        .press_on(&user_page, &format!("{user_page}/delete"))
+        .await;
+    assert_eq!(location(&response), "/admin");
     // A user who is gone (or never was) is a 404, not an error.
     let response = admin.get(&format!("/admin/users/{}", user.id)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -370,10 +362,9 @@ fn hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn an_admin_sets_a_plan_and_acts_on_sources() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let workspace = app.workspace_of(&user).await;
     let response = admin
         .post_form(
             &format!("/admin/workspaces/{workspace}/plan"),
@@ -387,16 +378,10 @@ async fn an_admin_sets_a_plan_and_acts_on_sources() {
         .await
         .expect("plan");
     assert_eq!(plan, "pro");
-    assert_eq!(
-        last_audit(&app).await,
-        (
-            admin_user.email.clone(),
-            "workspace.set_plan".into(),
-            format!("workspace:{workspace}")
-        )
-    );
+    let target = format!("workspace:{workspace}");
+    assert_audited(&app, &admin_user, "workspace.set_plan", target).await;
 
-    let source = source_for(&app, workspace).await;
+    let source = source_for(&app, &user).await;
     sqlx::query(
         "UPDATE sources SET state = 'backing_off', consecutive_failures = 4,
                 next_poll_at = now() + interval '6 hours' WHERE id = $1",
@@ -405,30 +390,27 @@ async fn an_admin_sets_a_plan_and_acts_on_sources() {
     .execute(&app.pool)
     .await
     .expect("backing off");
-    admin
-        .post_form(&format!("/admin/sources/{source}/reset-backoff"), &[])
-        .await;
+    let press = |button: &str| {
+        let path = format!("/admin/sources/{source}/{button}");
+        let admin = &admin;
+        async move { admin.press(&path).await }
+    };
+    press("reset-backoff").await;
     let (state, _, next) = source_state(&app, source).await;
     assert_eq!(state, "ok");
     assert!(next.expect("scheduled") <= chrono::Utc::now());
     assert_eq!(last_audit(&app).await.1, "source.reset_backoff");
 
-    admin
-        .post_form(&format!("/admin/sources/{source}/pause"), &[])
-        .await;
+    press("pause").await;
     assert_eq!(
         source_state(&app, source).await,
         ("paused".into(), true, None)
     );
     assert_eq!(last_audit(&app).await.1, "source.pause");
     // Paused by the admin: polling now does nothing.
-    admin
-        .post_form(&format!("/admin/sources/{source}/poll-now"), &[])
-        .await;
+    press("poll-now").await;
     assert_eq!(source_state(&app, source).await.2, None);
-    admin
-        .post_form(&format!("/admin/sources/{source}/resume"), &[])
-        .await;
+    press("resume").await;
     let (state, paused, next) = source_state(&app, source).await;
     assert_eq!((state.as_str(), paused), ("ok", false));
     assert!(next.is_some());
@@ -437,37 +419,24 @@ async fn an_admin_sets_a_plan_and_acts_on_sources() {
         .execute(&app.pool)
         .await
         .expect("later");
-    admin
-        .post_form(&format!("/admin/sources/{source}/poll-now"), &[])
-        .await;
+    press("poll-now").await;
     assert!(source_state(&app, source).await.2.expect("scheduled") <= chrono::Utc::now());
     assert_eq!(last_audit(&app).await.1, "source.poll_now");
     // The console lists the source with its failures, filtered by provider.
-    let page = admin
-        .get("/admin?provider=hackernews")
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = admin.html("/admin?provider=hackernews").await;
     assert!(page.contains(&format!("source-{source}")), "{page}");
-    let page = admin
-        .get("/admin?provider=github")
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = admin.html("/admin?provider=github").await;
     assert!(!page.contains(&format!("source-{source}")));
     // Unknown things are named, not crashed on.
-    let response = admin.post_form("/admin/sources/999999/pause", &[]).await;
+    let response = admin.press("/admin/sources/999999/pause").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = admin.get("/admin").await.text().await.expect("page");
+    let page = admin.html("/admin").await;
     assert!(page.contains("There is no such source."), "{page}");
 }
 
 #[tokio::test]
 async fn an_admin_reprocesses_a_stripe_event() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     sqlx::query(
         "INSERT INTO stripe_events (id, type, created, payload, status, attempts, error)
          VALUES ('evt_admin_1', 'invoice.paid', now(), '{\"data\": {\"object\": {}}}', 'failed', 3,
@@ -476,34 +445,28 @@ async fn an_admin_reprocesses_a_stripe_event() {
     .execute(&app.pool)
     .await
     .expect("an event");
-    let page = admin.get("/admin").await.text().await.expect("page");
+    let page = admin.html("/admin").await;
     assert!(page.contains("event-evt_admin_1"), "{page}");
     assert!(page.contains("Stripe could not be reached"));
     let _workers = app.start_workers();
-    let response = admin
-        .post_form("/admin/stripe-events/evt_admin_1/reprocess", &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        last_audit(&app).await,
-        (
-            admin_user.email.clone(),
-            "stripe_event.reprocess".into(),
-            "stripe_event:evt_admin_1".into()
-        )
-    );
+    act(
+        &app,
+        (&admin_user, &admin),
+        "/admin/stripe-events/evt_admin_1/reprocess",
+        "stripe_event.reprocess",
+        "stripe_event:evt_admin_1",
+    )
+    .await;
     // Processed again: it names no subscription, so it ends ignored, with the reason.
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = sqlx::query_scalar("SELECT status FROM stripe_events WHERE id = 'evt_admin_1'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("status");
-        if status != "pending" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = eventually(Duration::from_secs(10), "the event processed", || async {
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM stripe_events WHERE id = 'evt_admin_1'")
+                .fetch_one(&app.pool)
+                .await
+                .expect("status");
+        (status != "pending").then_some(status)
+    })
+    .await;
     assert_eq!(status, "ignored");
 }
 
@@ -511,16 +474,12 @@ async fn an_admin_reprocesses_a_stripe_event() {
 async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
     let app = spawn_app().await;
     let member_user = app.create_user(Role::Member).await;
-    let member = app.browser();
-    member.sign_in(&member_user).await;
+    let member = app.signed_in(&member_user).await;
     let anonymous = app.browser();
     let target = app.create_user(Role::Member).await;
-    let workspace = workspace_of(&app, &target).await;
-    let source = source_for(&app, workspace).await;
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let workspace = app.workspace_of(&target).await;
+    let source = source_for(&app, &target).await;
+    let before = app.count("SELECT count(*) FROM audit_log").await;
 
     // The pages.
     for page in ["/admin".to_string(), format!("/admin/users/{}", target.id)] {
@@ -531,26 +490,18 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
         );
         let response = anonymous.get(&page).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
-        assert!(
-            crate::helpers::location(&response).starts_with("/sign-in"),
-            "{page}"
-        );
+        assert!(location(&response).starts_with("/sign-in"), "{page}");
     }
     // The server function.
     for (who, browser, expected) in [
         ("member", &member, StatusCode::FORBIDDEN),
         ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
     ] {
-        let response = browser
-            .post_form(
-                "/api/admin/console",
-                &[("query", ""), ("provider", ""), ("state", "")],
-            )
-            .await;
+        let response = console_data(browser).await;
         assert_eq!(response.status(), expected, "{who}");
         let body = response.text().await.unwrap_or_default();
         assert!(!body.contains(&target.email), "{who}: {body}");
-        let response = browser.post_form("/api/admin/live", &[]).await;
+        let response = browser.press("/api/admin/live").await;
         assert_eq!(response.status(), expected, "{who}: live");
         let response = browser
             .post_form("/api/admin/user", &[("id", &target.id.to_string())])
@@ -583,18 +534,14 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
             StatusCode::SEE_OTHER,
             "anonymous: {action}"
         );
-        let location = response.headers()["location"].to_str().unwrap_or_default();
+        let location = location(&response);
         assert!(
             location.starts_with("/sign-in"),
             "anonymous: {action}: {location}"
         );
     }
     // Nothing happened.
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(after, before);
+    assert_eq!(app.count("SELECT count(*) FROM audit_log").await, before);
     let suspended: bool =
         sqlx::query_scalar("SELECT suspended_at IS NOT NULL FROM users WHERE id = $1")
             .bind(target.id)
@@ -604,12 +551,7 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
     assert!(!suspended);
     // An admin gets the console's data from the same function.
     let (_, admin) = admin(&app).await;
-    let response = admin
-        .post_form(
-            "/api/admin/console",
-            &[("query", ""), ("provider", ""), ("state", "")],
-        )
-        .await;
+    let response = console_data(&admin).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("JSON");
     assert!(
@@ -630,7 +572,7 @@ async fn nobody_but_an_admin_reaches_any_admin_page_function_or_action() {
     app::server::admin::record_snapshot(&app.pool, &jobs, now + chrono::TimeDelta::minutes(5))
         .await
         .expect("next snapshot");
-    let response = admin.post_form("/api/admin/live", &[]).await;
+    let response = admin.press("/api/admin/live").await;
     assert_eq!(response.status(), StatusCode::OK);
     let live: Value = response.json().await.expect("JSON");
     assert!(
@@ -647,16 +589,13 @@ async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without
     let closed = spawn_app().await;
     assert_eq!(closed.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 
-    let app = crate::helpers::spawn_app_with(crate::helpers::SpawnOptions {
-        env: vec![
-            ("UPCOUNT_METRICS_USER", "prometheus".to_string()),
-            (
-                "UPCOUNT_METRICS_PASSWORD",
-                "a long scrape password".to_string(),
-            ),
-        ],
-        ..crate::helpers::SpawnOptions::default()
-    })
+    let app = spawn_app_with_env(vec![
+        ("UPCOUNT_METRICS_USER", "prometheus".to_string()),
+        (
+            "UPCOUNT_METRICS_PASSWORD",
+            "a long scrape password".to_string(),
+        ),
+    ])
     .await;
     // Some traffic to count, and a job to time.
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
@@ -664,68 +603,39 @@ async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without
     upcount::jobs::enqueue(&app.pool, upcount::jobs::CleanUpSessions::default())
         .await
         .expect("enqueue");
-    for _ in 0..100 {
-        let done: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM apalis.jobs WHERE job_type = 'clean_up_sessions' AND status = 'Done'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-        if done > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let client = reqwest::Client::new();
-    let url = format!("{}/metrics", app.address);
-    let anonymous = client.get(&url).send().await.expect("GET");
+    eventually(Duration::from_secs(10), "the job done", || async {
+        let done = app
+            .count("SELECT count(*) FROM apalis.jobs WHERE job_type = 'clean_up_sessions' AND status = 'Done'")
+            .await;
+        (done > 0).then_some(())
+    })
+    .await;
+    let anonymous = app.get("/metrics").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert!(anonymous.headers().contains_key("www-authenticate"));
-    let wrong = client
-        .get(&url)
-        .basic_auth("prometheus", Some("not it"))
-        .send()
-        .await
-        .expect("GET");
+    let scrape = |password: &'static str| {
+        let request = app.request(reqwest::Method::GET, "/metrics");
+        request.basic_auth("prometheus", Some(password)).send()
+    };
+    let wrong = scrape("not it").await.expect("GET");
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let scraped = client
-        .get(&url)
-        .basic_auth("prometheus", Some("a long scrape password"))
-        .send()
-        .await
-        .expect("GET");
+    let scraped = scrape("a long scrape password").await.expect("GET");
     assert_eq!(scraped.status(), StatusCode::OK);
-    assert!(
-        scraped.headers()["content-type"]
-            .to_str()
-            .unwrap_or_default()
-            .starts_with("text/plain; version=0.0.4")
-    );
+    assert!(header(&scraped, "content-type").starts_with("text/plain; version=0.0.4"));
     let text = scraped.text().await.expect("text");
-    assert!(
-        text.contains(
-            "upcount_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("upcount_http_request_duration_seconds_bucket"),
-        "{text}"
-    );
-    assert!(
-        text.contains("upcount_db_pool_connections{state=\"open\"}"),
-        "{text}"
-    );
-    assert!(
-        text.contains("upcount_job_duration_seconds_count{job=\"clean_up_sessions\"}"),
-        "{text}"
-    );
+    for series in [
+        "upcount_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
+        "upcount_http_request_duration_seconds_bucket",
+        "upcount_db_pool_connections{state=\"open\"}",
+        "upcount_job_duration_seconds_count{job=\"clean_up_sessions\"}",
+    ] {
+        assert!(text.contains(series), "{series}: {text}");
+    }
 }
 
 #[tokio::test]
 async fn an_admin_retries_and_discards_failed_jobs() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     // Two jobs queued the way the scheduler queues them, which then failed for good.
     for _ in 0..2 {
         upcount::jobs::enqueue(&app.pool, upcount::jobs::PruneJobs::default())
@@ -741,7 +651,7 @@ async fn an_admin_retries_and_discards_failed_jobs() {
     .await
     .expect("failed jobs");
     let (retried, discarded) = (ids[0].clone(), ids[1].clone());
-    let page = admin.get("/admin").await.text().await.expect("page");
+    let page = admin.html("/admin").await;
     assert!(page.contains(&format!("job-{retried}")), "{page}");
     assert!(page.contains("the database went away"));
     // The counts by queue and status: prune_jobs has two failed, none done.
@@ -762,89 +672,50 @@ async fn an_admin_retries_and_discards_failed_jobs() {
     // Pending, Queued, Running, Done, Failed, Killed.
     assert_eq!(cells, ["0", "0", "0", "0", "2", "0"], "{row}");
 
-    let response = admin
-        .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        last_audit(&app).await,
-        (
-            admin_user.email.clone(),
-            "job.retry".into(),
-            format!("job:{retried}")
-        )
-    );
+    let retry = format!("/admin/jobs/{retried}/retry");
+    let target = format!("job:{retried}");
+    act(&app, (&admin_user, &admin), &retry, "job.retry", &target).await;
     // Sent again (a double click) before it ran: the same answer, nothing done twice.
-    let again = admin
-        .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
-        .await;
+    let again = admin.press(&retry).await;
     let page = admin.follow(again).await;
     assert!(
         page.contains(&format!("Job {retried} will run again.")),
         "{page}"
     );
-    let retries: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'job.retry'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
+    let retries = app
+        .count("SELECT count(*) FROM audit_log WHERE action = 'job.retry'")
+        .await;
     assert_eq!(retries, 1);
     let _workers = app.start_workers();
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE id = $1")
-            .bind(&retried)
-            .fetch_one(&app.pool)
-            .await
-            .expect("status");
-        if status == "Done" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "Done", "the retried job ran");
+    eventually(
+        Duration::from_secs(10),
+        "the retried job to run",
+        || async { (job_status(&app, &retried).await == "Done").then_some(()) },
+    )
+    .await;
 
     admin
-        .post_form(&format!("/admin/jobs/{discarded}/discard"), &[])
+        .press(&format!("/admin/jobs/{discarded}/discard"))
         .await;
-    let status: String = sqlx::query_scalar("SELECT status FROM apalis.jobs WHERE id = $1")
-        .bind(&discarded)
-        .fetch_one(&app.pool)
-        .await
-        .expect("status");
-    assert_eq!(status, "Killed");
+    assert_eq!(job_status(&app, &discarded).await, "Killed");
     assert_eq!(last_audit(&app).await.1, "job.discard");
     // A job that is not failed cannot be retried.
-    admin
-        .post_form(&format!("/admin/jobs/{retried}/retry"), &[])
-        .await;
-    let page = admin.get("/admin").await.text().await.expect("page");
+    admin.press(&retry).await;
+    let page = admin.html("/admin").await;
     assert!(page.contains("not in a state for that"), "{page}");
 }
 
 #[tokio::test]
 async fn an_admin_views_as_a_user_read_only_and_stops() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     let user = app.create_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    source_for(&app, workspace).await;
+    let workspace = app.workspace_of(&user).await;
+    source_for(&app, &user).await;
 
-    let response = admin
-        .post_form(&format!("/admin/users/{}/view-as", user.id), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/dashboard");
-    assert_eq!(
-        last_audit(&app).await,
-        (
-            admin_user.email.clone(),
-            "user.view_as".into(),
-            format!("user:{}", user.id)
-        )
-    );
+    let back = act_on_user(&app, (&admin_user, &admin), &user, "view-as").await;
+    assert_eq!(back, "/dashboard");
     // Their dashboard, with their tracker and a banner.
-    let page = admin.get("/dashboard").await.text().await.expect("page");
+    let page = admin.html("/dashboard").await;
     assert!(page.contains("view-as-banner"), "{page}");
     assert!(page.contains(&user.email), "{page}");
     assert!(page.contains("Item"), "{page}");
@@ -864,61 +735,46 @@ async fn an_admin_views_as_a_user_read_only_and_stops() {
             .contains("read-only")
     );
     let refused = admin
-        .post_form(&format!("/admin/users/{}/suspend", user.id), &[])
+        .press(&format!("/admin/users/{}/suspend", user.id))
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let trackers: i64 = sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1")
-        .bind(workspace)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let trackers = app
+        .count_with(
+            "SELECT count(*) FROM trackers WHERE workspace_id = $1",
+            workspace,
+        )
+        .await;
     assert_eq!(trackers, 1);
 
-    let stopped = admin.post_form("/admin/view-as/stop", &[]).await;
+    let stopped = admin.press("/admin/view-as/stop").await;
     assert_eq!(stopped.status(), StatusCode::SEE_OTHER);
     assert_eq!(stopped.headers()["location"], "/admin");
     assert_eq!(last_audit(&app).await.1, "user.view_as_stop");
-    let page = admin.get("/admin").await.text().await.expect("page");
+    let page = admin.html("/admin").await;
     assert!(page.contains("Admin console"), "{page}");
     assert!(!page.contains("view-as-banner"));
 }
 
 #[tokio::test]
 async fn an_admin_deletes_a_user_but_not_themselves() {
-    let app = spawn_app().await;
-    let (admin_user, admin) = admin(&app).await;
+    let (app, admin_user, admin) = console().await;
     let user = app.create_user(Role::Member).await;
-    let response = admin
-        .post_form(&format!("/admin/users/{}/delete", user.id), &[])
+    act_on_user(&app, (&admin_user, &admin), &user, "delete").await;
+    let left = app
+        .count_with("SELECT count(*) FROM users WHERE id = $1", user.id)
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
     assert_eq!(left, 0);
-    assert_eq!(
-        last_audit(&app).await,
-        (
-            admin_user.email.clone(),
-            "user.delete".into(),
-            format!("user:{}", user.id)
-        )
-    );
     admin
-        .post_form(&format!("/admin/users/{}/delete", admin_user.id), &[])
+        .press(&format!("/admin/users/{}/delete", admin_user.id))
         .await;
-    let page = admin.get("/admin").await.text().await.expect("page");
+    let page = admin.html("/admin").await;
     assert!(page.contains("You cannot delete yourself here."), "{page}");
 }
 
 #[tokio::test]
 async fn a_schedule_dump_loads_back() {
-    let app = spawn_app().await;
-    let user = app.create_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    let source = source_for(&app, workspace).await;
+    let (app, user) = spawn_app_with_member().await;
+    let source = source_for(&app, &user).await;
     sqlx::query(
         "UPDATE sources SET state = 'backing_off', consecutive_failures = 3, interval_secs = 1800,
                 next_poll_at = '2030-01-01T00:00:00Z', paused_by_admin = false WHERE id = $1",
@@ -980,14 +836,10 @@ async fn a_schedule_dump_loads_back() {
 #[tokio::test]
 async fn the_console_shows_each_providers_requests_errors_latency_and_credentials() {
     let (standin, app) = crate::helpers::spawn_app_with_standin(vec![]).await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        crate::standin::fixtures::github_repo("leptos-rs/leptos", 19_000),
-    );
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
     // Requests through an engine like a worker's: one repository found, one not.
     let engine = upcount::startup::engine(&app.settings).expect("engine");
-    let user = app.create_user(app::domain::Role::Member).await;
-    let workspace = app.workspace_of(&user).await;
+    let workspace = app.workspace_of(&app.create_user(Role::Member).await).await;
     app::server::tracking::service::preview(
         &app.pool,
         &engine,
@@ -1009,16 +861,10 @@ async fn the_console_shows_each_providers_requests_errors_latency_and_credential
     upcount::jobs::poll::flush_tallies(&app.pool, &engine).await;
 
     let (_, admin) = admin(&app).await;
-    let response = admin.post_form("/api/admin/live", &[]).await;
+    let response = admin.press("/api/admin/live").await;
     assert_eq!(response.status(), StatusCode::OK);
     let live: Value = response.json().await.expect("JSON");
-    let github = live["providers"]
-        .as_array()
-        .expect("providers")
-        .iter()
-        .find(|provider| provider["name"] == "github")
-        .cloned()
-        .expect("github");
+    let github = provider(&live, "github");
     let requests = github["requests_last_hour"].as_i64().unwrap_or_default();
     assert!(requests >= 3, "{github}");
     assert!(
@@ -1027,56 +873,32 @@ async fn the_console_shows_each_providers_requests_errors_latency_and_credential
     );
     assert!(github["p95_ms"].as_u64().is_some(), "{github}");
     assert_eq!(github["credentials"], "none (60 requests an hour)");
-    let youtube = live["providers"]
-        .as_array()
-        .expect("providers")
-        .iter()
-        .find(|provider| provider["name"] == "youtube")
-        .cloned()
-        .expect("youtube");
-    assert_eq!(youtube["requests_last_hour"], 0);
+    assert_eq!(provider(&live, "youtube")["requests_last_hour"], 0);
     // Previews are not polls.
     assert_eq!(github["polls_last_hour"], 0, "{github}");
     assert_eq!(live["overview"]["polls_last_hour"], 0);
 
     // Scheduled polls by the workers: one repository that answers, one that is gone.
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
-    app.add_tracker(
-        &token,
-        serde_json::json!({ "url": "https://github.com/leptos-rs/leptos" }),
-    )
-    .await;
-    standin.set(
-        "github/someone/vanishing",
-        crate::standin::fixtures::github_repo("someone/vanishing", 3),
-    );
-    app.add_tracker(
-        &token,
-        serde_json::json!({ "url": "https://github.com/someone/vanishing" }),
-    )
-    .await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    app.track(&token, "https://github.com/leptos-rs/leptos")
+        .await;
+    standin.set_github_repo("someone/vanishing", 3);
+    app.track(&token, "https://github.com/someone/vanishing")
+        .await;
     standin.remove("github/someone/vanishing");
     let workers = app.start_workers();
-    let marker: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("UPDATE sources SET next_poll_at = now() RETURNING now()")
-            .fetch_one(&app.pool)
-            .await
-            .expect("make due");
-    crate::helpers::eventually(std::time::Duration::from_secs(30), "two polls", || async {
-        let polled: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM sources WHERE last_poll_at >= $1")
-                .bind(marker)
-                .fetch_one(&app.pool)
-                .await
-                .expect("count");
-        (polled == 2).then_some(())
-    })
+    let marker = app.make_due().await;
+    app.wait_for_count_with(
+        Duration::from_secs(30),
+        "SELECT count(*) FROM sources WHERE last_poll_at >= $1",
+        marker,
+        2,
+    )
     .await;
     // Stopping flushes the workers' figures (they also do every ten seconds).
     workers.stop().await;
     let live: Value = admin
-        .post_form("/api/admin/live", &[])
+        .press("/api/admin/live")
         .await
         .json()
         .await
@@ -1085,13 +907,7 @@ async fn the_console_shows_each_providers_requests_errors_latency_and_credential
     assert_eq!(live["overview"]["errors_last_hour"], 1, "{live}");
     assert_eq!(live["overview"]["polls_last_day"], 2, "{live}");
     assert_eq!(live["overview"]["errors_last_day"], 1, "{live}");
-    let github = live["providers"]
-        .as_array()
-        .expect("providers")
-        .iter()
-        .find(|provider| provider["name"] == "github")
-        .cloned()
-        .expect("github");
+    let github = provider(&live, "github");
     assert_eq!(github["polls_last_hour"], 2, "{github}");
     assert_eq!(github["failed_polls_last_hour"], 1, "{github}");
 }

@@ -4,10 +4,7 @@
 use app::domain::Role;
 use reqwest::Method;
 
-use crate::{
-    accounts::create_token,
-    helpers::{Browser, TestDatabase, location, run_binary, spawn_app},
-};
+use crate::helpers::{Browser, TestDatabase, location, run_binary, spawn_app};
 
 /// What a request should get: a status, and for redirects where to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,15 +18,7 @@ async fn outcome(browser: &Browser, method: &Method, path: &str) -> (u16, String
     let response = if *method == Method::GET {
         browser.get(path).await
     } else {
-        browser
-            .client
-            .request(method.clone(), format!("{}{path}", browser.base))
-            .header("origin", &browser.base)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("")
-            .send()
-            .await
-            .expect("request")
+        browser.send_empty_form(method.clone(), path).await
     };
     (response.status().as_u16(), location(&response))
 }
@@ -42,15 +31,12 @@ async fn every_route_as_every_kind_of_caller() {
     let admin = app.create_user(Role::Admin).await;
 
     let anonymous = app.browser();
-    let as_member = app.browser();
-    as_member.sign_in(&member).await;
-    let as_stranger = app.browser();
-    as_stranger.sign_in(&stranger).await;
-    let as_admin = app.browser();
-    as_admin.sign_in(&admin).await;
+    let as_member = app.signed_in(&member).await;
+    let as_stranger = app.signed_in(&stranger).await;
+    let as_admin = app.signed_in(&admin).await;
 
     // A token of the member's workspace, which only the member may revoke.
-    create_token(&as_member, "member's token", "read").await;
+    as_member.create_token("member's token", "read").await;
     let token_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens")
         .fetch_one(&app.pool)
         .await
@@ -100,29 +86,22 @@ async fn every_route_as_every_kind_of_caller() {
         }
     }
     // The stranger's and admin's attempts left the token alone; the member's removed it.
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(left, 0);
+    assert_eq!(app.count("SELECT count(*) FROM api_tokens").await, 0);
 
     // Each caller sees only their own workspace through the API.
     for (browser, user) in [(&as_member, &member), (&as_stranger, &stranger)] {
         let body: serde_json::Value = browser
-            .client
-            .get(format!("{}/api/v1/me", app.address))
-            .send()
+            .fetch("/api/v1/me")
             .await
-            .expect("GET")
             .json()
             .await
             .expect("JSON");
         assert_eq!(body["via"]["email"], user.email.as_str());
     }
     // The admin page shows the admin console only to admins.
-    let html = as_admin.get("/admin").await.text().await.expect("body");
+    let html = as_admin.html("/admin").await;
     assert!(html.contains("Admin console"));
-    let html = as_member.get("/admin").await.text().await.expect("body");
+    let html = as_member.html("/admin").await;
     assert!(
         html.contains("You don&#x27;t have access to this page")
             || html.contains("You don't have access to this page"),
@@ -130,15 +109,19 @@ async fn every_route_as_every_kind_of_caller() {
     );
 }
 
+/// Runs `upcount <args>` on the database at `url`.
+async fn upcount(url: &str, args: &[&str]) -> (i32, String, String) {
+    run_binary(args, &[("DATABASE_URL", url)]).await
+}
+
 #[tokio::test]
 async fn the_admin_commands_create_users_and_tokens() {
-    let database = TestDatabase::create().await;
+    let database = TestDatabase::migrated().await;
     let url = database.url();
-    let (code, _, stderr) = run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
-    assert_eq!(code, 0, "{stderr}");
 
     // No password on standard input: one is generated and printed.
-    let (code, stdout, stderr) = run_binary(
+    let (code, stdout, stderr) = upcount(
+        &url,
         &[
             "admin",
             "create-user",
@@ -146,7 +129,6 @@ async fn the_admin_commands_create_users_and_tokens() {
             "Root@Example.com",
             "--admin",
         ],
-        &[("DATABASE_URL", &url)],
     )
     .await;
     assert_eq!(code, 0, "{stderr}");
@@ -157,47 +139,35 @@ async fn the_admin_commands_create_users_and_tokens() {
     let password = stdout.trim().to_string();
     assert!(password.len() >= 10, "{stdout}");
 
-    let (code, _, stderr) = run_binary(
+    let (code, _, stderr) = upcount(
+        &url,
         &["admin", "create-user", "--email", "root@example.com"],
-        &[("DATABASE_URL", &url)],
     )
     .await;
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("already exists"), "{stderr}");
 
-    let (code, _, stderr) = run_binary(
-        &["admin", "create-user", "--email", "not an email"],
-        &[("DATABASE_URL", &url)],
-    )
-    .await;
+    let (code, _, stderr) =
+        upcount(&url, &["admin", "create-user", "--email", "not an email"]).await;
     assert_eq!(code, 2, "{stderr}");
 
-    let (code, stdout, stderr) = run_binary(
-        &[
-            "admin",
-            "create-token",
-            "--email",
-            "root@example.com",
-            "--scope",
-            "write",
-        ],
-        &[("DATABASE_URL", &url)],
+    let create_token = ["admin", "create-token", "--email"];
+    let (code, stdout, stderr) = upcount(
+        &url,
+        &[&create_token[..], &["root@example.com", "--scope", "write"]].concat(),
     )
     .await;
     assert_eq!(code, 0, "{stderr}");
     let token = stdout.trim().to_string();
     assert!(token.starts_with("upc_") && token.len() == 47, "{token}");
 
-    let (code, _, stderr) = run_binary(
+    let (code, _, stderr) = upcount(
+        &url,
         &[
-            "admin",
-            "create-token",
-            "--email",
-            "nobody@example.com",
-            "--scope",
-            "read",
-        ],
-        &[("DATABASE_URL", &url)],
+            &create_token[..],
+            &["nobody@example.com", "--scope", "read"],
+        ]
+        .concat(),
     )
     .await;
     assert_eq!(code, 4, "{stderr}");
@@ -220,9 +190,8 @@ async fn the_admin_commands_create_users_and_tokens() {
 #[tokio::test]
 async fn create_user_reads_the_password_from_standard_input() {
     use tokio::io::AsyncWriteExt;
-    let database = TestDatabase::create().await;
+    let database = TestDatabase::migrated().await;
     let url = database.url();
-    run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_upcount"))
         .args(["admin", "create-user", "--email", "piped@example.com"])
         .env_clear()
@@ -264,10 +233,9 @@ async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
     let app = spawn_app().await;
     let admin = app.create_user(Role::Admin).await;
     let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&admin).await;
+    let browser = app.signed_in(&admin).await;
     let started = browser
-        .post_form(&format!("/admin/users/{}/view-as", user.id), &[])
+        .press(&format!("/admin/users/{}/view-as", user.id))
         .await;
     assert_eq!(started.status().as_u16(), 303);
 
@@ -284,15 +252,7 @@ async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
     let mut refused = 0;
     for (path, method) in &registered {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
-        let response = browser
-            .client
-            .request(method, format!("{}{path}", browser.base))
-            .header("origin", &browser.base)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("")
-            .send()
-            .await
-            .expect("request");
+        let response = browser.send_empty_form(method, path).await;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         let read_only_refusal = status == 403 && text.contains("read-only");

@@ -11,19 +11,26 @@ use app::{
 };
 use chrono::{TimeDelta, Utc};
 use rand::seq::SliceRandom;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Browser, SpawnOptions, TestApp, TestUser, spawn_app_with};
+use crate::helpers::{Browser, TestApp, TestUser, location, spawn_app_with_env};
 
 const SECRET: &str = "whsec_upcount_test_secret";
+const PROCESSED: &str = "SELECT count(*) FROM stripe_events WHERE status = 'processed'";
 
 async fn app() -> TestApp {
-    spawn_app_with(SpawnOptions {
-        env: vec![("STRIPE_WEBHOOK_SECRET", SECRET.to_string())],
-        ..SpawnOptions::default()
-    })
+    spawn_app_with_env(vec![("STRIPE_WEBHOOK_SECRET", SECRET.to_string())]).await
+}
+
+/// The app with every Stripe call failing to connect (nothing listens on port 1 of
+/// loopback).
+async fn app_with_stripe_down() -> TestApp {
+    spawn_app_with_env(vec![
+        ("STRIPE_WEBHOOK_SECRET", SECRET.to_string()),
+        ("UPCOUNT_STRIPE_API_URL", "http://127.0.0.1:1/".to_string()),
+    ])
     .await
 }
 
@@ -40,6 +47,12 @@ async fn post_webhook(app: &TestApp, body: &str, signature: Option<&str>) -> (St
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Posts `body` to the webhook, signed with the right secret just now.
+async fn post_signed(app: &TestApp, body: &str) -> (StatusCode, Value) {
+    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
+    post_webhook(app, body, Some(&signature)).await
+}
+
 fn event(id: &str, kind: &str, object: Value) -> String {
     json!({
         "id": id, "object": "event", "type": kind, "created": Utc::now().timestamp(),
@@ -48,12 +61,21 @@ fn event(id: &str, kind: &str, object: Value) -> String {
     .to_string()
 }
 
-async fn workspace_of(app: &TestApp, user: &TestUser) -> WorkspaceId {
-    sqlx::query_scalar("SELECT workspace_id FROM workspace_members WHERE user_id = $1")
-        .bind(user.id)
-        .fetch_one(&app.pool)
+/// A new user on the Free plan, and their workspace.
+async fn free_workspace(app: &TestApp) -> (TestUser, WorkspaceId) {
+    let user = app.create_free_user(Role::Member).await;
+    let workspace = app.workspace_of(&user).await;
+    (user, workspace)
+}
+
+/// Puts the workspace on `plan` in the database, as if the workers had.
+async fn force_plan(app: &TestApp, workspace: WorkspaceId, plan: &str) {
+    sqlx::query("UPDATE workspaces SET plan_id = $2 WHERE id = $1")
+        .bind(workspace)
+        .bind(plan)
+        .execute(&app.pool)
         .await
-        .expect("the user's workspace")
+        .expect("set the plan");
 }
 
 async fn plan_of(app: &TestApp, workspace: WorkspaceId) -> String {
@@ -76,6 +98,42 @@ where
         async move { holds.await.then_some(()) }
     })
     .await;
+}
+
+/// Waits until the workspace is on `plan`.
+async fn wait_for_plan(app: &TestApp, workspace: WorkspaceId, plan: &str) {
+    eventually(&format!("the workspace is on {plan}"), || async {
+        plan_of(app, workspace).await == plan
+    })
+    .await;
+}
+
+/// Support's `upcount admin set-plan`, for `workspace` (an id or an owner's email).
+async fn set_plan(
+    app: &TestApp,
+    workspace: String,
+    plan: &str,
+) -> Result<(), upcount::admin::AdminError> {
+    let command = upcount::cli::AdminCommand::SetPlan {
+        workspace,
+        plan: plan.into(),
+    };
+    upcount::admin::run(&app.pool, command, TimeDelta::days(7)).await
+}
+
+/// Posts the billing page's form that starts a checkout for `plan`.
+async fn start_checkout(browser: &Browser, plan: &str) -> reqwest::Response {
+    browser
+        .post_form("/billing/checkout", &[("plan", plan)])
+        .await
+}
+
+/// Starts a checkout for `plan` that is refused: the billing page it leads back to.
+async fn refused_checkout(browser: &Browser, plan: &str) -> String {
+    let response = start_checkout(browser, plan).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/billing");
+    browser.html("/billing").await
 }
 
 #[tokio::test]
@@ -138,29 +196,23 @@ async fn webhook_signatures_are_checked_on_the_raw_body() {
 /// Signs up through the site, upgrades through the stand-in's hosted checkout, and
 /// returns the browser, now on the success page's path.
 async fn checkout(app: &TestApp, user: &TestUser, plan: &str) -> Browser {
-    let browser = app.browser();
-    browser.sign_in(user).await;
-    let response = browser
-        .post_form("/billing/checkout", &[("plan", plan)])
-        .await;
+    let browser = app.signed_in(user).await;
+    let response = start_checkout(&browser, plan).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("a location")
-        .to_string();
-    let path = location
+    let to = location(&response);
+    let path = to
         .strip_prefix(&app.address)
-        .unwrap_or_else(|| panic!("checkout on the stand-in, not {location}"))
+        .unwrap_or_else(|| panic!("checkout on the stand-in, not {to}"))
         .to_string();
     assert!(
         path.starts_with("/stripe-standin/checkout/cs_test_"),
         "{path}"
     );
-    let page = browser.get(&path).await.text().await.expect("the page");
+    let page = browser.html(&path).await;
     assert!(page.contains("Subscribe"), "{page}");
-    let paid = browser.post_form(&format!("{path}/pay"), &[]).await;
+    let paid = browser.press(&format!("{path}/pay")).await;
     assert_eq!(paid.status(), StatusCode::SEE_OTHER);
-    let success = paid.headers()["location"].to_str().expect("a location");
+    let success = location(&paid);
     assert!(
         success.starts_with(&format!(
             "{}/billing/success?session_id=cs_test_",
@@ -174,16 +226,12 @@ async fn checkout(app: &TestApp, user: &TestUser, plan: &str) -> Browser {
 #[tokio::test]
 async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     assert_eq!(plan_of(&app, workspace).await, "free");
     let _workers = app.start_workers();
 
     let browser = checkout(&app, &user, "pro").await;
-    eventually("the workspace is on Pro", || async {
-        plan_of(&app, workspace).await == "pro"
-    })
-    .await;
+    wait_for_plan(&app, workspace, "pro").await;
     let billing = store::billing_row(&app.pool, workspace)
         .await
         .expect("billing");
@@ -193,12 +241,9 @@ async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
     // Three events (subscription created, invoice paid, checkout completed), each
     // processed once, all for this workspace.
     eventually("every event is processed", || async {
-        let pending: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status <> 'processed'")
-                .fetch_one(&app.pool)
-                .await
-                .expect("count");
-        pending == 0
+        app.count("SELECT count(*) FROM stripe_events WHERE status <> 'processed'")
+            .await
+            == 0
     })
     .await;
     let events: Vec<(String, i32, Option<WorkspaceId>)> =
@@ -219,17 +264,12 @@ async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
         ]
     );
     // The billing page shows it.
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let page = browser.html("/billing").await;
     assert!(page.contains("Your plan: "), "{page}");
     assert!(page.contains(">Pro<"), "{page}");
     // A second checkout is refused while the subscription lives: plans change in the
     // portal, never by a second subscription.
-    let again = browser
-        .post_form("/billing/checkout", &[("plan", "business")])
-        .await;
-    assert_eq!(again.status(), StatusCode::SEE_OTHER);
-    assert_eq!(again.headers()["location"], "/billing");
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let page = refused_checkout(&browser, "business").await;
     assert!(page.contains("has a subscription already"), "{page}");
     // Once it has ended, a new checkout reuses the customer.
     sqlx::query(
@@ -239,44 +279,33 @@ async fn checkout_upgrades_once_the_webhook_lands_and_the_customer_is_reused() {
     .execute(&app.pool)
     .await
     .expect("ended");
-    let again = browser
-        .post_form("/billing/checkout", &[("plan", "business")])
-        .await;
-    let location = again.headers()["location"].to_str().expect("location");
-    assert!(location.contains("/stripe-standin/checkout/"), "{location}");
+    let again = start_checkout(&browser, "business").await;
+    let to = location(&again);
+    assert!(to.contains("/stripe-standin/checkout/"), "{to}");
     let billing = store::billing_row(&app.pool, workspace)
         .await
         .expect("billing");
     assert_eq!(billing.stripe_customer_id, Some(customer));
     // The portal opens for a customer.
-    let portal = browser.post_form("/billing/portal", &[]).await;
+    let portal = browser.press("/billing/portal").await;
     assert_eq!(portal.status(), StatusCode::SEE_OTHER);
-    let location = portal.headers()["location"].to_str().expect("location");
-    assert!(
-        location.contains("/stripe-standin/portal/bps_"),
-        "{location}"
-    );
+    let to = location(&portal);
+    assert!(to.contains("/stripe-standin/portal/bps_"), "{to}");
 }
 
 #[tokio::test]
 async fn the_same_event_twice_is_processed_once() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     let _workers = app.start_workers();
     checkout(&app, &user, "pro").await;
-    eventually("the workspace is on Pro", || async {
-        plan_of(&app, workspace).await == "pro"
-    })
-    .await;
+    wait_for_plan(&app, workspace, "pro").await;
     let payload: Value =
         sqlx::query_scalar("SELECT payload FROM stripe_events WHERE type = 'invoice.paid'")
             .fetch_one(&app.pool)
             .await
             .expect("the invoice event");
-    let body = payload.to_string();
-    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
-    let (status, answer) = post_webhook(&app, &body, Some(&signature)).await;
+    let (status, answer) = post_signed(&app, &payload.to_string()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["duplicate"], true);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -307,19 +336,12 @@ async fn final_state(
 #[tokio::test]
 async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     let workers = app.start_workers();
     let browser = checkout(&app, &user, "pro").await;
-    eventually("the workspace is on Pro", || async {
-        plan_of(&app, workspace).await == "pro"
-    })
-    .await;
+    wait_for_plan(&app, workspace, "pro").await;
     // A year of a customer's life in the portal, each step's webhooks processed in order.
-    let portal = browser.post_form("/billing/portal", &[]).await;
-    let portal = portal.headers()["location"]
-        .to_str()
-        .expect("location")
+    let portal = location(&browser.press("/billing/portal").await)
         .trim_start_matches(&app.address)
         .to_string();
     let steps = [
@@ -343,7 +365,7 @@ async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
     ];
     let mut expected_events: i64 = 3;
     for step in steps {
-        let response = browser.post_form(&format!("{portal}/{step}"), &[]).await;
+        let response = browser.press(&format!("{portal}/{step}")).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{step}");
         expected_events += match step {
             "fail-payment" | "pay" => 2,
@@ -351,12 +373,7 @@ async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
             _ => 1,
         };
         eventually(&format!("{step} is processed"), || async {
-            let done: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status = 'processed'")
-                    .fetch_one(&app.pool)
-                    .await
-                    .expect("count");
-            done >= expected_events
+            app.count(PROCESSED).await >= expected_events
         })
         .await;
     }
@@ -385,11 +402,7 @@ async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
     .execute(&app.pool)
     .await
     .expect("reset");
-    sqlx::query("UPDATE workspaces SET plan_id = 'free' WHERE id = $1")
-        .bind(workspace)
-        .execute(&app.pool)
-        .await
-        .expect("reset");
+    force_plan(&app, workspace, "free").await;
     let replays: Vec<Value> = payloads
         .iter()
         .take(50 - payloads.len().min(50))
@@ -405,18 +418,11 @@ async fn events_shuffled_and_replayed_end_in_the_same_state_as_in_order() {
         .map(|payload| payload["id"].as_str().unwrap_or_default().to_string())
         .collect();
     for payload in &payloads {
-        let body = payload.to_string();
-        let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
-        let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
+        let (status, _) = post_signed(&app, &payload.to_string()).await;
         assert_eq!(status, StatusCode::OK);
     }
     eventually("every replayed event is processed", || async {
-        let done: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status = 'processed'")
-                .fetch_one(&app.pool)
-                .await
-                .expect("count");
-        done == distinct.len() as i64
+        app.count(PROCESSED).await == distinct.len() as i64
     })
     .await;
     drop(workers);
@@ -442,12 +448,7 @@ async fn score_metric(app: &TestApp, tracker: Uuid) -> app::domain::MetricId {
     .expect("metric")
 }
 
-async fn trackers(
-    app: &TestApp,
-    workspace: WorkspaceId,
-    count: usize,
-    interval_secs: i32,
-) -> Vec<Uuid> {
+async fn trackers(app: &TestApp, workspace: WorkspaceId, count: usize, interval_secs: i32) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for n in 0..count {
         let source: i64 = sqlx::query_scalar(
@@ -479,8 +480,7 @@ async fn trackers(
 #[tokio::test]
 async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_newest_trackers() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     let grace = TimeDelta::days(7);
     let failed_at = Utc::now() - TimeDelta::days(30);
     // A Pro workspace with 7 trackers polled every 5 minutes.
@@ -495,11 +495,7 @@ async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_ne
     .execute(&app.pool)
     .await
     .expect("billing");
-    sqlx::query("UPDATE workspaces SET plan_id = 'pro' WHERE id = $1")
-        .bind(workspace)
-        .execute(&app.pool)
-        .await
-        .expect("pro");
+    force_plan(&app, workspace, "pro").await;
     let ids = trackers(&app, workspace, 7, 300).await;
 
     // Six days after the failure: nothing changes.
@@ -528,11 +524,12 @@ async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_ne
     assert!(states.iter().all(|s| s.3 == 3_600));
     assert!(states.iter().all(|s| s.1 == s.2));
     // Nothing deleted; the paused sources are no longer scheduled.
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM trackers WHERE workspace_id = $1")
-        .bind(workspace)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let count = app
+        .count_with(
+            "SELECT count(*) FROM trackers WHERE workspace_id = $1",
+            workspace,
+        )
+        .await;
     assert_eq!(count, 7);
     let scheduled: Vec<(String, Option<i32>)> = sqlx::query_as(
         "SELECT s.state, s.interval_secs FROM trackers t JOIN sources s ON s.id = t.source_id
@@ -547,31 +544,20 @@ async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_ne
     // Adding or resuming is refused now, with an upgrade message and a 402 in the API.
     let token = app.token(&user, TokenScope::Write).await;
     let (status, body) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/trackers/{}", ids[6]),
-            &token,
-            Some(json!({"paused": false})),
-        )
+        .patch_tracker(&token, &ids[6].to_string(), json!({"paused": false}))
         .await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
     assert_eq!(body["error"], "upgrade_required");
     assert_eq!(body["limit"], "trackers");
     let (status, body) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/trackers/{}", ids[0]),
-            &token,
-            Some(json!({"interval_secs": 300})),
-        )
+        .patch_tracker(&token, &ids[0].to_string(), json!({"interval_secs": 300}))
         .await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
     assert_eq!(body["limit"], "interval");
 
     // Every page says so, with the way to fix it.
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let page = browser.get("/dashboard").await.text().await.expect("page");
+    let browser = app.signed_in(&user).await;
+    let page = browser.html("/dashboard").await;
     assert!(page.contains("the grace period is over"), "{page}");
     assert!(page.contains("billing-banner"), "{page}");
 
@@ -614,14 +600,12 @@ async fn a_failed_payment_keeps_the_plan_for_the_grace_period_then_pauses_the_ne
 #[tokio::test]
 async fn a_free_workspace_is_held_to_its_limits() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     trackers(&app, workspace, 5, 3_600).await;
     let token = app.token(&user, TokenScope::Write).await;
     // A sixth tracker: 402 before anything is fetched.
     let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
+        .post_tracker(
             &token,
             json!({"url": "https://news.ycombinator.com/item?id=1"}),
         )
@@ -635,88 +619,49 @@ async fn a_free_workspace_is_held_to_its_limits() {
         "{body}"
     );
     // Tokens: the first was made above; the Free plan allows two.
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let second = browser
-        .post_form("/account/tokens", &[("name", "second"), ("scope", "read")])
-        .await;
+    let browser = app.signed_in(&user).await;
+    let second = browser.submit_token("second", "read").await;
     assert_eq!(second.status(), StatusCode::OK);
-    let third = browser
-        .post_form("/account/tokens", &[("name", "third"), ("scope", "read")])
-        .await;
+    let third = browser.submit_token("third", "read").await;
     assert_eq!(third.status(), StatusCode::SEE_OTHER);
-    let page = browser.get("/account").await.text().await.expect("page");
+    let page = browser.html("/account").await;
     assert!(page.contains("allows 2 API tokens"), "{page}");
-    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE workspace_id = $1")
-        .bind(workspace)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let tokens = app
+        .count_with(
+            "SELECT count(*) FROM api_tokens WHERE workspace_id = $1",
+            workspace,
+        )
+        .await;
     assert_eq!(tokens, 2);
 }
 
 #[tokio::test]
 async fn support_sets_a_plan_from_the_command_line() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    let grace = TimeDelta::days(7);
-    upcount::admin::run(
-        &app.pool,
-        upcount::cli::AdminCommand::SetPlan {
-            workspace: user.email.clone(),
-            plan: "business".into(),
-        },
-        grace,
-    )
-    .await
-    .expect("set-plan");
+    let (user, workspace) = free_workspace(&app).await;
+    set_plan(&app, user.email.clone(), "business")
+        .await
+        .expect("set-plan");
     assert_eq!(plan_of(&app, workspace).await, "business");
-    let bad = upcount::admin::run(
-        &app.pool,
-        upcount::cli::AdminCommand::SetPlan {
-            workspace: workspace.to_string(),
-            plan: "platinum".into(),
-        },
-        grace,
-    )
-    .await;
+    let bad = set_plan(&app, workspace.to_string(), "platinum").await;
     assert!(matches!(bad, Err(upcount::admin::AdminError::Invalid(_))));
-    upcount::admin::run(
-        &app.pool,
-        upcount::cli::AdminCommand::SetPlan {
-            workspace: workspace.to_string(),
-            plan: "subscription".into(),
-        },
-        grace,
-    )
-    .await
-    .expect("set-plan");
+    set_plan(&app, workspace.to_string(), "subscription")
+        .await
+        .expect("set-plan");
     assert_eq!(plan_of(&app, workspace).await, "free");
 }
 
 #[tokio::test]
 async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_rollups() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     let tracker = trackers(&app, workspace, 1, 3_600).await[0];
     let metric = score_metric(&app, tracker).await;
-    // 40 days of a sample every 10 minutes, through the engine's writer (rollups too).
+    // 40 days of a sample every 10 minutes.
     let now = Utc::now();
     let start = now - TimeDelta::days(40);
-    let samples: Vec<app::server::tracking::store::Sample> = (0..40 * 144)
-        .map(|n| app::server::tracking::store::Sample {
-            metric_id: metric,
-            t: start + TimeDelta::minutes(10 * n),
-            value: n as f64,
-        })
-        .collect();
-    for chunk in samples.chunks(1_000) {
-        app::server::tracking::store::write_samples(&app.pool, chunk)
-            .await
-            .expect("write");
-    }
+    let samples = (0..40 * 144).map(|n| (start + TimeDelta::minutes(10 * n), n as f64));
+    app.write_points(metric, samples).await;
     let deleted = app::server::tracking::store::prune_raw_samples(&app.pool, now)
         .await
         .expect("prune");
@@ -738,39 +683,29 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
     // A day 35 days ago, asked for in 1,000 points: raw samples are gone, so it comes from
     // the hourly rollups (24 buckets of 6 samples), not as an empty chart.
     let token = app.token(&user, TokenScope::Read).await;
-    let day = (now - TimeDelta::days(35))
-        .format("%Y-%m-%dT00:00:00Z")
-        .to_string();
-    let day_end = (now - TimeDelta::days(35))
-        .format("%Y-%m-%dT23:59:59Z")
-        .to_string();
-    let (status, body) = app
-        .api_get(
-            &format!(
-                "/api/v1/trackers/{tracker}/series?metric=score&from={day}&to={day_end}&points=1000"
-            ),
-            &token,
-        )
-        .await;
+    let tracker_id = tracker.to_string();
+    // The `score` of the whole day `ago` days back, in up to 1,000 points.
+    let day = |ago: i64| {
+        let day = now - TimeDelta::days(ago);
+        let (from, to) = (
+            day.format("%Y-%m-%dT00:00:00Z"),
+            day.format("%Y-%m-%dT23:59:59Z"),
+        );
+        format!("metric=score&from={from}&to={to}&points=1000")
+    };
+    let (status, body) = app.series(&token, &tracker_id, &day(35)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["resolution"], "hourly", "{body}");
     let points = body["points"].as_array().expect("points");
     assert_eq!(points.len(), 24);
     assert!(points.iter().all(|point| point["count"] == 6), "{body}");
     // A recent day still comes raw.
-    let recent = (now - TimeDelta::days(2))
-        .format("%Y-%m-%dT00:00:00Z")
-        .to_string();
-    let recent_end = (now - TimeDelta::days(2))
-        .format("%Y-%m-%dT23:59:59Z")
-        .to_string();
-    let (_, body) = app.api_get(&format!("/api/v1/trackers/{tracker}/series?metric=score&from={recent}&to={recent_end}&points=1000"), &token)
-        .await;
+    let (_, body) = app.series(&token, &tracker_id, &day(2)).await;
     assert_eq!(body["resolution"], "raw", "{body}");
     assert_eq!(body["points"].as_array().map(Vec::len), Some(144));
     // A Pro workspace tracking the same source keeps it a year for everyone.
     let pro = app.create_user(Role::Member).await;
-    let pro_workspace = workspace_of(&app, &pro).await;
+    let pro_workspace = app.workspace_of(&pro).await;
     sqlx::query(
         "INSERT INTO trackers (workspace_id, source_id, label)
          SELECT $1, source_id, 'Same' FROM trackers WHERE id = $2",
@@ -790,17 +725,13 @@ async fn raw_samples_past_the_plans_retention_are_pruned_and_ranges_there_read_r
 #[tokio::test]
 async fn two_workers_at_once_process_an_event_once() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     // No workers yet: the checkout's events wait, pending.
     checkout(&app, &user, "pro").await;
     eventually("the checkout's events arrive", || async {
-        let pending: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM stripe_events WHERE status = 'pending'")
-                .fetch_one(&app.pool)
-                .await
-                .expect("count");
-        pending == 3
+        app.count("SELECT count(*) FROM stripe_events WHERE status = 'pending'")
+            .await
+            == 3
     })
     .await;
     let id: String = sqlx::query_scalar("SELECT id FROM stripe_events WHERE type = 'invoice.paid'")
@@ -838,24 +769,11 @@ async fn two_workers_at_once_process_an_event_once() {
 
 #[tokio::test]
 async fn stripe_down_is_said_plainly_and_events_wait_for_it() {
-    // Nothing listens on port 1 of loopback: every Stripe call fails to connect.
-    let app = spawn_app_with(SpawnOptions {
-        env: vec![
-            ("STRIPE_WEBHOOK_SECRET", SECRET.to_string()),
-            ("UPCOUNT_STRIPE_API_URL", "http://127.0.0.1:1/".to_string()),
-        ],
-        ..SpawnOptions::default()
-    })
-    .await;
-    let user = app.create_free_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let response = browser
-        .post_form("/billing/checkout", &[("plan", "pro")])
+    let app = app_with_stripe_down().await;
+    let browser = app
+        .signed_in(&app.create_free_user(Role::Member).await)
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/billing");
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let page = refused_checkout(&browser, "pro").await;
     assert!(
         page.contains("Stripe is not answering right now; nothing was charged."),
         "{page}"
@@ -866,8 +784,7 @@ async fn stripe_down_is_said_plainly_and_events_wait_for_it() {
         "customer.subscription.updated",
         json!({"id": "sub_down", "customer": "cus_down"}),
     );
-    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
-    let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
+    let (status, _) = post_signed(&app, &body).await;
     assert_eq!(status, StatusCode::OK);
     let origin = upcount::startup::public_origin(&app.settings);
     let billing = upcount::startup::billing(&app.settings, &origin).expect("billing");
@@ -897,11 +814,7 @@ async fn stripe_down_is_said_plainly_and_events_wait_for_it() {
 
 #[tokio::test]
 async fn without_a_key_or_the_standin_setting_billing_is_off() {
-    let app = spawn_app_with(SpawnOptions {
-        env: vec![("UPCOUNT_STRIPE_STANDIN", "false".to_string())],
-        ..SpawnOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_env(vec![("UPCOUNT_STRIPE_STANDIN", "false".to_string())]).await;
     // No stand-in to pay at, no webhook endpoint to send events to.
     for path in [
         "/stripe-standin/checkout/cs_test_1",
@@ -921,44 +834,26 @@ async fn without_a_key_or_the_standin_setting_billing_is_off() {
     )
     .await;
     assert!(status.is_client_error() && status != StatusCode::OK);
-    let customers: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM workspace_billing WHERE stripe_customer_id IS NOT NULL",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("count");
+    let customers = app
+        .count("SELECT count(*) FROM workspace_billing WHERE stripe_customer_id IS NOT NULL")
+        .await;
     assert_eq!(customers, 0);
     let body = event("evt_off", "invoice.paid", json!({"customer": "cus_x"}));
-    let signature = sign(body.as_bytes(), SECRET, Utc::now().timestamp());
-    let (status, _) = post_webhook(&app, &body, Some(&signature)).await;
+    let (status, _) = post_signed(&app, &body).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Plans are shown, but cannot be bought.
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let (user, workspace) = free_workspace(&app).await;
+    let browser = app.signed_in(&user).await;
+    let page = browser.html("/billing").await;
     assert!(!page.contains("Upgrade to"), "{page}");
     assert!(page.contains("Not for sale on this server"), "{page}");
-    let response = browser
-        .post_form("/billing/checkout", &[("plan", "pro")])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/billing");
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let page = refused_checkout(&browser, "pro").await;
     assert!(page.contains("cannot be bought here"), "{page}");
     assert_eq!(plan_of(&app, workspace).await, "free");
     // Support still sets plans.
-    upcount::admin::run(
-        &app.pool,
-        upcount::cli::AdminCommand::SetPlan {
-            workspace: user.email.clone(),
-            plan: "pro".into(),
-        },
-        TimeDelta::days(7),
-    )
-    .await
-    .expect("set-plan");
+    set_plan(&app, user.email.clone(), "pro")
+        .await
+        .expect("set-plan");
     assert_eq!(plan_of(&app, workspace).await, "pro");
 }
 
@@ -1057,8 +952,7 @@ async fn the_standin_wants_its_key_and_sends_customers_back_to_the_site_only() {
 async fn metadata_alone_never_moves_a_plan_to_another_workspace() {
     let app = app().await;
     let _workers = app.start_workers();
-    let victim = app.create_free_user(Role::Member).await;
-    let victim_workspace = workspace_of(&app, &victim).await;
+    let (_victim, victim_workspace) = free_workspace(&app).await;
     let key = Some(app::server::billing::STANDIN_SECRET_KEY);
     // A customer Upcount never made, whose checkout names the victim's workspace
     // everywhere an event can.
@@ -1103,13 +997,9 @@ async fn metadata_alone_never_moves_a_plan_to_another_workspace() {
         .expect("pay");
     assert_eq!(paid.status(), StatusCode::SEE_OTHER);
     eventually("the events are handled", || async {
-        let handled: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM stripe_events WHERE status IN ('processed', 'ignored')",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-        handled >= 3
+        app.count("SELECT count(*) FROM stripe_events WHERE status IN ('processed', 'ignored')")
+            .await
+            >= 3
     })
     .await;
     assert_eq!(plan_of(&app, victim_workspace).await, "free");
@@ -1141,13 +1031,9 @@ async fn standin_subscription_status(app: &TestApp, id: &str) -> String {
 
 /// A paying user's workspace and subscription id.
 async fn paying_user(app: &TestApp) -> (TestUser, WorkspaceId, String) {
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(app, &user).await;
+    let (user, workspace) = free_workspace(app).await;
     checkout(app, &user, "pro").await;
-    eventually("the workspace is on Pro", || async {
-        plan_of(app, workspace).await == "pro"
-    })
-    .await;
+    wait_for_plan(app, workspace, "pro").await;
     let subscription = store::billing_row(&app.pool, workspace)
         .await
         .expect("billing")
@@ -1166,29 +1052,22 @@ async fn deleting_an_account_cancels_its_subscription_at_once() {
         standin_subscription_status(&app, &subscription).await,
         "active"
     );
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let response = browser
-        .post_form("/account/delete", &[("password", &user.password)])
-        .await;
+    let browser = app.signed_in(&user).await;
+    let response = browser.delete_account(&user.password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         standin_subscription_status(&app, &subscription).await,
         "canceled"
     );
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM workspaces WHERE id = $1")
-        .bind(workspace)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let left = app
+        .count_with("SELECT count(*) FROM workspaces WHERE id = $1", workspace)
+        .await;
     assert_eq!(left, 0);
     // By an admin.
     let (user, _, subscription) = paying_user(&app).await;
-    let admin = app.create_user(Role::Admin).await;
-    let console = app.browser();
-    console.sign_in(&admin).await;
+    let console = app.signed_in(&app.create_user(Role::Admin).await).await;
     let response = console
-        .post_form(&format!("/admin/users/{}/delete", user.id), &[])
+        .press(&format!("/admin/users/{}/delete", user.id))
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -1199,17 +1078,8 @@ async fn deleting_an_account_cancels_its_subscription_at_once() {
 
 #[tokio::test]
 async fn an_account_is_not_deleted_while_its_subscription_cannot_be_cancelled() {
-    // Nothing listens on port 1 of loopback: every Stripe call fails to connect.
-    let app = spawn_app_with(SpawnOptions {
-        env: vec![
-            ("STRIPE_WEBHOOK_SECRET", SECRET.to_string()),
-            ("UPCOUNT_STRIPE_API_URL", "http://127.0.0.1:1/".to_string()),
-        ],
-        ..SpawnOptions::default()
-    })
-    .await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let app = app_with_stripe_down().await;
+    let (user, workspace) = free_workspace(&app).await;
     sqlx::query(
         "INSERT INTO workspace_billing (workspace_id, subscription_id, subscription_status)
          VALUES ($1, 'sub_live', 'active')
@@ -1220,16 +1090,10 @@ async fn an_account_is_not_deleted_while_its_subscription_cannot_be_cancelled() 
     .execute(&app.pool)
     .await
     .expect("a live subscription");
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let response = browser
-        .post_form("/account/delete", &[("password", &user.password)])
-        .await;
+    let browser = app.signed_in(&user).await;
+    let response = browser.delete_account(&user.password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
+    let location = location(&response);
     let page = browser.get(&location).await;
     let status = page.status();
     let page = page.text().await.expect("page");
@@ -1237,57 +1101,31 @@ async fn an_account_is_not_deleted_while_its_subscription_cannot_be_cancelled() 
         page.contains("nothing was") && page.contains("deleted"),
         "{location} {status}: {page}"
     );
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let left = app
+        .count_with("SELECT count(*) FROM users WHERE id = $1", user.id)
+        .await;
     assert_eq!(left, 1, "the account is still there");
 }
 
 #[tokio::test]
 async fn a_downgrade_keeps_older_points_for_thirty_days_and_an_upgrade_in_time_keeps_them() {
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
-    let grace = TimeDelta::days(7);
-    let set_plan = |plan: &'static str| {
+    let (user, workspace) = free_workspace(&app).await;
+    let switch_to = |plan: &'static str| {
         let (app, email) = (&app, user.email.clone());
-        async move {
-            upcount::admin::run(
-                &app.pool,
-                upcount::cli::AdminCommand::SetPlan {
-                    workspace: email,
-                    plan: plan.into(),
-                },
-                grace,
-            )
-            .await
-            .expect("set-plan");
-        }
+        async move { set_plan(app, email, plan).await.expect("set-plan") }
     };
-    set_plan("pro").await;
+    switch_to("pro").await;
     let tracker = trackers(&app, workspace, 1, 3_600).await[0];
     let metric = score_metric(&app, tracker).await;
     // A sample a day for 100 days: within Pro's year, past Free's 30 days.
     let now = Utc::now();
-    let samples: Vec<app::server::tracking::store::Sample> = (0..100)
-        .map(|n| app::server::tracking::store::Sample {
-            metric_id: metric,
-            t: now - TimeDelta::days(n),
-            value: n as f64,
-        })
-        .collect();
-    app::server::tracking::store::write_samples(&app.pool, &samples)
-        .await
-        .expect("write");
-    let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM samples WHERE metric_id = $1")
-            .bind(metric)
-            .fetch_one(&app.pool)
-            .await
-            .expect("count")
-    };
+    app.write_points(
+        metric,
+        (0..100).map(|n| (now - TimeDelta::days(n), n as f64)),
+    )
+    .await;
+    let count = || app.count_with("SELECT count(*) FROM samples WHERE metric_id = $1", metric);
     let pool = app.pool.clone();
     let prune = |at: chrono::DateTime<Utc>| {
         let pool = pool.clone();
@@ -1298,26 +1136,25 @@ async fn a_downgrade_keeps_older_points_for_thirty_days_and_an_upgrade_in_time_k
         }
     };
     // Down to Free: nothing is pruned yet, and the billing page says from when.
-    set_plan("free").await;
+    switch_to("free").await;
     assert_eq!(plan_of(&app, workspace).await, "free");
     assert_eq!(prune(Utc::now()).await, 0);
     assert_eq!(count().await, 100);
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let browser = app.signed_in(&user).await;
+    let page = browser.html("/billing").await;
     let expected_day = (Utc::now() + TimeDelta::days(30))
         .format("%Y-%m-%d")
         .to_string();
     assert!(page.contains("history-pruned-from"), "{page}");
     assert!(page.contains(&expected_day), "names the day: {page}");
     // Back on Pro within the 30 days: the points stay, whenever pruning runs.
-    set_plan("pro").await;
+    switch_to("pro").await;
     assert_eq!(prune(Utc::now() + TimeDelta::days(31)).await, 0);
     assert_eq!(count().await, 100);
-    let page = browser.get("/billing").await.text().await.expect("page");
+    let page = browser.html("/billing").await;
     assert!(!page.contains("history-pruned-from"), "{page}");
     // Down again and not back: 31 days later Free's 30 days hold.
-    set_plan("free").await;
+    switch_to("free").await;
     assert_eq!(prune(Utc::now() + TimeDelta::days(29)).await, 0);
     let pruned = prune(Utc::now() + TimeDelta::days(31)).await;
     assert!(pruned > 0);
@@ -1329,26 +1166,22 @@ async fn deleting_right_after_paying_cancels_the_subscription_whose_webhook_has_
     // No workers: the webhooks are stored, not processed, so Upcount has not recorded the
     // subscription yet; its customer it has.
     let app = app().await;
-    let user = app.create_free_user(Role::Member).await;
-    let workspace = workspace_of(&app, &user).await;
+    let (user, workspace) = free_workspace(&app).await;
     let browser = checkout(&app, &user, "pro").await;
-    let subscription: String = {
-        let mut found = None;
-        for _ in 0..100 {
-            found = sqlx::query_scalar(
+    let subscription: String = crate::helpers::eventually(
+        Duration::from_secs(10),
+        "the subscription's event",
+        || async {
+            sqlx::query_scalar(
                 "SELECT payload -> 'data' -> 'object' ->> 'id' FROM stripe_events
                  WHERE type = 'customer.subscription.created'",
             )
             .fetch_optional(&app.pool)
             .await
-            .expect("events");
-            if found.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        found.expect("the subscription's event arrived")
-    };
+            .expect("events")
+        },
+    )
+    .await;
     let recorded = store::billing_row(&app.pool, workspace)
         .await
         .expect("billing");
@@ -1357,9 +1190,7 @@ async fn deleting_right_after_paying_cancels_the_subscription_whose_webhook_has_
         standin_subscription_status(&app, &subscription).await,
         "active"
     );
-    let response = browser
-        .post_form("/account/delete", &[("password", &user.password)])
-        .await;
+    let response = browser.delete_account(&user.password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         standin_subscription_status(&app, &subscription).await,

@@ -2,29 +2,24 @@
 //! JSON API, events on the chart, comparing trackers, and bucketing edge cases (empty
 //! ranges, one point, gaps, a range inside one bucket, time zones, daylight saving).
 
-use app::{
-    domain::{Role, TokenScope},
-    server::tracking::store::{Sample, write_samples},
-};
+use app::domain::{Role, TokenScope};
 use chrono::{DateTime, Duration, Utc};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, eventually, spawn_app_with_standin},
+    helpers::{Browser, TestApp, expect_unprocessable, spawn_app_with_standin},
     standin::{Canned, StandIn, fixtures},
 };
+
+const LEPTOS: &str = "https://github.com/leptos-rs/leptos";
 
 async fn setup() -> (StandIn, TestApp, String) {
     let (standin, app) =
         spawn_app_with_standin(vec![("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into())]).await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 19_000),
-    );
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
     standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Read).await;
+    let (_, token) = app.member_with_token(TokenScope::Read).await;
     (standin, app, token)
 }
 
@@ -34,20 +29,10 @@ fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-async fn preview(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
-    app.api(Method::POST, "/api/v1/trackers/preview", token, Some(body))
-        .await
-}
-
 #[tokio::test]
 async fn a_preview_shows_what_would_be_tracked_and_saves_nothing() {
     let (standin, app, token) = setup().await;
-    let (status, body) = preview(
-        &app,
-        &token,
-        json!({ "url": "https://github.com/leptos-rs/leptos" }),
-    )
-    .await;
+    let (status, body) = app.preview(&token, json!({ "url": LEPTOS })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["kind"], "github.repo");
     assert_eq!(body["title"], "leptos-rs/leptos");
@@ -66,17 +51,15 @@ async fn a_preview_shows_what_would_be_tracked_and_saves_nothing() {
         json!({ "data": { "downloads": 1234, "version": "1.2" }, "ok": true }),
     );
     let url = format!("{}/json/stats", standin.base());
-    let (status, body) = preview(&app, &token, json!({ "url": url })).await;
+    let (status, body) = app.preview(&token, json!({ "url": url })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["kind"], "json");
     assert_eq!(body["document"]["data"]["downloads"], 1234);
     assert_eq!(body["values"], json!([]));
-    let (status, body) = preview(
-        &app,
-        &token,
-        json!({ "url": url, "metrics": { "downloads": "data.downloads", "name": "data.missing" } }),
-    )
-    .await;
+    let metrics = json!({ "downloads": "data.downloads", "name": "data.missing" });
+    let (status, body) = app
+        .preview(&token, json!({ "url": url, "metrics": metrics }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let values = body["values"].as_array().expect("values");
     assert!(values.contains(&json!({ "name": "downloads", "unit": "", "value": 1234.0 })));
@@ -98,57 +81,30 @@ async fn a_preview_shows_what_would_be_tracked_and_saves_nothing() {
             "only http and https",
         ),
     ] {
-        let (status, body) = preview(&app, &token, request.clone()).await;
-        assert_eq!(
-            status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{request}: {body}"
-        );
-        let message = body["error"].as_str().unwrap_or_default();
-        assert!(message.contains(expected), "{request}: {message}");
+        let answer = app.preview(&token, request).await;
+        expect_unprocessable(answer, expected);
     }
     standin.script("/github/repos", vec![Canned::status(503); 3]);
-    let (status, body) = preview(
-        &app,
-        &token,
-        json!({ "url": "https://github.com/leptos-rs/leptos" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not answering"),
-        "{body}"
+    let answer = app.preview(&token, json!({ "url": LEPTOS })).await;
+    expect_unprocessable(answer, "not answering");
+    assert_eq!(
+        app.count("SELECT count(*) FROM sources").await,
+        0,
+        "a preview saves nothing"
     );
-    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(sources, 0, "a preview saves nothing");
 }
 
 #[tokio::test]
 async fn previews_refuse_private_addresses_before_connecting() {
     // Without UPCOUNT_ALLOW_PRIVATE_TARGETS: the guard is on.
     let (_standin, app) = spawn_app_with_standin(vec![]).await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Read).await;
+    let (_, token) = app.member_with_token(TokenScope::Read).await;
     for url in ["http://10.0.0.1/stats.json", "http://localhost:9/x.json"] {
-        let (status, body) = preview(&app, &token, json!({ "url": url })).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
-        assert!(
-            body["error"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("Not allowed"),
-            "{url}: {body}"
-        );
+        let answer = app.preview(&token, json!({ "url": url })).await;
+        expect_unprocessable(answer, "Not allowed");
     }
     let (status, _) = app
-        .api_post(
-            "/api/v1/trackers/preview",
+        .preview(
             "upc_not-a-token",
             json!({ "url": "https://github.com/a/b" }),
         )
@@ -156,50 +112,43 @@ async fn previews_refuse_private_addresses_before_connecting() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// Posts the dashboard's add form for `url` with `fields`: the page it leads back to.
+async fn submit_add_form(browser: &Browser, url: &str, fields: &[(&str, &str)]) -> String {
+    let mut form = vec![("url", url)];
+    form.extend_from_slice(fields);
+    let response = browser.post_form("/dashboard/trackers", &form).await;
+    browser.follow(response).await
+}
+
 #[tokio::test]
 async fn the_add_form_takes_a_json_api_interval_and_end_date() {
     let (standin, app, _token) = setup().await;
     standin.set("json/stats", json!({ "data": { "downloads": 1234 } }));
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let browser = app.signed_in(&app.create_user(Role::Member).await).await;
     let url = format!("{}/json/stats", standin.base());
 
     // A bad expression is named next to the metrics field; nothing is saved.
-    let response = browser
-        .post_form(
-            "/dashboard/trackers",
-            &[("url", &url), ("metrics", "downloads data.downloads")],
-        )
-        .await;
-    let html = browser.follow(response).await;
+    let html = submit_add_form(&browser, &url, &[("metrics", "downloads data.downloads")]).await;
     assert!(html.contains("write `name: expression`"), "{html}");
-    let response = browser
-        .post_form(
-            "/dashboard/trackers",
-            &[
-                ("url", &url),
-                ("interval", "soon"),
-                ("metrics", "d: data.downloads"),
-            ],
-        )
-        .await;
-    let html = browser.follow(response).await;
+    let html = submit_add_form(
+        &browser,
+        &url,
+        &[("interval", "soon"), ("metrics", "d: data.downloads")],
+    )
+    .await;
     assert!(html.contains("is not a number of seconds"), "{html}");
 
-    let response = browser
-        .post_form(
-            "/dashboard/trackers",
-            &[
-                ("url", &url),
-                ("label", "Downloads"),
-                ("interval", "86400"),
-                ("ends_on", "2099-12-31"),
-                ("metrics", "downloads: data.downloads\n"),
-            ],
-        )
-        .await;
-    let html = browser.follow(response).await;
+    let html = submit_add_form(
+        &browser,
+        &url,
+        &[
+            ("label", "Downloads"),
+            ("interval", "86400"),
+            ("ends_on", "2099-12-31"),
+            ("metrics", "downloads: data.downloads\n"),
+        ],
+    )
+    .await;
     assert!(html.contains("Now tracking Downloads."), "{html}");
     assert!(html.contains("1,234"), "{html}");
     let (interval, ends_at): (i32, Option<DateTime<Utc>>) =
@@ -221,42 +170,22 @@ async fn the_add_form_takes_a_json_api_interval_and_end_date() {
 #[tokio::test]
 async fn events_are_marked_on_the_tracker_page() {
     let (standin, app, _) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
     let id = app
-        .add_tracker(
-            &token,
-            json!({ "url": "https://news.ycombinator.com/item?id=8863" }),
-        )
+        .track(&token, "https://news.ycombinator.com/item?id=8863")
         .await;
     for paused in [true, false] {
         let (status, body) = app
-            .api(
-                Method::PATCH,
-                &format!("/api/v1/trackers/{id}"),
-                &token,
-                Some(json!({ "paused": paused })),
-            )
+            .patch_tracker(&token, &id, json!({ "paused": paused }))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     // Pausing twice is one change, not two.
-    app.api(
-        Method::PATCH,
-        &format!("/api/v1/trackers/{id}"),
-        &token,
-        Some(json!({ "label": "Renamed" })),
-    )
-    .await;
+    app.patch_tracker(&token, &id, json!({ "label": "Renamed" }))
+        .await;
 
     // A failing poll, then a good one: one `failing` and one `recovered`.
     let workers = app.start_workers();
-    let make_due = || async {
-        sqlx::query("UPDATE sources SET next_poll_at = now()")
-            .execute(&app.pool)
-            .await
-            .expect("due");
-    };
     standin.script(
         "/hackernews/v0/item",
         vec![Canned::text(200, "<html>garbage</html>")],
@@ -265,16 +194,13 @@ async fn events_are_marked_on_the_tracker_page() {
     let poll_until = |kind: &'static str| {
         let app = &app;
         async move {
-            make_due().await;
-            eventually(std::time::Duration::from_secs(20), kind, || async {
-                let events: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM source_events WHERE kind = $1")
-                        .bind(kind)
-                        .fetch_one(&app.pool)
-                        .await
-                        .expect("count");
-                (events == 1).then_some(())
-            })
+            app.make_due().await;
+            app.wait_for_count_with(
+                std::time::Duration::from_secs(20),
+                "SELECT count(*) FROM source_events WHERE kind = $1",
+                kind,
+                1,
+            )
             .await;
         }
     };
@@ -287,14 +213,8 @@ async fn events_are_marked_on_the_tracker_page() {
         .expect("events");
     assert_eq!(kinds, ["added", "paused", "resumed"]);
 
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let html = browser
-        .get(&format!("/trackers/{id}?range=24h"))
-        .await
-        .text()
-        .await
-        .expect("html");
+    let browser = app.signed_in(&user).await;
+    let html = browser.html(&format!("/trackers/{id}?range=24h")).await;
     assert!(html.contains("Events in this range (5)"), "{html}");
     for words in [
         "Added",
@@ -310,36 +230,27 @@ async fn events_are_marked_on_the_tracker_page() {
 #[tokio::test]
 async fn trackers_compare_on_one_page_by_calendar_or_launch() {
     let (_standin, app, _) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
     let mut ids = Vec::new();
-    for url in [
-        "https://github.com/leptos-rs/leptos",
-        "https://news.ycombinator.com/item?id=8863",
-    ] {
-        ids.push(app.add_tracker(&token, json!({ "url": url })).await);
+    for url in [LEPTOS, "https://news.ycombinator.com/item?id=8863"] {
+        ids.push(app.track(&token, url).await);
     }
     // Another workspace's tracker id is ignored, as if it did not exist.
-    let stranger = app.create_user(Role::Member).await;
-    let stranger_token = app.token(&stranger, TokenScope::Write).await;
+    let (_, stranger_token) = app.member_with_token(TokenScope::Write).await;
     let foreign = app
         .add_tracker(
             &stranger_token,
-            json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Secret label" }),
+            json!({ "url": LEPTOS, "label": "Secret label" }),
         )
         .await;
 
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let browser = app.signed_in(&user).await;
     let html = browser
-        .get(&format!(
+        .html(&format!(
             "/compare?ids={}&ids={}&ids={foreign}&range=7d&view=percent&align=launch",
             ids[0], ids[1]
         ))
-        .await
-        .text()
-        .await
-        .expect("html");
+        .await;
     assert!(html.contains(r#"data-lines="2""#), "{html}");
     assert!(!html.contains("Secret label"), "{html}");
     assert!(html.contains("leptos-rs/leptos (%)"), "{html}");
@@ -349,48 +260,26 @@ async fn trackers_compare_on_one_page_by_calendar_or_launch() {
         "{html}"
     );
     // Nothing chosen: a hint, not an error.
-    let html = browser.get("/compare").await.text().await.expect("html");
+    let html = browser.html("/compare").await;
     assert!(html.contains("Tick two or more trackers"), "{html}");
     // Signed out: to sign in, and back.
     let response = app.browser().get("/compare?ids=x").await;
     assert_eq!(response.status(), StatusCode::FOUND);
 }
 
-/// A tracker with `samples` written through the engine's writer; returns its id and the
-/// `stars` metric's id.
+/// A tracker of leptos-rs/leptos whose `stars` have `samples`: its id.
 async fn tracker_with(app: &TestApp, token: &str, samples: &[(DateTime<Utc>, f64)]) -> String {
-    let id = app
-        .add_tracker(
-            token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
-    let metric_id: app::domain::MetricId =
-        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("metric");
+    let id = app.track(token, LEPTOS).await;
     // The first sample (taken now) is left out of these ranges by their dates.
-    let samples: Vec<Sample> = samples
-        .iter()
-        .map(|(t, value)| Sample {
-            metric_id,
-            t: *t,
-            value: *value,
-        })
-        .collect();
-    for chunk in samples.chunks(2_000) {
-        write_samples(&app.pool, chunk).await.expect("write");
-    }
+    app.write_points(app.metric_id("stars").await, samples.iter().copied())
+        .await;
     id
 }
 
+/// The `stars` series of tracker `id` for `query`, which must be answered.
 async fn series(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
     let (status, body) = app
-        .api_get(
-            &format!("/api/v1/trackers/{id}/series?metric=stars&{query}"),
-            token,
-        )
+        .series(token, id, &format!("metric=stars&{query}"))
         .await;
     assert_eq!(status, StatusCode::OK, "{query}: {body}");
     body
@@ -417,14 +306,28 @@ fn buckets(body: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// Checks that `buckets` hold one starting at `time` with `count` samples.
+#[track_caller]
+fn assert_bucket(buckets: &[(String, i64)], time: &str, count: i64) {
+    assert!(
+        buckets.contains(&(time.to_string(), count)),
+        "{time} with {count}: {buckets:?}"
+    );
+}
+
 #[tokio::test]
 async fn day_buckets_follow_the_time_zone_across_daylight_saving_changes() {
     let (_standin, app, _) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     let mut samples = hourly("2026-03-26T00:00:00Z", 6 * 24);
     samples.extend(hourly("2026-10-23T00:00:00Z", 5 * 24));
     let id = tracker_with(&app, &token, &samples).await;
+    let october = |points: u32, zone: &str| {
+        let (app, token, id) = (&app, &token, &id);
+        let query =
+            format!("from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points={points}&tz={zone}");
+        async move { buckets(&series(app, token, id, &query).await) }
+    };
 
     // Spring: Berlin's 29 March 2026 has 23 hours (02:00 → 03:00).
     let spring = series(
@@ -437,89 +340,34 @@ async fn day_buckets_follow_the_time_zone_across_daylight_saving_changes() {
     assert_eq!(spring["resolution"], "daily");
     let spring = buckets(&spring);
     assert!(spring.len() <= 7, "{spring:?}");
-    assert!(
-        spring.contains(&("2026-03-27T23:00:00Z".into(), 24)),
-        "{spring:?}"
-    );
-    assert!(
-        spring.contains(&("2026-03-28T23:00:00Z".into(), 23)),
-        "{spring:?}"
-    );
-    assert!(
-        spring.contains(&("2026-03-29T22:00:00Z".into(), 24)),
-        "{spring:?}"
-    );
+    assert_bucket(&spring, "2026-03-27T23:00:00Z", 24);
+    assert_bucket(&spring, "2026-03-28T23:00:00Z", 23);
+    assert_bucket(&spring, "2026-03-29T22:00:00Z", 24);
     let total: i64 = spring.iter().map(|(_, count)| count).sum();
     assert_eq!(total, 6 * 24, "every hour counted once");
 
     // Autumn: 25 October 2026 has 25 hours (03:00 → 02:00).
-    let autumn = buckets(
-        &series(
-            &app,
-            &token,
-            &id,
-            "from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points=6&tz=Europe/Berlin",
-        )
-        .await,
-    );
-    assert!(
-        autumn.contains(&("2026-10-24T22:00:00Z".into(), 25)),
-        "{autumn:?}"
-    );
-    assert!(
-        autumn.contains(&("2026-10-25T23:00:00Z".into(), 24)),
-        "{autumn:?}"
-    );
+    let autumn = october(6, "Europe/Berlin").await;
+    assert_bucket(&autumn, "2026-10-24T22:00:00Z", 25);
+    assert_bucket(&autumn, "2026-10-25T23:00:00Z", 24);
 
     // Other zones: New York's midnight is 04:00 UTC in October; UTC days are whole.
-    let new_york = buckets(
-        &series(
-            &app,
-            &token,
-            &id,
-            "from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points=6&tz=America/New_York",
-        )
-        .await,
-    );
-    assert!(
-        new_york.contains(&("2026-10-24T04:00:00Z".into(), 24)),
-        "{new_york:?}"
-    );
-    let utc = buckets(
-        &series(
-            &app,
-            &token,
-            &id,
-            "from=2026-10-23T00:00:00Z&to=2026-10-27T23:59:59Z&points=5&tz=UTC",
-        )
-        .await,
-    );
+    let new_york = october(6, "America/New_York").await;
+    assert_bucket(&new_york, "2026-10-24T04:00:00Z", 24);
     assert_eq!(
-        utc,
+        october(5, "UTC").await,
         (23..=27)
             .map(|day| (format!("2026-10-{day}T00:00:00Z"), 24))
             .collect::<Vec<_>>()
     );
-    let (status, body) = app
-        .api_get(
-            &format!("/api/v1/trackers/{id}/series?tz=Mars/Olympus"),
-            &token,
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("time zone")
-    );
+    let answer = app.series(&token, &id, "tz=Mars/Olympus").await;
+    expect_unprocessable(answer, "time zone");
 }
 
 #[tokio::test]
 async fn bucketing_edge_cases() {
     let (_standin, app, _) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     // Ten samples a minute apart on 1 May, a three-day gap, then two days of hourly ones.
     let mut samples: Vec<(DateTime<Utc>, f64)> = (0..10)
         .map(|minute| {
@@ -531,34 +379,17 @@ async fn bucketing_edge_cases() {
         .collect();
     samples.extend(hourly("2026-05-05T00:00:00Z", 48));
     let id = tracker_with(&app, &token, &samples).await;
+    let range = |query: &'static str| series(&app, &token, &id, query);
 
     // An empty range: no points, not an error.
-    let empty = series(
-        &app,
-        &token,
-        &id,
-        "from=2026-04-01T00:00:00Z&to=2026-04-02T00:00:00Z",
-    )
-    .await;
+    let empty = range("from=2026-04-01T00:00:00Z&to=2026-04-02T00:00:00Z").await;
     assert_eq!(empty["points"], json!([]));
     // One point.
-    let one = series(
-        &app,
-        &token,
-        &id,
-        "from=2026-05-01T10:03:00Z&to=2026-05-01T10:03:30Z",
-    )
-    .await;
+    let one = range("from=2026-05-01T10:03:00Z&to=2026-05-01T10:03:30Z").await;
     assert_eq!(one["resolution"], "raw");
     assert_eq!(buckets(&one), [("2026-05-01T10:03:00Z".to_string(), 1)]);
     // A range shorter than one bucket, asked for in one point: every sample in it.
-    let inside = series(
-        &app,
-        &token,
-        &id,
-        "from=2026-05-01T10:00:00Z&to=2026-05-01T10:09:00Z&points=1",
-    )
-    .await;
+    let inside = range("from=2026-05-01T10:00:00Z&to=2026-05-01T10:09:00Z&points=1").await;
     let inside_points = inside["points"].as_array().expect("points");
     assert_eq!(inside_points.len(), 1, "{inside}");
     assert_eq!(inside_points[0]["count"], 10);
@@ -566,13 +397,7 @@ async fn bucketing_edge_cases() {
     assert_eq!(inside_points[0]["max"], 9.0);
     assert_eq!(inside_points[0]["last"], 9.0);
     // Gaps stay gaps: no bucket where nothing was recorded.
-    let week = series(
-        &app,
-        &token,
-        &id,
-        "from=2026-05-01T00:00:00Z&to=2026-05-07T23:59:59Z&points=40",
-    )
-    .await;
+    let week = range("from=2026-05-01T00:00:00Z&to=2026-05-07T23:59:59Z&points=40").await;
     // Buckets of six hours, read from the 3-hourly rollups, agree with the raw samples.
     assert_eq!(week["resolution"], "3-hourly");
     assert_eq!(week["bucket_secs"], 6 * 3_600);
@@ -629,15 +454,13 @@ async fn a_chart_load_and_a_zoom_make_at_most_four_queries() {
     use app::api::chart::{GetSeriesWindow, GetTrackerDetail};
     use leptos::server_fn::ServerFn;
     let (_standin, app, _) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
     let now = Utc::now();
     let hours: Vec<(DateTime<Utc>, f64)> = (1..=24 * 60)
         .map(|hour| (now - Duration::hours(hour), hour as f64))
         .collect();
     let id = tracker_with(&app, &token, &hours).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let browser = app.signed_in(&user).await;
     let tag = |what: &str| format!("{what}-{}", uuid::Uuid::new_v4());
 
     // What signing in costs each request (reading the session and its user, extending

@@ -13,13 +13,18 @@ use app::{
 };
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, eventually, spawn_app_with_standin},
+    helpers::{
+        Process, TestApp, eventually, expect_error, expect_unprocessable, header,
+        spawn_app_with_standin,
+    },
     standin::{StandIn, fixtures},
 };
+
+const LEPTOS: &str = "https://github.com/leptos-rs/leptos";
 
 async fn setup() -> (StandIn, TestApp, String) {
     let (standin, app) =
@@ -28,22 +33,22 @@ async fn setup() -> (StandIn, TestApp, String) {
         "json/doc",
         json!({ "stats": { "members": 321 }, "list": [1, 2, 3] }),
     );
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     (standin, app, token)
 }
 
 /// Tracks leptos-rs/leptos (the stand-in knows it): the tracker's id.
 async fn track_leptos(standin: &StandIn, app: &TestApp, token: &str) -> String {
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    app.add_tracker(
-        token,
-        json!({ "url": "https://github.com/leptos-rs/leptos" }),
-    )
-    .await
+    standin.set_github_repo("leptos-rs/leptos", 7);
+    app.track(token, LEPTOS).await
+}
+
+/// The time of the newest sample.
+async fn newest_sample(app: &TestApp) -> DateTime<Utc> {
+    sqlx::query_scalar("SELECT max(t) FROM samples")
+        .fetch_one(&app.pool)
+        .await
+        .expect("a sample")
 }
 
 /// The process still answers, quickly.
@@ -101,29 +106,24 @@ async fn jmespath_bombs_get_a_422_naming_the_limit_and_the_process_lives_on() {
         .map(|n| (format!("m{n}"), json!("stats.members")))
         .collect();
     for path in ["/api/v1/trackers/preview", "/api/v1/trackers"] {
-        let (status, body) = app
+        let answer = app
             .api_post(path, &token, json!({ "url": url, "metrics": metrics }))
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let body = expect_unprocessable(answer, "20 metrics per source");
         assert_eq!(body["code"], "invalid");
-        assert!(
-            body["error"]
-                .as_str()
-                .expect("message")
-                .contains("20 metrics per source"),
-            "{body}"
-        );
     }
 
     // Ordinary expressions still preview and add.
-    let (status, body) = app.api_post("/api/v1/trackers/preview", &token, json!({ "url": url, "metrics": { "members": "stats.members", "n": "length(list[?@ > `1`])" } }))
+    let metrics = json!({ "members": "stats.members", "n": "length(list[?@ > `1`])" });
+    let (status, body) = app
+        .preview(&token, json!({ "url": url, "metrics": metrics }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(sources, 0, "no bomb was stored");
+    assert_eq!(
+        app.count("SELECT count(*) FROM sources").await,
+        0,
+        "no bomb was stored"
+    );
 }
 
 #[tokio::test]
@@ -134,8 +134,7 @@ async fn an_expression_that_turns_hostile_on_a_new_document_fails_that_poll_and_
     // Accepted: its worst case is a few hundred values per value of the document.
     let expression = "length([@,@,@,@][] | [@,@,@,@][] | [@,@,@,@][])";
     let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
+        .post_tracker(
             &token,
             json!({ "url": url, "metrics": { "copies": expression } }),
         )
@@ -144,24 +143,12 @@ async fn an_expression_that_turns_hostile_on_a_new_document_fails_that_poll_and_
     // The upstream's document grows to 100,000 values: the same expression would now
     // visit tens of millions.
     standin.set("json/grows", Value::Array(vec![json!(1); 100_000]));
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    standin.set_github_repo("leptos-rs/leptos", 7);
+    let (status, body) = app.post_tracker(&token, json!({ "url": LEPTOS })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let workers = app.start_workers();
-    sqlx::query("UPDATE sources SET next_poll_at = now()")
-        .execute(&app.pool)
-        .await
-        .expect("make due");
+    app.make_due().await;
     let (state, error, failures, next_in): (String, Option<String>, i32, f64) =
         eventually(Duration::from_secs(30), "the hostile poll", || async {
             sqlx::query_as(
@@ -181,27 +168,15 @@ async fn an_expression_that_turns_hostile_on_a_new_document_fails_that_poll_and_
     assert!(next_in > 900.0, "backs off past its interval: {next_in}");
     // The worker lives on: the other source was polled by the same workers, and the
     // process answers.
-    eventually(Duration::from_secs(30), "the other poll", || async {
-        let polled: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sources WHERE kind = 'github.repo' AND last_poll_at IS NOT NULL
-               AND last_error IS NULL",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-        (polled == 1).then_some(())
-    })
+    app.wait_for_count(
+        Duration::from_secs(30),
+        "SELECT count(*) FROM sources WHERE kind = 'github.repo' AND last_poll_at IS NOT NULL
+           AND last_error IS NULL",
+        1,
+    )
     .await;
     still_answers(&app, &token).await;
     workers.stop().await;
-}
-
-/// The time of the newest sample.
-async fn newest_sample(app: &TestApp) -> DateTime<Utc> {
-    sqlx::query_scalar("SELECT max(t) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("a sample")
 }
 
 #[tokio::test]
@@ -228,12 +203,12 @@ async fn a_late_poll_is_stamped_with_the_time_the_upstream_answered() {
         stamped >= before && stamped <= Utc::now(),
         "stamped {stamped}, due {due}, fetched after {before}"
     );
-    let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples WHERE t < $1")
-        .bind(first)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(samples, 0, "nothing is stamped with the old due time");
+    assert_eq!(
+        app.count_with("SELECT count(*) FROM samples WHERE t < $1", first)
+            .await,
+        0,
+        "nothing is stamped with the old due time"
+    );
 }
 
 #[tokio::test]
@@ -246,10 +221,7 @@ async fn the_claim_not_the_timestamp_makes_recording_a_poll_idempotent() {
     .fetch_one(&app.pool)
     .await
     .expect("due");
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let before = app.count("SELECT count(*) FROM samples").await;
     let poll = |due: DateTime<Utc>, observed_at: DateTime<Utc>, stars: f64| {
         let mut readings = Readings::default();
         readings.push("stars", stars);
@@ -296,11 +268,7 @@ async fn the_claim_not_the_timestamp_makes_recording_a_poll_idempotent() {
         1,
         "exactly one of the racing copies"
     );
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(after, before + 2);
+    assert_eq!(app.count("SELECT count(*) FROM samples").await, before + 2);
 }
 
 #[tokio::test]
@@ -311,26 +279,14 @@ async fn the_public_page_shows_a_json_sources_host_and_path_only() {
         .replacen("http://", "http://reader:pa55word@", 1);
     let url = format!("{address}/json/doc?api_key=s3cr3t-key&plan=x");
     let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
+        .post_tracker(
             &token,
             json!({ "url": url, "metrics": { "members": "stats.members" } }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let (_, shared) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/trackers/{id}/share"),
-            &token,
-            None,
-        )
-        .await;
-    let share = shared["share"]["token"]
-        .as_str()
-        .expect("a token")
-        .to_string();
+    let id = body["tracker"]["id"].as_str().expect("id");
+    let share = app.share_token(&token, id).await;
     for path in [format!("/s/{share}"), format!("/badge/{share}.svg")] {
         let page = app.get(&path).await.text().await.expect("the page");
         for secret in ["s3cr3t-key", "api_key", "pa55word", "reader"] {
@@ -348,7 +304,7 @@ async fn the_public_page_shows_a_json_sources_host_and_path_only() {
         "the host and path are shown: {page}"
     );
     // The owner still sees the whole address.
-    let (_, mine) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
+    let (_, mine) = app.tracker(&token, id).await;
     assert!(mine.to_string().contains("s3cr3t-key"), "{mine}");
 }
 
@@ -356,20 +312,14 @@ async fn the_public_page_shows_a_json_sources_host_and_path_only() {
 async fn connection_headers_low_ports_and_metadata_addresses_are_refused() {
     let (standin, app, token) = setup().await;
     let url = format!("{}/json/doc", standin.base());
-    for name in [
-        "Host",
-        "Content-Length",
-        "Transfer-Encoding",
-        "Connection",
-        "TE",
-        "Upgrade",
-        "Trailer",
-        "Expect",
-        "Proxy-Authorization",
-    ] {
-        let (status, body) = app
-            .api_post(
-                "/api/v1/trackers",
+    // What the HTTP client sets itself: the message's framing, the hop-by-hop headers,
+    // and the rest of the client's own.
+    let framing = ["Host", "Content-Length", "Transfer-Encoding"];
+    let hop_by_hop = ["Connection", "TE", "Upgrade", "Trailer"];
+    let client = ["Expect", "Proxy-Authorization"];
+    for name in framing.into_iter().chain(hop_by_hop).chain(client) {
+        let answer = app
+            .post_tracker(
                 &token,
                 json!({
                     "url": url, "metrics": { "members": "stats.members" },
@@ -377,36 +327,23 @@ async fn connection_headers_low_ports_and_metadata_addresses_are_refused() {
                 }),
             )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {body}");
-        assert!(
-            body["error"]
-                .as_str()
-                .expect("message")
-                .contains("cannot be set"),
-            "{name}: {body}"
-        );
+        expect_unprocessable(answer, "cannot be set");
     }
     // The default policy (this app lets loopback through for the stand-in).
     let (_standin, strict) = spawn_app_with_standin(vec![]).await;
-    let user = strict.create_user(Role::Member).await;
-    let strict_token = strict.token(&user, TokenScope::Write).await;
+    let (_, strict_token) = strict.member_with_token(TokenScope::Write).await;
     for (url, why) in [
         ("http://example.com:22/stats", "port 22"),
         ("https://example.com:25/stats", "port 25"),
         ("http://168.63.129.16/machine", "metadata"),
     ] {
-        let (status, body) = strict
-            .api_post(
-                "/api/v1/trackers/preview",
+        let answer = strict
+            .preview(
                 &strict_token,
                 json!({ "url": url, "metrics": { "n": "n" } }),
             )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
-        assert!(
-            body["error"].as_str().expect("message").contains(why),
-            "{url}: {body}"
-        );
+        expect_unprocessable(answer, why);
     }
 }
 
@@ -445,8 +382,7 @@ async fn secret_headers_never_follow_a_redirect_to_another_origin() {
     let (first, _) =
         origin(move || axum::response::Redirect::temporary(&target).into_response()).await;
     let add = |headers: Value| {
-        app.api_post(
-            "/api/v1/trackers",
+        app.post_tracker(
             &token,
             json!({
                 "url": format!("{first}/stats"), "metrics": { "members": "stats.members" },
@@ -454,11 +390,8 @@ async fn secret_headers_never_follow_a_redirect_to_another_origin() {
             }),
         )
     };
-    let (status, body) =
-        add(json!([{ "name": "X-Api-Key", "value": "top-secret", "secret": true }])).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let message = body["error"].as_str().expect("message");
-    assert!(message.contains("another origin"), "{message}");
+    let answer = add(json!([{ "name": "X-Api-Key", "value": "top-secret", "secret": true }])).await;
+    expect_unprocessable(answer, "another origin");
     assert!(
         seen_elsewhere.lock().expect("lock").is_empty(),
         "nothing reached the other origin"
@@ -492,15 +425,12 @@ fn http_series(metrics: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn random_methods_and_paths_add_no_metric_series_and_tokens_stay_out_of_logs() {
-    use crate::helpers::{Process, TestDatabase, http_client, path_str, site_root};
+    use crate::helpers::{TestDatabase, http_client};
     let database = TestDatabase::create().await;
-    let site = site_root();
-    let mut process = Process::start(
+    let mut process = Process::serve(
         &["web"],
+        &database.url(),
         &[
-            ("DATABASE_URL", &database.url()),
-            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-            ("UPCOUNT_SITE_ROOT", &path_str(site.path())),
             ("UPCOUNT_METRICS_USER", "prom"),
             ("UPCOUNT_METRICS_PASSWORD", "scrape-secret"),
         ],
@@ -614,15 +544,11 @@ async fn dates_that_overflow_get_a_400_not_a_panic() {
     ] {
         for path in ["series", "export.csv"] {
             let response = app
-                .client
-                .get(format!(
-                    "{}/api/v1/trackers/{id}/{path}?metric=stars&{query}",
-                    app.address
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("send");
+                .get_with_token(
+                    &format!("/api/v1/trackers/{id}/{path}?metric=stars&{query}"),
+                    &token,
+                )
+                .await;
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
             assert_eq!(status, expected, "{path}?{query}: {body}");
@@ -642,8 +568,7 @@ async fn app_with_a_long_export(write_timeout_secs: &str) -> (StandIn, TestApp, 
         ("UPCOUNT_WRITE_TIMEOUT_SECS", write_timeout_secs.into()),
     ])
     .await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     let id = track_leptos(&standin, &app, &token).await;
     sqlx::query(
         "INSERT INTO samples (metric_id, t, value)
@@ -751,8 +676,7 @@ async fn a_request_that_takes_too_long_gets_a_503_saying_so() {
         ("UPCOUNT_REQUEST_TIMEOUT_SECS", "1".into()),
     ])
     .await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     // An upstream that accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -765,26 +689,20 @@ async fn a_request_that_takes_too_long_gets_a_503_saying_so() {
         }
     });
     let started = Instant::now();
-    let (status, body) = app
-        .api_post(
-            "/api/v1/trackers/preview",
-            &token,
-            json!({ "url": url, "metrics": { "n": "n" } }),
-        )
+    let answer = app
+        .preview(&token, json!({ "url": url, "metrics": { "n": "n" } }))
         .await;
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["code"], "timeout");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("longer than 1 seconds")
+    let body = expect_error(
+        answer,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "longer than 1 seconds",
     );
+    assert_eq!(body["code"], "timeout");
     still_answers(&app, &token).await;
 }
 
@@ -794,10 +712,7 @@ async fn pages_carry_a_csp_with_a_fresh_nonce_on_their_scripts() {
     let mut nonces = Vec::new();
     for _ in 0..2 {
         let response = app.get("/").await;
-        let csp = response.headers()["content-security-policy"]
-            .to_str()
-            .expect("ascii")
-            .to_string();
+        let csp = header(&response, "content-security-policy");
         assert!(csp.contains("default-src 'self'"), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
         let nonce = csp
@@ -843,9 +758,7 @@ async fn https_sites_send_hsts() {
     )])
     .await;
     let response = app.get("/").await;
-    let hsts = response.headers()["strict-transport-security"]
-        .to_str()
-        .expect("ascii");
+    let hsts = header(&response, "strict-transport-security");
     assert!(hsts.contains("max-age=31536000"), "{hsts}");
 }
 
@@ -853,21 +766,8 @@ async fn https_sites_send_hsts() {
 async fn responses_any_cache_may_keep_never_set_a_cookie() {
     let (standin, app, token) = setup().await;
     let id = track_leptos(&standin, &app, &token).await;
-    let (_, shared) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/trackers/{id}/share"),
-            &token,
-            None,
-        )
-        .await;
-    let share = shared["share"]["token"]
-        .as_str()
-        .expect("a token")
-        .to_string();
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let share = app.share_token(&token, &id).await;
+    let browser = app.signed_in(&app.create_user(Role::Member).await).await;
     // Any other answer renews the session cookie…
     let renewed = browser.get("/api/v1/trackers").await;
     assert!(
@@ -881,10 +781,7 @@ async fn responses_any_cache_may_keep_never_set_a_cookie() {
     ] {
         let response = browser.get(&path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        let cache = response.headers()["cache-control"]
-            .to_str()
-            .expect("ascii")
-            .to_string();
+        let cache = header(&response, "cache-control");
         assert!(cache.contains("public"), "{path}: {cache}");
         assert!(
             response.headers().get("set-cookie").is_none(),
@@ -897,50 +794,22 @@ async fn responses_any_cache_may_keep_never_set_a_cookie() {
 async fn previews_and_adds_are_throttled_per_workspace() {
     let (standin, app) =
         spawn_app_with_standin(vec![("UPCOUNT_PREVIEWS_PER_MIN", "5".into())]).await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 7),
-    );
-    let busy = app.create_user(Role::Member).await;
-    let busy_token = app.token(&busy, TokenScope::Write).await;
-    let preview = |token: String| {
-        let app = &app;
-        async move {
-            app.api_post(
-                "/api/v1/trackers/preview",
-                &token,
-                json!({ "url": "https://github.com/leptos-rs/leptos" }),
-            )
-            .await
-        }
-    };
+    standin.set_github_repo("leptos-rs/leptos", 7);
+    let (_, busy_token) = app.member_with_token(TokenScope::Write).await;
+    let leptos = json!({ "url": LEPTOS });
     for _ in 0..5 {
-        let (status, body) = preview(busy_token.clone()).await;
+        let (status, body) = app.preview(&busy_token, leptos.clone()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let (status, body) = preview(busy_token.clone()).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let answer = app.preview(&busy_token, leptos.clone()).await;
+    let body = expect_error(answer, StatusCode::TOO_MANY_REQUESTS, "previews and adds");
     assert_eq!(body["code"], "rate_limited");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("previews and adds"),
-        "{body}"
-    );
     // An add counts too.
-    let (status, _) = app
-        .api_post(
-            "/api/v1/trackers",
-            &busy_token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let (status, _) = app.post_tracker(&busy_token, leptos.clone()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // Another workspace is not held back.
-    let other = app.create_user(Role::Member).await;
-    let other_token = app.token(&other, TokenScope::Write).await;
-    let (status, body) = preview(other_token).await;
+    let (_, other_token) = app.member_with_token(TokenScope::Write).await;
+    let (status, body) = app.preview(&other_token, leptos).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -958,17 +827,12 @@ async fn one_workspaces_previews_leave_the_upstream_budget_to_everyones_polls() 
             fixtures::github_repo(&format!("busy/r{n}"), 1),
         );
     }
-    let owner = app.create_user(Role::Member).await;
-    let owner_token = app.token(&owner, TokenScope::Write).await;
+    let (_, owner_token) = app.member_with_token(TokenScope::Write).await;
     for repo in ["a/one", "a/two", "a/three"] {
-        app.add_tracker(
-            &owner_token,
-            json!({ "url": format!("https://github.com/{repo}") }),
-        )
-        .await;
+        app.track(&owner_token, &format!("https://github.com/{repo}"))
+            .await;
     }
-    let busy = app.create_user(Role::Member).await;
-    let busy_token = app.token(&busy, TokenScope::Write).await;
+    let (_, busy_token) = app.member_with_token(TokenScope::Write).await;
     let workers = app.start_workers();
     // One workspace previews as fast as it can…
     let stop = tokio_util::sync::CancellationToken::new();
@@ -1001,26 +865,18 @@ async fn one_workspaces_previews_leave_the_upstream_budget_to_everyones_polls() 
         }
     });
     // …while the other's sources fall due again and again, and are polled on time.
-    for round in 0..4 {
+    for _ in 0..4 {
         let marker: DateTime<Utc> = sqlx::query_scalar(
             "UPDATE sources SET next_poll_at = now() WHERE key LIKE 'a/%' RETURNING now()",
         )
         .fetch_one(&app.pool)
         .await
         .expect("due");
-        eventually(
+        app.wait_for_count_with(
             Duration::from_secs(10),
-            &format!("round {round} of polls"),
-            || async {
-                let polled: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM sources WHERE key LIKE 'a/%' AND last_success_at >= $1",
-                )
-                .bind(marker)
-                .fetch_one(&app.pool)
-                .await
-                .expect("count");
-                (polled == 3).then_some(())
-            },
+            "SELECT count(*) FROM sources WHERE key LIKE 'a/%' AND last_success_at >= $1",
+            marker,
+            3,
         )
         .await;
     }
@@ -1071,30 +927,17 @@ async fn sources_nobody_tracks_go_after_thirty_days_and_secret_ones_at_once() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].0, "github.repo");
     assert!(left[0].1.is_some(), "orphaned since now");
-    let orphan_samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert!(orphan_samples >= 1, "its samples stay for now");
+    assert!(
+        app.count("SELECT count(*) FROM samples").await >= 1,
+        "its samples stay for now"
+    );
     // The console shows it.
-    let admin = app.create_user(Role::Admin).await;
-    let console = app.browser();
-    console.sign_in(&admin).await;
-    let page = console
-        .get("/admin?state=orphaned")
-        .await
-        .text()
-        .await
-        .expect("page");
+    let console = app.signed_in(&app.create_user(Role::Admin).await).await;
+    let page = console.html("/admin?state=orphaned").await;
     assert!(page.contains("No tracker since"), "{page}");
     assert!(page.contains("leptos-rs/leptos"), "{page}");
     // Tracked again, it is no orphan; untracked, 29 days is not enough, 31 is.
-    let again = app
-        .add_tracker(
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let again = app.track(&token, LEPTOS).await;
     assert!(sources().await[0].1.is_none());
     app.delete_tracker(&token, &again).await;
     let now = Utc::now();
@@ -1111,9 +954,5 @@ async fn sources_nobody_tracks_go_after_thirty_days_and_secret_ones_at_once() {
         1
     );
     assert!(sources().await.is_empty());
-    let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(samples, 0);
+    assert_eq!(app.count("SELECT count(*) FROM samples").await, 0);
 }

@@ -4,31 +4,30 @@
 //! The database server comes from `UPCOUNT_TEST_DATABASE_URL` (a URL of its maintenance
 //! database, as `make test` sets it), defaulting to `postgres://$USER@127.0.0.1:5432/postgres`.
 //! Set `TEST_LOG=1` to see the application's logs.
+//!
+//! Typed calls live in the submodules: `api` (the REST API), `browser` (pages and forms),
+//! `data` (the database directly), `process` (the binary) and `proxy` (a flaky database).
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    path::Path,
-    process::Stdio,
-    sync::{
-        Arc, LazyLock, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+mod api;
+mod browser;
+mod data;
+mod process;
+mod proxy;
+
+use std::{collections::HashMap, net::SocketAddr, sync::LazyLock, time::Duration};
 
 use app::domain::{Email, Password, Role};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tempfile::TempDir;
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    net::{TcpListener, TcpStream},
-    process::{Child, Command},
-    sync::mpsc,
-    task::AbortHandle,
-};
 use tokio_util::sync::CancellationToken;
 use upcount::{config::Settings, db, startup::Application};
+
+pub use self::{
+    api::{expect_error, expect_unprocessable, latest},
+    browser::{Browser, header, location},
+    process::{Process, run_binary, vars},
+    proxy::FlakyProxy,
+};
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     use tracing_subscriber::{
@@ -92,6 +91,15 @@ impl TestDatabase {
             .await
             .expect("create the test database");
         Self { name }
+    }
+
+    /// A new database migrated by `upcount migrate`.
+    pub async fn migrated() -> Self {
+        let database = Self::create().await;
+        let (code, _, stderr) =
+            run_binary(&["migrate"], &[("DATABASE_URL", &database.url())]).await;
+        assert_eq!(code, 0, "upcount migrate: {stderr}");
+        database
     }
 
     pub fn url(&self) -> String {
@@ -236,40 +244,29 @@ impl TestApp {
         }
     }
 
-    /// A browser-like client: keeps cookies, sends this site's `Origin` on forms.
-    pub fn browser(&self) -> Browser {
-        let jar = Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
-            // Tests look at the encoding the server chose: never decompress on the way in.
-            .no_gzip()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_provider(jar.clone())
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("an HTTP client");
-        Browser {
-            client,
-            jar,
-            base: self.address.clone(),
-        }
+    /// The workspace of `user`.
+    pub async fn workspace_of(&self, user: &TestUser) -> app::domain::WorkspaceId {
+        app::server::db::users::find_current(&self.pool, user.id)
+            .await
+            .expect("find the user")
+            .expect("the user exists")
+            .workspace_id
+    }
+
+    /// A request of `method` for `path` on the app, with no cookies.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("request the test app")
+        send(self.request(reqwest::Method::GET, path)).await
     }
 
     /// `GET path` with `Accept-Encoding: accept_encoding`.
     pub async fn get_encoded(&self, path: &str, accept_encoding: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .header("accept-encoding", accept_encoding)
-            .send()
-            .await
-            .expect("request the test app")
+        let request = self.request(reqwest::Method::GET, path);
+        send(request.header("accept-encoding", accept_encoding)).await
     }
 
     /// Runs the background workers in this process until the returned guard stops them.
@@ -287,113 +284,6 @@ impl TestApp {
     }
 }
 
-impl TestApp {
-    /// An API token of `scope` for the workspace of `user`.
-    pub async fn token(&self, user: &TestUser, scope: app::domain::TokenScope) -> String {
-        let current = app::server::db::users::find_current(&self.pool, user.id)
-            .await
-            .expect("find the user")
-            .expect("the user exists");
-        let token = app::server::tokens::generate();
-        app::server::db::tokens::create(
-            &self.pool,
-            current.workspace_id,
-            user.id,
-            &app::domain::TokenName::parse("tests").expect("a name"),
-            scope,
-            &token.hash,
-            &token.display_prefix,
-        )
-        .await
-        .expect("create a token");
-        token.token
-    }
-
-    /// The workspace of `user`.
-    pub async fn workspace_of(&self, user: &TestUser) -> app::domain::WorkspaceId {
-        app::server::db::users::find_current(&self.pool, user.id)
-            .await
-            .expect("find the user")
-            .expect("the user exists")
-            .workspace_id
-    }
-
-    /// `method path` with `Authorization: Bearer token` and a JSON body.
-    pub async fn api(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<serde_json::Value>,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("call the API");
-        let status = response.status();
-        let text = response.text().await.expect("a body");
-        let json = if text.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON from {path}: {text}"))
-        };
-        (status, json)
-    }
-
-    /// Adds a tracker through the API (`body` as for `POST /api/v1/trackers`) and returns
-    /// its id; the request must succeed.
-    /// `GET` of the REST API with `token`: (status, JSON body).
-    pub async fn api_get(
-        &self,
-        path: &str,
-        token: &str,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        self.api(reqwest::Method::GET, path, token, None).await
-    }
-
-    /// `DELETE` of the REST API with `token`: (status, JSON body).
-    pub async fn api_delete(
-        &self,
-        path: &str,
-        token: &str,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        self.api(reqwest::Method::DELETE, path, token, None).await
-    }
-
-    /// `POST` of `body` to the REST API with `token`: (status, JSON body).
-    pub async fn api_post(
-        &self,
-        path: &str,
-        token: &str,
-        body: serde_json::Value,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        self.api(reqwest::Method::POST, path, token, Some(body))
-            .await
-    }
-
-    /// Deletes tracker `id`: the status.
-    pub async fn delete_tracker(&self, token: &str, id: &str) -> reqwest::StatusCode {
-        self.api_delete(&format!("/api/v1/trackers/{id}"), token)
-            .await
-            .0
-    }
-
-    pub async fn add_tracker(&self, token: &str, body: serde_json::Value) -> String {
-        let (status, answer) = self
-            .api(reqwest::Method::POST, "/api/v1/trackers", token, Some(body))
-            .await;
-        assert!(status.is_success(), "add a tracker: {status} {answer}");
-        answer["tracker"]["id"]
-            .as_str()
-            .expect("the tracker's id")
-            .to_string()
-    }
-}
-
 /// The app pointed at a fresh [`StandIn`] for every upstream API, plus `env`.
 pub async fn spawn_app_with_standin(
     env: Vec<(&'static str, String)>,
@@ -401,12 +291,7 @@ pub async fn spawn_app_with_standin(
     let standin = crate::standin::StandIn::start().await;
     let mut vars = standin.env();
     vars.extend(env);
-    let app = spawn_app_with(SpawnOptions {
-        env: vars,
-        ..SpawnOptions::default()
-    })
-    .await;
-    (standin, app)
+    (standin, spawn_app_with_env(vars).await)
 }
 
 /// Background workers started by [`TestApp::start_workers`].
@@ -419,11 +304,8 @@ impl RunningWorkers {
     /// Shuts the workers down as SIGTERM would, and checks that they stop cleanly.
     pub async fn stop(self) {
         self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(15), self.handle)
-            .await
-            .expect("the workers stop after shutdown")
-            .expect("join")
-            .expect("clean stop");
+        let stopped = join_within(Duration::from_secs(15), self.handle).await;
+        stopped.expect("the workers stop cleanly");
     }
 }
 
@@ -435,6 +317,22 @@ impl Drop for TestApp {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(SpawnOptions::default()).await
+}
+
+/// The app and one member of it (see [`TestApp::create_user`]).
+pub async fn spawn_app_with_member() -> (TestApp, TestUser) {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::Member).await;
+    (app, user)
+}
+
+/// The app with more settings, as environment variables.
+pub async fn spawn_app_with_env(env: Vec<(&'static str, String)>) -> TestApp {
+    spawn_app_with(SpawnOptions {
+        env,
+        ..SpawnOptions::default()
+    })
+    .await
 }
 
 /// The app reaching PostgreSQL through a [`FlakyProxy`], failing fast while it is down.
@@ -520,99 +418,17 @@ pub struct TestUser {
     pub password: String,
 }
 
-/// A client that behaves like a browser on this site: cookies, and `Origin` on posts.
-pub struct Browser {
-    pub client: reqwest::Client,
-    jar: Arc<reqwest::cookie::Jar>,
-    pub base: String,
+/// Sends `request` to the test app: its response, whatever the status.
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("a response from the test app")
 }
 
-impl Browser {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("GET")
-    }
-
-    /// Posts a form as the site's own page would.
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.post_form_from(path, fields, Some(&self.base)).await
-    }
-
-    /// Posts a form with the given `Origin` (or none).
-    pub async fn post_form_from(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        origin: Option<&str>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .form(fields);
-        if let Some(origin) = origin {
-            request = request.header("origin", origin);
-        }
-        request.send().await.expect("POST")
-    }
-
-    /// Signs in and checks that it worked.
-    pub async fn sign_in(&self, user: &TestUser) {
-        let response = self
-            .post_form(
-                "/sign-in",
-                &[
-                    ("email", &user.email),
-                    ("password", &user.password),
-                    ("next", "/dashboard"),
-                ],
-            )
-            .await;
-        assert_eq!(response.status(), 303, "sign in {}", user.email);
-        assert_eq!(location(&response), "/dashboard", "sign in {}", user.email);
-    }
-
-    /// The value of the session cookie, if there is one.
-    pub fn session_cookie(&self) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let url = self.base.parse().expect("a URL");
-        let cookies = self.jar.cookies(&url)?;
-        cookies
-            .to_str()
-            .ok()?
-            .split("; ")
-            .find_map(|pair| pair.strip_prefix("upcount_session=").map(str::to_string))
-    }
-
-    /// Replaces the session cookie (to try forged or stolen ones).
-    pub fn set_session_cookie(&self, value: &str) {
-        let url = self.base.parse().expect("a URL");
-        self.jar
-            .add_cookie_str(&format!("upcount_session={value}; Path=/"), &url);
-    }
-
-    /// Follows a redirect and returns the page's HTML.
-    pub async fn follow(&self, response: reqwest::Response) -> String {
-        assert_eq!(response.status(), 303, "expected a redirect");
-        self.get(&location(&response))
-            .await
-            .text()
-            .await
-            .expect("body")
-    }
-}
-
-/// The `Location` of a redirect.
-pub fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+/// What `task` returns, which it must within `timeout`.
+pub async fn join_within<T>(timeout: Duration, task: tokio::task::JoinHandle<T>) -> T {
+    tokio::time::timeout(timeout, task)
+        .await
+        .unwrap_or_else(|_| panic!("the task ends within {timeout:?}"))
+        .expect("the task does not panic")
 }
 
 /// An HTTP client that neither follows redirects nor decompresses.
@@ -642,209 +458,4 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// A TCP forwarder to the test PostgreSQL server that can play "database down": while
-/// down it cuts every open connection and refuses new ones.
-pub struct FlakyProxy {
-    pub address: SocketAddr,
-    up: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<AbortHandle>>>,
-    accept_loop: AbortHandle,
-}
-
-impl FlakyProxy {
-    pub async fn start() -> Self {
-        let target = url::Url::parse(&test_server_url()).expect("a URL");
-        let target = format!(
-            "{}:{}",
-            target.host_str().expect("a host"),
-            target.port().unwrap_or(5432)
-        );
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the proxy");
-        let address = listener.local_addr().expect("proxy address");
-        let up = Arc::new(AtomicBool::new(true));
-        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let accept_loop = tokio::spawn({
-            let (up, connections) = (up.clone(), connections.clone());
-            async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
-                    if !up.load(Ordering::SeqCst) {
-                        continue; // dropping the socket closes it at once
-                    }
-                    let target = target.clone();
-                    let task = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
-                    connections.lock().expect("lock").push(task.abort_handle());
-                }
-            }
-        })
-        .abort_handle();
-        Self {
-            address,
-            up,
-            connections,
-            accept_loop,
-        }
-    }
-
-    pub fn go_down(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for connection in self.connections.lock().expect("lock").drain(..) {
-            connection.abort();
-        }
-    }
-
-    pub fn come_back(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for FlakyProxy {
-    fn drop(&mut self) {
-        self.go_down();
-        self.accept_loop.abort();
-    }
-}
-
-/// The `upcount` binary running as a child process, with its log lines collected.
-pub struct Process {
-    pub child: Child,
-    lines: mpsc::UnboundedReceiver<String>,
-    pub seen: Vec<String>,
-}
-
-impl Process {
-    /// Starts `upcount <args>` with exactly the environment `vars` (plus JSON logs).
-    pub fn start(args: &[&str], vars: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_upcount"));
-        command
-            .args(args)
-            .env_clear()
-            .env("UPCOUNT_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .envs(vars.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("start the upcount binary");
-        let (sender, lines) = mpsc::unbounded_channel();
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        for stream in [
-            Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-            Box::new(stderr),
-        ] {
-            let sender = sender.clone();
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = reader.next_line().await {
-                    if std::env::var_os("TEST_LOG").is_some() {
-                        eprintln!("[upcount] {line}");
-                    }
-                    if sender.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a JSON log line whose `message` is `message`, and returns it.
-    pub async fn wait_for_log(&mut self, message: &str) -> serde_json::Value {
-        self.wait_for_log_where(message, |_| true).await
-    }
-
-    /// Waits for a JSON log line whose `message` is `message` and which `also` accepts.
-    pub async fn wait_for_log_where(
-        &mut self,
-        message: &str,
-        also: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let is_match = |line: &str| {
-            serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .filter(|value| value["message"] == message && also(value))
-        };
-        if let Some(value) = self.seen.iter().find_map(|line| is_match(line)) {
-            return value;
-        }
-        let found = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = self.lines.recv().await {
-                self.seen.push(line.clone());
-                if let Some(value) = is_match(&line) {
-                    return Some(value);
-                }
-            }
-            None
-        })
-        .await;
-        match found {
-            Ok(Some(value)) => value,
-            _ => panic!("no `{message}` log line; saw:\n{}", self.seen.join("\n")),
-        }
-    }
-
-    /// The address the web server listens on, from its startup log line.
-    pub async fn web_address(&mut self) -> String {
-        let line = self.wait_for_log("web server listening").await;
-        format!(
-            "http://{}",
-            line["address"].as_str().expect("an address field")
-        )
-    }
-
-    pub fn signal(&self, signal: libc::c_int) {
-        let pid = self.child.id().expect("the process is running") as libc::pid_t;
-        // SAFETY: sending a signal to our own child process.
-        let result = unsafe { libc::kill(pid, signal) };
-        assert_eq!(result, 0, "kill({pid}, {signal})");
-    }
-
-    /// Waits for the process to exit and returns its exit code.
-    pub async fn exit_code(&mut self) -> i32 {
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("the process exits within 30 s")
-            .expect("wait for the process");
-        // Collect what it printed last.
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(line);
-        }
-        status.code().expect("an exit code, not a signal")
-    }
-}
-
-/// Runs `upcount <args>` to completion and returns its exit code, standard output and
-/// standard error.
-pub async fn run_binary(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_upcount"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().copied())
-        .output()
-        .await
-        .expect("run the upcount binary");
-    (
-        output.status.code().expect("an exit code"),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// The site root path as a string, for environment variables.
-pub fn path_str(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }

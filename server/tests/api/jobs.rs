@@ -16,6 +16,14 @@ async fn statuses(pool: &sqlx::PgPool) -> Vec<String> {
         .expect("read jobs")
 }
 
+/// The ids of every job, oldest first.
+async fn job_ids(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .expect("ids")
+}
+
 #[tokio::test]
 async fn enqueue_once_adds_a_job_once_per_key() {
     let app = spawn_app().await;
@@ -55,10 +63,7 @@ async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
             .await
             .expect("enqueue");
     }
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
-        .fetch_all(&app.pool)
-        .await
-        .expect("ids");
+    let ids = job_ids(&app.pool).await;
     // Old and done, old and killed: pruned. Recently done, and pending: kept.
     for (id, status, age_days) in [
         (&ids[0], "Done", 20),
@@ -124,10 +129,7 @@ async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
         .execute(&app.pool)
         .await
         .expect("clean up");
-    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.jobs ORDER BY id")
-        .fetch_all(&app.pool)
-        .await
-        .expect("ids");
+    let left = job_ids(&app.pool).await;
     assert_eq!(left, [ids[2].clone(), ids[3].clone()]);
     let workers: Vec<String> = sqlx::query_scalar("SELECT id FROM apalis.workers ORDER BY id")
         .fetch_all(&app.pool)
@@ -159,10 +161,8 @@ async fn workers_run_queued_jobs_and_stop_on_shutdown() {
 
 #[tokio::test]
 async fn several_worker_processes_share_one_database() {
-    let database = TestDatabase::create().await;
+    let database = TestDatabase::migrated().await;
     let url = database.url();
-    let (code, _, stderr) = run_binary(&["migrate"], &[("DATABASE_URL", &url)]).await;
-    assert_eq!(code, 0, "{stderr}");
     let mut workers: Vec<Process> = (0..2)
         .map(|_| {
             Process::start(

@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::{
-    helpers::{Process, TestApp, eventually, run_binary, spawn_app_with_standin},
+    helpers::{Process, TestApp, eventually, run_binary, spawn_app_with_standin, vars},
     standin::{Canned, StandIn, fixtures},
 };
 
@@ -23,6 +23,22 @@ struct SourceState {
     last_error: Option<String>,
     last_error_excerpt: Option<String>,
     polls: i64,
+}
+
+impl SourceState {
+    /// Checks that the source's last error says `part`.
+    #[track_caller]
+    fn assert_error(&self, part: &str) {
+        let error = self.last_error.as_deref().unwrap_or_default();
+        assert!(error.contains(part), "{part:?} in {self:?}");
+    }
+
+    /// Checks that the excerpt of the source's last answer holds `part`.
+    #[track_caller]
+    fn assert_excerpt(&self, part: &str) {
+        let excerpt = self.last_error_excerpt.as_deref().unwrap_or_default();
+        assert!(excerpt.contains(part), "{part:?} in {self:?}");
+    }
 }
 
 async fn source_state(pool: &PgPool) -> SourceState {
@@ -40,11 +56,7 @@ async fn source_state(pool: &PgPool) -> SourceState {
 
 /// Makes the source due now and waits until a worker has recorded a poll after that.
 async fn poll_now(app: &TestApp) -> SourceState {
-    let marker: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("UPDATE sources SET next_poll_at = now() RETURNING now()")
-            .fetch_one(&app.pool)
-            .await
-            .expect("make due");
+    let marker = app.make_due().await;
     eventually(Duration::from_secs(30), "a poll", || async {
         let polled: Option<chrono::DateTime<chrono::Utc>> =
             sqlx::query_scalar("SELECT last_poll_at FROM sources")
@@ -57,36 +69,38 @@ async fn poll_now(app: &TestApp) -> SourceState {
     source_state(&app.pool).await
 }
 
+/// Tracks `url` in a new member's workspace: their token.
 async fn track(app: &TestApp, url: &str) -> String {
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
-    let (status, body) = app
-        .api_post("/api/v1/trackers", &token, json!({ "url": url }))
-        .await;
-    assert!(status.is_success(), "{body}");
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    app.track(&token, url).await;
     token
+}
+
+/// A stand-in and the app tracking leptos-rs/leptos, which has `stars`.
+async fn tracking_leptos(stars: u64) -> (StandIn, TestApp) {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set_github_repo("leptos-rs/leptos", stars);
+    track(&app, "https://github.com/leptos-rs/leptos").await;
+    (standin, app)
+}
+
+/// A stand-in and the app tracking Hacker News item 8863 (111 points, 71 comments), and
+/// the tracking workspace's token.
+async fn tracking_story() -> (StandIn, TestApp, String) {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
+    let token = track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    (standin, app, token)
 }
 
 #[tokio::test]
 async fn transient_failures_back_off_and_recover() {
-    let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 100),
-    );
-    track(&app, "https://github.com/leptos-rs/leptos").await;
+    let (standin, app) = tracking_leptos(100).await;
     let workers = app.start_workers();
 
     // Three 502s: the job's three attempts fail, the source backs off for twice the
     // interval (15 min → 30 min) and says why.
-    standin.script(
-        "/github/repos",
-        vec![
-            Canned::status(502),
-            Canned::status(502),
-            Canned::status(502),
-        ],
-    );
+    standin.script("/github/repos", vec![Canned::status(502); 3]);
     let state = poll_now(&app).await;
     assert_eq!(state.state, "backing_off");
     assert_eq!(
@@ -96,35 +110,18 @@ async fn transient_failures_back_off_and_recover() {
     assert_eq!(state.consecutive_failures, 1);
     let next_in = state.next_in.expect("scheduled");
     assert!((1_790.0..=1_810.0).contains(&next_in), "{next_in}");
-    assert!(
-        state
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("GitHub answered HTTP 502"),
-        "{state:?}"
-    );
+    state.assert_error("GitHub answered HTTP 502");
     assert_eq!(state.polls, 4, "the first sample only");
 
     // Again: doubled (1 h).
-    standin.script(
-        "/github/repos",
-        vec![
-            Canned::status(500),
-            Canned::status(500),
-            Canned::status(500),
-        ],
-    );
+    standin.script("/github/repos", vec![Canned::status(500); 3]);
     let state = poll_now(&app).await;
     assert_eq!(state.consecutive_failures, 2);
     let next_in = state.next_in.expect("scheduled");
     assert!((3_590.0..=3_610.0).contains(&next_in), "{next_in}");
 
     // Timeouts and a broken connection count the same; a success recovers at once.
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 101),
-    );
+    standin.set_github_repo("leptos-rs/leptos", 101);
     let state = poll_now(&app).await;
     assert_eq!(state.state, "ok");
     assert_eq!(state.consecutive_failures, 0);
@@ -140,9 +137,7 @@ async fn transient_failures_back_off_and_recover() {
 
 #[tokio::test]
 async fn rate_limits_slow_the_provider_down() {
-    let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
-    track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    let (standin, app, _) = tracking_story().await;
     let workers = app.start_workers();
 
     standin.script(
@@ -153,14 +148,7 @@ async fn rate_limits_slow_the_provider_down() {
     assert_eq!(state.state, "backing_off");
     let next_in = state.next_in.expect("scheduled");
     assert!(next_in >= 7_190.0, "not before Retry-After: {next_in}");
-    assert!(
-        state
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("HTTP 429"),
-        "{state:?}"
-    );
+    state.assert_error("HTTP 429");
 
     // Within this process Hacker News is left alone until then: the next poll is not sent.
     let before = standin.hits_on("/hackernews");
@@ -171,22 +159,13 @@ async fn rate_limits_slow_the_provider_down() {
         "nothing sent while paused"
     );
     assert_eq!(state.state, "backing_off");
-    assert!(
-        state
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("rate limit"),
-        "{state:?}"
-    );
+    state.assert_error("rate limit");
     workers.stop().await;
 }
 
 #[tokio::test]
 async fn deleted_things_are_gone_and_parse_errors_keep_an_excerpt() {
-    let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
-    let token = track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    let (standin, app, token) = tracking_story().await;
     let workers = app.start_workers();
 
     // Garbage: recorded with an excerpt, not retried, polled again at the usual interval.
@@ -202,36 +181,15 @@ async fn deleted_things_are_gone_and_parse_errors_keep_an_excerpt() {
         "a parse error is not retried"
     );
     assert_eq!(state.state, "ok");
-    assert!(
-        state
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("invalid JSON"),
-        "{state:?}"
-    );
-    assert!(
-        state
-            .last_error_excerpt
-            .as_deref()
-            .unwrap_or_default()
-            .contains("Bad gateway"),
-        "{state:?}"
-    );
+    state.assert_error("invalid JSON");
+    state.assert_excerpt("Bad gateway");
     assert!(state.next_in.expect("scheduled") > 700.0);
 
     standin.set("hn/item/8863", fixtures::hn_deleted(8863));
     let state = poll_now(&app).await;
     assert_eq!(state.state, "gone");
     assert_eq!(state.next_in, None, "a gone source is not polled again");
-    assert!(
-        state
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("was deleted"),
-        "{state:?}"
-    );
+    state.assert_error("was deleted");
     let (_, list) = app.api_get("/api/v1/trackers", &token).await;
     assert_eq!(list["trackers"][0]["state"], "gone");
     assert_eq!(
@@ -243,9 +201,7 @@ async fn deleted_things_are_gone_and_parse_errors_keep_an_excerpt() {
 
 #[tokio::test]
 async fn a_crashed_workers_sources_are_claimed_again_when_the_lease_expires() {
-    let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
-    track(&app, "https://news.ycombinator.com/item?id=8863").await;
+    let (standin, app, _) = tracking_story().await;
     // A worker claimed it and died before polling: the lease runs out in 2 s.
     sqlx::query(
         "UPDATE sources SET next_poll_at = now(), leased_until = now() + interval '2 seconds'",
@@ -327,15 +283,11 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
         .await
         .expect("not due yet");
 
-    let database_url = app.direct_database_url();
-    let mut env: Vec<(&str, String)> = standin.env();
-    env.push(("DATABASE_URL", database_url));
+    let mut env = standin.env();
+    env.push(("DATABASE_URL", app.direct_database_url()));
     env.push(("UPCOUNT_JOB_POLL_INTERVAL_MS", "100".into()));
     env.push(("UPCOUNT_DISPATCH_BATCH", "100".into()));
-    let vars: Vec<(&str, &str)> = env
-        .iter()
-        .map(|(key, value)| (*key, value.as_str()))
-        .collect();
+    let vars = vars(&env);
     let mut processes = [
         Process::start(&["worker"], &vars),
         Process::start(&["worker"], &vars),
@@ -349,20 +301,16 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
             })
             .await;
     }
-    sqlx::query("UPDATE sources SET next_poll_at = now()")
-        .execute(&app.pool)
-        .await
-        .expect("due now");
+    app.make_due().await;
 
     let polled = |round: i64| {
-        let pool = app.pool.clone();
+        let app = &app;
         async move {
             eventually(Duration::from_secs(120), "every source polled", || async {
-                let done: i64 = sqlx::query_scalar("SELECT count(*) FROM sources WHERE next_poll_at > now() + interval '10 minutes'")
-                    .fetch_one(&pool)
-                    .await
-                    .expect("count");
-                let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples").fetch_one(&pool).await.expect("count");
+                let done = app
+                    .count("SELECT count(*) FROM sources WHERE next_poll_at > now() + interval '10 minutes'")
+                    .await;
+                let samples = app.count("SELECT count(*) FROM samples").await;
                 (done == 1_000 && samples == 2_000 * round).then_some(())
             })
             .await;
@@ -370,10 +318,7 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
     };
     polled(1).await;
     // A second due time for all of them.
-    sqlx::query("UPDATE sources SET next_poll_at = now()")
-        .execute(&app.pool)
-        .await
-        .expect("due again");
+    app.make_due().await;
     polled(2).await;
     // Let any straggling duplicate show itself.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -384,12 +329,9 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
         let count = hits.iter().filter(|hit| **hit == path).count();
         assert_eq!(count, 2, "item {id} fetched once per due time");
     }
-    let samples: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
     assert_eq!(
-        samples, 4_000,
+        app.count("SELECT count(*) FROM samples").await,
+        4_000,
         "two samples per source and due time, none duplicated"
     );
     let workers: i64 = sqlx::query_scalar(
@@ -403,19 +345,10 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
 
 #[tokio::test]
 async fn schedule_dump_and_poll_once_from_the_command_line() {
-    let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 19_000),
-    );
-    track(&app, "https://github.com/leptos-rs/leptos").await;
-    let database_url = app.direct_database_url();
+    let (standin, app) = tracking_leptos(19_000).await;
     let mut env = standin.env();
-    env.push(("DATABASE_URL", database_url));
-    let vars: Vec<(&str, &str)> = env
-        .iter()
-        .map(|(key, value)| (*key, value.as_str()))
-        .collect();
+    env.push(("DATABASE_URL", app.direct_database_url()));
+    let vars = vars(&env);
 
     let (code, stdout, stderr) = run_binary(&["admin", "schedule-dump"], &vars).await;
     assert_eq!(code, 0, "{stderr}");
@@ -429,10 +362,7 @@ async fn schedule_dump_and_poll_once_from_the_command_line() {
     assert_eq!(entry["consecutive_failures"], 0);
     assert!(entry["next_poll_at"].is_string());
 
-    let samples_before: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let samples_before = app.count("SELECT count(*) FROM samples").await;
     let (code, stdout, stderr) = run_binary(
         &["poll-once", "url", "https://github.com/leptos-rs/leptos"],
         &vars,
@@ -446,10 +376,7 @@ async fn schedule_dump_and_poll_once_from_the_command_line() {
         output["metrics"][0],
         json!({ "name": "stars", "kind": "counter", "unit": "stars", "value": 19000.0, "error": null })
     );
-    let samples_after: i64 = sqlx::query_scalar("SELECT count(*) FROM samples")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let samples_after = app.count("SELECT count(*) FROM samples").await;
     assert_eq!(samples_before, samples_after, "nothing stored");
 
     let (code, _, stderr) =
@@ -473,14 +400,11 @@ async fn this_servers_own_rate_limit_defers_polls_without_failing_them() {
     let workspace = app.workspace_of(&user).await;
     many_sources(&app.pool, &standin, workspace, 20).await;
     let workers = app.start_workers();
-    eventually(Duration::from_secs(30), "every source handled", || async {
-        let due: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM sources WHERE next_poll_at <= now()")
-                .fetch_one(&app.pool)
-                .await
-                .expect("count");
-        (due == 0).then_some(())
-    })
+    app.wait_for_count(
+        Duration::from_secs(30),
+        "SELECT count(*) FROM sources WHERE next_poll_at <= now()",
+        0,
+    )
     .await;
     workers.stop().await;
     let (polled, deferred, failed): (i64, i64, i64) = sqlx::query_as(
@@ -502,14 +426,7 @@ async fn this_servers_own_rate_limit_defers_polls_without_failing_them() {
 #[tokio::test]
 async fn a_batch_endpoint_answering_404_is_an_outage_not_every_source_gone() {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set(
-        "coingecko/coin/bitcoin",
-        fixtures::coingecko_coin("bitcoin"),
-    );
-    standin.set(
-        "coingecko/price/bitcoin",
-        fixtures::coingecko_price(67_000.0),
-    );
+    standin.set_coingecko_coin("bitcoin", 67_000.0);
     track(&app, "https://www.coingecko.com/en/coins/bitcoin").await;
     let workers = app.start_workers();
     standin.script(
@@ -527,9 +444,13 @@ async fn nul_characters_from_upstreams_are_stored_safely() {
     let (standin, app) =
         spawn_app_with_standin(vec![("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into())]).await;
     standin.set("json/odd", json!({ "n": 1, "s": "a\u{0}b" }));
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
-    let (status, body) = app.api_post("/api/v1/trackers", &token, json!({ "url": format!("{}/json/odd", standin.base()), "metrics": { "n": "n", "s": "s" } }))
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let url = format!("{}/json/odd", standin.base());
+    let (status, body) = app
+        .post_tracker(
+            &token,
+            json!({ "url": url, "metrics": { "n": "n", "s": "s" } }),
+        )
         .await;
     assert_eq!(status.as_u16(), 201, "{body}");
     let workers = app.start_workers();
@@ -546,14 +467,6 @@ async fn nul_characters_from_upstreams_are_stored_safely() {
     );
     // A binary answer: a parse error whose excerpt holds no NUL either.
     standin.script("/json/odd", vec![Canned::text(200, "\u{0}\u{1}PNG\u{0}")]);
-    let state = poll_now(&app).await;
-    assert!(
-        state
-            .last_error_excerpt
-            .as_deref()
-            .unwrap_or_default()
-            .contains("PNG"),
-        "{state:?}"
-    );
+    poll_now(&app).await.assert_excerpt("PNG");
     workers.stop().await;
 }

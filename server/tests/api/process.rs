@@ -2,7 +2,16 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Process, TestDatabase, http_client, path_str, run_binary, site_root};
+use crate::helpers::{Process, TestDatabase, http_client, run_binary};
+
+/// Checks that nothing panicked and that the password in the settings is not shown.
+#[track_caller]
+fn assert_quiet(stderr: &str) {
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}
 
 #[tokio::test]
 async fn a_missing_database_url_exits_with_code_2_and_one_line() {
@@ -38,10 +47,7 @@ async fn a_malformed_setting_exits_with_code_2_naming_the_variable() {
             stderr.contains(&format!("{var}: ")),
             "{var}={value}: {stderr}"
         );
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains("hunter2"),
-            "{stderr}"
-        );
+        assert_quiet(&stderr);
     }
 }
 
@@ -64,10 +70,7 @@ async fn an_unreachable_database_is_a_clear_error_not_a_panic() {
         stderr.contains("could not migrate the database at 127.0.0.1:1/upcount"),
         "{stderr}"
     );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("hunter2"),
-        "{stderr}"
-    );
+    assert_quiet(&stderr);
 }
 
 #[tokio::test]
@@ -88,15 +91,7 @@ async fn migrate_applies_the_migrations_and_is_idempotent() {
 #[tokio::test]
 async fn serve_logs_one_json_line_per_request_and_stops_cleanly_on_sigterm() {
     let database = TestDatabase::create().await;
-    let site = site_root();
-    let mut process = Process::start(
-        &["serve"],
-        &[
-            ("DATABASE_URL", &database.url()),
-            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-            ("UPCOUNT_SITE_ROOT", &path_str(site.path())),
-        ],
-    );
+    let mut process = Process::serve(&["serve"], &database.url(), &[]);
     let address = process.web_address().await;
     let response = http_client()
         .get(format!("{address}/readyz?token=secret"))
@@ -142,15 +137,7 @@ async fn serve_logs_one_json_line_per_request_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn web_only_serves_and_runs_no_workers() {
     let database = TestDatabase::create().await;
-    let site = site_root();
-    let mut process = Process::start(
-        &["web"],
-        &[
-            ("DATABASE_URL", &database.url()),
-            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-            ("UPCOUNT_SITE_ROOT", &path_str(site.path())),
-        ],
-    );
+    let mut process = Process::serve(&["web"], &database.url(), &[]);
     let address = process.web_address().await;
     assert_eq!(
         http_client()

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use app::server::tracking::{
-    Engine, FetchError, Readings, SourceRef,
-    engine::{TrackError, TrackRequest},
+    Engine, FetchError, Metadata, Readings, SourceRef,
+    engine::{Resolved, TrackError, TrackRequest},
 };
 use serde_json::json;
 
@@ -25,14 +25,57 @@ pub(crate) fn engine_for(standin: &StandIn, extra: &[(&str, &str)]) -> Arc<Engin
     upcount::startup::engine(&settings(&vars)).expect("an engine")
 }
 
-async fn fetch(
-    engine: &Engine,
-    kind: &str,
-    keys: &[&str],
-) -> Result<Vec<Result<Readings, FetchError>>, FetchError> {
+/// The outcome for each of `keys`, fetched as one batch by the provider of `kind`.
+async fn fetch(engine: &Engine, kind: &str, keys: &[&str]) -> Vec<Result<Readings, FetchError>> {
     let provider = engine.provider(kind).expect("a provider");
     let sources: Vec<SourceRef> = keys.iter().map(|key| SourceRef::new(*key)).collect();
-    engine.fetch(provider.as_ref(), &sources).await
+    engine
+        .fetch(provider.as_ref(), &sources)
+        .await
+        .expect("fetch")
+}
+
+/// The metadata of `key` from the provider of `kind`.
+async fn metadata_of(engine: &Engine, kind: &str, key: &str) -> Result<Metadata, FetchError> {
+    let provider = engine.provider(kind).expect("a provider");
+    engine
+        .metadata(provider.as_ref(), &SourceRef::new(key))
+        .await
+}
+
+/// Checks that the provider of `kind` finds no `key`.
+async fn assert_gone(engine: &Engine, kind: &str, key: &str) {
+    let error = metadata_of(engine, kind, key).await.expect_err(key);
+    assert!(
+        matches!(error, FetchError::Gone(_)),
+        "{kind} {key}: {error:?}"
+    );
+}
+
+/// The metadata of what the link `url` names, which must exist.
+async fn metadata_of_link(engine: &Engine, url: &str) -> Metadata {
+    let resolved = engine
+        .resolve(&TrackRequest {
+            url: Some(url.into()),
+            ..Default::default()
+        })
+        .expect("recognised");
+    engine
+        .metadata(resolved.provider.as_ref(), &resolved.source)
+        .await
+        .expect("exists")
+}
+
+/// The outcome of fetching the one source `resolved` names.
+async fn fetch_resolved(engine: &Engine, resolved: &Resolved) -> Result<Readings, FetchError> {
+    let mut outcomes = engine
+        .fetch(
+            resolved.provider.as_ref(),
+            std::slice::from_ref(&resolved.source),
+        )
+        .await
+        .expect("fetch");
+    outcomes.remove(0)
 }
 
 fn value(readings: &Readings, name: &str) -> Option<f64> {
@@ -56,6 +99,14 @@ fn gone(outcome: &Result<Readings, FetchError>) -> String {
     }
 }
 
+/// The reason of a fetch refused before connecting.
+fn refusal(outcome: &Result<Readings, FetchError>) -> String {
+    match outcome {
+        Err(FetchError::Refused(message)) => message.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn hacker_news_items_users_deleted_and_unknown() {
     let standin = StandIn::start().await;
@@ -64,9 +115,7 @@ async fn hacker_news_items_users_deleted_and_unknown() {
     standin.set("hn/user/jl", fixtures::hn_user("jl", 2937));
     let engine = engine_for(&standin, &[]);
 
-    let item = engine.provider("hackernews.item").expect("provider");
-    let metadata = engine
-        .metadata(item.as_ref(), &SourceRef::new("8863"))
+    let metadata = metadata_of(&engine, "hackernews.item", "8863")
         .await
         .expect("metadata");
     assert_eq!(
@@ -76,17 +125,13 @@ async fn hacker_news_items_users_deleted_and_unknown() {
     assert_eq!(metadata.author.as_deref(), Some("dhouston"));
     assert_eq!(metadata.url, "https://news.ycombinator.com/item?id=8863");
 
-    let outcomes = fetch(&engine, "hackernews.item", &["8863", "8864", "999999"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "hackernews.item", &["8863", "8864", "999999"]).await;
     assert_eq!(value(ok(&outcomes[0]), "score"), Some(111.0));
     assert_eq!(value(ok(&outcomes[0]), "comments"), Some(71.0));
     assert!(gone(&outcomes[1]).contains("deleted"));
     assert!(gone(&outcomes[2]).contains("does not exist"));
 
-    let outcomes = fetch(&engine, "hackernews.user", &["jl", "nobody"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "hackernews.user", &["jl", "nobody"]).await;
     assert_eq!(value(ok(&outcomes[0]), "karma"), Some(2937.0));
     gone(&outcomes[1]);
 }
@@ -94,23 +139,11 @@ async fn hacker_news_items_users_deleted_and_unknown() {
 #[tokio::test]
 async fn github_repositories_not_found_and_the_rate_limit_answer() {
     let standin = StandIn::start().await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 19_000),
-    );
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
     let engine = engine_for(&standin, &[]);
 
     // Recognised by URL with any case; the canonical name comes from GitHub.
-    let resolved = engine
-        .resolve(&TrackRequest {
-            url: Some("https://github.com/Leptos-RS/Leptos/issues".into()),
-            ..Default::default()
-        })
-        .expect("recognised");
-    let metadata = engine
-        .metadata(resolved.provider.as_ref(), &resolved.source)
-        .await
-        .expect("exists");
+    let metadata = metadata_of_link(&engine, "https://github.com/Leptos-RS/Leptos/issues").await;
     assert_eq!(metadata.key, "leptos-rs/leptos");
     assert_eq!(metadata.tags, vec!["octocat", "atom", "electron", "api"]);
 
@@ -119,8 +152,7 @@ async fn github_repositories_not_found_and_the_rate_limit_answer() {
         "github.repo",
         &["leptos-rs/leptos", "nobody/nothing"],
     )
-    .await
-    .expect("fetch");
+    .await;
     let readings = ok(&outcomes[0]);
     assert_eq!(value(readings, "stars"), Some(19_000.0));
     assert_eq!(value(readings, "forks"), Some(9.0));
@@ -147,9 +179,7 @@ async fn github_repositories_not_found_and_the_rate_limit_answer() {
         ],
     );
     let before = standin.hits_on("/github");
-    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"]).await;
     match &outcomes[0] {
         Err(FetchError::RateLimited {
             retry_after: Some(after),
@@ -159,9 +189,7 @@ async fn github_repositories_not_found_and_the_rate_limit_answer() {
         }
         other => panic!("expected a rate limit, got {other:?}"),
     }
-    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "github.repo", &["leptos-rs/leptos"]).await;
     assert!(matches!(outcomes[0], Err(FetchError::RateLimited { .. })));
     assert_eq!(
         standin.hits_on("/github"),
@@ -184,9 +212,7 @@ async fn reddit_posts_in_one_request_removed_and_missing() {
     );
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(&engine, "reddit.post", &["1abcde", "1gone0", "zzzzzz"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "reddit.post", &["1abcde", "1gone0", "zzzzzz"]).await;
     assert_eq!(
         standin.hits_on("/reddit/api/info.json"),
         1,
@@ -204,33 +230,27 @@ async fn reddit_posts_in_one_request_removed_and_missing() {
     assert!(gone(&outcomes[1]).contains("removed by the moderators"));
     assert!(gone(&outcomes[2]).contains("does not exist"));
 
-    let outcomes = fetch(&engine, "reddit.subreddit", &["rust", "doesnotexist"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "reddit.subreddit", &["rust", "doesnotexist"]).await;
     assert_eq!(value(ok(&outcomes[0]), "subscribers"), Some(350_000.0));
     assert_eq!(value(ok(&outcomes[0]), "active_users"), Some(1_200.0));
     gone(&outcomes[1]);
 
     // An empty listing for the one post asked for.
-    let post = engine.provider("reddit.post").expect("provider");
-    let error = engine
-        .metadata(post.as_ref(), &SourceRef::new("nothere"))
-        .await
-        .expect_err("missing");
-    assert!(matches!(error, FetchError::Gone(_)), "{error:?}");
+    assert_gone(&engine, "reddit.post", "nothere").await;
 }
 
 #[tokio::test]
 async fn youtube_videos_channels_handles_and_unknown_ids() {
     let standin = StandIn::start().await;
-    standin.set(
-        "youtube/video/dQw4w9WgXcQ",
-        fixtures::youtube_video("dQw4w9WgXcQ", 1_600_000_000),
-    );
-    standin.set(
-        "youtube/video/9bZkp7q19f0",
-        fixtures::youtube_video("9bZkp7q19f0", 5_000_000_000),
-    );
+    for (id, views) in [
+        ("dQw4w9WgXcQ", 1_600_000_000),
+        ("9bZkp7q19f0", 5_000_000_000),
+    ] {
+        standin.set(
+            &format!("youtube/video/{id}"),
+            fixtures::youtube_video(id, views),
+        );
+    }
     let channel_id = "UCuAXFkgsw1L7xaCfnd5JJOw";
     standin.set(
         &format!("youtube/channel/{channel_id}"),
@@ -239,13 +259,8 @@ async fn youtube_videos_channels_handles_and_unknown_ids() {
     standin.set("youtube/handle/@rickastleyyt", json!(channel_id));
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(
-        &engine,
-        "youtube.video",
-        &["dQw4w9WgXcQ", "9bZkp7q19f0", "AAAAAAAAAAA"],
-    )
-    .await
-    .expect("fetch");
+    let videos = ["dQw4w9WgXcQ", "9bZkp7q19f0", "AAAAAAAAAAA"];
+    let outcomes = fetch(&engine, "youtube.video", &videos).await;
     assert_eq!(
         standin.hits_on("/youtube/youtube/v3/videos"),
         1,
@@ -256,23 +271,12 @@ async fn youtube_videos_channels_handles_and_unknown_ids() {
     assert_eq!(value(ok(&outcomes[1]), "views"), Some(5_000_000_000.0));
     gone(&outcomes[2]);
 
-    let resolved = engine
-        .resolve(&TrackRequest {
-            url: Some("https://www.youtube.com/@rickastleyyt".into()),
-            ..Default::default()
-        })
-        .expect("recognised");
-    let metadata = engine
-        .metadata(resolved.provider.as_ref(), &resolved.source)
-        .await
-        .expect("exists");
+    let metadata = metadata_of_link(&engine, "https://www.youtube.com/@rickastleyyt").await;
     assert_eq!(
         metadata.key, channel_id,
         "the handle becomes the channel id"
     );
-    let outcomes = fetch(&engine, "youtube.channel", &[channel_id])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "youtube.channel", &[channel_id]).await;
     assert_eq!(value(ok(&outcomes[0]), "subscribers"), Some(4_200_000.0));
     assert_eq!(value(ok(&outcomes[0]), "videos"), Some(250.0));
 
@@ -306,9 +310,7 @@ async fn twitch_streams_offline_clips_videos_and_token_refresh() {
     );
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(&engine, "twitch.stream", &["afro", "twitchdev"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "twitch.stream", &["afro", "twitchdev"]).await;
     assert_eq!(value(ok(&outcomes[0]), "viewers"), Some(1490.0));
     assert_eq!(value(ok(&outcomes[0]), "live"), Some(1.0));
     assert_eq!(
@@ -329,15 +331,12 @@ async fn twitch_streams_offline_clips_videos_and_token_refresh() {
         "twitch.clip",
         &["AwkwardHelplessSalamanderSwiftRage", "NoSuchClip"],
     )
-    .await
-    .expect("fetch");
+    .await;
     assert_eq!(value(ok(&outcomes[0]), "views"), Some(10.0));
     gone(&outcomes[1]);
-    let outcomes = fetch(&engine, "twitch.video", &["335921245"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "twitch.video", &["335921245"]).await;
     assert_eq!(value(ok(&outcomes[0]), "views"), Some(1_863_062.0));
-    let outcomes = fetch(&engine, "twitch.video", &["1"]).await.expect("fetch");
+    let outcomes = fetch(&engine, "twitch.video", &["1"]).await;
     gone(&outcomes[0]);
     assert_eq!(
         standin.hits_on("/twitch_auth/oauth2/token"),
@@ -347,66 +346,40 @@ async fn twitch_streams_offline_clips_videos_and_token_refresh() {
 
     // A revoked token: one 401, one new token, and the call goes through.
     standin.revoke_twitch_token();
-    let stream = engine.provider("twitch.stream").expect("provider");
-    let metadata = engine
-        .metadata(stream.as_ref(), &SourceRef::new("twitchdev"))
+    let metadata = metadata_of(&engine, "twitch.stream", "twitchdev")
         .await
         .expect("metadata");
     assert_eq!(metadata.title, "TwitchDev");
     assert_eq!(standin.hits_on("/twitch_auth/oauth2/token"), 2);
-    let error = engine
-        .metadata(stream.as_ref(), &SourceRef::new("nosuchuser"))
-        .await
-        .expect_err("unknown");
-    assert!(matches!(error, FetchError::Gone(_)), "{error:?}");
+    assert_gone(&engine, "twitch.stream", "nosuchuser").await;
 }
 
 #[tokio::test]
 async fn coingecko_batches_and_unknown_coins() {
     let standin = StandIn::start().await;
-    standin.set(
-        "coingecko/coin/bitcoin",
-        fixtures::coingecko_coin("bitcoin"),
-    );
-    standin.set(
-        "coingecko/price/bitcoin",
-        fixtures::coingecko_price(67_187.33),
-    );
+    standin.set_coingecko_coin("bitcoin", 67_187.33);
     standin.set(
         "coingecko/price/ethereum",
         fixtures::coingecko_price(3_500.5),
     );
     let engine = engine_for(&standin, &[]);
 
-    let outcomes = fetch(
-        &engine,
-        "coingecko.coin",
-        &["bitcoin", "ethereum", "nocoin"],
-    )
-    .await
-    .expect("fetch");
+    let coins = ["bitcoin", "ethereum", "nocoin"];
+    let outcomes = fetch(&engine, "coingecko.coin", &coins).await;
     assert_eq!(standin.hits_on("/coingecko/api/v3/simple/price"), 1);
     assert_eq!(value(ok(&outcomes[0]), "price_usd"), Some(67_187.33));
     assert!(value(ok(&outcomes[0]), "market_cap_usd").is_some());
     assert_eq!(value(ok(&outcomes[1]), "price_usd"), Some(3_500.5));
     gone(&outcomes[2]);
     // Nothing known: the answer is `{}`.
-    let outcomes = fetch(&engine, "coingecko.coin", &["nocoin"])
-        .await
-        .expect("fetch");
+    let outcomes = fetch(&engine, "coingecko.coin", &["nocoin"]).await;
     gone(&outcomes[0]);
 
-    let coin = engine.provider("coingecko.coin").expect("provider");
-    let metadata = engine
-        .metadata(coin.as_ref(), &SourceRef::new("bitcoin"))
+    let metadata = metadata_of(&engine, "coingecko.coin", "bitcoin")
         .await
         .expect("exists");
     assert_eq!(metadata.title, "Bitcoin (BTC)");
-    let error = engine
-        .metadata(coin.as_ref(), &SourceRef::new("nocoin"))
-        .await
-        .expect_err("unknown");
-    assert!(matches!(error, FetchError::Gone(_)), "{error:?}");
+    assert_gone(&engine, "coingecko.coin", "nocoin").await;
 }
 
 fn json_request(url: String, metrics: &[(&str, &str)]) -> TrackRequest {
@@ -441,14 +414,8 @@ async fn json_sources_read_numbers_and_explain_what_is_not_one() {
         ],
     );
     let resolved = engine.resolve(&request).expect("resolved");
-    let outcomes = engine
-        .fetch(
-            resolved.provider.as_ref(),
-            std::slice::from_ref(&resolved.source),
-        )
-        .await
-        .expect("fetch");
-    let readings = ok(&outcomes[0]);
+    let outcome = fetch_resolved(&engine, &resolved).await;
+    let readings = ok(&outcome);
     assert_eq!(value(readings, "users"), Some(1200.0));
     assert_eq!(value(readings, "price"), Some(9.99));
     assert_eq!(value(readings, "up"), Some(1.0));
@@ -464,14 +431,7 @@ async fn json_sources_read_numbers_and_explain_what_is_not_one() {
         "/json/stats",
         vec![Canned::text(200, "<html>maintenance</html>")],
     );
-    let outcomes = engine
-        .fetch(
-            resolved.provider.as_ref(),
-            std::slice::from_ref(&resolved.source),
-        )
-        .await
-        .expect("fetch");
-    match &outcomes[0] {
+    match &fetch_resolved(&engine, &resolved).await {
         Err(FetchError::Parse { excerpt, .. }) => assert!(excerpt.contains("maintenance")),
         other => panic!("expected a parse error, got {other:?}"),
     }
@@ -486,29 +446,16 @@ async fn json_sources_read_numbers_and_explain_what_is_not_one() {
             Canned::status(500),
         ],
     );
-    let outcomes = engine
-        .fetch(
-            resolved.provider.as_ref(),
-            std::slice::from_ref(&resolved.source),
-        )
-        .await
-        .expect("fetch");
+    let outcome = fetch_resolved(&engine, &resolved).await;
     assert!(
-        matches!(outcomes[0], Err(FetchError::Unavailable(_))),
-        "{:?}",
-        outcomes[0]
+        matches!(outcome, Err(FetchError::Unavailable(_))),
+        "{outcome:?}"
     );
     assert_eq!(standin.hits_on("/json/stats") - before, 3);
     // …and a failure followed by success is just a success.
     standin.script("/json/stats", vec![Canned::status(500)]);
-    let outcomes = engine
-        .fetch(
-            resolved.provider.as_ref(),
-            std::slice::from_ref(&resolved.source),
-        )
-        .await
-        .expect("fetch");
-    assert_eq!(value(ok(&outcomes[0]), "users"), Some(1200.0));
+    let outcome = fetch_resolved(&engine, &resolved).await;
+    assert_eq!(value(ok(&outcome), "users"), Some(1200.0));
 
     // Bodies over 1 MiB are an error, not memory growth.
     let big = engine
@@ -517,11 +464,7 @@ async fn json_sources_read_numbers_and_explain_what_is_not_one() {
             &[("n", "padding")],
         ))
         .expect("resolved");
-    let outcomes = engine
-        .fetch(big.provider.as_ref(), &[big.source])
-        .await
-        .expect("fetch");
-    match &outcomes[0] {
+    match &fetch_resolved(&engine, &big).await {
         Err(FetchError::Parse { message, .. }) => {
             assert!(message.contains("1024 KiB"), "{message}")
         }
@@ -584,19 +527,11 @@ async fn private_and_special_addresses_are_refused_before_connecting() {
     let resolved = engine
         .resolve(&request)
         .expect("names pass the first check");
-    let outcomes = engine
-        .fetch(resolved.provider.as_ref(), &[resolved.source])
-        .await
-        .expect("fetch");
-    match &outcomes[0] {
-        Err(FetchError::Refused(message)) => {
-            assert!(
-                message.contains("localhost resolves to 127.0.0.1 is a loopback address"),
-                "{message}"
-            );
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let message = refusal(&fetch_resolved(&engine, &resolved).await);
+    assert!(
+        message.contains("localhost resolves to 127.0.0.1 is a loopback address"),
+        "{message}"
+    );
     assert_eq!(standin.hits().len(), 0, "nothing reached the stand-in");
     // Other schemes are refused outright.
     let error = engine
@@ -624,19 +559,11 @@ async fn a_redirect_to_a_private_address_is_refused_on_that_hop() {
         &[("n", "n")],
     );
     let resolved = engine.resolve(&request).expect("the first hop is allowed");
-    let outcomes = engine
-        .fetch(resolved.provider.as_ref(), &[resolved.source])
-        .await
-        .expect("fetch");
-    match &outcomes[0] {
-        Err(FetchError::Refused(message)) => {
-            assert!(
-                message.contains("a redirect to 127.0.0.1 is a loopback address"),
-                "{message}"
-            );
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let message = refusal(&fetch_resolved(&engine, &resolved).await);
+    assert!(
+        message.contains("a redirect to 127.0.0.1 is a loopback address"),
+        "{message}"
+    );
     assert_eq!(allowed.hits_on("/redirect"), 1);
     assert_eq!(target.hits().len(), 0, "the redirect was not followed");
 }

@@ -1,45 +1,50 @@
 //! `/api/v1/trackers`: adding by URL, by kind and key and as a JSON source; clear 422s;
 //! workspace scoping; shared sources; pause, resume, end dates and intervals; series.
 
+use std::time::Duration;
+
 use app::domain::{Role, TokenScope};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, spawn_app_with_standin},
+    helpers::{TestApp, eventually, expect_unprocessable, latest, spawn_app_with_standin},
     standin::{Canned, StandIn, fixtures},
 };
 
+const LEPTOS: &str = "https://github.com/leptos-rs/leptos";
+
 async fn setup() -> (StandIn, TestApp, String) {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 19_000),
-    );
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
     standin.set("hn/item/8863", fixtures::hn_story(8863, 111, 71));
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     (standin, app, token)
 }
 
-fn latest(tracker: &Value, metric: &str) -> Option<f64> {
-    tracker["metrics"]
-        .as_array()?
-        .iter()
-        .find(|candidate| candidate["name"] == metric)?["latest"]
-        .as_f64()
+/// (state, interval, scheduled) of the one source.
+async fn source_row(app: &TestApp) -> (String, i32, bool) {
+    sqlx::query_as::<_, (String, i32, bool)>(
+        "SELECT state, interval_secs, next_poll_at IS NOT NULL FROM sources",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the source")
+}
+
+/// Waits up to 20 s for a poll to bring `metric` of tracker `id` to `value`.
+async fn wait_for_latest(app: &TestApp, token: &str, id: &str, metric: &str, value: f64) {
+    eventually(Duration::from_secs(20), "the poll", || async {
+        let (_, body) = app.tracker(token, id).await;
+        (latest(&body["tracker"], metric) == Some(value)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
     let (_standin, app, token) = setup().await;
-    let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let (status, body) = app.post_tracker(&token, json!({ "url": LEPTOS })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["created"], true);
     let tracker = &body["tracker"];
@@ -71,12 +76,7 @@ async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["trackers"].as_array().map(Vec::len), Some(1));
     let id = tracker["id"].as_str().expect("an id");
-    let (status, series) = app
-        .api_get(
-            &format!("/api/v1/trackers/{id}/series?metric=stars"),
-            &token,
-        )
-        .await;
+    let (status, series) = app.series(&token, id, "metric=stars").await;
     assert_eq!(status, StatusCode::OK, "{series}");
     assert_eq!(series["resolution"], "raw");
     assert_eq!(series["points"][0]["last"], 19_000.0);
@@ -89,8 +89,7 @@ async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
 
     // Adding it again is not an error and makes no second tracker.
     let (status, again) = app
-        .api_post(
-            "/api/v1/trackers",
+        .post_tracker(
             &token,
             json!({ "kind": "github.repo", "key": "Leptos-RS/leptos" }),
         )
@@ -103,82 +102,30 @@ async fn adding_by_url_checks_existence_and_takes_the_first_sample() {
 #[tokio::test]
 async fn what_cannot_be_tracked_gets_a_422_naming_why() {
     let (standin, app, token) = setup().await;
-    let post = |body: Value| app.api(Method::POST, "/api/v1/trackers", &token, Some(body));
+    let post = |body: Value| app.post_tracker(&token, body);
 
-    let (status, body) = post(json!({ "url": "https://example.com/some/page" })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let answer = post(json!({ "url": "https://example.com/some/page" })).await;
+    let body = expect_unprocessable(answer, "does not recognise");
     assert_eq!(body["code"], "unrecognised_url");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("does not recognise"),
-        "{body}"
-    );
 
     let (status, body) = post(json!({ "url": "not a url at all" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
-    let (status, body) = post(json!({ "url": "https://github.com/nobody/nothing" })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let answer = post(json!({ "url": "https://github.com/nobody/nothing" })).await;
+    let body = expect_unprocessable(answer, "GitHub repository nobody/nothing does not exist");
     assert_eq!(body["code"], "not_found");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("GitHub repository nobody/nothing does not exist"),
-        "{body}"
-    );
 
-    standin.script(
-        "/hackernews/v0/item",
-        vec![
-            Canned::status(500),
-            Canned::status(500),
-            Canned::status(500),
-        ],
-    );
-    let (status, body) = post(json!({ "url": "https://news.ycombinator.com/item?id=8863" })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    standin.script("/hackernews/v0/item", vec![Canned::status(500); 3]);
+    let answer = post(json!({ "url": "https://news.ycombinator.com/item?id=8863" })).await;
+    let body = expect_unprocessable(answer, "Hacker News answered HTTP 500");
     assert_eq!(body["code"], "upstream_unavailable");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("Hacker News answered HTTP 500"),
-        "{body}"
-    );
 
-    let (status, body) = post(json!({ "kind": "github.repo", "key": "no-slash" })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("owner/name"),
-        "{body}"
-    );
-
-    let (status, body) = post(json!({ "kind": "myspace.page", "key": "x" })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("unknown kind"),
-        "{body}"
-    );
-
-    let (status, body) =
-        post(json!({ "url": "https://github.com/leptos-rs/leptos", "interval_secs": 10 })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("interval_secs"),
-        "{body}"
-    );
+    let answer = post(json!({ "kind": "github.repo", "key": "no-slash" })).await;
+    expect_unprocessable(answer, "owner/name");
+    let answer = post(json!({ "kind": "myspace.page", "key": "x" })).await;
+    expect_unprocessable(answer, "unknown kind");
+    let answer = post(json!({ "url": LEPTOS, "interval_secs": 10 })).await;
+    expect_unprocessable(answer, "interval_secs");
 
     let (status, _) = app
         .client
@@ -193,35 +140,19 @@ async fn what_cannot_be_tracked_gets_a_422_naming_why() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Nothing was stored by any of them.
-    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(sources, 0);
+    assert_eq!(app.count("SELECT count(*) FROM sources").await, 0);
 }
 
 #[tokio::test]
 async fn a_provider_without_credentials_says_so_when_adding() {
     let (_standin, app) =
         spawn_app_with_standin(vec![("UPCOUNT_TWITCH_CLIENT_SECRET", String::new())]).await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
-    let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://www.twitch.tv/afro" }),
-        )
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let answer = app
+        .post_tracker(&token, json!({ "url": "https://www.twitch.tv/afro" }))
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = expect_unprocessable(answer, "UPCOUNT_TWITCH_CLIENT_SECRET");
     assert_eq!(body["code"], "not_configured");
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("UPCOUNT_TWITCH_CLIENT_SECRET"),
-        "{body}"
-    );
 }
 
 #[tokio::test]
@@ -233,30 +164,20 @@ async fn json_sources_keep_secret_headers_secret() {
         "json-header/private",
         json!({ "name": "x-api-key", "value": "hunter2-very-secret" }),
     );
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
     let url = format!("{}/json/private", standin.base());
 
     // Without the header the upstream refuses, and the message says so.
-    let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
+    let answer = app
+        .post_tracker(
             &token,
             json!({ "url": url, "metrics": { "members": "stats.members" } }),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("HTTP 401"),
-        "{body}"
-    );
+    expect_unprocessable(answer, "HTTP 401");
 
     let (status, body) = app
-        .api_post(
-            "/api/v1/trackers",
+        .post_tracker(
             &token,
             json!({
                 "url": url,
@@ -284,34 +205,19 @@ async fn json_sources_keep_secret_headers_secret() {
 
     // The worker decrypts it to poll.
     standin.set("json/private", json!({ "stats": { "members": 400 } }));
-    sqlx::query("UPDATE sources SET next_poll_at = now()")
-        .execute(&app.pool)
-        .await
-        .expect("make due");
+    app.make_due().await;
     let workers = app.start_workers();
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    crate::helpers::eventually(std::time::Duration::from_secs(20), "the poll", || async {
-        let (_, body) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
-        (latest(&body["tracker"], "members") == Some(400.0)).then_some(())
-    })
-    .await;
+    let id = body["tracker"]["id"].as_str().expect("id");
+    wait_for_latest(&app, &token, id, "members", 400.0).await;
     workers.stop().await;
 }
 
 #[tokio::test]
 async fn trackers_are_scoped_to_their_workspace() {
     let (_standin, app, token) = setup().await;
-    let (_, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
+    let id = app.track(&token, LEPTOS).await;
 
-    let stranger = app.create_user(Role::Member).await;
-    let other = app.token(&stranger, TokenScope::Write).await;
+    let (_, other) = app.member_with_token(TokenScope::Write).await;
     for (method, path, body) in [
         (Method::GET, format!("/api/v1/trackers/{id}"), None),
         (
@@ -341,17 +247,10 @@ async fn trackers_are_scoped_to_their_workspace() {
         password: String::new(),
     };
     let reader = app.token(&owner, TokenScope::Read).await;
-    let (status, _) = app
-        .api_get(&format!("/api/v1/trackers/{id}"), &reader)
-        .await;
+    let (status, _) = app.tracker(&reader, &id).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/trackers/{id}"),
-            &reader,
-            Some(json!({ "paused": true })),
-        )
+        .patch_tracker(&reader, &id, json!({ "paused": true }))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let status = app.delete_tracker(&reader, &id).await;
@@ -363,9 +262,7 @@ async fn trackers_are_scoped_to_their_workspace() {
 #[tokio::test]
 async fn session_cookies_work_for_the_api_too() {
     let (_standin, app, _token) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let browser = app.signed_in(&app.create_user(Role::Member).await).await;
     let response = browser
         .client
         .post(format!("{}/api/v1/trackers", app.address))
@@ -381,24 +278,15 @@ async fn session_cookies_work_for_the_api_too() {
     assert_eq!(latest(&body["trackers"][0], "score"), Some(111.0));
 }
 
-async fn source_row(app: &TestApp) -> (String, i32, bool) {
-    sqlx::query_as::<_, (String, i32, bool)>(
-        "SELECT state, interval_secs, next_poll_at IS NOT NULL FROM sources",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("the source")
-}
-
 #[tokio::test]
 async fn one_source_for_many_workspaces_with_the_shortest_interval() {
     let (standin, app, token) = setup().await;
-    let other_user = app.create_user(Role::Member).await;
-    let other = app.token(&other_user, TokenScope::Write).await;
+    let (_, other) = app.member_with_token(TokenScope::Write).await;
     let add = |token: String, interval: i64| {
         let app = &app;
         async move {
-            let (status, body) = app.api_post("/api/v1/trackers", &token, json!({ "url": "https://github.com/leptos-rs/leptos", "interval_secs": interval }))
+            let (status, body) = app
+                .post_tracker(&token, json!({ "url": LEPTOS, "interval_secs": interval }))
                 .await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             body["tracker"]["id"].as_str().expect("id").to_string()
@@ -406,36 +294,20 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
     };
     let mine = add(token.clone(), 3_600).await;
     let theirs = add(other.clone(), 300).await;
-    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM sources")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(sources, 1, "one source however many workspaces track it");
+    assert_eq!(
+        app.count("SELECT count(*) FROM sources").await,
+        1,
+        "one source however many workspaces track it"
+    );
     assert_eq!(source_row(&app).await.1, 300, "the shortest interval wins");
 
     // One poll serves both workspaces.
-    standin.set(
-        "github/leptos-rs/leptos",
-        fixtures::github_repo("leptos-rs/leptos", 20_000),
-    );
-    sqlx::query("UPDATE sources SET next_poll_at = now()")
-        .execute(&app.pool)
-        .await
-        .expect("due");
+    standin.set_github_repo("leptos-rs/leptos", 20_000);
+    app.make_due().await;
     let before = standin.hits_on("/github/repos");
     let workers = app.start_workers();
-    crate::helpers::eventually(std::time::Duration::from_secs(20), "the poll", || async {
-        let (_, a) = app
-            .api_get(&format!("/api/v1/trackers/{mine}"), &token)
-            .await;
-        let (_, b) = app
-            .api_get(&format!("/api/v1/trackers/{theirs}"), &other)
-            .await;
-        (latest(&a["tracker"], "stars") == Some(20_000.0)
-            && latest(&b["tracker"], "stars") == Some(20_000.0))
-        .then_some(())
-    })
-    .await;
+    wait_for_latest(&app, &token, &mine, "stars", 20_000.0).await;
+    wait_for_latest(&app, &other, &theirs, "stars", 20_000.0).await;
     workers.stop().await;
     assert_eq!(
         standin.hits_on("/github/repos") - before,
@@ -445,31 +317,20 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
 
     // Pausing one leaves the other's schedule; pausing both stops the source.
     let (status, body) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/trackers/{theirs}"),
-            &other,
-            Some(json!({ "paused": true })),
-        )
+        .patch_tracker(&other, &theirs, json!({ "paused": true }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["tracker"]["state"], "paused");
     assert_eq!(source_row(&app).await, ("ok".to_string(), 3_600, true));
-    app.api(
-        Method::PATCH,
-        &format!("/api/v1/trackers/{mine}"),
-        &token,
-        Some(json!({ "paused": true })),
-    )
-    .await;
+    app.patch_tracker(&token, &mine, json!({ "paused": true }))
+        .await;
     assert_eq!(source_row(&app).await, ("paused".to_string(), 3_600, false));
     // Resuming schedules it again at once.
     let (_, body) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/trackers/{mine}"),
+        .patch_tracker(
             &token,
-            Some(json!({ "paused": false, "interval_secs": 600 })),
+            &mine,
+            json!({ "paused": false, "interval_secs": 600 }),
         )
         .await;
     assert_eq!(body["tracker"]["state"], "ok");
@@ -479,13 +340,9 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
     // Deleting a tracker keeps the source and its data for the other workspace.
     let status = app.delete_tracker(&token, &mine).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app
-        .api_get(&format!("/api/v1/trackers/{mine}"), &token)
-        .await;
+    let (status, _) = app.tracker(&token, &mine).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, body) = app
-        .api_get(&format!("/api/v1/trackers/{theirs}"), &other)
-        .await;
+    let (_, body) = app.tracker(&other, &theirs).await;
     assert_eq!(latest(&body["tracker"], "stars"), Some(20_000.0));
     assert_eq!(source_row(&app).await.0, "paused");
 }
@@ -493,12 +350,15 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
 #[tokio::test]
 async fn patch_validates_and_end_dates_end_tracking() {
     let (_standin, app, token) = setup().await;
-    let (_, body) = app.api_post("/api/v1/trackers", &token, json!({ "url": "https://news.ycombinator.com/item?id=8863", "ends_at": "2999-01-01T00:00:00Z" }))
+    let (_, body) = app
+        .post_tracker(
+            &token,
+            json!({ "url": "https://news.ycombinator.com/item?id=8863", "ends_at": "2999-01-01T00:00:00Z" }),
+        )
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
     assert_eq!(body["tracker"]["ends_at"], "2999-01-01T00:00:00Z");
-    let path = format!("/api/v1/trackers/{id}");
-    let patch = |body: Value| app.api(Method::PATCH, &path, &token, Some(body));
+    let patch = |body: Value| app.patch_tracker(&token, &id, body);
     for bad in [
         json!({ "label": "" }),
         json!({ "interval_secs": 59 }),
@@ -520,21 +380,14 @@ async fn patch_validates_and_end_dates_end_tracking() {
         .execute(&app.pool)
         .await
         .expect("end");
-    sqlx::query("UPDATE sources SET next_poll_at = now()")
-        .execute(&app.pool)
-        .await
-        .expect("due");
-    let (_, body) = app.api_get(&format!("/api/v1/trackers/{id}"), &token).await;
+    app.make_due().await;
+    let (_, body) = app.tracker(&token, &id).await;
     assert_eq!(body["tracker"]["state"], "ended");
     let workers = app.start_workers();
-    crate::helpers::eventually(
-        std::time::Duration::from_secs(20),
-        "the source to end",
-        || async {
-            let (state, _, scheduled) = source_row(&app).await;
-            (state == "ended" && !scheduled).then_some(())
-        },
-    )
+    eventually(Duration::from_secs(20), "the source to end", || async {
+        let (state, _, scheduled) = source_row(&app).await;
+        (state == "ended" && !scheduled).then_some(())
+    })
     .await;
     workers.stop().await;
 }
@@ -542,52 +395,27 @@ async fn patch_validates_and_end_dates_end_tracking() {
 #[tokio::test]
 async fn series_come_in_at_most_the_points_asked_for() {
     let (_standin, app, token) = setup().await;
-    let (_, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let metric_id: app::domain::MetricId =
-        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("metric");
-    // Thirty days of one sample a minute, through the engine's writer (which keeps the
-    // rollups), in chunks.
+    let id = app.track(&token, LEPTOS).await;
+    let metric_id = app.metric_id("stars").await;
+    // Thirty days of one sample a minute, in chunks.
     let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .expect("time")
         .with_timezone(&chrono::Utc);
-    let samples: Vec<app::server::tracking::store::Sample> = (0..30 * 1440)
-        .map(|minute| app::server::tracking::store::Sample {
-            metric_id,
-            t: start + chrono::Duration::minutes(minute),
-            value: minute as f64,
-        })
+    let points: Vec<_> = (0..30 * 1440)
+        .map(|minute| (start + chrono::Duration::minutes(minute), minute as f64))
         .collect();
-    for chunk in samples.chunks(5_000) {
-        app::server::tracking::store::write_samples(&app.pool, chunk)
-            .await
-            .expect("write");
-    }
+    app.write_points(metric_id, points.iter().copied()).await;
     // Writing them again adds nothing.
-    let again = app::server::tracking::store::write_samples(&app.pool, &samples[..100])
-        .await
-        .expect("write");
+    let again = app
+        .write_points(metric_id, points[..100].iter().copied())
+        .await;
     assert_eq!(again, 0);
 
     let series = |query: String| {
-        let app = &app;
-        let token = token.clone();
-        let id = id.clone();
+        let (app, token, id) = (&app, &token, &id);
         async move {
             let (status, body) = app
-                .api_get(
-                    &format!("/api/v1/trackers/{id}/series?metric=stars&{query}"),
-                    &token,
-                )
+                .series(token, id, &format!("metric=stars&{query}"))
                 .await;
             assert_eq!(status, StatusCode::OK, "{query}: {body}");
             body
@@ -636,9 +464,7 @@ async fn series_come_in_at_most_the_points_asked_for() {
         "metric=nope",
         "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
     ] {
-        let (status, body) = app
-            .api_get(&format!("/api/v1/trackers/{id}/series?{query}"), &token)
-            .await;
+        let (status, body) = app.series(&token, &id, query).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
     }
 }
@@ -646,62 +472,24 @@ async fn series_come_in_at_most_the_points_asked_for() {
 #[tokio::test]
 async fn exports_stream_csv_and_json_of_a_range() {
     let (_standin, app, token) = setup().await;
-    let (_, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let ids: Vec<(String, app::domain::MetricId)> =
-        sqlx::query_as("SELECT name, id FROM source_metrics ORDER BY position")
-            .fetch_all(&app.pool)
-            .await
-            .expect("metrics");
-    let metric = |name: &str| {
-        ids.iter()
-            .find(|(candidate, _)| candidate == name)
-            .expect("metric")
-            .1
-    };
+    let id = app.track(&token, LEPTOS).await;
     // Ten days of minutes for stars (14,400 rows, several 64 KiB chunks), forks every hour.
     let start = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00Z")
         .expect("time")
         .with_timezone(&chrono::Utc);
-    let mut samples = Vec::new();
-    for minute in 0..10 * 1440 {
-        let t = start + chrono::Duration::minutes(minute);
-        samples.push(app::server::tracking::store::Sample {
-            metric_id: metric("stars"),
-            t,
-            value: minute as f64,
-        });
-        if minute % 60 == 0 {
-            samples.push(app::server::tracking::store::Sample {
-                metric_id: metric("forks"),
-                t,
-                value: 0.5,
-            });
-        }
-    }
-    for chunk in samples.chunks(5_000) {
-        app::server::tracking::store::write_samples(&app.pool, chunk)
-            .await
-            .expect("write");
-    }
+    let minute = |minute: i64| start + chrono::Duration::minutes(minute);
+    let stars = (0..10 * 1440).map(|n| (minute(n), n as f64));
+    app.write_points(app.metric_id("stars").await, stars).await;
+    let forks = (0..10 * 1440).step_by(60).map(|n| (minute(n), 0.5));
+    app.write_points(app.metric_id("forks").await, forks).await;
 
     let range = "from=2026-02-01T00:00:00Z&to=2026-02-10T23:59:00Z";
     let response = app
-        .client
-        .get(format!(
-            "{}/api/v1/trackers/{id}/export.csv?metrics=stars,forks&{range}",
-            app.address
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("export");
+        .get_with_token(
+            &format!("/api/v1/trackers/{id}/export.csv?metrics=stars,forks&{range}"),
+            &token,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()["content-type"],
@@ -760,8 +548,7 @@ async fn exports_stream_csv_and_json_of_a_range() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let stranger = app.create_user(Role::Member).await;
-    let other = app.token(&stranger, TokenScope::Read).await;
+    let (_, other) = app.member_with_token(TokenScope::Read).await;
     let (status, _) = app
         .api_get(&format!("/api/v1/trackers/{id}/export.json"), &other)
         .await;
@@ -772,26 +559,12 @@ async fn exports_stream_csv_and_json_of_a_range() {
 async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
     let (_standin, app, token) = setup().await;
     let (_, body) = app
-        .api(
-            Method::POST,
-            "/api/v1/trackers",
-            &token,
-            Some(
-                json!({ "url": "https://github.com/leptos-rs/leptos", "label": "Leptos <stars>" }),
-            ),
-        )
+        .post_tracker(&token, json!({ "url": LEPTOS, "label": "Leptos <stars>" }))
         .await;
     let id = body["tracker"]["id"].as_str().expect("id").to_string();
     assert_eq!(body["tracker"]["share_token"], Value::Null);
 
-    let (status, shared) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/trackers/{id}/share"),
-            &token,
-            None,
-        )
-        .await;
+    let (status, shared) = app.share(&token, &id).await;
     assert_eq!(status, StatusCode::OK, "{shared}");
     let share_token = shared["share"]["token"]
         .as_str()
@@ -806,14 +579,7 @@ async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
         shared["share"]["badge_url"],
         format!("{}/badge/{share_token}.svg", app.address)
     );
-    let (_, again) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/trackers/{id}/share"),
-            &token,
-            None,
-        )
-        .await;
+    let (_, again) = app.share(&token, &id).await;
     assert_eq!(
         again["share"]["token"],
         share_token.as_str(),
@@ -843,27 +609,13 @@ async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
     );
 
     // Another workspace cannot share or revoke it.
-    let stranger = app.create_user(Role::Member).await;
-    let other = app.token(&stranger, TokenScope::Write).await;
-    let (status, _) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/trackers/{id}/share"),
-            &other,
-            None,
-        )
-        .await;
+    let (_, other) = app.member_with_token(TokenScope::Write).await;
+    let (status, _) = app.share(&other, &id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .api_delete(&format!("/api/v1/trackers/{id}/share"), &other)
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.unshare(&other, &id).await, StatusCode::NOT_FOUND);
 
     // Revoked: both answer 404 at once.
-    let (status, _) = app
-        .api_delete(&format!("/api/v1/trackers/{id}/share"), &token)
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.unshare(&token, &id).await, StatusCode::NO_CONTENT);
     assert_eq!(
         app.get(&format!("/s/{share_token}")).await.status(),
         StatusCode::NOT_FOUND
@@ -889,37 +641,20 @@ async fn a_shared_tracker_has_a_public_page_and_badge_until_revoked() {
 #[tokio::test]
 async fn the_dashboard_shows_changes_over_a_day_and_a_week_with_a_sparkline() {
     let (_standin, app, _token) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
-    let (_, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
+    let (_, body) = app.post_tracker(&token, json!({ "url": LEPTOS })).await;
     assert_eq!(latest(&body["tracker"], "stars"), Some(19_000.0));
-    let stars: app::domain::MetricId =
-        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("metric");
     // Eight days of hourly history before the first sample: 10 fewer stars each hour back.
     let now = chrono::Utc::now();
-    let history: Vec<app::server::tracking::store::Sample> = (1..=192)
-        .map(|hours| app::server::tracking::store::Sample {
-            metric_id: stars,
-            t: now - chrono::Duration::hours(hours),
-            value: 19_000.0 - 10.0 * hours as f64,
-        })
-        .collect();
-    app::server::tracking::store::write_samples(&app.pool, &history)
-        .await
-        .expect("write");
+    let history = (1..=192).map(|hours| {
+        let t = now - chrono::Duration::hours(hours);
+        (t, 19_000.0 - 10.0 * hours as f64)
+    });
+    app.write_points(app.metric_id("stars").await, history)
+        .await;
 
-    let browser = app.browser();
-    browser.sign_in(&user).await;
-    let html = browser.get("/dashboard").await.text().await.expect("html");
+    let browser = app.signed_in(&user).await;
+    let html = browser.html("/dashboard").await;
     assert!(html.contains("stars"), "{html}");
     assert!(html.contains("+240 (+1.3%) in 24 h"), "{html}");
     assert!(html.contains("+1,680 (+9.7%) in 7 d"), "{html}");
@@ -931,17 +666,13 @@ async fn the_dashboard_shows_changes_over_a_day_and_a_week_with_a_sparkline() {
 async fn the_dashboard_filters_searches_and_sorts_from_the_query_string() {
     let (standin, app, _token) = setup().await;
     standin.set("hn/item/1", fixtures::hn_story(1, 5, 0));
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
     for url in [
-        "https://github.com/leptos-rs/leptos",
+        LEPTOS,
         "https://news.ycombinator.com/item?id=8863",
         "https://news.ycombinator.com/item?id=1",
     ] {
-        let (status, body) = app
-            .api_post("/api/v1/trackers", &token, json!({ "url": url }))
-            .await;
-        assert!(status.is_success(), "{body}");
+        app.track(&token, url).await;
     }
     let (_, list) = app.api_get("/api/v1/trackers", &token).await;
     let hn_ids: Vec<String> = list["trackers"]
@@ -951,33 +682,19 @@ async fn the_dashboard_filters_searches_and_sorts_from_the_query_string() {
         .filter(|tracker| tracker["source"]["kind"] == "hackernews.item")
         .map(|tracker| tracker["id"].as_str().expect("id").to_string())
         .collect();
-    app.api(
-        Method::PATCH,
-        &format!("/api/v1/trackers/{}", hn_ids[0]),
+    app.patch_tracker(
         &token,
-        Some(json!({ "label": "Zebra", "paused": true })),
+        &hn_ids[0],
+        json!({ "label": "Zebra", "paused": true }),
     )
     .await;
-    app.api(
-        Method::PATCH,
-        &format!("/api/v1/trackers/{}", hn_ids[1]),
-        &token,
-        Some(json!({ "label": "Aardvark" })),
-    )
-    .await;
+    app.patch_tracker(&token, &hn_ids[1], json!({ "label": "Aardvark" }))
+        .await;
 
-    let browser = app.browser();
-    browser.sign_in(&user).await;
+    let browser = app.signed_in(&user).await;
     let page = |query: &'static str| {
         let browser = &browser;
-        async move {
-            browser
-                .get(&format!("/dashboard{query}"))
-                .await
-                .text()
-                .await
-                .expect("html")
-        }
+        async move { browser.html(&format!("/dashboard{query}")).await }
     };
     let rows = |html: &str| -> Vec<String> {
         ["leptos-rs/leptos", "Zebra", "Aardvark"]
@@ -1013,32 +730,15 @@ async fn the_dashboard_filters_searches_and_sorts_from_the_query_string() {
 #[tokio::test]
 async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
     let (_standin, app, _token) = setup().await;
-    let user = app.create_user(Role::Member).await;
-    let token = app.token(&user, TokenScope::Write).await;
-    let (_, body) = app
-        .api_post(
-            "/api/v1/trackers",
-            &token,
-            json!({ "url": "https://github.com/leptos-rs/leptos" }),
-        )
-        .await;
-    let id = body["tracker"]["id"].as_str().expect("id").to_string();
-    let stars: app::domain::MetricId =
-        sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = 'stars'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("metric");
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
+    let id = app.track(&token, LEPTOS).await;
     let now = chrono::Utc::now();
-    let history: Vec<app::server::tracking::store::Sample> = (1..=2_000)
-        .map(|minutes| app::server::tracking::store::Sample {
-            metric_id: stars,
-            t: now - chrono::Duration::minutes(minutes * 5),
-            value: 19_000.0 - minutes as f64,
-        })
-        .collect();
-    app::server::tracking::store::write_samples(&app.pool, &history)
-        .await
-        .expect("write");
+    let history = (1..=2_000).map(|minutes| {
+        let t = now - chrono::Duration::minutes(minutes * 5);
+        (t, 19_000.0 - minutes as f64)
+    });
+    app.write_points(app.metric_id("stars").await, history)
+        .await;
 
     let browser = app.browser();
     let signed_out = browser.get(&format!("/trackers/{id}")).await;
@@ -1049,11 +749,8 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
     );
     browser.sign_in(&user).await;
     let html = browser
-        .get(&format!("/trackers/{id}?metric=stars&range=7d"))
-        .await
-        .text()
-        .await
-        .expect("html");
+        .html(&format!("/trackers/{id}?metric=stars&range=7d"))
+        .await;
     assert!(
         html.contains(r#"id="tracker-chart-stars-7d-value-linear""#),
         "{html}"
@@ -1071,13 +768,10 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
     assert!(html.contains("Latest polls"));
     assert!(html.contains("19,000"));
     let rates = browser
-        .get(&format!(
+        .html(&format!(
             "/trackers/{id}?metric=stars&range=7d&mode=per_day&scale=log"
         ))
-        .await
-        .text()
-        .await
-        .expect("html");
+        .await;
     assert!(
         rates.contains(r#"id="tracker-chart-stars-7d-per_day-log""#),
         "{rates}"
@@ -1093,19 +787,14 @@ async fn a_tracker_page_shows_its_series_ranges_and_latest_polls() {
     );
     assert!(rates.contains("<td>28"), "rates near 288 a day: {rates}");
     let day = browser
-        .get(&format!("/trackers/{id}?metric=forks&range=24h"))
-        .await
-        .text()
-        .await
-        .expect("html");
+        .html(&format!("/trackers/{id}?metric=forks&range=24h"))
+        .await;
     assert!(
         day.contains("every poll"),
         "one sample of forks: raw points"
     );
 
-    let stranger = app.create_user(Role::Member).await;
-    let other = app.browser();
-    other.sign_in(&stranger).await;
+    let other = app.signed_in(&app.create_user(Role::Member).await).await;
     assert_eq!(
         other.get(&format!("/trackers/{id}")).await.status(),
         StatusCode::NOT_FOUND

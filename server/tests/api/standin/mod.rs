@@ -230,6 +230,26 @@ impl StandIn {
         self.world().things.insert(key.to_string(), value);
     }
 
+    /// CoinGecko knows coin `id`, at `price_usd`.
+    pub fn set_coingecko_coin(&self, id: &str, price_usd: f64) {
+        self.set(
+            &format!("coingecko/coin/{id}"),
+            fixtures::coingecko_coin(id),
+        );
+        self.set(
+            &format!("coingecko/price/{id}"),
+            fixtures::coingecko_price(price_usd),
+        );
+    }
+
+    /// GitHub knows repository `full_name` with `stars` stars.
+    pub fn set_github_repo(&self, full_name: &str, stars: u64) {
+        self.set(
+            &format!("github/{full_name}"),
+            fixtures::github_repo(full_name, stars),
+        );
+    }
+
     /// Forgets `key`: the API answers as for something that does not exist.
     pub fn remove(&self, key: &str) {
         self.world().things.remove(key);
