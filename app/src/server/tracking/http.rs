@@ -37,24 +37,16 @@ pub struct UpstreamResponse {
 }
 
 impl UpstreamResponse {
-    /// The body as JSON, or a parse error with an excerpt.
-    pub fn json(&self, what: &str) -> Result<serde_json::Value, FetchError> {
-        serde_json::from_slice(&self.body).map_err(|error| {
-            FetchError::parse(
-                format!("{what} answered with invalid JSON ({error})"),
-                &self.body,
-            )
-        })
-    }
-
     /// The body read into `T`: a parse error with an excerpt when it is not JSON or not
-    /// shaped like `T`.
+    /// shaped like `T` (serde's error names the field).
     pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, FetchError> {
         serde_json::from_slice(&self.body).map_err(|error| {
-            FetchError::parse(
-                format!("{what} is not what was expected ({error})"),
-                &self.body,
-            )
+            let message = if error.is_data() {
+                format!("{what} is not what was expected ({error})")
+            } else {
+                format!("{what} answered with invalid JSON ({error})")
+            };
+            FetchError::parse(message, &self.body)
         })
     }
 }
@@ -343,17 +335,9 @@ impl Upstreams {
         }
     }
 
-    /// [`send`](Self::send), then the common reading of the status: 200 → the JSON body,
-    /// 404/410 → gone, 401/403 → rate-limited or refused, anything else → unavailable.
-    pub async fn get_json(
-        &self,
-        request: &UpstreamRequest,
-        what: &str,
-    ) -> Result<serde_json::Value, FetchError> {
-        self.get_success(request, what).await?.json(what)
-    }
-
-    /// [`get_json`](Self::get_json), read into `T` (a typed shape of the upstream's answer).
+    /// [`send`](Self::send), then the common reading of the status: 200 → the body read
+    /// into `T` (a typed shape of the upstream's answer), 404/410 → gone, 401/403 →
+    /// rate-limited or refused, anything else → unavailable.
     pub async fn get<T: serde::de::DeserializeOwned>(
         &self,
         request: &UpstreamRequest,
@@ -757,7 +741,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds.clamp(1, 86_400)))
 }
 
-/// The `message` (or `error.message`) of a JSON error body, or an excerpt of it.
+/// The `message` (or `error.message`) of a JSON error body, or an excerpt of it. On
+/// `serde_json::Value`: error bodies come from any upstream, user JSON APIs included, in
+/// any shape, and only a message is looked for.
 pub fn upstream_message(body: &[u8]) -> String {
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
         for pointer in ["/message", "/error/message", "/error", "/reason"] {

@@ -3,6 +3,8 @@
 //! answer, which is `{}` when none is known), and `/coins/{id}` for the metadata.
 //! `UPCOUNT_COINGECKO_API_KEY` (a demo key) is sent as `x-cg-demo-api-key`.
 
+use std::collections::HashMap;
+
 use super::prelude::*;
 
 /// CoinGecko's API.
@@ -33,6 +35,27 @@ pub const MODULE: Module = Module {
 };
 
 pub struct Coin;
+
+/// `/coins/{id}` with the optional parts switched off: the fields the metadata reads.
+#[derive(Deserialize)]
+struct CoinInfo {
+    id: String,
+    name: Option<String>,
+    /// `btc`.
+    symbol: Option<String>,
+    /// `2009-01-03`; `null` for most coins.
+    genesis_date: Option<String>,
+    #[serde(default, deserialize_with = "strings")]
+    categories: Vec<String>,
+}
+
+/// One coin of `/simple/price`, in US dollars.
+#[derive(Deserialize)]
+struct Price {
+    usd: f64,
+    usd_market_cap: Option<f64>,
+    usd_24h_vol: Option<f64>,
+}
 
 fn request(http: &Upstreams, url: Url) -> UpstreamRequest {
     let request = UpstreamRequest::get(COINGECKO, url);
@@ -87,32 +110,30 @@ impl Provider for Coin {
             .append_pair("market_data", "false")
             .append_pair("community_data", "false")
             .append_pair("developer_data", "false");
-        let json = http
-            .get_json(
+        let coin: CoinInfo = http
+            .get(
                 &request(http, url),
                 &format!("CoinGecko coin {}", source.key),
             )
             .await?;
-        let id = json["id"]
-            .as_str()
-            .ok_or_else(|| missing("coin id", &json))?;
-        let name = json["name"].as_str().unwrap_or(id);
-        let symbol = json["symbol"].as_str().unwrap_or_default().to_uppercase();
+        let name = coin.name.as_deref().unwrap_or(&coin.id);
+        let symbol = coin.symbol.as_deref().unwrap_or_default().to_uppercase();
         Ok(Metadata {
-            key: id.to_string(),
             title: if symbol.is_empty() {
                 name.to_string()
             } else {
                 format!("{name} ({symbol})")
             },
-            url: format!("https://www.coingecko.com/en/coins/{id}"),
+            url: format!("https://www.coingecko.com/en/coins/{}", coin.id),
             author: None,
-            published_at: json["genesis_date"]
-                .as_str()
+            published_at: coin
+                .genesis_date
+                .as_deref()
                 .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
                 .and_then(|date| date.and_hms_opt(0, 0, 0))
                 .map(|time| time.and_utc()),
-            tags: strings(&json["categories"]).take(10).collect(),
+            tags: coin.categories.into_iter().take(10).collect(),
+            key: coin.id,
         })
     }
 
@@ -127,20 +148,18 @@ impl Provider for Coin {
             .append_pair("vs_currencies", "usd")
             .append_pair("include_market_cap", "true")
             .append_pair("include_24hr_vol", "true");
-        let json = http.get_json(&request(http, url), "CoinGecko").await?;
-        let coins = json
-            .as_object()
-            .ok_or_else(|| missing("object of prices", &json))?;
+        // Coin id → its prices; an unknown id is left out.
+        let prices: HashMap<String, Each<Price>> =
+            http.get(&request(http, url), "CoinGecko").await?;
         Ok(read_each(
             sources,
-            |key| coins.get(key),
+            &prices,
             |key| FetchError::Gone(format!("CoinGecko has no coin {key}")),
-            |_, coin| {
-                let price = number(&coin["usd"]).ok_or_else(|| missing("usd price", coin))?;
+            |_, price| {
                 Ok(Readings::of([
-                    ("price_usd", Some(price)),
-                    ("market_cap_usd", number(&coin["usd_market_cap"])),
-                    ("volume_24h_usd", number(&coin["usd_24h_vol"])),
+                    ("price_usd", Some(price.usd)),
+                    ("market_cap_usd", price.usd_market_cap),
+                    ("volume_24h_usd", price.usd_24h_vol),
                 ]))
             },
         ))

@@ -57,7 +57,31 @@ const RESERVED: &[&str] = &[
     "codespaces",
 ];
 
-async fn repo(http: &Upstreams, key: &str) -> Result<serde_json::Value, FetchError> {
+/// `GET /repos/{owner}/{repo}`: the fields Upcount reads.
+#[derive(Deserialize)]
+struct Repository {
+    /// `leptos-rs/leptos`, as GitHub spells it (the key may differ in case, or be an old
+    /// name that redirects).
+    full_name: String,
+    html_url: Option<String>,
+    owner: Option<Owner>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "strings")]
+    topics: Vec<String>,
+    stargazers_count: f64,
+    forks_count: Option<f64>,
+    open_issues_count: Option<f64>,
+    /// The watchers (`watchers_count` repeats the stars).
+    subscribers_count: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct Owner {
+    login: Option<String>,
+}
+
+async fn repo(http: &Upstreams, key: &str) -> Result<Repository, FetchError> {
     let url = http.endpoint(GITHUB, &format!("/repos/{key}"))?;
     let mut request = UpstreamRequest::get(GITHUB, url)
         .header("Accept", "application/vnd.github+json")
@@ -65,13 +89,8 @@ async fn repo(http: &Upstreams, key: &str) -> Result<serde_json::Value, FetchErr
     if let Some(token) = http.config().credential("UPCOUNT_GITHUB_TOKEN") {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
-    let json = http
-        .get_json(&request, &format!("GitHub repository {key}"))
-        .await?;
-    if !json.is_object() || json["full_name"].as_str().is_none() {
-        return Err(missing("repository", &json));
-    }
-    Ok(json)
+    http.get(&request, &format!("GitHub repository {key}"))
+        .await
 }
 
 #[async_trait]
@@ -122,30 +141,26 @@ impl Provider for Repo {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let json = repo(http, &source.key).await?;
-        let full_name = json["full_name"]
-            .as_str()
-            .unwrap_or(&source.key)
-            .to_string();
+        let repo = repo(http, &source.key).await?;
         Ok(Metadata {
-            key: full_name.clone(),
-            title: full_name.clone(),
-            url: text(&json["html_url"])
-                .unwrap_or_else(|| format!("https://github.com/{full_name}")),
-            author: text(&json["owner"]["login"]),
-            published_at: rfc3339(&json["created_at"]),
-            tags: strings(&json["topics"]).collect(),
+            url: repo
+                .html_url
+                .unwrap_or_else(|| format!("https://github.com/{}", repo.full_name)),
+            key: repo.full_name.clone(),
+            title: repo.full_name,
+            author: repo.owner.and_then(|owner| owner.login),
+            published_at: repo.created_at,
+            tags: repo.topics,
         })
     }
 
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
-        let json = repo(http, &source.key).await?;
+        let repo = repo(http, &source.key).await?;
         Ok(Readings::of([
-            ("stars", Some(required(&json, "stargazers_count")?)),
-            ("forks", number(&json["forks_count"])),
-            ("open_issues", number(&json["open_issues_count"])),
-            // `watchers_count` repeats the stars; subscribers are the watchers.
-            ("watchers", number(&json["subscribers_count"])),
+            ("stars", Some(repo.stargazers_count)),
+            ("forks", repo.forks_count),
+            ("open_issues", repo.open_issues_count),
+            ("watchers", repo.subscribers_count),
         ]))
     }
 }

@@ -30,15 +30,51 @@ pub const MODULE: Module = Module {
 pub struct Item;
 pub struct User;
 
-async fn get(http: &Upstreams, path: &str, what: &str) -> Result<serde_json::Value, FetchError> {
+/// `/v0/item/{id}.json`: a story, comment, job, poll or poll option. Every field but `id`
+/// may be missing (a deleted item keeps hardly any).
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    deleted: bool,
+    /// Flagged or killed.
+    #[serde(default)]
+    dead: bool,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    title: Option<String>,
+    /// A comment's (or an Ask HN's) text, in HTML.
+    text: Option<String>,
+    by: Option<String>,
+    #[serde(default, deserialize_with = "unix_time")]
+    time: Option<DateTime<Utc>>,
+    score: Option<f64>,
+    /// Stories and polls count all their comments here.
+    descendants: Option<f64>,
+    /// The direct replies; absent when there are none.
+    kids: Option<Vec<u64>>,
+}
+
+/// `/v0/user/{id}.json`.
+#[derive(Deserialize)]
+struct Profile {
+    /// The name as the site spells it (case-sensitive).
+    id: Option<String>,
+    #[serde(default, deserialize_with = "unix_time")]
+    created: Option<DateTime<Utc>>,
+    karma: f64,
+}
+
+/// The thing at `path`; gone when the API answers `null` (how it says "unknown id").
+async fn get<T: serde::de::DeserializeOwned>(
+    http: &Upstreams,
+    path: &str,
+    what: &str,
+) -> Result<T, FetchError> {
     let url = http.endpoint(HACKER_NEWS, path)?;
-    let json = http
-        .get_json(&UpstreamRequest::get(HACKER_NEWS, url), what)
+    let thing: Option<T> = http
+        .get(&UpstreamRequest::get(HACKER_NEWS, url), what)
         .await?;
-    if json.is_null() {
-        return Err(FetchError::Gone(format!("{what} does not exist")));
-    }
-    Ok(json)
+    thing.ok_or_else(|| FetchError::Gone(format!("{what} does not exist")))
 }
 
 /// The `id` of a link to `path` on the site (`/item?id=8863`).
@@ -49,27 +85,24 @@ fn id_in(url: &Url, path: &str) -> Option<String> {
     query_param(url, "id")
 }
 
-/// A user; gone when the API answers `null`.
-async fn user(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchError> {
+async fn user(http: &Upstreams, id: &str) -> Result<Profile, FetchError> {
     let what = format!("Hacker News user {id}");
     get(http, &format!("/v0/user/{id}.json"), &what).await
 }
 
-async fn item(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchError> {
+/// An item; gone when it is unknown, deleted or dead.
+async fn item(http: &Upstreams, id: &str) -> Result<Entry, FetchError> {
     let what = format!("Hacker News item {id}");
-    let json = get(http, &format!("/v0/item/{id}.json"), &what).await?;
-    if json["deleted"].as_bool() == Some(true) {
+    let item: Entry = get(http, &format!("/v0/item/{id}.json"), &what).await?;
+    if item.deleted {
         return Err(FetchError::Gone(format!("{what} was deleted")));
     }
-    if json["dead"].as_bool() == Some(true) {
+    if item.dead {
         return Err(FetchError::Gone(format!(
             "{what} is dead (flagged or killed)"
         )));
     }
-    if !json.is_object() {
-        return Err(missing("item object", &json));
-    }
-    Ok(json)
+    Ok(item)
 }
 
 #[async_trait]
@@ -101,37 +134,31 @@ impl Provider for Item {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let json = item(http, &source.key).await?;
-        let kind = json["type"].as_str().unwrap_or("item");
-        let title = json["title"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| {
-                json["text"]
-                    .as_str()
-                    .map(|text| text.chars().take(80).collect())
-            })
+        let item = item(http, &source.key).await?;
+        let kind = item.kind.unwrap_or_else(|| "item".into());
+        let title = item
+            .title
+            .or_else(|| item.text.map(|text| text.chars().take(80).collect()))
             .unwrap_or_else(|| format!("Hacker News {kind} {}", source.key));
         Ok(Metadata {
             key: source.key.clone(),
             title,
             url: format!("{SITE}/item?id={}", source.key),
-            author: text(&json["by"]),
-            published_at: unix_time(&json["time"]),
-            tags: vec![kind.to_string()],
+            author: item.by,
+            published_at: item.time,
+            tags: vec![kind],
         })
     }
 
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
-        let json = item(http, &source.key).await?;
+        let item = item(http, &source.key).await?;
         Ok(Readings::of([
-            ("score", json["score"].as_f64()),
+            ("score", item.score),
             // Stories and polls count their comments in `descendants`.
             (
                 "comments",
-                json["descendants"]
-                    .as_f64()
-                    .or_else(|| json["kids"].as_array().map(|kids| kids.len() as f64)),
+                item.descendants
+                    .or_else(|| item.kids.map(|kids| kids.len() as f64)),
             ),
         ]))
     }
@@ -166,24 +193,21 @@ impl Provider for User {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let json = user(http, &source.key).await?;
-        let id = json["id"].as_str().unwrap_or(&source.key).to_string();
+        let user = user(http, &source.key).await?;
+        let id = user.id.unwrap_or_else(|| source.key.clone());
         Ok(Metadata {
             key: id.clone(),
             title: id.clone(),
             url: format!("{SITE}/user?id={id}"),
             author: Some(id),
-            published_at: unix_time(&json["created"]),
+            published_at: user.created,
             tags: vec!["user".into()],
         })
     }
 
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
-        let json = user(http, &source.key).await?;
-        let karma = json["karma"]
-            .as_f64()
-            .ok_or_else(|| missing("karma", &json))?;
-        Ok(Readings::of([("karma", Some(karma))]))
+        let user = user(http, &source.key).await?;
+        Ok(Readings::of([("karma", Some(user.karma))]))
     }
 }
 

@@ -159,7 +159,8 @@ pub fn check_expression(name: &str, expression: &str) -> Result<(), String> {
     })
 }
 
-/// Fetches the document: any JSON.
+/// Fetches the document: any JSON, kept as a `serde_json::Value` (no typed struct can
+/// fit it: the user's JMESPath expressions say what to read).
 pub async fn fetch_document(
     http: &Upstreams,
     config: &JsonConfig,

@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use super::{
@@ -26,16 +27,18 @@ pub(crate) mod prelude {
     pub(crate) use std::sync::Arc;
 
     pub(crate) use async_trait::async_trait;
+    pub(crate) use chrono::{DateTime, Utc};
+    pub(crate) use serde::Deserialize;
     pub(crate) use url::Url;
 
     pub(crate) use super::{
-        Badge, BatchOutcome, KindSpec, Metric, Module, Provider, bare_host, host_and_segments,
-        is_token, missing, number, query_param, required, rfc3339, segments, segments_on, strings,
-        text, unix_time,
+        Badge, BatchOutcome, KindSpec, Metric, Module, Provider, bare_host, count,
+        host_and_segments, is_token, optional_count, query_param, rfc3339, segments, segments_on,
+        strings, unix_time,
     };
     pub(crate) use crate::server::tracking::{
         FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
-        batch::{by_key, keys, read_each},
+        batch::{Each, ItemKey, by_key, keys, read_each},
         config::{Credentials, Service, ServiceSpec},
         http::{UpstreamRequest, Upstreams},
     };
@@ -285,36 +288,97 @@ pub(crate) fn query_param(url: &Url, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// A JSON number, or a string holding one (YouTube sends counts as strings).
-pub(crate) fn number(value: &serde_json::Value) -> Option<f64> {
-    match value {
-        serde_json::Value::Number(number) => number.as_f64(),
-        serde_json::Value::String(text) => text.trim().parse().ok(),
-        _ => None,
+// Readers for `#[serde(deserialize_with = "…")]`: the shapes upstream answers send that
+// serde's defaults do not read.
+
+/// A count as a JSON number or as a string holding one: YouTube sends
+/// `"viewCount": "1500000000"`.
+pub(crate) fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Count::deserialize(deserializer).map(|Count(count)| count)
+}
+
+/// [`count`] for a count the API may leave out or send as `null` (a hidden like count);
+/// with `#[serde(default)]`.
+pub(crate) fn optional_count<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    Option::<Count>::deserialize(deserializer).map(|count| count.map(|Count(count)| count))
+}
+
+/// A number, or a string holding one.
+struct Count(f64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = f64;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a number, or a string holding one")
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<f64, E> {
+                Ok(value)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<f64, E> {
+                Ok(value as f64)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<f64, E> {
+                Ok(value as f64)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<f64, E> {
+                text.trim()
+                    .parse()
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor).map(Count)
     }
 }
 
-/// A JSON string, owned.
-pub(crate) fn text(value: &serde_json::Value) -> Option<String> {
-    value.as_str().map(str::to_string)
+/// The strings of a list, in order, for topics and tags: anything else in it is skipped,
+/// and an absent or `null` list is empty (with `#[serde(default)]`).
+pub(crate) fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Text(String),
+        Other(serde::de::IgnoredAny),
+    }
+    let entries = Option::<Vec<Entry>>::deserialize(deserializer)?.unwrap_or_default();
+    Ok(entries
+        .into_iter()
+        .filter_map(|entry| match entry {
+            Entry::Text(text) => Some(text),
+            Entry::Other(_) => None,
+        })
+        .collect())
 }
 
-/// The strings of a JSON array, in order (anything else in it is skipped): topics, tags.
-pub(crate) fn strings(value: &serde_json::Value) -> impl Iterator<Item = String> + '_ {
-    value.as_array().into_iter().flatten().filter_map(text)
+/// An RFC 3339 timestamp; `None` when absent, `null` or not RFC 3339 (a date is never worth
+/// failing a fetch over). With `#[serde(default)]`.
+pub(crate) fn rfc3339<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    Ok(text
+        .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
+        .map(|time| time.with_timezone(&Utc)))
 }
 
-/// An RFC 3339 timestamp.
-pub(crate) fn rfc3339(value: &serde_json::Value) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.as_str()?)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
-}
-
-/// A Unix time in seconds (integer or float).
-pub(crate) fn unix_time(value: &serde_json::Value) -> Option<DateTime<Utc>> {
-    let seconds = value.as_f64()?;
-    Utc.timestamp_opt(seconds as i64, 0).single()
+/// A Unix time in seconds (integer or float); `None` when absent or `null`. With
+/// `#[serde(default)]`.
+pub(crate) fn unix_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let seconds = Option::<f64>::deserialize(deserializer)?;
+    Ok(seconds.and_then(|seconds| Utc.timestamp_opt(seconds as i64, 0).single()))
 }
 
 /// Whether `text` is 1..=`max` characters from `allowed`.
@@ -322,15 +386,59 @@ pub(crate) fn is_token(text: &str, max: usize, allowed: impl Fn(char) -> bool) -
     !text.is_empty() && text.chars().count() <= max && text.chars().all(allowed)
 }
 
-/// The number in `json[field]`; a parse error naming `field` when there is none.
-pub(crate) fn required(json: &serde_json::Value, field: &str) -> Result<f64, FetchError> {
-    number(&json[field]).ok_or_else(|| missing(field, json))
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
 
-/// A parse error for a payload that is missing `what`.
-pub(crate) fn missing(what: &str, json: &serde_json::Value) -> FetchError {
-    FetchError::parse(
-        format!("the answer has no {what}"),
-        json.to_string().as_bytes(),
-    )
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Answer {
+        #[serde(deserialize_with = "count")]
+        views: f64,
+        #[serde(default, deserialize_with = "optional_count")]
+        likes: Option<f64>,
+        #[serde(default, deserialize_with = "strings")]
+        tags: Vec<String>,
+        #[serde(default, deserialize_with = "rfc3339")]
+        at: Option<DateTime<Utc>>,
+        #[serde(default, deserialize_with = "unix_time")]
+        time: Option<DateTime<Utc>>,
+    }
+
+    fn read(value: serde_json::Value) -> Result<Answer, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    #[test]
+    fn counts_are_numbers_or_strings_holding_one() {
+        let answer = read(json!({ "views": "1500000000", "likes": 7 })).expect("read");
+        assert_eq!((answer.views, answer.likes), (1_500_000_000.0, Some(7.0)));
+        let answer = read(json!({ "views": 2.5, "likes": null })).expect("read");
+        assert_eq!((answer.views, answer.likes), (2.5, None));
+        assert_eq!(read(json!({ "views": 1 })).expect("read").likes, None);
+        let error = read(json!({ "views": "many" })).expect_err("not a number");
+        assert!(error.to_string().contains("a number"), "{error}");
+        assert!(read(json!({})).is_err(), "a required count is required");
+    }
+
+    #[test]
+    fn lists_skip_what_is_not_a_string_and_dates_may_be_odd() {
+        let answer = read(json!({
+            "views": 1,
+            "tags": ["rust", null, 3, "web"],
+            "at": "2011-01-26T19:01:12Z",
+            "time": 1175714200,
+        }))
+        .expect("read");
+        assert_eq!(answer.tags, ["rust", "web"]);
+        assert_eq!(answer.at.map(|at| at.timestamp()), Some(1_296_068_472));
+        assert_eq!(
+            answer.time.map(|time| time.timestamp()),
+            Some(1_175_714_200)
+        );
+        let answer = read(json!({ "views": 1, "tags": null, "at": "yesterday" })).expect("read");
+        assert!(answer.tags.is_empty());
+        assert_eq!(answer.at, None);
+    }
 }

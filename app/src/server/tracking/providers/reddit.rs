@@ -35,26 +35,81 @@ pub const MODULE: Module = Module {
 pub struct Post;
 pub struct Subreddit;
 
+/// A Reddit "thing": its kind (`t3` a post, `t5` a subreddit, `Listing`) and its data.
+#[derive(Deserialize)]
+struct Thing<T> {
+    kind: Option<String>,
+    data: T,
+}
+
+/// A thing's kind alone, read before its data (whose shape depends on it).
+#[derive(Deserialize)]
+struct Kind {
+    kind: Option<String>,
+}
+
+/// The data of a `Listing`.
+#[derive(Deserialize)]
+struct Listing {
+    children: Vec<Thing<Each<PostData>>>,
+}
+
+/// The data of a `t3`: a post.
+#[derive(Deserialize)]
+struct PostData {
+    /// Why the post is gone, when it is: `deleted`, `moderator`, `reddit`…
+    removed_by_category: Option<String>,
+    score: f64,
+    upvote_ratio: Option<f64>,
+    num_comments: Option<f64>,
+    title: Option<String>,
+    subreddit: Option<String>,
+    /// `/r/rust/comments/1abcde/some_title/`.
+    permalink: Option<String>,
+    author: Option<String>,
+    #[serde(default, deserialize_with = "unix_time")]
+    created_utc: Option<DateTime<Utc>>,
+}
+
+/// The data of a `t5`: a subreddit's `about`.
+#[derive(Deserialize)]
+struct About {
+    /// The name as the subreddit spells it (`rust`, `AskReddit`).
+    display_name: Option<String>,
+    title: Option<String>,
+    #[serde(default, deserialize_with = "unix_time")]
+    created_utc: Option<DateTime<Utc>>,
+    subscribers: f64,
+    active_user_count: Option<f64>,
+    /// The older name of `active_user_count`.
+    accounts_active: Option<f64>,
+}
+
+/// The `reason` of a refusal: `private`, `banned`, `quarantined`…
+#[derive(Deserialize)]
+struct Refusal {
+    reason: Option<String>,
+}
+
 /// The posts with these ids, by id; missing ids are absent.
 async fn posts(
     http: &Upstreams,
     ids: &[&str],
-) -> Result<HashMap<String, serde_json::Value>, FetchError> {
+) -> Result<HashMap<String, Each<PostData>>, FetchError> {
     let mut url = http.endpoint(REDDIT, "/api/info.json")?;
     let fullnames: Vec<String> = ids.iter().map(|id| format!("t3_{id}")).collect();
     url.query_pairs_mut()
         .append_pair("id", &fullnames.join(","))
         .append_pair("raw_json", "1");
-    let json = http
-        .get_json(&UpstreamRequest::get(REDDIT, url), "Reddit")
+    let listing: Thing<Listing> = http
+        .get(&UpstreamRequest::get(REDDIT, url), "Reddit")
         .await?;
-    let children = json["data"]["children"]
-        .as_array()
-        .ok_or_else(|| missing("listing of posts", &json))?;
-    let posts = children.iter().filter(|child| child["kind"] == "t3");
-    Ok(by_key(posts.map(|child| child["data"].clone()), |data| {
-        text(&data["id"])
-    }))
+    let posts = listing.data.children.into_iter();
+    Ok(by_key(
+        posts
+            .filter(|child| child.kind.as_deref() == Some("t3"))
+            .map(|child| child.data),
+    ))
 }
 
 /// A post missing from the answer.
@@ -63,9 +118,9 @@ fn no_post(id: &str) -> FetchError {
 }
 
 /// A post as readings, or gone when it was removed or deleted.
-fn post_readings(id: &str, data: &serde_json::Value) -> Result<Readings, FetchError> {
-    if let Some(category) = data["removed_by_category"].as_str() {
-        let how = match category {
+fn post_readings(id: &str, post: &PostData) -> Result<Readings, FetchError> {
+    if let Some(category) = &post.removed_by_category {
+        let how = match category.as_str() {
             "deleted" | "author" => "was deleted by its author",
             "moderator" | "automod_filtered" => "was removed by the moderators",
             "reddit" | "anti_evil_ops" | "copyright_takedown" => "was removed by Reddit",
@@ -74,9 +129,9 @@ fn post_readings(id: &str, data: &serde_json::Value) -> Result<Readings, FetchEr
         return Err(FetchError::Gone(format!("Reddit post {id} {how}")));
     }
     Ok(Readings::of([
-        ("score", Some(required(data, "score")?)),
-        ("upvote_ratio", number(&data["upvote_ratio"])),
-        ("comments", number(&data["num_comments"])),
+        ("score", Some(post.score)),
+        ("upvote_ratio", post.upvote_ratio),
+        ("comments", post.num_comments),
     ]))
 }
 
@@ -122,18 +177,21 @@ impl Provider for Post {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let found = posts(http, &[source.key.as_str()]).await?;
-        let data = found.get(&source.key).ok_or_else(|| no_post(&source.key))?;
-        post_readings(&source.key, data)?;
-        let subreddit = data["subreddit"].as_str().unwrap_or_default();
+        let post = found
+            .get(&source.key)
+            .ok_or_else(|| no_post(&source.key))?
+            .item()?;
+        post_readings(&source.key, post)?;
+        let subreddit = post.subreddit.as_deref().unwrap_or_default();
         Ok(Metadata {
             key: source.key.clone(),
-            title: data["title"].as_str().unwrap_or("Reddit post").to_string(),
-            url: data["permalink"]
-                .as_str()
-                .map(|permalink| format!("{SITE}{permalink}"))
-                .unwrap_or_else(|| format!("{SITE}/comments/{}", source.key)),
-            author: text(&data["author"]),
-            published_at: unix_time(&data["created_utc"]),
+            title: post.title.clone().unwrap_or_else(|| "Reddit post".into()),
+            url: match &post.permalink {
+                Some(permalink) => format!("{SITE}{permalink}"),
+                None => format!("{SITE}/comments/{}", source.key),
+            },
+            author: post.author.clone(),
+            published_at: post.created_utc,
             tags: if subreddit.is_empty() {
                 vec![]
             } else {
@@ -148,24 +206,19 @@ impl Provider for Post {
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
         let found = posts(http, &keys(sources)).await?;
-        Ok(read_each(
-            sources,
-            |key| found.get(key),
-            no_post,
-            post_readings,
-        ))
+        Ok(read_each(sources, &found, no_post, post_readings))
     }
 }
 
-async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchError> {
+async fn about(http: &Upstreams, name: &str) -> Result<About, FetchError> {
     let what = format!("r/{name}");
     let mut url = http.endpoint(REDDIT, &format!("/r/{name}/about.json"))?;
     url.query_pairs_mut().append_pair("raw_json", "1");
     let response = http.send(&UpstreamRequest::get(REDDIT, url)).await?;
     let reason = || {
-        serde_json::from_slice::<serde_json::Value>(&response.body)
+        serde_json::from_slice::<Refusal>(&response.body)
             .ok()
-            .and_then(|json| json["reason"].as_str().map(str::to_string))
+            .and_then(|refusal| refusal.reason)
     };
     match response.status {
         status if status.is_success() => {}
@@ -191,12 +244,14 @@ async fn about(http: &Upstreams, name: &str) -> Result<serde_json::Value, FetchE
             )));
         }
     }
-    let json = response.json("Reddit")?;
-    // An unknown name redirects to a search listing instead of a `t5`.
-    if json["kind"] != "t5" {
+    // An unknown name redirects to a search listing instead of a `t5`: the kind is read
+    // first, as the listing's data is no subreddit's.
+    let Kind { kind } = response.parse("Reddit")?;
+    if kind.as_deref() != Some("t5") {
         return Err(FetchError::Gone(format!("{what} does not exist")));
     }
-    Ok(json["data"].clone())
+    let about: Thing<About> = response.parse(&format!("Reddit's {what}"))?;
+    Ok(about.data)
 }
 
 #[async_trait]
@@ -235,32 +290,29 @@ impl Provider for Subreddit {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let data = about(http, &source.key).await?;
-        let name = data["display_name"]
-            .as_str()
-            .unwrap_or(&source.key)
-            .to_string();
+        let about = about(http, &source.key).await?;
+        let name = about.display_name.unwrap_or_else(|| source.key.clone());
         Ok(Metadata {
             key: name.to_ascii_lowercase(),
             title: format!("r/{name}"),
             url: format!("{SITE}/r/{name}/"),
             author: None,
-            published_at: unix_time(&data["created_utc"]),
-            tags: data["title"]
-                .as_str()
+            published_at: about.created_utc,
+            tags: about
+                .title
                 .filter(|title| !title.is_empty())
-                .map(|title| vec![title.to_string()])
-                .unwrap_or_default(),
+                .into_iter()
+                .collect(),
         })
     }
 
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
-        let data = about(http, &source.key).await?;
+        let about = about(http, &source.key).await?;
         Ok(Readings::of([
-            ("subscribers", Some(required(&data, "subscribers")?)),
+            ("subscribers", Some(about.subscribers)),
             (
                 "active_users",
-                number(&data["active_user_count"]).or_else(|| number(&data["accounts_active"])),
+                about.active_user_count.or(about.accounts_active),
             ),
         ]))
     }

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::prelude::*;
 use crate::server::tracking::http::upstream_message;
@@ -105,13 +105,89 @@ async fn headers(http: &Upstreams, refresh: bool) -> Result<Vec<(String, String)
     ])
 }
 
+/// A Helix answer: the items are in `data` (an unknown id is left out).
+#[derive(Deserialize)]
+struct Data<T> {
+    data: Vec<T>,
+}
+
+/// `/users`: a channel's owner.
+#[derive(Deserialize)]
+struct User {
+    login: Option<String>,
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// `/streams`: a live stream (an offline channel has none).
+#[derive(Deserialize)]
+struct LiveStream {
+    /// `live`, or empty when something went wrong upstream.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    viewer_count: Option<f64>,
+}
+
+/// A stream's key: the login of its channel, lowercase like the sources' keys.
+#[derive(Deserialize)]
+struct Login {
+    user_login: String,
+}
+
+impl ItemKey for Login {
+    fn key(self) -> String {
+        self.user_login.to_ascii_lowercase()
+    }
+}
+
+/// `/clips` or `/videos`, as metadata reads them.
+#[derive(Deserialize)]
+struct Recording {
+    title: Option<String>,
+    url: Option<String>,
+    /// The channel's display name: a video's.
+    user_name: Option<String>,
+    /// The channel's display name: a clip's.
+    broadcaster_name: Option<String>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl Recording {
+    /// The metadata of the clip or video `key`: `what` and `link` stand in for a missing
+    /// title and URL.
+    fn metadata(self, key: &str, what: &str, link: String) -> Metadata {
+        Metadata {
+            key: key.to_string(),
+            title: self.title.unwrap_or_else(|| what.to_string()),
+            url: self.url.unwrap_or(link),
+            author: self.user_name.or(self.broadcaster_name),
+            published_at: self.created_at,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// The views of a clip or a video.
+#[derive(Deserialize)]
+struct Views {
+    view_count: f64,
+}
+
+impl Views {
+    fn readings(&self) -> Readings {
+        Readings::of([("views", Some(self.view_count))])
+    }
+}
+
 /// `data` of a Helix call. A 401 (an expired or revoked token) gets one new token.
-async fn helix(
+async fn helix<T: DeserializeOwned>(
     http: &Upstreams,
     path: &str,
     params: &[(&str, &str)],
     what: &str,
-) -> Result<Vec<serde_json::Value>, FetchError> {
+) -> Result<Vec<T>, FetchError> {
     let mut url = http.endpoint(TWITCH, path)?;
     {
         let mut query = url.query_pairs_mut();
@@ -126,11 +202,8 @@ async fn helix(
         let response = http.send(&request).await?;
         match response.status {
             status if status.is_success() => {
-                let json = response.json("Twitch")?;
-                return json["data"]
-                    .as_array()
-                    .cloned()
-                    .ok_or_else(|| missing("data", &json));
+                let answer: Data<T> = response.parse("Twitch")?;
+                return Ok(answer.data);
             }
             StatusCode::UNAUTHORIZED if !refresh => refresh = true,
             StatusCode::NOT_FOUND => {
@@ -151,13 +224,13 @@ async fn helix(
 }
 
 /// The one item Helix answers at `path` for `{param}={key}`; gone when there is none.
-async fn one(
+async fn one<T: DeserializeOwned>(
     http: &Upstreams,
     path: &str,
     param: &str,
     key: &str,
     what: &str,
-) -> Result<serde_json::Value, FetchError> {
+) -> Result<T, FetchError> {
     let data = helix(http, path, &[(param, key)], what).await?;
     data.into_iter()
         .next()
@@ -165,28 +238,21 @@ async fn one(
 }
 
 /// A video by id; gone when Helix has none.
-async fn video(http: &Upstreams, id: &str) -> Result<serde_json::Value, FetchError> {
+async fn video<T: DeserializeOwned>(http: &Upstreams, id: &str) -> Result<T, FetchError> {
     one(http, "/videos", "id", id, &format!("Twitch video {id}")).await
 }
 
 /// The items Helix answers at `path` for a batch (one `{param}={key}` per source), by the
-/// key `key_of` reads from each.
-async fn helix_batch(
+/// key `K` reads from each.
+async fn helix_batch<T: DeserializeOwned, K: ItemKey>(
     http: &Upstreams,
     path: &str,
     param: &str,
     sources: &[SourceRef],
     what: &str,
-    key_of: impl Fn(&serde_json::Value) -> Option<String>,
-) -> Result<HashMap<String, serde_json::Value>, FetchError> {
+) -> Result<HashMap<String, Each<T, K>>, FetchError> {
     let params: Vec<(&str, &str)> = keys(sources).into_iter().map(|key| (param, key)).collect();
-    Ok(by_key(helix(http, path, &params, what).await?, key_of))
-}
-
-/// The views of a clip or a video.
-fn views(item: &serde_json::Value) -> Result<Readings, FetchError> {
-    let views = required(item, "view_count")?;
-    Ok(Readings::of([("views", Some(views))]))
+    Ok(by_key(helix(http, path, &params, what).await?))
 }
 
 fn is_login(text: &str) -> bool {
@@ -249,14 +315,14 @@ impl Provider for Stream {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let what = format!("Twitch channel {}", source.key);
-        let user = one(http, "/users", "login", &source.key, &what).await?;
-        let login = user["login"].as_str().unwrap_or(&source.key).to_string();
+        let user: User = one(http, "/users", "login", &source.key, &what).await?;
+        let login = user.login.unwrap_or_else(|| source.key.clone());
         Ok(Metadata {
             key: login.clone(),
-            title: user["display_name"].as_str().unwrap_or(&login).to_string(),
+            title: user.display_name.clone().unwrap_or_else(|| login.clone()),
             url: format!("https://www.twitch.tv/{login}"),
-            author: text(&user["display_name"]),
-            published_at: rfc3339(&user["created_at"]),
+            author: user.display_name,
+            published_at: user.created_at,
             tags: Vec::new(),
         })
     }
@@ -266,24 +332,26 @@ impl Provider for Stream {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let live = helix_batch(
-            http,
-            "/streams",
-            "user_login",
-            sources,
-            "Twitch streams",
-            |stream| Some(stream["user_login"].as_str()?.to_ascii_lowercase()),
-        )
-        .await?;
+        let live: HashMap<String, Each<LiveStream, Login>> =
+            helix_batch(http, "/streams", "user_login", sources, "Twitch streams").await?;
         Ok(sources
             .iter()
             .map(|source| {
                 let (viewers, live) = match live.get(&source.key) {
-                    Some(stream) if stream["type"] == "live" => {
-                        (required(stream, "viewer_count")?, 1.0)
-                    }
+                    Some(item) => match item.item()? {
+                        LiveStream {
+                            kind: Some(kind),
+                            viewer_count,
+                        } if kind == "live" => {
+                            let viewers = viewer_count.ok_or_else(|| {
+                                item.unreadable("the live stream has no viewer_count")
+                            })?;
+                            (viewers, 1.0)
+                        }
+                        _ => (0.0, 0.0),
+                    },
                     // Offline: missing from `data`.
-                    _ => (0.0, 0.0),
+                    None => (0.0, 0.0),
                 };
                 Ok(Readings::of([
                     ("viewers", Some(viewers)),
@@ -333,16 +401,9 @@ impl Provider for Clip {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let what = format!("Twitch clip {}", source.key);
-        let clip = one(http, "/clips", "id", &source.key, &what).await?;
-        Ok(Metadata {
-            key: source.key.clone(),
-            title: clip["title"].as_str().unwrap_or("Twitch clip").to_string(),
-            url: text(&clip["url"])
-                .unwrap_or_else(|| format!("https://clips.twitch.tv/{}", source.key)),
-            author: text(&clip["broadcaster_name"]),
-            published_at: rfc3339(&clip["created_at"]),
-            tags: Vec::new(),
-        })
+        let clip: Recording = one(http, "/clips", "id", &source.key, &what).await?;
+        let link = format!("https://clips.twitch.tv/{}", source.key);
+        Ok(clip.metadata(&source.key, "Twitch clip", link))
     }
 
     async fn fetch(
@@ -350,15 +411,13 @@ impl Provider for Clip {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let clips = helix_batch(http, "/clips", "id", sources, "Twitch clips", |clip| {
-            text(&clip["id"])
-        })
-        .await?;
+        let clips: HashMap<String, Each<Views>> =
+            helix_batch(http, "/clips", "id", sources, "Twitch clips").await?;
         Ok(read_each(
             sources,
-            |key| clips.get(key),
+            &clips,
             |key| FetchError::Gone(format!("Twitch clip {key} does not exist")),
-            |_, clip| views(clip),
+            |_, clip| Ok(clip.readings()),
         ))
     }
 }
@@ -393,23 +452,14 @@ impl Provider for Video {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let video = video(http, &source.key).await?;
-        Ok(Metadata {
-            key: source.key.clone(),
-            title: video["title"]
-                .as_str()
-                .unwrap_or("Twitch video")
-                .to_string(),
-            url: text(&video["url"])
-                .unwrap_or_else(|| format!("https://www.twitch.tv/videos/{}", source.key)),
-            author: text(&video["user_name"]),
-            published_at: rfc3339(&video["created_at"]),
-            tags: Vec::new(),
-        })
+        let video: Recording = video(http, &source.key).await?;
+        let link = format!("https://www.twitch.tv/videos/{}", source.key);
+        Ok(video.metadata(&source.key, "Twitch video", link))
     }
 
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
-        views(&video(http, &source.key).await?)
+        let video: Views = video(http, &source.key).await?;
+        Ok(video.readings())
     }
 }
 

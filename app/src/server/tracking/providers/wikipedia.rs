@@ -7,8 +7,7 @@
 //! links (underscores for spaces, first letter capital). An article with no views in the
 //! last weeks (it does not exist, or was just created) answers 404.
 
-use chrono::{Days, NaiveDate, Utc};
-use serde::Deserialize;
+use chrono::{Days, NaiveDate};
 
 use super::prelude::*;
 

@@ -41,12 +41,99 @@ pub struct Channel;
 
 const NO_KEY: &str = "YouTube tracking needs UPCOUNT_YOUTUBE_API_KEY on the server";
 
-/// `items` of a list call, by id.
-async fn list(
+/// A list call's answer: unknown ids are simply missing from `items`.
+#[derive(Deserialize)]
+#[serde(bound = "T: serde::de::DeserializeOwned")]
+struct List<T> {
+    items: Vec<Each<T>>,
+}
+
+/// An item's `snippet`, as metadata reads it.
+#[derive(Deserialize)]
+struct WithSnippet<T> {
+    #[serde(default)]
+    snippet: T,
+}
+
+/// An item's `statistics`, as polls read it.
+#[derive(Deserialize)]
+struct WithStatistics<T> {
+    statistics: T,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoSnippet {
+    title: Option<String>,
+    channel_title: Option<String>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    published_at: Option<DateTime<Utc>>,
+    /// Absent when the video has none.
+    #[serde(default, deserialize_with = "strings")]
+    tags: Vec<String>,
+}
+
+/// A video's counts: strings holding numbers, as everywhere in this API. A hidden like
+/// count or disabled comments leave theirs out.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoStatistics {
+    #[serde(deserialize_with = "count")]
+    view_count: f64,
+    #[serde(default, deserialize_with = "optional_count")]
+    like_count: Option<f64>,
+    #[serde(default, deserialize_with = "optional_count")]
+    comment_count: Option<f64>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelSnippet {
+    title: Option<String>,
+    /// The channel's `@handle`.
+    custom_url: Option<String>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    published_at: Option<DateTime<Utc>>,
+}
+
+/// A channel's counts (strings holding numbers); the subscriber count means nothing when
+/// the channel hides it.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelStatistics {
+    #[serde(default)]
+    hidden_subscriber_count: bool,
+    #[serde(default, deserialize_with = "optional_count")]
+    subscriber_count: Option<f64>,
+    #[serde(default, deserialize_with = "optional_count")]
+    view_count: Option<f64>,
+    #[serde(default, deserialize_with = "optional_count")]
+    video_count: Option<f64>,
+}
+
+/// Google's error answer: `{"error": {"errors": [{"reason": "quotaExceeded", …}], …}}`.
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    errors: Vec<ErrorReason>,
+}
+
+#[derive(Deserialize)]
+struct ErrorReason {
+    reason: Option<String>,
+}
+
+/// `items` of a list call, by id, each read into `T`.
+async fn list<T: serde::de::DeserializeOwned>(
     http: &Upstreams,
     resource: &str,
     filter: (&str, String),
-) -> Result<HashMap<String, serde_json::Value>, FetchError> {
+) -> Result<HashMap<String, Each<T>>, FetchError> {
     let key = http
         .config()
         .credential("UPCOUNT_YOUTUBE_API_KEY")
@@ -59,12 +146,13 @@ async fn list(
         .append_pair("key", &key);
     let response = http.send(&UpstreamRequest::get(YOUTUBE, url)).await?;
     if !response.status.is_success() {
-        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-        let reason = json["error"]["errors"][0]["reason"]
-            .as_str()
+        let reason = serde_json::from_slice::<ErrorAnswer>(&response.body)
+            .ok()
+            .and_then(|answer| answer.error.errors.into_iter().next())
+            .and_then(|error| error.reason)
             .unwrap_or_default();
         let message = upstream_message(&response.body);
-        return Err(match (response.status, reason) {
+        return Err(match (response.status, reason.as_str()) {
             (_, "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded") => {
                 // The daily quota resets at midnight Pacific time; try again in an hour.
                 let pause = std::time::Duration::from_secs(3_600);
@@ -84,11 +172,8 @@ async fn list(
             )),
         });
     }
-    let json = response.json("YouTube")?;
-    let items = json["items"]
-        .as_array()
-        .ok_or_else(|| missing("items", &json))?;
-    Ok(by_key(items.iter().cloned(), |item| text(&item["id"])))
+    let list: List<T> = response.parse("YouTube")?;
+    Ok(by_key(list.items))
 }
 
 /// A video missing from the answer.
@@ -157,20 +242,21 @@ impl Provider for Video {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let found = list(http, "videos", ("id", source.key.clone())).await?;
-        let item = found
+        let video: &WithSnippet<VideoSnippet> = found
             .get(&source.key)
-            .ok_or_else(|| no_video(&source.key))?;
-        let snippet = &item["snippet"];
+            .ok_or_else(|| no_video(&source.key))?
+            .item()?;
+        let snippet = &video.snippet;
         Ok(Metadata {
             key: source.key.clone(),
-            title: snippet["title"]
-                .as_str()
-                .unwrap_or("YouTube video")
-                .to_string(),
+            title: snippet
+                .title
+                .clone()
+                .unwrap_or_else(|| "YouTube video".into()),
             url: format!("https://www.youtube.com/watch?v={}", source.key),
-            author: text(&snippet["channelTitle"]),
-            published_at: rfc3339(&snippet["publishedAt"]),
-            tags: strings(&snippet["tags"]).take(20).collect(),
+            author: snippet.channel_title.clone(),
+            published_at: snippet.published_at,
+            tags: snippet.tags.iter().take(20).cloned().collect(),
         })
     }
 
@@ -182,17 +268,14 @@ impl Provider for Video {
         let found = list(http, "videos", ("id", keys(sources).join(","))).await?;
         Ok(read_each(
             sources,
-            |key| found.get(key),
+            &found,
             no_video,
-            |_, item| {
-                let statistics = &item["statistics"];
-                let views =
-                    number(&statistics["viewCount"]).ok_or_else(|| missing("viewCount", item))?;
+            |_, video: &WithStatistics<VideoStatistics>| {
+                let statistics = &video.statistics;
                 Ok(Readings::of([
-                    ("views", Some(views)),
-                    // Hidden like and disabled comment counts are simply absent.
-                    ("likes", number(&statistics["likeCount"])),
-                    ("comments", number(&statistics["commentCount"])),
+                    ("views", Some(statistics.view_count)),
+                    ("likes", statistics.like_count),
+                    ("comments", statistics.comment_count),
                 ]))
             },
         ))
@@ -260,22 +343,22 @@ impl Provider for Channel {
         } else {
             found.get(&source.key).ok_or_else(gone)?
         };
-        let id = item["id"]
-            .as_str()
-            .ok_or_else(|| missing("channel id", item))?;
-        let snippet = &item["snippet"];
+        // `found` holds only items with an id.
+        let id = item.key().unwrap_or(&source.key);
+        let channel: &WithSnippet<ChannelSnippet> = item.item()?;
+        let snippet = &channel.snippet;
         Ok(Metadata {
             key: id.to_string(),
-            title: snippet["title"]
-                .as_str()
-                .unwrap_or("YouTube channel")
-                .to_string(),
-            url: match snippet["customUrl"].as_str() {
+            title: snippet
+                .title
+                .clone()
+                .unwrap_or_else(|| "YouTube channel".into()),
+            url: match &snippet.custom_url {
                 Some(custom) => format!("https://www.youtube.com/{custom}"),
                 None => format!("https://www.youtube.com/channel/{id}"),
             },
-            author: text(&snippet["title"]),
-            published_at: rfc3339(&snippet["publishedAt"]),
+            author: snippet.title.clone(),
+            published_at: snippet.published_at,
             tags: Vec::new(),
         })
     }
@@ -285,28 +368,30 @@ impl Provider for Channel {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let found = list(http, "channels", ("id", keys(sources).join(","))).await?;
-        Ok(read_each(
-            sources,
-            |key| found.get(key),
-            no_channel,
-            |_, item| {
-                let statistics = &item["statistics"];
-                let hidden = statistics["hiddenSubscriberCount"].as_bool() == Some(true);
+        let found: HashMap<String, Each<WithStatistics<ChannelStatistics>>> =
+            list(http, "channels", ("id", keys(sources).join(","))).await?;
+        Ok(sources
+            .iter()
+            .map(|source| {
+                let item = found
+                    .get(&source.key)
+                    .ok_or_else(|| no_channel(&source.key))?;
+                let statistics = &item.item()?.statistics;
+                let hidden = statistics.hidden_subscriber_count;
                 let readings = Readings::of([
                     (
                         "subscribers",
-                        number(&statistics["subscriberCount"]).filter(|_| !hidden),
+                        statistics.subscriber_count.filter(|_| !hidden),
                     ),
-                    ("views", number(&statistics["viewCount"])),
-                    ("videos", number(&statistics["videoCount"])),
+                    ("views", statistics.view_count),
+                    ("videos", statistics.video_count),
                 ]);
                 if readings.values.is_empty() {
-                    return Err(missing("statistics", item));
+                    return Err(item.unreadable("the channel's answer has no statistics"));
                 }
                 Ok(readings)
-            },
-        ))
+            })
+            .collect())
     }
 }
 
