@@ -448,7 +448,12 @@ async fn score_metric(app: &TestApp, tracker: Uuid) -> app::domain::MetricId {
     .expect("metric")
 }
 
-async fn trackers(app: &TestApp, workspace: WorkspaceId, count: usize, interval_secs: i32) -> Vec<Uuid> {
+async fn trackers(
+    app: &TestApp,
+    workspace: WorkspaceId,
+    count: usize,
+    interval_secs: i32,
+) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for n in 0..count {
         let source: i64 = sqlx::query_scalar(
