@@ -148,21 +148,12 @@ pub async fn get_tracker_detail(
             ));
         }
     };
-    let page::TrackerPage {
-        tracker,
-        metric,
-        range,
-        days,
-        from,
-        to,
-        series,
-        history,
-    } = page;
-    let (bucket_secs, points) = match series {
+    let (bucket_secs, points) = match page.series {
         Some(series) => (series.bucket_secs, chart_points(series.points, mode)),
         None => (None, Vec::new()),
     };
-    let events = history
+    let events = page
+        .history
         .events
         .into_iter()
         .map(|event| ChartEvent {
@@ -171,6 +162,7 @@ pub async fn get_tracker_detail(
             detail: event.detail,
         })
         .collect();
+    let (tracker, metric, days) = (page.tracker, page.metric, page.days);
     let metrics = tracker
         .metrics
         .iter()
@@ -185,17 +177,17 @@ pub async fn get_tracker_detail(
         metric: metric.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
         unit: metric.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
         metrics,
-        range,
+        range: page.range,
         from: days.map(|(first, _)| first.to_string()),
         to: days.map(|(_, last)| last.to_string()),
-        from_ms: from.timestamp_millis(),
-        to_ms: to.timestamp_millis(),
+        from_ms: page.from.timestamp_millis(),
+        to_ms: page.to.timestamp_millis(),
         events,
         mode,
         scale,
         bucket_secs,
         points,
-        recent: recent_rows(history.recent),
+        recent: recent_rows(page.history.recent),
         summary: tracker.into(),
     }))
 }

@@ -155,14 +155,6 @@ struct GoingWorkspace {
     status: Option<String>,
 }
 
-/// The answer to deleting or cancelling something at Stripe: done, or already gone (404).
-fn gone_is_done<T>(answer: Result<T, stripe::StripeError>) -> Result<(), BillingError> {
-    match answer {
-        Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
-}
-
 fn time(secs: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
 }
@@ -390,23 +382,29 @@ impl Billing {
     /// Deletes Stripe customer `id` (Stripe cancels its subscriptions at once); one Stripe
     /// no longer knows counts as deleted.
     async fn delete_customer(&self, id: &str) -> Result<(), BillingError> {
-        let answer = stripe_core::customer::DeleteCustomer::new(id)
-            .build()
-            .customize::<Created>()
-            .send(&self.client)
-            .await;
-        gone_is_done(answer)
+        self.send_until_gone(stripe_core::customer::DeleteCustomer::new(id))
+            .await
     }
 
     /// Cancels subscription `id` now (not at the period's end); one Stripe no longer
     /// knows counts as cancelled.
     async fn cancel_now(&self, id: &str) -> Result<(), BillingError> {
-        let answer = stripe_billing::subscription::CancelSubscription::new(id)
+        self.send_until_gone(stripe_billing::subscription::CancelSubscription::new(id))
+            .await
+    }
+
+    /// Sends `request`, whose answer is not read; an object Stripe no longer knows (404)
+    /// counts as done.
+    async fn send_until_gone(&self, request: impl StripeRequest) -> Result<(), BillingError> {
+        let answer = request
             .build()
             .customize::<Created>()
             .send(&self.client)
             .await;
-        gone_is_done(answer)
+        match answer {
+            Ok(_) | Err(stripe::StripeError::Stripe(_, 404)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The subscription as Stripe has it now; `None` when Stripe does not know it.

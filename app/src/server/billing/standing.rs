@@ -99,12 +99,7 @@ impl BillingState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .expect("a time")
-            .with_timezone(&Utc)
-    }
+    use crate::server::tracking::testing::at;
 
     fn pro(status: &str) -> BillingState {
         BillingState {

@@ -274,27 +274,19 @@ pub struct IpNet {
 
 impl IpNet {
     pub fn contains(&self, candidate: IpAddr) -> bool {
-        match (self.address, candidate) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let bits = u32::from(self.prefix.min(32));
-                let mask = if bits == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - bits)
-                };
-                (u32::from(net) & mask) == (u32::from(ip) & mask)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let bits = u32::from(self.prefix.min(128));
-                let mask = if bits == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - bits)
-                };
-                (u128::from(net) & mask) == (u128::from(ip) & mask)
-            }
-            _ => false,
-        }
+        // IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), its prefix 96 bits longer.
+        let (net, ip, prefix) = match (self.address, candidate) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => (
+                net.to_ipv6_mapped(),
+                ip.to_ipv6_mapped(),
+                96 + u32::from(self.prefix.min(32)),
+            ),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => (net, ip, u32::from(self.prefix.min(128))),
+            _ => return false,
+        };
+        // Shifting by 128 (a prefix of 0) leaves no bits.
+        let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+        (u128::from(net) & mask) == (u128::from(ip) & mask)
     }
 }
 

@@ -19,6 +19,8 @@ pub mod secrets;
 pub mod series;
 pub mod service;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::time::Duration;
 

@@ -172,14 +172,13 @@ mod tests {
 
     #[test]
     fn recognises_coin_urls() {
-        let url = |text: &str| Url::parse(text).expect("url");
-        assert_eq!(
-            Coin.recognise(&url("https://www.coingecko.com/en/coins/bitcoin")),
-            Some("bitcoin".into())
-        );
-        assert_eq!(
-            Coin.recognise(&url("https://www.coingecko.com/en/exchanges")),
-            None
-        );
+        assert_recognised(&[
+            (
+                &Coin,
+                "https://www.coingecko.com/en/coins/bitcoin",
+                Some("bitcoin"),
+            ),
+            (&Coin, "https://www.coingecko.com/en/exchanges", None),
+        ]);
     }
 }

@@ -171,26 +171,26 @@ mod tests {
 
     #[test]
     fn recognises_repository_urls() {
-        let url = |text: &str| Url::parse(text).expect("url");
-        for (text, expected) in [
+        assert_recognised(&[
             (
+                &Repo,
                 "https://github.com/leptos-rs/leptos",
                 Some("leptos-rs/leptos"),
             ),
             (
+                &Repo,
                 "https://github.com/leptos-rs/leptos/issues/12",
                 Some("leptos-rs/leptos"),
             ),
             (
+                &Repo,
                 "https://www.github.com/serde-rs/json.git",
                 Some("serde-rs/json"),
             ),
-            ("https://github.com/leptos-rs", None),
-            ("https://github.com/settings/profile", None),
-            ("https://gitlab.com/a/b", None),
-        ] {
-            assert_eq!(Repo.recognise(&url(text)).as_deref(), expected, "{text}");
-        }
+            (&Repo, "https://github.com/leptos-rs", None),
+            (&Repo, "https://github.com/settings/profile", None),
+            (&Repo, "https://gitlab.com/a/b", None),
+        ]);
         assert!(Repo.parse_key("a/b/c").is_err());
         assert!(Repo.parse_key("nobody").is_err());
     }

@@ -217,19 +217,15 @@ mod tests {
 
     #[test]
     fn recognises_item_and_user_urls() {
-        let url = |text: &str| Url::parse(text).expect("url");
-        assert_eq!(
-            Item.recognise(&url("https://news.ycombinator.com/item?id=8863")),
-            Some("8863".into())
-        );
-        assert_eq!(
-            Item.recognise(&url("https://news.ycombinator.com/item?id=abc")),
-            None
-        );
-        assert_eq!(
-            User.recognise(&url("https://news.ycombinator.com/user?id=pg")),
-            Some("pg".into())
-        );
-        assert_eq!(Item.recognise(&url("https://example.com/item?id=1")), None);
+        assert_recognised(&[
+            (
+                &Item,
+                "https://news.ycombinator.com/item?id=8863",
+                Some("8863"),
+            ),
+            (&Item, "https://news.ycombinator.com/item?id=abc", None),
+            (&User, "https://news.ycombinator.com/user?id=pg", Some("pg")),
+            (&Item, "https://example.com/item?id=1", None),
+        ]);
     }
 }

@@ -42,6 +42,9 @@ pub(crate) mod prelude {
         config::{Credentials, Service, ServiceSpec},
         http::{UpstreamRequest, Upstreams},
     };
+
+    #[cfg(test)]
+    pub(crate) use super::assert_recognised;
 }
 
 /// What one provider file declares: everything the rest of the system derives.
@@ -384,6 +387,17 @@ pub(crate) fn unix_time<'de, D: Deserializer<'de>>(
 /// Whether `text` is 1..=`max` characters from `allowed`.
 pub(crate) fn is_token(text: &str, max: usize, allowed: impl Fn(char) -> bool) -> bool {
     !text.is_empty() && text.chars().count() <= max && text.chars().all(allowed)
+}
+
+/// Asserts what each kind makes of each link: `(kind, link, key)`, with no key where the
+/// kind must not recognise the link.
+#[cfg(test)]
+pub(crate) fn assert_recognised(cases: &[(&dyn Provider, &str, Option<&str>)]) {
+    for (provider, link, key) in cases {
+        let url = Url::parse(link).expect("a URL");
+        let kind = provider.kind();
+        assert_eq!(provider.recognise(&url).as_deref(), *key, "{kind}: {link}");
+    }
 }
 
 #[cfg(test)]

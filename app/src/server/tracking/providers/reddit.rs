@@ -324,29 +324,25 @@ mod tests {
 
     #[test]
     fn recognises_post_and_subreddit_urls() {
-        let url = |text: &str| Url::parse(text).expect("url");
-        assert_eq!(
-            Post.recognise(&url(
-                "https://www.reddit.com/r/rust/comments/1abcde/some_title/"
-            )),
-            Some("1abcde".into())
-        );
-        assert_eq!(
-            Post.recognise(&url("https://redd.it/1abcde")),
-            Some("1abcde".into())
-        );
-        assert_eq!(
-            Post.recognise(&url("https://old.reddit.com/comments/xyz12")),
-            Some("xyz12".into())
-        );
-        assert_eq!(Post.recognise(&url("https://www.reddit.com/r/rust/")), None);
-        assert_eq!(
-            Subreddit.recognise(&url("https://www.reddit.com/r/Rust/")),
-            Some("rust".into())
-        );
-        assert_eq!(
-            Subreddit.recognise(&url("https://www.reddit.com/r/rust/comments/1abcde/x/")),
-            None
-        );
+        assert_recognised(&[
+            (
+                &Post,
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/",
+                Some("1abcde"),
+            ),
+            (&Post, "https://redd.it/1abcde", Some("1abcde")),
+            (
+                &Post,
+                "https://old.reddit.com/comments/xyz12",
+                Some("xyz12"),
+            ),
+            (&Post, "https://www.reddit.com/r/rust/", None),
+            (&Subreddit, "https://www.reddit.com/r/Rust/", Some("rust")),
+            (
+                &Subreddit,
+                "https://www.reddit.com/r/rust/comments/1abcde/x/",
+                None,
+            ),
+        ]);
     }
 }

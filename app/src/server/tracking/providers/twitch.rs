@@ -469,32 +469,25 @@ mod tests {
 
     #[test]
     fn recognises_channel_clip_and_video_urls() {
-        let url = |text: &str| Url::parse(text).expect("url");
-        assert_eq!(
-            Stream.recognise(&url("https://www.twitch.tv/Shroud")),
-            Some("shroud".into())
-        );
-        assert_eq!(
-            Stream.recognise(&url("https://www.twitch.tv/videos/123")),
-            None
-        );
-        assert_eq!(
-            Stream.recognise(&url("https://www.twitch.tv/directory")),
-            None
-        );
-        assert_eq!(
-            Clip.recognise(&url(
-                "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage"
-            )),
-            Some("AwkwardHelplessSalamanderSwiftRage".into())
-        );
-        assert_eq!(
-            Clip.recognise(&url("https://www.twitch.tv/shroud/clip/Some-Clip_1")),
-            Some("Some-Clip_1".into())
-        );
-        assert_eq!(
-            Video.recognise(&url("https://www.twitch.tv/videos/1234567")),
-            Some("1234567".into())
-        );
+        assert_recognised(&[
+            (&Stream, "https://www.twitch.tv/Shroud", Some("shroud")),
+            (&Stream, "https://www.twitch.tv/videos/123", None),
+            (&Stream, "https://www.twitch.tv/directory", None),
+            (
+                &Clip,
+                "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage",
+                Some("AwkwardHelplessSalamanderSwiftRage"),
+            ),
+            (
+                &Clip,
+                "https://www.twitch.tv/shroud/clip/Some-Clip_1",
+                Some("Some-Clip_1"),
+            ),
+            (
+                &Video,
+                "https://www.twitch.tv/videos/1234567",
+                Some("1234567"),
+            ),
+        ]);
     }
 }

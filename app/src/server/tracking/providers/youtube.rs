@@ -401,36 +401,27 @@ mod tests {
 
     #[test]
     fn recognises_video_and_channel_urls() {
-        let url = |text: &str| Url::parse(text).expect("url");
-        for text in [
-            "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
-            "https://youtu.be/dQw4w9WgXcQ",
-            "https://m.youtube.com/shorts/dQw4w9WgXcQ",
-            "https://www.youtube.com/embed/dQw4w9WgXcQ",
-        ] {
-            assert_eq!(
-                Video.recognise(&url(text)).as_deref(),
-                Some("dQw4w9WgXcQ"),
-                "{text}"
-            );
-        }
-        assert_eq!(
-            Video.recognise(&url("https://www.youtube.com/watch?v=short")),
-            None
-        );
-        assert_eq!(
-            Channel
-                .recognise(&url("https://www.youtube.com/@LinusTechTips/videos"))
-                .as_deref(),
-            Some("@LinusTechTips")
-        );
-        assert_eq!(
-            Channel
-                .recognise(&url(
-                    "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw"
-                ))
-                .as_deref(),
-            Some("UCXuqSBlHAE6Xw-yeJA0Tunw")
-        );
+        let video = Some("dQw4w9WgXcQ");
+        assert_recognised(&[
+            (
+                &Video,
+                "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
+                video,
+            ),
+            (&Video, "https://youtu.be/dQw4w9WgXcQ", video),
+            (&Video, "https://m.youtube.com/shorts/dQw4w9WgXcQ", video),
+            (&Video, "https://www.youtube.com/embed/dQw4w9WgXcQ", video),
+            (&Video, "https://www.youtube.com/watch?v=short", None),
+            (
+                &Channel,
+                "https://www.youtube.com/@LinusTechTips/videos",
+                Some("@LinusTechTips"),
+            ),
+            (
+                &Channel,
+                "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw",
+                Some("UCXuqSBlHAE6Xw-yeJA0Tunw"),
+            ),
+        ]);
     }
 }

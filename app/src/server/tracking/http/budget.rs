@@ -1,0 +1,253 @@
+//! Request budgets: a rate limiter per service shared by every task of the process, the
+//! interactive share of it that previews and adds may use, and the pauses an upstream asks
+//! for (429, `Retry-After`, rate-limit headers).
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::Mutex,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::HeaderMap;
+
+use super::super::{
+    FetchError,
+    config::{Service, TrackingConfig},
+    providers,
+};
+
+/// The longest an upstream's "slow down" is waited out inside a request; longer pauses
+/// fail the request with [`FetchError::RateLimited`] so the source is polled later.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
+/// How long to pause after a 429 that does not say.
+pub(super) const DEFAULT_PAUSE: Duration = Duration::from_secs(60);
+
+/// The rate-limit state of one service, for the admin console and metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateState {
+    pub remaining: Option<f64>,
+    pub paused_until: Option<Instant>,
+}
+
+tokio::task_local! {
+    /// Set while someone waits on the answer (a preview, an add): such requests draw on
+    /// the interactive share of each upstream's budget as well as on the whole.
+    static INTERACTIVE: ();
+}
+
+/// Runs `work` as a person's request: its upstream requests may use only the interactive
+/// share of each upstream's budget (`UPCOUNT_INTERACTIVE_SHARE_PERCENT`), so one tenant's
+/// previews cannot use up what every customer's scheduled polls need.
+pub async fn interactive<F: std::future::Future>(work: F) -> F::Output {
+    INTERACTIVE.scope((), work).await
+}
+
+fn is_interactive() -> bool {
+    INTERACTIVE.try_with(|()| ()).is_ok()
+}
+
+/// Every service's budget and rate-limit state.
+pub(super) struct Budgets {
+    limiters: HashMap<Service, DefaultDirectRateLimiter>,
+    /// The share of each budget that previews and adds may use.
+    interactive_limiters: HashMap<Service, DefaultDirectRateLimiter>,
+    /// That share in percent, for messages.
+    share: u32,
+    states: Mutex<HashMap<Service, RateState>>,
+}
+
+impl Budgets {
+    pub(super) fn new(config: &TrackingConfig) -> Self {
+        let limiters = providers::services()
+            .into_iter()
+            .map(|service| {
+                let rate = NonZeroU32::new(config.requests_per_minute(service).max(1))
+                    .unwrap_or(NonZeroU32::MIN);
+                // Bursts of up to ten requests even on slow limits (adding a tracker takes
+                // two at once); the upstream's own rate-limit headers still pause us.
+                let burst = rate.max(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN));
+                let quota = Quota::per_minute(rate).allow_burst(burst);
+                (service, RateLimiter::direct(quota))
+            })
+            .collect();
+        let share = config.interactive_share_percent.clamp(1, 100);
+        let interactive_limiters = providers::services()
+            .into_iter()
+            .map(|service| {
+                let rate = (config.requests_per_minute(service).max(1) * share).div_ceil(100);
+                let rate = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
+                (service, RateLimiter::direct(Quota::per_minute(rate)))
+            })
+            .collect();
+        Self {
+            limiters,
+            interactive_limiters,
+            share,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The rate-limit state of every service that has one.
+    pub(super) fn states(&self) -> Vec<(Service, RateState)> {
+        match self.states.lock() {
+            Ok(states) => states.iter().map(|(k, v)| (*k, *v)).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Waits for the service's rate limiter, and out a short pause the upstream asked
+    /// for; a long pause fails at once.
+    pub(super) async fn wait_for_turn(&self, service: Service) -> Result<(), FetchError> {
+        let paused_until = self
+            .states
+            .lock()
+            .ok()
+            .and_then(|states| states.get(&service).and_then(|state| state.paused_until));
+        if let Some(until) = paused_until {
+            let now = Instant::now();
+            if until > now {
+                let wait = until - now;
+                if wait > MAX_INLINE_WAIT {
+                    return Err(FetchError::RateLimited {
+                        message: format!(
+                            "{} rate limit reached; trying again in {} s",
+                            service.label(),
+                            wait.as_secs().max(1)
+                        ),
+                        retry_after: Some(wait),
+                    });
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+        if is_interactive()
+            && let Some(limiter) = self.interactive_limiters.get(&service)
+            && let Err(not_until) = limiter.check()
+        {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+            return Err(FetchError::Throttled {
+                message: format!(
+                    "previews and adds may use {}% of this server's {} request budget, and \
+                     that share is used up for now; try again in {} s",
+                    self.share,
+                    service.label(),
+                    wait.as_secs().max(1)
+                ),
+                retry_after: wait,
+            });
+        }
+        if let Some(limiter) = self.limiters.get(&service) {
+            // A short wait is waited out; a long one (a slow limit and a long queue) hands the
+            // source back to be polled later instead of holding a job and its lease.
+            if let Err(not_until) = limiter.check() {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+                if wait > MAX_INLINE_WAIT {
+                    return Err(FetchError::Throttled {
+                        message: format!(
+                            "waiting for this server's {} request budget",
+                            service.label()
+                        ),
+                        retry_after: wait,
+                    });
+                }
+                limiter.until_ready().await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pauses requests to `service` for `length` (see [`super::Upstreams::pause`]).
+    pub(super) fn pause(&self, service: Service, length: Duration) {
+        if service == Service::WEB {
+            return;
+        }
+        if let Ok(mut states) = self.states.lock() {
+            let state = states.entry(service).or_default();
+            let until = Instant::now() + length;
+            state.paused_until = Some(state.paused_until.map_or(until, |old| old.max(until)));
+        }
+        tracing::warn!(
+            provider = service.name(),
+            pause_secs = length.as_secs(),
+            "upstream rate limit: slowing down"
+        );
+    }
+
+    pub(super) fn record_remaining(&self, service: Service, remaining: f64) {
+        if let Ok(mut states) = self.states.lock() {
+            states.entry(service).or_default().remaining = Some(remaining);
+        }
+    }
+}
+
+/// The `(remaining, reset)` of `X-RateLimit-*` or `RateLimit-*` headers. Reset is given as
+/// seconds from now or as a Unix time; either becomes a duration from now.
+pub fn rate_headers(headers: &HeaderMap) -> Option<(f64, Option<Duration>)> {
+    let number = |name: &str| -> Option<f64> {
+        headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .split([',', ';'])
+            .next()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+    };
+    let remaining = number("x-ratelimit-remaining").or_else(|| number("ratelimit-remaining"))?;
+    let reset = number("x-ratelimit-reset")
+        .or_else(|| number("ratelimit-reset"))
+        .map(|reset| {
+            if reset > 1_000_000_000.0 {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                Duration::from_secs_f64((reset - now).clamp(1.0, 86_400.0))
+            } else {
+                Duration::from_secs_f64(reset.clamp(1.0, 86_400.0))
+            }
+        });
+    Some((remaining, reset))
+}
+
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let seconds: u64 = value.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds.clamp(1, 86_400)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn reads_rate_limit_headers_in_both_styles() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("30"));
+        let (remaining, reset) = rate_headers(&headers).expect("headers");
+        assert_eq!(remaining, 0.0);
+        assert_eq!(reset, Some(Duration::from_secs(30)));
+
+        let mut headers = HeaderMap::new();
+        let in_a_minute = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + 60;
+        headers.insert("ratelimit-remaining", HeaderValue::from_static("799"));
+        headers.insert(
+            "ratelimit-reset",
+            HeaderValue::from_str(&in_a_minute.to_string()).expect("value"),
+        );
+        let (remaining, reset) = rate_headers(&headers).expect("headers");
+        assert_eq!(remaining, 799.0);
+        let reset = reset.expect("reset").as_secs();
+        assert!((55..=61).contains(&reset), "{reset}");
+    }
+}
