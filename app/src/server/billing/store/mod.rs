@@ -1,5 +1,5 @@
 //! Plans, each workspace's billing state, and checking a plan's limits; applying them is
-//! in [`apply`].
+//! in `apply`.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};

@@ -1,8 +1,8 @@
 //! The HTTP client every provider fetches through: timeouts, a body size limit, per-service
 //! rate limits that hold across every task of the process, slowing down when an upstream
 //! says so, retries of transient failures, and (for user-supplied URLs) the outbound
-//! address guard. The clients and one exchange are in [`client`], the budgets and pauses
-//! in [`budget`], the per-provider figures in [`tally`].
+//! address guard. The clients and one exchange are in `client`, the budgets and pauses
+//! in `budget`, the per-provider figures in `tally`.
 
 mod budget;
 mod client;
