@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, process::ExitCode};
 
+use app::domain::provider_kind::InvalidProviderKind;
 use app::server::tracking::{
     Engine, FetchError,
     engine::{HeaderInput, TrackError, TrackRequest},
@@ -59,7 +60,10 @@ async fn poll(
     if kind == "url" || kind == "json" {
         request.url = Some(target.to_string());
     } else {
-        request.kind = Some(kind.to_string());
+        request.kind = Some(
+            kind.parse()
+                .map_err(|error: InvalidProviderKind| TrackError::Invalid(error.to_string()))?,
+        );
         request.key = Some(target.to_string());
     }
     if !metrics.is_empty() {

@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::SourceState;
+use crate::domain::{ProviderKind, SourceState};
 
 /// A publicly shared tracker, as its read-only page shows it: nothing about the workspace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SharedTracker {
     pub label: String,
-    pub kind: String,
+    pub kind: ProviderKind,
     pub title: String,
     pub url: String,
     pub state: SourceState,

@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SourceState, TrackerId};
+use crate::domain::{ProviderKind, SourceState, TrackerId};
 
 /// A tracker as the pages show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackerSummary {
     pub id: TrackerId,
     pub label: String,
-    pub kind: String,
+    pub kind: ProviderKind,
     /// The provider's badge (from the registry).
     pub badge: ProviderBadge,
     pub title: String,
@@ -45,7 +45,7 @@ pub struct ProviderBadge {
 #[cfg(feature = "ssr")]
 impl ProviderBadge {
     /// The badge of `kind`'s provider module; a neutral one for a kind no module declares.
-    pub fn of(kind: &str) -> Self {
+    pub fn of(kind: &ProviderKind) -> Self {
         match crate::server::tracking::providers::module_of(kind) {
             Some(module) => Self {
                 module: module.name.to_string(),

@@ -241,10 +241,10 @@ fn PreviewCard(found: Preview) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="preview-card" data-testid="preview" data-kind=found.kind.clone()>
+        <div class="preview-card" data-testid="preview" data-kind=found.kind.to_string()>
             <p class="preview-provider">
                 <span class="badge">{found.provider.clone()}</span>
-                " " <span class="muted">{found.kind.clone()}</span>
+                " " <span class="muted">{found.kind.to_string()}</span>
             </p>
             <p class="preview-title">
                 <a href=found.url.clone() rel="noopener noreferrer" target="_blank">{found.title.clone()}</a>

@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ProviderKind;
+
 /// What a link would track, before it is saved: the add form's live preview.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Preview {
     /// The provider kind (`github.repo`, `json`) and its name for people.
-    pub kind: String,
+    pub kind: ProviderKind,
     pub provider: String,
     pub title: String,
     pub author: Option<String>,

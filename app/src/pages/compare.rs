@@ -94,7 +94,7 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
             view! {
                 <label class="check">
                     <input type="checkbox" name="ids" value=tracker.id.to_string() checked=checked />
-                    " " {tracker.label.clone()} " " <span class="muted">{tracker.kind.clone()}</span>
+                    " " {tracker.label.clone()} " " <span class="muted">{tracker.kind.to_string()}</span>
                 </label>
             }
         })

@@ -116,7 +116,7 @@ pub fn arrange(mut trackers: Vec<TrackerSummary>, options: &ListOptions) -> Vec<
         let haystack =
             format!("{} {} {}", tracker.label, tracker.title, tracker.kind).to_lowercase();
         words.iter().all(|word| haystack.contains(word))
-            && (options.kind.is_empty() || tracker.kind == options.kind)
+            && (options.kind.is_empty() || tracker.kind.as_str() == options.kind)
             && (options.state.is_empty() || tracker.state.key() == options.state)
     });
     let main_value = |tracker: &TrackerSummary| {
@@ -190,7 +190,7 @@ fn Trackers(
         Ok(trackers) if !trackers.is_empty() => {
             let mut kinds: Vec<String> = trackers
                 .iter()
-                .map(|tracker| tracker.kind.clone())
+                .map(|tracker| tracker.kind.to_string())
                 .collect();
             kinds.sort();
             kinds.dedup();
@@ -338,7 +338,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                 <ProviderIcon badge=tracker.badge.clone() />
                 <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
                 <span class="tracker-kind">
-                    {tracker.kind.clone()} " · "
+                    {tracker.kind.to_string()} " · "
                     <a href=format!("/trackers/{}", tracker.id) aria-label=format!("Chart of {}", tracker.label)>"Chart"</a>
                 </span>
             </td>

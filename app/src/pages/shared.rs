@@ -42,7 +42,7 @@ fn SharedPage(tracker: SharedTracker) -> impl IntoView {
     view! {
         <Title text=tracker.label.clone() />
         <section class="shared" aria-labelledby="shared-title">
-            <p class="eyebrow">"Shared with Upcount · " {tracker.kind.clone()}</p>
+            <p class="eyebrow">"Shared with Upcount · " {tracker.kind.to_string()}</p>
             <h1 id="shared-title">{tracker.label.clone()}</h1>
             <p>
                 <a href=tracker.url.clone() rel="noopener noreferrer">{tracker.title.clone()}</a>

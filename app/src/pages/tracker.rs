@@ -207,7 +207,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
     view! {
         <Title text=summary.label.clone() />
         <section class="tracker-page" aria-labelledby="tracker-title">
-            <p class="eyebrow"><a href="/dashboard">"Dashboard"</a> " / " {summary.kind.clone()}</p>
+            <p class="eyebrow"><a href="/dashboard">"Dashboard"</a> " / " {summary.kind.to_string()}</p>
             <h1 id="tracker-title">{summary.label.clone()}</h1>
             <p>
                 <a href=summary.url.clone() rel="noopener noreferrer">{summary.title.clone()}</a>

@@ -14,7 +14,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::*;
-use app::domain::SourceId;
+use app::domain::{ProviderKind, SourceId};
 use app::server::tracking::{
     Engine, FetchError, SourceRef,
     store::{self, Claim, PollResult},
@@ -32,7 +32,7 @@ use crate::config::Settings;
 /// several requests, a few at a time, for the others).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PollSources {
-    pub kind: String,
+    pub kind: ProviderKind,
     /// Each source with the due time and lease it was claimed with.
     pub sources: Vec<Claim>,
 }
@@ -230,7 +230,7 @@ pub async fn dispatch(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let mut by_kind: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<ProviderKind, Vec<Claim>> = BTreeMap::new();
     for claimed in &claimed {
         by_kind
             .entry(claimed.kind.clone())

@@ -164,7 +164,9 @@ async fn wikipedia_reads_the_newest_day_of_page_views() {
     let standin = StandIn::start().await;
     standin.load_fixtures("wikipedia");
     let engine = engine_for(&standin, &[]);
-    let article = engine.provider("wikipedia.article").expect("provider");
+    let article = engine
+        .provider(&"wikipedia.article".parse().expect("a kind"))
+        .expect("provider");
     let sources: Vec<SourceRef> = [
         "en.wikipedia/Rust_(programming_language)",
         "de.wikipedia/Köln",

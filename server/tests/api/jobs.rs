@@ -98,7 +98,7 @@ async fn prune_deletes_only_what_is_finished_and_older_than_the_retention() {
         enqueue(
             &app.pool,
             upcount::jobs::PollSources {
-                kind: "github.repo".into(),
+                kind: "github.repo".parse().expect("a kind"),
                 sources: vec![],
             },
         )

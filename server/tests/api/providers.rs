@@ -27,7 +27,9 @@ pub(crate) fn engine_for(standin: &StandIn, extra: &[(&str, &str)]) -> Arc<Engin
 
 /// The outcome for each of `keys`, fetched as one batch by the provider of `kind`.
 async fn fetch(engine: &Engine, kind: &str, keys: &[&str]) -> Vec<Result<Readings, FetchError>> {
-    let provider = engine.provider(kind).expect("a provider");
+    let provider = engine
+        .provider(&kind.parse().expect("a kind"))
+        .expect("a provider");
     let sources: Vec<SourceRef> = keys.iter().map(|key| SourceRef::new(*key)).collect();
     engine
         .fetch(provider.as_ref(), &sources)
@@ -37,7 +39,9 @@ async fn fetch(engine: &Engine, kind: &str, keys: &[&str]) -> Vec<Result<Reading
 
 /// The metadata of `key` from the provider of `kind`.
 async fn metadata_of(engine: &Engine, kind: &str, key: &str) -> Result<Metadata, FetchError> {
-    let provider = engine.provider(kind).expect("a provider");
+    let provider = engine
+        .provider(&kind.parse().expect("a kind"))
+        .expect("a provider");
     engine
         .metadata(provider.as_ref(), &SourceRef::new(key))
         .await

@@ -124,6 +124,10 @@ async fn what_cannot_be_tracked_gets_a_422_naming_why() {
     expect_unprocessable(answer, "owner/name");
     let answer = post(json!({ "kind": "myspace.page", "key": "x" })).await;
     expect_unprocessable(answer, "unknown kind");
+    // A kind that cannot be one is refused while the body is read.
+    let answer = post(json!({ "kind": "GitHub Repo", "key": "x" })).await;
+    let body = expect_unprocessable(answer, "`GitHub Repo` is not a provider kind");
+    assert_eq!(body["code"], "invalid");
     let answer = post(json!({ "url": LEPTOS, "interval_secs": 10 })).await;
     expect_unprocessable(answer, "interval_secs");
 

@@ -9,6 +9,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::domain::ProviderKind;
+
 use super::{
     FetchError, Metadata, SourceRef,
     config::TrackingConfig,
@@ -36,7 +38,7 @@ impl std::fmt::Debug for Engine {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TrackRequest {
     pub url: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<ProviderKind>,
     pub key: Option<String>,
     pub metrics: Option<BTreeMap<String, String>>,
     pub headers: Option<Vec<HeaderInput>>,
@@ -107,10 +109,10 @@ impl Engine {
         &self.providers
     }
 
-    pub fn provider(&self, kind: &str) -> Option<Arc<dyn Provider>> {
+    pub fn provider(&self, kind: &ProviderKind) -> Option<Arc<dyn Provider>> {
         self.providers
             .iter()
-            .find(|provider| provider.kind() == kind)
+            .find(|provider| *kind == provider.kind())
             .cloned()
     }
 
@@ -132,7 +134,7 @@ impl Engine {
     /// Works out provider and key, checks credentials and (for `json`) the expressions and
     /// headers. Nothing is fetched yet.
     pub fn resolve(&self, request: &TrackRequest) -> Result<Resolved, TrackError> {
-        if request.metrics.is_some() || request.kind.as_deref() == Some("json") {
+        if request.metrics.is_some() || request.kind.as_ref().is_some_and(|kind| *kind == "json") {
             return self.resolve_json(request);
         }
         if request.headers.is_some() {
@@ -175,7 +177,7 @@ impl Engine {
 
     fn resolve_json(&self, request: &TrackRequest) -> Result<Resolved, TrackError> {
         let provider = self
-            .provider("json")
+            .provider(&ProviderKind::json())
             .ok_or_else(|| TrackError::Invalid("the json provider is not available".into()))?;
         let url_text = request
             .url

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::domain::{Preview, SourceId, TrackerId, WorkspaceId};
+use crate::domain::{Preview, ProviderKind, SourceId, TrackerId, WorkspaceId};
 
 use crate::server::billing::store::{self as billing, UpgradeRequired};
 
@@ -459,7 +459,7 @@ async fn preview_now(
             })
             .collect();
         return Ok(Preview {
-            kind: provider.kind().to_string(),
+            kind: provider.provider_kind(),
             provider: provider.label().to_string(),
             title: metadata.title,
             author: metadata.author,
@@ -512,7 +512,7 @@ async fn preview_now(
         .map_err(|error| ServiceError::Invalid(error.to_string()))?;
     let host = parsed.host_str().unwrap_or_default().to_string();
     Ok(Preview {
-        kind: "json".to_string(),
+        kind: ProviderKind::json(),
         provider: "JSON API".to_string(),
         title: format!("{host}{}", parsed.path().trim_end_matches('/')),
         author: None,

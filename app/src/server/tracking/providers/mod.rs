@@ -12,6 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::domain::ProviderKind;
+
 use super::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
     config::{Service, TrackingConfig},
@@ -105,6 +107,12 @@ pub trait Provider: Send + Sync + 'static {
     /// `github.repo`: stored with every source, never renamed.
     fn kind(&self) -> &'static str {
         self.spec().kind
+    }
+
+    /// [`Provider::kind`] as the type the rest of the system keeps it in (every
+    /// registered kind is one: `every_registered_kind_is_a_provider_kind`).
+    fn provider_kind(&self) -> ProviderKind {
+        ProviderKind::registered(self.kind())
     }
 
     /// What the provider tracks, for people: "GitHub repository".
@@ -216,10 +224,10 @@ pub fn services() -> Vec<Service> {
 }
 
 /// The module that declares `kind` (`github.repo` → the `github` module).
-pub fn module_of(kind: &str) -> Option<&'static Module> {
+pub fn module_of(kind: &ProviderKind) -> Option<&'static Module> {
     KINDS
         .iter()
-        .find(|(_, provider)| provider.kind() == kind)
+        .find(|(_, provider)| *kind == provider.kind())
         .map(|(module, _)| *module)
 }
 
@@ -405,6 +413,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn every_registered_kind_is_a_provider_kind() {
+        for provider in all() {
+            let kind: Result<ProviderKind, _> = provider.kind().parse();
+            assert_eq!(kind, Ok(provider.provider_kind()), "{}", provider.kind());
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     struct Answer {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{NamedSample, write_named_samples};
-use crate::domain::SourceId;
+use crate::domain::{ProviderKind, SourceId};
 use crate::server::tracking::{FetchError, Readings, clean_text};
 
 /// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
@@ -20,7 +20,7 @@ pub struct Claim {
 /// A source claimed for polling, with its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
-    pub kind: String,
+    pub kind: ProviderKind,
     pub claim: Claim,
 }
 
@@ -58,7 +58,7 @@ pub async fn claim_due(
                LIMIT $1
                FOR UPDATE SKIP LOCKED) AS due
          WHERE s.id = due.id
-         RETURNING s.id AS "id: SourceId", s.kind, s.next_poll_at AS "next_poll_at!",
+         RETURNING s.id AS "id: SourceId", s.kind AS "kind: ProviderKind", s.next_poll_at AS "next_poll_at!",
                    s.leased_until AS "leased_until!""#,
         limit,
         lease.as_secs_f64(),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 
-use crate::domain::{SourceId, SourceState};
+use crate::domain::{ProviderKind, SourceId, SourceState};
 
 /// Recomputes a source's interval, state and next poll from its trackers: the shortest
 /// interval among the active ones (not paused, not past their end date), never shorter
@@ -67,7 +67,7 @@ pub async fn refresh_schedule(
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScheduleEntry {
     pub id: SourceId,
-    pub kind: String,
+    pub kind: ProviderKind,
     pub key: String,
     pub state: SourceState,
     pub interval_secs: i32,
@@ -85,7 +85,7 @@ pub struct ScheduleEntry {
 pub async fn schedule(pool: &PgPool) -> Result<Vec<ScheduleEntry>, sqlx::Error> {
     sqlx::query_as!(
         ScheduleEntry,
-        r#"SELECT s.id AS "id: SourceId", s.kind, s.key, s.state AS "state: SourceState", s.interval_secs,
+        r#"SELECT s.id AS "id: SourceId", s.kind AS "kind: ProviderKind", s.key, s.state AS "state: SourceState", s.interval_secs,
                   s.next_poll_at, s.leased_until, s.consecutive_failures, s.last_success_at,
                   s.last_error, s.paused_by_admin,
                   count(t.id) AS "trackers!",
@@ -113,7 +113,7 @@ pub async fn load_schedule(
             "UPDATE sources SET state = $3, interval_secs = $4, next_poll_at = $5,
                     consecutive_failures = $6, paused_by_admin = $7, leased_until = NULL
              WHERE kind = $1 AND key = $2",
-            entry.kind,
+            entry.kind.as_str(),
             entry.key,
             entry.state as SourceState,
             entry.interval_secs,

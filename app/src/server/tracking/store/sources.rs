@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::{MetricId, SourceId, SourceState};
+use crate::domain::{MetricId, ProviderKind, SourceId, SourceState};
 
 use crate::server::tracking::{Metadata, MetricSpec, clean_text};
 
@@ -12,7 +12,7 @@ use crate::server::tracking::{Metadata, MetricSpec, clean_text};
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SourceView {
     pub id: SourceId,
-    pub kind: String,
+    pub kind: ProviderKind,
     pub key: String,
     pub title: String,
     pub url: String,

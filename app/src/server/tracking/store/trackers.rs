@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, types::Json};
 
-use crate::domain::{MetricId, SourceId, SourceState, TrackerId, WorkspaceId};
+use crate::domain::{MetricId, ProviderKind, SourceId, SourceState, TrackerId, WorkspaceId};
 
 /// A workspace's tracker, with its source and metrics.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -155,7 +155,7 @@ struct TrackerRow {
     share_token: Option<String>,
     ended: bool,
     source_id: SourceId,
-    kind: String,
+    kind: ProviderKind,
     key: String,
     title: String,
     url: String,
@@ -229,7 +229,7 @@ async fn trackers_matching(
         r#"SELECT t.id AS "id: TrackerId", t.label, t.interval_secs, t.paused, t.ends_at,
                   t.created_at, t.share_token,
                   t.ends_at IS NOT NULL AND t.ends_at <= now() AS "ended!",
-                  s.id AS "source_id: SourceId", s.kind, s.key, s.title, s.url, s.author, s.published_at,
+                  s.id AS "source_id: SourceId", s.kind AS "kind: ProviderKind", s.key, s.title, s.url, s.author, s.published_at,
                   s.tags, s.state AS "source_state: SourceState",
                   s.interval_secs AS source_interval_secs, s.next_poll_at,
                   s.consecutive_failures, s.last_poll_at, s.last_success_at, s.last_error,
