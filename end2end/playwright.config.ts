@@ -9,7 +9,8 @@ const standinPort = Number(process.env.E2E_STANDIN_PORT ?? 3998);
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  // Generous: this machine is shared, and a test that hangs still fails within a minute.
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   forbidOnly: true,

@@ -134,6 +134,9 @@ test('an admin finds a user, views as them, suspends them, pauses and resumes th
 test('the console and a user page fit a phone: tables scroll inside the page, buttons stay reachable', async ({
   browser,
 }) => {
+  // Two browsers, a sign-up, a sign-in and two wasm pages: about 25 s on a loaded 2-core
+  // machine (seen: 31 s while builds ran beside it), more than the default 30 s allows.
+  test.setTimeout(90_000);
   const customerContext = await browser.newContext();
   const customer = await customerContext.newPage();
   const email = await signUp(customer);
