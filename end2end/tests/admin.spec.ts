@@ -1,17 +1,14 @@
 import { expect, test } from '@playwright/test';
 
-import { addTracker, createAdmin, ownRepo, signIn, signUp, sql, upcount, watchConsole } from './helpers';
+import { createAdmin, customerTracking, ownRepo, signIn, sql, upcount, watchConsole } from './helpers';
 
 test('an admin finds a user, views as them, suspends them, pauses and resumes their source, re-processes a Stripe event and retries a failed job', async ({
   browser,
 }) => {
   test.setTimeout(150_000);
   // A customer with a tracker, signed in in their own browser.
-  const customerContext = await browser.newContext();
-  const customer = await customerContext.newPage();
-  const email = await signUp(customer);
   const repo = ownRepo('watched');
-  await addTracker(customer, repo, 'Watched');
+  const { context: customerContext, page: customer, email } = await customerTracking(browser, repo, 'Watched');
   const repoKey = repo.replace('https://github.com/', '');
 
   // The admin, in another.
@@ -137,10 +134,7 @@ test('the console and a user page fit a phone: tables scroll inside the page, bu
   // Two browsers, a sign-up, a sign-in and two wasm pages: about 25 s on a loaded 2-core
   // machine (seen: 31 s while builds ran beside it), more than the default 30 s allows.
   test.setTimeout(90_000);
-  const customerContext = await browser.newContext();
-  const customer = await customerContext.newPage();
-  const email = await signUp(customer);
-  await addTracker(customer, ownRepo('phone'), 'On a phone');
+  const { context: customerContext, email } = await customerTracking(browser, ownRepo('phone'), 'On a phone');
 
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const admin = await phone.newPage();

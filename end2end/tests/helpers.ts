@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
 /** Collects console errors and uncaught exceptions of `page`. */
 export function watchConsole(page: Page): string[] {
@@ -37,6 +37,19 @@ export async function addTracker(page: Page, url: string, label: string): Promis
   await expect(page.getByRole('status')).toContainText(`Now tracking ${label}.`);
   const href = await page.getByRole('link', { name: `Chart of ${label}` }).getAttribute('href');
   return href!.replace('/trackers/', '');
+}
+
+/** A new customer in a browser of their own, with a tracker of `repo` labelled `label`. */
+export async function customerTracking(
+  browser: Browser,
+  repo: string,
+  label: string,
+): Promise<{ context: BrowserContext; page: Page; email: string }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = await signUp(page);
+  await addTracker(page, repo, label);
+  return { context, page, email };
 }
 
 /**
