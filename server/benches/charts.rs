@@ -24,8 +24,8 @@ use app::{
     server::{db as app_db, password, tokens, tracking::store},
 };
 use chrono::{TimeDelta, Utc};
-use common::{machine, median, write_section};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use common::{ScratchDatabase, machine, median, runs, write_section};
+use sqlx::PgPool;
 use upcount::{config::Settings, db};
 
 const MINUTES: i64 = 525_600;
@@ -62,8 +62,7 @@ async fn prepare(pool: &PgPool) -> anyhow::Result<(String, String, uuid::Uuid)> 
         user,
         &TokenName::parse("bench").map_err(anyhow::Error::msg)?,
         TokenScope::Read,
-        &token.hash,
-        &token.display_prefix,
+        &token,
     )
     .await?;
     let source: i64 = sqlx::query_scalar(
@@ -248,15 +247,8 @@ async fn page_figures(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let server_url = std::env::var("UPCOUNT_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into());
-    let name = format!("upcount_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server_url).await?;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .await?;
-    let mut url = url::Url::parse(&server_url)?;
-    url.set_path(&name);
+    let database = ScratchDatabase::create().await?;
+    let url = database.url.clone();
     let settings = Settings::from_lookup(|key| match key {
         "DATABASE_URL" => Ok(url.to_string()),
         _ => Err(std::env::VarError::NotPresent),
@@ -289,19 +281,9 @@ async fn main() -> anyhow::Result<()> {
     let page = page_figures(&server, &email, tracker).await?;
     server.child.kill().await?;
     pool.close().await;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            r#"DROP DATABASE "{name}" WITH (FORCE)"#
-        )))
-        .await?;
+    database.drop().await?;
 
-    let list = |values: &[f64]| {
-        values
-            .iter()
-            .map(|v| format!("{v:.1}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |values: &[f64]| runs(values, 1);
     let (series_ms, plain_ms) = (median(series.clone()), median(plain.clone()));
     let kib = |bytes: u64| format!("{:.0} KiB", bytes as f64 / 1024.0);
     let section = format!(

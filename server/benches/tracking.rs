@@ -13,13 +13,13 @@ use std::{
 use app::server::tracking::store::{self, Sample};
 use axum::{Router, extract::Path, routing::get};
 use chrono::{TimeDelta, Utc};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use upcount::{config::Settings, db, jobs, startup};
 
 mod common;
 
-use common::{machine, median, write_section};
+use common::{ScratchDatabase, machine, median, runs, write_section};
 
 const SOURCES: i64 = 100_000;
 const RUNS: usize = 3;
@@ -167,15 +167,8 @@ async fn copy_run(pool: &PgPool, samples: &[Sample]) -> anyhow::Result<f64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let server = std::env::var("UPCOUNT_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into());
-    let name = format!("upcount_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server).await?;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .await?;
-    let mut url = url::Url::parse(&server)?;
-    url.set_path(&name);
+    let database = ScratchDatabase::create().await?;
+    let url = database.url.clone();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let standin = listener.local_addr()?;
@@ -223,22 +216,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     pool.close().await;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            r#"DROP DATABASE "{name}" WITH (FORCE)"#
-        )))
-        .await?;
+    database.drop().await?;
 
     let poll_secs = median(polling.clone());
     let writer_secs = median(writer.clone());
     let copy_secs = median(copy.clone());
-    let list = |values: &[f64]| {
-        values
-            .iter()
-            .map(|v| format!("{v:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |values: &[f64]| runs(values, 2);
     let section = format!(
         "## Tracking engine: polling and the sample writer\n\n\
          {date}, {machine}; PostgreSQL on the same machine; release build; median of {RUNS} runs.\n\n\

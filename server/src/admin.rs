@@ -103,16 +103,7 @@ pub async fn run(
                 .await?
                 .ok_or_else(|| AdminError::NoSuchUser(email.to_string()))?;
             let token = tokens::generate();
-            db::tokens::create(
-                pool,
-                user.workspace_id,
-                user.id,
-                &name,
-                scope,
-                &token.hash,
-                &token.display_prefix,
-            )
-            .await?;
+            db::tokens::create(pool, user.workspace_id, user.id, &name, scope, &token).await?;
             eprintln!(
                 "created a {} token for the workspace of {email}",
                 scope.label()

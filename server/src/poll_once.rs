@@ -67,28 +67,21 @@ async fn poll(
         request.key = Some(target.to_string());
     }
     if !metrics.is_empty() {
-        let mut parsed = BTreeMap::new();
-        for metric in metrics {
-            let (name, expression) = metric.split_once('=').ok_or_else(|| {
-                TrackError::Invalid(format!("--metric must be NAME=EXPRESSION, not `{metric}`"))
-            })?;
-            parsed.insert(name.trim().to_string(), expression.trim().to_string());
-        }
-        request.metrics = Some(parsed);
+        let metrics = split_each(metrics, '=', "--metric must be NAME=EXPRESSION")?;
+        request.metrics = Some(metrics.into_iter().collect::<BTreeMap<_, _>>());
     }
     if !headers.is_empty() {
-        let mut parsed = Vec::new();
-        for header in headers {
-            let (name, value) = header.split_once(':').ok_or_else(|| {
-                TrackError::Invalid(format!("--header must be `Name: value`, not `{header}`"))
-            })?;
-            parsed.push(HeaderInput {
-                name: name.trim().to_string(),
-                value: value.trim().to_string(),
-                secret: false,
-            });
-        }
-        request.headers = Some(parsed);
+        let headers = split_each(headers, ':', "--header must be `Name: value`")?;
+        request.headers = Some(
+            headers
+                .into_iter()
+                .map(|(name, value)| HeaderInput {
+                    name,
+                    value,
+                    secret: false,
+                })
+                .collect(),
+        );
     }
     let resolved = engine.resolve(&request)?;
     let provider = resolved.provider;
@@ -120,4 +113,22 @@ async fn poll(
         "metadata": metadata,
         "metrics": values,
     }))
+}
+
+/// Each argument split at its first `separator` into a trimmed name and value; `rule` is
+/// the error for one without it.
+fn split_each(
+    arguments: &[String],
+    separator: char,
+    rule: &str,
+) -> Result<Vec<(String, String)>, TrackError> {
+    arguments
+        .iter()
+        .map(|argument| {
+            let (name, value) = argument
+                .split_once(separator)
+                .ok_or_else(|| TrackError::Invalid(format!("{rule}, not `{argument}`")))?;
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
 }

@@ -116,8 +116,8 @@ pub fn build(state: AppState) -> Router {
             get(trackers::series)
                 .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)),
         )
-        .route("/api/v1/trackers/{id}/export.csv", get(export::csv))
-        .route("/api/v1/trackers/{id}/export.json", get(export::json))
+        .route("/api/v1/trackers/{id}/export.csv", get(export::export))
+        .route("/api/v1/trackers/{id}/export.json", get(export::export))
         .route(
             "/api/v1/trackers/{id}/share",
             post(share::share).delete(share::unshare),
@@ -125,12 +125,8 @@ pub fn build(state: AppState) -> Router {
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route(
-            "/dashboard/trackers/{id}/share",
-            post(trackers::share_from_form),
-        )
-        .route(
-            "/dashboard/trackers/{id}/unshare",
-            post(trackers::unshare_from_form),
+            "/dashboard/trackers/{id}/{action}",
+            post(trackers::sharing_from_form),
         )
         .route("/api/v1/{*rest}", any(api::not_found))
         .leptos_routes_with_context(&state, routes, context, render)

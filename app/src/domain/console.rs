@@ -68,6 +68,7 @@ pub struct ConsoleSnapshot {
     pub queued_jobs: i64,
 }
 
+/// A job that failed for good or was discarded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsoleJob {
     pub id: String,
@@ -75,7 +76,9 @@ pub struct ConsoleJob {
     pub status: String,
     pub attempts: i32,
     pub max_attempts: i32,
+    /// The last attempt's error, when it left one.
     pub error: Option<String>,
+    /// When it last ran, as the console writes times.
     pub run_at: String,
 }
 

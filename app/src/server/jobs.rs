@@ -3,21 +3,9 @@
 //! on how a queue stores its jobs.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-/// A job that failed for good or was discarded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedJob {
-    pub id: String,
-    pub queue: String,
-    pub status: String,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    /// The last attempt's error, when it left one.
-    pub error: Option<String>,
-    pub run_at: DateTime<Utc>,
-}
+use crate::domain::console::ConsoleJob;
 
 /// What a retry or a discard found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +26,9 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// Jobs by queue and status: (queue, status, jobs), ordered by queue and status.
     async fn counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error>;
 
-    /// The newest 100 jobs that failed for good or were discarded.
-    async fn failed(&self) -> Result<Vec<FailedJob>, sqlx::Error>;
+    /// The newest 100 jobs that failed for good or were discarded, as the console shows
+    /// them.
+    async fn failed(&self) -> Result<Vec<ConsoleJob>, sqlx::Error>;
 
     /// Jobs waiting to run, by queue: (queue, jobs), ordered by queue.
     async fn waiting(&self) -> Result<Vec<(String, i64)>, sqlx::Error>;

@@ -1,5 +1,51 @@
-//! What the benchmarks share: the median, the machine's description and writing a
-//! section of docs/benchmarks.md.
+//! What the benchmarks share: a database of their own, the runs' figures and their
+//! median, the machine's description and writing a section of docs/benchmarks.md.
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// A database of the run's own on the server of `UPCOUNT_TEST_DATABASE_URL` (a
+/// maintenance database URL): created empty, dropped by [`ScratchDatabase::drop`].
+pub struct ScratchDatabase {
+    admin: PgConnection,
+    name: String,
+    /// Where it is.
+    pub url: url::Url,
+}
+
+impl ScratchDatabase {
+    pub async fn create() -> anyhow::Result<Self> {
+        let server = std::env::var("UPCOUNT_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into());
+        let name = format!("upcount_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&server).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+            .await?;
+        let mut url = url::Url::parse(&server)?;
+        url.set_path(&name);
+        Ok(Self { admin, name, url })
+    }
+
+    /// Drops the database, whoever is still connected to it.
+    pub async fn drop(mut self) -> anyhow::Result<()> {
+        let name = &self.name;
+        self.admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                r#"DROP DATABASE "{name}" WITH (FORCE)"#
+            )))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The figures of each run, with `decimals` decimals: `1.2, 1.3, 1.1`.
+pub fn runs(values: &[f64], decimals: usize) -> String {
+    values
+        .iter()
+        .map(|value| format!("{value:.decimals$}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);

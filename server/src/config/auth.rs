@@ -20,21 +20,15 @@ pub struct AuthSettings {
 impl AuthSettings {
     pub(super) fn from_env<F: Lookup>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(AuthSettings {
-            attempts_per_email: u32::try_from(env.bounded(
+            attempts_per_email: env.bounded(
                 "UPCOUNT_SIGN_IN_ATTEMPTS_PER_EMAIL",
                 10,
                 1..=10_000,
-            )?)
-            .unwrap_or(10),
-            attempts_per_ip: u32::try_from(env.bounded(
-                "UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP",
-                50,
-                1..=100_000,
-            )?)
-            .unwrap_or(50),
+            )?,
+            attempts_per_ip: env.bounded("UPCOUNT_SIGN_IN_ATTEMPTS_PER_IP", 50, 1..=100_000)?,
             trusted_proxies: env.ip_list("UPCOUNT_TRUSTED_PROXIES")?,
             window: Duration::from_secs(
-                60 * env.bounded("UPCOUNT_SIGN_IN_WINDOW_MINS", 15, 1..=1_440)?,
+                60 * env.bounded::<u64>("UPCOUNT_SIGN_IN_WINDOW_MINS", 15, 1..=1_440)?,
             ),
         })
     }

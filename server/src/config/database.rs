@@ -60,12 +60,7 @@ impl DatabaseSettings {
             connect_options,
             // Each job queue's worker listens on a connection of its own (seven of
             // them), and the web server and the jobs need room beside them.
-            max_connections: u32::try_from(env.bounded(
-                "UPCOUNT_DB_MAX_CONNECTIONS",
-                20,
-                1..=1_000,
-            )?)
-            .unwrap_or(20),
+            max_connections: env.bounded("UPCOUNT_DB_MAX_CONNECTIONS", 20, 1..=1_000)?,
             acquire_timeout: env.seconds("UPCOUNT_DB_ACQUIRE_TIMEOUT_SECS", 5, 1..=300)?,
             run_migrations: env.boolean("UPCOUNT_RUN_MIGRATIONS", true)?,
         })

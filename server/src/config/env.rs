@@ -41,28 +41,34 @@ impl<F: Lookup> Env<F> {
             .map_err(|_| ConfigError::new(var, format!("must be {expected}, not `{value}`")))
     }
 
-    pub(super) fn bounded(
+    /// A whole number from `range` (`default` when unset), as the integer type of the
+    /// setting; the range is chosen to fit it.
+    pub(super) fn bounded<T: TryFrom<u64>>(
         &self,
         var: &str,
         default: u64,
         range: std::ops::RangeInclusive<u64>,
-    ) -> Result<u64, ConfigError> {
-        let Some(value) = self.optional(var)? else {
-            return Ok(default);
+    ) -> Result<T, ConfigError> {
+        let number = match self.optional(var)? {
+            None => default,
+            Some(value) => match value.parse::<u64>() {
+                Ok(number) if range.contains(&number) => number,
+                _ => {
+                    return Err(ConfigError::new(
+                        var,
+                        format!(
+                            "must be a whole number from {} to {}, not `{value}`",
+                            range.start(),
+                            range.end()
+                        ),
+                    ));
+                }
+            },
         };
-        match value.parse::<u64>() {
-            Ok(number) if range.contains(&number) => Ok(number),
-            _ => Err(ConfigError::new(
-                var,
-                format!(
-                    "must be a whole number from {} to {}, not `{value}`",
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        }
+        T::try_from(number).map_err(|_| ConfigError::new(var, format!("is too large: {number}")))
     }
 
+    /// [`Env::bounded`] seconds.
     pub(super) fn seconds(
         &self,
         var: &str,

@@ -21,7 +21,7 @@ impl JobSettings {
     pub(super) fn from_env<F: Lookup>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(JobSettings {
             retention: Duration::from_secs(
-                86_400 * env.bounded("UPCOUNT_JOB_RETENTION_DAYS", 14, 1..=3_650)?,
+                86_400 * env.bounded::<u64>("UPCOUNT_JOB_RETENTION_DAYS", 14, 1..=3_650)?,
             ),
             scheduler_tick: env.seconds("UPCOUNT_SCHEDULER_TICK_SECS", 60, 1..=3_600)?,
             poll_interval: Duration::from_millis(env.bounded(

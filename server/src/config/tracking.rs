@@ -59,7 +59,7 @@ impl TrackingSettings {
             let has_credentials = engine.has_credentials(service);
             let default_rate = u64::from(service.default_requests_per_minute(has_credentials));
             let rate = env.bounded(&service.rate_var(), default_rate, 1..=1_000_000)?;
-            rate_limits.push((service, u32::try_from(rate).unwrap_or(u32::MAX)));
+            rate_limits.push((service, rate));
         }
         engine.base_urls = base_urls;
         engine.rate_limits = rate_limits;
@@ -87,17 +87,14 @@ impl TrackingSettings {
                 })
                 .collect::<Result<_, _>>()?,
         };
-        engine.attempts =
-            u32::try_from(env.bounded("UPCOUNT_POLL_ATTEMPTS", 3, 1..=10)?).unwrap_or(3);
+        engine.attempts = env.bounded("UPCOUNT_POLL_ATTEMPTS", 3, 1..=10)?;
         engine.retry_base =
             Duration::from_millis(env.bounded("UPCOUNT_POLL_RETRY_BASE_MS", 500, 1..=60_000)?);
         engine.default_interval =
             env.seconds("UPCOUNT_DEFAULT_INTERVAL_SECS", 900, 60..=2_592_000)?;
-        engine.previews_per_minute =
-            u32::try_from(env.bounded("UPCOUNT_PREVIEWS_PER_MIN", 30, 1..=100_000)?).unwrap_or(30);
+        engine.previews_per_minute = env.bounded("UPCOUNT_PREVIEWS_PER_MIN", 30, 1..=100_000)?;
         engine.interactive_share_percent =
-            u32::try_from(env.bounded("UPCOUNT_INTERACTIVE_SHARE_PERCENT", 20, 1..=100)?)
-                .unwrap_or(20);
+            env.bounded("UPCOUNT_INTERACTIVE_SHARE_PERCENT", 20, 1..=100)?;
         Ok(TrackingSettings {
             engine,
             dispatch_interval: Duration::from_millis(env.bounded(
@@ -105,15 +102,9 @@ impl TrackingSettings {
                 1_000,
                 50..=60_000,
             )?),
-            dispatch_batch: i64::try_from(env.bounded(
-                "UPCOUNT_DISPATCH_BATCH",
-                1_000,
-                1..=100_000,
-            )?)
-            .unwrap_or(1_000),
+            dispatch_batch: env.bounded("UPCOUNT_DISPATCH_BATCH", 1_000, 1..=100_000)?,
             lease: env.seconds("UPCOUNT_POLL_LEASE_SECS", 600, 30..=86_400)?,
-            concurrency: usize::try_from(env.bounded("UPCOUNT_POLL_CONCURRENCY", 8, 1..=1_000)?)
-                .unwrap_or(8),
+            concurrency: env.bounded("UPCOUNT_POLL_CONCURRENCY", 8, 1..=1_000)?,
         })
     }
 }

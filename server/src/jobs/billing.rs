@@ -3,7 +3,7 @@
 //! a grace period or a cancelled period that ended — and queues events again whose
 //! processing failed or was lost.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::{BoxDynError, TaskBuilder, TaskSink};
 use app::server::billing::{
@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::{BackgroundJob, Contexts, Job, Periodic, storage};
+use super::{BackgroundJob, Job, storage};
 
 /// Attempts of one `stripe_event` job; the sweep queues a failed event again later, with
 /// a growing pause, up to 20 attempts in all.
@@ -26,12 +26,6 @@ pub const STRIPE_EVENT_ATTEMPTS: usize = 3;
 pub struct BillingContext {
     pub pool: PgPool,
     pub billing: Arc<Billing>,
-}
-
-impl From<&Contexts> for BillingContext {
-    fn from(contexts: &Contexts) -> Self {
-        contexts.billing.clone()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,19 +71,10 @@ pub async fn enqueue_stripe_event(pool: &PgPool, job: ProcessStripeEvent) -> any
         .map_err(|error| anyhow::anyhow!("could not enqueue stripe_event: {error}"))
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BillingSweep {}
-
-impl BackgroundJob for BillingSweep {
-    const JOB_NAME: &'static str = "billing_sweep";
-}
-
-impl Job for BillingSweep {
-    type Context = BillingContext;
-    type Output = SweepReport;
-
-    #[tracing::instrument(name = "billing_sweep", skip_all)]
-    async fn run(self, context: &BillingContext) -> Result<SweepReport, BoxDynError> {
+periodic_job! {
+    /// Applies plans that changed with time, and retries Stripe events, every five minutes.
+    pub struct BillingSweep = "billing_sweep", every Duration::from_secs(300);
+    async fn run(context: &BillingContext) -> Result<SweepReport, BoxDynError> {
         let report = run_sweep(context).await?;
         if report != SweepReport::default() {
             tracing::info!(
@@ -100,11 +85,6 @@ impl Job for BillingSweep {
         }
         Ok(report)
     }
-}
-
-impl Periodic for BillingSweep {
-    /// Apply plans that changed with time, and retry Stripe events, every five minutes.
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 }
 
 /// What a sweep did.

@@ -1,25 +1,17 @@
 //! `clean_up_sessions` (hourly): deletes expired sessions, sign-in rate-limit entries
 //! whose window has passed, and sign-in records older than a year.
 
-use apalis::prelude::BoxDynError;
+use std::time::Duration;
+
 use app::server::{db, rate_limit, session_store::PgSessionStore};
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, Job, JobContext, Periodic};
+use super::JobContext;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CleanUpSessions {}
-
-impl BackgroundJob for CleanUpSessions {
-    const JOB_NAME: &'static str = "clean_up_sessions";
-}
-
-impl Job for CleanUpSessions {
-    type Context = JobContext;
-    type Output = CleanUpReport;
-
-    #[tracing::instrument(name = "clean_up_sessions", skip_all)]
-    async fn run(self, context: &JobContext) -> Result<CleanUpReport, BoxDynError> {
+periodic_job! {
+    /// Deletes expired sessions every hour.
+    pub struct CleanUpSessions = "clean_up_sessions", every Duration::from_secs(3_600);
+    async fn run(context: &JobContext) -> Result<CleanUpReport, BoxDynError> {
         let report = clean_up(context).await?;
         tracing::info!(
             sessions = report.sessions,
@@ -29,11 +21,6 @@ impl Job for CleanUpSessions {
         );
         Ok(report)
     }
-}
-
-impl Periodic for CleanUpSessions {
-    /// Delete expired sessions every hour.
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

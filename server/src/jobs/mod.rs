@@ -2,11 +2,56 @@
 //!
 //! Each job is a small serializable struct in its own file implementing [`Job`] (its
 //! context and what it does) and, when the scheduler enqueues it, [`Periodic`] (how
-//! often). Adding a job is that file and one line in [`registry`], which both [`run`] (a
-//! supervised worker per job) and the [`scheduler`] go through. Jobs are safe to run more
-//! than once. Any number of worker processes may run against one database: apalis hands
-//! each job to one worker (`FOR UPDATE SKIP LOCKED`), and the [`scheduler`] enqueues each
-//! periodic job once per period however many processes tick.
+//! often; such a job is declared with `periodic_job!`). Adding a job is that file and one
+//! line in [`registry`], which both [`run`] (a supervised worker per job) and the
+//! [`scheduler`] go through. Jobs are safe to run more than once. Any number of worker
+//! processes may run against one database: apalis hands each job to one worker (`FOR
+//! UPDATE SKIP LOCKED`), and the [`scheduler`] enqueues each periodic job once per period
+//! however many processes tick.
+
+/// Declares a periodic job in one place: its struct (empty, serialized as `{}`), its name,
+/// how often the [`scheduler`] enqueues it ([`Periodic::EVERY`]) and its [`Job::run`],
+/// traced under the job's name. Registering it stays one line in [`registry`].
+///
+/// ```ignore
+/// periodic_job! {
+///     /// Deletes what expired.
+///     pub struct CleanUp = "clean_up", every Duration::from_secs(3_600);
+///     async fn run(context: &JobContext) -> Result<u64, BoxDynError> { … }
+/// }
+/// ```
+macro_rules! periodic_job {
+    (
+        $(#[$attr:meta])*
+        pub struct $job:ident = $name:literal, every $every:expr;
+        $(#[$run_attr:meta])*
+        async fn run($context:ident: &$ctx:ty) -> Result<$output:ty, BoxDynError> $body:block
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct $job {}
+
+        impl $crate::jobs::BackgroundJob for $job {
+            const JOB_NAME: &'static str = $name;
+        }
+
+        impl $crate::jobs::Job for $job {
+            type Context = $ctx;
+            type Output = $output;
+
+            $(#[$run_attr])*
+            #[tracing::instrument(name = $name, skip_all)]
+            async fn run(
+                self,
+                $context: &$ctx,
+            ) -> Result<$output, apalis::prelude::BoxDynError> $body
+        }
+
+        impl $crate::jobs::Periodic for $job {
+            const EVERY: std::time::Duration = $every;
+        }
+    };
+}
 
 pub mod billing;
 pub mod clean_up_sessions;
@@ -116,12 +161,6 @@ pub struct JobContext {
     pub retention: Duration,
 }
 
-impl From<&Contexts> for JobContext {
-    fn from(contexts: &Contexts) -> Self {
-        contexts.jobs.clone()
-    }
-}
-
 /// Every job's context, built once by [`run`]; a job takes its own through `From`.
 #[derive(Clone, Debug)]
 pub struct Contexts {
@@ -129,6 +168,19 @@ pub struct Contexts {
     pub poll: PollContext,
     pub billing: BillingContext,
 }
+
+/// Each job context is its field of [`Contexts`].
+macro_rules! context_from {
+    ($($context:ty => $field:ident),* $(,)?) => {
+        $(impl From<&Contexts> for $context {
+            fn from(contexts: &Contexts) -> Self {
+                contexts.$field.clone()
+            }
+        })*
+    };
+}
+
+context_from!(JobContext => jobs, PollContext => poll, BillingContext => billing);
 
 impl Contexts {
     pub fn new(pool: PgPool, settings: &Settings, engine: Arc<Engine>) -> anyhow::Result<Self> {

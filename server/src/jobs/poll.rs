@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{BackgroundJob, Contexts, Job, storage};
+use super::{BackgroundJob, Job, storage};
 use crate::config::Settings;
 
 /// Sources of one provider kind fetched by one job (one request for batching providers;
@@ -76,12 +76,6 @@ const JOB_ATTEMPTS: usize = 3;
 pub struct PollContext {
     pub pool: PgPool,
     pub engine: Arc<Engine>,
-}
-
-impl From<&Contexts> for PollContext {
-    fn from(contexts: &Contexts) -> Self {
-        contexts.poll.clone()
-    }
 }
 
 /// What one job did.

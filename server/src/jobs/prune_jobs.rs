@@ -3,24 +3,16 @@
 //! hour already (there are thousands an hour, and each poll's outcome is kept on its
 //! sources). Apalis itself keeps them forever.
 
-use apalis::prelude::BoxDynError;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, Job, JobContext, Periodic};
+use super::{BackgroundJob, JobContext};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PruneJobs {}
-
-impl BackgroundJob for PruneJobs {
-    const JOB_NAME: &'static str = "prune_jobs";
-}
-
-impl Job for PruneJobs {
-    type Context = JobContext;
-    type Output = PruneReport;
-
-    #[tracing::instrument(name = "prune_jobs", skip_all)]
-    async fn run(self, context: &JobContext) -> Result<PruneReport, BoxDynError> {
+periodic_job! {
+    /// Prunes finished jobs every hour (poll jobs are kept for an hour).
+    pub struct PruneJobs = "prune_jobs", every Duration::from_secs(3_600);
+    async fn run(context: &JobContext) -> Result<PruneReport, BoxDynError> {
         let report = prune(context).await?;
         tracing::info!(
             jobs = report.jobs,
@@ -29,11 +21,6 @@ impl Job for PruneJobs {
         );
         Ok(report)
     }
-}
-
-impl Periodic for PruneJobs {
-    /// Prune finished jobs every hour (poll jobs are kept for an hour).
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 }
 
 /// What one run deleted.

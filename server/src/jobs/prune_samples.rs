@@ -3,26 +3,17 @@
 //! 3-hourly and daily rollups stay, so long ranges still chart. A plan whose retention
 //! shrank keeps the old one for 30 days. Sources no tracker has used for 30 days go too.
 
-use apalis::prelude::BoxDynError;
+use std::time::Duration;
+
 use app::server::tracking::store;
-use serde::{Deserialize, Serialize};
 
-use super::{BackgroundJob, Job, JobContext, Periodic};
+use super::JobContext;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PruneSamples {}
-
-impl BackgroundJob for PruneSamples {
-    const JOB_NAME: &'static str = "prune_samples";
-}
-
-impl Job for PruneSamples {
-    type Context = JobContext;
-    /// Raw samples deleted.
-    type Output = u64;
-
-    #[tracing::instrument(name = "prune_samples", skip_all)]
-    async fn run(self, context: &JobContext) -> Result<u64, BoxDynError> {
+periodic_job! {
+    /// Prunes raw samples past their retention every hour.
+    pub struct PruneSamples = "prune_samples", every Duration::from_secs(3_600);
+    /// Reports the raw samples deleted.
+    async fn run(context: &JobContext) -> Result<u64, BoxDynError> {
         let now = chrono::Utc::now();
         let deleted = store::prune_raw_samples(&context.pool, now).await?;
         if deleted > 0 {
@@ -37,9 +28,4 @@ impl Job for PruneSamples {
         }
         Ok(deleted)
     }
-}
-
-impl Periodic for PruneSamples {
-    /// Prune raw samples past their retention every hour.
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 }

@@ -1,7 +1,13 @@
 //! The app's [`JobQueue`] over apalis's tables (`apalis.jobs`): the only place outside
 //! apalis that reads or changes its jobs, besides `prune_jobs`.
 
-use app::server::jobs::{FailedJob, JobChange, JobQueue};
+use app::{
+    domain::console::ConsoleJob,
+    server::{
+        admin::console_time,
+        jobs::{JobChange, JobQueue},
+    },
+};
 use async_trait::async_trait;
 use sqlx::{PgConnection, PgPool};
 
@@ -31,7 +37,7 @@ impl JobQueue for ApalisQueue {
         .collect())
     }
 
-    async fn failed(&self) -> Result<Vec<FailedJob>, sqlx::Error> {
+    async fn failed(&self) -> Result<Vec<ConsoleJob>, sqlx::Error> {
         Ok(sqlx::query!(
             "SELECT id, job_type, status, attempts, max_attempts, run_at,
                 coalesce(last_result->>'Err', last_result::text) AS last_error
@@ -42,14 +48,14 @@ impl JobQueue for ApalisQueue {
         .fetch_all(&self.pool)
         .await?
         .into_iter()
-        .map(|row| FailedJob {
+        .map(|row| ConsoleJob {
             id: row.id,
             queue: row.job_type,
             status: row.status,
             attempts: row.attempts,
             max_attempts: row.max_attempts,
             error: row.last_error,
-            run_at: row.run_at,
+            run_at: console_time(row.run_at),
         })
         .collect())
     }

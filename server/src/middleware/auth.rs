@@ -49,6 +49,17 @@ async fn renew(session: &Session) {
     }
 }
 
+/// Logs why the caller could not be loaded and answers 503: nothing works without the
+/// database.
+fn database_unavailable(error: impl std::fmt::Display, what: &'static str) -> Response {
+    tracing::error!(error = %error, "{what}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Upcount cannot reach its database right now. Please try again in a moment.",
+    )
+        .into_response()
+}
+
 pub async fn load(
     State(state): State<AppState>,
     session: Session,
@@ -64,14 +75,7 @@ pub async fn load(
 
     let user = match auth::current_user(&state.pool, &session).await {
         Ok(user) => user,
-        Err(error) => {
-            tracing::error!(error = %error, "could not load the signed-in user");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Upcount cannot reach its database right now. Please try again in a moment.",
-            )
-                .into_response();
-        }
+        Err(error) => return database_unavailable(error, "could not load the signed-in user"),
     };
 
     if user.is_some() {
@@ -81,14 +85,7 @@ pub async fn load(
     // An administrator viewing as someone sees the site as them, read-only.
     let (user, impersonation) = match view_as(&state, &session, user).await {
         Ok(pair) => pair,
-        Err(error) => {
-            tracing::error!(error = %error, "could not load the user viewed as");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Upcount cannot reach its database right now. Please try again in a moment.",
-            )
-                .into_response();
-        }
+        Err(error) => return database_unavailable(error, "could not load the user viewed as"),
     };
     if let Some(impersonation) = impersonation {
         if !allowed_while_viewing_as(request.method(), request.uri().path()) {

@@ -221,8 +221,7 @@ pub async fn create_token(
             user.id,
             &name,
             scope,
-            &token.hash,
-            &token.display_prefix,
+            &token,
         )
         .await?;
         transaction.commit().await?;

@@ -7,20 +7,21 @@ use app::{
     domain::{SourceId, UserId, WorkspaceId},
     server::{
         admin::{self, Actor, AdminError, SourceAction},
-        auth::{self, Impersonation},
+        auth::{self, CurrentUser, Impersonation},
         state::AppState,
     },
 };
 use axum::{
     Extension, Form,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    extract::{FromRequestParts, Path, State},
+    http::{HeaderMap, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
+use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::forms::{redirect_with, unexpected};
+use super::forms::{either, no_such_action, redirect_with, unexpected};
 use crate::{
     extract::Admin,
     jobs::{self, ProcessStripeEvent},
@@ -53,18 +54,45 @@ fn user_page(id: UserId) -> String {
     format!("/admin/users/{id}")
 }
 
-async fn done(
-    session: &tower_sessions::Session,
-    headers: &HeaderMap,
-    outcome: Result<String, AdminError>,
-) -> Response {
-    let back = back_to(headers);
-    match outcome {
-        Ok(notice) => redirect_with(session, Flash::notice(notice), &back).await,
-        Err(AdminError::Database(error)) => unexpected(session, "admin", &back, error).await,
-        Err(error) => {
-            let flash = Flash::for_form("admin").with_error(error.to_string());
-            redirect_with(session, flash, &back).await
+/// A press of one of the console's buttons: the administrator, the session their notice
+/// goes to, and where the form was, to go back there.
+pub struct Press {
+    admin: CurrentUser,
+    session: Session,
+    back: String,
+}
+
+impl FromRequestParts<AppState> for Press {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Admin(admin) = Admin::from_request_parts(parts, state).await?;
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            admin,
+            session,
+            back: back_to(&parts.headers),
+        })
+    }
+}
+
+impl Press {
+    fn actor(&self) -> Actor {
+        Actor::from(&self.admin)
+    }
+
+    /// Back to where the form was, with the notice or the error.
+    async fn done(&self, outcome: Result<String, AdminError>) -> Response {
+        let (session, back) = (&self.session, self.back.as_str());
+        match outcome {
+            Ok(notice) => redirect_with(session, Flash::notice(notice), back).await,
+            Err(AdminError::Database(error)) => unexpected(session, "admin", back, error).await,
+            Err(error) => {
+                let flash = Flash::for_form("admin").with_error(error.to_string());
+                redirect_with(session, flash, back).await
+            }
         }
     }
 }
@@ -77,9 +105,7 @@ fn user_id(text: &str) -> Result<UserId, AdminError> {
 /// `POST /admin/users/{id}/suspend`, `/unsuspend`, `/delete` and `/view-as`.
 pub async fn user_action(
     State(state): State<AppState>,
-    Admin(admin): Admin,
-    session: tower_sessions::Session,
-    headers: HeaderMap,
+    press: Press,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     let suspend = match action.as_str() {
@@ -89,8 +115,7 @@ pub async fn user_action(
             let deleted = async {
                 let id = user_id(&id)?;
                 let email =
-                    admin::delete_user(&state.pool, &state.billing, &Actor::from(&admin), id)
-                        .await?;
+                    admin::delete_user(&state.pool, &state.billing, &press.actor(), id).await?;
                 Ok((id, email))
             }
             .await;
@@ -98,35 +123,36 @@ pub async fn user_action(
                 Ok((id, email)) => {
                     let notice = format!("Deleted {email}, with the workspaces only they were in.");
                     // Their page is gone: back to the console.
-                    let mut back = back_to(&headers);
-                    if back == user_page(id) {
-                        back = CONSOLE.to_string();
-                    }
-                    redirect_with(&session, Flash::notice(notice), &back).await
+                    let back = if press.back == user_page(id) {
+                        CONSOLE
+                    } else {
+                        &press.back
+                    };
+                    redirect_with(&press.session, Flash::notice(notice), back).await
                 }
-                Err(error) => done(&session, &headers, Err(error)).await,
+                Err(error) => press.done(Err(error)).await,
             };
         }
         "view-as" => {
             let started = async {
                 let id = user_id(&id)?;
-                admin::start_view_as(&state.pool, &Actor::from(&admin), id).await?;
+                admin::start_view_as(&state.pool, &press.actor(), id).await?;
                 Ok(id)
             }
             .await;
             return match started {
-                Ok(id) => match session.insert(auth::VIEW_AS, id).await {
+                Ok(id) => match press.session.insert(auth::VIEW_AS, id).await {
                     Ok(()) => Redirect::to("/dashboard").into_response(),
-                    Err(error) => unexpected(&session, "admin", CONSOLE, error).await,
+                    Err(error) => unexpected(&press.session, "admin", CONSOLE, error).await,
                 },
-                Err(error) => done(&session, &headers, Err(error)).await,
+                Err(error) => press.done(Err(error)).await,
             };
         }
-        _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
+        _ => return no_such_action(),
     };
     let outcome = async {
         let id = user_id(&id)?;
-        admin::suspend_user(&state.pool, &Actor::from(&admin), id, suspend).await?;
+        admin::suspend_user(&state.pool, &press.actor(), id, suspend).await?;
         Ok(if suspend {
             "Suspended: the user is signed out, their tokens stop working and their trackers stop polling.".to_string()
         } else {
@@ -134,7 +160,7 @@ pub async fn user_action(
         })
     }
     .await;
-    done(&session, &headers, outcome).await
+    press.done(outcome).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,9 +172,7 @@ pub struct PlanForm {
 /// `POST /admin/workspaces/{id}/plan` `plan=pro` (or `subscription`).
 pub async fn set_plan(
     State(state): State<AppState>,
-    Admin(admin): Admin,
-    session: tower_sessions::Session,
-    headers: HeaderMap,
+    press: Press,
     Path(id): Path<String>,
     form: Result<Form<PlanForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -158,50 +182,40 @@ pub async fn set_plan(
             .parse::<WorkspaceId>()
             .map_err(|_| AdminError::NotFound("There is no such workspace.".into()))?;
         let plan = (form.plan != "subscription").then_some(form.plan.as_str());
-        let applied = admin::set_plan(
-            &state.pool,
-            &Actor::from(&admin),
-            id,
-            plan,
-            state.billing.grace(),
-        )
-        .await?;
+        let applied =
+            admin::set_plan(&state.pool, &press.actor(), id, plan, state.billing.grace()).await?;
         Ok(format!(
             "The workspace is on {} now (was {}); {} trackers paused, {} resumed.",
             applied.plan, applied.previous_plan, applied.paused, applied.resumed
         ))
     }
     .await;
-    done(&session, &headers, outcome).await
+    press.done(outcome).await
 }
 
 /// `POST /admin/sources/{id}/{pause|resume|poll-now|reset-backoff}`.
 pub async fn source(
     State(state): State<AppState>,
-    Admin(admin): Admin,
-    session: tower_sessions::Session,
-    headers: HeaderMap,
+    press: Press,
     Path((id, action)): Path<(SourceId, String)>,
 ) -> Response {
     let Some(action) = SourceAction::parse(&action) else {
-        return (StatusCode::NOT_FOUND, "No such action.").into_response();
+        return no_such_action();
     };
-    let outcome = admin::source_action(&state.pool, &Actor::from(&admin), id, action)
+    let outcome = admin::source_action(&state.pool, &press.actor(), id, action)
         .await
         .map(|()| format!("Source {id}: done."));
-    done(&session, &headers, outcome).await
+    press.done(outcome).await
 }
 
 /// `POST /admin/stripe-events/{id}/reprocess`: processes a stored event again.
 pub async fn reprocess(
     State(state): State<AppState>,
-    Admin(admin): Admin,
-    session: tower_sessions::Session,
-    headers: HeaderMap,
+    press: Press,
     Path(id): Path<String>,
 ) -> Response {
     let outcome = async {
-        admin::reprocess_event(&state.pool, &Actor::from(&admin), &id).await?;
+        admin::reprocess_event(&state.pool, &press.actor(), &id).await?;
         if let Err(error) = jobs::enqueue_stripe_event(
             &state.pool,
             ProcessStripeEvent {
@@ -216,23 +230,19 @@ pub async fn reprocess(
         Ok(format!("Stripe event {id} will be processed again."))
     }
     .await;
-    done(&session, &headers, outcome).await
+    press.done(outcome).await
 }
 
 /// `POST /admin/jobs/{id}/retry` and `/discard`.
 pub async fn job(
     State(state): State<AppState>,
-    Admin(admin): Admin,
-    session: tower_sessions::Session,
-    headers: HeaderMap,
+    press: Press,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    let retry = match action.as_str() {
-        "retry" => true,
-        "discard" => false,
-        _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
+    let Some(retry) = either(&action, "retry", "discard") else {
+        return no_such_action();
     };
-    let outcome = admin::job_action(&state.pool, &*state.jobs, &Actor::from(&admin), &id, retry)
+    let outcome = admin::job_action(&state.pool, &*state.jobs, &press.actor(), &id, retry)
         .await
         .map(|()| {
             if retry {
@@ -241,14 +251,14 @@ pub async fn job(
                 format!("Job {id} was discarded.")
             }
         });
-    done(&session, &headers, outcome).await
+    press.done(outcome).await
 }
 
 /// `POST /admin/view-as/stop`: back to being the administrator.
 pub async fn stop_view_as(
     State(state): State<AppState>,
     impersonation: Option<Extension<Impersonation>>,
-    session: tower_sessions::Session,
+    session: Session,
 ) -> Response {
     let Some(Extension(impersonation)) = impersonation else {
         return Redirect::to(CONSOLE).into_response();

@@ -15,8 +15,8 @@ use app::{
 };
 use axum::{
     body::Body,
-    extract::{Query, State},
-    http::{HeaderValue, header},
+    extract::{FromRequestParts, Query, State},
+    http::{HeaderValue, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -39,33 +39,28 @@ pub struct ExportParams {
     to: Option<String>,
 }
 
+/// What the export is written as: the extension of the path asked for (`export.csv`,
+/// `export.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub enum Format {
     Csv,
     Json,
 }
 
-/// `GET /api/v1/trackers/{id}/export.csv`.
-pub async fn csv(
-    state: State<AppState>,
-    caller: ApiCaller,
-    id: ApiPath<TrackerId>,
-    params: Query<ExportParams>,
-) -> Result<Response, ApiError> {
-    export(state, caller, id, params, Format::Csv).await
+impl<S: Send + Sync> FromRequestParts<S> for Format {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.uri.path().rsplit_once('.') {
+            Some((_, "csv")) => Ok(Format::Csv),
+            Some((_, "json")) => Ok(Format::Json),
+            _ => Err(ApiError::not_found()),
+        }
+    }
 }
 
-/// `GET /api/v1/trackers/{id}/export.json`.
-pub async fn json(
-    state: State<AppState>,
-    caller: ApiCaller,
-    id: ApiPath<TrackerId>,
-    params: Query<ExportParams>,
-) -> Result<Response, ApiError> {
-    export(state, caller, id, params, Format::Json).await
-}
-
-async fn export(
+/// `GET /api/v1/trackers/{id}/export.csv` and `export.json`.
+pub async fn export(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiPath(id): ApiPath<TrackerId>,

@@ -5,7 +5,10 @@ use app::{
     api::flash::Flash,
     server::auth::{FLASH, USER_ID},
 };
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
 use tower_sessions::{Expiry, Session};
 
 /// Redirects to `to`, leaving `flash` for the page there. A visitor who is not signed in
@@ -37,4 +40,19 @@ pub async fn unexpected(
         to,
     )
     .await
+}
+
+/// Which of a button's two actions the path names: `true` for `yes`, `false` for `no`,
+/// `None` for any other.
+pub fn either(action: &str, yes: &str, no: &str) -> Option<bool> {
+    match action {
+        _ if action == yes => Some(true),
+        _ if action == no => Some(false),
+        _ => None,
+    }
+}
+
+/// The answer to a path that names no action of the button's.
+pub fn no_such_action() -> Response {
+    (StatusCode::NOT_FOUND, "No such action.").into_response()
 }

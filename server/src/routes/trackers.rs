@@ -368,37 +368,20 @@ pub async fn add_from_form(
     }
 }
 
-/// `POST /dashboard/trackers/{id}/share` (the dashboard's button).
-pub async fn share_from_form(
+/// `POST /dashboard/trackers/{id}/share` and `/unshare` (the dashboard's buttons).
+pub async fn sharing_from_form(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     session: tower_sessions::Session,
-    Path(id): Path<String>,
-) -> Response {
-    sharing_form(state, auth, session, id, true).await
-}
-
-/// `POST /dashboard/trackers/{id}/unshare` (the dashboard's button).
-pub async fn unshare_from_form(
-    State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    session: tower_sessions::Session,
-    Path(id): Path<String>,
-) -> Response {
-    sharing_form(state, auth, session, id, false).await
-}
-
-async fn sharing_form(
-    state: AppState,
-    auth: Auth,
-    session: tower_sessions::Session,
-    id: String,
-    share: bool,
+    Path((id, action)): Path<(String, String)>,
 ) -> Response {
     use app::{api::flash::Flash, domain::NextPath};
 
-    use super::forms::{redirect_with, unexpected};
+    use super::forms::{either, no_such_action, redirect_with, unexpected};
 
+    let Some(share) = either(&action, "share", "unshare") else {
+        return no_such_action();
+    };
     let Some(user) = auth.0 else {
         return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
     };

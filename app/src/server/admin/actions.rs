@@ -6,7 +6,7 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::{Actor, AdminError, audit};
+use super::{Actor, AdminError, audit, commit_audited};
 use crate::{
     domain::{SourceId, UserId, WorkspaceId},
     server::{
@@ -72,15 +72,14 @@ pub async fn suspend_user(
     } else {
         "user.unsuspend"
     };
-    audit(
-        &mut transaction,
+    commit_audited(
+        transaction,
         actor,
         action,
         &format!("user:{user_id}"),
         json!({ "email": email }),
     )
     .await?;
-    transaction.commit().await?;
     Ok(())
 }
 
@@ -118,15 +117,14 @@ pub async fn delete_user(
         })?;
     let mut transaction = pool.begin().await?;
     crate::server::db::users::delete_in(&mut transaction, user_id).await?;
-    audit(
-        &mut transaction,
+    commit_audited(
+        transaction,
         actor,
         "user.delete",
         &format!("user:{user_id}"),
         json!({ "email": email }),
     )
     .await?;
-    transaction.commit().await?;
     Ok(email)
 }
 
@@ -191,15 +189,14 @@ pub async fn set_plan(
     }
     let mut transaction = pool.begin().await?;
     billing::store::set_override(&mut transaction, workspace_id, plan).await?;
-    audit(
-        &mut transaction,
+    commit_audited(
+        transaction,
         actor,
         "workspace.set_plan",
         &format!("workspace:{workspace_id}"),
         json!({ "plan": plan.unwrap_or("subscription") }),
     )
     .await?;
-    transaction.commit().await?;
     Ok(billing::store::apply_plan(pool, workspace_id, Utc::now(), grace).await?)
 }
 
@@ -252,18 +249,11 @@ pub async fn source_action(
         return Err(AdminError::NotFound("There is no such source.".into()));
     }
     match action {
-        SourceAction::Pause => {
+        SourceAction::Pause | SourceAction::Resume => {
             sqlx::query!(
-                "UPDATE sources SET paused_by_admin = true WHERE id = $1",
+                "UPDATE sources SET paused_by_admin = $2 WHERE id = $1",
                 source_id as SourceId,
-            )
-            .execute(&mut *transaction)
-            .await?
-        }
-        SourceAction::Resume => {
-            sqlx::query!(
-                "UPDATE sources SET paused_by_admin = false WHERE id = $1",
-                source_id as SourceId,
+                action == SourceAction::Pause,
             )
             .execute(&mut *transaction)
             .await?
@@ -291,15 +281,14 @@ pub async fn source_action(
     if matches!(action, SourceAction::Pause | SourceAction::Resume) {
         refresh_schedule(&mut *transaction, source_id).await?;
     }
-    audit(
-        &mut transaction,
+    commit_audited(
+        transaction,
         actor,
         action.name(),
         &format!("source:{source_id}"),
         json!({}),
     )
     .await?;
-    transaction.commit().await?;
     Ok(())
 }
 
@@ -322,15 +311,14 @@ pub async fn reprocess_event(
             "There is no such Stripe event.".into(),
         ));
     }
-    audit(
-        &mut transaction,
+    commit_audited(
+        transaction,
         actor,
         "stripe_event.reprocess",
         &format!("stripe_event:{event_id}"),
         json!({}),
     )
     .await?;
-    transaction.commit().await?;
     Ok(())
 }
 
@@ -360,14 +348,13 @@ pub async fn job_action(
             ));
         }
     }
-    audit(
-        &mut transaction,
+    commit_audited(
+        transaction,
         actor,
         if retry { "job.retry" } else { "job.discard" },
         &format!("job:{job_id}"),
         json!({}),
     )
     .await?;
-    transaction.commit().await?;
     Ok(())
 }

@@ -133,7 +133,8 @@ fn minutes(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn seconds(at: DateTime<Utc>) -> String {
+/// How the console writes a time: to the second, in UTC.
+pub fn console_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
@@ -187,7 +188,7 @@ pub async fn user_page(
     .await?
     .into_iter()
     .map(|row| ConsoleSignIn {
-        at: seconds(row.at),
+        at: console_time(row.at),
         ip: row.ip,
         user_agent: row.user_agent,
         outcome: row.outcome,
@@ -322,7 +323,7 @@ pub async fn stripe_events(pool: &PgPool) -> Result<Vec<EventRow>, sqlx::Error> 
             status: row.status,
             attempts: row.attempts,
             error: row.error,
-            received_at: seconds(row.received_at),
+            received_at: console_time(row.received_at),
             workspace_id: row.workspace_id.map(|id| id.to_string()),
         })
         .collect())
@@ -353,7 +354,7 @@ struct AuditRecord {
 impl From<AuditRecord> for AuditRow {
     fn from(record: AuditRecord) -> Self {
         AuditRow {
-            at: seconds(record.at),
+            at: console_time(record.at),
             actor: record.actor_email,
             action: record.action,
             target: record.target,
@@ -385,7 +386,7 @@ pub async fn sources(
     )
     .fetch_all(pool)
     .await?;
-    let format = |at: Option<DateTime<Utc>>| at.map(seconds);
+    let format = |at: Option<DateTime<Utc>>| at.map(console_time);
     Ok(rows
         .into_iter()
         .map(|row| SourceRow {
@@ -415,20 +416,5 @@ pub async fn sources(
 pub async fn jobs(
     queue: &dyn JobQueue,
 ) -> Result<(Vec<(String, String, i64)>, Vec<ConsoleJob>), sqlx::Error> {
-    let counts = queue.counts().await?;
-    let failed = queue
-        .failed()
-        .await?
-        .into_iter()
-        .map(|job| ConsoleJob {
-            id: job.id,
-            queue: job.queue,
-            status: job.status,
-            attempts: job.attempts,
-            max_attempts: job.max_attempts,
-            error: job.error,
-            run_at: seconds(job.run_at),
-        })
-        .collect();
-    Ok((counts, failed))
+    Ok((queue.counts().await?, queue.failed().await?))
 }

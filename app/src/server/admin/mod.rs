@@ -11,7 +11,7 @@ pub use console::*;
 pub use figures::*;
 
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::{
     domain::UserId,
@@ -66,4 +66,16 @@ pub async fn audit(
     .await?;
     tracing::info!(actor = %actor.email, action, target, "admin action");
     Ok(())
+}
+
+/// Writes the audit record of an action done in `transaction`, and commits both.
+pub async fn commit_audited(
+    mut transaction: Transaction<'_, Postgres>,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: Value,
+) -> Result<(), sqlx::Error> {
+    audit(&mut transaction, actor, action, target, detail).await?;
+    transaction.commit().await
 }

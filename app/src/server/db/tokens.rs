@@ -3,6 +3,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{TokenName, TokenScope, UserId, WorkspaceId};
+use crate::server::tokens::NewToken;
 
 /// A token as listed on the account page (never the token itself).
 #[derive(Debug, Clone)]
@@ -25,15 +26,15 @@ pub struct TokenCaller {
     pub workspace_name: String,
 }
 
-#[tracing::instrument(skip(pool, token_hash))]
+/// Stores `token` (its hash and display prefix; never the token itself).
+#[tracing::instrument(skip(pool, token))]
 pub async fn create(
     pool: impl sqlx::PgExecutor<'_>,
     workspace_id: WorkspaceId,
     created_by: UserId,
     name: &TokenName,
     scope: TokenScope,
-    token_hash: &[u8],
-    token_prefix: &str,
+    token: &NewToken,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar!(
         "INSERT INTO api_tokens (workspace_id, created_by, name, scope, token_hash, token_prefix)
@@ -43,8 +44,8 @@ pub async fn create(
         created_by as UserId,
         name.as_ref(),
         scope as TokenScope,
-        token_hash,
-        token_prefix,
+        &token.hash,
+        &token.display_prefix,
     )
     .fetch_one(pool)
     .await

@@ -23,8 +23,7 @@ impl TestApp {
             user.id,
             &app::domain::TokenName::parse("tests").expect("a name"),
             scope,
-            &token.hash,
-            &token.display_prefix,
+            &token,
         )
         .await
         .expect("create a token");
