@@ -16,16 +16,26 @@ pub struct UpstreamResponse {
 
 impl UpstreamResponse {
     /// The body read into `T`: a parse error with an excerpt when it is not JSON or not
-    /// shaped like `T` (serde's error names the field).
+    /// shaped like `T`, naming where in the document (`items[0].statistics.viewCount`).
     pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, FetchError> {
-        serde_json::from_slice(&self.body).map_err(|error| {
-            let message = if error.is_data() {
-                format!("{what} is not what was expected ({error})")
-            } else {
-                format!("{what} answered with invalid JSON ({error})")
-            };
-            FetchError::parse(message, &self.body)
-        })
+        let mut document = serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(&mut document)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let error = error.into_inner();
+                if error.is_data() {
+                    format!("{what} is not what was expected (at `{path}`: {error})")
+                } else {
+                    format!("{what} answered with invalid JSON ({error})")
+                }
+            })
+            .and_then(|value| {
+                document
+                    .end()
+                    .map(|()| value)
+                    .map_err(|error| format!("{what} answered with invalid JSON ({error})"))
+            })
+            .map_err(|message| FetchError::parse(message, &self.body))
     }
 }
 
@@ -106,5 +116,46 @@ mod tests {
             "quota"
         );
         assert_eq!(upstream_message(b"plain"), "plain");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Answer {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Item {
+        count: u64,
+    }
+
+    fn parsed(body: &str) -> Result<Answer, String> {
+        let response = UpstreamResponse {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        };
+        response
+            .parse::<Answer>("The stand-in")
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_misshapen_answer_names_where_in_the_document() {
+        assert_eq!(
+            parsed(r#"{"items": [{"count": 1}]}"#).map(|answer| answer.items[0].count),
+            Ok(1)
+        );
+        let error = parsed(r#"{"items": [{"count": 1}, {"count": "many"}]}"#).expect_err("refused");
+        assert!(
+            error.contains("is not what was expected (at `items[1].count`: invalid type: string"),
+            "{error}"
+        );
+        let error = parsed(r#"{"items": [}"#).expect_err("refused");
+        assert!(error.contains("answered with invalid JSON"), "{error}");
+        let error = parsed(r#"{"items": []} trailing"#).expect_err("refused");
+        assert!(
+            error.contains("answered with invalid JSON (trailing characters"),
+            "{error}"
+        );
     }
 }
