@@ -1,4 +1,5 @@
-//! Pieces of the server-handled forms: labelled fields with their error, and messages.
+//! Pieces of the server-handled forms: labelled fields with their error, the flash messages
+//! a form comes back with, and forms that are one button.
 
 use leptos::prelude::*;
 
