@@ -66,10 +66,23 @@ pub fn prefers_dark() -> bool {
 pub fn draw_when_ready(
     id: String,
     chart: Rc<Chart>,
-    done: Rc<dyn Fn(Echarts)>,
-    failed: Rc<dyn Fn(String)>,
+    done: impl Fn(Echarts) + 'static,
+    failed: impl Fn(String) + 'static,
 ) {
-    attempt(id, chart, 600, done, failed);
+    attempt(id, chart, 600, Rc::new(done), Rc::new(failed));
+}
+
+/// The `failed` of [`draw_when_ready`] for a chart whose data is also in `tables` ("the
+/// table below"): `problem` says what went wrong and where the data is.
+pub fn not_drawn(
+    problem: RwSignal<Option<String>>,
+    tables: &'static str,
+) -> impl Fn(String) + 'static {
+    move |reason| {
+        problem.set(Some(format!(
+            "The chart could not be drawn ({reason}); the data is in {tables}."
+        )));
+    }
 }
 
 fn attempt(

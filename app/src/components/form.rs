@@ -1,6 +1,20 @@
-//! Pieces of the server-handled forms: labelled fields with their error, and messages.
+//! Pieces of the server-handled forms: labelled fields with their error, the flash messages
+//! a form comes back with, and forms that are one button.
 
 use leptos::prelude::*;
+
+use crate::{
+    api::{flash::Flash, session::get_flash},
+    domain::Password,
+};
+
+/// The flash messages of the request that led here (read once per page load).
+pub type FlashResource = Resource<Result<Option<Flash>, ServerFnError>>;
+
+/// Reads the flash messages; made in a route's component (see `SignedIn`).
+pub fn flash_resource() -> FlashResource {
+    Resource::new(|| (), |_| get_flash())
+}
 
 /// A labelled input with the error for it, if any.
 #[component]
@@ -38,6 +52,39 @@ pub fn Field(
     }
 }
 
+/// A labelled `select` of the `option`s in `children`, with the error for it, if any.
+#[component]
+pub fn SelectField(
+    #[prop(into)] id: String,
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional_no_strip)] error: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    let invalid = error.is_some();
+    view! {
+        <div class="field" class:field-invalid=invalid>
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name>{children()}</select>
+            {error.map(|error| view! { <p class="field-error" role="alert">{error}</p> })}
+        </div>
+    }
+}
+
+/// A password input with its error, as long as a password may be.
+#[component]
+pub fn PasswordField(
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional_no_strip)] error: Option<String>,
+    autocomplete: &'static str,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <Field name label kind="password" error autocomplete hint maxlength=Password::MAX_LEN />
+    }
+}
+
 /// An error about a whole form.
 #[component]
 pub fn FormError(error: Option<String>) -> impl IntoView {
@@ -48,4 +95,43 @@ pub fn FormError(error: Option<String>) -> impl IntoView {
 #[component]
 pub fn Notice(notice: Option<String>) -> impl IntoView {
     notice.map(|notice| view! { <p class="notice" role="status">{notice}</p> })
+}
+
+/// The flash's notice and the error of the first of `forms` that has one.
+#[component]
+pub fn FlashMessages(flash: FlashResource, forms: &'static [&'static str]) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let flash = flash.await.ok().flatten();
+                let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
+                let error = forms
+                    .iter()
+                    .find_map(|form| Flash::of(&flash, form))
+                    .and_then(|flash| flash.error);
+                view! {
+                    <Notice notice />
+                    <FormError error />
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A form that posts to `action` with nothing but its button (`label`: the button's
+/// accessible name when its text alone would be ambiguous).
+#[component]
+pub fn PostButton(
+    action: String,
+    #[prop(into)] text: String,
+    #[prop(optional, into)] label: Option<String>,
+    /// Laid out in line with other buttons.
+    #[prop(optional)]
+    inline: bool,
+) -> impl IntoView {
+    view! {
+        <form method="post" action=action class=inline.then_some("inline-form")>
+            <button type="submit" class="button-secondary" aria-label=label>{text}</button>
+        </form>
+    }
 }

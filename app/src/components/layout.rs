@@ -1,4 +1,4 @@
-//! The header and footer around every page.
+//! The header and footer around every page, and the panels pages are made of.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -70,5 +70,23 @@ pub fn SiteFooter() -> impl IntoView {
         <footer class="site-footer">
             <p>"Upcount — the numbers of the Internet, over time."</p>
         </footer>
+    }
+}
+
+/// A titled part of a page: a `section` labelled by its `h2` (whose id is `title_id`).
+#[component]
+pub fn Panel(
+    title_id: &'static str,
+    title: &'static str,
+    /// For what cannot be undone.
+    #[prop(optional)]
+    danger: bool,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="panel" class:panel-danger=danger aria-labelledby=title_id>
+            <h2 id=title_id>{title}</h2>
+            {children()}
+        </section>
     }
 }

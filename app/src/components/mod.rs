@@ -8,3 +8,4 @@ pub mod feedback;
 pub mod form;
 pub mod layout;
 pub mod polls;
+pub mod table;

@@ -9,16 +9,22 @@ use crate::{
     api::{
         account::{TokenSummary, list_tokens},
         flash::Flash,
-        session::{Viewer, get_flash},
+        session::Viewer,
     },
-    components::form::{Field, FormError, Notice},
-    domain::{Password, TokenName},
+    components::{
+        form::{
+            Field, FlashResource, FormError, Notice, PasswordField, PostButton, SelectField,
+            flash_resource,
+        },
+        layout::Panel,
+    },
+    domain::TokenName,
 };
 
 #[component]
 pub fn Account() -> impl IntoView {
     // Made here, not in the page (see `SignedIn`).
-    let flash = Resource::new(|| (), |_| get_flash());
+    let flash = flash_resource();
     let tokens = Resource::new(|| (), |_| list_tokens());
     view! {
         <Title text="Account" />
@@ -29,7 +35,7 @@ pub fn Account() -> impl IntoView {
 #[component]
 fn AccountPage(
     viewer: Viewer,
-    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    flash: FlashResource,
     tokens: Resource<Result<Vec<TokenSummary>, ServerFnError>>,
 ) -> impl IntoView {
     view! {
@@ -93,15 +99,7 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
                                     <td>{token.created.clone()}</td>
                                     <td>{token.last_used.clone().unwrap_or_else(|| "never".into())}</td>
                                     <td>
-                                        <form method="post" action=action>
-                                            <button
-                                                class="button-secondary"
-                                                type="submit"
-                                                aria-label=format!("Revoke {}", token.name)
-                                            >
-                                                "Revoke"
-                                            </button>
-                                        </form>
+                                        <PostButton action text="Revoke" label=format!("Revoke {}", token.name) />
                                     </td>
                                 </tr>
                             }
@@ -115,8 +113,7 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
     };
     let scope = messages.value("scope");
     view! {
-        <section class="panel" aria-labelledby="tokens-title">
-            <h2 id="tokens-title">"API tokens"</h2>
+        <Panel title_id="tokens-title" title="API tokens">
             <p class="muted">
                 "Scripts call the API with " <code>"Authorization: Bearer upc_…"</code>
                 ". Read-only tokens cannot change anything."
@@ -131,71 +128,59 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
                     error=messages.field_error("name")
                     maxlength=TokenName::MAX_LEN
                 />
-                <div class="field">
-                    <label for="field-scope">"Scope"</label>
-                    <select id="field-scope" name="scope">
-                        <option value="read" selected=scope != "write">"Read-only"</option>
-                        <option value="write" selected=scope == "write">"Read-write"</option>
-                    </select>
-                    {messages.field_error("scope").map(|error| view! { <p class="field-error" role="alert">{error}</p> })}
-                </div>
+                <SelectField id="field-scope" name="scope" label="Scope" error=messages.field_error("scope")>
+                    <option value="read" selected=scope != "write">"Read-only"</option>
+                    <option value="write" selected=scope == "write">"Read-write"</option>
+                </SelectField>
                 <button class="button" type="submit">"Create token"</button>
             </form>
-        </section>
+        </Panel>
     }
 }
 
 #[component]
 fn ChangePassword(messages: Flash) -> impl IntoView {
     view! {
-        <section class="panel" aria-labelledby="password-title">
-            <h2 id="password-title">"Change password"</h2>
+        <Panel title_id="password-title" title="Change password">
             <p class="muted">"Your other sessions are signed out when you change it."</p>
             <form method="post" action="/account/password" class="form">
                 <FormError error=messages.error.clone() />
-                <Field
+                <PasswordField
                     name="current_password"
                     label="Current password"
-                    kind="password"
                     error=messages.field_error("current_password")
                     autocomplete="current-password"
-                    maxlength=Password::MAX_LEN
                 />
-                <Field
+                <PasswordField
                     name="new_password"
                     label="New password"
-                    kind="password"
                     error=messages.field_error("new_password")
                     autocomplete="new-password"
                     hint="10 to 128 characters."
-                    maxlength=Password::MAX_LEN
                 />
                 <button class="button" type="submit">"Change password"</button>
             </form>
-        </section>
+        </Panel>
     }
 }
 
 #[component]
 fn DeleteAccount(messages: Flash) -> impl IntoView {
     view! {
-        <section class="panel panel-danger" aria-labelledby="delete-title">
-            <h2 id="delete-title">"Delete account"</h2>
+        <Panel title_id="delete-title" title="Delete account" danger=true>
             <p class="muted">
                 "Deletes your account and, if nobody else is in it, your workspace with all its trackers and tokens. This cannot be undone."
             </p>
             <form method="post" action="/account/delete" class="form">
                 <FormError error=messages.error.clone() />
-                <Field
+                <PasswordField
                     name="password"
                     label="Your password"
-                    kind="password"
                     error=messages.field_error("password")
                     autocomplete="current-password"
-                    maxlength=Password::MAX_LEN
                 />
                 <button class="button button-danger" type="submit">"Delete my account"</button>
             </form>
-        </section>
+        </Panel>
     }
 }

@@ -7,18 +7,22 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::{
-    admin::{AuditTable, PlanForm, UserActions, action_button, none_row},
+    admin::{AdminTable, AuditTable, PlanForm, UserActions, action_button, role_badges},
     not_found::NotFound,
     signed_in::SignedIn,
 };
 use crate::{
     api::{
-        admin::{ConsoleSignIn, ConsoleUserPage, ConsoleWorkspace, admin_user},
+        admin::{
+            ConsoleSignIn, ConsoleToken, ConsoleTracker, ConsoleUserPage, ConsoleWorkspace,
+            admin_user,
+        },
         billing::describe_interval,
-        flash::Flash,
-        session::get_flash,
     },
-    components::form::{FormError, Notice},
+    components::{
+        form::{FlashMessages, FlashResource, flash_resource},
+        layout::Panel,
+    },
 };
 
 #[component]
@@ -27,7 +31,7 @@ pub fn AdminUser() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     // Made here, not in the page (see `SignedIn`).
     let user = Resource::new(id, admin_user);
-    let flash = Resource::new(|| (), |_| get_flash());
+    let flash = flash_resource();
     view! {
         <Title text="User · Admin" />
         <SignedIn path=format!("/admin/users/{}", id()) admin_only=true page=move |_| view! { <UserPage user flash /> } />
@@ -37,20 +41,16 @@ pub fn AdminUser() -> impl IntoView {
 #[component]
 fn UserPage(
     user: Resource<Result<Option<ConsoleUserPage>, ServerFnError>>,
-    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    flash: FlashResource,
 ) -> impl IntoView {
     view! {
         <section class="admin" aria-labelledby="admin-user-title">
             <p><a href="/admin">"← Admin console"</a></p>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let flash = flash.await.ok().flatten();
-                    let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
-                    let error = Flash::of(&flash, "admin").and_then(|flash| flash.error);
                     match user.await {
                         Ok(Some(user)) => view! {
-                            <Notice notice />
-                            <FormError error />
+                            <FlashMessages flash forms=&["admin"] />
                             <UserView user />
                         }
                             .into_any(),
@@ -75,8 +75,7 @@ fn UserView(user: ConsoleUserPage) -> impl IntoView {
         {view! {
             <h1 id="admin-user-title">
                 {user.email.clone()}
-                {(user.role == "admin").then(|| view! { " " <span class="badge">"admin"</span> })}
-                {user.suspended_since.is_some().then(|| view! { " " <span class="badge badge-warn">"suspended"</span> })}
+                {role_badges(&user.role, user.suspended_since.is_some())}
             </h1>
             <dl class="facts">
                 <div><dt>"Id"</dt><dd><code>{user.id.clone()}</code></dd></div>
@@ -91,33 +90,15 @@ fn UserView(user: ConsoleUserPage) -> impl IntoView {
 
         {user.workspaces.into_iter().map(|workspace| view! { <WorkspacePanel workspace /> }.into_any()).collect_view()}
 
-        {view! {
-        <section class="panel" aria-labelledby="sign-ins-title">
-            <h2 id="sign-ins-title">"Sign-in history"</h2>
+        <Panel title_id="sign-ins-title" title="Sign-in history">
             <p class="muted">
                 {if total as usize > shown { format!("The newest {shown} of {total}.") } else { format!("{total} in all.") }}
             </p>
-            <div class="table-scroll">
-                <table class="admin-table" data-testid="sign-ins">
-                    <thead><tr>
-                        <th scope="col">"When"</th><th scope="col">"Outcome"</th>
-                        <th scope="col">"Address"</th><th scope="col">"Browser"</th>
-                    </tr></thead>
-                    <tbody>
-                        {none_row(user.sign_ins.is_empty(), 4, "Never signed in.")}
-                        {user.sign_ins.into_iter().map(|sign_in| view! { <SignInLine sign_in /> }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </section>
-        }.into_any()}
-
-        {view! {
-        <section class="panel" aria-labelledby="user-audit-title">
-            <h2 id="user-audit-title">"Admin actions"</h2>
+            <AdminTable columns=&["When", "Outcome", "Address", "Browser"] rows=user.sign_ins row=|sign_in| view! { <SignInLine sign_in /> } none="Never signed in." testid="sign-ins" />
+        </Panel>
+        <Panel title_id="user-audit-title" title="Admin actions">
             <AuditTable rows=user.audit testid="user-audit" empty="No admin has acted on this user." />
-        </section>
-        }.into_any()}
+        </Panel>
     }
 }
 
@@ -183,6 +164,17 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
         .clone()
         .unwrap_or_else(|| "subscription".into());
     let more = workspace.tracker_total - workspace.trackers.len() as i64;
+    let token_line = |token: ConsoleToken| {
+        view! {
+            <tr>
+                <td>{token.name}</td>
+                <td><code>{format!("{}…", token.prefix)}</code></td>
+                <td>{token.scope}</td>
+                <td>{token.created_at} {token.created_by.map(|by| format!(" by {by}"))}</td>
+                <td>{token.last_used_at.unwrap_or_else(|| "never".into())}</td>
+            </tr>
+        }
+    };
     view! {
         <section class="panel" aria-label=format!("Workspace {}", workspace.name) data-testid=format!("workspace-{}", workspace.id)>
             {view! {
@@ -205,67 +197,35 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
             </div>
             }.into_any()}
 
-            {view! {
             <h3>"Trackers"</h3>
-            <div class="table-scroll">
-                <table class="admin-table" data-testid="trackers">
-                    <thead><tr>
-                        <th scope="col">"Tracker"</th><th scope="col">"Source"</th><th scope="col">"Interval"</th>
-                        <th scope="col">"State"</th><th scope="col">"Last poll"</th><th scope="col">"Actions"</th>
-                    </tr></thead>
-                    <tbody>
-                        {none_row(workspace.trackers.is_empty(), 6, "No trackers.")}
-                        {workspace.trackers.into_iter().map(|tracker| {
-                            let state = if tracker.paused_by_plan {
-                                "paused by the plan".to_string()
-                            } else if tracker.paused {
-                                "paused".to_string()
-                            } else {
-                                format!("source {}", tracker.source_state)
-                            };
-                            let source = tracker.source_id;
-                            view! {
-                                <tr>
-                                    <td>{tracker.label}<br /><span class="muted">{format!("added {}", tracker.created_at)}</span></td>
-                                    <td><code>{tracker.kind}</code> " " {tracker.key}<br /><code class="muted">{format!("source {source}")}</code></td>
-                                    <td>{describe_interval(tracker.interval_secs)}</td>
-                                    <td>{state}</td>
-                                    <td>{tracker.last_poll_at.unwrap_or_else(|| "never".into())}</td>
-                                    <td class="actions">
-                                        {action_button(format!("/admin/sources/{source}/poll-now"), format!("Poll source {source} now"))}
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <AdminTable columns=&["Tracker", "Source", "Interval", "State", "Last poll", "Actions"] rows=workspace.trackers row=|tracker| view! { <TrackerLine tracker /> } none="No trackers." testid="trackers" />
             {(more > 0).then(|| view! { <p class="muted">{format!("And {more} older trackers.")}</p> })}
-            }.into_any()}
-
-            {view! {
             <h3>"API tokens"</h3>
-            <div class="table-scroll">
-                <table class="admin-table" data-testid="tokens">
-                    <thead><tr>
-                        <th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Scope"</th>
-                        <th scope="col">"Created"</th><th scope="col">"Last used"</th>
-                    </tr></thead>
-                    <tbody>
-                        {none_row(workspace.tokens.is_empty(), 5, "No API tokens.")}
-                        {workspace.tokens.into_iter().map(|token| view! {
-                            <tr>
-                                <td>{token.name}</td>
-                                <td><code>{format!("{}…", token.prefix)}</code></td>
-                                <td>{token.scope}</td>
-                                <td>{token.created_at} {token.created_by.map(|by| format!(" by {by}"))}</td>
-                                <td>{token.last_used_at.unwrap_or_else(|| "never".into())}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            }.into_any()}
+            <AdminTable columns=&["Name", "Token", "Scope", "Created", "Last used"] rows=workspace.tokens row=token_line none="No API tokens." testid="tokens" />
         </section>
+    }
+}
+
+#[component]
+fn TrackerLine(tracker: ConsoleTracker) -> impl IntoView {
+    let state = if tracker.paused_by_plan {
+        "paused by the plan".to_string()
+    } else if tracker.paused {
+        "paused".to_string()
+    } else {
+        format!("source {}", tracker.source_state)
+    };
+    let source = tracker.source_id;
+    view! {
+        <tr>
+            <td>{tracker.label}<br /><span class="muted">{format!("added {}", tracker.created_at)}</span></td>
+            <td><code>{tracker.kind}</code> " " {tracker.key}<br /><code class="muted">{format!("source {source}")}</code></td>
+            <td>{describe_interval(tracker.interval_secs)}</td>
+            <td>{state}</td>
+            <td>{tracker.last_poll_at.unwrap_or_else(|| "never".into())}</td>
+            <td class="actions">
+                {action_button(format!("/admin/sources/{source}/poll-now"), format!("Poll source {source} now"))}
+            </td>
+        </tr>
     }
 }

@@ -6,57 +6,38 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::{flash::Flash, session::get_flash},
-    components::form::{Field, FormError, Notice},
-    domain::{Email, NextPath, Password},
+    api::flash::Flash,
+    components::form::{Field, FormError, Notice, PasswordField, flash_resource},
+    domain::{Email, NextPath},
 };
 
 #[component]
 pub fn SignIn() -> impl IntoView {
     view! {
-        <Title text="Sign in" />
-        <AuthForm
-            form="sign-in"
-            title="Sign in"
-            action="/sign-in"
-            submit="Sign in"
-            password_autocomplete="current-password"
-            other=view! {
-                <p class="auth-other">"New to Upcount? " <a href="/sign-up">"Create an account"</a></p>
-            }
-                .into_any()
-        />
+        <AuthForm form="sign-in" tab="Sign in" title="Sign in" submit="Sign in" password_autocomplete="current-password"
+            other=("New to Upcount? ", "/sign-up", "Create an account") />
     }
 }
 
 #[component]
 pub fn SignUp() -> impl IntoView {
     view! {
-        <Title text="Sign up" />
-        <AuthForm
-            form="sign-up"
-            title="Create your account"
-            action="/sign-up"
-            submit="Create account"
-            password_autocomplete="new-password"
-            password_hint="10 to 128 characters."
-            other=view! {
-                <p class="auth-other">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
-            }
-                .into_any()
-        />
+        <AuthForm form="sign-up" tab="Sign up" title="Create your account" submit="Create account" password_autocomplete="new-password"
+            password_hint="10 to 128 characters." other=("Already have an account? ", "/sign-in", "Sign in") />
     }
 }
 
+/// The form `form`, posted to `/{form}`, under the page title `tab`; `other` (a question,
+/// then the address and text of a link) leads to the other form.
 #[component]
 fn AuthForm(
     form: &'static str,
+    tab: &'static str,
     title: &'static str,
-    action: &'static str,
     submit: &'static str,
     password_autocomplete: &'static str,
     #[prop(optional)] password_hint: &'static str,
-    other: AnyView,
+    other: (&'static str, &'static str, &'static str),
 ) -> impl IntoView {
     let query = use_query_map();
     let next = move || {
@@ -64,8 +45,10 @@ fn AuthForm(
             .as_ref()
             .to_string()
     };
-    let flash = Resource::new(|| (), |_| get_flash());
+    let flash = flash_resource();
+    let (question, other_href, other_text) = other;
     view! {
+        <Title text=tab />
         <section class="auth-card" aria-labelledby="auth-title">
             <h1 id="auth-title">{title}</h1>
             <Suspense fallback=|| ()>
@@ -75,7 +58,7 @@ fn AuthForm(
                     let messages = Flash::of(&flash, form).unwrap_or_default();
                     view! {
                         <Notice notice />
-                        <form method="post" action=action class="form" novalidate=true>
+                        <form method="post" action=format!("/{form}") class="form" novalidate=true>
                             <input type="hidden" name="next" value=next />
                             <FormError error=messages.error.clone() />
                             <Field
@@ -87,21 +70,19 @@ fn AuthForm(
                                 autocomplete="email"
                                 maxlength=Email::MAX_LEN
                             />
-                            <Field
+                            <PasswordField
                                 name="password"
                                 label="Password"
-                                kind="password"
                                 error=messages.field_error("password")
                                 autocomplete=password_autocomplete
                                 hint=password_hint
-                                maxlength=Password::MAX_LEN
                             />
                             <button class="button" type="submit">{submit}</button>
                         </form>
                     }
                 })}
             </Suspense>
-            {other}
+            <p class="auth-other">{question} <a href=other_href>{other_text}</a></p>
         </section>
     }
 }

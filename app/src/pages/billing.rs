@@ -8,12 +8,11 @@ use leptos_router::hooks::use_query_map;
 
 use super::signed_in::SignedIn;
 use crate::{
-    api::{
-        billing::{BillingView, Plan, describe_days, describe_interval, get_billing, list_plans},
-        flash::Flash,
-        session::get_flash,
+    api::billing::{BillingView, Plan, describe_days, describe_interval, get_billing, list_plans},
+    components::{
+        feedback::Loaded,
+        form::{FlashMessages, FlashResource, flash_resource},
     },
-    components::form::{FormError, Notice},
 };
 
 fn limits(plan: &Plan) -> impl IntoView + use<> {
@@ -36,32 +35,25 @@ pub fn Pricing() -> impl IntoView {
         <section class="pricing" aria-labelledby="pricing-title">
             <h1 id="pricing-title">"Pricing"</h1>
             <p class="lede">"Start free. Upgrade when you track more, or more often."</p>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match plans.await {
-                        Ok(plans) => view! {
-                            <div class="plan-grid">
-                                {plans
-                                    .into_iter()
-                                    .map(|(plan, _)| view! {
-                                        <article class="plan-card" data-plan=plan.id.clone()>
-                                            <h2>{plan.name.clone()}</h2>
-                                            <p class="plan-price">{plan.price()}</p>
-                                            {limits(&plan)}
-                                        </article>
-                                    })
-                                    .collect_view()}
-                            </div>
-                            <p><a class="button" href="/billing">"Choose a plan"</a></p>
-                        }
-                            .into_any(),
-                        Err(_) => view! {
-                            <p class="form-error" role="alert">"Could not load the plans. Please reload the page."</p>
-                        }
-                            .into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded
+                resource=plans
+                failed="Could not load the plans. Please reload the page."
+                ready=|plans| view! {
+                    <div class="plan-grid">
+                        {plans
+                            .into_iter()
+                            .map(|(plan, _)| view! {
+                                <article class="plan-card" data-plan=plan.id.clone()>
+                                    <h2>{plan.name.clone()}</h2>
+                                    <p class="plan-price">{plan.price()}</p>
+                                    {limits(&plan)}
+                                </article>
+                            })
+                            .collect_view()}
+                    </div>
+                    <p><a class="button" href="/billing">"Choose a plan"</a></p>
+                }
+            />
         </section>
     }
 }
@@ -70,7 +62,7 @@ pub fn Pricing() -> impl IntoView {
 #[component]
 pub fn Billing() -> impl IntoView {
     // Made here, not in the page (see `SignedIn`).
-    let flash = Resource::new(|| (), |_| get_flash());
+    let flash = flash_resource();
     let billing = Resource::new(|| (), |_| get_billing());
     view! {
         <Title text="Billing" />
@@ -84,7 +76,7 @@ fn date_of(rfc3339: &str) -> String {
 
 #[component]
 fn BillingPage(
-    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    flash: FlashResource,
     billing: Resource<Result<BillingView, ServerFnError>>,
 ) -> impl IntoView {
     let query = use_query_map();
@@ -95,27 +87,14 @@ fn BillingPage(
             {move || cancelled().then(|| view! {
                 <p class="notice" role="status">"Checkout was cancelled: nothing was charged."</p>
             })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let flash = flash.await.ok().flatten();
-                    let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
-                    let error = Flash::of(&flash, "checkout")
-                        .or_else(|| Flash::of(&flash, "portal"))
-                        .and_then(|flash| flash.error);
-                    match billing.await {
-                        Ok(view) => view! {
-                            <Notice notice />
-                            <FormError error />
-                            <BillingDetails view />
-                        }
-                            .into_any(),
-                        Err(_) => view! {
-                            <p class="form-error" role="alert">"Could not load your plan. Please reload the page."</p>
-                        }
-                            .into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded
+                resource=billing
+                failed="Could not load your plan. Please reload the page."
+                ready=move |view| view! {
+                    <FlashMessages flash forms=&["checkout", "portal"] />
+                    <BillingDetails view />
+                }
+            />
         </section>
     }
 }

@@ -9,10 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::signed_in::SignedIn;
 use crate::{
     api::compare::{Comparison, DrawnLine, MAX_COMPARED, draw_lines, get_comparison},
-    components::{
-        add_tracker::server_message,
-        feedback::{ErrorBox, ListSkeleton},
-    },
+    components::feedback::{ListSkeleton, load_failed},
     domain::ChartRange,
 };
 
@@ -60,13 +57,7 @@ where
                     let view_kind = request().3;
                     match comparison.await {
                         Ok(comparison) => view! { <CompareView comparison view_kind /> }.into_any(),
-                        Err(error) => view! {
-                            <ErrorBox
-                                message=format!("Could not load the comparison: {}", server_message(&error))
-                                retry=move || comparison.refetch()
-                            />
-                        }
-                        .into_any(),
+                        Err(error) => load_failed("the comparison", &error, move || comparison.refetch()),
                     }
                 })}
             </Suspense>
@@ -99,26 +90,25 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
             }
         })
         .collect_view();
-    let select =
-        |name: &'static str, label: &'static str, options: Vec<(String, String)>, current: &str| {
-            let options = options
-                .into_iter()
-                .map(|(value, text)| {
-                    let selected = value == current;
-                    view! { <option value=value selected=selected>{text}</option> }
-                })
-                .collect_view();
-            view! {
-                <div class="field">
-                    <label for=format!("compare-{name}")>{label}</label>
-                    <select id=format!("compare-{name}") name=name>{options}</select>
-                </div>
-            }
-        };
-    let ranges: Vec<(String, String)> = ChartRange::PRESETS
-        .into_iter()
-        .map(|range| (range.key().to_string(), range.label().to_string()))
-        .collect();
+    let select = |name: &'static str,
+                  label: &'static str,
+                  options: &[(&'static str, &'static str)],
+                  current: &str| {
+        let options = options
+            .iter()
+            .map(|&(value, text)| {
+                let selected = value == current;
+                view! { <option value=value selected=selected>{text}</option> }
+            })
+            .collect_view();
+        view! {
+            <div class="field">
+                <label for=format!("compare-{name}")>{label}</label>
+                <select id=format!("compare-{name}") name=name>{options}</select>
+            </div>
+        }
+    };
+    let ranges = ChartRange::PRESETS.map(|range| (range.key(), range.label()));
     let lines = draw_lines(&comparison.series, &view_kind, &comparison.align);
     let notes: Vec<String> = lines.iter().filter_map(|line| line.note.clone()).collect();
     let has_points = lines.iter().any(|line| !line.points.is_empty());
@@ -145,25 +135,9 @@ fn CompareView(comparison: Comparison, view_kind: String) -> impl IntoView {
                 <div class="checks">{choices}</div>
             </fieldset>
             <div class="form-row">
-                {select("range", "Range", ranges, comparison.range.key())}
-                {select(
-                    "view",
-                    "Show",
-                    vec![
-                        ("axes".into(), "Values, each on its own axis".into()),
-                        ("percent".into(), "% change since the start".into()),
-                    ],
-                    &view_kind,
-                )}
-                {select(
-                    "align",
-                    "Align by",
-                    vec![
-                        ("calendar".into(), "Calendar time".into()),
-                        ("launch".into(), "Time since first sample".into()),
-                    ],
-                    &comparison.align,
-                )}
+                {select("range", "Range", &ranges, comparison.range.key())}
+                {select("view", "Show", &[("axes", "Values, each on its own axis"), ("percent", "% change since the start")], &view_kind)}
+                {select("align", "Align by", &[("calendar", "Calendar time"), ("launch", "Time since first sample")], &comparison.align)}
             </div>
             <button class="button" type="submit">"Compare"</button>
         </form>
@@ -275,15 +249,11 @@ mod browser {
                 return;
             }
             let chart = Rc::new(build(&spec));
-            let done: Rc<dyn Fn(charming::Echarts)> = Rc::new(move |chart| {
+            let done = move |chart| {
                 instance.set_value(Some(chart));
                 set_drawn.set(true);
-            });
-            let failed: Rc<dyn Fn(String)> = Rc::new(move |reason| {
-                problem.set(Some(format!(
-                    "The chart could not be drawn ({reason}); the data is in the tables below."
-                )));
-            });
+            };
+            let failed = echarts::not_drawn(problem, "the tables below");
             echarts::draw_when_ready(id.clone(), chart, done, failed);
         });
         let handle = window_event_listener(ev::resize, move |_| {

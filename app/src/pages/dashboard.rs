@@ -11,15 +11,16 @@ use super::signed_in::SignedIn;
 use crate::{
     api::{
         flash::Flash,
-        session::{Viewer, get_flash},
+        session::Viewer,
         trackers::{
             Change, FormOptions, ProviderBadge, TrackerSummary, list_trackers, tracker_form_options,
         },
     },
     components::{
-        add_tracker::{AddTracker, server_message},
-        feedback::{ErrorBox, ListSkeleton},
-        form::Notice,
+        add_tracker::AddTracker,
+        feedback::{ListSkeleton, load_failed},
+        form::{FlashResource, Notice, PostButton, SelectField, flash_resource},
+        table::column_heads,
     },
     domain::SourceState,
 };
@@ -28,7 +29,7 @@ use crate::{
 pub fn Dashboard() -> impl IntoView {
     // Made here, not in the page: SignedIn may build the page more than once while it
     // waits for the viewer, and each resource must exist once, as in the browser.
-    let flash = Resource::new(|| (), |_| get_flash());
+    let flash = flash_resource();
     let trackers = Resource::new(|| (), |_| list_trackers());
     let form_options = Resource::new(|| (), |_| tracker_form_options());
     view! {
@@ -40,7 +41,7 @@ pub fn Dashboard() -> impl IntoView {
 #[component]
 fn DashboardPage(
     viewer: Viewer,
-    flash: Resource<Result<Option<Flash>, ServerFnError>>,
+    flash: FlashResource,
     trackers: Resource<Result<Vec<TrackerSummary>, ServerFnError>>,
     form_options: Resource<Result<FormOptions, ServerFnError>>,
 ) -> impl IntoView {
@@ -73,13 +74,7 @@ fn DashboardPage(
                     let list_options = view_options();
                     let trackers_view = match list {
                         Ok(list) => view! { <Trackers trackers=Ok(list) options=list_options /> }.into_any(),
-                        Err(error) => view! {
-                            <ErrorBox
-                                message=format!("Could not load your trackers: {}", server_message(&error))
-                                retry=move || trackers.refetch()
-                            />
-                        }
-                        .into_any(),
+                        Err(error) => load_failed("your trackers", &error, move || trackers.refetch()),
                     };
                     view! {
                         <Notice notice />
@@ -153,29 +148,20 @@ fn Toolbar(kinds: Vec<String>, options: ListOptions) -> impl IntoView {
                 <label for="list-q">"Search"</label>
                 <input id="list-q" name="q" type="search" value=options.search.clone() />
             </div>
-            <div class="field">
-                <label for="list-kind">"Provider"</label>
-                <select id="list-kind" name="kind">
-                    {option("", "All", &options.kind)}
-                    {kinds.iter().map(|kind| option(kind, kind, &options.kind)).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="list-state">"State"</label>
-                <select id="list-state" name="state">
-                    {option("", "All", &options.state)}
-                    {SourceState::ALL.into_iter().map(|state| option(state.key(), state.label(), &options.state)).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="list-sort">"Sort by"</label>
-                <select id="list-sort" name="sort">
-                    {option("", "Newest", &options.sort)}
-                    {option("name", "Name", &options.sort)}
-                    {option("value", "Value", &options.sort)}
-                    {option("change", "Change in 24 h", &options.sort)}
-                </select>
-            </div>
+            <SelectField id="list-kind" name="kind" label="Provider">
+                {option("", "All", &options.kind)}
+                {kinds.iter().map(|kind| option(kind, kind, &options.kind)).collect_view()}
+            </SelectField>
+            <SelectField id="list-state" name="state" label="State">
+                {option("", "All", &options.state)}
+                {SourceState::ALL.into_iter().map(|state| option(state.key(), state.label(), &options.state)).collect_view()}
+            </SelectField>
+            <SelectField id="list-sort" name="sort" label="Sort by">
+                {option("", "Newest", &options.sort)}
+                {option("name", "Name", &options.sort)}
+                {option("value", "Value", &options.sort)}
+                {option("change", "Change in 24 h", &options.sort)}
+            </SelectField>
             <button class="button-secondary" type="submit">"Apply"</button>
         </form>
     }
@@ -242,14 +228,7 @@ fn TrackerTable(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl In
         .into_any(),
         Ok(trackers) => view! {
             <table class="trackers" data-testid="trackers">
-                <thead>
-                    <tr>
-                        <th scope="col">"Tracker"</th>
-                        <th scope="col">"Latest"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Sharing"</th>
-                    </tr>
-                </thead>
+                {column_heads(&["Tracker", "Latest", "State", "Sharing"])}
                 <tbody>
                     {trackers.into_iter().map(|tracker| view! { <TrackerRow tracker /> }).collect_view()}
                 </tbody>
@@ -308,19 +287,19 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
             <a href=format!("/s/{token}")>"Public page"</a>
             " · "
             <a href=format!("/badge/{token}.svg")>"Badge"</a>
-            <form method="post" action=format!("/dashboard/trackers/{}/unshare", tracker.id)>
-                <button class="button-secondary" type="submit" aria-label=format!("Stop sharing {}", tracker.label)>
-                    "Stop sharing"
-                </button>
-            </form>
+            <PostButton
+                action=format!("/dashboard/trackers/{}/unshare", tracker.id)
+                text="Stop sharing"
+                label=format!("Stop sharing {}", tracker.label)
+            />
         }
         .into_any(),
         None => view! {
-            <form method="post" action=format!("/dashboard/trackers/{}/share", tracker.id)>
-                <button class="button-secondary" type="submit" aria-label=format!("Share {}", tracker.label)>
-                    "Share publicly"
-                </button>
-            </form>
+            <PostButton
+                action=format!("/dashboard/trackers/{}/share", tracker.id)
+                text="Share publicly"
+                label=format!("Share {}", tracker.label)
+            />
         }
         .into_any(),
     };

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use super::{dashboard::format_number, not_found::NotFound};
 use crate::{
     api::shared::{SharedTracker, get_shared},
-    components::polls::PollsTable,
+    components::{feedback::Loaded, polls::PollsTable},
 };
 
 #[component]
@@ -17,18 +17,14 @@ pub fn Shared() -> impl IntoView {
     let token = move || params.read().get("token").unwrap_or_default();
     let tracker = Resource::new(token, get_shared);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match tracker.await {
-                    Ok(Some(tracker)) => view! { <SharedPage tracker /> }.into_any(),
-                    Ok(None) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! {
-                        <p class="form-error" role="alert">"Could not load this tracker. Please reload the page."</p>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            resource=tracker
+            failed="Could not load this tracker. Please reload the page."
+            ready=|tracker| match tracker {
+                Some(tracker) => view! { <SharedPage tracker /> }.into_any(),
+                None => view! { <NotFound /> }.into_any(),
+            }
+        />
     }
 }
 

@@ -1,9 +1,9 @@
 //! Pages for signed-in users: the gate in front of them and the 403 page.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
+use super::not_found::StatusPage;
 use crate::{ViewerResource, api::session::Viewer, domain::NextPath};
 
 /// Renders `page` for the signed-in viewer. Anonymous visitors are sent to sign in (and
@@ -52,19 +52,9 @@ where
 /// The page for signed-in users who may not see what they asked for (status 403).
 #[component]
 pub fn Forbidden() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::FORBIDDEN);
-        }
-    }
     view! {
-        <Title text="Not allowed" />
-        <section class="not-found" aria-labelledby="forbidden-title">
-            <p class="not-found-code" aria-hidden="true">"403"</p>
-            <h1 id="forbidden-title">"You don't have access to this page"</h1>
-            <p>"This part of Upcount is for administrators."</p>
-            <a class="button" href="/dashboard">"Go to your dashboard"</a>
-        </section>
+        <StatusPage status=403 title="Not allowed" heading_id="forbidden-title" heading="You don't have access to this page" link=("/dashboard", "Go to your dashboard")>
+            "This part of Upcount is for administrators."
+        </StatusPage>
     }
 }

@@ -1,0 +1,103 @@
+//! `/trackers/{id}`: one tracker, its metadata, a chart of one metric over a range, and a
+//! table of its latest polls. The metric and the range are in the query string
+//! (`?metric=stars&range=90d`), so a view can be bookmarked and shared; the links work
+//! without the wasm, which draws the chart once it has loaded.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{not_found::NotFound, signed_in::SignedIn};
+use crate::{
+    api::chart::{TrackerDetail, get_tracker_detail},
+    components::{
+        feedback::{TrackerSkeleton, load_failed},
+        polls::PollsTable,
+    },
+    domain::{ChartMode, ChartRange, Scale, TrackerId},
+};
+
+mod chart;
+mod controls;
+mod data;
+mod time;
+
+pub use time::{describe_secs, utc};
+
+#[component]
+pub fn Tracker() -> impl IntoView {
+    // Made here, not in the page (see `SignedIn`).
+    let params = use_params_map();
+    let query = use_query_map();
+    let request = move || {
+        (
+            params.read().get("id").unwrap_or_default(),
+            query.read().get("metric"),
+            ChartRange::parse_or_default(query.read().get("range").as_deref()),
+            ChartMode::parse_or_default(query.read().get("mode").as_deref()),
+            Scale::parse_or_default(query.read().get("scale").as_deref()),
+            query.read().get("from"),
+            query.read().get("to"),
+        )
+    };
+    let detail = Resource::new(request, |(id, metric, range, mode, scale, from, to)| {
+        async move {
+            // A malformed id is no tracker at all.
+            match id.parse::<TrackerId>() {
+                Ok(id) => get_tracker_detail(id, metric, range, mode, scale, from, to).await,
+                Err(_) => Ok(None),
+            }
+        }
+    });
+    let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
+    view! {
+        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail /> } />
+    }
+}
+
+#[component]
+fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <TrackerSkeleton /> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some(detail)) => view! { <TrackerView detail /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TrackerView(detail: TrackerDetail) -> impl IntoView {
+    let summary = detail.summary.clone();
+    // What the chart shows now: the page's points, then finer ones after a zoom.
+    let shown = RwSignal::new((detail.points.len(), detail.bucket_secs));
+    // The time window on screen: the range, then what a zoom narrows it to.
+    let visible = RwSignal::new((detail.from_ms, detail.to_ms));
+    view! {
+        <Title text=summary.label.clone() />
+        <section class="tracker-page" aria-labelledby="tracker-title">
+            <p class="eyebrow"><a href="/dashboard">"Dashboard"</a> " / " {summary.kind.to_string()}</p>
+            <h1 id="tracker-title">{summary.label.clone()}</h1>
+            <p>
+                <a href=summary.url.clone() rel="noopener noreferrer">{summary.title.clone()}</a>
+                {detail.author.clone().map(|author| view! { " · by " {author} })}
+                {detail.published_at.clone().map(|at| view! { " · created " {at} })}
+            </p>
+            <p class="muted">
+                {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
+                {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
+            </p>
+            {controls::view_controls(&detail)}
+            {chart::chart_figure(&detail, shown, visible)}
+            {data::event_list(&detail.events)}
+            {data::data_table(&detail.points)}
+            <h2>"Latest polls"</h2>
+            <PollsTable metrics=detail.metrics.clone() rows=detail.recent.clone() label="Latest polls" />
+            {data::downloads(summary.id, &detail.metric, visible)}
+        </section>
+    }
+}
