@@ -272,3 +272,95 @@ async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
     // add_tracker and the three admin functions, at least.
     assert!(refused >= 4, "refused {refused} of {registered:?}");
 }
+
+/// The routes of the site's router that change something, as (method, path), read from
+/// `server/src/router.rs` itself so that a route added there is walked here too.
+fn write_routes() -> Vec<(Method, String)> {
+    let source = include_str!("../../src/router.rs");
+    let start = source
+        .find("let dynamic = Router::new()")
+        .expect("the site's router");
+    let end = source[start..]
+        .find(".leptos_routes_with_context")
+        .expect("the end of its routes")
+        + start;
+    let mut routes = Vec::new();
+    for declaration in source[start..end].split(".route(").skip(1) {
+        let path = declaration.split('"').nth(1).expect("a quoted path");
+        // Path parameters get values of the right shape: the refusal comes before any
+        // handler reads them.
+        let path = path
+            .replace("{id}", "00000000-0000-4000-8000-000000000000")
+            .replace("{action}", "pause")
+            .replace("{*rest}", "anything");
+        for (name, method) in [
+            ("post", Method::POST),
+            ("put", Method::PUT),
+            ("patch", Method::PATCH),
+            ("delete", Method::DELETE),
+            ("any", Method::POST),
+        ] {
+            // `post(` as a call of its own, not the end of `repost(` or `my_post(`.
+            let called = declaration
+                .match_indices(&format!("{name}("))
+                .any(|(at, _)| {
+                    let before = at.checked_sub(1).map(|index| declaration.as_bytes()[index]);
+                    !before.is_some_and(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+                });
+            if called {
+                routes.push((method, path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// While an administrator views the site as someone, every route that changes something
+/// is refused, but signing out and stopping: a new route is refused until it is added to
+/// `allowed_while_viewing_as` on purpose.
+#[tokio::test]
+async fn viewing_as_refuses_every_write_route() {
+    let app = spawn_app().await;
+    let admin = app.create_user(Role::Admin).await;
+    let user = app.create_user(Role::Member).await;
+    let browser = app.signed_in(&admin).await;
+    let started = browser
+        .press(&format!("/admin/users/{}/view-as", user.id))
+        .await;
+    assert_eq!(started.status().as_u16(), 303);
+
+    let routes = write_routes();
+    assert!(
+        routes.len() >= 25,
+        "the router's write routes were read: {routes:?}"
+    );
+    let open = ["/sign-out", "/admin/view-as/stop"];
+    for (method, path) in &routes {
+        if open.contains(&path.as_str()) {
+            continue;
+        }
+        let response = browser.send_empty_form(method.clone(), path).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        assert!(
+            status == 403 && text.contains("read-only"),
+            "{method} {path} is refused while viewing as: {status} {text}"
+        );
+    }
+    for path in open {
+        assert!(
+            routes
+                .iter()
+                .any(|(method, known)| *method == Method::POST && known == path),
+            "{path} is a route"
+        );
+    }
+    // Nothing was changed on the user's behalf, and the admin still views as them.
+    assert_eq!(
+        app.count("SELECT count(*) FROM trackers").await,
+        0,
+        "no tracker was added"
+    );
+    let page = browser.html("/dashboard").await;
+    assert!(page.contains("read-only"), "still viewing as: {page}");
+}
