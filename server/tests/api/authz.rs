@@ -4,7 +4,7 @@
 use app::domain::Role;
 use reqwest::Method;
 
-use crate::helpers::{Browser, TestDatabase, location, run_binary, spawn_app};
+use crate::helpers::{Browser, TestApp, TestDatabase, location, run_binary, spawn_app};
 
 /// What a request should get: a status, and for redirects where to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,11 +225,8 @@ async fn create_user_reads_the_password_from_standard_input() {
     pool.close().await;
 }
 
-/// While an administrator views the site as someone, every registered server function is
-/// refused unless it is named read-only in `app::api::read_only_server_fns`: a new
-/// server function is a write until marked otherwise, whatever its name.
-#[tokio::test]
-async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
+/// An app with an administrator's browser viewing the site as a member.
+async fn viewing_as() -> (TestApp, Browser) {
     let app = spawn_app().await;
     let admin = app.create_user(Role::Admin).await;
     let user = app.create_user(Role::Member).await;
@@ -238,6 +235,15 @@ async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
         .press(&format!("/admin/users/{}/view-as", user.id))
         .await;
     assert_eq!(started.status().as_u16(), 303);
+    (app, browser)
+}
+
+/// While an administrator views the site as someone, every registered server function is
+/// refused unless it is named read-only in `app::api::read_only_server_fns`: a new
+/// server function is a write until marked otherwise, whatever its name.
+#[tokio::test]
+async fn viewing_as_refuses_every_server_function_not_marked_read_only() {
+    let (_app, browser) = viewing_as().await;
 
     let read_only = app::api::read_only_server_fns();
     let registered: Vec<(&str, String)> = leptos::server_fn::axum::server_fn_paths()
@@ -320,14 +326,7 @@ fn write_routes() -> Vec<(Method, String)> {
 /// `allowed_while_viewing_as` on purpose.
 #[tokio::test]
 async fn viewing_as_refuses_every_write_route() {
-    let app = spawn_app().await;
-    let admin = app.create_user(Role::Admin).await;
-    let user = app.create_user(Role::Member).await;
-    let browser = app.signed_in(&admin).await;
-    let started = browser
-        .press(&format!("/admin/users/{}/view-as", user.id))
-        .await;
-    assert_eq!(started.status().as_u16(), 303);
+    let (app, browser) = viewing_as().await;
 
     let routes = write_routes();
     assert!(
