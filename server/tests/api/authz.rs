@@ -322,8 +322,8 @@ fn write_routes() -> Vec<(Method, String)> {
 }
 
 /// While an administrator views the site as someone, every route that changes something
-/// is refused, but signing out and stopping: a new route is refused until it is added to
-/// `allowed_while_viewing_as` on purpose.
+/// is refused, but signing out and stopping: a new route is refused until it is let through
+/// on purpose (in `allowed_while_viewing_as`, and in this test's `open`).
 #[tokio::test]
 async fn viewing_as_refuses_every_write_route() {
     let (app, browser) = viewing_as().await;

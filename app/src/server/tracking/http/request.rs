@@ -23,8 +23,10 @@ impl UpstreamResponse {
             .map_err(|error| {
                 let path = error.path().to_string();
                 let error = error.into_inner();
-                if error.is_data() {
+                if error.is_data() && path != "." {
                     format!("{what} is not what was expected (at `{path}`: {error})")
+                } else if error.is_data() {
+                    format!("{what} is not what was expected ({error})")
                 } else {
                     format!("{what} answered with invalid JSON ({error})")
                 }
@@ -148,6 +150,11 @@ mod tests {
         let error = parsed(r#"{"items": [{"count": 1}, {"count": "many"}]}"#).expect_err("refused");
         assert!(
             error.contains("is not what was expected (at `items[1].count`: invalid type: string"),
+            "{error}"
+        );
+        let error = parsed(r#"[1, 2]"#).expect_err("refused");
+        assert!(
+            error.contains("is not what was expected (invalid type: sequence"),
             "{error}"
         );
         let error = parsed(r#"{"items": [}"#).expect_err("refused");
