@@ -152,9 +152,9 @@ mod tests {
             error.contains("is not what was expected (at `items[1].count`: invalid type: string"),
             "{error}"
         );
-        let error = parsed(r#"[1, 2]"#).expect_err("refused");
+        let error = parsed(r#""text""#).expect_err("refused");
         assert!(
-            error.contains("is not what was expected (invalid type: sequence"),
+            error.contains("is not what was expected (invalid type: string"),
             "{error}"
         );
         let error = parsed(r#"{"items": [}"#).expect_err("refused");
