@@ -116,6 +116,7 @@ impl Provider for Repo {
             examples: &[
                 "https://hub.docker.com/_/nginx",
                 "https://hub.docker.com/r/bitnami/redis/tags",
+                "https://hub.docker.com/repository/docker/bitnami/redis/general",
             ],
             metrics: &[
                 Metric("pulls", MetricKind::Counter, "pulls"),
@@ -184,52 +185,51 @@ impl Provider for Repo {
 mod tests {
     use super::*;
 
+    /// What [`Repo::recognise`] makes of `link`.
+    fn key_of(link: &str) -> Option<String> {
+        Repo.recognise(&Url::parse(link).expect("a URL"))
+    }
+
     #[test]
     fn recognises_repository_and_official_image_links() {
-        assert_recognised(&[
+        for (link, key) in [
+            ("https://hub.docker.com/_/nginx", "library/nginx"),
             (
-                &Repo,
-                "https://hub.docker.com/_/nginx",
-                Some("library/nginx"),
-            ),
-            (
-                &Repo,
                 "https://hub.docker.com/_/postgres/tags?name=17",
-                Some("library/postgres"),
+                "library/postgres",
             ),
+            ("https://hub.docker.com/r/_/redis", "library/redis"),
+            ("https://hub.docker.com/r/library/nginx", "library/nginx"),
             (
-                &Repo,
-                "https://hub.docker.com/r/_/redis",
-                Some("library/redis"),
-            ),
-            (
-                &Repo,
                 "https://hub.docker.com/r/bitnami/redis/tags",
-                Some("bitnami/redis"),
+                "bitnami/redis",
             ),
             (
-                &Repo,
                 "https://hub.docker.com/r/Grafana/Grafana",
-                Some("grafana/grafana"),
+                "grafana/grafana",
             ),
             (
-                &Repo,
-                "https://hub.docker.com/r/library/nginx",
-                Some("library/nginx"),
-            ),
-            (
-                &Repo,
                 "https://hub.docker.com/repository/docker/someone/my-app.api/general",
-                Some("someone/my-app.api"),
+                "someone/my-app.api",
             ),
-            (&Repo, "https://hub.docker.com/r/bitnami", None),
-            (&Repo, "https://hub.docker.com/_/", None),
-            (&Repo, "https://hub.docker.com/u/bitnami", None),
-            (&Repo, "https://hub.docker.com/search?q=nginx", None),
-            (&Repo, "https://hub.docker.com/r/bad%20name/x", None),
-            (&Repo, "https://docker.com/r/bitnami/redis", None),
-            (&Repo, "https://hub.docker.com.evil.example/_/nginx", None),
-        ]);
+        ] {
+            assert_eq!(key_of(link).as_deref(), Some(key), "{link}");
+        }
+    }
+
+    #[test]
+    fn leaves_other_links_alone() {
+        for link in [
+            "https://hub.docker.com/r/bitnami",
+            "https://hub.docker.com/_/",
+            "https://hub.docker.com/u/bitnami",
+            "https://hub.docker.com/search?q=nginx",
+            "https://hub.docker.com/r/bad%20name/x",
+            "https://docker.com/r/bitnami/redis",
+            "https://hub.docker.com.evil.example/_/nginx",
+        ] {
+            assert_eq!(key_of(link), None, "{link}");
+        }
     }
 
     #[test]
