@@ -386,6 +386,132 @@ async fn coingecko_batches_and_unknown_coins() {
     assert_gone(&engine, "coingecko.coin", "nocoin").await;
 }
 
+/// Docker Hub: one request a repository (a batch with an unknown one still answers the
+/// others), official images under `library`, the 404 body read as gone, and the
+/// `X-RateLimit-*` headers followed: none remaining pauses Docker Hub until the reset, and
+/// a 429 without `Retry-After` waits for `X-RateLimit-Reset`.
+#[tokio::test]
+async fn dockerhub_repositories_official_images_unknown_and_rate_limits() {
+    let standin = StandIn::start().await;
+    standin.load_fixtures("dockerhub");
+    let engine = engine_for(&standin, &[]);
+
+    let metadata = metadata_of_link(&engine, "https://hub.docker.com/_/nginx").await;
+    assert_eq!(
+        (metadata.key.as_str(), metadata.title.as_str()),
+        ("library/nginx", "nginx")
+    );
+    assert_eq!(metadata.url, "https://hub.docker.com/_/nginx");
+    assert_eq!(
+        metadata.author, None,
+        "official images have no owner to name"
+    );
+    assert_eq!(metadata.tags, ["Web Servers"]);
+    let metadata = metadata_of(&engine, "dockerhub.repo", "bitnami/redis")
+        .await
+        .expect("exists");
+    assert_eq!(metadata.title, "bitnami/redis");
+    assert_eq!(metadata.url, "https://hub.docker.com/r/bitnami/redis");
+    assert_eq!(metadata.author.as_deref(), Some("bitnami"));
+    assert_eq!(
+        metadata.published_at.map(|at| at.to_rfc3339()).as_deref(),
+        Some("2015-08-26T19:07:53.838513+00:00")
+    );
+    // Never pushed: no categories, no last update, zero counts.
+    let metadata = metadata_of(&engine, "dockerhub.repo", "someone/empty")
+        .await
+        .expect("exists");
+    assert!(metadata.tags.is_empty());
+
+    let before = standin.hits_on("/dockerhub/v2/repositories/");
+    let keys = [
+        "library/nginx",
+        "nobody/nothing-here",
+        "bitnami/redis",
+        "someone/empty",
+    ];
+    let outcomes = fetch(&engine, "dockerhub.repo", &keys).await;
+    assert_eq!(standin.hits_on("/dockerhub/v2/repositories/"), before + 4);
+    assert_eq!(value(ok(&outcomes[0]), "pulls"), Some(11_873_219_034.0));
+    assert_eq!(value(ok(&outcomes[0]), "stars"), Some(20_876.0));
+    assert!(gone(&outcomes[1]).contains("nobody/nothing-here"));
+    assert_eq!(value(ok(&outcomes[2]), "pulls"), Some(1_041_235_678.0));
+    assert_eq!(value(ok(&outcomes[3]), "stars"), Some(0.0));
+    assert!(
+        standin
+            .hits()
+            .iter()
+            .any(|hit| hit == "/dockerhub/v2/repositories/library/nginx/"),
+        "the documented path, with its trailing slash"
+    );
+    assert_gone(&engine, "dockerhub.repo", "library/no-such-image").await;
+
+    // The last request of the window: it is read, then Docker Hub is left alone until
+    // `X-RateLimit-Reset` (a Unix time) instead of being asked again.
+    let reset = (chrono::Utc::now().timestamp() + 120).to_string();
+    let nginx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::standin::fixtures_folder("dockerhub").join("nginx.json"))
+            .expect("fixture"),
+    )
+    .expect("JSON");
+    standin.script(
+        "/dockerhub/v2/repositories",
+        vec![
+            Canned::json(200, nginx)
+                .header("X-RateLimit-Limit", "180")
+                .header("X-RateLimit-Remaining", "0")
+                .header("X-RateLimit-Reset", &reset),
+        ],
+    );
+    let outcomes = fetch(&engine, "dockerhub.repo", &["library/nginx"]).await;
+    assert_eq!(value(ok(&outcomes[0]), "stars"), Some(20_876.0));
+    let state = engine
+        .http()
+        .rate_states()
+        .into_iter()
+        .find(|(service, _)| service.name() == "dockerhub")
+        .map(|(_, state)| state)
+        .expect("Docker Hub has a rate-limit state");
+    assert_eq!(state.remaining, Some(0.0));
+    let before = standin.hits_on("/dockerhub");
+    let outcomes = fetch(
+        &engine,
+        "dockerhub.repo",
+        &["library/nginx", "bitnami/redis"],
+    )
+    .await;
+    for outcome in &outcomes {
+        match outcome {
+            Err(FetchError::RateLimited {
+                retry_after: Some(after),
+                ..
+            }) => assert!(after.as_secs() >= 100, "waits for the reset: {after:?}"),
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+    }
+    assert_eq!(standin.hits_on("/dockerhub"), before, "nothing was sent");
+
+    // A 429 that names only the reset waits for it.
+    let engine = engine_for(&standin, &[]);
+    standin.script(
+        "/dockerhub/v2/repositories",
+        vec![
+            Canned::json(429, json!({ "message": "Too Many Requests" }))
+                .header("X-RateLimit-Limit", "180")
+                .header("X-RateLimit-Remaining", "0")
+                .header("X-RateLimit-Reset", &reset),
+        ],
+    );
+    let outcomes = fetch(&engine, "dockerhub.repo", &["bitnami/redis"]).await;
+    match &outcomes[0] {
+        Err(FetchError::RateLimited {
+            retry_after: Some(after),
+            ..
+        }) => assert!(after.as_secs() >= 100, "waits for the reset: {after:?}"),
+        other => panic!("expected a rate limit, got {other:?}"),
+    }
+}
+
 fn json_request(url: String, metrics: &[(&str, &str)]) -> TrackRequest {
     TrackRequest {
         url: Some(url),
