@@ -299,13 +299,7 @@ fn write_routes() -> Vec<(Method, String)> {
             .replace("{id}", "00000000-0000-4000-8000-000000000000")
             .replace("{action}", "pause")
             .replace("{*rest}", "anything");
-        for (name, method) in [
-            ("post", Method::POST),
-            ("put", Method::PUT),
-            ("patch", Method::PATCH),
-            ("delete", Method::DELETE),
-            ("any", Method::POST),
-        ] {
+        for name in ["post", "put", "patch", "delete", "any"] {
             // `post(` as a call of its own, not the end of `repost(` or `my_post(`.
             let called = declaration
                 .match_indices(&format!("{name}("))
@@ -314,6 +308,11 @@ fn write_routes() -> Vec<(Method, String)> {
                     !before.is_some_and(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
                 });
             if called {
+                // `any(` answers every method: walked as a POST.
+                let method = match name {
+                    "any" => Method::POST,
+                    name => Method::from_bytes(name.to_uppercase().as_bytes()).expect("a method"),
+                };
                 routes.push((method, path.clone()));
             }
         }
