@@ -355,7 +355,7 @@ mod tests {
             "tilde~",
             "excl!",
             &"a".repeat(NAME_MAX + 1),
-            &format!("@s/{}", "a".repeat(NAME_MAX - 3)),
+            &format!("@s/{}", "a".repeat(NAME_MAX - 2)),
         ] {
             assert!(Package.parse_key(bad).is_err(), "{bad}");
         }
