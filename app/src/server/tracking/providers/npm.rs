@@ -39,11 +39,15 @@ pub const MODULE: Module = Module {
 
 pub struct Package;
 
-/// The windows npm counts downloads over, with the metric each one feeds.
-const PERIODS: [(&str, &str); 3] = [
-    ("last-day", "downloads_day"),
-    ("last-week", "downloads_week"),
-    ("last-month", "downloads_month"),
+/// The windows npm counts downloads over; each feeds the metric of the same place in
+/// [`METRICS`].
+const PERIODS: [&str; 3] = ["last-day", "last-week", "last-month"];
+
+/// Rolling windows, not running totals: each can fall as well as rise.
+const METRICS: [Metric; 3] = [
+    Metric("downloads_day", MetricKind::Gauge, "downloads"),
+    Metric("downloads_week", MetricKind::Gauge, "downloads"),
+    Metric("downloads_month", MetricKind::Gauge, "downloads"),
 ];
 
 /// The most packages one bulk request may name.
@@ -92,7 +96,7 @@ async fn point(http: &Upstreams, period: &str, name: &str) -> Result<f64, FetchE
 /// One package's counts, a request a period; the first failure ends them.
 async fn readings_of(http: &Upstreams, name: &str) -> Result<Readings, FetchError> {
     let mut values = Vec::with_capacity(PERIODS.len());
-    for (period, metric) in PERIODS {
+    for (period, Metric(metric, ..)) in PERIODS.into_iter().zip(METRICS) {
         values.push((metric, Some(point(http, period, name).await?)));
     }
     Ok(Readings::of(values))
@@ -106,7 +110,7 @@ async fn bulk_readings(
 ) -> Result<BatchOutcome, FetchError> {
     let names = keys(sources).join(",");
     let mut outcomes: BatchOutcome = vec![Ok(Readings::default()); sources.len()];
-    for (period, metric) in PERIODS {
+    for (period, Metric(metric, ..)) in PERIODS.into_iter().zip(METRICS) {
         let answer: HashMap<String, Option<Each<Point>>> = http
             .get(
                 &point_request(http, period, &names)?,
@@ -155,12 +159,7 @@ impl Provider for Package {
                 "https://www.npmjs.com/package/@types/node?activeTab=versions",
                 "https://www.npmjs.com/package/left-pad/v/1.3.0",
             ],
-            metrics: &[
-                // Rolling windows, not running totals: each can fall as well as rise.
-                Metric("downloads_day", MetricKind::Gauge, "downloads"),
-                Metric("downloads_week", MetricKind::Gauge, "downloads"),
-                Metric("downloads_month", MetricKind::Gauge, "downloads"),
-            ],
+            metrics: &METRICS,
             batch_size: BULK_MAX,
         }
     }
@@ -214,14 +213,12 @@ impl Provider for Package {
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         // The existence check; there is no metadata call, so the title is the name.
-        point(http, PERIODS[0].0, &source.key).await?;
+        point(http, PERIODS[0], &source.key).await?;
         Ok(Metadata {
             key: source.key.clone(),
             title: source.key.clone(),
             url: format!("https://www.npmjs.com/package/{}", source.key),
-            author: None,
-            published_at: None,
-            tags: Vec::new(),
+            ..Metadata::default()
         })
     }
 
@@ -260,56 +257,44 @@ mod tests {
 
     #[test]
     fn recognises_package_pages_scoped_or_not() {
-        assert_recognised(&[
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://www.npmjs.com/package/react", Some("react")),
+            ("https://npmjs.com/package/react/", Some("react")),
             (
-                &Package,
-                "https://www.npmjs.com/package/react",
-                Some("react"),
-            ),
-            (&Package, "https://npmjs.com/package/react/", Some("react")),
-            (
-                &Package,
                 "https://www.npmjs.com/package/@types/node",
                 Some("@types/node"),
             ),
             (
-                &Package,
                 "https://www.npmjs.com/package/@types/node/v/22.10.1",
                 Some("@types/node"),
             ),
             (
-                &Package,
                 "https://www.npmjs.com/package/%40types%2Fnode",
                 Some("@types/node"),
             ),
             (
-                &Package,
                 "https://www.npmjs.com/package/left-pad/v/1.3.0?activeTab=code#readme",
                 Some("left-pad"),
             ),
             (
-                &Package,
                 "https://www.npmjs.com/package/lodash.merge",
                 Some("lodash.merge"),
             ),
-            (&Package, "https://www.npmjs.com/package/", None),
-            (&Package, "https://www.npmjs.com/package/@types", None),
-            (&Package, "https://www.npmjs.com/package/React", None),
-            (&Package, "https://www.npmjs.com/search?q=react", None),
-            (&Package, "https://www.npmjs.com/~sindresorhus", None),
-            (&Package, "https://registry.npmjs.org/react", None),
-            (&Package, "https://registry.npmjs.org/package/react", None),
-            (
-                &Package,
-                "https://api.npmjs.org/downloads/point/last-day/react",
-                None,
-            ),
-            (
-                &Package,
-                "https://npmjs.com.evil.example/package/react",
-                None,
-            ),
-        ]);
+            ("https://www.npmjs.com/package/", None),
+            ("https://www.npmjs.com/package/@types", None),
+            ("https://www.npmjs.com/package/React", None),
+            ("https://www.npmjs.com/search?q=react", None),
+            ("https://www.npmjs.com/~sindresorhus", None),
+            ("https://registry.npmjs.org/react", None),
+            ("https://registry.npmjs.org/package/react", None),
+            ("https://api.npmjs.org/downloads/point/last-day/react", None),
+            ("https://npmjs.com.evil.example/package/react", None),
+        ];
+        let cases: Vec<(&dyn Provider, &str, Option<&str>)> = cases
+            .iter()
+            .map(|&(link, key)| (&Package as &dyn Provider, link, key))
+            .collect();
+        assert_recognised(&cases);
     }
 
     #[test]
