@@ -697,3 +697,105 @@ async fn a_redirect_to_a_private_address_is_refused_on_that_hop() {
     assert_eq!(allowed.hits_on("/redirect"), 1);
     assert_eq!(target.hits().len(), 0, "the redirect was not followed");
 }
+
+/// npm: unscoped packages in one bulk request a period, whose `null` is an unknown
+/// package; scoped ones alone, slash as is; a lone package asked for alone; a package
+/// with no downloads is not gone; a 429 on the bulk request fails the batch and pauses npm.
+#[tokio::test]
+async fn npm_packages_in_bulk_scoped_alone_unknown_and_rate_limited() {
+    let standin = StandIn::start().await;
+    standin.load_fixtures("npm");
+    let engine = engine_for(&standin, &[]);
+
+    let packages = ["react", "@types/node", "no-such-package-here", "left-pad"];
+    let outcomes = fetch(&engine, "npm.package", &packages).await;
+    let react = ok(&outcomes[0]);
+    assert_eq!(value(react, "downloads_day"), Some(6_012_345.0));
+    assert_eq!(value(react, "downloads_week"), Some(38_456_789.0));
+    assert_eq!(value(react, "downloads_month"), Some(161_234_567.0));
+    assert_eq!(
+        value(ok(&outcomes[1]), "downloads_week"),
+        Some(74_810_962.0)
+    );
+    assert!(gone(&outcomes[2]).contains("no-such-package-here"));
+    assert_eq!(
+        value(ok(&outcomes[3]), "downloads_month"),
+        Some(4_118_903.0)
+    );
+    let hits = standin.hits();
+    for period in ["last-day", "last-week", "last-month"] {
+        for path in [
+            format!("/npm/downloads/point/{period}/react,no-such-package-here,left-pad"),
+            format!("/npm/downloads/point/{period}/@types/node"),
+        ] {
+            assert_eq!(
+                hits.iter().filter(|hit| **hit == path).count(),
+                1,
+                "{path}: {hits:?}"
+            );
+        }
+    }
+    assert_eq!(
+        hits.len(),
+        6,
+        "three bulk requests, three for the scoped one"
+    );
+
+    // Alone, an unknown package is the API's 404; metadata says gone after one request.
+    let before = standin.hits_on("/npm");
+    gone(&fetch(&engine, "npm.package", &["no-such-package-here"]).await[0]);
+    assert_gone(&engine, "npm.package", "no-such-package-here").await;
+    assert_eq!(standin.hits_on("/npm"), before + 2, "no more periods asked");
+
+    // The title is the name; the link is the package's page.
+    let metadata = metadata_of(&engine, "npm.package", "@types/node")
+        .await
+        .expect("exists");
+    assert_eq!(metadata.title, "@types/node");
+    assert_eq!(metadata.url, "https://www.npmjs.com/package/@types/node");
+
+    // A package nobody downloaded lately counts zero, it is not gone.
+    for period in ["last-day", "last-week", "last-month"] {
+        standin.set(
+            &format!("npm/downloads/point/{period}/fresh-package"),
+            json!({ "downloads": 0, "start": "2026-11-25", "end": "2026-12-01", "package": "fresh-package" }),
+        );
+    }
+    let outcomes = fetch(&engine, "npm.package", &["fresh-package"]).await;
+    assert_eq!(value(ok(&outcomes[0]), "downloads_week"), Some(0.0));
+
+    // Not a valid name: refused before asking npm.
+    let refused = engine.resolve(&TrackRequest {
+        kind: Some("npm.package".parse().expect("a kind")),
+        key: Some("JSONStream".into()),
+        ..Default::default()
+    });
+    assert!(
+        matches!(refused, Err(TrackError::Invalid(_))),
+        "uppercase is not a new package name"
+    );
+
+    // npm asks to slow down on the bulk request: the batch fails as rate-limited, the
+    // scoped package is not asked for, and npm is left alone until the pause ends.
+    standin.script(
+        "/npm/downloads/point/last-day/react,left-pad",
+        vec![
+            Canned::json(429, json!({ "error": "Too Many Requests" })).header("Retry-After", "120"),
+        ],
+    );
+    let provider = engine
+        .provider(&"npm.package".parse().expect("a kind"))
+        .expect("a provider");
+    let sources = ["react", "@types/node", "left-pad"].map(SourceRef::new);
+    let before = standin.hits_on("/npm");
+    for _ in 0..2 {
+        match engine.fetch(provider.as_ref(), &sources).await {
+            Err(FetchError::RateLimited {
+                retry_after: Some(wait),
+                ..
+            }) => assert!(wait.as_secs() >= 100, "waits as asked: {wait:?}"),
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+    }
+    assert_eq!(standin.hits_on("/npm"), before + 1, "asked once");
+}

@@ -1,0 +1,348 @@
+//! npm packages through npm's public download-counts API only (never the registry):
+//! `GET /downloads/point/{last-day,last-week,last-month}/{package}` answers
+//! `{"downloads": 123, "start": "2026-11-30", "end": "2026-11-30", "package": "react"}`,
+//! and an unknown package 404 with `{"error": "package … not found"}`. The counts are
+//! made once a day, soon after UTC midnight.
+//!
+//! Up to 128 unscoped packages go in one request, comma-separated
+//! (`/downloads/point/last-week/react,left-pad`), answered by an object keyed by package
+//! name, with `null` for a package npm does not know. Scoped packages are not allowed in
+//! bulk: each is asked for alone, with its slash as is (`/downloads/point/last-day/@types/node`,
+//! as npm's documentation writes it). A key is the package's name, as npm's naming rules
+//! allow for new packages.
+
+use std::collections::HashMap;
+
+use super::prelude::*;
+
+/// npm's download-counts API.
+pub const NPM: Service = Service::new(&ServiceSpec {
+    name: "npm",
+    label: "npm",
+    default_base_url: Some("https://api.npmjs.org"),
+    // No published limit, and it answers 429 when pushed; its counts change once a day.
+    requests_per_minute: 120,
+    requests_per_minute_with_credentials: 120,
+    credentials: None,
+});
+
+pub const MODULE: Module = Module {
+    name: "npm",
+    badge: Badge {
+        letters: "npm",
+        name: "npm",
+        colour: "#cb3837",
+    },
+    services: &[NPM],
+    kinds: || vec![Arc::new(Package)],
+};
+
+pub struct Package;
+
+/// The windows npm counts downloads over; each feeds the metric of the same place in
+/// [`METRICS`].
+const PERIODS: [&str; 3] = ["last-day", "last-week", "last-month"];
+
+/// Rolling windows, not running totals: each can fall as well as rise.
+const METRICS: [Metric; 3] = [
+    Metric("downloads_day", MetricKind::Gauge, "downloads"),
+    Metric("downloads_week", MetricKind::Gauge, "downloads"),
+    Metric("downloads_month", MetricKind::Gauge, "downloads"),
+];
+
+/// The most packages one bulk request may name.
+const BULK_MAX: usize = 128;
+
+/// The longest package name npm allows, scope included.
+const NAME_MAX: usize = 214;
+
+/// A point value: one package's downloads over one period (`start` to `end`, UTC days).
+#[derive(Deserialize)]
+struct Point {
+    downloads: f64,
+}
+
+/// `@types/node` is scoped: never part of a bulk request.
+fn is_scoped(name: &str) -> bool {
+    name.starts_with('@')
+}
+
+/// `/downloads/point/{period}/{names}`: one package, or unscoped ones joined by commas.
+fn point_request(
+    http: &Upstreams,
+    period: &str,
+    names: &str,
+) -> Result<UpstreamRequest, FetchError> {
+    let mut url = http.endpoint(NPM, "/downloads/point")?;
+    url.path_segments_mut()
+        .map_err(|()| FetchError::Invalid("the npm API URL cannot take a path".into()))?
+        .push(period)
+        .extend(names.split('/'));
+    Ok(UpstreamRequest::get(NPM, url))
+}
+
+fn what(name: &str) -> String {
+    format!("npm package {name}")
+}
+
+/// One package's downloads over `period`; gone when npm does not know it.
+async fn point(http: &Upstreams, period: &str, name: &str) -> Result<f64, FetchError> {
+    let point: Point = http
+        .get(&point_request(http, period, name)?, &what(name))
+        .await?;
+    Ok(point.downloads)
+}
+
+/// One package's counts, a request a period; the first failure ends them.
+async fn readings_of(http: &Upstreams, name: &str) -> Result<Readings, FetchError> {
+    let mut values = Vec::with_capacity(PERIODS.len());
+    for (period, Metric(metric, ..)) in PERIODS.into_iter().zip(METRICS) {
+        values.push((metric, Some(point(http, period, name).await?)));
+    }
+    Ok(Readings::of(values))
+}
+
+/// The counts of many unscoped packages, one request a period for all of them. A package
+/// the answer gives `null` (or leaves out) is gone; a request failing fails them all.
+async fn bulk_readings(
+    http: &Upstreams,
+    sources: &[SourceRef],
+) -> Result<BatchOutcome, FetchError> {
+    let names = keys(sources).join(",");
+    let mut outcomes: BatchOutcome = vec![Ok(Readings::default()); sources.len()];
+    for (period, Metric(metric, ..)) in PERIODS.into_iter().zip(METRICS) {
+        let answer: HashMap<String, Option<Each<Point>>> = http
+            .get(
+                &point_request(http, period, &names)?,
+                "npm's download counts",
+            )
+            .await?;
+        let found: HashMap<String, Each<Point>> = answer
+            .into_iter()
+            .filter_map(|(name, point)| Some((name, point?)))
+            .collect();
+        let read = read_each(
+            sources,
+            &found,
+            |name| FetchError::Gone(format!("{} does not exist", what(name))),
+            |_, point| Ok(Readings::of([(metric, Some(point.downloads))])),
+        );
+        for (outcome, read) in outcomes.iter_mut().zip(read) {
+            if let Ok(readings) = outcome {
+                match read {
+                    Ok(more) => readings.values.extend(more.values),
+                    Err(error) => *outcome = Err(error),
+                }
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Whether `part` (a name, or a scope without its `@`) is 1..=214 characters npm allows in
+/// new package names: lowercase letters, digits, `-`, `.` and `_`, not starting with `.`.
+fn is_name_part(part: &str) -> bool {
+    is_token(part, NAME_MAX, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_')
+    }) && !part.starts_with('.')
+}
+
+#[async_trait]
+impl Provider for Package {
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "npm.package",
+            label: "npm package",
+            service: NPM,
+            examples: &[
+                "https://www.npmjs.com/package/react",
+                "https://www.npmjs.com/package/@types/node?activeTab=versions",
+                "https://www.npmjs.com/package/left-pad/v/1.3.0",
+            ],
+            metrics: &METRICS,
+            batch_size: BULK_MAX,
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        // `/package/{name}` or `/package/@scope/name`, then maybe `/v/{version}`. The
+        // website writes a scope as is; a pasted link may have it escaped (`%40x%2Fy`).
+        let segments = segments_on(url, "npmjs.com")?;
+        let unescape = |segment: &String| {
+            segment
+                .replace("%40", "@")
+                .replace("%2F", "/")
+                .replace("%2f", "/")
+        };
+        let name = match segments.as_slice() {
+            [package, first, rest @ ..] if package == "package" => {
+                let first = unescape(first);
+                match rest.first() {
+                    Some(name) if is_scoped(&first) && !first.contains('/') => {
+                        format!("{first}/{}", unescape(name))
+                    }
+                    _ => first,
+                }
+            }
+            _ => return None,
+        };
+        self.parse_key(&name).ok()
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim();
+        let valid = key.len() <= NAME_MAX
+            && match key.strip_prefix('@') {
+                Some(scoped) => scoped
+                    .split_once('/')
+                    .is_some_and(|(scope, name)| is_name_part(scope) && is_name_part(name)),
+                None => {
+                    is_name_part(key)
+                        && !key.starts_with('_')
+                        && !matches!(key, "node_modules" | "favicon.ico")
+                }
+            };
+        if valid {
+            Ok(key.to_string())
+        } else {
+            Err(format!(
+                "`{key}` is not an npm package name (lowercase, such as `react` or `@types/node`)"
+            ))
+        }
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        // The existence check; there is no metadata call, so the title is the name.
+        point(http, PERIODS[0], &source.key).await?;
+        Ok(Metadata {
+            key: source.key.clone(),
+            title: source.key.clone(),
+            url: format!("https://www.npmjs.com/package/{}", source.key),
+            ..Metadata::default()
+        })
+    }
+
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
+        // Unscoped packages together, when there are several: a "bulk" of one answers
+        // like a single package.
+        let unscoped: Vec<SourceRef> = sources
+            .iter()
+            .filter(|source| !is_scoped(&source.key))
+            .take(BULK_MAX)
+            .cloned()
+            .collect();
+        let mut bulk: HashMap<String, Result<Readings, FetchError>> = HashMap::new();
+        if unscoped.len() > 1 {
+            let outcomes = bulk_readings(http, &unscoped).await?;
+            bulk.extend(unscoped.into_iter().map(|source| source.key).zip(outcomes));
+        }
+        let mut outcomes = Vec::with_capacity(sources.len());
+        for source in sources {
+            outcomes.push(match bulk.remove(&source.key) {
+                Some(outcome) => outcome,
+                None => readings_of(http, &source.key).await,
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_package_pages_scoped_or_not() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://www.npmjs.com/package/react", Some("react")),
+            ("https://npmjs.com/package/react/", Some("react")),
+            (
+                "https://www.npmjs.com/package/@types/node",
+                Some("@types/node"),
+            ),
+            (
+                "https://www.npmjs.com/package/@types/node/v/22.10.1",
+                Some("@types/node"),
+            ),
+            (
+                "https://www.npmjs.com/package/%40types%2Fnode",
+                Some("@types/node"),
+            ),
+            (
+                "https://www.npmjs.com/package/left-pad/v/1.3.0?activeTab=code#readme",
+                Some("left-pad"),
+            ),
+            (
+                "https://www.npmjs.com/package/lodash.merge",
+                Some("lodash.merge"),
+            ),
+            ("https://www.npmjs.com/package/", None),
+            ("https://www.npmjs.com/package/@types", None),
+            ("https://www.npmjs.com/package/React", None),
+            ("https://www.npmjs.com/search?q=react", None),
+            ("https://www.npmjs.com/~sindresorhus", None),
+            ("https://registry.npmjs.org/react", None),
+            ("https://registry.npmjs.org/package/react", None),
+            ("https://api.npmjs.org/downloads/point/last-day/react", None),
+            ("https://npmjs.com.evil.example/package/react", None),
+        ];
+        let cases: Vec<(&dyn Provider, &str, Option<&str>)> = cases
+            .iter()
+            .map(|&(link, key)| (&Package as &dyn Provider, link, key))
+            .collect();
+        assert_recognised(&cases);
+    }
+
+    #[test]
+    fn keys_follow_npm_naming_rules() {
+        for good in [
+            "react",
+            "left-pad",
+            "lodash.merge",
+            "socket.io",
+            "@types/node",
+            "@babel/core",
+            "@scope/_private",
+            "a",
+        ] {
+            assert_eq!(Package.parse_key(good).as_deref(), Ok(good), "{good}");
+        }
+        assert_eq!(Package.parse_key(" react\n").as_deref(), Ok("react"));
+        assert_eq!(
+            Package
+                .parse_key(&"a".repeat(NAME_MAX))
+                .map(|key| key.len()),
+            Ok(NAME_MAX)
+        );
+        for bad in [
+            "",
+            "React",
+            "JSONStream",
+            ".hidden",
+            "_private",
+            "node_modules",
+            "favicon.ico",
+            "with space",
+            "a,b",
+            "a/b",
+            "@types",
+            "@types/",
+            "@/node",
+            "@types/node/extra",
+            "@Types/node",
+            "@types/.hidden",
+            "@../x",
+            "café",
+            "tilde~",
+            "excl!",
+            &"a".repeat(NAME_MAX + 1),
+            &format!("@s/{}", "a".repeat(NAME_MAX - 2)),
+        ] {
+            assert!(Package.parse_key(bad).is_err(), "{bad}");
+        }
+    }
+}
