@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::components::demo_chart::DemoChart;
 
 /// What a customer can point Upcount at, shown as cards on the landing page.
-const TRACKABLE: [(&str, &str, &str); 8] = [
+const TRACKABLE: [(&str, &str, &str); 9] = [
     (
         "GitHub",
         "Stars, forks, watchers and open issues of any public repository.",
@@ -34,12 +34,17 @@ const TRACKABLE: [(&str, &str, &str); 8] = [
     ),
     (
         "Packages",
-        "Downloads of crates, npm and PyPI packages.",
-        "crates.io/crates/serde",
+        "Daily, weekly and monthly downloads of npm packages; pulls and stars of Docker Hub images.",
+        "npmjs.com/package/react",
     ),
     (
-        "Prices",
-        "Price of a coin or a stock, in the currency you choose.",
+        "Wikipedia",
+        "Daily page views of an article, in any language.",
+        "en.wikipedia.org/wiki/Rust_(programming_language)",
+    ),
+    (
+        "Coins",
+        "Price, market cap and 24-hour volume of a coin, in US dollars.",
         "coingecko.com/en/coins/bitcoin",
     ),
     (
@@ -57,7 +62,7 @@ pub fn Landing() -> impl IntoView {
             <div class="hero-copy">
                 <h1>"Every number on the Internet, charted over time."</h1>
                 <p class="lede">
-                    "Paste a link to a GitHub repository, a YouTube video, a Hacker News post, a Twitch stream, a Wikipedia article or a coin. "
+                    "Paste a link to a GitHub repository, a YouTube video, a Hacker News post, a Twitch stream, a Wikipedia article, an npm package, a Docker image or a coin. "
                     "Upcount checks it on a schedule, keeps every data point, and turns the history into interactive charts."
                 </p>
                 <p class="lede-small">
