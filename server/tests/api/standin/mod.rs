@@ -537,10 +537,15 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         // Any other service: the world thing whose key is the longest prefix of the path
-        // (`wikimedia/api/rest_v1/metrics/…/Rust_(programming_language)`), else the
-        // provider's `not_found.json` with a 404.
+        // (`wikimedia/api/rest_v1/metrics/…/Rust_(programming_language)`), or of the path
+        // and query for keys that hold a `?` (`finnhub/api/v1/quote?symbol=AAPL`), else
+        // the provider's `not_found.json` with a 404.
         [service, ..] => {
-            let key = path.trim_start_matches('/');
+            let key = if query.is_empty() {
+                path.trim_start_matches('/').to_string()
+            } else {
+                format!("{}?{query}", path.trim_start_matches('/'))
+            };
             let found = world
                 .things
                 .iter()
