@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::trackers::TrackerSummary;
 #[cfg(feature = "ssr")]
 use super::trackers::signed_in;
-use crate::domain::{ChartMode, ChartRange, Scale, TrackerId};
+use crate::domain::{BackfillStatus, ChartMode, ChartRange, Origin, Scale, TrackerId};
 
 /// The change between consecutive points per `per_secs` seconds (3600: per hour), at the
 /// later point's time. The first point has nothing before it and is left out.
@@ -24,6 +24,7 @@ pub fn rates(points: &[ChartPoint], per_secs: f64) -> Vec<ChartPoint> {
                     min: rate,
                     max: rate,
                     count: pair[1].count,
+                    origin: pair[1].origin,
                 }
             })
         })
@@ -76,6 +77,8 @@ pub struct ChartPoint {
     pub min: f64,
     pub max: f64,
     pub count: i64,
+    /// From the upstream's history (a backfill) or recorded by Upcount.
+    pub origin: Origin,
 }
 
 /// Everything a tracker page shows.
@@ -108,6 +111,13 @@ pub struct TrackerDetail {
     pub points: Vec<ChartPoint>,
     /// The latest polls, newest first: (time in RFC 3339 UTC, value per metric).
     pub recent: Vec<(String, Vec<Option<f64>>)>,
+    /// Where the upstream's history comes from ("GitHub"), when it keeps one; `None`: the
+    /// history starts with the first poll.
+    pub history_from: Option<String>,
+    /// How far loading that history has got.
+    pub backfill: Option<BackfillStatus>,
+    /// When the next poll is due (ms since the epoch), while the tracker is polled.
+    pub next_poll_ms: Option<i64>,
 }
 
 /// A tracker of the signed-in user's workspace with the series of `metric` (the first when
@@ -162,6 +172,16 @@ pub async fn get_tracker_detail(
             detail: event.detail,
         })
         .collect();
+    let history_from = state
+        .engine
+        .provider(&page.tracker.source.kind)
+        .and_then(|provider| provider.history_from())
+        .map(str::to_string);
+    let next_poll_ms = page
+        .tracker
+        .source
+        .next_poll_at
+        .map(|at| at.timestamp_millis());
     let (tracker, metric, days) = (page.tracker, page.metric, page.days);
     let metrics = tracker
         .metrics
@@ -188,6 +208,9 @@ pub async fn get_tracker_detail(
         bucket_secs,
         points,
         recent: recent_rows(page.history.recent),
+        history_from,
+        backfill: page.backfill,
+        next_poll_ms,
         summary: tracker.into(),
     }))
 }
@@ -225,6 +248,7 @@ pub(crate) fn chart_points(
             min: point.min,
             max: point.max,
             count: point.count,
+            origin: point.origin,
         })
         .collect();
     match mode.per_secs() {
@@ -300,6 +324,7 @@ mod tests {
             min: value,
             max: value,
             count: 1,
+            origin: crate::domain::Origin::Observed,
         }
     }
 

@@ -212,6 +212,7 @@ mod tests {
                     min: *v,
                     max: *v,
                     count: 1,
+                    origin: crate::domain::Origin::Observed,
                 })
                 .collect(),
         }

@@ -9,6 +9,7 @@ pub mod chart;
 pub mod console;
 pub mod email;
 pub mod flash;
+pub mod history;
 pub mod ids;
 pub mod jmes_path;
 pub mod json_pick;
@@ -23,6 +24,7 @@ pub mod token;
 
 pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
+pub use history::{BackfillState, BackfillStatus, Origin};
 pub use ids::{MetricId, SourceId, TrackerId, UserId, WorkspaceId};
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;

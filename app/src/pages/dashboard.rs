@@ -315,7 +315,19 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                     aria-label=format!("Compare {}", tracker.label)
                 />
                 <ProviderIcon badge=tracker.badge.clone() />
-                <a href=tracker.url.clone() rel="noopener noreferrer" target="_blank">{tracker.label.clone()}</a>
+                <a href=format!("/trackers/{}", tracker.id) class="tracker-title">{tracker.label.clone()}</a>
+                <a
+                    href=tracker.url.clone()
+                    class="external-link"
+                    rel="noopener noreferrer"
+                    target="_blank"
+                    title=format!("Open on {}", tracker.badge.name)
+                    aria-label=format!("{} on {}", tracker.label, tracker.badge.name)
+                >
+                    <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+                        <path d="M9 2h5v5M14 2 7 9M12 9v5H2V4h5" fill="none" stroke="currentColor" stroke-width="1.6" />
+                    </svg>
+                </a>
                 <span class="tracker-kind">
                     {tracker.kind.to_string()} " · "
                     <a href=format!("/trackers/{}", tracker.id) aria-label=format!("Chart of {}", tracker.label)>"Chart"</a>

@@ -53,6 +53,7 @@ macro_rules! periodic_job {
     };
 }
 
+pub mod backfill;
 pub mod billing;
 pub mod clean_up_sessions;
 pub mod poll;
@@ -74,6 +75,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+pub use backfill::BackfillSource;
 pub use billing::{BillingContext, BillingSweep, ProcessStripeEvent, enqueue_stripe_event};
 pub use clean_up_sessions::CleanUpSessions;
 pub use poll::{PollContext, PollSources};
@@ -84,13 +86,14 @@ pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 7] {
+pub fn registry() -> [Registration; 8] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
         Registration::periodic::<ServiceSnapshot>(),
         Registration::periodic::<CleanUpSessions>(),
         Registration::on_demand::<PollSources>(),
+        Registration::on_demand::<BackfillSource>(),
         Registration::on_demand::<ProcessStripeEvent>(),
         Registration::periodic::<BillingSweep>(),
     ]

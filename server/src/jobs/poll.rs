@@ -286,6 +286,9 @@ pub async fn run_dispatcher(
             }
             Err(error) => tracing::debug!(error = %error, "could not measure the due backlog"),
         }
+        if let Err(error) = super::backfill::dispatch(&pool).await {
+            tracing::warn!(error = %format!("{error:#}"), "backfill dispatch failed");
+        }
         // A full batch means more may be due: go again at once.
         loop {
             match dispatch(&pool, &engine, batch, lease).await {

@@ -4,7 +4,7 @@
 //! connection is held while the client reads (see `tracking::export`).
 
 use app::{
-    domain::{MetricId, TrackerId},
+    domain::{MetricId, Origin, TrackerId},
     server::{
         state::AppState,
         tracking::{
@@ -166,21 +166,31 @@ async fn stream_rows(
     mut sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) {
     let ids: Vec<MetricId> = metrics.iter().map(|metric| metric.id).collect();
+    // Rows before the backfill's boundary came from the upstream's history.
+    let before = match store::history_before(&pool, tracker.source.id).await {
+        Ok(before) => before,
+        Err(error) => {
+            tracing::error!(error = %error, "export failed");
+            let _ = sender
+                .send(Err(std::io::Error::other("the export failed")))
+                .await;
+            return;
+        }
+    };
     let mut out = Vec::with_capacity(CHUNK * 2);
     let mut csv = CsvChunk::default();
+    let mut columns = vec!["time".to_string()];
+    columns.extend(metrics.iter().map(|metric| metric.name.clone()));
+    columns.push("origin".to_string());
     match format {
-        Format::Csv => {
-            let mut header = vec!["time".to_string()];
-            header.extend(metrics.iter().map(|metric| metric.name.clone()));
-            csv.write(&header, &mut out);
-        }
+        Format::Csv => csv.write(&columns, &mut out),
         Format::Json => {
             let head = serde_json::json!({
                 "tracker": {
                     "id": tracker.id, "label": tracker.label,
                     "kind": tracker.source.kind, "key": tracker.source.key,
                 },
-                "from": from, "to": to, "metrics": metrics,
+                "from": from, "to": to, "metrics": metrics, "columns": columns,
             })
             .to_string();
             // Everything but the closing brace, then the rows.
@@ -193,7 +203,16 @@ async fn stream_rows(
     loop {
         match rows.next_row().await {
             Ok(Some((time, values))) => {
-                write_row(&mut csv, &mut out, format, time, &values, &mut first_row);
+                let origin = match before {
+                    Some(before) if time < before => Origin::Upstream,
+                    _ => Origin::Observed,
+                };
+                let row = Row {
+                    time,
+                    values: &values,
+                    origin,
+                };
+                write_row(&mut csv, &mut out, format, &row, &mut first_row);
             }
             Ok(None) => {
                 csv.drain_into(&mut out);
@@ -225,23 +244,31 @@ async fn stream_rows(
     }
 }
 
+/// One row of an export: a time, a value per metric, and where they came from.
+struct Row<'a> {
+    time: DateTime<Utc>,
+    values: &'a [Option<f64>],
+    origin: Origin,
+}
+
 fn write_row(
     csv: &mut CsvChunk,
     out: &mut Vec<u8>,
     format: Format,
-    time: DateTime<Utc>,
-    values: &[Option<f64>],
+    row: &Row<'_>,
     first_row: &mut bool,
 ) {
-    let time = time.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let time = row.time.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let origin = row.origin.key();
     match format {
         Format::Csv => {
             let mut record = vec![time];
             record.extend(
-                values
+                row.values
                     .iter()
                     .map(|value| value.map(|value| value.to_string()).unwrap_or_default()),
             );
+            record.push(origin.to_string());
             csv.write(&record, out);
         }
         Format::Json => {
@@ -252,7 +279,8 @@ fn write_row(
                 [time]
                     .into_iter()
                     .map(serde_json::Value::from)
-                    .chain(values.iter().map(|value| serde_json::json!(value)))
+                    .chain(row.values.iter().map(|value| serde_json::json!(value)))
+                    .chain([serde_json::Value::from(origin)])
                     .collect::<Vec<_>>()
             );
             out.extend_from_slice(row.to_string().as_bytes());

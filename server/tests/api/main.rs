@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod assets;
 mod authz;
+mod backfill;
 mod billing;
 mod charts;
 mod contract;

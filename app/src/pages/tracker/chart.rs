@@ -34,6 +34,8 @@ struct ChartSpec {
     from_ms: i64,
     to_ms: i64,
     file_name: String,
+    /// Where backfilled points came from ("GitHub"), for the legend and the tooltip.
+    history_from: Option<String>,
 }
 
 impl ChartSpec {
@@ -55,6 +57,7 @@ impl ChartSpec {
             from_ms: detail.from_ms,
             to_ms: detail.to_ms,
             file_name: format!("{}-{}.png", slug(&detail.summary.label), detail.metric),
+            history_from: detail.history_from.clone(),
         }
     }
 }

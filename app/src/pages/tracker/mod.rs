@@ -61,7 +61,13 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
         <Suspense fallback=|| view! { <TrackerSkeleton /> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(detail)) => view! { <TrackerView detail /> }.into_any(),
+                    Ok(Some(loaded)) => {
+                        // While the upstream's history loads, the page looks again.
+                        if loaded.backfill.as_ref().is_some_and(|backfill| backfill.state.is_running()) {
+                            reload_soon(detail);
+                        }
+                        view! { <TrackerView detail=loaded /> }.into_any()
+                    }
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
                 }
@@ -69,6 +75,45 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
         </Suspense>
     }
 }
+
+/// How long the page waits before looking at a loading history again.
+const RELOAD_MS: u64 = 2_500;
+
+/// Fetches the page's data again in a moment (in the browser; the server renders once).
+fn reload_soon(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) {
+    #[cfg(feature = "hydrate")]
+    set_timeout(
+        move || detail.refetch(),
+        std::time::Duration::from_millis(RELOAD_MS),
+    );
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (detail, RELOAD_MS);
+}
+
+/// What the page says about the chart's history: how far loading the upstream's has got,
+/// that it starts with the first poll, and when the next poll is due while there are
+/// only a few.
+fn history_note(detail: &TrackerDetail) -> impl IntoView + use<> {
+    let loading = match (&detail.backfill, &detail.history_from) {
+        (Some(backfill), Some(from)) => Some(backfill.describe(from)),
+        (None, None) => Some("History starts with the first poll.".to_string()),
+        _ => None,
+    };
+    let next = detail
+        .next_poll_ms
+        .filter(|_| detail.points.len() <= FEW_POINTS)
+        .map(|at| format!("Next poll due {} UTC.", utc(at)));
+    let text = [loading, next]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!text.is_empty())
+        .then(|| view! { <p class="muted history-note" data-testid="history-note">{text}</p> })
+}
+
+/// Up to this many points, the page says when the next poll is due.
+const FEW_POINTS: usize = 12;
 
 #[component]
 fn TrackerView(detail: TrackerDetail) -> impl IntoView {
@@ -93,6 +138,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             </p>
             {controls::view_controls(&detail)}
             {chart::chart_figure(&detail, shown, visible)}
+            {history_note(&detail)}
             {data::event_list(&detail.events)}
             {data::data_table(&detail.points)}
             <h2>"Latest polls"</h2>

@@ -299,6 +299,18 @@ impl Engine {
         outcome
     }
 
+    /// One page of what the upstream keeps of `source`'s past (see [`Provider::history`]).
+    pub async fn history(
+        &self,
+        provider: &dyn Provider,
+        source: &SourceRef,
+        cursor: Option<&serde_json::Value>,
+    ) -> Result<super::backfill::HistoryPage, FetchError> {
+        let outcome = provider.history(&self.http, source, cursor).await;
+        record_poll(provider.kind(), "history", outcome.as_ref().err());
+        outcome
+    }
+
     /// The values of `sources` (at most the provider's batch size).
     pub async fn fetch(
         &self,

@@ -7,6 +7,7 @@
 //! once however many workspaces track it; a **tracker** is a workspace's subscription to
 //! a source; a **sample** is one value of one metric of a source at one time.
 
+pub mod backfill;
 pub mod batch;
 pub mod config;
 pub mod engine;

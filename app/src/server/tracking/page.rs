@@ -1,7 +1,8 @@
 //! The tracker page's use case: a tracker of the workspace, the series of one of its
-//! metrics over a range, the events in that range and the latest polls, in four queries
-//! (the tracker with its metrics; the range's count, first sample and pruning; its
-//! points; the events with the latest polls).
+//! metrics over a range, the events in that range, the latest polls and how far loading
+//! the upstream's history has got, in five queries (the tracker with its metrics; the
+//! range's count, first sample and pruning; its points; the events with the latest polls;
+//! the backfill).
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sqlx::PgPool;
@@ -10,7 +11,7 @@ use super::{
     series::{self, Series},
     store::{self, History, HistoryRequest, MetricView, TrackerView},
 };
-use crate::domain::{ChartRange, TrackerId, WorkspaceId};
+use crate::domain::{BackfillStatus, ChartRange, TrackerId, WorkspaceId};
 
 /// How many points a chart asks for: enough for a wide screen, few enough to draw at once.
 pub const CHART_POINTS: i64 = 500;
@@ -42,6 +43,8 @@ pub struct TrackerPage {
     /// `None` when there is nothing to chart (no metric, or no sample for "all").
     pub series: Option<Series>,
     pub history: History,
+    /// The source's backfill, when it has one.
+    pub backfill: Option<BackfillStatus>,
 }
 
 /// The page of tracker `id` of the workspace; `None` when there is no such tracker in it.
@@ -101,6 +104,7 @@ pub async fn tracker_page(
         },
     )
     .await?;
+    let backfill = store::backfill_status(pool, tracker.source.id).await?;
     Ok(Some(TrackerPage {
         tracker,
         metric,
@@ -110,5 +114,6 @@ pub async fn tracker_page(
         to,
         series: read,
         history,
+        backfill,
     }))
 }

@@ -241,6 +241,11 @@ async fn add_tracker_now(
         Added::AlreadyTracked(id) => (false, id),
     };
     if created {
+        // History on day one, for a source nobody polled before (before the first sample,
+        // which counts as a poll).
+        if provider.history_from().is_some() {
+            store::request_backfill(&mut transaction, source_id).await?;
+        }
         store::record_first_sample(&mut transaction, source_id, &readings).await?;
     }
     transaction.commit().await?;

@@ -358,3 +358,73 @@ pub fn coingecko_coin(id: &str) -> Value {
 pub fn coingecko_price(price: f64) -> Value {
     json!({ "usd": price, "usd_market_cap": price * 19_600_000.0, "usd_24h_vol": 31260929299.5248 })
 }
+
+/// GitHub `GET /repos/{owner}/{repo}/stargazers/history?per_page=&page=`: weeks newest
+/// first (the first holds today, Sunday first), each with `week` (its first day, as a Unix
+/// time on even weeks and as an ISO date on odd ones: the API has sent both), `total` and
+/// the seven daily gains in `days`; `history` is `{"weeks": N, "per_day": k}` (k stars a
+/// day up to today). A page past the end is empty.
+pub fn star_history(history: &Value, per_page: usize, page: usize) -> Value {
+    use chrono::{Datelike, Days, Utc};
+    let weeks = history["weeks"].as_u64().unwrap_or(0) as usize;
+    let per_day = history["per_day"].as_u64().unwrap_or(1);
+    let today = Utc::now().date_naive();
+    let sunday = today - Days::new(u64::from(today.weekday().num_days_from_sunday()));
+    let per_page = per_page.clamp(1, 30);
+    let first = per_page * page.saturating_sub(1);
+    let list: Vec<Value> = (first..(first + per_page).min(weeks))
+        .map(|index| {
+            let start = sunday - Days::new(7 * index as u64);
+            let days: Vec<u64> = (0..7)
+                .map(|offset| {
+                    if start + Days::new(offset) <= today {
+                        per_day
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let week = if index % 2 == 0 {
+                json!(start.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()))
+            } else {
+                json!(start.to_string())
+            };
+            json!({ "week": week, "total": days.iter().sum::<u64>(), "days": days })
+        })
+        .collect();
+    json!(list)
+}
+
+/// The stars a [`star_history`] of `weeks` weeks at `per_day` adds up to, to today.
+pub fn star_history_total(weeks: u64, per_day: f64) -> f64 {
+    use chrono::{Datelike, Utc};
+    let today = Utc::now().date_naive();
+    let days_this_week = f64::from(today.weekday().num_days_from_sunday() + 1);
+    ((weeks - 1) as f64 * 7.0 + days_this_week) * per_day
+}
+
+/// npm `GET /downloads/range/{start}:{end}/{package}`: one entry a day of the span, zero
+/// before the package's first day; `history` is `{"first_day": "2025-01-01",
+/// "per_day": k}`.
+pub fn npm_range(history: &Value, package: &str, start: &str, end: &str) -> Value {
+    use chrono::{Days, NaiveDate};
+    let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let first_day = history["first_day"].as_str().and_then(day);
+    let per_day = history["per_day"].as_u64().unwrap_or(1);
+    let (Some(start), Some(end), Some(first_day)) = (day(start), day(end), first_day) else {
+        return json!({ "error": "invalid date range" });
+    };
+    let mut downloads = Vec::new();
+    let mut current = start;
+    while current <= end {
+        let count = if current >= first_day { per_day } else { 0 };
+        downloads.push(json!({ "downloads": count, "day": current.to_string() }));
+        current = current + Days::new(1);
+    }
+    json!({
+        "start": start.to_string(),
+        "end": end.to_string(),
+        "package": package,
+        "downloads": downloads,
+    })
+}

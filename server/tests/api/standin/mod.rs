@@ -390,6 +390,43 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                 None => json_response(404, fixtures::github_not_found()),
             }
         }
+        // GitHub's star history, made from `github/stars/{owner}/{name}` (see
+        // `fixtures::star_history`); a repository without one has no weeks.
+        ["github", "repos", owner, name, "stargazers", "history"] => {
+            let Some(history) = thing(format!(
+                "github/stars/{}/{}",
+                owner.to_lowercase(),
+                name.to_lowercase()
+            )) else {
+                return json_response(404, fixtures::github_not_found());
+            };
+            let number = |name: &str, default: usize| {
+                param(&pairs, name)
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(default)
+            };
+            json_response(
+                200,
+                fixtures::star_history(&history, number("per_page", 30), number("page", 1)),
+            )
+        }
+        // npm's daily downloads, made from `npm/history/{package}` (see
+        // `fixtures::npm_range`).
+        ["npm", "downloads", "range", span, package @ ..] => {
+            let package = package.join("/").replace("%40", "@");
+            match (
+                thing(format!("npm/history/{package}")),
+                span.split_once(':'),
+            ) {
+                (Some(history), Some((start, end))) => {
+                    json_response(200, fixtures::npm_range(&history, &package, start, end))
+                }
+                _ => json_response(
+                    404,
+                    json!({ "error": format!("package {package} not found") }),
+                ),
+            }
+        }
         // Reddit.
         ["reddit", "api", "info.json"] => {
             let ids = param(&pairs, "id").unwrap_or_default();

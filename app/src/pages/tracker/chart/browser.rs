@@ -3,10 +3,10 @@
 
 use charming::{
     Chart,
-    component::{Axis, DataZoom, DataZoomType, Grid},
+    component::{Axis, DataZoom, DataZoomType, Grid, Legend},
     datatype::CompositeValue,
     element::{
-        AreaStyle, AxisType, Label, LineStyle, LineStyleType, MarkLine, MarkLineData,
+        AreaStyle, AxisType, ItemStyle, Label, LineStyle, LineStyleType, MarkLine, MarkLineData,
         MarkLineVariant, Symbol, Tooltip, Trigger,
     },
     series::Line,
@@ -20,7 +20,11 @@ use super::{ChartSpec, Shown, Visible};
 use crate::{
     api::chart::{ChartPoint, get_series_window},
     components::{add_tracker::server_message, echarts},
+    domain::Origin,
 };
+
+/// Up to this many observed points are drawn as dots.
+const FEW_POINTS: usize = 12;
 
 /// How long the zoom must rest before finer data is fetched.
 const ZOOM_DEBOUNCE_MS: u64 = 300;
@@ -223,10 +227,34 @@ fn build(spec: &ChartSpec, points: &[ChartPoint]) -> Chart {
             )
         })
         .collect::<Vec<_>>();
+    // Backfilled points are a lighter line of their own, joined to the first observed
+    // point; "history from GitHub" names it in the legend and the tooltip.
+    let (upstream, observed): (Vec<ChartPoint>, Vec<ChartPoint>) = points
+        .iter()
+        .cloned()
+        .partition(|point| point.origin == Origin::Upstream);
+    let history = (!upstream.is_empty()).then(|| {
+        let from = spec.history_from.as_deref().unwrap_or("the upstream");
+        let mut joined = upstream.clone();
+        joined.extend(observed.first().cloned());
+        Line::new()
+            .name(format!("{name} — history from {from}"))
+            .show_symbol(false)
+            .line_style(LineStyle::new().opacity(0.55).type_(LineStyleType::Dashed))
+            .item_style(ItemStyle::new().opacity(0.55))
+            .data(with_gaps(&joined, |point| point.avg))
+    });
+    let main_name = if history.is_some() {
+        format!("{name} — recorded by Upcount")
+    } else {
+        name.clone()
+    };
+    // A few polls are dots: a lone point would hide under the "added" marker.
     let mut main = Line::new()
-        .name(name.clone())
-        .show_symbol(false)
-        .data(with_gaps(points, |point| point.avg));
+        .name(main_name)
+        .show_symbol(observed.len() <= FEW_POINTS)
+        .symbol_size(8)
+        .data(with_gaps(&observed, |point| point.avg));
     if !markers.is_empty() {
         main = main.mark_line(
             MarkLine::new()
@@ -257,6 +285,9 @@ fn build(spec: &ChartSpec, points: &[ChartPoint]) -> Chart {
         .data_zoom(DataZoom::new().type_(DataZoomType::Inside))
         .data_zoom(DataZoom::new().type_(DataZoomType::Slider))
         .series(main);
+    if let Some(history) = history {
+        chart = chart.legend(Legend::new().top(0)).series(history);
+    }
     if !spec.log {
         // The min–max band (the max line filled down to the min line): flat, so
         // invisible, where points are single polls.

@@ -57,6 +57,46 @@ struct Price {
     usd_24h_vol: Option<f64>,
 }
 
+/// `/coins/{id}/market_chart?vs_currency=usd&days=365`: a year of `[ms, value]` pairs,
+/// one a day (at 00:00 UTC) past 90 days, the last one the current value.
+#[derive(Deserialize)]
+struct MarketChart {
+    prices: Vec<(f64, Option<f64>)>,
+    #[serde(default)]
+    market_caps: Vec<(f64, Option<f64>)>,
+    #[serde(default)]
+    total_volumes: Vec<(f64, Option<f64>)>,
+}
+
+/// A year of daily prices, market caps and volumes, in one request.
+async fn market_chart(http: &Upstreams, id: &str) -> Result<HistoryPage, FetchError> {
+    let mut url = http.endpoint(COINGECKO, &format!("/coins/{id}/market_chart"))?;
+    url.query_pairs_mut()
+        .append_pair("vs_currency", "usd")
+        .append_pair("days", "365");
+    let chart: MarketChart = http
+        .get(&request(http, url), &format!("CoinGecko coin {id}"))
+        .await?;
+    let series = [
+        ("price_usd", &chart.prices),
+        ("market_cap_usd", &chart.market_caps),
+        ("volume_24h_usd", &chart.total_volumes),
+    ];
+    let points = series
+        .into_iter()
+        .flat_map(|(metric, pairs)| {
+            pairs.iter().filter_map(move |&(ms, value)| {
+                Some(HistoryPoint {
+                    metric,
+                    t: DateTime::from_timestamp_millis(ms as i64)?,
+                    value: value?,
+                })
+            })
+        })
+        .collect();
+    Ok(HistoryPage::last(points))
+}
+
 fn request(http: &Upstreams, url: Url) -> UpstreamRequest {
     let request = UpstreamRequest::get(COINGECKO, url);
     match http.config().credential("UPCOUNT_COINGECKO_API_KEY") {
@@ -100,6 +140,19 @@ impl Provider for Coin {
                 "`{key}` is not a CoinGecko coin id (such as `bitcoin`)"
             ))
         }
+    }
+
+    fn history_from(&self) -> Option<&'static str> {
+        Some("CoinGecko")
+    }
+
+    async fn history(
+        &self,
+        http: &Upstreams,
+        source: &SourceRef,
+        _cursor: Option<&serde_json::Value>,
+    ) -> Result<HistoryPage, FetchError> {
+        market_chart(http, &source.key).await
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {

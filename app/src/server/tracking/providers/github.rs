@@ -1,6 +1,9 @@
 //! GitHub repositories through the REST API: `GET /repos/{owner}/{repo}`. An optional
 //! `UPCOUNT_GITHUB_TOKEN` raises the rate limit from 60 to 5,000 requests an hour.
 
+use chrono::NaiveDate;
+use serde::Serialize;
+
 use super::prelude::*;
 
 /// GitHub's API.
@@ -81,16 +84,144 @@ struct Owner {
     login: Option<String>,
 }
 
+/// A GET of `url` as GitHub asks: its media type, an API version, and the token if set.
+fn request(http: &Upstreams, url: Url, version: &str) -> UpstreamRequest {
+    let request = UpstreamRequest::get(GITHUB, url)
+        .header("Accept", "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", version);
+    match http.config().credential("UPCOUNT_GITHUB_TOKEN") {
+        Some(token) => request.header("Authorization", format!("Bearer {token}")),
+        None => request,
+    }
+}
+
 async fn repo(http: &Upstreams, key: &str) -> Result<Repository, FetchError> {
     let url = http.endpoint(GITHUB, &format!("/repos/{key}"))?;
-    let mut request = UpstreamRequest::get(GITHUB, url)
-        .header("Accept", "application/vnd.github+json")
-        .header("X-GitHub-Api-Version", "2022-11-28");
-    if let Some(token) = http.config().credential("UPCOUNT_GITHUB_TOKEN") {
-        request = request.header("Authorization", format!("Bearer {token}"));
+    http.get(
+        &request(http, url, "2022-11-28"),
+        &format!("GitHub repository {key}"),
+    )
+    .await
+}
+
+/// Weeks of star history a page holds, and the last page GitHub serves.
+const STAR_WEEKS_PER_PAGE: u32 = 30;
+const STAR_PAGES: u32 = 100;
+
+/// A week of `GET /repos/{owner}/{repo}/stargazers/history`: the stars gained that week
+/// and still held (`total`), and per day (`days`, Sunday first).
+#[derive(Deserialize)]
+struct StarWeek {
+    /// The week's first day: a Unix time or an ISO date, as the API has sent both.
+    week: WeekStart,
+    total: f64,
+    #[serde(default)]
+    days: Option<Vec<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WeekStart {
+    Unix(i64),
+    Date(String),
+}
+
+impl WeekStart {
+    fn day(&self) -> Option<NaiveDate> {
+        match self {
+            WeekStart::Unix(seconds) => {
+                DateTime::from_timestamp(*seconds, 0).map(|time| time.date_naive())
+            }
+            WeekStart::Date(text) => parse_day(text),
+        }
     }
-    http.get(&request, &format!("GitHub repository {key}"))
-        .await
+}
+
+/// Where the star history goes on: the next page, and the stars held at the end of the
+/// newest day that page holds (the repository's count when the backfill began, less every
+/// gain read since).
+#[derive(Serialize, Deserialize)]
+struct StarCursor {
+    page: u32,
+    stars: f64,
+    /// The stars the repository had when the backfill began.
+    count: f64,
+}
+
+/// One page of the star history, newest weeks first, as a cumulative series of one point a
+/// day: the stars held at the end of each day, built back from today's count.
+async fn star_history(
+    http: &Upstreams,
+    key: &str,
+    cursor: Option<StarCursor>,
+) -> Result<HistoryPage, FetchError> {
+    let cursor = match cursor {
+        Some(cursor) => cursor,
+        None => {
+            let count = repo(http, key).await?.stargazers_count;
+            StarCursor {
+                page: 1,
+                stars: count,
+                count,
+            }
+        }
+    };
+    let mut url = http.endpoint(GITHUB, &format!("/repos/{key}/stargazers/history"))?;
+    url.query_pairs_mut()
+        .append_pair("per_page", &STAR_WEEKS_PER_PAGE.to_string())
+        .append_pair("page", &cursor.page.to_string());
+    let weeks: Vec<StarWeek> = http
+        .get(
+            &request(http, url, "2026-03-10"),
+            &format!("GitHub star history of {key}"),
+        )
+        .await?;
+    let mut stars = cursor.stars;
+    let mut points = Vec::new();
+    let mut oldest = None;
+    for week in &weeks {
+        let Some(start) = week.week.day() else {
+            continue;
+        };
+        // Without days, the week's gain counts on its first day.
+        let days = week.days.clone().unwrap_or_else(|| vec![week.total]);
+        for (offset, gain) in days.iter().enumerate().rev() {
+            let Some(day) = start.checked_add_days(chrono::Days::new(offset as u64)) else {
+                continue;
+            };
+            let end = day_start(day) + chrono::Duration::days(1);
+            points.push(HistoryPoint {
+                metric: "stars",
+                t: end,
+                value: stars,
+            });
+            stars = (stars - gain).max(0.0);
+            oldest = Some(day);
+        }
+    }
+    let last = weeks.len() < STAR_WEEKS_PER_PAGE as usize || cursor.page >= STAR_PAGES;
+    if last {
+        // The stars held before the oldest day: zero for a repository's whole history.
+        if let Some(oldest) = oldest {
+            points.push(HistoryPoint {
+                metric: "stars",
+                t: day_start(oldest),
+                value: stars,
+            });
+        }
+        return Ok(HistoryPage::last(points));
+    }
+    let progress = if cursor.count > 0.0 {
+        1.0 - stars / cursor.count
+    } else {
+        1.0
+    };
+    let next = StarCursor {
+        page: cursor.page + 1,
+        stars,
+        count: cursor.count,
+    };
+    HistoryPage::more(points, &next, progress)
 }
 
 #[async_trait]
@@ -138,6 +269,19 @@ impl Provider for Repo {
         } else {
             Err(invalid())
         }
+    }
+
+    fn history_from(&self) -> Option<&'static str> {
+        Some("GitHub")
+    }
+
+    async fn history(
+        &self,
+        http: &Upstreams,
+        source: &SourceRef,
+        saved: Option<&serde_json::Value>,
+    ) -> Result<HistoryPage, FetchError> {
+        star_history(http, &source.key, cursor(saved)?).await
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {

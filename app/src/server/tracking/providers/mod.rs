@@ -16,6 +16,7 @@ use crate::domain::ProviderKind;
 
 use super::{
     FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
+    backfill::HistoryPage,
     config::{Service, TrackingConfig},
     http::Upstreams,
 };
@@ -40,6 +41,7 @@ pub(crate) mod prelude {
     };
     pub(crate) use crate::server::tracking::{
         FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
+        backfill::{HistoryPage, HistoryPoint, cursor, day_start, parse_day},
         batch::{Each, ItemKey, by_key, keys, read_each},
         config::{Credentials, Service, ServiceSpec},
         http::{UpstreamRequest, Upstreams},
@@ -159,6 +161,29 @@ pub trait Provider: Send + Sync + 'static {
                 credentials.vars.join(" and ")
             )
         })
+    }
+
+    /// Where this kind's history comes from ("GitHub"), when its upstream keeps a past
+    /// that a backfill loads on day one (see [`history`](Self::history)); `None`: the
+    /// history starts with the first poll.
+    fn history_from(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// One page of what the upstream keeps of `source`'s past: the first page when
+    /// `cursor` is `None`, else the page that the previous page's
+    /// [`next`](HistoryPage::next) names. Only kinds with a
+    /// [`history_from`](Self::history_from) are asked.
+    async fn history(
+        &self,
+        _http: &Upstreams,
+        _source: &SourceRef,
+        _cursor: Option<&serde_json::Value>,
+    ) -> Result<HistoryPage, FetchError> {
+        Err(FetchError::Invalid(format!(
+            "{} keeps no history upstream",
+            self.kind()
+        )))
     }
 
     /// Title, link, author…; also the existence check when a tracker is added.

@@ -13,6 +13,9 @@
 
 use std::collections::HashMap;
 
+use chrono::{Days, Months, NaiveDate};
+use serde::Serialize;
+
 use super::prelude::*;
 
 /// npm's download-counts API.
@@ -83,6 +86,94 @@ fn point_request(
 
 fn what(name: &str) -> String {
     format!("npm package {name}")
+}
+
+/// The first day npm counts downloads for.
+const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2015, 1, 10) {
+    Some(day) => day,
+    None => NaiveDate::MIN,
+};
+
+/// The longest span one range request may cover.
+const RANGE_MONTHS: u32 = 18;
+
+/// Zero days at the start of a range that say the package did not exist yet.
+const BEFORE_FIRST_DAY: usize = 14;
+
+/// `GET /downloads/range/{start}:{end}/{package}`: one package's downloads per day.
+#[derive(Deserialize)]
+struct Range {
+    downloads: Vec<Day>,
+}
+
+#[derive(Deserialize)]
+struct Day {
+    day: String,
+    downloads: f64,
+}
+
+/// Where the daily history goes on: the last day of the next (older) range.
+#[derive(Serialize, Deserialize)]
+struct RangeCursor {
+    end: NaiveDate,
+    /// The newest day the history loads (yesterday when the backfill began).
+    newest: NaiveDate,
+}
+
+/// One range of daily downloads, newest ranges first, back to the package's first day
+/// (a range opening with [`BEFORE_FIRST_DAY`] days of nothing) or npm's.
+async fn range_history(
+    http: &Upstreams,
+    name: &str,
+    cursor: Option<RangeCursor>,
+) -> Result<HistoryPage, FetchError> {
+    let cursor = cursor.unwrap_or_else(|| {
+        let yesterday = Utc::now().date_naive() - Days::new(1);
+        RangeCursor {
+            end: yesterday,
+            newest: yesterday,
+        }
+    });
+    let end = cursor.end;
+    let start = end
+        .checked_sub_months(Months::new(RANGE_MONTHS))
+        .map_or(FIRST_DAY, |start| start + Days::new(1))
+        .max(FIRST_DAY);
+    let mut url = http.endpoint(NPM, "/downloads/range")?;
+    url.path_segments_mut()
+        .map_err(|()| FetchError::Invalid("the npm API URL cannot take a path".into()))?
+        .push(&format!("{start}:{end}"))
+        .extend(name.split('/'));
+    let range: Range = http
+        .get(&UpstreamRequest::get(NPM, url), &what(name))
+        .await?;
+    let days: Vec<(NaiveDate, f64)> = range
+        .downloads
+        .iter()
+        .filter_map(|day| Some((parse_day(&day.day)?, day.downloads)))
+        .filter(|(day, _)| (start..=end).contains(day))
+        .collect();
+    let leading_zeros = days.iter().take_while(|(_, count)| *count == 0.0).count();
+    let began = leading_zeros == days.len() || leading_zeros >= BEFORE_FIRST_DAY;
+    let points = days
+        .iter()
+        .skip(if began { leading_zeros } else { 0 })
+        .map(|(day, count)| HistoryPoint {
+            metric: "downloads_day",
+            t: day_start(*day),
+            value: *count,
+        })
+        .collect();
+    if began || start <= FIRST_DAY {
+        return Ok(HistoryPage::last(points));
+    }
+    let total = (cursor.newest - FIRST_DAY).num_days().max(1) as f64;
+    let done = (cursor.newest - start).num_days() as f64 / total;
+    let next = RangeCursor {
+        end: start - Days::new(1),
+        newest: cursor.newest,
+    };
+    HistoryPage::more(points, &next, done)
 }
 
 /// One package's downloads over `period`; gone when npm does not know it.
@@ -209,6 +300,19 @@ impl Provider for Package {
                 "`{key}` is not an npm package name (lowercase, such as `react` or `@types/node`)"
             ))
         }
+    }
+
+    fn history_from(&self) -> Option<&'static str> {
+        Some("npm")
+    }
+
+    async fn history(
+        &self,
+        http: &Upstreams,
+        source: &SourceRef,
+        saved: Option<&serde_json::Value>,
+    ) -> Result<HistoryPage, FetchError> {
+        range_history(http, &source.key, cursor(saved)?).await
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {

@@ -64,12 +64,85 @@ fn split(key: &str) -> Option<(&str, &str)> {
 
 /// The daily views of `key` over the last [`LOOKBACK_DAYS`], oldest first.
 async fn daily_views(http: &Upstreams, key: &str) -> Result<Vec<DailyViews>, FetchError> {
-    let (project, article) = split(key)
-        .ok_or_else(|| FetchError::Invalid(format!("`{key}` is not a Wikipedia article key")))?;
     let today = Utc::now().date_naive();
     let start = today
         .checked_sub_days(Days::new(LOOKBACK_DAYS))
         .unwrap_or(today);
+    views_between(http, key, start, today).await
+}
+
+/// The first day the page-view API has (2015-07-01).
+const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2015, 7, 1) {
+    Some(day) => day,
+    None => NaiveDate::MIN,
+};
+
+/// Days of history one request asks for: about 100 KiB of answer.
+const HISTORY_DAYS: u64 = 730;
+
+/// Where the history goes on: the last day of the next (older) span.
+#[derive(serde::Serialize, Deserialize)]
+struct HistoryCursor {
+    end: NaiveDate,
+    newest: NaiveDate,
+}
+
+/// One span of daily views, newest spans first, back to the API's first day or the
+/// article's (an older span without data answers 404).
+async fn history(
+    http: &Upstreams,
+    key: &str,
+    cursor: Option<HistoryCursor>,
+) -> Result<HistoryPage, FetchError> {
+    let first_page = cursor.is_none();
+    let cursor = cursor.unwrap_or_else(|| {
+        let yesterday = Utc::now().date_naive() - Days::new(1);
+        HistoryCursor {
+            end: yesterday,
+            newest: yesterday,
+        }
+    });
+    let start = (cursor.end - Days::new(HISTORY_DAYS - 1)).max(FIRST_DAY);
+    let days = match views_between(http, key, start, cursor.end).await {
+        Ok(days) => days,
+        // Nothing that long ago: the article is younger.
+        Err(FetchError::Gone(_)) if !first_page => return Ok(HistoryPage::last(Vec::new())),
+        Err(error) => return Err(error),
+    };
+    let points = days
+        .iter()
+        .filter_map(|day| {
+            Some(HistoryPoint {
+                metric: "views",
+                t: day_start(day.day()?),
+                value: day.views,
+            })
+        })
+        .collect();
+    if start <= FIRST_DAY {
+        return Ok(HistoryPage::last(points));
+    }
+    let total = (cursor.newest - FIRST_DAY).num_days().max(1) as f64;
+    let next = HistoryCursor {
+        end: start - Days::new(1),
+        newest: cursor.newest,
+    };
+    HistoryPage::more(
+        points,
+        &next,
+        (cursor.newest - start).num_days() as f64 / total,
+    )
+}
+
+/// The daily views of `key` from `start` to `end`, oldest first.
+async fn views_between(
+    http: &Upstreams,
+    key: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<DailyViews>, FetchError> {
+    let (project, article) = split(key)
+        .ok_or_else(|| FetchError::Invalid(format!("`{key}` is not a Wikipedia article key")))?;
     let mut url = http.endpoint(WIKIMEDIA, "/metrics/pageviews/per-article")?;
     url.path_segments_mut()
         .map_err(|()| FetchError::Invalid("the Wikimedia API URL cannot take a path".into()))?
@@ -80,7 +153,7 @@ async fn daily_views(http: &Upstreams, key: &str) -> Result<Vec<DailyViews>, Fet
             article,
             "daily",
             &start.format("%Y%m%d").to_string(),
-            &today.format("%Y%m%d").to_string(),
+            &end.format("%Y%m%d").to_string(),
         ]);
     let what = format!("Wikipedia article {}", title_of(article));
     let answer: Pageviews = http
@@ -168,6 +241,19 @@ impl Provider for Article {
             .ok_or_else(invalid)?;
         let title = normalise_title(title).ok_or_else(invalid)?;
         Ok(format!("{language}.wikipedia/{title}"))
+    }
+
+    fn history_from(&self) -> Option<&'static str> {
+        Some("Wikipedia")
+    }
+
+    async fn history(
+        &self,
+        http: &Upstreams,
+        source: &SourceRef,
+        saved: Option<&serde_json::Value>,
+    ) -> Result<HistoryPage, FetchError> {
+        history(http, &source.key, cursor(saved)?).await
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::domain::MetricId;
+use crate::domain::{MetricId, Origin};
 
 /// The most points one request may ask for.
 pub const MAX_POINTS: i64 = 10_000;
@@ -44,6 +44,28 @@ pub struct Point {
     pub max: f64,
     pub last: f64,
     pub count: i64,
+    /// `upstream` when every sample in it came from the upstream's history (a backfill),
+    /// else `observed`.
+    pub origin: Origin,
+}
+
+/// Marks the points that lie wholly before `before` (the source's backfill boundary, when
+/// it has one) as coming from the upstream's history; `width` is the buckets' (0 for raw
+/// samples).
+fn mark_origins(points: &mut [Point], width: i64, before: Option<DateTime<Utc>>) {
+    let Some(before) = before else {
+        return;
+    };
+    for point in points {
+        let upstream = if width == 0 {
+            point.time < before
+        } else {
+            point.time + chrono::Duration::seconds(width) <= before
+        };
+        if upstream {
+            point.origin = Origin::Upstream;
+        }
+    }
 }
 
 /// Where the points came from.
@@ -175,7 +197,10 @@ async fn read_range(
                                                   timestamptz '2000-01-01 00:00:00+00')
                            AND bucket <= $3) + interval '1 hour'
                         <= coalesce((SELECT min(t) FROM samples WHERE metric_id = $1), 'infinity'),
-                        false) AS "pruned!"
+                        false) AS "pruned!",
+               (SELECT sb.before FROM source_backfills sb
+                JOIN source_metrics m ON m.source_id = sb.source_id
+                WHERE m.id = $1) AS "history_before?"
            FROM bounds b"#,
         metric_id as MetricId,
         from,
@@ -187,9 +212,9 @@ async fn read_range(
     let Some(from) = known.from_t else {
         return Ok(None);
     };
-    let pruned = known.pruned;
+    let (pruned, before) = (known.pruned, known.history_before);
     if known.count <= points && !pruned {
-        let points = sqlx::query!(
+        let mut points: Vec<Point> = sqlx::query!(
             "SELECT t, value FROM samples WHERE metric_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
             metric_id as MetricId,
             from,
@@ -205,8 +230,10 @@ async fn read_range(
             max: row.value,
             last: row.value,
             count: 1,
+            origin: Origin::Observed,
         })
         .collect();
+        mark_origins(&mut points, 0, before);
         return Ok(Some((
             from,
             Series {
@@ -221,7 +248,10 @@ async fn read_range(
     if let Some(zone) = zone.filter(|zone| *zone != "UTC")
         && let (width, Resolution::Daily) = plan(from, to, (points - 1).max(1))
     {
-        let series = rollups::local_days(pool, metric_id, from, to, width / 86_400, zone).await?;
+        let mut series =
+            rollups::local_days(pool, metric_id, from, to, width / 86_400, zone).await?;
+        // Local days are a day wide, give or take an hour of daylight saving.
+        mark_origins(&mut series.points, width + 3_600, before);
         return Ok(Some((from, series)));
     }
     let (width, resolution) = match plan(from, to, points) {
@@ -230,7 +260,7 @@ async fn read_range(
         }
         planned => planned,
     };
-    let points = if resolution.rollup_secs().is_some() {
+    let mut points = if resolution.rollup_secs().is_some() {
         rollups::points(pool, resolution, metric_id, from, to, width).await?
     } else {
         sqlx::query_as!(
@@ -238,7 +268,8 @@ async fn read_range(
             r#"SELECT date_bin(make_interval(secs => $4), t, timestamptz '2000-01-01 00:00:00+00')
                           AS "time!",
                       avg(value) AS "avg!", min(value) AS "min!", max(value) AS "max!",
-                      (array_agg(value ORDER BY t DESC))[1] AS "last!", count(*) AS "count!"
+                      (array_agg(value ORDER BY t DESC))[1] AS "last!", count(*) AS "count!",
+                      'observed' AS "origin!: Origin"
                FROM samples
                WHERE metric_id = $1 AND t >= $2 AND t <= $3
                GROUP BY 1 ORDER BY 1"#,
@@ -250,6 +281,7 @@ async fn read_range(
         .fetch_all(pool)
         .await?
     };
+    mark_origins(&mut points, width, before);
     Ok(Some((
         from,
         Series {

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use super::{Point, Resolution, Series, plan::ORIGIN_UNIX};
 use crate::domain::MetricId;
+use crate::domain::Origin;
 
 /// A rollup row.
 struct RollupRow {
@@ -103,6 +104,7 @@ impl Folder {
                     max: row.max,
                     last: row.last,
                     count: row.count,
+                    origin: Origin::Observed,
                 });
             }
         }
@@ -146,7 +148,7 @@ pub(super) async fn local_days(
                     AT TIME ZONE $4 AS "time!",
                 sum(sum) / sum(count) AS "avg!", min(min) AS "min!", max(max) AS "max!",
                 (array_agg(last ORDER BY last_t DESC))[1] AS "last!",
-                sum(count)::bigint AS "count!"
+                sum(count)::bigint AS "count!", 'observed' AS "origin!: Origin"
          FROM hours GROUP BY 1 ORDER BY 1"#,
         metric_id as MetricId,
         from,

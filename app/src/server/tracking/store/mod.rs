@@ -2,6 +2,7 @@
 //! tracker query is scoped to a workspace; sources are shared and never reached except
 //! through a tracker.
 
+mod backfills;
 mod history;
 mod polls;
 mod samples;
@@ -9,6 +10,7 @@ mod schedule;
 mod sources;
 mod trackers;
 
+pub use backfills::*;
 pub use history::*;
 pub use polls::*;
 pub use samples::*;
