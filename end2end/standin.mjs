@@ -1,6 +1,7 @@
-// A stand-in for the GitHub and Hacker News APIs on loopback, for the browser tests:
-// answers shaped like the real `GET /repos/{owner}/{repo}` and `/v0/item/{id}.json`, plus
-// a JSON API (`/api/package-stats.json`) and an HTML page (`/page.html`).
+// A stand-in for the GitHub, npm and Hacker News APIs on loopback, for the browser tests:
+// answers shaped like the real `GET /repos/{owner}/{repo}` (and its star history),
+// npm's `/downloads/point/…` and `/downloads/range/…` and `/v0/item/{id}.json`, plus a
+// JSON API (`/api/package-stats.json`) and an HTML page (`/page.html`).
 // Started by Playwright (playwright.config.ts); the server under test reaches it through
 // UPCOUNT_GITHUB_API_URL and UPCOUNT_HACKERNEWS_API_URL (scripts/e2e-server.sh).
 import { createServer } from 'node:http';
@@ -42,6 +43,39 @@ const repos = {
   'tokio-rs/axum': repo('tokio-rs/axum', 21000),
 };
 
+const DAY = 86_400_000;
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const today = () => Math.floor(Date.now() / DAY) * DAY;
+
+// `GET /repos/{owner}/{repo}/stargazers/history`: 40 weeks newest first, 3 stars a day to
+// today (the week's first day as a Unix time or an ISO date, as the API has sent both).
+function starHistory(perPage, page) {
+  const now = today();
+  const sunday = now - new Date(now).getUTCDay() * DAY;
+  const weeks = [];
+  for (let index = (page - 1) * perPage; index < Math.min(page * perPage, 40); index += 1) {
+    const start = sunday - index * 7 * DAY;
+    const days = [0, 1, 2, 3, 4, 5, 6].map((offset) => (start + offset * DAY <= now ? 3 : 0));
+    weeks.push({
+      week: index % 2 === 0 ? start / 1000 : isoDay(start),
+      total: days.reduce((sum, gain) => sum + gain, 0),
+      days,
+    });
+  }
+  return weeks;
+}
+
+// npm: every package exists, with 1,000 downloads a day over the last 400 days.
+const npmFirstDay = () => today() - 400 * DAY;
+function npmRange(name, start, end) {
+  const downloads = [];
+  for (let day = Date.parse(start); day <= Date.parse(end); day += DAY) {
+    downloads.push({ downloads: day >= npmFirstDay() ? 1000 : 0, day: isoDay(day) });
+  }
+  return { start, end, package: name, downloads };
+}
+const npmPoint = { 'last-day': 1000, 'last-week': 7000, 'last-month': 30000 };
+
 // A JSON API of the kind people track: package statistics.
 const packageStats = {
   package: { name: 'left-pad', 'latest-version': '1.3.0' },
@@ -62,6 +96,19 @@ createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     return response.end('<!doctype html><title>A page</title><p>Not an API.</p>');
   }
+  const history = url.pathname.match(/^\/github\/repos\/([^/]+)\/([^/]+)\/stargazers\/history$/);
+  if (history) {
+    const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 30);
+    return send(200, starHistory(perPage, Number(url.searchParams.get('page') ?? 1)));
+  }
+  const point = url.pathname.match(/^\/npm\/downloads\/point\/(last-day|last-week|last-month)\/(.+)$/);
+  if (point) {
+    const name = decodeURIComponent(point[2]);
+    const today = isoDay(Date.now() - DAY);
+    return send(200, { downloads: npmPoint[point[1]], start: today, end: today, package: name });
+  }
+  const range = url.pathname.match(/^\/npm\/downloads\/range\/([0-9-]+):([0-9-]+)\/(.+)$/);
+  if (range) return send(200, npmRange(decodeURIComponent(range[3]), range[1], range[2]));
   const github = url.pathname.match(/^\/github\/repos\/([^/]+)\/([^/]+)$/);
   if (github) {
     const fullName = `${github[1]}/${github[2]}`.toLowerCase();

@@ -22,6 +22,7 @@ export UPCOUNT_SITE_ROOT="$ROOT/target/site"
 standin="http://127.0.0.1:${E2E_STANDIN_PORT:-3998}"
 export UPCOUNT_GITHUB_API_URL="$standin/github"
 export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
+export UPCOUNT_NPM_API_URL="$standin/npm"
 # Payments through the built-in Stripe stand-in.
 export UPCOUNT_STRIPE_STANDIN=true
 # JSON APIs in the browser tests are the stand-in's own, on loopback.
@@ -29,6 +30,7 @@ export UPCOUNT_ALLOW_PRIVATE_TARGETS=true
 # The stand-in has no request budget; the live previews would use up GitHub's 60 an hour.
 export UPCOUNT_GITHUB_RATE_PER_MIN=100000
 export UPCOUNT_HACKERNEWS_RATE_PER_MIN=100000
+export UPCOUNT_NPM_RATE_PER_MIN=100000
 export UPCOUNT_JSON_RATE_PER_MIN=100000
 # The add form previews as one types; the throttle is tested in the Rust suite.
 export UPCOUNT_PREVIEWS_PER_MIN=100000

@@ -74,6 +74,11 @@ test.describe('landing page', () => {
     await page.goto('/');
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
     await expect(page.getByRole('heading', { name: 'What you can track' })).toBeVisible();
+    // The list comes from the provider registry: every provider, with its links.
+    const catalogue = page.getByTestId('catalogue');
+    await expect(catalogue.locator('[data-provider="github"]')).toContainText('github.com/leptos-rs/leptos');
+    await expect(catalogue.locator('[data-provider="npm"]')).toContainText('history on day one');
+    await expect(catalogue.locator('[data-provider="dockerhub"]')).toContainText('pulls, stars');
     await expect(page.locator('.demo-summary')).toContainText('in the last 30 days');
     await context.close();
   });

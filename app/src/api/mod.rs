@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod billing;
+pub mod catalogue;
 pub mod chart;
 pub mod compare;
 /// Kept under `api` for the pages; the type lives in `domain`.
@@ -16,12 +17,13 @@ pub mod trackers;
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 12] {
+pub fn read_only_server_fns() -> [&'static str; 13] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
         billing::GetBilling::PATH,
         billing::ListPlans::PATH,
+        catalogue::GetCatalogue::PATH,
         compare::GetComparison::PATH,
         session::GetViewer::PATH,
         session::GetFlash::PATH,

@@ -47,18 +47,26 @@ impl ProviderBadge {
     /// The badge of `kind`'s provider module; a neutral one for a kind no module declares.
     pub fn of(kind: &ProviderKind) -> Self {
         match crate::server::tracking::providers::module_of(kind) {
-            Some(module) => Self {
-                module: module.name.to_string(),
-                letters: module.badge.letters.to_string(),
-                name: module.badge.name.to_string(),
-                colour: module.badge.colour.to_string(),
-            },
+            Some(module) => Self::of_module(module),
             None => Self {
                 module: String::new(),
                 letters: "?".into(),
                 name: kind.to_string(),
                 colour: "var(--ink-soft)".into(),
             },
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl ProviderBadge {
+    /// The badge a provider module declares.
+    pub fn of_module(module: &crate::server::tracking::providers::Module) -> Self {
+        Self {
+            module: module.name.to_string(),
+            letters: module.badge.letters.to_string(),
+            name: module.badge.name.to_string(),
+            colour: module.badge.colour.to_string(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! UI pieces shared by several pages.
 
 pub mod add_tracker;
+pub mod catalogue;
 pub mod demo_chart;
 #[cfg(feature = "hydrate")]
 pub mod echarts;

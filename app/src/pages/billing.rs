@@ -10,6 +10,7 @@ use super::signed_in::SignedIn;
 use crate::{
     api::billing::{BillingView, Plan, describe_days, describe_interval, get_billing, list_plans},
     components::{
+        catalogue::Catalogue,
         feedback::Loaded,
         form::{FlashMessages, FlashResource, flash_resource},
     },
@@ -54,6 +55,8 @@ pub fn Pricing() -> impl IntoView {
                     <p><a class="button" href="/billing">"Choose a plan"</a></p>
                 }
             />
+            <h2>"Every plan tracks all of these"</h2>
+            <Catalogue />
         </section>
     }
 }

@@ -350,7 +350,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
 
 /// A small badge naming the provider (no external images: the site works with no CDN).
 #[component]
-fn ProviderIcon(badge: ProviderBadge) -> impl IntoView {
+pub fn ProviderIcon(badge: ProviderBadge) -> impl IntoView {
     view! {
         <span
             class=format!("provider-icon provider-{}", badge.module)

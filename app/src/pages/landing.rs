@@ -3,56 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::demo_chart::DemoChart;
-
-/// What a customer can point Upcount at, shown as cards on the landing page.
-const TRACKABLE: [(&str, &str, &str); 9] = [
-    (
-        "GitHub",
-        "Stars, forks, watchers and open issues of any public repository.",
-        "github.com/leptos-rs/leptos",
-    ),
-    (
-        "YouTube",
-        "Views, likes and comments of a video, subscribers of a channel.",
-        "youtube.com/watch?v=…",
-    ),
-    (
-        "Hacker News",
-        "Score and comment count of a story while it climbs the front page.",
-        "news.ycombinator.com/item?id=…",
-    ),
-    (
-        "Reddit",
-        "Score, upvote ratio and comments of a post.",
-        "reddit.com/r/rust/comments/…",
-    ),
-    (
-        "Twitch",
-        "Live viewers of a stream, followers of a channel.",
-        "twitch.tv/…",
-    ),
-    (
-        "Packages",
-        "Daily, weekly and monthly downloads of npm packages; pulls and stars of Docker Hub images.",
-        "npmjs.com/package/react",
-    ),
-    (
-        "Wikipedia",
-        "Daily page views of an article, in any language.",
-        "en.wikipedia.org/wiki/Rust_(programming_language)",
-    ),
-    (
-        "Coins",
-        "Price, market cap and 24-hour volume of a coin, in US dollars.",
-        "coingecko.com/en/coins/bitcoin",
-    ),
-    (
-        "Any JSON API",
-        "Any number inside a JSON response, picked with a JMESPath expression.",
-        "api.example.com/stats → data.total",
-    ),
-];
+use crate::components::{catalogue::Catalogue, demo_chart::DemoChart};
 
 #[component]
 pub fn Landing() -> impl IntoView {
@@ -62,7 +13,7 @@ pub fn Landing() -> impl IntoView {
             <div class="hero-copy">
                 <h1>"Every number on the Internet, charted over time."</h1>
                 <p class="lede">
-                    "Paste a link to a GitHub repository, a YouTube video, a Hacker News post, a Twitch stream, a Wikipedia article, an npm package, a Docker image or a coin. "
+                    "Paste a link to something public — a repository, a video, a post, a package, a model, a stock — or to any JSON API. "
                     "Upcount checks it on a schedule, keeps every data point, and turns the history into interactive charts."
                 </p>
                 <p class="lede-small">
@@ -74,20 +25,7 @@ pub fn Landing() -> impl IntoView {
 
         <section id="track" class="track" aria-labelledby="track-title">
             <h2 id="track-title">"What you can track"</h2>
-            <ul class="cards">
-                {TRACKABLE
-                    .into_iter()
-                    .map(|(name, what, example)| {
-                        view! {
-                            <li class="card">
-                                <h3>{name}</h3>
-                                <p>{what}</p>
-                                <code>{example}</code>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
+            <Catalogue />
         </section>
 
         <section id="how" class="how" aria-labelledby="how-title">
@@ -99,7 +37,7 @@ pub fn Landing() -> impl IntoView {
                 </li>
                 <li>
                     <h3>"We keep polling"</h3>
-                    <p>"The upstream API is read on a schedule; every value is stored with its time."</p>
+                    <p>"The upstream API is read on a schedule; every value is stored with its time. Where the upstream keeps its own history (GitHub stars, npm downloads…), the chart starts with it on day one."</p>
                 </li>
                 <li>
                     <h3>"Explore the history"</h3>

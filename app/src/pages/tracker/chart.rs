@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::time::describe_secs;
 use crate::{
     api::chart::{ChartEvent, ChartPoint, TrackerDetail},
-    domain::{ChartMode, Scale, TrackerId},
+    domain::{ChartMode, Origin, Scale, TrackerId},
     pages::dashboard::format_number,
 };
 
@@ -130,6 +130,12 @@ fn SeriesChart(chart: ChartSpec, shown: Shown, visible: Visible) -> impl IntoVie
     let problem = RwSignal::new(None::<String>);
     let id = format!("tracker-chart-{}", chart.view_key);
     let node = NodeRef::<leptos::html::Div>::new();
+    // How many points came from the upstream's history (drawn as a lighter line).
+    let upstream = chart
+        .points
+        .iter()
+        .filter(|point| point.origin == Origin::Upstream)
+        .count();
     #[cfg(feature = "hydrate")]
     let on_png = browser::draw(
         node,
@@ -152,6 +158,7 @@ fn SeriesChart(chart: ChartSpec, shown: Shown, visible: Visible) -> impl IntoVie
             role="img"
             aria-label=format!("Line chart of {} over the selected range; the same data is in the table below", chart.metric.replace('_', " "))
             data-drawn=move || drawn.get().to_string()
+            data-upstream-points=upstream.to_string()
             data-points=move || shown.get().0.to_string()
             data-bucket=move || shown.get().1.map(|secs| secs.to_string()).unwrap_or_else(|| "raw".into())
         ></div>

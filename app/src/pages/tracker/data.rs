@@ -10,7 +10,7 @@ use super::{
 use crate::{
     api::chart::{ChartEvent, ChartPoint},
     components::table::column_heads,
-    domain::TrackerId,
+    domain::{Origin, TrackerId},
     pages::dashboard::format_number,
 };
 
@@ -31,18 +31,29 @@ pub(super) fn event_list(events: &[ChartEvent]) -> impl IntoView + use<> {
     })
 }
 
-/// The chart's points as a table, for screen readers and for checking a value.
-pub(super) fn data_table(points: &[ChartPoint]) -> impl IntoView + use<> {
+/// The chart's points as a table, for screen readers and for checking a value; with the
+/// upstream's history (`history_from`), each row says where it came from.
+pub(super) fn data_table(
+    points: &[ChartPoint],
+    history_from: Option<&str>,
+) -> impl IntoView + use<> {
+    let has_history = points.iter().any(|point| point.origin == Origin::Upstream);
+    let from = history_from.unwrap_or("the upstream").to_string();
     let rows = points
         .iter()
         .map(|point| {
+            let origin = has_history.then(|| match point.origin {
+                Origin::Upstream => format!("history from {from}"),
+                Origin::Observed => "recorded by Upcount".to_string(),
+            });
             view! {
-                <tr>
+                <tr data-origin=point.origin.key()>
                     <td>{utc(point.t)}</td>
                     <td>{format_number(point.avg)}</td>
                     <td>{format_number(point.min)}</td>
                     <td>{format_number(point.max)}</td>
                     <td>{point.count}</td>
+                    {origin.map(|origin| view! { <td>{origin}</td> })}
                 </tr>
             }
         })
@@ -51,7 +62,11 @@ pub(super) fn data_table(points: &[ChartPoint]) -> impl IntoView + use<> {
         <details class="data-table">
             <summary>"Chart data as a table"</summary>
             <table class="trackers">
-                {column_heads(&["Time (UTC)", "Average", "Min", "Max", "Samples"])}
+                {if has_history {
+                    column_heads(&["Time (UTC)", "Average", "Min", "Max", "Samples", "Origin"]).into_any()
+                } else {
+                    column_heads(&["Time (UTC)", "Average", "Min", "Max", "Samples"]).into_any()
+                }}
                 <tbody>{rows}</tbody>
             </table>
         </details>

@@ -140,7 +140,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             {chart::chart_figure(&detail, shown, visible)}
             {history_note(&detail)}
             {data::event_list(&detail.events)}
-            {data::data_table(&detail.points)}
+            {data::data_table(&detail.points, detail.history_from.as_deref())}
             <h2>"Latest polls"</h2>
             <PollsTable metrics=detail.metrics.clone() rows=detail.recent.clone() label="Latest polls" />
             {data::downloads(summary.id, &detail.metric, visible)}

@@ -1,0 +1,71 @@
+import { expect, test, type Page } from '@playwright/test';
+import { addTracker, ownRepo, signUp, watchConsole } from './helpers';
+
+/** Opens the tracker `label` from the dashboard by its title, as a new user would. */
+async function openFromDashboard(page: Page, label: string): Promise<void> {
+  await page.goto('/dashboard');
+  await page.getByRole('link', { name: label, exact: true }).click();
+  await expect(page).toHaveURL(/\/trackers\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: label, level: 1 })).toBeVisible();
+}
+
+/** The page says the history is loaded, and draws and lists it marked as such. */
+async function expectHistory(page: Page, from: string): Promise<void> {
+  // The page looks again by itself while the history loads.
+  await expect(page.getByTestId('history-note')).toContainText(`History from ${from} loaded`, { timeout: 30_000 });
+  const chart = page.locator('.tracker-chart');
+  await expect(chart).toHaveAttribute('data-drawn', 'true');
+  await expect(chart.locator('canvas')).toBeVisible();
+  const upstream = Number(await chart.getAttribute('data-upstream-points'));
+  expect(upstream).toBeGreaterThanOrEqual(25);
+  await page.getByText('Chart data as a table').click();
+  const table = page.locator('.data-table table');
+  await expect(table.getByRole('columnheader', { name: 'Origin' })).toBeVisible();
+  await expect(table.locator('tr[data-origin="upstream"]').first()).toContainText(`history from ${from}`);
+  await expect(table.locator('tr[data-origin="observed"]').last()).toContainText('recorded by Upcount');
+}
+
+test('a new npm package and a new repository show their history at once, marked as such', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signUp(page);
+
+  const name = `e2e-history-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  await addTracker(page, `https://www.npmjs.com/package/${name}`, 'Downloads');
+  await openFromDashboard(page, 'Downloads');
+  await expectHistory(page, 'npm');
+
+  await addTrackerFromDashboard(page, ownRepo('history'), 'Stars');
+  await openFromDashboard(page, 'Stars');
+  await expectHistory(page, 'GitHub');
+
+  // On the dashboard the upstream is one small link beside the title.
+  await page.goto('/dashboard');
+  const upstream = page.getByRole('link', { name: 'Stars on GitHub' });
+  await expect(upstream).toHaveAttribute('href', /^https:\/\/github\.com\/e2e\/history-/);
+  await expect(upstream).toHaveAttribute('target', '_blank');
+  expect(errors).toEqual([]);
+});
+
+test('a JSON API without history says so, and its first poll is a visible dot', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signUp(page);
+  const standin = `http://127.0.0.1:${process.env.E2E_STANDIN_PORT ?? 3998}`;
+  await page.getByLabel('Link').fill(`${standin}/api/package-stats.json`);
+  await page.getByRole('tree', { name: 'The JSON document' }).getByRole('button', { name: 'Track downloads."last-week" (4321)' }).click();
+  await page.getByLabel('Label (optional)').fill('Weekly');
+  await page.getByRole('button', { name: 'Track it' }).click();
+  await expect(page.getByRole('status')).toContainText('Now tracking Weekly.');
+  await openFromDashboard(page, 'Weekly');
+  const note = page.getByTestId('history-note');
+  await expect(note).toContainText('History starts with the first poll.');
+  await expect(note).toContainText(/Next poll due \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+  const chart = page.locator('.tracker-chart');
+  await expect(chart).toHaveAttribute('data-drawn', 'true');
+  await expect(chart).toHaveAttribute('data-points', '1');
+  expect(errors).toEqual([]);
+});
+
+async function addTrackerFromDashboard(page: Page, url: string, label: string): Promise<void> {
+  await page.goto('/dashboard');
+  await addTracker(page, url, label);
+}
