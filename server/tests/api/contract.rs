@@ -246,7 +246,7 @@ const DOCS_END: &str = "<!-- end of the provider tables -->";
 fn provider_tables() -> String {
     let code = |text: &str| format!("`{text}`");
     let mut out = String::from(
-        "| kind | provider | example links | metrics | needs |\n|---|---|---|---|---|\n",
+        "| kind | provider | example links | metrics | history on day one | needs |\n|---|---|---|---|---|---|\n",
     );
     for module in providers::MODULES {
         for kind in (module.kinds)() {
@@ -283,8 +283,12 @@ fn provider_tables() -> String {
             } else {
                 (examples.join(", "), metrics.join(", "))
             };
+            let history = kind
+                .history_from()
+                .map(|from| format!("from {from}"))
+                .unwrap_or_else(|| "from the first poll".to_string());
             out.push_str(&format!(
-                "| {} | {} | {examples} | {metrics} | {needs} |\n",
+                "| {} | {} | {examples} | {metrics} | {history} | {needs} |\n",
                 code(kind.kind()),
                 module.badge.name,
             ));

@@ -81,6 +81,7 @@ async fn tracking_leptos(stars: u64) -> (StandIn, TestApp) {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
     standin.set_github_repo("leptos-rs/leptos", stars);
     track(&app, "https://github.com/leptos-rs/leptos").await;
+    app.history_loaded().await;
     (standin, app)
 }
 

@@ -75,6 +75,15 @@ impl TestApp {
             .expect("make the sources due")
     }
 
+    /// Takes every source's history as loaded already: for tests of polling, where a
+    /// backfill's requests (GitHub's star history) would be noise among the polls'.
+    pub async fn history_loaded(&self) {
+        sqlx::query("UPDATE source_backfills SET state = 'done', finished_at = now()")
+            .execute(&self.pool)
+            .await
+            .expect("mark the backfills done");
+    }
+
     /// The id of the metric named `name`, for tests with one source that has it.
     pub async fn metric_id(&self, name: &str) -> MetricId {
         sqlx::query_scalar("SELECT id FROM source_metrics WHERE name = $1")

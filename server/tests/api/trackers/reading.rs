@@ -158,17 +158,17 @@ async fn exports_stream_csv_and_json_of_a_range() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
         reader.headers().expect("header").iter().collect::<Vec<_>>(),
-        ["time", "stars", "forks"]
+        ["time", "stars", "forks", "origin"]
     );
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
     assert_eq!(rows.len(), 10 * 1440);
     assert_eq!(
         &rows[0].iter().collect::<Vec<_>>(),
-        &["2026-02-01T00:00:00Z", "0", "0.5"]
+        &["2026-02-01T00:00:00Z", "0", "0.5", "observed"]
     );
     assert_eq!(
         &rows[1].iter().collect::<Vec<_>>(),
-        &["2026-02-01T00:01:00Z", "1", ""]
+        &["2026-02-01T00:01:00Z", "1", "", "observed"]
     );
     assert_eq!(rows.last().expect("last").get(1), Some("14399"));
 
@@ -183,7 +183,8 @@ async fn exports_stream_csv_and_json_of_a_range() {
     assert_eq!(export["metrics"][0]["name"], "forks");
     let rows = export["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 10 * 24);
-    assert_eq!(rows[0], json!(["2026-02-01T00:00:00Z", 0.5]));
+    assert_eq!(rows[0], json!(["2026-02-01T00:00:00Z", 0.5, "observed"]));
+    assert_eq!(export["columns"], json!(["time", "forks", "origin"]));
     // Without a range: everything, the first sample (taken when added) included.
     let (status, all) = app
         .api_get(&format!("/api/v1/trackers/{id}/export.json"), &token)

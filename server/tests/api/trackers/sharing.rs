@@ -94,6 +94,7 @@ async fn one_source_for_many_workspaces_with_the_shortest_interval() {
 
     // One poll serves both workspaces.
     standin.set_github_repo("leptos-rs/leptos", 20_000);
+    app.history_loaded().await;
     app.make_due().await;
     let before = standin.hits_on("/github/repos");
     let workers = app.start_workers();

@@ -200,7 +200,7 @@ async fn read_range(
                         false) AS "pruned!",
                (SELECT sb.before FROM source_backfills sb
                 JOIN source_metrics m ON m.source_id = sb.source_id
-                WHERE m.id = $1) AS "history_before?"
+                WHERE m.id = $1 AND sb.points > 0) AS "history_before?"
            FROM bounds b"#,
         metric_id as MetricId,
         from,

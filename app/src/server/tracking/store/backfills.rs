@@ -222,13 +222,14 @@ pub async fn backfill_status(
 }
 
 /// The backfill boundary of `source_id`: its samples before this time came from the
-/// upstream's history; `None` when it has no backfill.
+/// upstream's history; `None` when it has no backfill, or one that loaded nothing yet
+/// (samples imported with `upcount admin import-samples` are then observed ones).
 pub async fn history_before(
     pool: &PgPool,
     source_id: SourceId,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT before FROM source_backfills WHERE source_id = $1",
+        "SELECT before FROM source_backfills WHERE source_id = $1 AND points > 0",
         source_id as SourceId,
     )
     .fetch_optional(pool)
