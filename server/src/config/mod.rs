@@ -374,6 +374,55 @@ mod tests {
     }
 
     #[test]
+    fn reddit_credentials_open_the_oauth_api() {
+        use app::server::tracking::providers::reddit::{REDDIT, REDDIT_AUTH};
+        let public = settings(&[]).expect("valid");
+        let public = &public.tracking.engine;
+        let url = |config: &app::server::tracking::TrackingConfig, service| {
+            config.base_url(service).map(|url| url.to_string())
+        };
+        assert_eq!(
+            url(public, REDDIT).as_deref(),
+            Some("https://www.reddit.com/")
+        );
+        assert_eq!(public.requests_per_minute(REDDIT), 10);
+        assert_eq!(public.setting("UPCOUNT_REDDIT_USER_AGENT"), None);
+
+        let agent = "linux:dev.upcount:1.0.0 (by /u/upcount_ops)";
+        let oauth = settings(&[
+            ("UPCOUNT_REDDIT_CLIENT_ID", "client"),
+            ("UPCOUNT_REDDIT_CLIENT_SECRET", "reddit-secret"),
+            ("UPCOUNT_REDDIT_USER_AGENT", agent),
+        ])
+        .expect("valid");
+        let printed = format!("{oauth:?}");
+        assert!(!printed.contains("reddit-secret"), "{printed}");
+        let oauth = &oauth.tracking.engine;
+        assert_eq!(
+            url(oauth, REDDIT).as_deref(),
+            Some("https://oauth.reddit.com/")
+        );
+        assert_eq!(
+            url(oauth, REDDIT_AUTH).as_deref(),
+            Some("https://www.reddit.com/")
+        );
+        assert_eq!(oauth.requests_per_minute(REDDIT), 100);
+        assert_eq!(oauth.setting("UPCOUNT_REDDIT_USER_AGENT"), Some(agent));
+
+        // A set URL wins either way.
+        let pointed = settings(&[
+            ("UPCOUNT_REDDIT_CLIENT_ID", "client"),
+            ("UPCOUNT_REDDIT_CLIENT_SECRET", "secret"),
+            ("UPCOUNT_REDDIT_API_URL", "http://127.0.0.1:9000/reddit"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            url(&pointed.tracking.engine, REDDIT).as_deref(),
+            Some("http://127.0.0.1:9000/reddit")
+        );
+    }
+
+    #[test]
     fn values_are_trimmed_and_parsed() {
         let settings = settings(&[
             ("LEPTOS_SITE_ADDR", " 0.0.0.0:8080 "),

@@ -38,12 +38,19 @@ impl TrackingSettings {
                     engine.credentials.insert(var, value);
                 }
             }
+            for var in service.settings() {
+                if let Some(value) = env.optional(var)? {
+                    engine.settings.insert(var, value);
+                }
+            }
         }
         let mut base_urls = Vec::new();
         let mut rate_limits = Vec::new();
         for service in services {
-            if let (Some(default), Some(url_var)) = (service.default_base_url(), service.url_var())
-            {
+            let has_credentials = engine.has_credentials(service);
+            // A service may live elsewhere with credentials (Reddit's OAuth API).
+            let default = service.default_base_url_for(has_credentials);
+            if let (Some(default), Some(url_var)) = (default, service.url_var()) {
                 let value = env.string(&url_var, default)?;
                 let url = Url::parse(&value)
                     .ok()
@@ -56,7 +63,6 @@ impl TrackingSettings {
                 })?;
                 base_urls.push((service, url));
             }
-            let has_credentials = engine.has_credentials(service);
             let default_rate = u64::from(service.default_requests_per_minute(has_credentials));
             let rate = env.bounded(&service.rate_var(), default_rate, 1..=1_000_000)?;
             rate_limits.push((service, rate));

@@ -119,7 +119,11 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
     let mut ready: Vec<(SourceId, DateTime<Utc>, SourceRef)> = Vec::new();
     for source in &due {
         match engine.source_ref(&source.key, &source.config) {
-            Ok(reference) => ready.push((source.id, source.due, reference)),
+            Ok(mut reference) => {
+                // What the last answer's validator was, for a conditional request.
+                reference.validator = source.validator.clone();
+                ready.push((source.id, source.due, reference));
+            }
             Err(error) => results.push(PollResult {
                 source_id: source.id,
                 due: source.due,

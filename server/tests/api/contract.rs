@@ -298,8 +298,15 @@ fn provider_tables() -> String {
         "\n| service | base URL setting (default) | requests a minute: `UPCOUNT_<SERVICE>_RATE_PER_MIN` (default) | credentials |\n|---|---|---|---|\n",
     );
     for service in providers::services() {
-        let base = match (service.url_var(), service.default_base_url()) {
-            (Some(var), Some(url)) => format!("`{var}` ({url})"),
+        let base = match (
+            service.url_var(),
+            service.default_base_url_for(false),
+            service.default_base_url_for(true),
+        ) {
+            (Some(var), Some(url), Some(with)) if with != url => {
+                format!("`{var}` ({url}; {with} with credentials)")
+            }
+            (Some(var), Some(url), _) => format!("`{var}` ({url})"),
             _ => "none: the URL a user gives".into(),
         };
         let rate = {

@@ -14,7 +14,7 @@ use crate::{
 };
 
 #[derive(Debug, sqlx::FromRow)]
-struct SourceState {
+pub(crate) struct SourceState {
     state: String,
     consecutive_failures: i32,
     interval_secs: i32,
@@ -55,7 +55,7 @@ async fn source_state(pool: &PgPool) -> SourceState {
 }
 
 /// Makes the source due now and waits until a worker has recorded a poll after that.
-async fn poll_now(app: &TestApp) -> SourceState {
+pub(crate) async fn poll_now(app: &TestApp) -> SourceState {
     let marker = app.make_due().await;
     eventually(Duration::from_secs(30), "a poll", || async {
         let polled: Option<chrono::DateTime<chrono::Utc>> =
@@ -77,7 +77,7 @@ async fn track(app: &TestApp, url: &str) -> String {
 }
 
 /// A stand-in and the app tracking leptos-rs/leptos, which has `stars`.
-async fn tracking_leptos(stars: u64) -> (StandIn, TestApp) {
+pub(crate) async fn tracking_leptos(stars: u64) -> (StandIn, TestApp) {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
     standin.set_github_repo("leptos-rs/leptos", stars);
     track(&app, "https://github.com/leptos-rs/leptos").await;

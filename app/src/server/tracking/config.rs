@@ -42,12 +42,27 @@ pub struct Credentials {
 }
 
 /// An upstream API, by its declaration. Two services are the same when their names are.
+///
+/// What few services need besides their [`ServiceSpec`] is added with the `const`
+/// builders ([`Service::with_base_url_with_credentials`], [`Service::with_settings`],
+/// [`Service::with_rate_resource`]), so that every other declaration stays as it is.
 #[derive(Clone, Copy)]
-pub struct Service(&'static ServiceSpec);
+pub struct Service {
+    spec: &'static ServiceSpec,
+    /// The API's base URL when its credentials are set, where that is another API
+    /// (Reddit's OAuth API is `oauth.reddit.com`, its public JSON `www.reddit.com`).
+    base_url_with_credentials: Option<&'static str>,
+    /// Optional settings besides the credentials (`UPCOUNT_REDDIT_USER_AGENT`).
+    settings: &'static [&'static str],
+    /// The budget its rate-limit headers must name to count, for an upstream that keeps
+    /// several and says which one an answer drew on (GitHub's `x-ratelimit-resource`:
+    /// `core`, `search`, `graphql`…).
+    rate_resource: Option<&'static str>,
+}
 
 impl Service {
     /// Any URL a user gives (`json` sources): guarded, no base URL.
-    pub const WEB: Service = Service(&ServiceSpec {
+    pub const WEB: Service = Service::new(&ServiceSpec {
         name: "json",
         label: "The URL",
         default_base_url: None,
@@ -57,44 +72,94 @@ impl Service {
     });
 
     pub const fn new(spec: &'static ServiceSpec) -> Self {
-        Self(spec)
+        Self {
+            spec,
+            base_url_with_credentials: None,
+            settings: &[],
+            rate_resource: None,
+        }
+    }
+
+    /// The service, reached at `base_url` by default when its credentials are set.
+    pub const fn with_base_url_with_credentials(self, base_url: &'static str) -> Self {
+        Self {
+            base_url_with_credentials: Some(base_url),
+            ..self
+        }
+    }
+
+    /// The service, with optional settings of its own (read like the credentials, but
+    /// not secret).
+    pub const fn with_settings(self, settings: &'static [&'static str]) -> Self {
+        Self { settings, ..self }
+    }
+
+    /// The service, whose rate-limit headers count only when they name `resource`.
+    pub const fn with_rate_resource(self, resource: &'static str) -> Self {
+        Self {
+            rate_resource: Some(resource),
+            ..self
+        }
     }
 
     pub fn spec(self) -> &'static ServiceSpec {
-        self.0
+        self.spec
     }
 
     /// The name in settings (`UPCOUNT_<NAME>_API_URL`) and metrics labels.
     pub fn name(self) -> &'static str {
-        self.0.name
+        self.spec.name
     }
 
     /// How messages name the upstream: "GitHub".
     pub fn label(self) -> &'static str {
-        self.0.label
+        self.spec.label
     }
 
     /// The real API's base URL; the documented paths follow it.
     pub fn default_base_url(self) -> Option<&'static str> {
-        self.0.default_base_url
+        self.spec.default_base_url
+    }
+
+    /// [`Service::default_base_url`] without or with credentials (the same unless the
+    /// service was declared [`with_base_url_with_credentials`](Self::with_base_url_with_credentials)).
+    pub fn default_base_url_for(self, has_credentials: bool) -> Option<&'static str> {
+        match self.base_url_with_credentials {
+            Some(url) if has_credentials && self.spec.default_base_url.is_some() => Some(url),
+            _ => self.spec.default_base_url,
+        }
     }
 
     /// Requests per minute by default, from each API's published limits.
     pub fn default_requests_per_minute(self, has_credentials: bool) -> u32 {
         if has_credentials {
-            self.0.requests_per_minute_with_credentials
+            self.spec.requests_per_minute_with_credentials
         } else {
-            self.0.requests_per_minute
+            self.spec.requests_per_minute
         }
     }
 
     pub fn credentials(self) -> Option<&'static Credentials> {
-        self.0.credentials.as_ref()
+        self.spec.credentials.as_ref()
+    }
+
+    /// Its settings besides the credentials (see [`Service::with_settings`]).
+    pub fn settings(self) -> &'static [&'static str] {
+        self.settings
+    }
+
+    /// Whether rate-limit headers naming `resource` (or none) speak of this service's
+    /// budget.
+    pub fn counts_rate_resource(self, resource: Option<&str>) -> bool {
+        match (self.rate_resource, resource) {
+            (Some(ours), Some(theirs)) => ours.eq_ignore_ascii_case(theirs.trim()),
+            _ => true,
+        }
     }
 
     /// `UPCOUNT_GITHUB_API_URL`, for services with a base URL.
     pub fn url_var(self) -> Option<String> {
-        self.0
+        self.spec
             .default_base_url
             .map(|_| format!("UPCOUNT_{}_API_URL", self.env_name()))
     }
@@ -105,13 +170,13 @@ impl Service {
     }
 
     fn env_name(self) -> String {
-        self.0.name.to_ascii_uppercase()
+        self.spec.name.to_ascii_uppercase()
     }
 }
 
 impl PartialEq for Service {
     fn eq(&self, other: &Self) -> bool {
-        self.0.name == other.0.name
+        self.spec.name == other.spec.name
     }
 }
 
@@ -119,7 +184,7 @@ impl Eq for Service {}
 
 impl std::hash::Hash for Service {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.name.hash(state);
+        self.spec.name.hash(state);
     }
 }
 
@@ -131,13 +196,13 @@ impl PartialOrd for Service {
 
 impl Ord for Service {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.name.cmp(other.0.name)
+        self.spec.name.cmp(other.spec.name)
     }
 }
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.name)
+        f.write_str(self.spec.name)
     }
 }
 
@@ -150,6 +215,8 @@ pub struct TrackingConfig {
     pub rate_limits: Vec<(Service, u32)>,
     /// Credential settings that are set, by variable (`UPCOUNT_GITHUB_TOKEN` → value).
     pub credentials: BTreeMap<&'static str, String>,
+    /// The services' other settings that are set ([`Service::settings`]), by variable.
+    pub settings: BTreeMap<&'static str, String>,
     /// `UPCOUNT_SECRET_KEY`, hashed to 32 bytes: encrypts secret header values.
     pub secret_key: Option<[u8; 32]>,
     /// Let user-supplied URLs reach private addresses (tests and self-hosting only).
@@ -185,6 +252,7 @@ impl std::fmt::Debug for TrackingConfig {
             .field("base_urls", &self.base_urls)
             .field("rate_limits", &self.rate_limits)
             .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
+            .field("settings", &self.settings)
             .field("secret_key", &self.secret_key.is_some())
             .field("allow_private_targets", &self.allow_private_targets)
             .field("allowed_targets", &self.allowed_targets)
@@ -213,6 +281,7 @@ impl Default for TrackingConfig {
             base_urls,
             rate_limits,
             credentials: BTreeMap::new(),
+            settings: BTreeMap::new(),
             secret_key: None,
             allow_private_targets: false,
             allowed_targets: Vec::new(),
@@ -244,6 +313,11 @@ impl TrackingConfig {
     /// The value of credential setting `var`, when set.
     pub fn credential(&self, var: &str) -> Option<&str> {
         self.credentials.get(var).map(String::as_str)
+    }
+
+    /// The value of a service's setting `var` ([`Service::settings`]), when set.
+    pub fn setting(&self, var: &str) -> Option<&str> {
+        self.settings.get(var).map(String::as_str)
     }
 
     /// Whether every credential `service` takes is set (false when it takes none).

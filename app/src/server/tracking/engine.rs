@@ -239,6 +239,7 @@ impl Engine {
             source: SourceRef {
                 key,
                 config: json!({ "url": url.as_str(), "metrics": metrics, "headers": plain_headers }),
+                validator: None,
             },
             stored_config: json!({ "url": url.as_str(), "metrics": metrics, "headers": stored_headers }),
         })
@@ -266,6 +267,7 @@ impl Engine {
         Ok(SourceRef {
             key: key.to_string(),
             config,
+            validator: None,
         })
     }
 

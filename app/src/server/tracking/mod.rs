@@ -84,13 +84,37 @@ pub struct Metadata {
 
 /// The values of one poll of one source. A metric that could not be read (a `json`
 /// expression that matched a string) is in `errors` with the reason.
+///
+/// An upstream that answers conditional requests gives a `validator` (an `ETag`) with
+/// what it answered; the poll stores it with the source and hands it back in
+/// [`SourceRef::validator`] next time. When the upstream says nothing changed since
+/// (`304 Not Modified`), the readings are [`Readings::unchanged`]: no values, and the poll
+/// records the source's last values again at the new time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Readings {
     pub values: Vec<(String, f64)>,
     pub errors: Vec<(String, String)>,
+    /// What to send back as `If-None-Match` next time, when the upstream gave one.
+    pub validator: Option<String>,
+    /// The upstream answered that nothing changed since `validator`.
+    pub unchanged: bool,
 }
 
 impl Readings {
+    /// Nothing changed upstream since the validator was given out: the last values hold.
+    pub fn unchanged(validator: impl Into<String>) -> Self {
+        Self {
+            validator: Some(validator.into()),
+            unchanged: true,
+            ..Self::default()
+        }
+    }
+
+    /// These readings, with the validator the upstream answered them with.
+    pub fn with_validator(self, validator: Option<String>) -> Self {
+        Self { validator, ..self }
+    }
+
     pub fn push(&mut self, name: &str, value: f64) {
         self.values.push((name.to_string(), value));
     }
@@ -219,11 +243,15 @@ pub fn clean_text(text: &str) -> String {
 }
 
 /// A source as a provider sees it: its key and, for providers that have one, its config
-/// (secret values already decrypted).
+/// (secret values already decrypted); when polled, the validator its last answer came with
+/// (see [`Readings`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRef {
     pub key: String,
     pub config: serde_json::Value,
+    /// The `ETag` the upstream gave with the last values recorded, for a conditional
+    /// request; `None` outside polls (an add, a preview, metadata), which read afresh.
+    pub validator: Option<String>,
 }
 
 impl SourceRef {
@@ -231,6 +259,7 @@ impl SourceRef {
         Self {
             key: key.into(),
             config: serde_json::Value::Object(Default::default()),
+            validator: None,
         }
     }
 }

@@ -14,7 +14,9 @@ use crate::{
     standin::{Canned, StandIn, fixtures},
 };
 
+mod github;
 mod json;
+mod reddit;
 mod registries;
 mod social;
 

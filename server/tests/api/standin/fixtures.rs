@@ -136,9 +136,14 @@ pub fn reddit_removed(id: &str) -> Value {
 
 /// Reddit `GET /api/info.json`: a Listing of `t3` things.
 pub fn reddit_listing(posts: Vec<Value>) -> Value {
-    let children: Vec<Value> = posts
+    reddit_things(posts.into_iter().map(|data| ("t3".into(), data)).collect())
+}
+
+/// Reddit `GET /api/info`: a Listing of things, each with its kind (`t3`, `t1`).
+pub fn reddit_things(things: Vec<(String, Value)>) -> Value {
+    let children: Vec<Value> = things
         .into_iter()
-        .map(|data| json!({ "kind": "t3", "data": data }))
+        .map(|(kind, data)| json!({ "kind": kind, "data": data }))
         .collect();
     json!({
         "kind": "Listing",
@@ -151,6 +156,99 @@ pub fn reddit_listing(posts: Vec<Value>) -> Value {
             "before": null
         }
     })
+}
+
+/// Reddit: the `data` of a `t1` thing (a comment on post `post`).
+pub fn reddit_comment(id: &str, post: &str, score: i64) -> Value {
+    json!({
+        "all_awardings": [],
+        "approved_at_utc": null,
+        "archived": false,
+        "author": "steveklabnik",
+        "author_fullname": "t2_abcd",
+        "body": "The release notes are worth reading in full this time.",
+        "body_html": "&lt;div class=\"md\"&gt;&lt;p&gt;The release notes are worth reading.&lt;/p&gt;\n&lt;/div&gt;",
+        "collapsed": false,
+        "controversiality": 0,
+        "created": 1767229200.0,
+        "created_utc": 1767229200.0,
+        "distinguished": null,
+        "downs": 0,
+        "edited": false,
+        "id": id,
+        "is_submitter": false,
+        "link_id": format!("t3_{post}"),
+        "name": format!("t1_{id}"),
+        "parent_id": format!("t3_{post}"),
+        "permalink": format!("/r/rust/comments/{post}/announcing_rust_195/{id}/"),
+        "replies": "",
+        "score": score,
+        "score_hidden": false,
+        "stickied": false,
+        "subreddit": "rust",
+        "subreddit_id": "t5_2s7lj",
+        "subreddit_name_prefixed": "r/rust",
+        "subreddit_type": "public",
+        "ups": score
+    })
+}
+
+/// Reddit: a comment deleted by its author (`[deleted]`) or removed by the moderators
+/// (`[removed]`): the author goes, the score stays.
+pub fn reddit_gone_comment(id: &str, post: &str, body: &str) -> Value {
+    let mut comment = reddit_comment(id, post, 1);
+    comment["author"] = json!("[deleted]");
+    comment["body"] = json!(body);
+    comment["body_html"] = json!(format!(
+        "&lt;div class=\"md\"&gt;&lt;p&gt;{body}&lt;/p&gt;\n&lt;/div&gt;"
+    ));
+    comment
+        .as_object_mut()
+        .map(|fields| fields.remove("author_fullname"));
+    comment
+}
+
+/// Reddit `GET /user/{name}/about`: a `t2`.
+pub fn reddit_account(name: &str, link_karma: i64, comment_karma: i64) -> Value {
+    json!({
+        "kind": "t2",
+        "data": {
+            "is_employee": false,
+            "is_friend": false,
+            "awardee_karma": 40,
+            "awarder_karma": 2,
+            "id": "1w72",
+            "verified": true,
+            "is_gold": false,
+            "is_mod": false,
+            "has_verified_email": true,
+            "icon_img": "https://www.redditstatic.com/avatars/defaults/v2/avatar_default_3.png",
+            "hide_from_robots": false,
+            "link_karma": link_karma,
+            "comment_karma": comment_karma,
+            "total_karma": link_karma + comment_karma + 42,
+            "pref_show_snoovatar": false,
+            "name": name,
+            "created": 1118030400.0,
+            "created_utc": 1118030400.0,
+            "accept_followers": true,
+            "has_subscribed": true,
+            "accept_pms": true
+        }
+    })
+}
+
+/// Reddit `GET /user/{name}/about` of a suspended account: its name, no karma.
+pub fn reddit_suspended(name: &str) -> Value {
+    json!({
+        "kind": "t2",
+        "data": { "is_suspended": true, "name": name, "is_blocked": false }
+    })
+}
+
+/// Reddit `POST /api/v1/access_token` (client credentials).
+pub fn reddit_token(token: &str, expires_in: u64) -> Value {
+    json!({ "access_token": token, "token_type": "bearer", "expires_in": expires_in, "scope": "*" })
 }
 
 /// Reddit `GET /r/{name}/about.json`.

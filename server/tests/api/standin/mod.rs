@@ -156,7 +156,12 @@ struct World {
     hits: Vec<String>,
     /// The `User-Agent` of every request, in order.
     user_agents: Vec<String>,
+    /// Every request's path (and query) with its headers, in order.
+    requests: Vec<(String, axum::http::HeaderMap)>,
     twitch_token: u32,
+    /// Reddit's current app token is `reddit-token-{n}`, given out for this many seconds.
+    reddit_token: u32,
+    reddit_token_lifetime: u64,
 }
 
 #[derive(Clone)]
@@ -174,6 +179,8 @@ impl StandIn {
     pub async fn start_on(host: &str) -> Self {
         let world = Arc::new(Mutex::new(World {
             twitch_token: 1,
+            reddit_token: 1,
+            reddit_token_lifetime: 86_400,
             ..World::default()
         }));
         let listener = tokio::net::TcpListener::bind((host, 0))
@@ -272,6 +279,19 @@ impl StandIn {
         self.world().user_agents.clone()
     }
 
+    /// The value of header `name` of each request whose path starts with `prefix`, in order.
+    pub fn headers_on(&self, prefix: &str, name: &str) -> Vec<Option<String>> {
+        self.world()
+            .requests
+            .iter()
+            .filter(|(hit, _)| hit.starts_with(prefix))
+            .map(|(_, headers)| {
+                let value = headers.get(name)?.to_str().ok()?;
+                Some(value.to_string())
+            })
+            .collect()
+    }
+
     /// How many requests had a path starting with `prefix`.
     pub fn hits_on(&self, prefix: &str) -> usize {
         self.world()
@@ -284,6 +304,16 @@ impl StandIn {
     /// Revokes the current Twitch token: the next Helix call gets a 401.
     pub fn revoke_twitch_token(&self) {
         self.world().twitch_token += 1000;
+    }
+
+    /// Revokes the current Reddit app token: the next OAuth call gets a 401.
+    pub fn revoke_reddit_token(&self) {
+        self.world().reddit_token += 1000;
+    }
+
+    /// Reddit's app tokens from now on live `seconds`.
+    pub fn set_reddit_token_lifetime(&self, seconds: u64) {
+        self.world().reddit_token_lifetime = seconds;
     }
 
     fn world(&self) -> std::sync::MutexGuard<'_, World> {
@@ -344,11 +374,13 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
         .unwrap_or_default()
         .to_string();
     world.user_agents.push(user_agent);
-    world.hits.push(if query.is_empty() {
+    let hit = if query.is_empty() {
         path.clone()
     } else {
         format!("{path}?{query}")
-    });
+    };
+    world.requests.push((hit.clone(), headers.clone()));
+    world.hits.push(hit);
     if let Some(canned) = world
         .scripted
         .iter_mut()
@@ -365,8 +397,15 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
     let pairs = query_pairs(&query);
-    let thing = |key: String| world.things.get(&key).cloned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Reddit's OAuth API (paths without `.json`) wants the current app token.
+    if segments.first() == Some(&"reddit")
+        && !path.ends_with(".json")
+        && authorization != format!("bearer reddit-token-{}", world.reddit_token)
+    {
+        return json_response(401, json!({ "message": "Unauthorized", "error": 401 }));
+    }
+    let thing = |key: String| world.things.get(&key).cloned();
     match segments.as_slice() {
         // Hacker News: unknown ids answer `null` with 200.
         // A body larger than the engine reads (1 MiB).
@@ -427,21 +466,43 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                 ),
             }
         }
-        // Reddit.
-        ["reddit", "api", "info.json"] => {
+        // Reddit: the public JSON (`.json`) and the OAuth API.
+        ["reddit_auth", "api", "v1", "access_token"] => {
+            let form = query_pairs(&String::from_utf8_lossy(&body));
+            let client = format!(
+                "{}:{}",
+                test_credential("UPCOUNT_REDDIT_CLIENT_ID"),
+                test_credential("UPCOUNT_REDDIT_CLIENT_SECRET")
+            );
+            let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, client);
+            if authorization != format!("Basic {basic}")
+                || param(&form, "grant_type").as_deref() != Some("client_credentials")
+            {
+                return json_response(401, json!({ "message": "Unauthorized", "error": 401 }));
+            }
+            let token = format!("reddit-token-{}", world.reddit_token);
+            json_response(
+                200,
+                fixtures::reddit_token(&token, world.reddit_token_lifetime),
+            )
+        }
+        ["reddit", "api", "info.json" | "info"] => {
             let ids = param(&pairs, "id").unwrap_or_default();
-            let posts = ids
+            let things = ids
                 .split(',')
                 .filter_map(|fullname| {
-                    thing(format!(
-                        "reddit/post/{}",
-                        fullname.trim_start_matches("t3_")
-                    ))
+                    let (kind, id) = fullname.split_once('_')?;
+                    let what = match kind {
+                        "t3" => "post",
+                        "t1" => "comment",
+                        _ => return None,
+                    };
+                    Some((kind.to_string(), thing(format!("reddit/{what}/{id}"))?))
                 })
                 .collect();
-            json_response(200, fixtures::reddit_listing(posts))
+            json_response(200, fixtures::reddit_things(things))
         }
-        ["reddit", "r", name, "about.json"] => {
+        ["reddit", "r", name, "about.json" | "about"] => {
             match thing(format!("reddit/sub/{}", name.to_lowercase())) {
                 Some(about) => json_response(200, about),
                 // An unknown subreddit redirects to a search; answer the search listing.

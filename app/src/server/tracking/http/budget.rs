@@ -182,8 +182,22 @@ impl Budgets {
     }
 }
 
+/// Whether a budget with `remaining` requests is used up. Reddit counts in fractions
+/// (`x-ratelimit-remaining: 0.0`, or `0.4` left): less than one request is none.
+pub(super) fn exhausted(remaining: f64) -> bool {
+    remaining < 1.0
+}
+
+/// Which of an upstream's budgets an answer drew on, when it says (GitHub's
+/// `x-ratelimit-resource`: `core`, `search`, `graphql`…).
+pub fn rate_resource(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-ratelimit-resource")?.to_str().ok()
+}
+
 /// The `(remaining, reset)` of `X-RateLimit-*` or `RateLimit-*` headers. Reset is given as
-/// seconds from now or as a Unix time; either becomes a duration from now.
+/// seconds from now (Reddit: the seconds to the end of its window; the IETF draft's
+/// `RateLimit-Reset`) or as a Unix time (GitHub, Docker Hub); either becomes a duration
+/// from now. The remaining count may be a float (Reddit's `"99.0"`).
 pub fn rate_headers(headers: &HeaderMap) -> Option<(f64, Option<Duration>)> {
     let number = |name: &str| -> Option<f64> {
         headers
@@ -249,5 +263,40 @@ mod tests {
         assert_eq!(remaining, 799.0);
         let reset = reset.expect("reset").as_secs();
         assert!((55..=61).contains(&reset), "{reset}");
+    }
+
+    #[test]
+    fn reads_reddit_and_github_styles_of_the_same_headers() {
+        // Reddit: floats, and the seconds to the end of the window.
+        let mut headers = HeaderMap::new();
+        headers.insert("X-Ratelimit-Used", HeaderValue::from_static("100"));
+        headers.insert("X-Ratelimit-Remaining", HeaderValue::from_static("0.0"));
+        headers.insert("X-Ratelimit-Reset", HeaderValue::from_static("42"));
+        let (remaining, reset) = rate_headers(&headers).expect("headers");
+        assert!(exhausted(remaining));
+        assert_eq!(reset, Some(Duration::from_secs(42)));
+        headers.insert("X-Ratelimit-Remaining", HeaderValue::from_static("99.0"));
+        assert!(!exhausted(rate_headers(&headers).expect("headers").0));
+        headers.insert("X-Ratelimit-Remaining", HeaderValue::from_static("0.4"));
+        assert!(exhausted(rate_headers(&headers).expect("headers").0));
+        assert_eq!(rate_resource(&headers), None);
+
+        // GitHub: a Unix time, and the budget it speaks of.
+        let mut headers = HeaderMap::new();
+        let in_ten_minutes = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + 600;
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("4999"));
+        headers.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&in_ten_minutes.to_string()).expect("value"),
+        );
+        headers.insert("x-ratelimit-resource", HeaderValue::from_static("search"));
+        let reset = rate_headers(&headers).and_then(|(_, reset)| reset);
+        let reset = reset.expect("reset").as_secs();
+        assert!((595..=601).contains(&reset), "{reset}");
+        assert_eq!(rate_resource(&headers), Some("search"));
     }
 }

@@ -6,6 +6,7 @@
 
 mod budget;
 mod client;
+mod oauth;
 mod request;
 mod tally;
 
@@ -18,7 +19,8 @@ use std::{
 use reqwest::StatusCode;
 use url::Url;
 
-pub use budget::{RateState, interactive, rate_headers};
+pub use budget::{RateState, interactive, rate_headers, rate_resource};
+pub use oauth::{ClientAuth, ClientCredentials};
 pub use request::{UpstreamRequest, UpstreamResponse, upstream_message};
 pub use tally::{LATENCY_BOUNDS_MS, Tally};
 
@@ -27,9 +29,18 @@ use super::{
     config::{Service, TrackingConfig},
     guard::Policy,
 };
-use budget::{Budgets, DEFAULT_PAUSE, retry_after};
+use budget::{Budgets, DEFAULT_PAUSE, exhausted, retry_after};
 use client::Clients;
 use tally::Tallies;
+
+/// What a conditional request found ([`Upstreams::get_conditional`]).
+#[derive(Debug)]
+pub enum Conditional<T> {
+    /// A new answer.
+    Fresh(T),
+    /// Nothing changed since the validator was given out (`304 Not Modified`).
+    Unchanged { validator: String },
+}
 
 /// The shared HTTP machinery.
 pub struct Upstreams {
@@ -125,20 +136,61 @@ impl Upstreams {
         self.get_success(request, what).await?.parse(what)
     }
 
-    /// The answer to `request` when it succeeded; the status read as an error otherwise.
-    async fn get_success(
+    /// The answer to `request` when it succeeded; the status read as an error otherwise
+    /// (as by [`get`](Self::get)), for answers whose headers matter too.
+    pub async fn get_success(
         &self,
         request: &UpstreamRequest,
         what: &str,
     ) -> Result<UpstreamResponse, FetchError> {
         let response = self.send(request).await?;
+        self.success(request.service, response, what)
+    }
+
+    /// [`get_success`](Self::get_success) as a conditional request: `validator` (the
+    /// `ETag` of what was read last time) goes as `If-None-Match`, and a `304 Not
+    /// Modified` comes back as [`Conditional::Unchanged`] with the validator the upstream
+    /// answered with (or the one sent). Without a validator it is a plain request.
+    pub async fn get_conditional(
+        &self,
+        request: &UpstreamRequest,
+        validator: Option<&str>,
+        what: &str,
+    ) -> Result<Conditional<UpstreamResponse>, FetchError> {
+        let response = match validator {
+            Some(validator) => {
+                let request = request.clone().header("If-None-Match", validator);
+                let response = self.send(&request).await?;
+                if response.status == StatusCode::NOT_MODIFIED {
+                    let validator = response
+                        .validator()
+                        .unwrap_or_else(|| validator.to_string());
+                    return Ok(Conditional::Unchanged { validator });
+                }
+                response
+            }
+            None => self.send(request).await?,
+        };
+        self.success(request.service, response, what)
+            .map(Conditional::Fresh)
+    }
+
+    /// `response` when it succeeded; its status read as an error otherwise (404/410 →
+    /// gone, 401/403 → rate-limited or refused, anything else → unavailable), for answers a
+    /// provider sent itself ([`send_with_app_token`](Self::send_with_app_token)).
+    pub fn success(
+        &self,
+        service: Service,
+        response: UpstreamResponse,
+        what: &str,
+    ) -> Result<UpstreamResponse, FetchError> {
         match response.status {
             status if status.is_success() => Ok(response),
             StatusCode::NOT_FOUND | StatusCode::GONE => {
                 Err(FetchError::Gone(format!("{what} does not exist")))
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(self.refusal(request.service, &response, what))
+                Err(self.refusal(service, &response, what))
             }
             status => Err(FetchError::Unavailable(format!(
                 "{what} answered HTTP {}",
@@ -150,12 +202,12 @@ impl Upstreams {
     /// A 401/403: a rate limit when the headers say none remain or ask to retry later
     /// (GitHub's secondary limits), else a refusal.
     pub fn refusal(&self, service: Service, response: &UpstreamResponse, what: &str) -> FetchError {
-        let exhausted = rate_headers(&response.headers)
-            .filter(|(remaining, _)| *remaining <= 0.0)
+        let used_up = rate_headers(&response.headers)
+            .filter(|(remaining, _)| exhausted(*remaining))
             .map(|(_, reset)| reset);
         let asked = retry_after(&response.headers);
-        if exhausted.is_some() || asked.is_some() {
-            let retry_after = asked.or(exhausted.flatten()).unwrap_or(DEFAULT_PAUSE);
+        if used_up.is_some() || asked.is_some() {
+            let retry_after = asked.or(used_up.flatten()).unwrap_or(DEFAULT_PAUSE);
             self.pause(service, retry_after);
             return FetchError::RateLimited {
                 message: format!(
@@ -193,11 +245,16 @@ impl Upstreams {
             .record(started.elapsed().as_secs_f64());
         let response = outcome?;
 
-        if let Some((remaining, reset)) = rate_headers(&response.headers) {
+        // The budget the upstream says is left: when it is used up, every request of the
+        // process to it waits for the reset (unless the headers speak of another of its
+        // budgets: GitHub's `search` is not its `core`). A 304 leaves it as it was.
+        if let Some((remaining, reset)) = rate_headers(&response.headers)
+            && service.counts_rate_resource(rate_resource(&response.headers))
+        {
             metrics::gauge!("upcount_upstream_ratelimit_remaining", "provider" => label)
                 .set(remaining);
             self.budgets.record_remaining(service, remaining);
-            if remaining <= 0.0 {
+            if exhausted(remaining) {
                 self.pause(service, reset.unwrap_or(DEFAULT_PAUSE));
             }
         }

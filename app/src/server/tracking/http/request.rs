@@ -15,6 +15,41 @@ pub struct UpstreamResponse {
 }
 
 impl UpstreamResponse {
+    /// The answer's validator (its `ETag`, strong `"…"` or weak `W/"…"`), to send back as
+    /// `If-None-Match` next time.
+    pub fn validator(&self) -> Option<String> {
+        let etag = self
+            .headers
+            .get(reqwest::header::ETAG)?
+            .to_str()
+            .ok()?
+            .trim();
+        (!etag.is_empty()).then(|| etag.to_string())
+    }
+
+    /// The target of the answer's `Link: <…>; rel="next"` (RFC 8288), for paged lists.
+    pub fn next_link(&self) -> Option<Url> {
+        self.headers
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .find_map(|link| {
+                let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+                let next = params.split(';').any(|param| {
+                    param.trim().split_once('=').is_some_and(|(name, value)| {
+                        name.trim().eq_ignore_ascii_case("rel")
+                            && value
+                                .trim()
+                                .trim_matches('"')
+                                .split_ascii_whitespace()
+                                .any(|rel| rel.eq_ignore_ascii_case("next"))
+                    })
+                });
+                next.then(|| Url::parse(target.trim()).ok()).flatten()
+            })
+    }
+
     /// The body read into `T`: a parse error with an excerpt when it is not JSON or not
     /// shaped like `T`, naming where in the document (`items[0].statistics.viewCount`).
     pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, FetchError> {
@@ -118,6 +153,44 @@ mod tests {
             "quota"
         );
         assert_eq!(upstream_message(b"plain"), "plain");
+    }
+
+    #[test]
+    fn validators_and_next_links_come_from_the_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "etag",
+            reqwest::header::HeaderValue::from_static("W/\"abc\""),
+        );
+        headers.insert(
+            "link",
+            reqwest::header::HeaderValue::from_static(
+                "<https://api.github.com/repositories/1300192/releases?per_page=100&page=2>; \
+                 rel=\"next\", <https://api.github.com/repositories/1300192/releases?per_page=100&page=5>; \
+                 rel=\"last\"",
+            ),
+        );
+        let response = UpstreamResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Vec::new(),
+        };
+        assert_eq!(response.validator().as_deref(), Some("W/\"abc\""));
+        assert_eq!(
+            response.next_link().map(String::from).as_deref(),
+            Some("https://api.github.com/repositories/1300192/releases?per_page=100&page=2")
+        );
+        let mut last_page = response.clone();
+        last_page.headers.insert(
+            "link",
+            reqwest::header::HeaderValue::from_static(
+                "<https://api.github.com/repositories/1300192/releases?per_page=100&page=1>; rel=\"prev\", \
+                 <https://api.github.com/repositories/1300192/releases?per_page=100&page=1>; rel=\"first\"",
+            ),
+        );
+        last_page.headers.remove("etag");
+        assert_eq!(last_page.next_link(), None);
+        assert_eq!(last_page.validator(), None);
     }
 
     #[derive(Debug, serde::Deserialize)]

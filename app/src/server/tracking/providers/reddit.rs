@@ -1,25 +1,86 @@
-//! Reddit through its public JSON endpoints: `GET /api/info.json?id=t3_…` for up to 100
-//! posts at once, and `GET /r/{name}/about.json` for a subreddit.
+//! Reddit: posts and comments through `GET /api/info?id=t3_…,t1_…` (up to 100 fullnames a
+//! request; the answer is a `Listing` of the things that exist, each of its kind: `t3` a
+//! post, `t1` a comment), a subreddit through `GET /r/{name}/about`, a user through `GET
+//! /user/{name}/about` (`t2`).
+//!
+//! Two ways in. With `UPCOUNT_REDDIT_CLIENT_ID` and `UPCOUNT_REDDIT_CLIENT_SECRET`, an app
+//! token from the client-credentials grant (`POST /api/v1/access_token` on
+//! `www.reddit.com`, the client in HTTP basic auth; `{"access_token": …, "token_type":
+//! "bearer", "expires_in": 86400, "scope": "*"}`), cached and taken anew before it expires
+//! or on a 401, opens the OAuth API (`oauth.reddit.com`, paths as documented, 100 requests
+//! a minute). Without them, the public JSON (`www.reddit.com`, `.json` after each path,
+//! about 10 a minute). The answers are the same shapes. Either way every answer carries
+//! `X-Ratelimit-Used`, `-Remaining` (a float: `"99.0"`) and `-Reset` (the seconds to the end
+//! of the window, not a time), and the service pauses until the reset when none remain.
+//! Reddit asks clients for a User-Agent of the form `<platform>:<app id>:<version> (by
+//! /u/<account>)`: `UPCOUNT_REDDIT_USER_AGENT`, sent with every request (token requests
+//! too) when set.
+//!
+//! Awkward answers: a removed post keeps its score and says why in
+//! `removed_by_category`; a deleted comment reads `"author": "[deleted]", "body":
+//! "[deleted]"` (`"[removed]"` when the moderators removed it); a new comment's score may
+//! be hidden (`score_hidden`); an unknown subreddit redirects to a search listing; a
+//! suspended account answers `{"kind": "t2", "data": {"is_suspended": true, "name": …}}`
+//! without its karma; an unknown one 404 `{"message": "Not Found", "error": 404}`.
 
 use std::collections::HashMap;
 
 use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 
 use super::prelude::*;
-use crate::server::tracking::http::upstream_message;
+use crate::server::tracking::http::{
+    ClientAuth, ClientCredentials, UpstreamResponse, upstream_message,
+};
 
 const SITE: &str = "https://www.reddit.com";
 
-/// Reddit's API.
+const CLIENT_ID: &str = "UPCOUNT_REDDIT_CLIENT_ID";
+const CLIENT_SECRET: &str = "UPCOUNT_REDDIT_CLIENT_SECRET";
+/// `linux:dev.upcount:1.4.0 (by /u/upcount_ops)`.
+const USER_AGENT: &str = "UPCOUNT_REDDIT_USER_AGENT";
+
+/// Reddit's API: the OAuth API with credentials, the public JSON without.
 pub const REDDIT: Service = Service::new(&ServiceSpec {
     name: "reddit",
     label: "Reddit",
     default_base_url: Some("https://www.reddit.com"),
-    // About 10 a minute for clients without OAuth.
+    // About 10 a minute for clients without OAuth, 100 with.
     requests_per_minute: 10,
-    requests_per_minute_with_credentials: 10,
-    credentials: None,
+    requests_per_minute_with_credentials: 100,
+    credentials: Some(Credentials {
+        vars: &[CLIENT_ID, CLIENT_SECRET],
+        required: false,
+        when_set: "OAuth, 100 requests a minute",
+        when_missing: "none: public JSON, 10 requests a minute",
+    }),
+})
+.with_base_url_with_credentials("https://oauth.reddit.com")
+.with_settings(&[USER_AGENT]);
+
+/// Reddit's token endpoint, for app tokens.
+pub const REDDIT_AUTH: Service = Service::new(&ServiceSpec {
+    name: "reddit_auth",
+    label: "Reddit",
+    default_base_url: Some("https://www.reddit.com"),
+    requests_per_minute: 60,
+    requests_per_minute_with_credentials: 60,
+    credentials: Some(Credentials {
+        vars: &[CLIENT_ID, CLIENT_SECRET],
+        required: false,
+        when_set: "client set: app tokens for the OAuth API",
+        when_missing: "none: not used (public JSON)",
+    }),
 });
+
+/// App tokens: the client in HTTP basic auth, the form holding the grant alone.
+const GRANT: ClientCredentials = ClientCredentials {
+    service: REDDIT_AUTH,
+    path: "/api/v1/access_token",
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    auth: ClientAuth::Basic,
+};
 
 pub const MODULE: Module = Module {
     name: "reddit",
@@ -28,14 +89,25 @@ pub const MODULE: Module = Module {
         name: "Reddit",
         colour: "#ff4500",
     },
-    services: &[REDDIT],
-    kinds: || vec![Arc::new(Post), Arc::new(Subreddit)],
+    services: &[REDDIT, REDDIT_AUTH],
+    // A comment's link is a post's link and more: comments are tried first.
+    kinds: || {
+        vec![
+            Arc::new(Comment),
+            Arc::new(Post),
+            Arc::new(Subreddit),
+            Arc::new(User),
+        ]
+    },
 };
 
 pub struct Post;
+pub struct Comment;
 pub struct Subreddit;
+pub struct User;
 
-/// A Reddit "thing": its kind (`t3` a post, `t5` a subreddit, `Listing`) and its data.
+/// A Reddit "thing": its kind (`t1` a comment, `t2` an account, `t3` a post, `t5` a
+/// subreddit, `Listing`) and its data.
 #[derive(Deserialize)]
 struct Thing<T> {
     kind: Option<String>,
@@ -50,8 +122,9 @@ struct Kind {
 
 /// The data of a `Listing`.
 #[derive(Deserialize)]
-struct Listing {
-    children: Vec<Thing<Each<PostData>>>,
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+struct Listing<T> {
+    children: Vec<Thing<Each<T>>>,
 }
 
 /// The data of a `t3`: a post.
@@ -71,6 +144,27 @@ struct PostData {
     created_utc: Option<DateTime<Utc>>,
 }
 
+/// The data of a `t1`: a comment.
+#[derive(Deserialize)]
+struct CommentData {
+    /// Left out or `null` in no documented answer, but a hidden score is no score.
+    score: Option<f64>,
+    /// A new comment's score, hidden for a while in some subreddits.
+    #[serde(default)]
+    score_hidden: bool,
+    /// `[deleted]` or `[removed]` once it is gone.
+    body: Option<String>,
+    /// `[deleted]` once the comment (or the account) is gone.
+    author: Option<String>,
+    subreddit: Option<String>,
+    /// `/r/rust/comments/1abcde/some_title/kx9z2ab/`.
+    permalink: Option<String>,
+    /// The post's title, in the answers that carry it.
+    link_title: Option<String>,
+    #[serde(default, deserialize_with = "unix_time")]
+    created_utc: Option<DateTime<Utc>>,
+}
+
 /// The data of a `t5`: a subreddit's `about`.
 #[derive(Deserialize)]
 struct About {
@@ -85,36 +179,125 @@ struct About {
     accounts_active: Option<f64>,
 }
 
+/// The data of a `t2`: an account's `about` (a suspended one has its name and
+/// `is_suspended` only).
+#[derive(Deserialize)]
+struct Account {
+    /// As Reddit spells it (`spez`).
+    name: Option<String>,
+    #[serde(default)]
+    is_suspended: bool,
+    total_karma: Option<f64>,
+    link_karma: Option<f64>,
+    comment_karma: Option<f64>,
+    #[serde(default, deserialize_with = "unix_time")]
+    created_utc: Option<DateTime<Utc>>,
+}
+
 /// The `reason` of a refusal: `private`, `banned`, `quarantined`…
 #[derive(Deserialize)]
 struct Refusal {
     reason: Option<String>,
 }
 
-/// The posts with these ids, by id; missing ids are absent.
-async fn posts(
+/// Whether Reddit is reached through the OAuth API (credentials set) or the public JSON.
+fn oauth(http: &Upstreams) -> bool {
+    http.config().has_credentials(REDDIT)
+}
+
+/// The User-Agent Reddit asks of clients, when one is set (else the client's own,
+/// `Upcount/…`).
+fn user_agent(http: &Upstreams) -> Vec<(String, String)> {
+    http.config()
+        .setting(USER_AGENT)
+        .map(|agent| vec![("User-Agent".to_string(), agent.to_string())])
+        .unwrap_or_default()
+}
+
+/// The URL of `path` with `params` (and `raw_json=1`: text unescaped) in the way in use:
+/// `.json` after the path for the public JSON.
+fn endpoint(http: &Upstreams, path: &str, params: &[(&str, &str)]) -> Result<Url, FetchError> {
+    let path = if oauth(http) {
+        path.to_string()
+    } else {
+        format!("{path}.json")
+    };
+    let mut url = http.endpoint(REDDIT, &path)?;
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in params {
+            query.append_pair(name, value);
+        }
+        query.append_pair("raw_json", "1");
+    }
+    Ok(url)
+}
+
+/// `GET url` with the User-Agent, and in OAuth mode an app token (taken anew once on a
+/// 401).
+async fn get(http: &Upstreams, url: Url) -> Result<UpstreamResponse, FetchError> {
+    let headers = user_agent(http);
+    let request = || {
+        let mut request = UpstreamRequest::get(REDDIT, url.clone());
+        request.headers.extend(headers.iter().cloned());
+        request
+    };
+    if oauth(http) {
+        http.send_with_app_token(&GRANT, &headers, |token| {
+            request().secret_header("Authorization", format!("bearer {token}"))
+        })
+        .await
+    } else {
+        http.send(&request()).await
+    }
+}
+
+/// The things of `kind` (`t3`, `t1`) with these ids (without the prefix), by id; missing
+/// ids are absent.
+async fn info<T: DeserializeOwned>(
     http: &Upstreams,
+    kind: &str,
     ids: &[&str],
-) -> Result<HashMap<String, Each<PostData>>, FetchError> {
-    let mut url = http.endpoint(REDDIT, "/api/info.json")?;
-    let fullnames: Vec<String> = ids.iter().map(|id| format!("t3_{id}")).collect();
-    url.query_pairs_mut()
-        .append_pair("id", &fullnames.join(","))
-        .append_pair("raw_json", "1");
-    let listing: Thing<Listing> = http
-        .get(&UpstreamRequest::get(REDDIT, url), "Reddit")
-        .await?;
-    let posts = listing.data.children.into_iter();
+) -> Result<HashMap<String, Each<T>>, FetchError> {
+    let fullnames: Vec<String> = ids.iter().map(|id| format!("{kind}_{id}")).collect();
+    let url = endpoint(http, "/api/info", &[("id", &fullnames.join(","))])?;
+    let response = http.success(REDDIT, get(http, url).await?, "Reddit")?;
+    let listing: Thing<Listing<T>> = response.parse("Reddit")?;
+    let things = listing.data.children.into_iter();
     Ok(by_key(
-        posts
-            .filter(|child| child.kind.as_deref() == Some("t3"))
+        things
+            .filter(|child| child.kind.as_deref() == Some(kind))
             .map(|child| child.data),
     ))
+}
+
+/// The one thing of `kind` with id `key`, or `missing(key)`.
+async fn one<T: DeserializeOwned>(
+    http: &Upstreams,
+    kind: &str,
+    key: &str,
+    missing: fn(&str) -> FetchError,
+) -> Result<Each<T>, FetchError> {
+    let mut found = info(http, kind, &[key]).await?;
+    found.remove(key).ok_or_else(|| missing(key))
 }
 
 /// A post missing from the answer.
 fn no_post(id: &str) -> FetchError {
     FetchError::Gone(format!("Reddit post {id} does not exist"))
+}
+
+/// A comment missing from the answer.
+fn no_comment(id: &str) -> FetchError {
+    FetchError::Gone(format!("Reddit comment {id} does not exist"))
+}
+
+/// `r/rust`, as a tag, when the subreddit is known.
+fn subreddit_tag(subreddit: Option<&str>) -> Vec<String> {
+    subreddit
+        .filter(|name| !name.is_empty())
+        .map(|name| vec![format!("r/{name}")])
+        .unwrap_or_default()
 }
 
 /// A post as readings, or gone when it was removed or deleted.
@@ -133,6 +316,31 @@ fn post_readings(id: &str, post: &PostData) -> Result<Readings, FetchError> {
         ("upvote_ratio", post.upvote_ratio),
         ("comments", post.num_comments),
     ]))
+}
+
+/// A comment as readings: gone when deleted or removed, its score missing (with the
+/// reason) while Reddit hides it.
+fn comment_readings(id: &str, comment: &CommentData) -> Result<Readings, FetchError> {
+    if comment.author.as_deref() == Some("[deleted]") {
+        let how = match comment.body.as_deref() {
+            Some("[deleted]") => Some("was deleted by its author"),
+            Some("[removed]") => Some("was removed by the moderators"),
+            // The account went; the comment stays.
+            _ => None,
+        };
+        if let Some(how) = how {
+            return Err(FetchError::Gone(format!("Reddit comment {id} {how}")));
+        }
+    }
+    let mut readings = Readings::default();
+    match comment.score {
+        Some(score) if !comment.score_hidden => readings.push("score", score),
+        _ => readings.errors.push((
+            "score".to_string(),
+            "Reddit hides this comment's score for now".to_string(),
+        )),
+    }
+    Ok(readings)
 }
 
 #[async_trait]
@@ -157,10 +365,15 @@ impl Provider for Post {
 
     fn recognise(&self, url: &Url) -> Option<String> {
         let (host, segments) = host_and_segments(url)?;
+        // Not `/comments/{post}/{slug}/{comment}`: that is the comment's.
         let id = match (host.as_str(), segments.as_slice()) {
             ("redd.it", [id, ..]) => id,
-            ("reddit.com", [r, _, comments, id, ..]) if r == "r" && comments == "comments" => id,
-            ("reddit.com", [comments, id, ..]) if comments == "comments" => id,
+            ("reddit.com", [r, _, comments, id] | [r, _, comments, id, _])
+                if r == "r" && comments == "comments" =>
+            {
+                id
+            }
+            ("reddit.com", [comments, id] | [comments, id, _]) if comments == "comments" => id,
             _ => return None,
         };
         self.parse_key(id).ok()
@@ -176,13 +389,9 @@ impl Provider for Post {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        let found = posts(http, &[source.key.as_str()]).await?;
-        let post = found
-            .get(&source.key)
-            .ok_or_else(|| no_post(&source.key))?
-            .item()?;
+        let found: Each<PostData> = one(http, "t3", &source.key, no_post).await?;
+        let post = found.item()?;
         post_readings(&source.key, post)?;
-        let subreddit = post.subreddit.as_deref().unwrap_or_default();
         Ok(Metadata {
             key: source.key.clone(),
             title: post.title.clone().unwrap_or_else(|| "Reddit post".into()),
@@ -192,11 +401,7 @@ impl Provider for Post {
             },
             author: post.author.clone(),
             published_at: post.created_utc,
-            tags: if subreddit.is_empty() {
-                vec![]
-            } else {
-                vec![format!("r/{subreddit}")]
-            },
+            tags: subreddit_tag(post.subreddit.as_deref()),
         })
     }
 
@@ -205,16 +410,94 @@ impl Provider for Post {
         http: &Upstreams,
         sources: &[SourceRef],
     ) -> Result<BatchOutcome, FetchError> {
-        let found = posts(http, &keys(sources)).await?;
+        let found = info(http, "t3", &keys(sources)).await?;
         Ok(read_each(sources, &found, no_post, post_readings))
+    }
+}
+
+#[async_trait]
+impl Provider for Comment {
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "reddit.comment",
+            label: "Reddit comment",
+            service: REDDIT,
+            examples: &[
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/kx9z2ab/",
+                "https://www.reddit.com/r/rust/comments/1abcde/comment/kx9z2ab/",
+            ],
+            metrics: &[Metric("score", MetricKind::Gauge, "points")],
+            // Its own `/api/info` call: poll jobs hold one kind each.
+            batch_size: 100,
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        let segments = segments_on(url, "reddit.com")?;
+        let rest = match segments.as_slice() {
+            [r, _, rest @ ..] if r == "r" => rest,
+            rest => rest,
+        };
+        // `/comments/{post}/{slug}/{comment}/`, and the share links'
+        // `/comments/{post}/comment/{comment}/`.
+        match rest {
+            [comments, _post, _slug, comment, ..] if comments == "comments" => {
+                self.parse_key(comment).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key.trim().trim_start_matches("t1_").to_ascii_lowercase();
+        if is_token(&key, 12, |c| c.is_ascii_alphanumeric()) {
+            Ok(key)
+        } else {
+            Err(format!("`{key}` is not a Reddit comment id"))
+        }
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let found: Each<CommentData> = one(http, "t1", &source.key, no_comment).await?;
+        let comment = found.item()?;
+        comment_readings(&source.key, comment)?;
+        let author = comment
+            .author
+            .clone()
+            .filter(|author| author != "[deleted]");
+        let by = author
+            .as_deref()
+            .map_or(String::new(), |name| format!(" by u/{name}"));
+        Ok(Metadata {
+            key: source.key.clone(),
+            title: match &comment.link_title {
+                Some(post) => format!("Comment{by} on “{post}”"),
+                None => format!("Reddit comment{by}"),
+            },
+            url: match &comment.permalink {
+                Some(permalink) => format!("{SITE}{permalink}"),
+                None => format!("{SITE}/comments/{}", source.key),
+            },
+            author,
+            published_at: comment.created_utc,
+            tags: subreddit_tag(comment.subreddit.as_deref()),
+        })
+    }
+
+    async fn fetch(
+        &self,
+        http: &Upstreams,
+        sources: &[SourceRef],
+    ) -> Result<BatchOutcome, FetchError> {
+        let found = info(http, "t1", &keys(sources)).await?;
+        Ok(read_each(sources, &found, no_comment, comment_readings))
     }
 }
 
 async fn about(http: &Upstreams, name: &str) -> Result<About, FetchError> {
     let what = format!("r/{name}");
-    let mut url = http.endpoint(REDDIT, &format!("/r/{name}/about.json"))?;
-    url.query_pairs_mut().append_pair("raw_json", "1");
-    let response = http.send(&UpstreamRequest::get(REDDIT, url)).await?;
+    let url = endpoint(http, &format!("/r/{name}/about"), &[])?;
+    let response = get(http, url).await?;
     let reason = || {
         serde_json::from_slice::<Refusal>(&response.body)
             .ok()
@@ -236,6 +519,7 @@ async fn about(http: &Upstreams, name: &str) -> Result<About, FetchError> {
                 _ => http.refusal(REDDIT, &response, &what),
             });
         }
+        StatusCode::UNAUTHORIZED => return Err(http.refusal(REDDIT, &response, &what)),
         status => {
             return Err(FetchError::Unavailable(format!(
                 "Reddit answered HTTP {} for {what}: {}",
@@ -318,12 +602,107 @@ impl Provider for Subreddit {
     }
 }
 
+/// The account `name` (lowercase), or gone when it does not exist or is suspended.
+async fn account(http: &Upstreams, name: &str) -> Result<Account, FetchError> {
+    let what = format!("Reddit user u/{name}");
+    let url = endpoint(http, &format!("/user/{name}/about"), &[])?;
+    let response = http.success(REDDIT, get(http, url).await?, &what)?;
+    let account: Thing<Account> = response.parse(&what)?;
+    if account.kind.as_deref() != Some("t2") {
+        return Err(FetchError::Gone(format!("{what} does not exist")));
+    }
+    if account.data.is_suspended {
+        return Err(FetchError::Gone(format!("{what} is suspended")));
+    }
+    Ok(account.data)
+}
+
+/// Path segments of reddit.com that are not accounts.
+const NOT_ACCOUNTS: &[&str] = &["me"];
+
+#[async_trait]
+impl Provider for User {
+    fn spec(&self) -> KindSpec {
+        KindSpec {
+            kind: "reddit.user",
+            label: "Reddit user",
+            service: REDDIT,
+            examples: &[
+                "https://www.reddit.com/user/spez/",
+                "https://www.reddit.com/u/spez/submitted/",
+            ],
+            metrics: &[
+                Metric("karma", MetricKind::Gauge, "karma"),
+                Metric("link_karma", MetricKind::Gauge, "karma"),
+                Metric("comment_karma", MetricKind::Gauge, "karma"),
+            ],
+            batch_size: 1,
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        match segments_on(url, "reddit.com")?.as_slice() {
+            // The profile and its tabs (`/submitted`, `/comments`, `/overview`).
+            [user, name] | [user, name, _] if user == "user" || user == "u" => {
+                self.parse_key(name).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn parse_key(&self, key: &str) -> Result<String, String> {
+        let key = key
+            .trim()
+            .trim_start_matches('/')
+            .trim_start_matches("u/")
+            .trim_start_matches("user/")
+            .to_ascii_lowercase();
+        let valid = is_token(&key, 20, |c| {
+            c.is_ascii_alphanumeric() || c == '_' || c == '-'
+        }) && !NOT_ACCOUNTS.contains(&key.as_str());
+        if valid {
+            Ok(key)
+        } else {
+            Err(format!("`{key}` is not a Reddit user name"))
+        }
+    }
+
+    async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
+        let account = account(http, &source.key).await?;
+        let name = account.name.unwrap_or_else(|| source.key.clone());
+        Ok(Metadata {
+            key: name.to_ascii_lowercase(),
+            title: format!("u/{name}"),
+            url: format!("{SITE}/user/{name}/"),
+            author: Some(name),
+            published_at: account.created_utc,
+            tags: Vec::new(),
+        })
+    }
+
+    async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
+        let account = account(http, &source.key).await?;
+        // `total_karma` also counts awards; older answers lack it.
+        let karma = account
+            .total_karma
+            .or(match (account.link_karma, account.comment_karma) {
+                (Some(link), Some(comment)) => Some(link + comment),
+                _ => None,
+            });
+        Ok(Readings::of([
+            ("karma", karma),
+            ("link_karma", account.link_karma),
+            ("comment_karma", account.comment_karma),
+        ]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn recognises_post_and_subreddit_urls() {
+    fn recognises_post_comment_subreddit_and_user_links() {
         assert_recognised(&[
             (
                 &Post,
@@ -336,13 +715,115 @@ mod tests {
                 "https://old.reddit.com/comments/xyz12",
                 Some("xyz12"),
             ),
+            (
+                &Post,
+                "https://www.reddit.com/r/rust/comments/1abcde/",
+                Some("1abcde"),
+            ),
             (&Post, "https://www.reddit.com/r/rust/", None),
+            // A comment's permalink is the comment's, in either shape.
+            (
+                &Post,
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/kx9z2ab/",
+                None,
+            ),
+            (
+                &Post,
+                "https://www.reddit.com/r/rust/comments/1abcde/comment/kx9z2ab/",
+                None,
+            ),
+            (
+                &Comment,
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/kx9z2ab/",
+                Some("kx9z2ab"),
+            ),
+            (
+                &Comment,
+                "https://www.reddit.com/r/rust/comments/1abcde/comment/KX9Z2AB/?utm_source=share",
+                Some("kx9z2ab"),
+            ),
+            (
+                &Comment,
+                "https://old.reddit.com/comments/1abcde/_/kx9z2ab?context=3",
+                Some("kx9z2ab"),
+            ),
+            (
+                &Comment,
+                "https://www.reddit.com/r/rust/comments/1abcde/some_title/",
+                None,
+            ),
+            (
+                &Comment,
+                "https://www.reddit.com/r/rust/comments/1abcde/",
+                None,
+            ),
+            (&Comment, "https://www.reddit.com/user/spez/comments/", None),
             (&Subreddit, "https://www.reddit.com/r/Rust/", Some("rust")),
             (
                 &Subreddit,
                 "https://www.reddit.com/r/rust/comments/1abcde/x/",
                 None,
             ),
+            (&User, "https://www.reddit.com/user/spez/", Some("spez")),
+            (&User, "https://www.reddit.com/u/Spez", Some("spez")),
+            (
+                &User,
+                "https://old.reddit.com/user/some_one-2/submitted/",
+                Some("some_one-2"),
+            ),
+            (
+                &User,
+                "https://www.reddit.com/u/spez/comments/",
+                Some("spez"),
+            ),
+            (&User, "https://www.reddit.com/user/me/", None),
+            (
+                &User,
+                "https://www.reddit.com/user/spez/comments/abc/title/",
+                None,
+            ),
+            (&User, "https://www.reddit.com/r/spez/", None),
+            (&User, "https://www.reddit.com/user/", None),
         ]);
+        assert_eq!(Comment.parse_key("t1_KX9Z2AB"), Ok("kx9z2ab".into()));
+        assert_eq!(User.parse_key("u/Spez"), Ok("spez".into()));
+        assert!(User.parse_key("far_too_long_for_reddit_names").is_err());
+        assert!(User.parse_key("a b").is_err());
+    }
+
+    fn comment(author: &str, body: &str, score_hidden: bool) -> CommentData {
+        CommentData {
+            score: Some(7.0),
+            score_hidden,
+            body: Some(body.into()),
+            author: Some(author.into()),
+            subreddit: Some("rust".into()),
+            permalink: None,
+            link_title: None,
+            created_utc: None,
+        }
+    }
+
+    #[test]
+    fn deleted_and_removed_comments_are_gone_and_hidden_scores_missing() {
+        let gone = |outcome: Result<Readings, FetchError>| match outcome {
+            Err(FetchError::Gone(message)) => message,
+            other => panic!("expected gone, got {other:?}"),
+        };
+        let read = |data: CommentData| comment_readings("c1", &data);
+        assert!(gone(read(comment("[deleted]", "[deleted]", false))).contains("deleted by"));
+        assert!(gone(read(comment("[deleted]", "[removed]", false))).contains("moderators"));
+        // The account is gone, the comment is not; a body quoting "[removed]" is a body.
+        let orphan = read(comment("[deleted]", "Still here", false)).expect("readings");
+        assert_eq!(orphan.value_of("score"), Some(7.0));
+        let quoting = read(comment("alice", "[removed]", false)).expect("readings");
+        assert_eq!(quoting.value_of("score"), Some(7.0));
+        let hidden = read(comment("alice", "new", true)).expect("readings");
+        assert_eq!(hidden.value_of("score"), None);
+        assert!(
+            hidden
+                .error_of("score")
+                .is_some_and(|why| why.contains("hides"))
+        );
     }
 }

@@ -3,13 +3,13 @@
 //! `/videos?id=…`. An app access token comes from the client-credentials flow
 //! (`UPCOUNT_TWITCH_CLIENT_ID`, `UPCOUNT_TWITCH_CLIENT_SECRET`).
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::prelude::*;
-use crate::server::tracking::http::upstream_message;
+use crate::server::tracking::http::{ClientAuth, ClientCredentials, upstream_message};
 
 pub struct Stream;
 pub struct Clip;
@@ -57,53 +57,15 @@ pub const MODULE: Module = Module {
     kinds: || vec![Arc::new(Clip), Arc::new(Video), Arc::new(Stream)],
 };
 
-/// The app access token's answer (`POST /oauth2/token`, client-credentials flow).
-#[derive(Deserialize)]
-struct AppToken {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-/// Headers for Helix: the client id and an app access token, fetched by the
-/// client-credentials flow, cached and refreshed a minute before it expires.
-async fn headers(http: &Upstreams, refresh: bool) -> Result<Vec<(String, String)>, FetchError> {
-    let config = http.config();
-    let (Some(client_id), Some(secret)) = (
-        config.credential(CLIENT_ID),
-        config.credential(CLIENT_SECRET),
-    ) else {
-        return Err(FetchError::NotConfigured(format!(
-            "Twitch tracking needs {CLIENT_ID} and {CLIENT_SECRET} on the server"
-        )));
-    };
-    let token = http
-        .cached_token(TWITCH_AUTH, refresh, || async {
-            let url = http.endpoint(TWITCH_AUTH, "/oauth2/token")?;
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", client_id)
-                .append_pair("client_secret", secret)
-                .append_pair("grant_type", "client_credentials")
-                .finish();
-            let request = UpstreamRequest::post_form(TWITCH_AUTH, url, body);
-            let response = http.send(&request).await?;
-            if !response.status.is_success() {
-                return Err(FetchError::NotConfigured(format!(
-                    "Twitch refused the client credentials (HTTP {}): {}",
-                    response.status.as_u16(),
-                    upstream_message(&response.body)
-                )));
-            }
-            let token: AppToken = response.parse("Twitch's token answer")?;
-            let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3_600).min(86_400 * 365));
-            Ok((token.access_token, lifetime))
-        })
-        .await?;
-    Ok(vec![
-        ("Client-Id".to_string(), client_id.to_string()),
-        ("Authorization".to_string(), format!("Bearer {token}")),
-    ])
-}
+/// Helix takes an app access token from the client-credentials flow, presenting the
+/// client in the form.
+const GRANT: ClientCredentials = ClientCredentials {
+    service: TWITCH_AUTH,
+    path: "/oauth2/token",
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    auth: ClientAuth::Form,
+};
 
 /// A Helix answer: the items are in `data` (an unknown id is left out).
 #[derive(Deserialize)]
@@ -181,7 +143,8 @@ impl Views {
     }
 }
 
-/// `data` of a Helix call. A 401 (an expired or revoked token) gets one new token.
+/// `data` of a Helix call, with the client id and an app access token (cached, and taken
+/// anew once when Helix answers 401 for an expired or revoked one).
 async fn helix<T: DeserializeOwned>(
     http: &Upstreams,
     path: &str,
@@ -195,31 +158,28 @@ async fn helix<T: DeserializeOwned>(
             query.append_pair(name, value);
         }
     }
-    let mut refresh = false;
-    loop {
-        let mut request = UpstreamRequest::get(TWITCH, url.clone());
-        request.headers = headers(http, refresh).await?;
-        let response = http.send(&request).await?;
-        match response.status {
-            status if status.is_success() => {
-                let answer: Data<T> = response.parse("Twitch")?;
-                return Ok(answer.data);
-            }
-            StatusCode::UNAUTHORIZED if !refresh => refresh = true,
-            StatusCode::NOT_FOUND => {
-                return Err(FetchError::Gone(format!("{what} does not exist")));
-            }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(http.refusal(TWITCH, &response, what));
-            }
-            status => {
-                return Err(FetchError::Unavailable(format!(
-                    "Twitch answered HTTP {}: {}",
-                    status.as_u16(),
-                    upstream_message(&response.body)
-                )));
-            }
+    let client_id = http.config().credential(CLIENT_ID).unwrap_or_default();
+    let response = http
+        .send_with_app_token(&GRANT, &[], |token| {
+            UpstreamRequest::get(TWITCH, url.clone())
+                .header("Client-Id", client_id)
+                .secret_header("Authorization", format!("Bearer {token}"))
+        })
+        .await?;
+    match response.status {
+        status if status.is_success() => {
+            let answer: Data<T> = response.parse("Twitch")?;
+            Ok(answer.data)
         }
+        StatusCode::NOT_FOUND => Err(FetchError::Gone(format!("{what} does not exist"))),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            Err(http.refusal(TWITCH, &response, what))
+        }
+        status => Err(FetchError::Unavailable(format!(
+            "Twitch answered HTTP {}: {}",
+            status.as_u16(),
+            upstream_message(&response.body)
+        ))),
     }
 }
 

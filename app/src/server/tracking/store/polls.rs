@@ -85,6 +85,8 @@ pub struct DueSource {
     pub key: String,
     pub config: serde_json::Value,
     pub due: DateTime<Utc>,
+    /// The validator of the last values recorded, for a conditional request.
+    pub validator: Option<String>,
 }
 
 /// The sources of a poll job that are still due at the time, and still held by the lease,
@@ -96,7 +98,7 @@ pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>,
     let leases: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.lease).collect();
     sqlx::query_as!(
         DueSource,
-        r#"SELECT s.id AS "id: SourceId", s.key, s.config, s.next_poll_at AS "due!"
+        r#"SELECT s.id AS "id: SourceId", s.key, s.config, s.next_poll_at AS "due!", s.validator
            FROM sources s
            JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
                 ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until"#,
@@ -120,7 +122,9 @@ pub struct PollResult {
 }
 
 /// Reschedules the sources of `results` and writes their samples, in one transaction:
-/// success → the next due time is the due time plus the interval with ±10% jitter;
+/// success → the next due time is the due time plus the interval with ±10% jitter, and
+/// the validator the upstream answered with is kept for the next poll (an unchanged
+/// answer records the source's last values again, at the new time);
 /// transient failure, or no metric read at all → backing off (the interval doubled per
 /// consecutive failure, up to 24 h, and at least what a rate limit asked for); gone →
 /// stopped; other errors → the usual interval, with the error recorded. Samples are
@@ -139,6 +143,13 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     let mut excerpts = Vec::with_capacity(results.len());
     let mut delays = Vec::with_capacity(results.len());
     let dues: Vec<DateTime<Utc>> = results.iter().map(|result| result.due).collect();
+    let validators: Vec<Option<String>> = results
+        .iter()
+        .map(|result| {
+            let validator = result.outcome.as_ref().ok()?.validator.as_deref()?;
+            Some(clean_text(validator))
+        })
+        .collect();
     for result in results {
         let (outcome, error, excerpt, delay) = match &result.outcome {
             Ok(readings) if readings.errors.is_empty() => ("ok", None, None, 0.0),
@@ -191,8 +202,8 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     let rescheduled = sqlx::query_scalar!(
         r#"WITH input AS (
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
-                                  $5::text[], $6::float8[])
-                 AS i(id, due, outcome, error, excerpt, min_delay)
+                                  $5::text[], $6::float8[], $7::text[])
+                 AS i(id, due, outcome, error, excerpt, min_delay, validator)
          ),
          before AS (
              SELECT s.id, s.consecutive_failures, s.state
@@ -236,7 +247,8 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
              last_error_at = CASE WHEN i.error IS NOT NULL THEN now() ELSE s.last_error_at END,
              last_error_excerpt = CASE WHEN i.error IS NOT NULL THEN i.excerpt
                                        WHEN i.outcome = 'ok' THEN NULL
-                                       ELSE s.last_error_excerpt END
+                                       ELSE s.last_error_excerpt END,
+             validator = CASE WHEN i.outcome = 'ok' THEN i.validator ELSE s.validator END
          FROM input i LEFT JOIN active a ON a.source_id = i.id
          WHERE s.id = i.id AND s.next_poll_at = i.due
          RETURNING s.id, s.state, s.consecutive_failures, s.last_error
@@ -260,6 +272,7 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
         &errors as &[Option<String>],
         &excerpts as &[Option<String>],
         &delays,
+        &validators as &[Option<String>],
     )
     .fetch_all(&mut *transaction)
     .await?;
@@ -267,11 +280,15 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
 
     // Metric ids are looked up by the write itself.
     let mut samples = Vec::new();
+    let mut unchanged = Vec::new();
     for result in results {
         if !rescheduled.contains(&result.source_id) {
             continue;
         }
         if let Ok(readings) = &result.outcome {
+            if readings.unchanged {
+                unchanged.push((result.source_id, result.observed_at));
+            }
             for (name, value) in &readings.values {
                 if value.is_finite() {
                     samples.push(NamedSample {
@@ -284,9 +301,44 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
             }
         }
     }
+    samples.extend(last_values_again(&mut transaction, &unchanged).await?);
     let written = write_named_samples(&mut *transaction, &samples).await?;
     transaction.commit().await?;
     Ok(written)
+}
+
+/// The last value of every metric of each source of `unchanged`, again at its time: what
+/// an upstream's "not modified" means. (Read in the transaction that writes them, after
+/// the sources' rows are locked by their rescheduling.)
+async fn last_values_again(
+    connection: &mut PgConnection,
+    unchanged: &[(SourceId, DateTime<Utc>)],
+) -> Result<Vec<NamedSample>, sqlx::Error> {
+    if unchanged.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<SourceId> = unchanged.iter().map(|(id, _)| *id).collect();
+    let times: Vec<DateTime<Utc>> = unchanged.iter().map(|(_, t)| *t).collect();
+    let rows = sqlx::query!(
+        r#"SELECT m.source_id AS "source_id: SourceId", m.name, i.t AS "t!",
+                  m.last_value AS "value!"
+           FROM unnest($1::bigint[], $2::timestamptz[]) AS i(id, t)
+           JOIN source_metrics m ON m.source_id = i.id
+           WHERE m.last_value IS NOT NULL"#,
+        &ids as &[SourceId],
+        &times,
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| NamedSample {
+            source_id: row.source_id,
+            metric: row.name,
+            t: row.t,
+            value: row.value,
+        })
+        .collect())
 }
 
 /// Records the first sample of a source right after it was added: now, outside the
