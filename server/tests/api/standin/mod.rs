@@ -156,6 +156,8 @@ struct World {
     hits: Vec<String>,
     /// The `User-Agent` of every request, in order.
     user_agents: Vec<String>,
+    /// The path and headers of every request, in order.
+    requests: Vec<(String, axum::http::HeaderMap)>,
     twitch_token: u32,
 }
 
@@ -272,6 +274,24 @@ impl StandIn {
         self.world().user_agents.clone()
     }
 
+    /// The value of header `name` on each request whose path starts with `prefix`, in
+    /// order: empty for a request without it. For checking that credentials arrive (and
+    /// how).
+    pub fn header_values(&self, prefix: &str, name: &str) -> Vec<String> {
+        self.world()
+            .requests
+            .iter()
+            .filter(|(path, _)| path.starts_with(prefix))
+            .map(|(_, headers)| {
+                headers
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
     /// How many requests had a path starting with `prefix`.
     pub fn hits_on(&self, prefix: &str) -> usize {
         self.world()
@@ -344,6 +364,7 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
         .unwrap_or_default()
         .to_string();
     world.user_agents.push(user_agent);
+    world.requests.push((path.clone(), headers.clone()));
     world.hits.push(if query.is_empty() {
         path.clone()
     } else {
