@@ -276,9 +276,7 @@ fn is_part(part: &str) -> bool {
 fn id_in(segments: &[String], legacy_ids: bool) -> Option<String> {
     match segments {
         [name] if legacy_ids => Some(name.clone()),
-        [name, page, ..] if legacy_ids && REPO_PAGES.contains(&page.as_str()) => {
-            Some(name.clone())
-        }
+        [name, page, ..] if legacy_ids && REPO_PAGES.contains(&page.as_str()) => Some(name.clone()),
         [author, name, ..] => Some(format!("{author}/{name}")),
         _ => None,
     }
@@ -385,7 +383,9 @@ impl Provider for Dataset {
     }
 
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
-        Ok(repo(http, &DATASETS, &source.key).await?.metadata(&DATASETS))
+        Ok(repo(http, &DATASETS, &source.key)
+            .await?
+            .metadata(&DATASETS))
     }
 
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
@@ -448,7 +448,11 @@ mod tests {
                 Some("meta-llama/Llama-3.1-8B"),
             ),
             (&Model, "https://huggingface.co/gpt2", Some("gpt2")),
-            (&Model, "https://huggingface.co/gpt2/tree/main", Some("gpt2")),
+            (
+                &Model,
+                "https://huggingface.co/gpt2/tree/main",
+                Some("gpt2"),
+            ),
             (
                 &Model,
                 "https://hf.co/Qwen/Qwen2.5-7B-Instruct?library=transformers",
@@ -513,14 +517,27 @@ mod tests {
             cases.push((&Dataset, page, None));
             cases.push((&Space, page, None));
         }
-        cases.push((&Dataset, "https://huggingface.co/openai-community/gpt2", None));
-        cases.push((&Space, "https://huggingface.co/datasets/rajpurkar/squad", None));
+        cases.push((
+            &Dataset,
+            "https://huggingface.co/openai-community/gpt2",
+            None,
+        ));
+        cases.push((
+            &Space,
+            "https://huggingface.co/datasets/rajpurkar/squad",
+            None,
+        ));
         assert_recognised(&cases);
     }
 
     #[test]
     fn ids_are_checked() {
-        for good in ["gpt2", "openai-community/gpt2", "a/b.c_d-e", "Qwen/Qwen2.5-7B"] {
+        for good in [
+            "gpt2",
+            "openai-community/gpt2",
+            "a/b.c_d-e",
+            "Qwen/Qwen2.5-7B",
+        ] {
             assert_eq!(Model.parse_key(good).as_deref(), Ok(good), "{good}");
             assert_eq!(Dataset.parse_key(good).as_deref(), Ok(good), "{good}");
         }
@@ -528,7 +545,10 @@ mod tests {
             Space.parse_key(" gradio/hello_world ").as_deref(),
             Ok("gradio/hello_world")
         );
-        assert!(Space.parse_key("hello_world").is_err(), "spaces have authors");
+        assert!(
+            Space.parse_key("hello_world").is_err(),
+            "spaces have authors"
+        );
         for bad in [
             "",
             "/gpt2",

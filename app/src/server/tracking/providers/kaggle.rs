@@ -116,7 +116,10 @@ impl ItemKey for KernelRef {
 
 /// `owner/slug`, lowercase, of a `ref`: also when it comes as a path (`/code/owner/slug`).
 fn normalise_ref(reference: &str) -> String {
-    let parts: Vec<&str> = reference.split('/').filter(|part| !part.is_empty()).collect();
+    let parts: Vec<&str> = reference
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .collect();
     parts[parts.len().saturating_sub(2)..]
         .join("/")
         .to_ascii_lowercase()
@@ -377,11 +380,23 @@ mod tests {
                 "https://www.kaggle.com/datasets/zynicide/wine-reviews",
                 None,
             ),
-            (&Dataset, "https://www.kaggle.com/datasets?search=wine", None),
+            (
+                &Dataset,
+                "https://www.kaggle.com/datasets?search=wine",
+                None,
+            ),
             (&Dataset, "https://www.kaggle.com/datasets/zynicide", None),
             (&Notebook, "https://www.kaggle.com/code/alexisbcook", None),
-            (&Notebook, "https://www.kaggle.com/competitions/titanic", None),
-            (&Dataset, "https://www.kaggle.com/zynicide/wine-reviews", None),
+            (
+                &Notebook,
+                "https://www.kaggle.com/competitions/titanic",
+                None,
+            ),
+            (
+                &Dataset,
+                "https://www.kaggle.com/zynicide/wine-reviews",
+                None,
+            ),
             (
                 &Dataset,
                 "https://kaggle.com.evil.example/datasets/zynicide/wine-reviews",
@@ -397,7 +412,16 @@ mod tests {
             Ok("zynicide/wine-reviews")
         );
         assert_eq!(Notebook.parse_key("a_b/c-1").as_deref(), Ok("a_b/c-1"));
-        for bad in ["", "wine-reviews", "/x", "x/", "a/b/c", "a b/c", "a/ü", "a/b?c"] {
+        for bad in [
+            "",
+            "wine-reviews",
+            "/x",
+            "x/",
+            "a/b/c",
+            "a b/c",
+            "a/ü",
+            "a/b?c",
+        ] {
             assert!(Dataset.parse_key(bad).is_err(), "{bad}");
             assert!(Notebook.parse_key(bad).is_err(), "{bad}");
         }
@@ -405,7 +429,10 @@ mod tests {
 
     #[test]
     fn refs_and_dates_are_read_leniently() {
-        assert_eq!(normalise_ref("AlexisBCook/Titanic-Tutorial"), "alexisbcook/titanic-tutorial");
+        assert_eq!(
+            normalise_ref("AlexisBCook/Titanic-Tutorial"),
+            "alexisbcook/titanic-tutorial"
+        );
         assert_eq!(normalise_ref("/code/owner/slug"), "owner/slug");
         assert_eq!(normalise_ref("slug"), "slug");
         let kernel: Kernel = serde_json::from_str(
@@ -414,7 +441,10 @@ mod tests {
         )
         .expect("read");
         assert_eq!(
-            kernel.last_run_time.map(|time| time.to_rfc3339()).as_deref(),
+            kernel
+                .last_run_time
+                .map(|time| time.to_rfc3339())
+                .as_deref(),
             Some("2018-03-22T09:58:20.270+00:00")
         );
         let kernel: Kernel =

@@ -164,8 +164,9 @@ fn from_yahoo(symbol: &str) -> String {
 /// starting and ending with a letter or digit.
 fn is_symbol(symbol: &str) -> bool {
     let alphanumeric = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit();
-    is_token(symbol, SYMBOL_MAX, |c| alphanumeric(c) || matches!(c, '.' | '-'))
-        && symbol.starts_with(alphanumeric)
+    is_token(symbol, SYMBOL_MAX, |c| {
+        alphanumeric(c) || matches!(c, '.' | '-')
+    }) && symbol.starts_with(alphanumeric)
         && symbol.ends_with(alphanumeric)
 }
 
@@ -276,16 +277,32 @@ mod tests {
     fn recognises_yahoo_finance_and_nasdaq_quote_pages() {
         assert_recognised(&[
             (&Quote, "https://finance.yahoo.com/quote/AAPL", Some("AAPL")),
-            (&Quote, "https://finance.yahoo.com/quote/AAPL/", Some("AAPL")),
+            (
+                &Quote,
+                "https://finance.yahoo.com/quote/AAPL/",
+                Some("AAPL"),
+            ),
             (
                 &Quote,
                 "https://finance.yahoo.com/quote/BRK-B/history/?period1=1",
                 Some("BRK.B"),
             ),
             (&Quote, "https://finance.yahoo.com/quote/bf-b", Some("BF.B")),
-            (&Quote, "https://finance.yahoo.com/quote/BTC-USD", Some("BTC-USD")),
-            (&Quote, "https://finance.yahoo.com/quote/7203.T", Some("7203.T")),
-            (&Quote, "https://uk.finance.yahoo.com/quote/BRK.B", Some("BRK.B")),
+            (
+                &Quote,
+                "https://finance.yahoo.com/quote/BTC-USD",
+                Some("BTC-USD"),
+            ),
+            (
+                &Quote,
+                "https://finance.yahoo.com/quote/7203.T",
+                Some("7203.T"),
+            ),
+            (
+                &Quote,
+                "https://uk.finance.yahoo.com/quote/BRK.B",
+                Some("BRK.B"),
+            ),
             (
                 &Quote,
                 "https://www.nasdaq.com/market-activity/stocks/msft",
@@ -299,10 +316,22 @@ mod tests {
             (&Quote, "https://finance.yahoo.com/quote/%5EGSPC", None),
             (&Quote, "https://finance.yahoo.com/quote/", None),
             (&Quote, "https://finance.yahoo.com/news/markets", None),
-            (&Quote, "https://www.nasdaq.com/market-activity/stocks", None),
-            (&Quote, "https://www.nasdaq.com/market-activity/etf/spy", None),
+            (
+                &Quote,
+                "https://www.nasdaq.com/market-activity/stocks",
+                None,
+            ),
+            (
+                &Quote,
+                "https://www.nasdaq.com/market-activity/etf/spy",
+                None,
+            ),
             (&Quote, "https://yahoo.com/quote/AAPL", None),
-            (&Quote, "https://finance.yahoo.com.evil.example/quote/AAPL", None),
+            (
+                &Quote,
+                "https://finance.yahoo.com.evil.example/quote/AAPL",
+                None,
+            ),
         ]);
     }
 
@@ -319,17 +348,25 @@ mod tests {
         ] {
             assert_eq!(Quote.parse_key(key).as_deref(), Ok(expected), "{key}");
         }
-        for bad in ["", "ABCDEFGHIJKLM", "^GSPC", "BRK/B", ".A", "A-", "AA PL", "ÄPPL"] {
+        for bad in [
+            "",
+            "ABCDEFGHIJKLM",
+            "^GSPC",
+            "BRK/B",
+            ".A",
+            "A-",
+            "AA PL",
+            "ÄPPL",
+        ] {
             assert!(Quote.parse_key(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn the_all_zero_quote_is_unknown() {
-        let quote: QuoteAnswer = serde_json::from_str(
-            r#"{"c":0,"d":null,"dp":null,"h":0,"l":0,"o":0,"pc":0,"t":0}"#,
-        )
-        .expect("read");
+        let quote: QuoteAnswer =
+            serde_json::from_str(r#"{"c":0,"d":null,"dp":null,"h":0,"l":0,"o":0,"pc":0,"t":0}"#)
+                .expect("read");
         assert!(quote.is_unknown());
         let quote: QuoteAnswer = serde_json::from_str(
             r#"{"c":261.74,"d":null,"dp":null,"h":263.31,"l":260.68,"o":261.07,"pc":261.74,"t":1582641000}"#,
