@@ -582,6 +582,41 @@ async fn wikipedia_views_go_back_span_by_span_until_the_article_is_younger() {
 }
 
 #[tokio::test]
+async fn pypi_keeps_180_days_without_mirrors() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.load_fixtures("pypi");
+    let yesterday = Utc::now().date_naive() - Days::new(1);
+    // pypistats' shape: every day twice, with and without mirrors, oldest first.
+    let data: Vec<Value> = (0..180)
+        .rev()
+        .flat_map(|back| {
+            let date = (yesterday - Days::new(back)).to_string();
+            [
+                json!({ "category": "with_mirrors", "date": date, "downloads": 9_000 + back }),
+                json!({ "category": "without_mirrors", "date": date, "downloads": 5_000 + back }),
+            ]
+        })
+        .collect();
+    standin.set(
+        "pypistats/api/packages/requests/overall?mirrors=false",
+        json!({ "data": data, "package": "requests", "type": "overall_downloads" }),
+    );
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let id = app
+        .track(&token, "https://pypistats.org/packages/requests")
+        .await;
+    run_backfills(&app, &engine(&app)).await;
+    let series = points(&app, &token, &id, "downloads_day", 200).await;
+    let upstream: Vec<_> = series
+        .iter()
+        .filter(|point| point.2 == "upstream")
+        .collect();
+    assert_eq!(upstream.len(), 180, "{:?}", backfill_row(&app, &id).await);
+    assert_eq!(upstream[0].1, 5_179.0, "the oldest day, without mirrors");
+    assert_eq!(upstream[179].1, 5_000.0, "yesterday");
+}
+
+#[tokio::test]
 async fn workers_load_the_history_of_a_new_tracker_on_their_own() {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
     star_repo(&standin, "e2e/starry", 20, 4);

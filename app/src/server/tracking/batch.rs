@@ -71,6 +71,11 @@ impl<T, K> Each<T, K> {
         self.item.as_ref().map_err(Clone::clone)
     }
 
+    /// [`Each::item`], owned.
+    pub fn into_item(self) -> Result<T, FetchError> {
+        self.item
+    }
+
     /// A parse error for an item that is shaped like `T` and still cannot be read (it has
     /// none of the counts that are each optional), with the item as its excerpt.
     pub fn unreadable(&self, message: impl Into<String>) -> FetchError {

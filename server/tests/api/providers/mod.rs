@@ -15,7 +15,9 @@ use crate::{
 };
 
 mod github;
+mod hubs;
 mod json;
+mod markets;
 mod reddit;
 mod registries;
 mod social;
@@ -114,5 +116,45 @@ fn refusal(outcome: &Result<Readings, FetchError>) -> String {
     match outcome {
         Err(FetchError::Refused(message)) => message.clone(),
         other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The outcome of fetching `key` alone.
+async fn fetch_one(engine: &Engine, kind: &str, key: &str) -> Result<Readings, FetchError> {
+    fetch(engine, kind, &[key]).await.remove(0)
+}
+
+/// The message of a fetch that failed for want of working credentials.
+fn not_configured(outcome: &Result<Readings, FetchError>) -> String {
+    match outcome {
+        Err(FetchError::NotConfigured(message)) => message.clone(),
+        other => panic!("expected not configured, got {other:?}"),
+    }
+}
+
+/// Adding `url` is refused with `not_configured`, naming `var`.
+fn assert_refused_without(engine: &Engine, url: &str, var: &str) {
+    let error = engine
+        .resolve(&TrackRequest {
+            url: Some(url.into()),
+            ..Default::default()
+        })
+        .err()
+        .expect("needs credentials");
+    assert_eq!(error.code(), "not_configured", "{error:?}");
+    assert!(
+        matches!(error, TrackError::NotConfigured(ref message) if message.contains(var)),
+        "{error:?}"
+    );
+}
+
+/// Fails unless the fetch was refused as rate-limited, waiting at least `secs`.
+fn assert_rate_limited(outcome: &Result<Readings, FetchError>, secs: u64) {
+    match outcome {
+        Err(FetchError::RateLimited {
+            retry_after: Some(after),
+            ..
+        }) => assert!(after.as_secs() >= secs, "waits: {after:?}"),
+        other => panic!("expected a rate limit, got {other:?}"),
     }
 }

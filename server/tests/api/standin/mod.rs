@@ -292,6 +292,15 @@ impl StandIn {
             .collect()
     }
 
+    /// [`StandIn::headers_on`] with an empty string for a request without the header: for
+    /// checking that credentials arrive (and how).
+    pub fn header_values(&self, prefix: &str, name: &str) -> Vec<String> {
+        self.headers_on(prefix, name)
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect()
+    }
+
     /// How many requests had a path starting with `prefix`.
     pub fn hits_on(&self, prefix: &str) -> usize {
         self.world()

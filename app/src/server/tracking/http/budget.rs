@@ -194,7 +194,8 @@ pub fn rate_resource(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-ratelimit-resource")?.to_str().ok()
 }
 
-/// The `(remaining, reset)` of `X-RateLimit-*` or `RateLimit-*` headers. Reset is given as
+/// The `(remaining, reset)` of `X-RateLimit-*` or `RateLimit-*` headers, or of the IETF
+/// draft's single `RateLimit` field (Hugging Face's `"api";r=0;t=120`). Reset is given as
 /// seconds from now (Reddit: the seconds to the end of its window; the IETF draft's
 /// `RateLimit-Reset`) or as a Unix time (GitHub, Docker Hub); either becomes a duration
 /// from now. The remaining count may be a float (Reddit's `"99.0"`).
@@ -211,21 +212,61 @@ pub fn rate_headers(headers: &HeaderMap) -> Option<(f64, Option<Duration>)> {
             .ok()
             .filter(|number| number.is_finite())
     };
-    let remaining = number("x-ratelimit-remaining").or_else(|| number("ratelimit-remaining"))?;
-    let reset = number("x-ratelimit-reset")
-        .or_else(|| number("ratelimit-reset"))
-        .map(|reset| {
-            if reset > 1_000_000_000.0 {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                Duration::from_secs_f64((reset - now).clamp(1.0, 86_400.0))
-            } else {
-                Duration::from_secs_f64(reset.clamp(1.0, 86_400.0))
-            }
-        });
+    let (remaining, reset) =
+        match number("x-ratelimit-remaining").or_else(|| number("ratelimit-remaining")) {
+            Some(remaining) => (
+                remaining,
+                number("x-ratelimit-reset").or_else(|| number("ratelimit-reset")),
+            ),
+            None => ratelimit_field(headers.get("ratelimit")?.to_str().ok()?)?,
+        };
+    let reset = reset.map(|reset| {
+        if reset > 1_000_000_000.0 {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            Duration::from_secs_f64((reset - now).clamp(1.0, 86_400.0))
+        } else {
+            Duration::from_secs_f64(reset.clamp(1.0, 86_400.0))
+        }
+    });
     Some((remaining, reset))
+}
+
+/// `(remaining, reset)` of the IETF draft's `RateLimit` field, in either of its shapes:
+/// a list of policies with parameters (`"api";r=499;t=120`, Hugging Face's, from draft 9
+/// on; with several policies, the one with the fewest requests left), or the older
+/// dictionary (`limit=100, remaining=50, reset=5`).
+fn ratelimit_field(value: &str) -> Option<(f64, Option<f64>)> {
+    let number = |text: &str| {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+    };
+    let mut policies: Vec<(f64, Option<f64>)> = Vec::new();
+    let (mut remaining, mut reset) = (None, None);
+    for member in value.split(',') {
+        let parameters = member.split(';').filter_map(|part| part.split_once('='));
+        let (mut r, mut t) = (None, None);
+        for (name, text) in parameters {
+            match name.trim() {
+                "r" => r = number(text),
+                "t" => t = number(text),
+                "remaining" => remaining = number(text),
+                "reset" => reset = number(text),
+                _ => {}
+            }
+        }
+        if let Some(r) = r {
+            policies.push((r, t));
+        }
+    }
+    policies
+        .into_iter()
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .or_else(|| remaining.map(|remaining| (remaining, reset)))
 }
 
 pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -298,5 +339,39 @@ mod tests {
         let reset = reset.expect("reset").as_secs();
         assert!((595..=601).contains(&reset), "{reset}");
         assert_eq!(rate_resource(&headers), Some("search"));
+    }
+
+    #[test]
+    fn reads_the_ietf_ratelimit_field() {
+        let read = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("ratelimit", HeaderValue::from_static(value));
+            headers.insert(
+                "ratelimit-policy",
+                HeaderValue::from_static("\"fixed window\";\"api\";q=500;w=300"),
+            );
+            rate_headers(&headers)
+        };
+        // Hugging Face's: one policy, its requests left and seconds until the window ends.
+        assert_eq!(
+            read("\"api\";r=499;t=120"),
+            Some((499.0, Some(Duration::from_secs(120))))
+        );
+        assert_eq!(
+            read("\"api\";r=0;t=55"),
+            Some((0.0, Some(Duration::from_secs(55))))
+        );
+        // Several policies: the one closest to running out.
+        assert_eq!(
+            read("\"resolvers\";r=2000;t=10, \"api\";r=3;t=200"),
+            Some((3.0, Some(Duration::from_secs(200))))
+        );
+        // The older dictionary shape.
+        assert_eq!(
+            read("limit=100, remaining=50, reset=5"),
+            Some((50.0, Some(Duration::from_secs(5))))
+        );
+        assert_eq!(read("\"api\";q=500"), None, "no requests-left figure");
+        assert_eq!(read("garbage"), None);
     }
 }

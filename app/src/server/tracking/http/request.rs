@@ -120,6 +120,13 @@ impl UpstreamRequest {
         self.secret_headers = true;
         self.header(name, value)
     }
+
+    /// HTTP basic authentication (RFC 7617): `Authorization: Basic base64(user:password)`.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        use base64::{Engine as _, engine::general_purpose::STANDARD};
+        let credentials = STANDARD.encode(format!("{user}:{password}"));
+        self.header("Authorization", format!("Basic {credentials}"))
+    }
 }
 
 /// The `message` (or `error.message`) of a JSON error body, or an excerpt of it. On
@@ -191,6 +198,19 @@ mod tests {
         last_page.headers.remove("etag");
         assert_eq!(last_page.next_link(), None);
         assert_eq!(last_page.validator(), None);
+    }
+
+    #[test]
+    fn basic_auth_is_the_rfc_7617_header() {
+        let url = Url::parse("https://example.com/").expect("a URL");
+        let request = UpstreamRequest::get(Service::WEB, url).basic_auth("Aladdin", "open sesame");
+        assert_eq!(
+            request.headers,
+            [(
+                "Authorization".to_string(),
+                "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==".to_string()
+            )]
+        );
     }
 
     #[derive(Debug, serde::Deserialize)]
