@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use app::server::tracking::{backfill::HistoryPage, store::BackfillClaim};
 use app::{
     domain::{Role, TokenScope},
     server::tracking::{Engine, store},
@@ -102,6 +103,47 @@ fn star_repo(standin: &StandIn, name: &str, weeks: u64, per_day: u64) -> f64 {
     total
 }
 
+/// A worker's first steps: claims the one backfill there is, loads its first page and
+/// saves it. The claim it then holds, the backfill and that page.
+async fn save_first_page(
+    app: &TestApp,
+    engine: &Engine,
+) -> (BackfillClaim, store::Backfill, HistoryPage) {
+    let claims = store::claim_backfills(&app.pool, 10, LEASE)
+        .await
+        .expect("claim");
+    let claim = claims[0];
+    let loaded = store::load_backfill(&app.pool, claim)
+        .await
+        .expect("load")
+        .expect("claimed");
+    let provider = engine.provider(&loaded.kind).expect("a provider");
+    let source = engine
+        .source_ref(&loaded.key, &loaded.config)
+        .expect("a source");
+    let page = engine
+        .history(provider.as_ref(), &source, None)
+        .await
+        .expect("the first page");
+    let claim = store::save_backfill_page(&app.pool, claim, &loaded, &page, LEASE)
+        .await
+        .expect("save")
+        .expect("still claimed");
+    (claim, loaded, page)
+}
+
+/// The days of a star history of `weeks` weeks up to today, plus its starting point.
+fn star_points(weeks: usize) -> usize {
+    (weeks - 1) * 7
+        + Utc::now()
+            .date_naive()
+            .format("%w")
+            .to_string()
+            .parse::<usize>()
+            .unwrap_or(0)
+        + 1
+}
+
 #[tokio::test]
 async fn three_years_of_weekly_star_history_end_at_todays_count() {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
@@ -130,14 +172,8 @@ async fn three_years_of_weekly_star_history_end_at_todays_count() {
         .iter()
         .partition(|(_, _, origin)| origin == "upstream");
     // One point a day: the end of each day before today, and the start of the first.
-    let days = (156 - 1) * 7
-        + Utc::now()
-            .date_naive()
-            .format("%w")
-            .to_string()
-            .parse::<usize>()
-            .unwrap_or(0);
-    assert_eq!(upstream.len(), days + 1, "a point a day");
+    let points_expected = star_points(156);
+    assert_eq!(upstream.len(), points_expected, "a point a day");
     assert_eq!(
         upstream.first().map(|point| point.1),
         Some(0.0),
@@ -263,26 +299,7 @@ async fn a_crash_mid_backfill_resumes_after_the_last_page_saved_without_duplicat
     let engine = engine(&app);
 
     // A worker claims the backfill, saves its first page and dies.
-    let claims = store::claim_backfills(&app.pool, 10, LEASE)
-        .await
-        .expect("claim");
-    let claim = claims[0];
-    let loaded = store::load_backfill(&app.pool, claim)
-        .await
-        .expect("load")
-        .expect("claimed");
-    let provider = engine.provider(&loaded.kind).expect("a provider");
-    let source = engine
-        .source_ref(&loaded.key, &loaded.config)
-        .expect("a source");
-    let page = engine
-        .history(provider.as_ref(), &source, None)
-        .await
-        .expect("the first page");
-    store::save_backfill_page(&app.pool, claim, &loaded, &page, LEASE)
-        .await
-        .expect("save")
-        .expect("still claimed");
+    let (claim, loaded, page) = save_first_page(&app, &engine).await;
     let row = backfill_row(&app, &id).await;
     assert_eq!(
         (row["pages"].as_i64(), row["state"].as_str()),
@@ -329,20 +346,14 @@ async fn a_crash_mid_backfill_resumes_after_the_last_page_saved_without_duplicat
     let all = times.len();
     times.dedup();
     assert_eq!(times.len(), all, "no time twice");
-    let days = 99 * 7
-        + Utc::now()
-            .date_naive()
-            .format("%w")
-            .to_string()
-            .parse::<usize>()
-            .unwrap_or(0);
+    let points_expected = star_points(100);
     assert_eq!(
         series.iter().filter(|point| point.2 == "upstream").count(),
-        days + 1
+        points_expected
     );
     assert_eq!(
         backfill_row(&app, &id).await["points"].as_i64(),
-        Some(days as i64 + 1)
+        Some(points_expected as i64)
     );
 }
 
@@ -354,25 +365,7 @@ async fn a_rate_limit_during_backfill_waits_for_the_reset_and_resumes() {
     let id = app.track(&token, "https://github.com/tokio-rs/axum").await;
     // The second page meets GitHub's secondary limit.
     let engine_one = engine(&app);
-    let claim = store::claim_backfills(&app.pool, 10, LEASE)
-        .await
-        .expect("claim")[0];
-    let loaded = store::load_backfill(&app.pool, claim)
-        .await
-        .expect("load")
-        .expect("claimed");
-    let provider = engine_one.provider(&loaded.kind).expect("a provider");
-    let source = engine_one
-        .source_ref(&loaded.key, &loaded.config)
-        .expect("a source");
-    let page = engine_one
-        .history(provider.as_ref(), &source, None)
-        .await
-        .expect("page 1");
-    let claim = store::save_backfill_page(&app.pool, claim, &loaded, &page, LEASE)
-        .await
-        .expect("save")
-        .expect("claimed");
+    let (claim, _, _) = save_first_page(&app, &engine_one).await;
     standin.script(
         "/github/repos/tokio-rs/axum/stargazers/history",
         vec![
@@ -422,17 +415,11 @@ async fn a_rate_limit_during_backfill_waits_for_the_reset_and_resumes() {
         (row["state"].as_str(), row["error"].as_str()),
         (Some("done"), None)
     );
-    let days = 39 * 7
-        + Utc::now()
-            .date_naive()
-            .format("%w")
-            .to_string()
-            .parse::<usize>()
-            .unwrap_or(0);
+    let points_expected = star_points(40);
     let series = points(&app, &token, &id, "stars", 365).await;
     assert_eq!(
         series.iter().filter(|point| point.2 == "upstream").count(),
-        days + 1
+        points_expected
     );
 }
 

@@ -620,7 +620,6 @@ impl Provider for User {
         }
     }
 
-
     async fn metadata(&self, http: &Upstreams, source: &SourceRef) -> Result<Metadata, FetchError> {
         let what = format!("GitHub user {}", source.key);
         let account: Account = document(http, &format!("/users/{}", source.key), &what).await?;
