@@ -47,7 +47,7 @@ const DAY = 86_400_000;
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
 const today = () => Math.floor(Date.now() / DAY) * DAY;
 
-// `GET /repos/{owner}/{repo}/stargazers/history`: 40 weeks newest first, 3 stars a day to
+// `GET /repos/{owner}/{repo}/stargazers/history` of `e2e/stars-history-…`: 40 weeks newest first, 3 stars a day to
 // today (the week's first day as a Unix time or an ISO date, as the API has sent both).
 function starHistory(perPage, page) {
   const now = today();
@@ -98,6 +98,8 @@ createServer((request, response) => {
   }
   const history = url.pathname.match(/^\/github\/repos\/([^/]+)\/([^/]+)\/stargazers\/history$/);
   if (history) {
+    // Only `e2e/stars-history-…` keeps a history: other tests seed their own.
+    if (!history[2].startsWith('stars-history')) return send(200, []);
     const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 30);
     return send(200, starHistory(perPage, Number(url.searchParams.get('page') ?? 1)));
   }

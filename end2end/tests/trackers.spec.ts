@@ -25,7 +25,9 @@ test('add a tracker by pasting a link, see it with its value, and a clear error 
   await expect(row).toContainText('github.repo');
   await expect(row).toContainText('stars 19,000');
   await expect(row).toContainText('ok');
-  await expect(row.getByRole('link', { name: 'leptos-rs/leptos', exact: true })).toHaveAttribute('href', 'https://github.com/leptos-rs/leptos');
+  // The title opens the tracker's page; the small icon beside it, the repository.
+  await expect(row.getByRole('link', { name: 'leptos-rs/leptos', exact: true })).toHaveAttribute('href', /^\/trackers\/[0-9a-f-]{36}$/);
+  await expect(row.getByRole('link', { name: 'leptos-rs/leptos on GitHub' })).toHaveAttribute('href', 'https://github.com/leptos-rs/leptos');
 
   // The same list from the API, with the session cookie.
   const response = await page.request.get('/api/v1/trackers');

@@ -61,13 +61,7 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
         <Suspense fallback=|| view! { <TrackerSkeleton /> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(loaded)) => {
-                        // While the upstream's history loads, the page looks again.
-                        if loaded.backfill.as_ref().is_some_and(|backfill| backfill.state.is_running()) {
-                            reload_soon(detail);
-                        }
-                        view! { <TrackerView detail=loaded /> }.into_any()
-                    }
+                    Ok(Some(detail)) => view! { <TrackerView detail /> }.into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
                 }
@@ -76,25 +70,15 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
     }
 }
 
-/// How long the page waits before looking at a loading history again.
-const RELOAD_MS: u64 = 2_500;
-
-/// Fetches the page's data again in a moment (in the browser; the server renders once).
-fn reload_soon(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) {
-    #[cfg(feature = "hydrate")]
-    set_timeout(
-        move || detail.refetch(),
-        std::time::Duration::from_millis(RELOAD_MS),
-    );
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (detail, RELOAD_MS);
-}
-
 /// What the page says about the chart's history: how far loading the upstream's has got,
 /// that it starts with the first poll, and when the next poll is due while there are
 /// only a few.
 fn history_note(detail: &TrackerDetail) -> impl IntoView + use<> {
     let loading = match (&detail.backfill, &detail.history_from) {
+        (Some(backfill), Some(from)) if backfill.state.is_running() => Some(format!(
+            "{}; reload the page to see more.",
+            backfill.describe(from)
+        )),
         (Some(backfill), Some(from)) => Some(backfill.describe(from)),
         (None, None) => Some("History starts with the first poll.".to_string()),
         _ => None,
