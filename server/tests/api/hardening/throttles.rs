@@ -45,6 +45,8 @@ async fn one_workspaces_previews_leave_the_upstream_budget_to_everyones_polls() 
         app.track(&owner_token, &format!("https://github.com/{repo}"))
             .await;
     }
+    // The polls' share is what this test is about: their history is taken as loaded.
+    app.history_loaded().await;
     let (_, busy_token) = app.member_with_token(TokenScope::Write).await;
     let workers = app.start_workers();
     // One workspace previews as fast as it can…
