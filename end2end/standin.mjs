@@ -47,13 +47,13 @@ const DAY = 86_400_000;
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
 const today = () => Math.floor(Date.now() / DAY) * DAY;
 
-// `GET /repos/{owner}/{repo}/stargazers/history` of `e2e/stars-history-…`: 40 weeks newest first, 3 stars a day to
-// today (the week's first day as a Unix time or an ISO date, as the API has sent both).
-function starHistory(perPage, page) {
+// `GET /repos/{owner}/{repo}/stargazers/history` of `e2e/stars-history-…`: `total` weeks (40) newest first, 3 stars
+// a day to today (the week's first day as a Unix time or an ISO date, as the API has sent both).
+function starHistory(perPage, page, total = 40) {
   const now = today();
   const sunday = now - new Date(now).getUTCDay() * DAY;
   const weeks = [];
-  for (let index = (page - 1) * perPage; index < Math.min(page * perPage, 40); index += 1) {
+  for (let index = (page - 1) * perPage; index < Math.min(page * perPage, total); index += 1) {
     const start = sunday - index * 7 * DAY;
     const days = [0, 1, 2, 3, 4, 5, 6].map((offset) => (start + offset * DAY <= now ? 3 : 0));
     weeks.push({
@@ -98,10 +98,14 @@ createServer((request, response) => {
   }
   const history = url.pathname.match(/^\/github\/repos\/([^/]+)\/([^/]+)\/stargazers\/history$/);
   if (history) {
-    // Only `e2e/stars-history-…` keeps a history: other tests seed their own.
-    if (!history[2].startsWith('stars-history')) return send(200, []);
+    // Only `e2e/stars-history-…` keeps a history: other tests seed their own. `e2e/stars-slow-…` keeps 180
+    // weeks, each page 2.5 s in coming, for a page to watch it load.
+    const slow = history[2].startsWith('stars-slow');
+    if (!history[2].startsWith('stars-history') && !slow) return send(200, []);
     const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 30);
-    return send(200, starHistory(perPage, Number(url.searchParams.get('page') ?? 1)));
+    const weeks = starHistory(perPage, Number(url.searchParams.get('page') ?? 1), slow ? 180 : 40);
+    if (slow) return setTimeout(() => send(200, weeks), 2_500);
+    return send(200, weeks);
   }
   const point = url.pathname.match(/^\/npm\/downloads\/point\/(last-day|last-week|last-month)\/(.+)$/);
   if (point) {

@@ -21,6 +21,8 @@ export async function signUp(page: Page): Promise<string> {
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL('/dashboard');
+  // The first page of a run compiles the wasm: slow on a loaded two-core machine.
+  await expect(page.locator('form.add-tracker')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
   return email;
 }
 

@@ -11,16 +11,8 @@ async function openFromDashboard(page: Page, label: string): Promise<void> {
 
 /** The page says the history is loaded, and draws and lists it marked as such. */
 async function expectHistory(page: Page, from: string): Promise<void> {
-  // While the history loads the page says how far it got; reloaded, it shows the rest.
-  await expect
-    .poll(
-      async () => {
-        await page.reload();
-        return (await page.getByTestId('history-note').textContent()) ?? '';
-      },
-      { timeout: 45_000, intervals: [1_000, 3_000, 5_000] },
-    )
-    .toContain(`History from ${from} loaded`);
+  // While the history loads the page follows it, and draws it once loaded: no reload.
+  await expect(page.getByTestId('history-note')).toContainText(`History from ${from} loaded`, { timeout: 45_000 });
   const chart = page.locator('.tracker-chart');
   // The wasm compiles afresh after each reload: slow on a loaded two-core machine.
   await expect(chart).toHaveAttribute('data-drawn', 'true', { timeout: 30_000 });
@@ -52,6 +44,35 @@ test('a new npm package and a new repository show their history at once, marked 
   const upstream = page.getByRole('link', { name: 'Stars on GitHub' });
   await expect(upstream).toHaveAttribute('href', /^https:\/\/github\.com\/e2e\/stars-history-/);
   await expect(upstream).toHaveAttribute('target', '_blank');
+  expect(errors).toEqual([]);
+});
+
+test('the page follows a long history as it loads, then draws it without a reload', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signUp(page);
+  await addTracker(page, ownRepo('stars-slow'), 'Slow stars');
+  await openFromDashboard(page, 'Slow stars');
+  await page.goto(`${page.url()}?range=all`);
+  const chart = page.locator('.tracker-chart');
+  await expect(chart).toHaveAttribute('data-drawn', 'true', { timeout: 30_000 });
+  // A reload would lose this.
+  await page.evaluate(() => Object.assign(window, { stayed: true }));
+  const oldest = page.locator('.data-table tbody tr').first().locator('td').first();
+  const oldestAtFirst = (await oldest.textContent()) ?? '';
+  const note = page.getByTestId('history-note');
+  await expect(note).toHaveAttribute('data-state', /pending|waiting/);
+  await expect(note).toContainText(/Loading history from GitHub: \d+% \([\d,]+ points so far\); the chart fills in when it is done\./);
+  // Six pages of 30 weeks, each 2.5 s in coming: the percentage moves on meanwhile.
+  await expect(note).toContainText(/: [1-9]\d*%/, { timeout: 30_000 });
+  await expect(note).toContainText('History from GitHub loaded.', { timeout: 60_000 });
+  await expect(note).toHaveAttribute('data-state', 'done');
+  // Drawn again once, with all of it: 180 weeks go back more than three years.
+  const threeYearsAgo = new Date(Date.now() - 3 * 365 * 86_400_000).toISOString().slice(0, 10);
+  await expect.poll(async () => (await oldest.textContent()) ?? '', { timeout: 30_000 }).toMatch(/^\d{4}-\d{2}-\d{2}/);
+  await expect.poll(async () => ((await oldest.textContent()) ?? '') < threeYearsAgo, { timeout: 30_000 }).toBe(true);
+  expect(oldestAtFirst > threeYearsAgo).toBe(true);
+  await expect(chart).toHaveAttribute('data-drawn', 'true', { timeout: 30_000 });
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   expect(errors).toEqual([]);
 });
 

@@ -313,6 +313,28 @@ pub async fn get_series_window(
     }
 }
 
+/// How far loading the history of the source of tracker `id` (of the signed-in user's
+/// workspace) has got, for the page to follow without reloading; `None` when the source
+/// has no backfill.
+#[server]
+pub async fn get_backfill_status(id: TrackerId) -> Result<Option<BackfillStatus>, ServerFnError> {
+    use crate::server::{state::AppState, tracking::store};
+    let user = signed_in().await?;
+    let state = expect_context::<AppState>();
+    match store::tracker_backfill_status(&state.pool, user.workspace_id, id).await {
+        Ok(Some(status)) => Ok(status),
+        Ok(None) => Err(ServerFnError::new(
+            "There is no such tracker in this workspace.",
+        )),
+        Err(error) => {
+            tracing::error!(error = %error, "could not load a backfill status");
+            Err(ServerFnError::new(
+                "Could not load how far the history has got. Please try again.",
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ChartPoint, rates};

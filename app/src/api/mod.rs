@@ -17,7 +17,7 @@ pub mod trackers;
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 13] {
+pub fn read_only_server_fns() -> [&'static str; 14] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
@@ -33,5 +33,6 @@ pub fn read_only_server_fns() -> [&'static str; 13] {
         shared::GetShared::PATH,
         chart::GetTrackerDetail::PATH,
         chart::GetSeriesWindow::PATH,
+        chart::GetBackfillStatus::PATH,
     ]
 }

@@ -36,6 +36,9 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
     let metrics_area = NodeRef::<leptos::html::Textarea>::new();
     let metrics = RwSignal::new(messages.value("metrics"));
     let preview = RwSignal::new(PreviewState::Idle);
+    // `true` once the wasm has taken the form over (the previews work from then on).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     #[cfg(feature = "hydrate")]
     let on_url = {
         let look_up = browser::previewer(preview);
@@ -125,7 +128,12 @@ pub fn AddTracker(messages: Flash, options: FormOptions) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="add-title">
             <h2 id="add-title">"Add a tracker"</h2>
-            <form method="post" action="/dashboard/trackers" class="form add-tracker">
+            <form
+                method="post"
+                action="/dashboard/trackers"
+                class="form add-tracker"
+                data-hydrated=move || hydrated.get().to_string()
+            >
                 <FormError error=messages.error.clone() />
                 <div class="field" class:field-invalid=url_bad>
                     <label for="field-url">"Link"</label>

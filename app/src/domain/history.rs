@@ -45,6 +45,16 @@ pub enum BackfillState {
 }
 
 impl BackfillState {
+    /// The key in JSON and the database: `pending`, `waiting`, `done`, `failed`.
+    pub fn key(self) -> &'static str {
+        match self {
+            BackfillState::Pending => "pending",
+            BackfillState::Waiting => "waiting",
+            BackfillState::Done => "done",
+            BackfillState::Failed => "failed",
+        }
+    }
+
     /// Whether the backfill may still load more.
     pub fn is_running(self) -> bool {
         matches!(self, BackfillState::Pending | BackfillState::Waiting)
@@ -97,6 +107,17 @@ mod tests {
             "\"waiting\""
         );
         assert!(BackfillState::Waiting.is_running());
+        for state in [
+            BackfillState::Pending,
+            BackfillState::Waiting,
+            BackfillState::Done,
+            BackfillState::Failed,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&state).expect("json"),
+                format!("\"{}\"", state.key())
+            );
+        }
         assert!(!BackfillState::Done.is_running());
     }
 

@@ -154,6 +154,14 @@ fn file_stem(label: &str) -> String {
     }
 }
 
+/// Logs a database error and ends the body with an error.
+async fn fail(sender: &mut mpsc::Sender<Result<Bytes, std::io::Error>>, error: sqlx::Error) {
+    tracing::error!(error = %error, "export failed");
+    let _ = sender
+        .send(Err(std::io::Error::other("the export failed")))
+        .await;
+}
+
 /// Writes the rows into `sender` chunk by chunk. A database error mid-way ends the body
 /// with an error, so the client sees a failed download, never a silently short file.
 async fn stream_rows(
@@ -169,13 +177,7 @@ async fn stream_rows(
     // Rows before the backfill's boundary came from the upstream's history.
     let before = match store::history_before(&pool, tracker.source.id).await {
         Ok(before) => before,
-        Err(error) => {
-            tracing::error!(error = %error, "export failed");
-            let _ = sender
-                .send(Err(std::io::Error::other("the export failed")))
-                .await;
-            return;
-        }
+        Err(error) => return fail(&mut sender, error).await,
     };
     let mut out = Vec::with_capacity(CHUNK * 2);
     let mut csv = CsvChunk::default();
@@ -222,13 +224,7 @@ async fn stream_rows(
                 let _ = sender.send(Ok(Bytes::from(out))).await;
                 return;
             }
-            Err(error) => {
-                tracing::error!(error = %error, "export failed");
-                let _ = sender
-                    .send(Err(std::io::Error::other("the export failed")))
-                    .await;
-                return;
-            }
+            Err(error) => return fail(&mut sender, error).await,
         }
         // Waiting here on a slow client holds no database connection; one that stops
         // reading is cut off by the server's write timeout, which ends this task.

@@ -618,3 +618,108 @@ async fn workers_load_the_history_of_a_new_tracker_on_their_own() {
     let series = points(&app, &token, &id, "stars", 200).await;
     assert!(series.iter().filter(|point| point.2 == "upstream").count() > 100);
 }
+
+/// The tracker page follows a backfill through one small read (the page's
+/// `get_backfill_status`), scoped to the workspace: how far it has got while it loads,
+/// then done with its points; another workspace learns nothing of it, and a source
+/// without upstream history has no backfill to follow.
+#[tokio::test]
+async fn the_tracker_page_follows_a_backfill_in_its_own_workspace_only() {
+    use app::api::chart::GetBackfillStatus;
+    use leptos::server_fn::ServerFn;
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    star_repo(&standin, "leptos-rs/leptos", 90, 3);
+    standin.load_fixtures("hackernews");
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
+    let id = app
+        .track(&token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let story = app
+        .track(&token, "https://news.ycombinator.com/item?id=8863")
+        .await;
+    let browser = app.signed_in(&user).await;
+    let status = |id: String| {
+        let browser = &browser;
+        async move {
+            let response = browser
+                .post_form(GetBackfillStatus::PATH, &[("id", id.as_str())])
+                .await;
+            let code = response.status();
+            (code, response.text().await.expect("a body"))
+        }
+    };
+    let (code, body) = status(id.clone()).await;
+    assert_eq!(code, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        (
+            body["state"].as_str(),
+            body["progress"].as_f64(),
+            body["points"].as_i64()
+        ),
+        (Some("pending"), Some(0.0), Some(0))
+    );
+
+    // Half-way: the first of 3 pages saved.
+    let engine = engine(&app);
+    let (_claim, _, page) = save_first_page(&app, &engine).await;
+    let body: Value = serde_json::from_str(&status(id.clone()).await.1).expect("JSON");
+    assert_eq!(body["state"], "pending");
+    let saved = body["points"].as_i64().unwrap_or_default();
+    assert!(saved > 0 && saved <= page.points.len() as i64, "{body}");
+    let progress = body["progress"].as_f64().unwrap_or_default();
+    assert!(progress > 0.0 && progress < 1.0, "{body}");
+
+    // Done, once the lease the crashed worker held has run out.
+    sqlx::query("UPDATE source_backfills SET leased_until = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .expect("expire the lease");
+    run_backfills(&app, &engine).await;
+    let body: Value = serde_json::from_str(&status(id.clone()).await.1).expect("JSON");
+    assert_eq!(
+        (body["state"].as_str(), body["progress"].as_f64()),
+        (Some("done"), Some(1.0))
+    );
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM samples s JOIN source_metrics m ON m.id = s.metric_id
+         JOIN source_backfills b ON b.source_id = m.source_id WHERE s.t < b.before",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("count the upstream samples");
+    assert!(stored > 600, "90 weeks of days: {stored}");
+    assert_eq!(body["points"].as_i64(), Some(stored), "{body}");
+
+    // Hacker News keeps no history: nothing to follow.
+    let (code, body) = status(story).await;
+    assert_eq!((code.as_u16(), body.as_str()), (200, "null"));
+
+    // Another workspace, or an unknown id, learns nothing, not even that it exists.
+    let stranger = app.create_user(Role::Member).await;
+    let stranger = app.signed_in(&stranger).await;
+    for (who, tracker) in [
+        (&stranger, id.clone()),
+        (&browser, uuid::Uuid::new_v4().to_string()),
+    ] {
+        let response = who
+            .post_form(GetBackfillStatus::PATH, &[("id", tracker.as_str())])
+            .await;
+        assert!(response.status().is_server_error() || response.status().is_client_error());
+        let text = response.text().await.expect("a body");
+        assert!(
+            text.contains("There is no such tracker in this workspace."),
+            "{text}"
+        );
+        assert!(
+            !text.contains("pending") && !text.contains("done"),
+            "{text}"
+        );
+    }
+    // Signed out: refused.
+    let response = app
+        .browser()
+        .post_form(GetBackfillStatus::PATH, &[("id", id.as_str())])
+        .await;
+    assert!(!response.status().is_success(), "{}", response.status());
+}

@@ -20,6 +20,7 @@ use crate::{
 mod chart;
 mod controls;
 mod data;
+mod history;
 mod time;
 
 pub use time::{describe_secs, utc};
@@ -61,7 +62,11 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
         <Suspense fallback=|| view! { <TrackerSkeleton /> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(detail)) => view! { <TrackerView detail /> }.into_any(),
+                    Ok(Some(page)) => {
+                        // Once the history has loaded: the page again, with it.
+                        let loaded = Callback::new(move |()| detail.refetch());
+                        view! { <TrackerView detail=page loaded /> }.into_any()
+                    }
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
                 }
@@ -70,37 +75,8 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
     }
 }
 
-/// What the page says about the chart's history: how far loading the upstream's has got,
-/// that it starts with the first poll, and when the next poll is due while there are
-/// only a few.
-fn history_note(detail: &TrackerDetail) -> impl IntoView + use<> {
-    let loading = match (&detail.backfill, &detail.history_from) {
-        (Some(backfill), Some(from)) if backfill.state.is_running() => Some(format!(
-            "{}; reload the page to see more.",
-            backfill.describe(from)
-        )),
-        (Some(backfill), Some(from)) => Some(backfill.describe(from)),
-        (None, None) => Some("History starts with the first poll.".to_string()),
-        _ => None,
-    };
-    let next = detail
-        .next_poll_ms
-        .filter(|_| detail.points.len() <= FEW_POINTS)
-        .map(|at| format!("Next poll due {} UTC.", utc(at)));
-    let text = [loading, next]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    (!text.is_empty())
-        .then(|| view! { <p class="muted history-note" data-testid="history-note">{text}</p> })
-}
-
-/// Up to this many points, the page says when the next poll is due.
-const FEW_POINTS: usize = 12;
-
 #[component]
-fn TrackerView(detail: TrackerDetail) -> impl IntoView {
+fn TrackerView(detail: TrackerDetail, loaded: Callback<()>) -> impl IntoView {
     let summary = detail.summary.clone();
     // What the chart shows now: the page's points, then finer ones after a zoom.
     let shown = RwSignal::new((detail.points.len(), detail.bucket_secs));
@@ -122,7 +98,7 @@ fn TrackerView(detail: TrackerDetail) -> impl IntoView {
             </p>
             {controls::view_controls(&detail)}
             {chart::chart_figure(&detail, shown, visible)}
-            {history_note(&detail)}
+            <history::HistoryNote detail=detail.clone() loaded />
             {data::event_list(&detail.events)}
             {data::data_table(&detail.points, detail.history_from.as_deref())}
             <h2>"Latest polls"</h2>

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
 use super::{NamedSample, write_named_samples};
-use crate::domain::{BackfillState, BackfillStatus, ProviderKind, SourceId};
+use crate::domain::{
+    BackfillState, BackfillStatus, ProviderKind, SourceId, TrackerId, WorkspaceId,
+};
 use crate::server::tracking::backfill::HistoryPage;
 
 /// Asks for the backfill of `source_id` when it was never polled and has none: the first
@@ -219,6 +221,33 @@ pub async fn backfill_status(
     )
     .fetch_optional(pool)
     .await
+}
+
+/// The backfill status of the source of tracker `tracker_id` of `workspace_id`: `None` when
+/// the workspace has no such tracker, `Some(None)` when its source has no backfill.
+pub async fn tracker_backfill_status(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker_id: TrackerId,
+) -> Result<Option<Option<BackfillStatus>>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT b.state AS "state?: BackfillState", b.progress::float8 AS progress,
+                  b.points AS "points?", b.last_error AS error
+           FROM trackers t LEFT JOIN source_backfills b ON b.source_id = t.source_id
+           WHERE t.workspace_id = $1 AND t.id = $2"#,
+        workspace_id as WorkspaceId,
+        tracker_id as TrackerId,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| {
+        Some(BackfillStatus {
+            state: row.state?,
+            progress: row.progress.unwrap_or(0.0),
+            points: row.points.unwrap_or(0),
+            error: row.error,
+        })
+    }))
 }
 
 /// The backfill boundary of `source_id`: its samples before this time came from the
