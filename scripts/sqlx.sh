@@ -13,8 +13,9 @@ cd "$ROOT"
 mode="${1:?usage: scripts/sqlx.sh prepare|check|url}"
 
 # A database of its own, rebuilt from the migrations every time (a second or two), so an
-# edited migration never leaves it behind.
-name=upcount_sqlx
+# edited migration never leaves it behind. UPCOUNT_SQLX_DB names another one, for a second
+# checkout working at the same time.
+name="${UPCOUNT_SQLX_DB:-upcount_sqlx}"
 server_url="$("$ROOT/scripts/db.sh")"
 psql "$server_url" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
 psql "$server_url" -qc "CREATE DATABASE $name" >/dev/null
