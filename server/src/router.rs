@@ -26,10 +26,10 @@ use tracing::Span;
 
 use crate::{
     middleware::{auth as auth_layer, csrf},
-    routes::{account, admin, api, auth, billing, export, health, share, trackers},
+    routes::{account, admin, alerts, api, auth, billing, export, health, share, trackers},
 };
 use app::server::session_store::PgSessionStore;
-use axum::routing::{any, patch, post};
+use axum::routing::{any, delete, patch, post};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Sessions last 30 days from the last request (rolling).
@@ -122,6 +122,12 @@ pub fn build(state: AppState) -> Router {
             "/api/v1/trackers/{id}/share",
             post(share::share).delete(share::unshare),
         )
+        .route(
+            "/api/v1/channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route("/api/v1/channels/{id}", delete(alerts::delete_channel))
+        .route("/api/v1/channels/{id}/test", post(alerts::test_channel))
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route(

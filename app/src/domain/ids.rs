@@ -55,6 +55,18 @@ uuid_id!(
     /// A user.
     UserId
 );
+uuid_id!(
+    /// A workspace's alert channel: an email address, a webhook, Slack or Discord.
+    ChannelId
+);
+uuid_id!(
+    /// An alert rule of a tracker's metric.
+    AlertId
+);
+uuid_id!(
+    /// One firing of an alert rule.
+    AlertEventId
+);
 
 macro_rules! integer_id {
     ($(#[$doc:meta])* $name:ident($integer:ty)) => {

@@ -4,6 +4,7 @@
 //! page's data). It depends on nothing else in the crate; `server` builds on it, `api`
 //! maps both to server functions.
 
+pub mod alert_channel;
 pub mod billing;
 pub mod chart;
 pub mod console;
@@ -22,10 +23,15 @@ pub mod role;
 pub mod source_state;
 pub mod token;
 
+pub use alert_channel::ChannelKind;
+#[cfg(feature = "ssr")]
+pub use alert_channel::ChannelTarget;
 pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
-pub use ids::{MetricId, SourceId, TrackerId, UserId, WorkspaceId};
+pub use ids::{
+    AlertEventId, AlertId, ChannelId, MetricId, SourceId, TrackerId, UserId, WorkspaceId,
+};
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
 pub use password::Password;

@@ -2,6 +2,7 @@
 //! the server's handlers and background jobs share it.
 
 pub mod admin;
+pub mod alerts;
 pub mod auth;
 pub mod billing;
 pub mod db;
@@ -9,6 +10,7 @@ pub mod jobs;
 pub mod password;
 pub mod rate_limit;
 pub mod session_store;
+pub mod signature;
 pub mod state;
 pub mod tokens;
 pub mod tracking;

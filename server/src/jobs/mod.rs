@@ -56,6 +56,7 @@ macro_rules! periodic_job {
 pub mod backfill;
 pub mod billing;
 pub mod clean_up_sessions;
+pub mod deliver_alert;
 pub mod poll;
 pub mod prune_jobs;
 pub mod prune_samples;
@@ -78,6 +79,7 @@ use crate::config::Settings;
 pub use backfill::BackfillSource;
 pub use billing::{BillingContext, BillingSweep, ProcessStripeEvent, enqueue_stripe_event};
 pub use clean_up_sessions::CleanUpSessions;
+pub use deliver_alert::DeliverAlert;
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
@@ -86,7 +88,7 @@ pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 8] {
+pub fn registry() -> [Registration; 9] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
@@ -94,6 +96,7 @@ pub fn registry() -> [Registration; 8] {
         Registration::periodic::<CleanUpSessions>(),
         Registration::on_demand::<PollSources>(),
         Registration::on_demand::<BackfillSource>(),
+        Registration::on_demand::<DeliverAlert>(),
         Registration::on_demand::<ProcessStripeEvent>(),
         Registration::periodic::<BillingSweep>(),
     ]

@@ -293,6 +293,9 @@ pub async fn run_dispatcher(
         if let Err(error) = super::backfill::dispatch(&pool).await {
             tracing::warn!(error = %format!("{error:#}"), "backfill dispatch failed");
         }
+        if let Err(error) = super::deliver_alert::dispatch(&pool).await {
+            tracing::warn!(error = %format!("{error:#}"), "alert delivery dispatch failed");
+        }
         // A full batch means more may be due: go again at once.
         loop {
             match dispatch(&pool, &engine, batch, lease).await {

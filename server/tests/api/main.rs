@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod alerts;
 mod assets;
 mod authz;
 mod backfill;

@@ -155,6 +155,40 @@ pub fn check_url(policy: &Policy, url: &Url) -> Result<(), String> {
     Ok(())
 }
 
+/// A client for user-supplied URLs, built on `builder`: host names resolve through
+/// [`GuardedResolver`], and every redirect (at most 5) is checked by [`check_url`]; with
+/// `same_origin_only`, a redirect leaving the first URL's origin is answered as the
+/// redirect itself, not followed. Trackers of JSON APIs and alert webhooks go through it.
+pub fn guarded_client(
+    builder: reqwest::ClientBuilder,
+    policy: &Arc<Policy>,
+    same_origin_only: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let redirect_policy = policy.clone();
+    builder
+        .dns_resolver(Arc::new(GuardedResolver {
+            policy: policy.clone(),
+        }))
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > 5 {
+                return attempt.error("more than 5 redirects");
+            }
+            if same_origin_only
+                && attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() != attempt.url().origin())
+            {
+                return attempt.stop();
+            }
+            match check_url(&redirect_policy, attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(reason) => attempt.error(format!("{REFUSED} a redirect to {reason}")),
+            }
+        }))
+        .build()
+}
+
 /// Cloud metadata services at addresses that are not private, refused by name.
 const METADATA_ADDRESSES: [(Ipv4Addr, &str); 1] = [(
     Ipv4Addr::new(168, 63, 129, 16),
@@ -164,6 +198,19 @@ const METADATA_ADDRESSES: [(Ipv4Addr, &str); 1] = [(
 /// The marker at the start of every refusal, so that errors coming back through reqwest
 /// can be told apart from other connection failures.
 pub const REFUSED: &str = "refused to connect:";
+
+/// The guard's refusal inside a failed request's error chain, from [`REFUSED`] on.
+pub fn refusal(error: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if let Some(position) = text.find(REFUSED) {
+            return Some(text[position..].to_string());
+        }
+        source = current.source();
+    }
+    None
+}
 
 /// A DNS resolver that refuses names resolving to any non-public address.
 #[derive(Debug, Clone)]

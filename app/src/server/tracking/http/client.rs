@@ -10,7 +10,7 @@ use super::{
     super::{
         FetchError,
         config::{Service, TrackingConfig},
-        guard::{self, GuardedResolver, Policy},
+        guard::{self, Policy},
     },
     request::{UpstreamRequest, UpstreamResponse},
 };
@@ -57,40 +57,17 @@ impl Clients {
                 }
             }))
             .build()?;
-        let guarded = |same_origin_only: bool| {
-            let redirect_policy = policy.clone();
-            base()
-                .dns_resolver(Arc::new(GuardedResolver {
-                    policy: policy.clone(),
-                }))
-                .redirect(redirect::Policy::custom(move |attempt| {
-                    if attempt.previous().len() > 5 {
-                        return attempt.error("more than 5 redirects");
-                    }
-                    if same_origin_only
-                        && attempt
-                            .previous()
-                            .first()
-                            .is_some_and(|first| first.origin() != attempt.url().origin())
-                    {
-                        // Answered as the redirect itself: the caller says why it stopped.
-                        return attempt.stop();
-                    }
-                    match guard::check_url(&redirect_policy, attempt.url()) {
-                        Ok(()) => attempt.follow(),
-                        Err(reason) => {
-                            let reason = format!("{} a redirect to {reason}", guard::REFUSED);
-                            attempt.error(reason)
-                        }
-                    }
-                }))
-                .build()
-        };
+        let guarded = |same_origin_only| guard::guarded_client(base(), policy, same_origin_only);
         Ok(Self {
             api,
             web: guarded(false)?,
             web_same_origin: guarded(true)?,
         })
+    }
+
+    /// The guarded client that stays within the first URL's origin.
+    pub(super) fn outbound(&self) -> &reqwest::Client {
+        &self.web_same_origin
     }
 
     /// The request built on the client its service and headers call for; a user URL the
@@ -170,14 +147,9 @@ pub(super) async fn exchange(
 }
 
 fn transport_error(service: Service, error: reqwest::Error) -> FetchError {
-    // Walk the chain for the guard's refusal; never echo the URL (it may hold a key).
-    let mut source: Option<&dyn std::error::Error> = Some(&error);
-    while let Some(current) = source {
-        let text = current.to_string();
-        if let Some(position) = text.find(guard::REFUSED) {
-            return FetchError::Refused(text[position..].to_string());
-        }
-        source = current.source();
+    // Never echo the URL (it may hold a key).
+    if let Some(refused) = guard::refusal(&error) {
+        return FetchError::Refused(refused);
     }
     let label = service.label();
     if error.is_timeout() {

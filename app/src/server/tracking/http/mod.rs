@@ -85,6 +85,13 @@ impl Upstreams {
         &self.policy
     }
 
+    /// The guarded client for user-supplied URLs that carry secrets (alert webhooks):
+    /// public addresses only, redirects within the first URL's origin only. Check the URL
+    /// with [`super::guard::check_url`] first (IP literals are not resolved).
+    pub fn outbound(&self) -> &reqwest::Client {
+        self.clients.outbound()
+    }
+
     /// The base URL of `service` with `path` (and no query) appended.
     pub fn endpoint(&self, service: Service, path: &str) -> Result<Url, FetchError> {
         let base = self.config.base_url(service).ok_or_else(|| {

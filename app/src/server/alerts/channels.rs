@@ -1,0 +1,161 @@
+//! A workspace's alert channels: making one (a webhook's signing secret is made with it
+//! and shown once), listing, reading and deleting them, always within the workspace.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::domain::{
+    ChannelId, ChannelKind, ChannelTarget, WorkspaceId, alert_channel::shown_target,
+};
+use crate::server::tokens::random_base62;
+
+/// A channel as the API and the pages show it: never its secret, and a Slack or Discord
+/// URL only in part.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelView {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    /// The address, or the URL as [`shown_target`] shows it.
+    pub target: String,
+    /// Failing since then: deliveries kept failing for good.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A channel as a delivery needs it.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    pub target: String,
+    pub secret: Option<String>,
+}
+
+/// A new channel, with its secret when it is a webhook (the only time it is shown).
+#[derive(Debug, Clone, Serialize)]
+pub struct NewChannel {
+    #[serde(flatten)]
+    pub channel: ChannelView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// A webhook's signing secret: `whsec_` and 40 base62 characters (about 238 bits).
+fn new_secret() -> String {
+    format!("whsec_{}", random_base62(40))
+}
+
+/// Makes a channel; `None` when the workspace already has this one (same kind and
+/// target).
+pub async fn create_channel(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    kind: ChannelKind,
+    target: &ChannelTarget,
+) -> Result<Option<NewChannel>, sqlx::Error> {
+    let secret = (kind == ChannelKind::Webhook).then(new_secret);
+    let row = sqlx::query!(
+        r#"INSERT INTO alert_channels (workspace_id, kind, target, secret)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (workspace_id, kind, target) DO NOTHING
+           RETURNING id AS "id: ChannelId", created_at"#,
+        workspace_id as WorkspaceId,
+        kind as ChannelKind,
+        target.as_str(),
+        secret.as_deref(),
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| NewChannel {
+        channel: ChannelView {
+            id: row.id,
+            kind,
+            target: shown_target(kind, target.as_str()),
+            failing_since: None,
+            last_error: None,
+            created_at: row.created_at,
+        },
+        secret,
+    }))
+}
+
+/// The workspace's channels, oldest first.
+pub async fn list_channels(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<ChannelView>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: ChannelId", kind AS "kind: ChannelKind", target, failing_since,
+                  last_error, created_at
+           FROM alert_channels WHERE workspace_id = $1 ORDER BY created_at, id"#,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ChannelView {
+            id: row.id,
+            kind: row.kind,
+            target: shown_target(row.kind, &row.target),
+            failing_since: row.failing_since,
+            last_error: row.last_error,
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+/// One channel of the workspace, as a delivery needs it.
+pub async fn get_channel(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    id: ChannelId,
+) -> Result<Option<Channel>, sqlx::Error> {
+    sqlx::query_as!(
+        Channel,
+        r#"SELECT id AS "id: ChannelId", workspace_id AS "workspace_id: WorkspaceId",
+                  kind AS "kind: ChannelKind", target, secret
+           FROM alert_channels WHERE workspace_id = $1 AND id = $2"#,
+        workspace_id as WorkspaceId,
+        id as ChannelId,
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Deletes a channel of the workspace (its pending deliveries go with it); whether it
+/// was there.
+pub async fn delete_channel(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    id: ChannelId,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "DELETE FROM alert_channels WHERE workspace_id = $1 AND id = $2",
+        workspace_id as WorkspaceId,
+        id as ChannelId,
+    )
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// Which of `ids` are channels of the workspace: the others are refused by name.
+pub async fn own_channels(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    ids: &[ChannelId],
+) -> Result<Vec<ChannelId>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.uuid()).collect();
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: ChannelId" FROM alert_channels
+           WHERE workspace_id = $1 AND id = ANY($2)"#,
+        workspace_id as WorkspaceId,
+        &ids,
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,124 @@
+//! Alert deliveries (see `app::server::alerts::deliveries`): the poll dispatcher claims
+//! the due ones ([`dispatch`]) and enqueues one `deliver_alert` job each; the job sends
+//! the alert to its channel and records the outcome: sent, retried with backoff for 24
+//! hours, or failed, which counts against the channel.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::*;
+use app::server::alerts::{
+    deliver::{self, DeliveryError},
+    deliveries::{self, ChannelHealth, Delivery, DeliveryClaim},
+};
+use app::{domain::ChannelKind, server::tracking::Engine};
+use futures::stream;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::{BackgroundJob, Job, PollContext, storage};
+
+/// One delivery of one alert event to one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliverAlert {
+    pub claim: DeliveryClaim,
+}
+
+impl BackgroundJob for DeliverAlert {
+    const JOB_NAME: &'static str = "deliver_alert";
+}
+
+impl Job for DeliverAlert {
+    type Context = PollContext;
+    type Output = Option<String>;
+
+    #[tracing::instrument(name = "deliver_alert", skip_all, fields(delivery = self.claim.id))]
+    async fn run(self, context: &PollContext) -> Result<Option<String>, BoxDynError> {
+        Ok(deliver(&context.pool, &context.engine, self.claim).await?)
+    }
+}
+
+/// How long a claim holds: longer than a request may take.
+pub const LEASE: Duration = Duration::from_secs(120);
+/// Deliveries one dispatch claims at most.
+const CLAIMS: i64 = 100;
+
+/// Sends the delivery `claim` holds; the error it failed with, if it did.
+pub async fn deliver(
+    pool: &PgPool,
+    engine: &Engine,
+    claim: DeliveryClaim,
+) -> anyhow::Result<Option<String>> {
+    let Some(delivery) = deliveries::load_delivery(pool, claim)
+        .await
+        .context("could not load the delivery")?
+    else {
+        return Ok(None);
+    };
+    let outcome = send(engine, &delivery).await;
+    match outcome {
+        Ok(()) => {
+            deliveries::delivered(pool, &delivery)
+                .await
+                .context("could not record a delivery")?;
+            metrics::counter!("upcount_alert_deliveries_total", "outcome" => "sent").increment(1);
+            Ok(None)
+        }
+        Err(error) => {
+            let retry = matches!(error, DeliveryError::Retry(_));
+            let text = error.to_string();
+            tracing::info!(
+                channel = %delivery.channel.id,
+                retry,
+                error = %text,
+                "an alert delivery failed"
+            );
+            let health = deliveries::failed(pool, &delivery, &text, retry, chrono::Utc::now())
+                .await
+                .context("could not record a failed delivery")?;
+            metrics::counter!("upcount_alert_deliveries_total", "outcome" => if retry { "retrying" } else { "failed" })
+                .increment(1);
+            if health == ChannelHealth::NewlyFailing {
+                tracing::warn!(channel = %delivery.channel.id, "an alert channel keeps failing");
+            }
+            Ok(Some(text))
+        }
+    }
+}
+
+/// Sends one delivery to its channel.
+async fn send(engine: &Engine, delivery: &Delivery) -> Result<(), DeliveryError> {
+    match delivery.channel.kind {
+        ChannelKind::Email => Err(DeliveryError::Permanent(
+            "email channels are not delivered yet".into(),
+        )),
+        _ => {
+            deliver::post(
+                engine.http(),
+                &delivery.channel,
+                &delivery.message,
+                chrono::Utc::now(),
+            )
+            .await
+        }
+    }
+}
+
+/// Claims the deliveries that are due and enqueues a job for each.
+pub async fn dispatch(pool: &PgPool) -> anyhow::Result<usize> {
+    let claims = deliveries::claim_deliveries(pool, CLAIMS, LEASE)
+        .await
+        .context("could not claim alert deliveries")?;
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let tasks: Vec<_> = claims
+        .iter()
+        .map(|&claim| TaskBuilder::new(DeliverAlert { claim }).build())
+        .collect();
+    storage::<DeliverAlert>(pool)
+        .push_all(stream::iter(tasks))
+        .await
+        .context("could not enqueue alert deliveries")?;
+    Ok(claims.len())
+}

@@ -1,0 +1,128 @@
+//! `/api/v1/channels`: where a workspace's alerts go. Make one (`{"kind": "email",
+//! "address"}`, or `{"kind": "webhook" | "slack" | "discord", "url"}`; a webhook's signing
+//! secret comes back once), list them, delete one, send one a test. Scoped to the caller's
+//! workspace: another workspace's channel is a 404.
+
+use app::{
+    domain::{AlertEventId, ChannelId, ChannelKind, ChannelTarget},
+    server::{
+        alerts::{
+            channels,
+            deliver::{self, AlertMessage, DeliveryError, TrackerRef},
+        },
+        state::AppState,
+    },
+};
+use axum::{
+    Json,
+    extract::{Path, State, rejection::JsonRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::errors::{ApiError, body};
+use crate::extract::{ApiCaller, ApiWriter};
+
+/// `POST /api/v1/channels`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannelRequest {
+    kind: String,
+    address: Option<String>,
+    url: Option<String>,
+}
+
+fn channel_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such channel.",
+    )
+}
+
+fn channel_id(text: &str) -> Result<ChannelId, ApiError> {
+    text.parse().map_err(|_| channel_not_found())
+}
+
+pub async fn create_channel(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    request: Result<Json<NewChannelRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let input = body(request)?;
+    let kind = ChannelKind::parse(&input.kind).map_err(ApiError::invalid)?;
+    let target = ChannelTarget::parse(kind, input.address.as_deref(), input.url.as_deref())
+        .map_err(ApiError::invalid)?;
+    let made = channels::create_channel(&state.pool, caller.workspace_id, kind, &target)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "This workspace already has this channel.",
+            )
+        })?;
+    Ok((StatusCode::CREATED, Json(json!({ "channel": made }))).into_response())
+}
+
+/// `GET /api/v1/channels`.
+pub async fn list_channels(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Response, ApiError> {
+    let channels = channels::list_channels(&state.pool, caller.workspace_id).await?;
+    Ok(Json(json!({ "channels": channels })).into_response())
+}
+
+/// `DELETE /api/v1/channels/{id}`: 204.
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = channel_id(&id)?;
+    if channels::delete_channel(&state.pool, caller.workspace_id, id).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(channel_not_found())
+    }
+}
+
+/// `POST /api/v1/channels/{id}/test`: sends a test alert now and says how it went: 200
+/// `{"sent": true}`, or 502 with the channel's answer.
+pub async fn test_channel(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = channel_id(&id)?;
+    let channel = channels::get_channel(&state.pool, caller.workspace_id, id)
+        .await?
+        .ok_or_else(channel_not_found)?;
+    let now = chrono::Utc::now();
+    let message = AlertMessage {
+        event: AlertEventId(uuid::Uuid::new_v4()),
+        tracker: TrackerRef {
+            id: None,
+            label: "Upcount".into(),
+            url: state.web.public_origin.clone(),
+        },
+        metric: "test".into(),
+        value: Some(1.0),
+        previous: None,
+        condition: "test".into(),
+        rule: None,
+        fired_at: now,
+        reason: "a test alert: this channel works".into(),
+    };
+    match deliver::post(state.engine.http(), &channel, &message, now).await {
+        Ok(()) => Ok(Json(json!({ "sent": true })).into_response()),
+        Err(DeliveryError::Retry(error) | DeliveryError::Permanent(error)) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "channel_failed",
+            format!("The test alert was not delivered: {error}."),
+        )),
+    }
+}
