@@ -80,3 +80,6 @@ CREATE TABLE alert_deliveries (
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at)
     WHERE state IN ('queued', 'retrying');
+
+-- "Poll now": when a tracker of the source last asked for it (at most once a minute).
+ALTER TABLE sources ADD COLUMN poll_now_at timestamptz;

@@ -116,6 +116,7 @@ pub fn build(state: AppState) -> Router {
             get(trackers::series)
                 .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)),
         )
+        .route("/api/v1/trackers/{id}/poll", post(trackers::poll_now))
         .route("/api/v1/trackers/{id}/export.csv", get(export::export))
         .route("/api/v1/trackers/{id}/export.json", get(export::export))
         .route(

@@ -142,6 +142,38 @@ pub async fn delete(
     }
 }
 
+/// `POST /api/v1/trackers/{id}/poll`: "poll now". 202 `{"polling": true}`: the source is
+/// due now and the workers take it within seconds; 429 with `Retry-After` when it was
+/// asked less than a minute ago (by any workspace); 409 when it is not polled at all.
+pub async fn poll_now(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    ApiPath(id): ApiPath<TrackerId>,
+) -> Result<Response, ApiError> {
+    match store::poll_now(&state.pool, caller.workspace_id, id).await? {
+        store::PollNow::Queued => {
+            Ok((StatusCode::ACCEPTED, Json(json!({ "polling": true }))).into_response())
+        }
+        store::PollNow::NotFound => Err(ApiError::not_found()),
+        store::PollNow::Inactive => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_polled",
+            "This tracker is not polled now (paused or past its end date); resume it first.",
+        )),
+        store::PollNow::TooSoon(wait) => Err(ApiError::Ready(Box::new(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, wait.to_string())],
+                Json(json!({
+                    "error": format!("This tracker was polled on demand less than a minute ago; try again in {wait} s."),
+                    "code": "rate_limited",
+                })),
+            )
+                .into_response(),
+        ))),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct SeriesParams {
     metric: Option<String>,

@@ -14,6 +14,7 @@ use crate::{
 
 mod adding;
 mod pages;
+mod polling_now;
 mod reading;
 mod sharing;
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{NamedSample, write_named_samples};
-use crate::domain::{ProviderKind, SourceId};
+use crate::domain::{ProviderKind, SourceId, TrackerId, WorkspaceId};
 use crate::server::tracking::{FetchError, Readings, clean_text};
 
 /// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
@@ -40,6 +40,61 @@ pub async fn end_idle_sources(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(ended.rows_affected())
+}
+
+/// What asking to poll a tracker's source now did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollNow {
+    /// Due now: the dispatcher takes it at its next tick.
+    Queued,
+    /// The workspace has no such tracker.
+    NotFound,
+    /// The source is not polled (every tracker of it paused or ended).
+    Inactive,
+    /// Asked less than [`POLL_NOW_EVERY`] ago: again after this many seconds.
+    TooSoon(i64),
+}
+
+/// A source is polled on demand at most this often (whichever workspace asks).
+pub const POLL_NOW_EVERY: i64 = 60;
+
+/// Makes the source of tracker `tracker_id` of `workspace_id` due now, at most once a
+/// minute per source.
+pub async fn poll_now(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker_id: TrackerId,
+) -> Result<PollNow, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH source AS (
+               SELECT s.id, s.next_poll_at, s.poll_now_at FROM trackers t
+               JOIN sources s ON s.id = t.source_id
+               WHERE t.workspace_id = $1 AND t.id = $2
+               FOR UPDATE OF s),
+           queued AS (
+               UPDATE sources s SET next_poll_at = now(), poll_now_at = now()
+               FROM source
+               WHERE s.id = source.id AND source.next_poll_at IS NOT NULL
+                 AND (source.poll_now_at IS NULL
+                      OR source.poll_now_at <= now() - make_interval(secs => $3))
+               RETURNING s.id)
+           SELECT source.next_poll_at IS NOT NULL AS "active!",
+                  EXISTS (SELECT 1 FROM queued) AS "queued!",
+                  ceil(extract(epoch FROM source.poll_now_at + make_interval(secs => $3) - now()))::bigint
+                      AS "wait"
+           FROM source"#,
+        workspace_id as WorkspaceId,
+        tracker_id as TrackerId,
+        POLL_NOW_EVERY as f64,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        None => PollNow::NotFound,
+        Some(row) if row.queued => PollNow::Queued,
+        Some(row) if !row.active => PollNow::Inactive,
+        Some(row) => PollNow::TooSoon(row.wait.unwrap_or(POLL_NOW_EVERY).clamp(1, POLL_NOW_EVERY)),
+    })
 }
 
 /// Claims up to `limit` due sources for `lease`: any number of dispatchers may run this at
