@@ -131,6 +131,7 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/channels/{id}/test", post(alerts::test_channel))
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
+        .route("/trackers/{id}/poll", post(trackers::poll_now_from_form))
         .route(
             "/dashboard/trackers/{id}/{action}",
             post(trackers::sharing_from_form),

@@ -445,3 +445,51 @@ pub async fn sharing_from_form(
         Err(error) => unexpected(&session, "add-tracker", DASHBOARD, error).await,
     }
 }
+
+/// `POST /trackers/{id}/poll`: the tracker page's "Poll now" button; back to the page
+/// with what happened.
+pub async fn poll_now_from_form(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: tower_sessions::Session,
+    Path(id): Path<String>,
+) -> Response {
+    use app::{api::flash::Flash, domain::NextPath};
+
+    use super::forms::{redirect_with, unexpected};
+
+    let page = format!("/trackers/{}", id.trim());
+    let Some(user) = auth.0 else {
+        return axum::response::Redirect::to(&NextPath::sign_in_url(&page)).into_response();
+    };
+    let Ok(tracker) = id.parse::<TrackerId>() else {
+        return redirect_with(
+            &session,
+            Flash::notice("That tracker no longer exists."),
+            DASHBOARD,
+        )
+        .await;
+    };
+    let form = || Flash::for_form("poll-now");
+    let flash = match store::poll_now(&state.pool, user.workspace_id, tracker).await {
+        Ok(store::PollNow::Queued) => {
+            Flash::notice("Polling now: the new values show here in a few seconds.")
+        }
+        Ok(store::PollNow::NotFound) => {
+            return redirect_with(
+                &session,
+                Flash::notice("That tracker no longer exists."),
+                DASHBOARD,
+            )
+            .await;
+        }
+        Ok(store::PollNow::Inactive) => {
+            form().with_error("This tracker is not polled now (paused or past its end date).")
+        }
+        Ok(store::PollNow::TooSoon(wait)) => form().with_error(format!(
+            "It was polled on demand less than a minute ago; try again in {wait} s."
+        )),
+        Err(error) => return unexpected(&session, "poll-now", &page, error).await,
+    };
+    redirect_with(&session, flash, &page).await
+}

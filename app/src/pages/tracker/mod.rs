@@ -12,6 +12,7 @@ use crate::{
     api::chart::{TrackerDetail, get_tracker_detail},
     components::{
         feedback::{TrackerSkeleton, load_failed},
+        form::{FlashMessages, FlashResource, PostButton, flash_resource},
         polls::PollsTable,
     },
     domain::{ChartMode, ChartRange, Scale, TrackerId},
@@ -51,13 +52,17 @@ pub fn Tracker() -> impl IntoView {
         }
     });
     let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
+    let flash = flash_resource();
     view! {
-        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail /> } />
+        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail flash /> } />
     }
 }
 
 #[component]
-fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -> impl IntoView {
+fn TrackerPage(
+    detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>,
+    flash: FlashResource,
+) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <TrackerSkeleton /> }>
             {move || Suspend::new(async move {
@@ -65,7 +70,7 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
                     Ok(Some(page)) => {
                         // Once the history has loaded: the page again, with it.
                         let loaded = Callback::new(move |()| detail.refetch());
-                        view! { <TrackerView detail=page loaded /> }.into_any()
+                        view! { <TrackerView detail=page loaded flash /> }.into_any()
                     }
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
@@ -76,7 +81,7 @@ fn TrackerPage(detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>) -
 }
 
 #[component]
-fn TrackerView(detail: TrackerDetail, loaded: Callback<()>) -> impl IntoView {
+fn TrackerView(detail: TrackerDetail, loaded: Callback<()>, flash: FlashResource) -> impl IntoView {
     let summary = detail.summary.clone();
     // What the chart shows now: the page's points, then finer ones after a zoom.
     let shown = RwSignal::new((detail.points.len(), detail.bucket_secs));
@@ -92,10 +97,14 @@ fn TrackerView(detail: TrackerDetail, loaded: Callback<()>) -> impl IntoView {
                 {detail.author.clone().map(|author| view! { " · by " {author} })}
                 {detail.published_at.clone().map(|at| view! { " · created " {at} })}
             </p>
-            <p class="muted">
-                {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
-                {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
-            </p>
+            <FlashMessages flash forms=&["poll-now"] />
+            <div class="tracker-status">
+                <p class="muted">
+                    {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
+                    {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
+                </p>
+                <PostButton action=format!("/trackers/{}/poll", summary.id) text="Poll now" inline=true />
+            </div>
             {controls::view_controls(&detail)}
             {chart::chart_figure(&detail, shown, visible)}
             <history::HistoryNote detail=detail.clone() loaded />

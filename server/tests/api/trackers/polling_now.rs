@@ -95,3 +95,44 @@ async fn poll_now_reads_the_upstream_within_seconds_at_most_once_a_minute() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "not_polled");
 }
+
+#[tokio::test]
+async fn the_tracker_pages_poll_now_button_says_what_happened() {
+    let (_standin, app, _) = setup().await;
+    app.history_loaded().await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
+    let id = app.track(&token, LEPTOS).await;
+    let browser = app.signed_in(&user).await;
+    let page = format!("/trackers/{id}");
+
+    let response = browser.post_form(&format!("{page}/poll"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(crate::helpers::location(&response), page);
+    let html = browser.get(&page).await.text().await.expect("the page");
+    assert!(
+        html.contains("Polling now: the new values show here in a few seconds."),
+        "{html}"
+    );
+    assert!(html.contains("Poll now"));
+
+    let response = browser.post_form(&format!("{page}/poll"), &[]).await;
+    assert_eq!(crate::helpers::location(&response), page);
+    let html = browser.get(&page).await.text().await.expect("the page");
+    assert!(
+        html.contains("It was polled on demand less than a minute ago; try again in"),
+        "{html}"
+    );
+
+    // Another workspace's tracker, or none: back to the dashboard, told so.
+    let stranger = app.create_user(Role::Member).await;
+    let stranger = app.signed_in(&stranger).await;
+    for path in [format!("{page}/poll"), "/trackers/nope/poll".to_string()] {
+        let response = stranger.post_form(&path, &[]).await;
+        assert_eq!(crate::helpers::location(&response), "/dashboard");
+    }
+    // From another site: refused (CSRF).
+    let response = browser
+        .post_form_from(&format!("{page}/poll"), &[], Some("https://evil.example"))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
