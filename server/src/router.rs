@@ -128,6 +128,7 @@ pub fn build(state: AppState) -> Router {
             get(alerts::list_channels).post(alerts::create_channel),
         )
         .route("/api/v1/channels/{id}", delete(alerts::delete_channel))
+        .route("/api/v1/alert-events", get(alerts::list_events))
         .route("/api/v1/channels/{id}/test", post(alerts::test_channel))
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))

@@ -1,3 +1,4 @@
+//! `/api/v1/alert-events`: what the workspace's rules fired, with each delivery.
 //! `/api/v1/channels`: where a workspace's alerts go. Make one (`{"kind": "email",
 //! "address"}`, or `{"kind": "webhook" | "slack" | "discord", "url"}`; a webhook's signing
 //! secret comes back once), list them, delete one, send one a test. Scoped to the caller's
@@ -9,20 +10,24 @@ use app::{
         alerts::{
             channels,
             deliver::{self, AlertMessage, DeliveryError, TrackerRef},
+            events::{self, EventFilter},
         },
         state::AppState,
     },
 };
 use axum::{
     Json,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::{Path, Query, State, rejection::JsonRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::errors::{ApiError, body};
+use super::{
+    errors::{ApiError, body},
+    trackers::time_param,
+};
 use crate::extract::{ApiCaller, ApiWriter};
 
 /// `POST /api/v1/channels`.
@@ -125,4 +130,55 @@ pub async fn test_channel(
             format!("The test alert was not delivered: {error}."),
         )),
     }
+}
+
+/// `GET /api/v1/alert-events?tracker=&from=&to=&limit=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    tracker: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+}
+
+/// The workspace's alert events, newest first (100 unless `limit`, at most 1,000), each
+/// with its deliveries.
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(params): Query<EventParams>,
+) -> Result<Response, ApiError> {
+    let tracker = match params.tracker.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse().map_err(|_| ApiError::not_found())?),
+    };
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    let from = params
+        .from
+        .as_deref()
+        .map(|from| time_param("from", Some(from), epoch))
+        .transpose()?;
+    let to = params
+        .to
+        .as_deref()
+        .map(|to| time_param("to", Some(to), epoch))
+        .transpose()?;
+    let limit = match params.limit.as_deref() {
+        None => 100,
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=1000).contains(limit))
+            .ok_or_else(|| ApiError::invalid("`limit` must be a whole number from 1 to 1000"))?,
+    };
+    let filter = EventFilter {
+        tracker,
+        from,
+        to,
+        limit,
+    };
+    let events = events::list_events(&state.pool, caller.workspace_id, filter).await?;
+    Ok(Json(json!({ "events": events })).into_response())
 }

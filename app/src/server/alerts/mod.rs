@@ -4,3 +4,4 @@
 pub mod channels;
 pub mod deliver;
 pub mod deliveries;
+pub mod events;

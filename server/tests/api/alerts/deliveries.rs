@@ -205,3 +205,56 @@ async fn retries_stop_after_a_day_and_permanent_failures_mark_the_channel() {
     let (_, list) = app.api_get("/api/v1/channels", &token).await;
     assert_eq!(list["channels"][0]["failing_since"], Value::Null);
 }
+
+#[tokio::test]
+async fn alert_events_list_their_deliveries_in_their_own_workspace() {
+    let (app, token, receiver) = app_and_receiver().await;
+    let good = webhook(&app, &token, &receiver, "/good").await;
+    let bad = webhook(&app, &token, &receiver, "/bad").await;
+    let (good_id, bad_id) = (
+        good["id"].as_str().expect("an id"),
+        bad["id"].as_str().expect("an id"),
+    );
+    let event = fire(&app, &token, &[good_id, bad_id]).await;
+    // The first delivery claimed is the first queued (the good channel's).
+    receiver.answer(&[200, 404]);
+    run_due(&app).await;
+
+    let (status, body) = app.api_get("/api/v1/alert-events", &token).await;
+    assert_eq!(status, 200, "{body}");
+    let events = body["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["id"], event.to_string());
+    assert_eq!(events[0]["reason"], "stars rose above 20,000 (now 20,140)");
+    let deliveries = events[0]["deliveries"].as_array().expect("deliveries");
+    let states: Vec<(&str, &str)> = deliveries
+        .iter()
+        .map(|d| {
+            (
+                d["channel"].as_str().unwrap_or_default(),
+                d["state"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(states.contains(&(good_id, "sent")), "{states:?}");
+    assert!(states.contains(&(bad_id, "failed")), "{states:?}");
+    let failed = deliveries
+        .iter()
+        .find(|d| d["state"] == "failed")
+        .expect("failed");
+    assert_eq!(failed["error"], "the channel answered 404 Not Found");
+
+    let later = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (_, body) = app
+        .api_get(
+            &format!("/api/v1/alert-events?from={}", later.replace('+', "%2B")),
+            &token,
+        )
+        .await;
+    assert_eq!(body["events"], json!([]));
+    let (status, _) = app.api_get("/api/v1/alert-events?limit=0", &token).await;
+    assert_eq!(status, 422);
+    let (_, stranger) = app.member_with_token(app::domain::TokenScope::Read).await;
+    let (_, body) = app.api_get("/api/v1/alert-events", &stranger).await;
+    assert_eq!(body["events"], json!([]));
+}

@@ -1,0 +1,116 @@
+//! Alert events as people read them: the workspace's, newest first, each with its
+//! deliveries (one per channel: sent, retrying or failed, with the error).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::domain::alert_channel::shown_target;
+use crate::domain::{AlertEventId, AlertId, ChannelId, ChannelKind, TrackerId, WorkspaceId};
+
+/// One event with its deliveries.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub id: AlertEventId,
+    pub rule: Option<AlertId>,
+    pub tracker: Option<TrackerId>,
+    /// The tracker's label, while it exists.
+    pub label: Option<String>,
+    pub metric: String,
+    pub condition: String,
+    pub value: Option<f64>,
+    pub previous: Option<f64>,
+    pub reason: String,
+    pub fired_at: DateTime<Utc>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One delivery of an event.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub channel: ChannelId,
+    pub kind: ChannelKind,
+    pub target: String,
+    /// `queued`, `sent`, `retrying`, `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventFilter {
+    pub tracker: Option<TrackerId>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+/// The workspace's events that `filter` picks, newest first, with their deliveries: two
+/// statements whatever their number.
+pub async fn list_events(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    filter: EventFilter,
+) -> Result<Vec<EventView>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT e.id AS "id: AlertEventId", e.rule_id AS "rule: AlertId",
+                  e.tracker_id AS "tracker: TrackerId", t.label AS "label?", e.metric,
+                  e.condition, e.value, e.previous, e.reason, e.fired_at
+           FROM alert_events e LEFT JOIN trackers t ON t.id = e.tracker_id
+           WHERE e.workspace_id = $1
+             AND ($2::uuid IS NULL OR e.tracker_id = $2)
+             AND ($3::timestamptz IS NULL OR e.fired_at >= $3)
+             AND ($4::timestamptz IS NULL OR e.fired_at < $4)
+           ORDER BY e.fired_at DESC, e.id LIMIT $5"#,
+        workspace_id as WorkspaceId,
+        filter.tracker.map(TrackerId::uuid),
+        filter.from,
+        filter.to,
+        filter.limit.clamp(1, 1000),
+    )
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|row| row.id.uuid()).collect();
+    let deliveries = sqlx::query!(
+        r#"SELECT d.event_id AS "event: AlertEventId", c.id AS "channel: ChannelId",
+                  c.kind AS "kind: ChannelKind", c.target, d.state, d.attempts,
+                  d.last_error, d.sent_at
+           FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id
+           WHERE d.event_id = ANY($1) AND c.workspace_id = $2
+           ORDER BY d.id"#,
+        &ids,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| EventView {
+            deliveries: deliveries
+                .iter()
+                .filter(|delivery| delivery.event == row.id)
+                .map(|delivery| DeliveryView {
+                    channel: delivery.channel,
+                    kind: delivery.kind,
+                    target: shown_target(delivery.kind, &delivery.target),
+                    state: delivery.state.clone(),
+                    attempts: delivery.attempts,
+                    error: delivery.last_error.clone(),
+                    sent_at: delivery.sent_at,
+                })
+                .collect(),
+            id: row.id,
+            rule: row.rule,
+            tracker: row.tracker,
+            label: row.label,
+            metric: row.metric,
+            condition: row.condition,
+            value: row.value,
+            previous: row.previous,
+            reason: row.reason,
+            fired_at: row.fired_at,
+        })
+        .collect())
+}
