@@ -31,6 +31,7 @@ use crate::{
         account::Account,
         admin::Admin,
         admin_user::AdminUser,
+        alerts::Alerts,
         auth::{SignIn, SignUp},
         billing::{Billing, BillingSuccess, Pricing},
         compare::Compare,
@@ -132,6 +133,7 @@ pub fn App() -> impl IntoView {
                     // Where the form that creates a token answers, with the new token.
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
+                    <Route path=path!("alerts") view=Alerts ssr=SsrMode::Async />
                     <Route path=path!("admin/users/:id") view=AdminUser ssr=SsrMode::Async />
                     <Route path=path!("pricing") view=Pricing ssr=SsrMode::Async />
                     <Route path=path!("billing") view=Billing ssr=SsrMode::Async />

@@ -26,7 +26,9 @@ use tracing::Span;
 
 use crate::{
     middleware::{auth as auth_layer, csrf},
-    routes::{account, admin, alerts, api, auth, billing, export, health, share, trackers},
+    routes::{
+        account, admin, alert_forms, alerts, api, auth, billing, export, health, share, trackers,
+    },
 };
 use app::server::session_store::PgSessionStore;
 use axum::routing::{any, delete, patch, post};
@@ -133,6 +135,11 @@ pub fn build(state: AppState) -> Router {
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route("/trackers/{id}/poll", post(trackers::poll_now_from_form))
+        .route("/alerts/channels", post(alert_forms::add_channel))
+        .route(
+            "/alerts/channels/{id}/{action}",
+            post(alert_forms::channel_action),
+        )
         .route(
             "/dashboard/trackers/{id}/{action}",
             post(trackers::sharing_from_form),

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod billing;
 pub mod catalogue;
 pub mod chart;
@@ -17,10 +18,11 @@ pub mod trackers;
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 14] {
+pub fn read_only_server_fns() -> [&'static str; 15] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
+        alerts::GetAlertsPage::PATH,
         billing::GetBilling::PATH,
         billing::ListPlans::PATH,
         catalogue::GetCatalogue::PATH,

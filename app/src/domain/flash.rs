@@ -20,6 +20,9 @@ pub struct Flash {
     pub notice: Option<String>,
     /// A token just created: shown once, never again.
     pub new_token: Option<NewTokenShown>,
+    /// A webhook's signing secret, just made: shown once, never again.
+    #[serde(default)]
+    pub new_secret: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

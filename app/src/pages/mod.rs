@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_user;
+pub mod alerts;
 pub mod auth;
 pub mod billing;
 pub mod compare;

@@ -5,11 +5,11 @@
 //! workspace: another workspace's channel is a 404.
 
 use app::{
-    domain::{AlertEventId, ChannelId, ChannelKind, ChannelTarget},
+    domain::{ChannelId, ChannelKind, ChannelTarget},
     server::{
         alerts::{
             channels,
-            deliver::{self, AlertMessage, DeliveryError, TrackerRef},
+            deliver::{self, DeliveryError},
             events::{self, EventFilter},
         },
         state::AppState,
@@ -107,21 +107,7 @@ pub async fn test_channel(
         .await?
         .ok_or_else(channel_not_found)?;
     let now = chrono::Utc::now();
-    let message = AlertMessage {
-        event: AlertEventId(uuid::Uuid::new_v4()),
-        tracker: TrackerRef {
-            id: None,
-            label: "Upcount".into(),
-            url: state.web.public_origin.clone(),
-        },
-        metric: "test".into(),
-        value: Some(1.0),
-        previous: None,
-        condition: "test".into(),
-        rule: None,
-        fired_at: now,
-        reason: "a test alert: this channel works".into(),
-    };
+    let message = super::alert_forms::test_message(&state, now);
     match deliver::post(state.engine.http(), &channel, &message, now).await {
         Ok(()) => Ok(Json(json!({ "sent": true })).into_response()),
         Err(DeliveryError::Retry(error) | DeliveryError::Permanent(error)) => Err(ApiError::new(

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alert_forms;
 pub mod alerts;
 pub mod api;
 pub mod auth;

@@ -3,6 +3,7 @@
 
 mod channels;
 mod deliveries;
+mod page;
 pub mod receiver;
 
 use app::domain::TokenScope;
