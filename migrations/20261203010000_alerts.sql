@@ -32,6 +32,13 @@ CREATE TABLE alert_rules (
     paused        boolean NOT NULL DEFAULT false,
     -- Armed or not, when it last fired, the last milestone…: the evaluator's memory.
     state         jsonb NOT NULL DEFAULT '{}',
+    -- What evaluating it reads besides the latest two samples (from the condition): the
+    -- value this many seconds before (`change`), the extremes over this many seconds
+    -- before (`new_high`, `new_low`; 0: all time).
+    start_secs    integer,
+    extremes_secs integer,
+    -- The newest sample it was evaluated on: a poll evaluated twice fires once.
+    last_sample_at timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );

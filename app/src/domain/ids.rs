@@ -61,7 +61,7 @@ uuid_id!(
 );
 uuid_id!(
     /// An alert rule of a tracker's metric.
-    AlertId
+    AlertRuleId
 );
 uuid_id!(
     /// One firing of an alert rule.

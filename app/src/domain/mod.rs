@@ -30,7 +30,7 @@ pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
 pub use ids::{
-    AlertEventId, AlertId, ChannelId, MetricId, SourceId, TrackerId, UserId, WorkspaceId,
+    AlertEventId, AlertRuleId, ChannelId, MetricId, SourceId, TrackerId, UserId, WorkspaceId,
 };
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;

@@ -9,7 +9,7 @@ use serde_json::json;
 use url::Url;
 
 use super::channels::Channel;
-use crate::domain::{AlertEventId, AlertId, ChannelKind, TrackerId};
+use crate::domain::{AlertEventId, AlertRuleId, ChannelKind, TrackerId};
 use crate::server::{
     signature,
     tracking::{guard, http::Upstreams},
@@ -27,7 +27,7 @@ pub struct AlertMessage {
     pub value: Option<f64>,
     pub previous: Option<f64>,
     pub condition: String,
-    pub rule: Option<AlertId>,
+    pub rule: Option<AlertRuleId>,
     pub fired_at: DateTime<Utc>,
     /// In words: "stars rose above 20,000 (now 20,140)".
     #[serde(skip)]

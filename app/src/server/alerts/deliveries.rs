@@ -10,7 +10,7 @@ use super::{
     channels::Channel,
     deliver::{AlertMessage, TrackerRef},
 };
-use crate::domain::{AlertEventId, AlertId, ChannelId, ChannelKind, TrackerId, WorkspaceId};
+use crate::domain::{AlertEventId, AlertRuleId, ChannelId, ChannelKind, TrackerId, WorkspaceId};
 
 /// Deliveries are tried for this long after their event, then given up.
 pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
@@ -96,7 +96,7 @@ pub async fn load_delivery(
         r#"SELECT d.attempts, d.created_at,
                   c.id AS "channel_id: ChannelId", c.workspace_id AS "workspace_id: WorkspaceId",
                   c.kind AS "kind: ChannelKind", c.target, c.secret,
-                  e.id AS "event_id: AlertEventId", e.rule_id AS "rule_id: AlertId",
+                  e.id AS "event_id: AlertEventId", e.rule_id AS "rule_id: AlertRuleId",
                   e.tracker_id AS "tracker_id: TrackerId", e.metric, e.condition, e.value,
                   e.previous, e.reason, e.fired_at,
                   coalesce(t.label, 'a deleted tracker') AS "label!",

@@ -6,13 +6,13 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::domain::alert_channel::shown_target;
-use crate::domain::{AlertEventId, AlertId, ChannelId, ChannelKind, TrackerId, WorkspaceId};
+use crate::domain::{AlertEventId, AlertRuleId, ChannelId, ChannelKind, TrackerId, WorkspaceId};
 
 /// One event with its deliveries.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
     pub id: AlertEventId,
-    pub rule: Option<AlertId>,
+    pub rule: Option<AlertRuleId>,
     pub tracker: Option<TrackerId>,
     /// The tracker's label, while it exists.
     pub label: Option<String>,
@@ -55,7 +55,7 @@ pub async fn list_events(
     filter: EventFilter,
 ) -> Result<Vec<EventView>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT e.id AS "id: AlertEventId", e.rule_id AS "rule: AlertId",
+        r#"SELECT e.id AS "id: AlertEventId", e.rule_id AS "rule: AlertRuleId",
                   e.tracker_id AS "tracker: TrackerId", t.label AS "label?", e.metric,
                   e.condition, e.value, e.previous, e.reason, e.fired_at
            FROM alert_events e LEFT JOIN trackers t ON t.id = e.tracker_id

@@ -4,4 +4,6 @@
 pub mod channels;
 pub mod deliver;
 pub mod deliveries;
+pub mod evaluate;
 pub mod events;
+pub mod rules;

@@ -322,6 +322,32 @@ pub async fn check_tracker_room(
     Ok(Ok(()))
 }
 
+/// Checks, under the workspace's lock, that the plan allows one more alert rule.
+pub async fn check_rule_room(
+    connection: &mut PgConnection,
+    workspace_id: WorkspaceId,
+) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+    let plan = lock_workspace_plan(connection, workspace_id).await?;
+    let rules = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM alert_rules WHERE workspace_id = $1"#,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    if rules >= i64::from(plan.max_alert_rules) {
+        return Ok(Err(UpgradeRequired {
+            limit: "alert_rules",
+            message: format!(
+                "The {} plan allows {} alert rules, and this workspace has {rules}. \
+                 Upgrade for more, or delete one first.",
+                plan.name, plan.max_alert_rules
+            ),
+            plan: plan.id,
+        }));
+    }
+    Ok(Ok(()))
+}
+
 /// Checks that the plan allows polling every `interval_secs`.
 pub fn check_interval(plan: &Plan, interval_secs: i64) -> Result<(), UpgradeRequired> {
     if interval_secs < i64::from(plan.min_interval_secs) {

@@ -1,0 +1,289 @@
+//! Alert rules of a workspace's trackers: made, listed, changed, paused and deleted,
+//! always within the workspace, the plan's limit checked under the workspace's lock.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::{
+    AlertRuleId, ChannelId, TrackerId, WorkspaceId,
+    alerts::{Extremes, RuleSpec, RuleState},
+};
+use crate::server::billing::store::{UpgradeRequired, check_rule_room};
+
+/// Why a rule was not made or changed.
+#[derive(Debug)]
+pub enum RuleRefusal {
+    /// No such tracker (or rule) in the workspace.
+    NotFound,
+    /// The tracker has no such metric: its metrics, to say so.
+    UnknownMetric(Vec<String>),
+    /// A channel that is not the workspace's.
+    UnknownChannel(ChannelId),
+    UpgradeRequired(UpgradeRequired),
+}
+
+/// A rule as the API shows it: its flat spec plus its id, tracker, state.
+pub fn rule_json(
+    id: AlertRuleId,
+    tracker: TrackerId,
+    spec: &RuleSpec,
+    paused: bool,
+    state: &RuleState,
+    created_at: DateTime<Utc>,
+) -> Value {
+    let mut body = spec.to_json();
+    if let Value::Object(fields) = &mut body {
+        fields.insert("id".into(), json!(id));
+        fields.insert("tracker".into(), json!(tracker));
+        fields.insert("paused".into(), json!(paused));
+        fields.insert("armed".into(), json!(state.armed));
+        fields.insert("last_fired_at".into(), json!(state.last_fired_at));
+        fields.insert("created_at".into(), json!(created_at));
+    }
+    body
+}
+
+/// The lookback columns of a spec (see the migration).
+fn lookback(spec: &RuleSpec) -> (Option<i32>, Option<i32>) {
+    let lookback = spec.condition.lookback();
+    let secs = |secs: i64| i32::try_from(secs).unwrap_or(i32::MAX);
+    (
+        lookback.window_start_secs.map(secs),
+        lookback.extremes.map(|extremes| match extremes {
+            Extremes::AllTime => 0,
+            Extremes::LastSecs(value) => secs(value),
+        }),
+    )
+}
+
+/// The metric of `name` of tracker `tracker` of the workspace: `Err` with the refusal.
+async fn metric_of(
+    connection: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    tracker: TrackerId,
+    name: &str,
+) -> Result<Result<i32, RuleRefusal>, sqlx::Error> {
+    let metrics = sqlx::query!(
+        r#"SELECT m.id, m.name FROM trackers t JOIN source_metrics m ON m.source_id = t.source_id
+           WHERE t.workspace_id = $1 AND t.id = $2 ORDER BY m.position, m.name"#,
+        workspace_id as WorkspaceId,
+        tracker as TrackerId,
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    if metrics.is_empty() {
+        return Ok(Err(RuleRefusal::NotFound));
+    }
+    Ok(metrics
+        .iter()
+        .find(|metric| metric.name == name)
+        .map(|metric| metric.id)
+        .ok_or_else(|| RuleRefusal::UnknownMetric(metrics.into_iter().map(|m| m.name).collect())))
+}
+
+/// Checks that every channel of `spec` is the workspace's.
+async fn check_channels(
+    connection: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    spec: &RuleSpec,
+) -> Result<Result<(), RuleRefusal>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = spec.channels.iter().map(|id| id.uuid()).collect();
+    let own: Vec<uuid::Uuid> = sqlx::query_scalar!(
+        "SELECT id FROM alert_channels WHERE workspace_id = $1 AND id = ANY($2)",
+        workspace_id as WorkspaceId,
+        &ids,
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(match spec.channels.iter().find(|id| !own.contains(&id.uuid())) {
+        Some(id) => Err(RuleRefusal::UnknownChannel(*id)),
+        None => Ok(()),
+    })
+}
+
+/// Makes a rule on tracker `tracker`: its JSON.
+pub async fn create_rule(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker: TrackerId,
+    spec: &RuleSpec,
+) -> Result<Result<Value, RuleRefusal>, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let metric = match metric_of(&mut transaction, workspace_id, tracker, &spec.metric).await? {
+        Ok(metric) => metric,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if let Err(refusal) = check_channels(&mut transaction, workspace_id, spec).await? {
+        return Ok(Err(refusal));
+    }
+    if let Err(limit) = check_rule_room(&mut transaction, workspace_id).await? {
+        return Ok(Err(RuleRefusal::UpgradeRequired(limit)));
+    }
+    let (start_secs, extremes_secs) = lookback(spec);
+    let state = RuleState::default();
+    let row = sqlx::query!(
+        r#"INSERT INTO alert_rules (workspace_id, tracker_id, metric_id, condition, spec,
+                                    cooldown_secs, state, start_secs, extremes_secs)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           RETURNING id AS "id: AlertRuleId", created_at"#,
+        workspace_id as WorkspaceId,
+        tracker as TrackerId,
+        metric,
+        spec.condition.kind().key(),
+        spec.to_json(),
+        i32::try_from(spec.cooldown_secs).unwrap_or(i32::MAX),
+        serde_json::to_value(&state).unwrap_or_default(),
+        start_secs,
+        extremes_secs,
+    )
+    .fetch_one(&mut *transaction)
+    .await?;
+    link_channels(&mut transaction, row.id, &spec.channels).await?;
+    transaction.commit().await?;
+    Ok(Ok(rule_json(row.id, tracker, spec, false, &state, row.created_at)))
+}
+
+async fn link_channels(
+    connection: &mut PgConnection,
+    rule: AlertRuleId,
+    channels: &[ChannelId],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = channels.iter().map(|id| id.uuid()).collect();
+    sqlx::query!("DELETE FROM alert_rule_channels WHERE rule_id = $1", rule as AlertRuleId)
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO alert_rule_channels (rule_id, channel_id) SELECT $1, unnest($2::uuid[])",
+        rule as AlertRuleId,
+        &ids,
+    )
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// The rules of tracker `tracker` (`None`: every tracker's), oldest first; `None` when the
+/// workspace has no such tracker.
+pub async fn list_rules(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker: TrackerId,
+) -> Result<Option<Vec<Value>>, sqlx::Error> {
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND id = $2) AS "exists!""#,
+        workspace_id as WorkspaceId,
+        tracker as TrackerId,
+    )
+    .fetch_one(pool)
+    .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: AlertRuleId", spec, paused, state, created_at FROM alert_rules
+           WHERE workspace_id = $1 AND tracker_id = $2 ORDER BY created_at, id"#,
+        workspace_id as WorkspaceId,
+        tracker as TrackerId,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(
+        rows.into_iter()
+            .filter_map(|row| {
+                let spec = RuleSpec::from_json(&row.spec).ok()?;
+                let state: RuleState = serde_json::from_value(row.state).unwrap_or_default();
+                Some(rule_json(row.id, tracker, &spec, row.paused, &state, row.created_at))
+            })
+            .collect(),
+    ))
+}
+
+/// Changes rule `id` of the workspace by `patch` (the spec's fields, and `paused`).
+pub async fn update_rule(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    id: AlertRuleId,
+    patch: &Value,
+) -> Result<Result<Result<Value, crate::domain::alerts::RuleError>, RuleRefusal>, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let Some(row) = sqlx::query!(
+        r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at
+           FROM alert_rules WHERE workspace_id = $1 AND id = $2 FOR UPDATE"#,
+        workspace_id as WorkspaceId,
+        id as AlertRuleId,
+    )
+    .fetch_optional(&mut *transaction)
+    .await?
+    else {
+        return Ok(Err(RuleRefusal::NotFound));
+    };
+    let current = match RuleSpec::from_json(&row.spec) {
+        Ok(spec) => spec,
+        Err(error) => return Ok(Ok(Err(error))),
+    };
+    let mut spec_patch = patch.clone();
+    let paused = match spec_patch.as_object_mut().and_then(|fields| fields.remove("paused")) {
+        None => row.paused,
+        Some(Value::Bool(paused)) => paused,
+        Some(_) => {
+            return Ok(Ok(Err(crate::domain::alerts::RuleError::Invalid {
+                field: "paused",
+                reason: "must be true or false".into(),
+            })));
+        }
+    };
+    let spec = match current.patched(&spec_patch) {
+        Ok(spec) => spec,
+        Err(error) => return Ok(Ok(Err(error))),
+    };
+    let metric = match metric_of(&mut transaction, workspace_id, row.tracker, &spec.metric).await? {
+        Ok(metric) => metric,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if let Err(refusal) = check_channels(&mut transaction, workspace_id, &spec).await? {
+        return Ok(Err(refusal));
+    }
+    // A changed condition starts afresh: armed, no memory of the old one.
+    let state: RuleState = if spec.condition == current.condition && spec.metric == current.metric {
+        serde_json::from_value(row.state).unwrap_or_default()
+    } else {
+        RuleState::default()
+    };
+    let (start_secs, extremes_secs) = lookback(&spec);
+    sqlx::query!(
+        "UPDATE alert_rules SET metric_id = $2, condition = $3, spec = $4, cooldown_secs = $5,
+                paused = $6, state = $7, start_secs = $8, extremes_secs = $9
+         WHERE id = $1",
+        id as AlertRuleId,
+        metric,
+        spec.condition.kind().key(),
+        spec.to_json(),
+        i32::try_from(spec.cooldown_secs).unwrap_or(i32::MAX),
+        paused,
+        serde_json::to_value(&state).unwrap_or_default(),
+        start_secs,
+        extremes_secs,
+    )
+    .execute(&mut *transaction)
+    .await?;
+    link_channels(&mut transaction, id, &spec.channels).await?;
+    transaction.commit().await?;
+    Ok(Ok(Ok(rule_json(id, row.tracker, &spec, paused, &state, row.created_at))))
+}
+
+/// Deletes rule `id` of the workspace (its events stay); whether it was there.
+pub async fn delete_rule(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    id: AlertRuleId,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "DELETE FROM alert_rules WHERE workspace_id = $1 AND id = $2",
+        workspace_id as WorkspaceId,
+        id as AlertRuleId,
+    )
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected() == 1)
+}
