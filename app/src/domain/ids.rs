@@ -55,6 +55,18 @@ uuid_id!(
     /// A user.
     UserId
 );
+uuid_id!(
+    /// A workspace's notification channel (an email address, a webhook…) that alerts go to.
+    ChannelId
+);
+uuid_id!(
+    /// An alert rule: a tracker's metric, a condition and the channels it notifies.
+    AlertRuleId
+);
+uuid_id!(
+    /// One firing of an alert rule (an alert event), stored with the values that caused it.
+    AlertEventId
+);
 
 macro_rules! integer_id {
     ($(#[$doc:meta])* $name:ident($integer:ty)) => {

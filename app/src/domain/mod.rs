@@ -1,9 +1,10 @@
 //! The innermost layer, compiled for the server and the browser: validated values (each
 //! can only be built through `parse`, so holding one means the value is valid) and the
 //! plain types both sides share (plans, the one-shot flash, the console's and the billing
-//! page's data). It depends on nothing else in the crate; `server` builds on it, `api`
+//! page's data, alert rules and their evaluation). It depends on nothing else in the crate; `server` builds on it, `api`
 //! maps both to server functions.
 
+pub mod alerts;
 pub mod billing;
 pub mod chart;
 pub mod console;
@@ -22,10 +23,16 @@ pub mod role;
 pub mod source_state;
 pub mod token;
 
+pub use alerts::{
+    AlertWindow, Condition, ConditionKind, Direction, Evaluation, Firing, Observation, RuleError,
+    RuleSpec, RuleState,
+};
 pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
-pub use ids::{MetricId, SourceId, TrackerId, UserId, WorkspaceId};
+pub use ids::{
+    AlertEventId, AlertRuleId, ChannelId, MetricId, SourceId, TrackerId, UserId, WorkspaceId,
+};
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
 pub use password::Password;
