@@ -56,15 +56,15 @@ uuid_id!(
     UserId
 );
 uuid_id!(
-    /// A workspace's alert channel: an email address, a webhook, Slack or Discord.
+    /// A workspace's notification channel (an email address, a webhook…) that alerts go to.
     ChannelId
 );
 uuid_id!(
-    /// An alert rule of a tracker's metric.
+    /// An alert rule: a tracker's metric, a condition and the channels it notifies.
     AlertRuleId
 );
 uuid_id!(
-    /// One firing of an alert rule.
+    /// One firing of an alert rule (an alert event), stored with the values that caused it.
     AlertEventId
 );
 

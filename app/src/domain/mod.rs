@@ -1,10 +1,11 @@
 //! The innermost layer, compiled for the server and the browser: validated values (each
 //! can only be built through `parse`, so holding one means the value is valid) and the
 //! plain types both sides share (plans, the one-shot flash, the console's and the billing
-//! page's data). It depends on nothing else in the crate; `server` builds on it, `api`
-//! maps both to server functions.
+//! page's data, alert rules and their evaluation). It depends on nothing else in the
+//! crate; `server` builds on it, `api` maps both to server functions.
 
 pub mod alert_channel;
+pub mod alerts;
 pub mod billing;
 pub mod chart;
 pub mod console;
@@ -26,6 +27,10 @@ pub mod token;
 pub use alert_channel::ChannelKind;
 #[cfg(feature = "ssr")]
 pub use alert_channel::ChannelTarget;
+pub use alerts::{
+    AlertWindow, Condition, ConditionKind, Direction, Evaluation, Firing, Observation, RuleError,
+    RuleSpec, RuleState,
+};
 pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
