@@ -131,6 +131,14 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/api/v1/channels/{id}", delete(alerts::delete_channel))
         .route("/api/v1/alert-events", get(alerts::list_events))
+        .route(
+            "/api/v1/trackers/{id}/alerts",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route(
+            "/api/v1/alerts/{id}",
+            patch(alerts::update_rule).delete(alerts::delete_rule),
+        )
         .route("/api/v1/channels/{id}/test", post(alerts::test_channel))
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))

@@ -201,6 +201,7 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
     let samples = store::record_polls(pool, &results)
         .await
         .context("could not record the polls")?;
+    evaluate_alerts(pool, &results).await;
     // For the admin console: by provider, the first part of the kind (`github`).
     let kind = provider.kind();
     let name = kind.split('.').next().unwrap_or(kind);
@@ -210,6 +211,26 @@ pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::
         failed,
         samples,
     })
+}
+
+/// Evaluates the alert rules of the sources that got new samples. The samples are saved
+/// whatever happens here: a failure is logged and counted, not retried with the poll.
+async fn evaluate_alerts(pool: &PgPool, results: &[PollResult]) {
+    let polled: Vec<SourceId> = results
+        .iter()
+        .filter(|result| result.outcome.is_ok())
+        .map(|result| result.source_id)
+        .collect();
+    match app::server::alerts::evaluate::after_polls(pool, &polled).await {
+        Ok(evaluated) if evaluated.fired > 0 => {
+            metrics::counter!("upcount_alerts_fired_total").increment(evaluated.fired as u64);
+        }
+        Ok(_) => {}
+        Err(error) => {
+            metrics::counter!("upcount_alert_evaluation_failures_total").increment(1);
+            tracing::error!(error = %error, "could not evaluate alert rules after a poll");
+        }
+    }
 }
 
 /// Claims due sources and enqueues their jobs. Returns how many sources were claimed.

@@ -1,3 +1,4 @@
+//! `/api/v1/trackers/{id}/alerts` and `/api/v1/alerts/{id}`: a tracker's alert rules.
 //! `/api/v1/alert-events`: what the workspace's rules fired, with each delivery.
 //! `/api/v1/channels`: where a workspace's alerts go. Make one (`{"kind": "email",
 //! "address"}`, or `{"kind": "webhook" | "slack" | "discord", "url"}`; a webhook's signing
@@ -5,12 +6,13 @@
 //! workspace: another workspace's channel is a 404.
 
 use app::{
-    domain::{ChannelId, ChannelKind, ChannelTarget},
+    domain::{AlertRuleId, ChannelId, ChannelKind, ChannelTarget, RuleSpec, TrackerId},
     server::{
         alerts::{
             channels,
             deliver::{self, DeliveryError},
             events::{self, EventFilter},
+            rules,
         },
         state::AppState,
     },
@@ -22,13 +24,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     errors::{ApiError, body},
     trackers::time_param,
 };
-use crate::extract::{ApiCaller, ApiWriter};
+use crate::extract::{ApiCaller, ApiPath, ApiWriter};
 
 /// `POST /api/v1/channels`.
 #[derive(Debug, Deserialize)]
@@ -167,4 +169,91 @@ pub async fn list_events(
     };
     let events = events::list_events(&state.pool, caller.workspace_id, filter).await?;
     Ok(Json(json!({ "events": events })).into_response())
+}
+
+fn rule_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such alert rule.",
+    )
+}
+
+fn rule_error(error: app::domain::RuleError) -> ApiError {
+    ApiError::invalid(error.to_string())
+}
+
+fn refusal(refusal: rules::RuleRefusal) -> ApiError {
+    match refusal {
+        rules::RuleRefusal::NotFound => ApiError::not_found(),
+        rules::RuleRefusal::UnknownMetric(metrics) => ApiError::invalid(format!(
+            "`metric`: this tracker has no such metric; its metrics are {}",
+            metrics.join(", ")
+        )),
+        rules::RuleRefusal::UnknownChannel(id) => ApiError::invalid(format!(
+            "`channels`: {id} is not a channel of this workspace"
+        )),
+        rules::RuleRefusal::UpgradeRequired(limit) => {
+            ApiError::Ready(Box::new(super::errors::upgrade_required(&limit)))
+        }
+    }
+}
+
+/// `POST /api/v1/trackers/{id}/alerts`: `{"metric", "condition", …, "channels": [id]}`.
+/// 201 `{"alert": …}`.
+pub async fn create_rule(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    ApiPath(tracker): ApiPath<TrackerId>,
+    request: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let input = body(request)?;
+    let spec = RuleSpec::from_json(&input).map_err(rule_error)?;
+    match rules::create_rule(&state.pool, caller.workspace_id, tracker, &spec).await? {
+        Ok(rule) => Ok((StatusCode::CREATED, Json(json!({ "alert": rule }))).into_response()),
+        Err(why) => Err(refusal(why)),
+    }
+}
+
+/// `GET /api/v1/trackers/{id}/alerts`.
+pub async fn list_rules(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(tracker): ApiPath<TrackerId>,
+) -> Result<Response, ApiError> {
+    let rules = rules::list_rules(&state.pool, caller.workspace_id, tracker)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(json!({ "alerts": rules })).into_response())
+}
+
+/// `PATCH /api/v1/alerts/{id}`: any of the rule's fields, and `paused`.
+pub async fn update_rule(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    Path(id): Path<String>,
+    request: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let id: AlertRuleId = id.parse().map_err(|_| rule_not_found())?;
+    let patch = body(request)?;
+    match rules::update_rule(&state.pool, caller.workspace_id, id, &patch).await? {
+        Ok(Ok(rule)) => Ok(Json(json!({ "alert": rule })).into_response()),
+        Ok(Err(error)) => Err(rule_error(error)),
+        Err(rules::RuleRefusal::NotFound) => Err(rule_not_found()),
+        Err(why) => Err(refusal(why)),
+    }
+}
+
+/// `DELETE /api/v1/alerts/{id}`: 204; its events stay.
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: AlertRuleId = id.parse().map_err(|_| rule_not_found())?;
+    if rules::delete_rule(&state.pool, caller.workspace_id, id).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(rule_not_found())
+    }
 }

@@ -96,10 +96,12 @@ async fn check_channels(
     )
     .fetch_all(&mut *connection)
     .await?;
-    Ok(match spec.channels.iter().find(|id| !own.contains(&id.uuid())) {
-        Some(id) => Err(RuleRefusal::UnknownChannel(*id)),
-        None => Ok(()),
-    })
+    Ok(
+        match spec.channels.iter().find(|id| !own.contains(&id.uuid())) {
+            Some(id) => Err(RuleRefusal::UnknownChannel(*id)),
+            None => Ok(()),
+        },
+    )
 }
 
 /// Makes a rule on tracker `tracker`: its JSON.
@@ -141,7 +143,14 @@ pub async fn create_rule(
     .await?;
     link_channels(&mut transaction, row.id, &spec.channels).await?;
     transaction.commit().await?;
-    Ok(Ok(rule_json(row.id, tracker, spec, false, &state, row.created_at)))
+    Ok(Ok(rule_json(
+        row.id,
+        tracker,
+        spec,
+        false,
+        &state,
+        row.created_at,
+    )))
 }
 
 async fn link_channels(
@@ -150,9 +159,12 @@ async fn link_channels(
     channels: &[ChannelId],
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<uuid::Uuid> = channels.iter().map(|id| id.uuid()).collect();
-    sqlx::query!("DELETE FROM alert_rule_channels WHERE rule_id = $1", rule as AlertRuleId)
-        .execute(&mut *connection)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM alert_rule_channels WHERE rule_id = $1",
+        rule as AlertRuleId
+    )
+    .execute(&mut *connection)
+    .await?;
     sqlx::query!(
         "INSERT INTO alert_rule_channels (rule_id, channel_id) SELECT $1, unnest($2::uuid[])",
         rule as AlertRuleId,
@@ -193,7 +205,14 @@ pub async fn list_rules(
             .filter_map(|row| {
                 let spec = RuleSpec::from_json(&row.spec).ok()?;
                 let state: RuleState = serde_json::from_value(row.state).unwrap_or_default();
-                Some(rule_json(row.id, tracker, &spec, row.paused, &state, row.created_at))
+                Some(rule_json(
+                    row.id,
+                    tracker,
+                    &spec,
+                    row.paused,
+                    &state,
+                    row.created_at,
+                ))
             })
             .collect(),
     ))
@@ -223,7 +242,10 @@ pub async fn update_rule(
         Err(error) => return Ok(Ok(Err(error))),
     };
     let mut spec_patch = patch.clone();
-    let paused = match spec_patch.as_object_mut().and_then(|fields| fields.remove("paused")) {
+    let paused = match spec_patch
+        .as_object_mut()
+        .and_then(|fields| fields.remove("paused"))
+    {
         None => row.paused,
         Some(Value::Bool(paused)) => paused,
         Some(_) => {
@@ -269,7 +291,14 @@ pub async fn update_rule(
     .await?;
     link_channels(&mut transaction, id, &spec.channels).await?;
     transaction.commit().await?;
-    Ok(Ok(Ok(rule_json(id, row.tracker, &spec, paused, &state, row.created_at))))
+    Ok(Ok(Ok(rule_json(
+        id,
+        row.tracker,
+        &spec,
+        paused,
+        &state,
+        row.created_at,
+    ))))
 }
 
 /// Deletes rule `id` of the workspace (its events stay); whether it was there.

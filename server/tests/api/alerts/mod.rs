@@ -5,6 +5,7 @@ mod channels;
 mod deliveries;
 mod page;
 pub mod receiver;
+mod rules;
 
 use app::domain::TokenScope;
 use serde_json::{Value, json};
