@@ -55,6 +55,10 @@ uuid_id!(
     /// A user.
     UserId
 );
+uuid_id!(
+    /// A message of the outbox (`email_outbox`).
+    EmailId
+);
 
 macro_rules! integer_id {
     ($(#[$doc:meta])* $name:ident($integer:ty)) => {

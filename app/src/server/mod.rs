@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod db;
+pub mod email;
 pub mod jobs;
 pub mod password;
 pub mod rate_limit;
