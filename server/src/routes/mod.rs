@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod billing;
+pub mod email;
 pub mod errors;
 pub mod export;
 pub mod forms;

@@ -9,6 +9,7 @@
 //! happened ([`Sending`]). Without an SMTP server the job writes the message to the log
 //! and marks it `logged`; the admin console's outbox lists every message either way.
 
+pub mod accounts;
 pub mod links;
 pub mod templates;
 

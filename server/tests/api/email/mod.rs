@@ -11,6 +11,7 @@ use app::{
 
 use crate::helpers::{SmtpSink, TestApp, spawn_app_with_env};
 
+mod accounts;
 mod outbox;
 
 /// The app sending mail to a fresh sink.
