@@ -36,6 +36,7 @@ use crate::{
         billing::{Billing, BillingSuccess, Pricing},
         compare::Compare,
         dashboard::Dashboard,
+        email::{CheckInbox, ForgotPassword, ResetPassword, VerifyEmail},
         landing::Landing,
         not_found::NotFound,
         shared::Shared,
@@ -128,6 +129,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=Landing ssr=SsrMode::Async />
                     <Route path=path!("sign-in") view=SignIn ssr=SsrMode::Async />
                     <Route path=path!("sign-up") view=SignUp ssr=SsrMode::Async />
+                    <Route path=path!("check-inbox") view=CheckInbox ssr=SsrMode::Async />
+                    <Route path=path!("verify-email") view=VerifyEmail ssr=SsrMode::Async />
+                    <Route path=path!("forgot-password") view=ForgotPassword ssr=SsrMode::Async />
+                    <Route path=path!("reset-password") view=ResetPassword ssr=SsrMode::Async />
                     <Route path=path!("dashboard") view=Dashboard ssr=SsrMode::Async />
                     <Route path=path!("account") view=Account ssr=SsrMode::Async />
                     // Where the form that creates a token answers, with the new token.

@@ -27,7 +27,8 @@ use tracing::Span;
 use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
-        account, admin, alert_forms, alerts, api, auth, billing, export, health, share, trackers,
+        account, admin, alert_forms, alerts, api, auth, billing, email, export, health, share,
+        trackers,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -84,6 +85,10 @@ pub fn build(state: AppState) -> Router {
         .route("/sign-in", post(auth::sign_in))
         .route("/sign-up", post(auth::sign_up))
         .route("/sign-out", post(auth::sign_out))
+        .route("/verify-email", post(email::verify_email))
+        .route("/verify-email/resend", post(email::resend_verification))
+        .route("/forgot-password", post(email::forgot_password))
+        .route("/reset-password", post(email::reset_password))
         .route("/billing/checkout", post(billing::checkout))
         .route("/admin/users/{id}/{action}", post(admin::user_action))
         .route("/admin/view-as/stop", post(admin::stop_view_as))

@@ -19,6 +19,10 @@ pub struct Viewer {
     /// Set while an administrator views the site as this user: the administrator's email.
     #[serde(default)]
     pub viewed_by: Option<String>,
+    /// Whether the user confirmed their email address. Until then a banner asks them to,
+    /// and they cannot add email alert channels to other addresses.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 impl Viewer {
@@ -58,6 +62,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
     };
     Ok(Some(Viewer {
         email: user.email,
+        email_verified: user.email_verified,
         role: user.role,
         workspace_name: user.workspace_name,
         billing_alert,

@@ -55,6 +55,18 @@ pub fn SiteHeader() -> impl IntoView {
         </Suspense>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
+                viewer.await.ok().flatten().filter(|viewer| !viewer.email_verified && viewer.viewed_by.is_none()).map(|viewer| view! {
+                    <div class="verify-banner" role="status" data-testid="verify-banner">
+                        "Confirm your email address: we sent a link to " <strong>{viewer.email.clone()}</strong> ". "
+                        <form method="post" action="/verify-email/resend" class="inline-form">
+                            <button type="submit" class="button-secondary">"Send it again"</button>
+                        </form>
+                    </div>
+                })
+            })}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
                 viewer.await.ok().flatten().and_then(|viewer| viewer.billing_alert).map(|alert| view! {
                     <div class="billing-banner" role="alert" data-testid="billing-banner">
                         {alert} " " <a href="/billing">"Billing"</a>

@@ -67,6 +67,10 @@ uuid_id!(
     /// One firing of an alert rule (an alert event), stored with the values that caused it.
     AlertEventId
 );
+uuid_id!(
+    /// A message of the outbox (`email_outbox`).
+    EmailId
+);
 
 macro_rules! integer_id {
     ($(#[$doc:meta])* $name:ident($integer:ty)) => {

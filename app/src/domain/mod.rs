@@ -16,6 +16,7 @@ pub mod ids;
 pub mod jmes_path;
 pub mod json_pick;
 pub mod next_path;
+pub mod outbox;
 pub mod password;
 pub mod plan;
 pub mod preview;
@@ -35,10 +36,12 @@ pub use chart::{ChartMode, ChartRange, Scale};
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
 pub use ids::{
-    AlertEventId, AlertRuleId, ChannelId, MetricId, SourceId, TrackerId, UserId, WorkspaceId,
+    AlertEventId, AlertRuleId, ChannelId, EmailId, MetricId, SourceId, TrackerId, UserId,
+    WorkspaceId,
 };
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
+pub use outbox::{EmailKind, OutboxState};
 pub use password::Password;
 pub use plan::Plan;
 pub use preview::Preview;

@@ -82,6 +82,9 @@ fn AuthForm(
                     }
                 })}
             </Suspense>
+            {(form == "sign-in").then(|| view! {
+                <p class="auth-other"><a href="/forgot-password">"Forgot your password?"</a></p>
+            })}
             <p class="auth-other">{question} <a href=other_href>{other_text}</a></p>
         </section>
     }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod billing;
 pub mod compare;
 pub mod dashboard;
+pub mod email;
 pub mod landing;
 pub mod not_found;
 pub mod shared;

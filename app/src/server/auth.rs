@@ -19,6 +19,8 @@ pub struct CurrentUser {
     pub role: Role,
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
+    /// Whether the user confirmed their email address (the link sent at sign-up).
+    pub email_verified: bool,
 }
 
 impl CurrentUser {

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod billing;
 pub mod db;
+pub mod email;
 pub mod jobs;
 pub mod password;
 pub mod rate_limit;

@@ -8,6 +8,7 @@
 mod auth;
 mod billing;
 mod database;
+mod email;
 mod env;
 mod jobs;
 mod tracking;
@@ -19,6 +20,7 @@ use url::Url;
 pub use auth::AuthSettings;
 pub use billing::{BillingSettings, STANDIN_PRICES};
 pub use database::DatabaseSettings;
+pub use email::EmailSettings;
 use env::{Env, Lookup};
 pub use jobs::JobSettings;
 pub use tracking::TrackingSettings;
@@ -77,6 +79,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub tracking: TrackingSettings,
     pub billing: BillingSettings,
+    pub email: EmailSettings,
     /// `UPCOUNT_METRICS_USER` and `UPCOUNT_METRICS_PASSWORD`: basic auth for `/metrics`
     /// (404 while unset).
     pub metrics_credentials: Option<(String, String)>,
@@ -97,6 +100,7 @@ impl std::fmt::Debug for Settings {
             .field("auth", &self.auth)
             .field("tracking", &self.tracking)
             .field("billing", &self.billing)
+            .field("email", &self.email)
             .field(
                 "metrics_credentials",
                 &self.metrics_credentials.as_ref().map(|(user, _)| user),
@@ -146,6 +150,7 @@ impl Settings {
             auth: AuthSettings::from_env(&env)?,
             tracking: TrackingSettings::from_env(&env)?,
             billing: BillingSettings::from_env(&env)?,
+            email: EmailSettings::from_env(&env)?,
             metrics_credentials: metrics_credentials(&env)?,
         })
     }
@@ -336,6 +341,9 @@ mod tests {
             ("UPCOUNT_POLL_ATTEMPTS", "0"),
             ("UPCOUNT_DEFAULT_INTERVAL_SECS", "30"),
             ("UPCOUNT_POLL_LEASE_SECS", "5"),
+            ("UPCOUNT_SMTP_URL", "http://smtp.example"),
+            ("UPCOUNT_SMTP_URL", "not a url"),
+            ("UPCOUNT_EMAIL_FROM", "nobody"),
         ];
         for (var, value) in cases {
             let error = error_for(&[(var, value)]);
@@ -371,6 +379,25 @@ mod tests {
         for secret in ["ghp_supersecret", "twitch-secret", "0123456789abcdef"] {
             assert!(!printed.contains(secret), "{printed}");
         }
+    }
+
+    #[test]
+    fn the_smtp_password_never_prints() {
+        let settings = settings(&[(
+            "UPCOUNT_SMTP_URL",
+            "smtps://mailer:smtp-s3cret@smtp.example:465",
+        )])
+        .expect("valid");
+        assert_eq!(
+            settings.email.display_target().as_deref(),
+            Some("smtps://mailer:***@smtp.example:465")
+        );
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("smtp-s3cret"), "{printed}");
+        let error = error_for(&[("UPCOUNT_SMTP_URL", "http://mailer:smtp-s3cret@smtp.example")]);
+        assert!(!error.to_string().contains("smtp-s3cret"), "{error}");
+        assert_eq!(settings.email.from.to_string(), "Upcount <upcount@localhost>");
+        assert_eq!(self::settings(&[]).expect("valid").email.smtp_url, None);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `clean_up_sessions` (hourly): deletes expired sessions, sign-in rate-limit entries
-//! whose window has passed, and sign-in records older than a year.
+//! whose window has passed, sign-in records older than a year, and email links expired
+//! for a day.
 
 use std::time::Duration;
 
-use app::server::{db, rate_limit, session_store::PgSessionStore};
+use app::server::{db, email, rate_limit, session_store::PgSessionStore};
 use serde::{Deserialize, Serialize};
 
 use super::JobContext;
@@ -17,6 +18,7 @@ periodic_job! {
             sessions = report.sessions,
             rate_limits = report.rate_limits,
             sign_ins = report.sign_ins,
+            email_links = report.email_links,
             "deleted expired sessions"
         );
         Ok(report)
@@ -28,6 +30,8 @@ pub struct CleanUpReport {
     pub sessions: u64,
     pub rate_limits: u64,
     pub sign_ins: u64,
+    #[serde(default)]
+    pub email_links: u64,
 }
 
 pub async fn clean_up(context: &JobContext) -> Result<CleanUpReport, sqlx::Error> {
@@ -37,5 +41,6 @@ pub async fn clean_up(context: &JobContext) -> Result<CleanUpReport, sqlx::Error
             .await?,
         rate_limits: rate_limit::delete_expired(&context.pool).await?,
         sign_ins: db::users::delete_old_sign_ins(&context.pool).await?,
+        email_links: email::links::delete_expired(&context.pool).await?,
     })
 }

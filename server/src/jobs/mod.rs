@@ -57,6 +57,7 @@ pub mod backfill;
 pub mod billing;
 pub mod clean_up_sessions;
 pub mod deliver_alert;
+pub mod email;
 pub mod poll;
 pub mod prune_jobs;
 pub mod prune_samples;
@@ -80,6 +81,7 @@ pub use backfill::BackfillSource;
 pub use billing::{BillingContext, BillingSweep, ProcessStripeEvent, enqueue_stripe_event};
 pub use clean_up_sessions::CleanUpSessions;
 pub use deliver_alert::DeliverAlert;
+pub use email::{EmailContext, SendEmail};
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
@@ -88,7 +90,7 @@ pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 9] {
+pub fn registry() -> [Registration; 10] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
@@ -99,6 +101,7 @@ pub fn registry() -> [Registration; 9] {
         Registration::on_demand::<DeliverAlert>(),
         Registration::on_demand::<ProcessStripeEvent>(),
         Registration::periodic::<BillingSweep>(),
+        Registration::on_demand::<SendEmail>(),
     ]
 }
 
@@ -173,6 +176,7 @@ pub struct Contexts {
     pub jobs: JobContext,
     pub poll: PollContext,
     pub billing: BillingContext,
+    pub email: EmailContext,
 }
 
 /// Each job context is its field of [`Contexts`].
@@ -186,12 +190,18 @@ macro_rules! context_from {
     };
 }
 
-context_from!(JobContext => jobs, PollContext => poll, BillingContext => billing);
+context_from!(JobContext => jobs, PollContext => poll, BillingContext => billing, EmailContext => email);
 
 impl Contexts {
     pub fn new(pool: PgPool, settings: &Settings, engine: Arc<Engine>) -> anyhow::Result<Self> {
         let billing = crate::startup::billing(settings, &crate::startup::public_origin(settings))?;
+        let mailer = email::Mailer::from_settings(&settings.email)?.map(Arc::new);
         Ok(Self {
+            email: EmailContext {
+                pool: pool.clone(),
+                mailer,
+                sweep: settings.jobs.poll_interval,
+            },
             jobs: JobContext {
                 pool: pool.clone(),
                 retention: settings.jobs.retention,
@@ -310,6 +320,10 @@ pub async fn run(
         settings.tracking.lease,
         shutdown.clone(),
     ));
+    let mail_dispatcher = tokio::spawn(email::run_dispatcher(
+        contexts.email.clone(),
+        shutdown.clone(),
+    ));
     let workers = Workers {
         contexts,
         settings: settings.clone(),
@@ -328,6 +342,9 @@ pub async fn run(
     shutdown.cancel();
     scheduler.await.context("the job scheduler panicked")?;
     dispatcher.await.context("the poll dispatcher panicked")?;
+    mail_dispatcher
+        .await
+        .context("the email dispatcher panicked")?;
     Ok(())
 }
 

@@ -1,11 +1,16 @@
 //! `POST /sign-up`, `POST /sign-in`, `POST /sign-out`.
+//!
+//! Sign-up no longer hides whether an email has an account by refusing both alike: a new
+//! email gets an account and a verification link; a taken one (with the wrong password)
+//! gets a message to its owner, and the page says "check your inbox" either way.
 
 use app::{
     api::flash::Flash,
     domain::{Email, NextPath, Password, Role, UserId},
     server::{
-        auth::USER_ID,
+        auth::{FLASH, USER_ID},
         db::{self, users::SignInOutcome},
+        email::accounts as mail,
         password,
         rate_limit::{self, Quota},
         state::AppState,
@@ -93,7 +98,7 @@ pub async fn sign_in(
 }
 
 /// A sign-in to an existing account, for its history.
-struct Attempt<'a> {
+pub(super) struct Attempt<'a> {
     state: &'a AppState,
     session: &'a Session,
     user_id: UserId,
@@ -102,7 +107,7 @@ struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    fn new(
+    pub(super) fn new(
         state: &'a AppState,
         session: &'a Session,
         user_id: UserId,
@@ -146,7 +151,7 @@ impl<'a> Attempt<'a> {
     }
 
     /// Signs the user in, who gave the right password, unless they are suspended.
-    async fn admit(
+    pub(super) async fn admit(
         &self,
         outcome: SignInOutcome,
         flash: Flash,
@@ -201,11 +206,23 @@ pub async fn sign_up(
         Ok(hash) => hash,
         Err(error) => return unexpected(&session, "sign-up", &back, error).await,
     };
+    let origin = &state.web.public_origin;
     match db::users::create(&state.pool, &email, &hash, Role::Member).await {
         Ok(Some(user_id)) => {
             // Same work as for a taken email below (one hash, one check): same timing.
             password::verify(new_password.expose(), None).await;
             tracing::info!(user.id = %user_id, "account created");
+            if let Err(error) =
+                mail::send_verification(&state.pool, origin, user_id, email.as_ref(), "sign-up")
+                    .await
+            {
+                // The account works; the banner's "Send it again" makes another link.
+                tracing::error!(user.id = %user_id, error = %error, "could not queue the verification email");
+            }
+            // Kept through the new session id that signing in gives.
+            if let Err(error) = session.insert(FLASH, Flash::notice(check_inbox(&email))).await {
+                tracing::warn!(error = %error, "could not store the sign-up notice");
+            }
             let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
             attempt
                 .admit(SignInOutcome::SignedUp, flash, &back, next.as_ref())
@@ -213,8 +230,8 @@ pub async fn sign_up(
         }
         Ok(None) => {
             // The email is taken. Its owner gets in with the right password; anybody else
-            // sees the same refusal whether or not it was the password that failed, and
-            // is never told "this email is registered".
+            // is told to check the inbox, as for a new account, and the owner gets a
+            // message saying someone tried.
             match db::users::find_credentials(&state.pool, &email).await {
                 Ok(Some((user_id, stored)))
                     if password::verify(new_password.expose(), Some(&stored)).await =>
@@ -224,17 +241,44 @@ pub async fn sign_up(
                         .admit(SignInOutcome::SignedIn, flash, &back, next.as_ref())
                         .await
                 }
-                Ok(_) => {
-                    let flash = flash.with_error(
-                        "We could not create an account with this email and password. If you already have an account, sign in instead.",
-                    );
-                    redirect_with(&session, flash, &back).await
+                Ok(owner) => {
+                    if let Some((user_id, _)) = owner {
+                        let hour = chrono::Utc::now().timestamp() / 3_600;
+                        if let Err(error) = mail::send_sign_up_attempt(
+                            &state.pool,
+                            origin,
+                            user_id,
+                            email.as_ref(),
+                            hour,
+                        )
+                        .await
+                        {
+                            tracing::error!(error = %error, "could not queue the sign-up attempt email");
+                        }
+                    }
+                    redirect_with(
+                        &session,
+                        Flash::notice(check_inbox(&email)),
+                        CHECK_INBOX,
+                    )
+                    .await
                 }
                 Err(error) => unexpected(&session, "sign-up", &back, error).await,
             }
         }
         Err(error) => unexpected(&session, "sign-up", &back, error).await,
     }
+}
+
+/// The page that tells a visitor to look for a message.
+pub const CHECK_INBOX: &str = "/check-inbox";
+
+/// What sign-up says, whether the email was new or taken.
+fn check_inbox(email: &Email) -> String {
+    format!(
+        "Check your inbox: we sent a link to confirm {}.",
+        email.as_ref()
+    )
 }
 
 pub async fn sign_out(session: Session) -> Response {
@@ -245,7 +289,7 @@ pub async fn sign_out(session: Session) -> Response {
 }
 
 /// Signs `user_id` in on a fresh session id (the old one may be known to an attacker).
-async fn start_session(session: &Session, user_id: UserId, to: &str) -> Response {
+pub(super) async fn start_session(session: &Session, user_id: UserId, to: &str) -> Response {
     session.set_expiry(Some(Expiry::OnInactivity(crate::router::SESSION_LIFETIME)));
     if let Err(error) = session.cycle_id().await {
         return unexpected(session, "sign-in", "/sign-in", error).await;

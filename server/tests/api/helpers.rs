@@ -13,6 +13,7 @@ mod browser;
 mod data;
 mod process;
 mod proxy;
+mod smtp;
 
 use std::{collections::HashMap, net::SocketAddr, sync::LazyLock, time::Duration};
 
@@ -27,6 +28,7 @@ pub use self::{
     browser::{Browser, header, location},
     process::{Process, run_binary, vars},
     proxy::FlakyProxy,
+    smtp::SmtpSink,
 };
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {

@@ -9,6 +9,7 @@ mod backfill;
 mod billing;
 mod charts;
 mod contract;
+mod email;
 mod hardening;
 mod health;
 mod helpers;

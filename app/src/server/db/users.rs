@@ -13,7 +13,8 @@ pub async fn find_current(pool: &PgPool, id: UserId) -> Result<Option<CurrentUse
         CurrentUser,
         r#"SELECT u.id AS "id: UserId", u.email, u.role AS "role: Role",
                   w.id AS "workspace_id: WorkspaceId",
-                  w.name AS workspace_name
+                  w.name AS workspace_name,
+                  u.email_verified_at IS NOT NULL AS "email_verified!"
            FROM users u
            JOIN workspace_members m ON m.user_id = u.id
            JOIN workspaces w ON w.id = m.workspace_id
@@ -84,9 +85,9 @@ pub async fn create(
     Ok(Some(user_id))
 }
 
-#[tracing::instrument(skip(pool, password_hash))]
-pub async fn set_password(
-    pool: &PgPool,
+#[tracing::instrument(skip(executor, password_hash))]
+pub async fn set_password<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
     id: UserId,
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
@@ -95,7 +96,7 @@ pub async fn set_password(
         id as UserId,
         password_hash,
     )
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(())
 }
