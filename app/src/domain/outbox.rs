@@ -16,6 +16,10 @@ pub enum EmailKind {
     ResetPassword,
     /// Someone tried to sign up with an address that has an account.
     SignUpAttempt,
+    /// An alert rule fired (a delivery to an email channel), or a channel's test.
+    Alert,
+    /// A workspace's alert channel keeps failing (to its owner, once per spell).
+    ChannelFailing,
 }
 
 impl EmailKind {
@@ -25,6 +29,8 @@ impl EmailKind {
             EmailKind::VerifyEmail => "verify_email",
             EmailKind::ResetPassword => "reset_password",
             EmailKind::SignUpAttempt => "sign_up_attempt",
+            EmailKind::Alert => "alert",
+            EmailKind::ChannelFailing => "channel_failing",
         }
     }
 }

@@ -11,7 +11,13 @@ use app::server::alerts::{
     deliver::{self, DeliveryError},
     deliveries::{self, ChannelHealth, Delivery, DeliveryClaim},
 };
-use app::{domain::ChannelKind, server::tracking::Engine};
+use app::{
+    domain::ChannelKind,
+    server::{
+        email::{self, templates},
+        tracking::Engine,
+    },
+};
 use futures::stream;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -34,7 +40,13 @@ impl Job for DeliverAlert {
 
     #[tracing::instrument(name = "deliver_alert", skip_all, fields(delivery = self.claim.id))]
     async fn run(self, context: &PollContext) -> Result<Option<String>, BoxDynError> {
-        Ok(deliver(&context.pool, &context.engine, self.claim).await?)
+        Ok(deliver(
+            &context.pool,
+            &context.engine,
+            &context.public_origin,
+            self.claim,
+        )
+        .await?)
     }
 }
 
@@ -47,6 +59,7 @@ const CLAIMS: i64 = 100;
 pub async fn deliver(
     pool: &PgPool,
     engine: &Engine,
+    public_origin: &str,
     claim: DeliveryClaim,
 ) -> anyhow::Result<Option<String>> {
     let Some(delivery) = deliveries::load_delivery(pool, claim)
@@ -55,7 +68,7 @@ pub async fn deliver(
     else {
         return Ok(None);
     };
-    let outcome = send(engine, &delivery).await;
+    let outcome = send(pool, engine, public_origin, &delivery).await;
     match outcome {
         Ok(()) => {
             deliveries::delivered(pool, &delivery)
@@ -80,18 +93,45 @@ pub async fn deliver(
                 .increment(1);
             if health == ChannelHealth::NewlyFailing {
                 tracing::warn!(channel = %delivery.channel.id, "an alert channel keeps failing");
+                tell_owner(pool, public_origin, &delivery, &text)
+                    .await
+                    .context("could not tell the owner about a failing channel")?;
             }
             Ok(Some(text))
         }
     }
 }
 
-/// Sends one delivery to its channel.
-async fn send(engine: &Engine, delivery: &Delivery) -> Result<(), DeliveryError> {
+/// Sends one delivery to its channel: posted to a webhook, Slack or Discord; for an
+/// email channel, queued in the outbox (once per delivery), which the `send_email` job
+/// sends with its own retries.
+async fn send(
+    pool: &PgPool,
+    engine: &Engine,
+    public_origin: &str,
+    delivery: &Delivery,
+) -> Result<(), DeliveryError> {
     match delivery.channel.kind {
-        ChannelKind::Email => Err(DeliveryError::Permanent(
-            "email channels are not delivered yet".into(),
-        )),
+        ChannelKind::Email => {
+            let page = match delivery.message.tracker.id {
+                Some(id) => format!("{public_origin}/trackers/{id}"),
+                None => format!("{public_origin}/alerts"),
+            };
+            let message = templates::alert(
+                &delivery.channel.target,
+                &delivery.message.tracker.label,
+                &delivery.message.reason,
+                &page,
+            );
+            email::queue(
+                pool,
+                &message,
+                &format!("alert-delivery:{}", delivery.claim.id),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|error| DeliveryError::Retry(format!("could not queue the email: {error}")))
+        }
         _ => {
             deliver::post(
                 engine.http(),
@@ -102,6 +142,41 @@ async fn send(engine: &Engine, delivery: &Delivery) -> Result<(), DeliveryError>
             .await
         }
     }
+}
+
+/// Emails the workspace's owners, once per failing spell, that a channel keeps failing.
+async fn tell_owner(
+    pool: &PgPool,
+    public_origin: &str,
+    delivery: &Delivery,
+    error: &str,
+) -> anyhow::Result<()> {
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+         WHERE m.workspace_id = $1 AND m.role = 'owner'",
+    )
+    .bind(delivery.channel.workspace_id.uuid())
+    .fetch_all(pool)
+    .await?;
+    let channel = format!(
+        "{} {}",
+        delivery.channel.kind.label(),
+        app::domain::alert_channel::shown_target(delivery.channel.kind, &delivery.channel.target)
+    );
+    for owner in owners {
+        let message =
+            templates::channel_failing(&owner, &channel, error, &format!("{public_origin}/alerts"));
+        email::queue(
+            pool,
+            &message,
+            &format!(
+                "channel-failing:{}:{}:{owner}",
+                delivery.channel.id, delivery.claim.id
+            ),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Claims the deliveries that are due and enqueues a job for each.

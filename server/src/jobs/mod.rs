@@ -194,7 +194,8 @@ context_from!(JobContext => jobs, PollContext => poll, BillingContext => billing
 
 impl Contexts {
     pub fn new(pool: PgPool, settings: &Settings, engine: Arc<Engine>) -> anyhow::Result<Self> {
-        let billing = crate::startup::billing(settings, &crate::startup::public_origin(settings))?;
+        let public_origin = crate::startup::public_origin(settings);
+        let billing = crate::startup::billing(settings, &public_origin)?;
         let mailer = email::Mailer::from_settings(&settings.email)?.map(Arc::new);
         Ok(Self {
             email: EmailContext {
@@ -209,6 +210,7 @@ impl Contexts {
             poll: PollContext {
                 pool: pool.clone(),
                 engine,
+                public_origin: public_origin.into(),
             },
             billing: BillingContext { pool, billing },
         })

@@ -76,6 +76,8 @@ const JOB_ATTEMPTS: usize = 3;
 pub struct PollContext {
     pub pool: PgPool,
     pub engine: Arc<Engine>,
+    /// `scheme://host[:port]` of the site, for links in alerts.
+    pub public_origin: Arc<str>,
 }
 
 /// What one job did.

@@ -116,18 +116,14 @@ pub async fn channel_action(
         Ok(None) => return redirect_with(&session, gone(), ALERTS).await,
         Err(error) => return unexpected(&session, "channel", ALERTS, error).await,
     };
-    let now = chrono::Utc::now();
-    let message = test_message(&state, now);
-    let flash = match deliver::post(state.engine.http(), &channel, &message, now).await {
+    let flash = match send_test(&state, &channel).await {
         Ok(()) => Flash::notice(format!(
             "Test alert sent to {} {}.",
             channel.kind.label(),
             app::domain::alert_channel::shown_target(channel.kind, &channel.target)
         )),
-        Err(DeliveryError::Retry(error) | DeliveryError::Permanent(error)) => {
-            Flash::for_form("channel")
-                .with_error(format!("The test alert was not delivered: {error}."))
-        }
+        Err(error) => Flash::for_form("channel")
+            .with_error(format!("The test alert was not delivered: {error}.")),
     };
     redirect_with(&session, flash, ALERTS).await
 }
@@ -149,4 +145,35 @@ pub fn test_message(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Ale
         fired_at: now,
         reason: "a test alert: this channel works".into(),
     }
+}
+
+/// Sends a test alert to `channel` now: posted, or for an email channel queued (the
+/// outbox sends it). The error, in words, when it could not be.
+pub async fn send_test(state: &AppState, channel: &channels::Channel) -> Result<(), String> {
+    let now = chrono::Utc::now();
+    let message = test_message(state, now);
+    if channel.kind == ChannelKind::Email {
+        let mail = app::server::email::templates::alert(
+            &channel.target,
+            &message.tracker.label,
+            &message.reason,
+            &format!("{}/alerts", state.web.public_origin),
+        );
+        return app::server::email::queue(
+            &state.pool,
+            &mail,
+            &format!("channel-test:{}", message.event),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            tracing::error!(error = %error, "could not queue a test email");
+            "the email could not be queued".to_string()
+        });
+    }
+    deliver::post(state.engine.http(), channel, &message, now)
+        .await
+        .map_err(|error| match error {
+            DeliveryError::Retry(error) | DeliveryError::Permanent(error) => error,
+        })
 }

@@ -10,7 +10,6 @@ use app::{
     server::{
         alerts::{
             channels,
-            deliver::{self, DeliveryError},
             events::{self, EventFilter},
             rules,
         },
@@ -108,11 +107,9 @@ pub async fn test_channel(
     let channel = channels::get_channel(&state.pool, caller.workspace_id, id)
         .await?
         .ok_or_else(channel_not_found)?;
-    let now = chrono::Utc::now();
-    let message = super::alert_forms::test_message(&state, now);
-    match deliver::post(state.engine.http(), &channel, &message, now).await {
+    match super::alert_forms::send_test(&state, &channel).await {
         Ok(()) => Ok(Json(json!({ "sent": true })).into_response()),
-        Err(DeliveryError::Retry(error) | DeliveryError::Permanent(error)) => Err(ApiError::new(
+        Err(error) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "channel_failed",
             format!("The test alert was not delivered: {error}."),

@@ -91,6 +91,55 @@ pub fn sign_up_attempt(to: &str, sign_in: &str, reset: &str) -> Message {
     Message::new(EmailKind::SignUpAttempt, to, subject, text, html)
 }
 
+/// An alert: `reason` about the tracker `label`, with a link to its page.
+pub fn alert(to: &str, label: &str, reason: &str, page_link: &str) -> Message {
+    let subject = format!("{label}: {reason}");
+    let text = format!(
+        "Hello,\n\n{label}: {reason}.\n\nSee its chart: {page_link}\n\n\
+         You get this because an alert rule of your Upcount workspace sends to {to}. \
+         Change or pause the rule on the tracker's page.\n\n— Upcount\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!("<strong>{}</strong>: {}.", escape(label), escape(reason)),
+            button(page_link, "See the chart"),
+            format!(
+                "You get this because an alert rule of your Upcount workspace sends to {}. \
+                 Change or pause the rule on the tracker's page.",
+                escape(to)
+            ),
+        ],
+        page_link,
+    );
+    Message::new(EmailKind::Alert, to, subject, text, html)
+}
+
+/// To a workspace's owner: the channel `channel` keeps failing with `error`.
+pub fn channel_failing(to: &str, channel: &str, error: &str, alerts_link: &str) -> Message {
+    let subject = "An alert channel of your Upcount workspace keeps failing".to_string();
+    let text = format!(
+        "Hello,\n\nAlerts sent to {channel} keep failing: {error}.\n\n\
+         Check it, send it a test or replace it: {alerts_link}\n\n\
+         You get this once; the Alerts page shows the channel as failing until it works again.\n\n— Upcount\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!(
+                "Alerts sent to <strong>{}</strong> keep failing: {}.",
+                escape(channel),
+                escape(error)
+            ),
+            button(alerts_link, "Open the Alerts page"),
+            "You get this once; the Alerts page shows the channel as failing until it works again."
+                .to_string(),
+        ],
+        alerts_link,
+    );
+    Message::new(EmailKind::ChannelFailing, to, subject, text, html)
+}
+
 /// The HTML document around `paragraphs` (already HTML), with the brand above and the
 /// link for clients that hide buttons below.
 fn page(title: &str, paragraphs: &[String], fallback_link: &str) -> String {
@@ -165,7 +214,11 @@ mod tests {
         assert!(!message.html.contains("<b>eve</b>"), "{}", message.html);
         assert!(message.html.contains("&lt;b&gt;eve&lt;/b&gt;@example.com"));
         assert!(message.html.contains("a=1&amp;b=&quot;2&quot;"));
-        assert!(message.text.contains("https://upcount.example/sign-in?a=1&b=\"2\""));
+        assert!(
+            message
+                .text
+                .contains("https://upcount.example/sign-in?a=1&b=\"2\"")
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ async fn run_due(app: &TestApp) -> Vec<Option<String>> {
     let mut outcomes = Vec::new();
     for claim in claims {
         outcomes.push(
-            deliver_alert::deliver(&app.pool, &engine, claim)
+            deliver_alert::deliver(&app.pool, &engine, "http://upcount.test", claim)
                 .await
                 .expect("a delivery runs"),
         );

@@ -3,6 +3,7 @@
 
 mod channels;
 mod deliveries;
+mod email;
 mod page;
 pub mod receiver;
 mod rules;

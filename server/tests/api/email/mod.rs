@@ -19,7 +19,10 @@ async fn spawn_app_with_sink() -> (SmtpSink, TestApp) {
     let sink = SmtpSink::start().await;
     let app = spawn_app_with_env(vec![
         ("UPCOUNT_SMTP_URL", sink.url()),
-        ("UPCOUNT_EMAIL_FROM", "Upcount Tests <upcount@example.com>".into()),
+        (
+            "UPCOUNT_EMAIL_FROM",
+            "Upcount Tests <upcount@example.com>".into(),
+        ),
     ])
     .await;
     (sink, app)

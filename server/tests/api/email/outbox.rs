@@ -15,9 +15,17 @@ async fn a_queued_message_is_delivered_with_a_text_and_an_html_part() {
     let mail = &delivered[0];
     assert_eq!(mail.from, "upcount@example.com");
     assert_eq!(mail.subject(), "Confirm your email address for Upcount");
-    assert!(mail.header("From").unwrap_or_default().contains("Upcount Tests"));
+    assert!(
+        mail.header("From")
+            .unwrap_or_default()
+            .contains("Upcount Tests")
+    );
     assert!(mail.text().contains("ada@example.com"), "{}", mail.text());
-    assert!(mail.html().contains("<strong>ada@example.com</strong>"), "{}", mail.html());
+    assert!(
+        mail.html().contains("<strong>ada@example.com</strong>"),
+        "{}",
+        mail.html()
+    );
     assert_eq!(
         mail.links(),
         vec!["http://127.0.0.1/verify-email?token=abc".to_string()]

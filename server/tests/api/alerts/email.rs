@@ -1,0 +1,128 @@
+//! Email channels: alerts and tests go through the outbox to a real SMTP server, and a
+//! channel that keeps failing is told to the workspace's owner once.
+
+use std::time::Duration;
+
+use app::domain::{Role, TokenScope};
+use serde_json::json;
+
+use super::{receiver::Receiver, webhook};
+use crate::{
+    helpers::{SmtpSink, TestApp, spawn_app_with_standin},
+    polling::poll_now,
+    standin::StandIn,
+};
+
+async fn setup() -> (StandIn, TestApp, SmtpSink, Receiver) {
+    let sink = SmtpSink::start().await;
+    let (standin, app) = spawn_app_with_standin(vec![
+        ("UPCOUNT_ALLOW_PRIVATE_TARGETS", "true".into()),
+        ("UPCOUNT_SMTP_URL", sink.url()),
+        (
+            "UPCOUNT_EMAIL_FROM",
+            "Upcount Tests <upcount@example.com>".into(),
+        ),
+    ])
+    .await;
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
+    app.history_loaded().await;
+    (standin, app, sink, Receiver::start().await)
+}
+
+#[tokio::test]
+async fn an_email_channel_gets_its_test_and_the_alert_with_a_link_to_the_chart() {
+    let (standin, app, sink, _) = setup().await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let tracker = app
+        .track(&token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let channel = super::channel(
+        &app,
+        &token,
+        json!({ "kind": "email", "address": "alerts@example.com" }),
+    )
+    .await;
+    let workers = app.start_workers();
+
+    let id = channel["id"].as_str().expect("an id");
+    let (status, body) = app
+        .api_post(&format!("/api/v1/channels/{id}/test"), &token, json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let test = sink.wait_for("alerts@example.com", 1).await;
+    assert!(
+        test[0].subject().contains("a test alert"),
+        "{}",
+        test[0].subject()
+    );
+
+    let (status, body) = app
+        .api_post(
+            &format!("/api/v1/trackers/{tracker}/alerts"),
+            &token,
+            json!({ "metric": "stars", "condition": "milestone", "every": 1000, "channels": [id] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    poll_now(&app).await;
+    standin.set_github_repo("leptos-rs/leptos", 20_010);
+    poll_now(&app).await;
+    let delivered = sink.wait_for("alerts@example.com", 2).await;
+    let alert = &delivered[1];
+    assert!(alert.subject().contains("20,000"), "{}", alert.subject());
+    assert!(
+        alert.text().contains(&format!("/trackers/{tracker}")),
+        "{}",
+        alert.text()
+    );
+    assert!(alert.html().contains("See the chart"));
+    workers.stop().await;
+    // Delivered once: the delivery is sent, the outbox holds one alert for it.
+    let alerts: i64 = sqlx::query_scalar("SELECT count(*) FROM email_outbox WHERE kind = 'alert'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("the outbox");
+    assert_eq!(alerts, 2, "the test and the alert");
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn a_channel_that_keeps_failing_is_told_to_the_owner_once() {
+    let (standin, app, sink, receiver) = setup().await;
+    let owner = app.create_user(Role::Member).await;
+    let token = app.token(&owner, TokenScope::Write).await;
+    let tracker = app
+        .track(&token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let hook = webhook(&app, &token, &receiver, "/dead").await;
+    let (status, _) = app
+        .api_post(
+            &format!("/api/v1/trackers/{tracker}/alerts"),
+            &token,
+            json!({ "metric": "stars", "condition": "milestone", "every": 100,
+                    "cooldown_secs": 0, "channels": [hook["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    receiver.answer(&[410; 5]);
+    let workers = app.start_workers();
+    poll_now(&app).await;
+    for stars in [19_100, 19_200, 19_300, 19_400] {
+        standin.set_github_repo("leptos-rs/leptos", stars);
+        poll_now(&app).await;
+    }
+    let told = sink.wait_for(&owner.email, 1).await;
+    assert!(
+        told[0].subject().contains("keeps failing"),
+        "{}",
+        told[0].subject()
+    );
+    assert!(told[0].text().contains("410 Gone"), "{}", told[0].text());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    workers.stop().await;
+    assert_eq!(
+        sink.messages_to(&owner.email).len(),
+        1,
+        "once per failing spell"
+    );
+}
