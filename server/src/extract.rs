@@ -24,6 +24,8 @@ use crate::routes::errors::{ApiError, json_error, read_only};
 /// Who is calling the API, and what they may do.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
+    /// The signed-in user, or the token's maker (`None` once they are deleted).
+    pub user_id: Option<app::domain::UserId>,
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub scope: TokenScope,
@@ -70,6 +72,7 @@ async fn authenticate(
         }
         return match db::tokens::authenticate(&state.pool, &tokens::hash(token)).await {
             Ok(Some(found)) => Ok(ApiCaller {
+                user_id: found.created_by,
                 workspace_id: found.workspace_id,
                 workspace_name: found.workspace_name,
                 scope: found.scope,
@@ -89,6 +92,7 @@ async fn authenticate(
     }
     match auth.0 {
         Some(user) => Ok(ApiCaller {
+            user_id: Some(user.id),
             workspace_id: user.workspace_id,
             workspace_name: user.workspace_name,
             scope: TokenScope::Write,

@@ -65,6 +65,16 @@ pub async fn add_channel(
                 .await;
         }
     };
+    if kind == ChannelKind::Email {
+        match channels::may_email(&state.pool, Some(user.id), target.as_str()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let flash = flash.with_field_error("target", channels::CONFIRM_FIRST);
+                return redirect_with(&session, flash, ALERTS).await;
+            }
+            Err(error) => return unexpected(&session, "new-channel", ALERTS, error).await,
+        }
+    }
     match channels::create_channel(&state.pool, user.workspace_id, kind, &target).await {
         Ok(Some(made)) => {
             let mut shown = Flash::notice(format!(

@@ -61,6 +61,15 @@ pub async fn create_channel(
     let kind = ChannelKind::parse(&input.kind).map_err(ApiError::invalid)?;
     let target = ChannelTarget::parse(kind, input.address.as_deref(), input.url.as_deref())
         .map_err(ApiError::invalid)?;
+    if kind == ChannelKind::Email
+        && !channels::may_email(&state.pool, caller.user_id, target.as_str()).await?
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unverified",
+            channels::CONFIRM_FIRST,
+        ));
+    }
     let made = channels::create_channel(&state.pool, caller.workspace_id, kind, &target)
         .await?
         .ok_or_else(|| {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::domain::{
-    ChannelId, ChannelKind, ChannelTarget, WorkspaceId, alert_channel::shown_target,
+    ChannelId, ChannelKind, ChannelTarget, UserId, WorkspaceId, alert_channel::shown_target,
 };
 use crate::server::tokens::random_base62;
 
@@ -47,6 +47,30 @@ pub struct NewChannel {
 fn new_secret() -> String {
     format!("whsec_{}", random_base62(40))
 }
+
+/// Whether `user` may send alerts to `address`: to their own address always, to others
+/// once they have confirmed theirs.
+pub async fn may_email(
+    pool: &PgPool,
+    user: Option<UserId>,
+    address: &str,
+) -> Result<bool, sqlx::Error> {
+    let Some(user) = user else {
+        return Ok(false);
+    };
+    let allowed = sqlx::query_scalar!(
+        r#"SELECT (email = $2 OR email_verified_at IS NOT NULL) AS "allowed!" FROM users
+           WHERE id = $1"#,
+        user as UserId,
+        address,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(allowed.unwrap_or(false))
+}
+
+/// What an unverified user is told when adding someone else's address.
+pub const CONFIRM_FIRST: &str = "Confirm your own email address first (the link we sent you): until then, email alerts can go only to your own address.";
 
 /// Makes a channel; `None` when the workspace already has this one (same kind and
 /// target).

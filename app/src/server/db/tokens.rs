@@ -24,6 +24,8 @@ pub struct TokenCaller {
     pub scope: TokenScope,
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
+    /// The user who made the token (`None` once they are deleted).
+    pub created_by: Option<UserId>,
 }
 
 /// Stores `token` (its hash and display prefix; never the token itself).
@@ -95,11 +97,13 @@ pub async fn authenticate(
         workspace_id: WorkspaceId,
         workspace_name: String,
         last_used_at: Option<DateTime<Utc>>,
+        created_by: Option<UserId>,
     }
     let found = sqlx::query_as!(
         Found,
         r#"SELECT t.id AS token_id, t.name AS token_name, t.scope AS "scope: TokenScope",
-                  w.id AS workspace_id, w.name AS workspace_name, t.last_used_at
+                  w.id AS workspace_id, w.name AS workspace_name, t.last_used_at,
+                  t.created_by AS "created_by: UserId"
            FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
            WHERE t.token_hash = $1 AND w.suspended_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM users u
@@ -115,6 +119,7 @@ pub async fn authenticate(
         workspace_id,
         workspace_name,
         last_used_at,
+        created_by,
     }) = found
     else {
         return Ok(None);
@@ -133,5 +138,6 @@ pub async fn authenticate(
         scope,
         workspace_id,
         workspace_name,
+        created_by,
     }))
 }

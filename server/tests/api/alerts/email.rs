@@ -32,10 +32,35 @@ async fn setup() -> (StandIn, TestApp, SmtpSink, Receiver) {
 #[tokio::test]
 async fn an_email_channel_gets_its_test_and_the_alert_with_a_link_to_the_chart() {
     let (standin, app, sink, _) = setup().await;
-    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let (user, token) = app.member_with_token(TokenScope::Write).await;
     let tracker = app
         .track(&token, "https://github.com/leptos-rs/leptos")
         .await;
+    // Unconfirmed: only their own address.
+    let answer = app
+        .api_post(
+            "/api/v1/channels",
+            &token,
+            json!({ "kind": "email", "address": "alerts@example.com" }),
+        )
+        .await;
+    let refused = crate::helpers::expect_error(
+        answer,
+        reqwest::StatusCode::FORBIDDEN,
+        "Confirm your own email address first",
+    );
+    assert_eq!(refused["code"], "unverified");
+    super::channel(
+        &app,
+        &token,
+        json!({ "kind": "email", "address": user.email }),
+    )
+    .await;
+    sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1")
+        .bind(user.id.uuid())
+        .execute(&app.pool)
+        .await
+        .expect("confirmed");
     let channel = super::channel(
         &app,
         &token,

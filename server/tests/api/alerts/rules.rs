@@ -28,6 +28,16 @@ async fn rule(app: &TestApp, token: &str, tracker: &str, body: Value) -> (Status
         .await
 }
 
+/// The events once there are `count` (the rules are evaluated right after the poll is
+/// recorded, so a moment after `poll_now` returns).
+async fn events_once(app: &TestApp, count: usize) -> Vec<(String, f64)> {
+    eventually(std::time::Duration::from_secs(10), "the events", || async {
+        let found = events(app).await;
+        (found.len() == count).then_some(found)
+    })
+    .await
+}
+
 async fn events(app: &TestApp) -> Vec<(String, f64)> {
     sqlx::query_as::<_, (String, f64)>(
         "SELECT reason, value FROM alert_events ORDER BY fired_at, id",
@@ -211,7 +221,7 @@ async fn a_threshold_fires_once_after_the_poll_that_crosses_it_and_again_only_wh
     // Crossing it: one event, delivered to the webhook.
     standin.set_github_repo("leptos-rs/leptos", 20_140);
     poll_now(&app).await;
-    assert_eq!(events(&app).await.len(), 1);
+    events_once(&app, 1).await;
     eventually(
         std::time::Duration::from_secs(20),
         "the delivery",
@@ -243,14 +253,13 @@ async fn a_threshold_fires_once_after_the_poll_that_crosses_it_and_again_only_wh
     poll_now(&app).await;
     standin.set_github_repo("leptos-rs/leptos", 19_950);
     poll_now(&app).await;
-    assert_eq!(events(&app).await.len(), 1);
+    events_once(&app, 1).await;
     // Below the margin re-arms it; above again fires again.
     standin.set_github_repo("leptos-rs/leptos", 19_800);
     poll_now(&app).await;
     standin.set_github_repo("leptos-rs/leptos", 20_001);
     poll_now(&app).await;
-    let fired = events(&app).await;
-    assert_eq!(fired.len(), 2, "{fired:?}");
+    let fired = events_once(&app, 2).await;
     assert_eq!(fired[1].1, 20_001.0);
     workers.stop().await;
 
