@@ -29,7 +29,7 @@ use crate::{
     components::layout::{SiteFooter, SiteHeader},
     pages::{
         account::Account,
-        admin::Admin,
+        admin::{Admin, AdminOutbox},
         admin_user::AdminUser,
         auth::{SignIn, SignUp},
         billing::{Billing, BillingSuccess, Pricing},
@@ -138,6 +138,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                     <Route path=path!("admin/users/:id") view=AdminUser ssr=SsrMode::Async />
+                    <Route path=path!("admin/outbox") view=AdminOutbox ssr=SsrMode::Async />
                     <Route path=path!("pricing") view=Pricing ssr=SsrMode::Async />
                     <Route path=path!("billing") view=Billing ssr=SsrMode::Async />
                     <Route path=path!("billing/success") view=BillingSuccess ssr=SsrMode::Async />

@@ -37,7 +37,9 @@ impl EmailSettings {
                 let url = Url::parse(&value).map_err(|error| {
                     ConfigError::new(
                         URL_VAR,
-                        format!("must be a URL such as smtps://user:pass@smtp.example:465 ({error})"),
+                        format!(
+                            "must be a URL such as smtps://user:pass@smtp.example:465 ({error})"
+                        ),
                     )
                 })?;
                 if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {

@@ -396,7 +396,10 @@ mod tests {
         assert!(!printed.contains("smtp-s3cret"), "{printed}");
         let error = error_for(&[("UPCOUNT_SMTP_URL", "http://mailer:smtp-s3cret@smtp.example")]);
         assert!(!error.to_string().contains("smtp-s3cret"), "{error}");
-        assert_eq!(settings.email.from.to_string(), "Upcount <upcount@localhost>");
+        assert_eq!(
+            settings.email.from.to_string(),
+            "Upcount <upcount@localhost>"
+        );
         assert_eq!(self::settings(&[]).expect("valid").email.smtp_url, None);
     }
 

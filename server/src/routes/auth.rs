@@ -220,7 +220,10 @@ pub async fn sign_up(
                 tracing::error!(user.id = %user_id, error = %error, "could not queue the verification email");
             }
             // Kept through the new session id that signing in gives.
-            if let Err(error) = session.insert(FLASH, Flash::notice(check_inbox(&email))).await {
+            if let Err(error) = session
+                .insert(FLASH, Flash::notice(check_inbox(&email)))
+                .await
+            {
                 tracing::warn!(error = %error, "could not store the sign-up notice");
             }
             let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
@@ -256,12 +259,7 @@ pub async fn sign_up(
                             tracing::error!(error = %error, "could not queue the sign-up attempt email");
                         }
                     }
-                    redirect_with(
-                        &session,
-                        Flash::notice(check_inbox(&email)),
-                        CHECK_INBOX,
-                    )
-                    .await
+                    redirect_with(&session, Flash::notice(check_inbox(&email)), CHECK_INBOX).await
                 }
                 Err(error) => unexpected(&session, "sign-up", &back, error).await,
             }

@@ -72,7 +72,11 @@ pub async fn verify_email(
         return unexpected(&session, "verify", VERIFY, error).await;
     }
     tracing::info!(user.id = %redeemed.user_id, "email address confirmed");
-    let to = if auth.0.is_some() { "/dashboard" } else { VERIFY };
+    let to = if auth.0.is_some() {
+        "/dashboard"
+    } else {
+        VERIFY
+    };
     redirect_with(
         &session,
         Flash::notice("Your email address is confirmed. Thank you!"),
@@ -147,8 +151,7 @@ pub async fn forgot_password(
     let email = match Email::parse(&form.email) {
         Ok(email) => email,
         Err(message) => {
-            return redirect_with(&session, flash.with_field_error("email", message), FORGOT)
-                .await;
+            return redirect_with(&session, flash.with_field_error("email", message), FORGOT).await;
         }
     };
     if let Some(response) =
@@ -217,9 +220,8 @@ pub async fn reset_password(
         Err(error) => return unexpected(&session, "reset", &back, error).await,
     };
     let Some(redeemed) = redeemed else {
-        let flash = flash.with_error(
-            "This link has expired or was already used. Ask for a new one below.",
-        );
+        let flash =
+            flash.with_error("This link has expired or was already used. Ask for a new one below.");
         return redirect_with(&session, flash, FORGOT).await;
     };
     let user_id = redeemed.user_id;

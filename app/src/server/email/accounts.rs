@@ -23,7 +23,12 @@ pub async fn send_verification(
     let token = links::issue(&mut *tx, Purpose::Verify, user_id, email).await?;
     let link = format!("{origin}/verify-email?token={token}");
     let message = templates::verify_email(email, &link);
-    queue(&mut *tx, &message, &format!("verify_email:{user_id}:{event}")).await?;
+    queue(
+        &mut *tx,
+        &message,
+        &format!("verify_email:{user_id}:{event}"),
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -40,7 +45,12 @@ pub async fn send_password_reset(
     let token = links::issue(&mut *tx, Purpose::Reset, user_id, email).await?;
     let link = format!("{origin}/reset-password?token={token}");
     let message = templates::reset_password(email, &link);
-    queue(&mut *tx, &message, &format!("reset_password:{user_id}:{event}")).await?;
+    queue(
+        &mut *tx,
+        &message,
+        &format!("reset_password:{user_id}:{event}"),
+    )
+    .await?;
     tx.commit().await
 }
 

@@ -73,7 +73,11 @@ pub async fn issue<'e, E: PgExecutor<'e>>(
 
 /// Whether `token` is a `purpose` link that still works (unused, unexpired, its user's
 /// address unchanged), without using it: what the page behind the link shows.
-pub async fn check(pool: &PgPool, purpose: Purpose, token: &str) -> Result<Option<Redeemed>, sqlx::Error> {
+pub async fn check(
+    pool: &PgPool,
+    purpose: Purpose,
+    token: &str,
+) -> Result<Option<Redeemed>, sqlx::Error> {
     if !looks_like_token(token) {
         return Ok(None);
     }

@@ -129,7 +129,10 @@ pub enum Outcome {
         retry_at: DateTime<Utc>,
     },
     /// Given up; with `suppress`, the address refused for good and gets nothing more.
-    Failed { error: String, suppress: bool },
+    Failed {
+        error: String,
+        suppress: bool,
+    },
 }
 
 /// Takes the message `id` if it is still queued and no other job holds it (its row is

@@ -165,7 +165,11 @@ mod tests {
         assert!(!message.html.contains("<b>eve</b>"), "{}", message.html);
         assert!(message.html.contains("&lt;b&gt;eve&lt;/b&gt;@example.com"));
         assert!(message.html.contains("a=1&amp;b=&quot;2&quot;"));
-        assert!(message.text.contains("https://upcount.example/sign-in?a=1&b=\"2\""));
+        assert!(
+            message
+                .text
+                .contains("https://upcount.example/sign-in?a=1&b=\"2\"")
+        );
     }
 
     #[test]

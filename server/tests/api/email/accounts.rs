@@ -9,7 +9,9 @@ async fn sign_up_and_read_the_link(sink: &SmtpSink, browser: &Browser, email: &s
     assert_eq!(location(&response), "/dashboard");
     let html = browser.follow(response).await;
     assert!(
-        html.contains(&format!("Check your inbox: we sent a link to confirm {email}.")),
+        html.contains(&format!(
+            "Check your inbox: we sent a link to confirm {email}."
+        )),
         "{html}"
     );
     let mail = sink.wait_for(email, 1).await.remove(0);
@@ -30,33 +32,45 @@ async fn the_verification_link_works_once() {
     let link = sign_up_and_read_the_link(&sink, &browser, "vera@example.com").await;
 
     let dashboard = browser.html("/dashboard").await;
-    assert!(dashboard.contains("data-testid=\"verify-banner\""), "{dashboard}");
+    assert!(
+        dashboard.contains("data-testid=\"verify-banner\""),
+        "{dashboard}"
+    );
     assert!(dashboard.contains("Confirm your email address: we sent a link to"));
 
     // Opening the link changes nothing: it shows one button.
     let page = browser.html(&link).await;
     assert!(page.contains("Confirm my email address"), "{page}");
     assert_eq!(
-        app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL").await,
+        app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL")
+            .await,
         0
     );
     let token = token_of(&link);
     let stored: Vec<u8> = app.scalar("SELECT token_hash FROM email_tokens").await;
     assert_ne!(stored, token.as_bytes(), "only the hash is kept");
 
-    let response = browser.post_form("/verify-email", &[("token", &token)]).await;
+    let response = browser
+        .post_form("/verify-email", &[("token", &token)])
+        .await;
     let html = browser.follow(response).await;
     assert!(html.contains("Your email address is confirmed"), "{html}");
     assert!(!html.contains("data-testid=\"verify-banner\""), "{html}");
     assert_eq!(
-        app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL").await,
+        app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL")
+            .await,
         1
     );
 
     // Twice: refused, with the way to a new link.
-    let response = browser.post_form("/verify-email", &[("token", &token)]).await;
+    let response = browser
+        .post_form("/verify-email", &[("token", &token)])
+        .await;
     let html = browser.follow(response).await;
-    assert!(html.contains("This link has expired or was already used"), "{html}");
+    assert!(
+        html.contains("This link has expired or was already used"),
+        "{html}"
+    );
     assert!(html.contains("Send it again"), "{html}");
     workers.stop().await;
 }
@@ -68,7 +82,9 @@ async fn the_verification_link_expires_after_a_day_and_can_be_sent_again() {
     let browser = app.browser();
     let link = sign_up_and_read_the_link(&sink, &browser, "late@example.com").await;
     let valid_hours: f64 = app
-        .scalar("SELECT extract(epoch FROM expires_at - created_at)::float8 / 3600 FROM email_tokens")
+        .scalar(
+            "SELECT extract(epoch FROM expires_at - created_at)::float8 / 3600 FROM email_tokens",
+        )
         .await;
     assert!((23.9..=24.1).contains(&valid_hours), "{valid_hours}");
     sqlx::query("UPDATE email_tokens SET expires_at = now() - interval '1 second'")
@@ -79,9 +95,13 @@ async fn the_verification_link_expires_after_a_day_and_can_be_sent_again() {
         .post_form("/verify-email", &[("token", &token_of(&link))])
         .await;
     let html = browser.follow(response).await;
-    assert!(html.contains("This link has expired or was already used"), "{html}");
+    assert!(
+        html.contains("This link has expired or was already used"),
+        "{html}"
+    );
     assert_eq!(
-        app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL").await,
+        app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL")
+            .await,
         0
     );
 
@@ -94,7 +114,12 @@ async fn the_verification_link_expires_after_a_day_and_can_be_sent_again() {
     let response = browser
         .post_form("/verify-email", &[("token", &token_of(&fresh))])
         .await;
-    assert!(browser.follow(response).await.contains("Your email address is confirmed"));
+    assert!(
+        browser
+            .follow(response)
+            .await
+            .contains("Your email address is confirmed")
+    );
     workers.stop().await;
 }
 
@@ -116,10 +141,22 @@ async fn a_taken_email_gets_a_note_and_the_page_says_the_same() {
     );
     let mail = sink.wait_for(&owner.email, 1).await.remove(0);
     assert_eq!(mail.subject(), "Someone tried to sign up with your address");
-    assert!(mail.text().contains("If it was you, sign in"), "{}", mail.text());
-    assert!(mail.links().iter().any(|link| link.ends_with("/forgot-password")));
+    assert!(
+        mail.text().contains("If it was you, sign in"),
+        "{}",
+        mail.text()
+    );
+    assert!(
+        mail.links()
+            .iter()
+            .any(|link| link.ends_with("/forgot-password"))
+    );
     assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
-    assert_eq!(browser.get("/dashboard").await.status(), 303, "not signed in");
+    assert_eq!(
+        browser.get("/dashboard").await.status(),
+        303,
+        "not signed in"
+    );
 
     // Trying again within the hour sends nothing more.
     browser.sign_up(&owner.email, "another wrong guess").await;
@@ -136,10 +173,17 @@ async fn forgot_password_answers_the_same_and_the_link_works_once_signing_out_th
     let elsewhere = app.signed_in(&owner).await;
 
     let browser = app.browser();
-    assert!(browser.html("/sign-in").await.contains("href=\"/forgot-password\""));
+    assert!(
+        browser
+            .html("/sign-in")
+            .await
+            .contains("href=\"/forgot-password\"")
+    );
     let mut answers = Vec::new();
     for email in ["nobody@example.com", owner.email.as_str()] {
-        let response = browser.post_form("/forgot-password", &[("email", email)]).await;
+        let response = browser
+            .post_form("/forgot-password", &[("email", email)])
+            .await;
         assert_eq!(location(&response), "/check-inbox");
         answers.push(browser.follow(response).await);
     }
@@ -151,7 +195,11 @@ async fn forgot_password_answers_the_same_and_the_link_works_once_signing_out_th
         let end = html.find("</main>").expect("its end");
         html[start..end].to_string()
     };
-    assert_eq!(main(&answers[0]), main(&answers[1]), "the same page either way");
+    assert_eq!(
+        main(&answers[0]),
+        main(&answers[1]),
+        "the same page either way"
+    );
 
     let mail = sink.wait_for(&owner.email, 1).await.remove(0);
     assert_eq!(mail.subject(), "Reset your Upcount password");
@@ -166,32 +214,64 @@ async fn forgot_password_answers_the_same_and_the_link_works_once_signing_out_th
     assert!(page.contains("Choose a new password"), "{page}");
     let token = token_of(&link);
     let short = browser
-        .post_form("/reset-password", &[("token", &token), ("password", "short")])
+        .post_form(
+            "/reset-password",
+            &[("token", &token), ("password", "short")],
+        )
         .await;
-    assert!(browser.follow(short).await.contains("Use at least 10 characters."));
+    assert!(
+        browser
+            .follow(short)
+            .await
+            .contains("Use at least 10 characters.")
+    );
 
     let response = browser
-        .post_form("/reset-password", &[("token", &token), ("password", "a brand new passphrase")])
+        .post_form(
+            "/reset-password",
+            &[("token", &token), ("password", "a brand new passphrase")],
+        )
         .await;
     assert_eq!(location(&response), "/dashboard");
     let html = browser.follow(response).await;
-    assert!(html.contains("Your password was changed and you are signed in."), "{html}");
-    assert_eq!(elsewhere.get("/dashboard").await.status(), 303, "the other session ended");
-    assert_eq!(app.count("SELECT count(*) FROM sessions WHERE user_id IS NOT NULL").await, 1);
+    assert!(
+        html.contains("Your password was changed and you are signed in."),
+        "{html}"
+    );
+    assert_eq!(
+        elsewhere.get("/dashboard").await.status(),
+        303,
+        "the other session ended"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM sessions WHERE user_id IS NOT NULL")
+            .await,
+        1
+    );
 
     // The new password works, the old one not; the link works once.
     let fresh = app.browser();
-    let refused = fresh.submit_sign_in(&owner.email, &owner.password, None).await;
+    let refused = fresh
+        .submit_sign_in(&owner.email, &owner.password, None)
+        .await;
     assert_ne!(location(&refused), "/dashboard");
     let signed = fresh
         .submit_sign_in(&owner.email, "a brand new passphrase", Some("/dashboard"))
         .await;
     assert_eq!(location(&signed), "/dashboard");
     let again = browser
-        .post_form("/reset-password", &[("token", &token), ("password", "yet another passphrase")])
+        .post_form(
+            "/reset-password",
+            &[("token", &token), ("password", "yet another passphrase")],
+        )
         .await;
     assert_eq!(location(&again), "/forgot-password");
-    assert!(browser.follow(again).await.contains("This link has expired or was already used"));
+    assert!(
+        browser
+            .follow(again)
+            .await
+            .contains("This link has expired or was already used")
+    );
     workers.stop().await;
 }
 
@@ -212,7 +292,10 @@ async fn a_reset_link_expires_after_an_hour() {
     let response = browser
         .post_form(
             "/reset-password",
-            &[("token", &token_of(&link)), ("password", "a brand new passphrase")],
+            &[
+                ("token", &token_of(&link)),
+                ("password", "a brand new passphrase"),
+            ],
         )
         .await;
     assert_eq!(location(&response), "/forgot-password");
@@ -220,7 +303,11 @@ async fn a_reset_link_expires_after_an_hour() {
     let signed = fresh
         .submit_sign_in(&owner.email, &owner.password, Some("/dashboard"))
         .await;
-    assert_eq!(location(&signed), "/dashboard", "the old password still works");
+    assert_eq!(
+        location(&signed),
+        "/dashboard",
+        "the old password still works"
+    );
     workers.stop().await;
 }
 

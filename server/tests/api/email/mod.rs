@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use app::{
-    domain::EmailKind,
-    server::email::{self, Message},
-};
+use app::server::email::{self, Message};
 
 use crate::helpers::{SmtpSink, TestApp, spawn_app_with_env};
 
@@ -19,7 +16,10 @@ async fn spawn_app_with_sink() -> (SmtpSink, TestApp) {
     let sink = SmtpSink::start().await;
     let app = spawn_app_with_env(vec![
         ("UPCOUNT_SMTP_URL", sink.url()),
-        ("UPCOUNT_EMAIL_FROM", "Upcount Tests <upcount@example.com>".into()),
+        (
+            "UPCOUNT_EMAIL_FROM",
+            "Upcount Tests <upcount@example.com>".into(),
+        ),
     ])
     .await;
     (sink, app)
@@ -46,9 +46,4 @@ async fn wait_for_state(app: &TestApp, to: &str, state: &str) {
         },
     )
     .await;
-}
-
-#[allow(dead_code)]
-fn kind_key(kind: EmailKind) -> &'static str {
-    kind.key()
 }

@@ -47,7 +47,9 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the SMTP sink");
         let address = listener.local_addr().expect("the sink's address");
         let state = Arc::new(Mutex::new(State::default()));
         tokio::spawn({
@@ -95,11 +97,6 @@ impl SmtpSink {
             .filter(|message| message.to.contains(&recipient))
             .cloned()
             .collect()
-    }
-
-    /// Every message accepted.
-    pub fn messages(&self) -> Vec<Delivered> {
-        self.lock().delivered.clone()
     }
 
     /// Waits (up to 15 s) until `count` messages were accepted for `recipient`.
@@ -187,11 +184,15 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                     raw.push_str(data.strip_prefix('.').unwrap_or(data));
                     raw.push('\n');
                 }
-                state.lock().expect("the sink's state").delivered.push(Delivered {
-                    from: from.clone(),
-                    to: std::mem::take(&mut to),
-                    raw,
-                });
+                state
+                    .lock()
+                    .expect("the sink's state")
+                    .delivered
+                    .push(Delivered {
+                        from: from.clone(),
+                        to: std::mem::take(&mut to),
+                        raw,
+                    });
                 "250 OK queued\r\n".to_string()
             }
         } else if upper.starts_with("QUIT") {
