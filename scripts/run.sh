@@ -75,4 +75,10 @@ say ""
 say "Upcount is starting on $public_url (Ctrl-C stops it)"
 say "Sign in at $public_url/sign-in as $admin_email with the password $admin_password"
 say "(saved in .data/admin-credentials)"
+if [ -n "${UPCOUNT_SMTP_URL:-}" ]; then
+  # Never the password: user:***@host.
+  say "Email goes to $(printf '%s' "$UPCOUNT_SMTP_URL" | sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#')"
+else
+  say "Email is not sent (no UPCOUNT_SMTP_URL): it goes to the log and the admin console's outbox at $public_url/admin/outbox"
+fi
 exec "$upcount" serve

@@ -29,7 +29,7 @@ use crate::{
     components::layout::{SiteFooter, SiteHeader},
     pages::{
         account::Account,
-        admin::Admin,
+        admin::{Admin, AdminOutbox},
         admin_user::AdminUser,
         alerts::Alerts,
         auth::{SignIn, SignUp},
@@ -140,6 +140,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                     <Route path=path!("alerts") view=Alerts ssr=SsrMode::Async />
                     <Route path=path!("admin/users/:id") view=AdminUser ssr=SsrMode::Async />
+                    <Route path=path!("admin/outbox") view=AdminOutbox ssr=SsrMode::Async />
                     <Route path=path!("pricing") view=Pricing ssr=SsrMode::Async />
                     <Route path=path!("billing") view=Billing ssr=SsrMode::Async />
                     <Route path=path!("billing/success") view=BillingSuccess ssr=SsrMode::Async />

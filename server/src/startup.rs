@@ -204,6 +204,7 @@ pub fn web_config(settings: &Settings, address: SocketAddr) -> WebConfig {
         sign_in_per_ip,
         trusted_proxies: settings.auth.trusted_proxies.clone(),
         metrics_credentials: settings.metrics_credentials.clone(),
+        email_delivery: settings.email.display_target(),
     }
 }
 

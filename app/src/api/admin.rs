@@ -108,3 +108,27 @@ pub async fn admin_user(id: String) -> Result<Option<ConsoleUserPage>, ServerFnE
             ServerFnError::new("Could not load this user. Please try again.")
         })
 }
+
+/// The outbox: the latest messages (sent, logged, queued or failed) with their text, and
+/// the addresses that refused mail for good.
+#[server(endpoint = "admin/outbox")]
+pub async fn admin_outbox() -> Result<crate::domain::outbox::Outbox, ServerFnError> {
+    use crate::server::{email, state::AppState};
+    require_admin().await?;
+    let app = expect_context::<AppState>();
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not read the outbox");
+        ServerFnError::new("Could not load the outbox. Please try again.")
+    };
+    Ok(crate::domain::outbox::Outbox {
+        delivery: match &app.web.email_delivery {
+            Some(target) => format!("Sent through {target}."),
+            None => {
+                "No UPCOUNT_SMTP_URL: messages are written to the log and listed here, not sent."
+                    .to_string()
+            }
+        },
+        messages: email::recent(&app.pool, 200).await.map_err(failed)?,
+        suppressed: email::suppressed(&app.pool).await.map_err(failed)?,
+    })
+}

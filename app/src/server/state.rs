@@ -42,4 +42,7 @@ pub struct WebConfig {
     pub metrics_credentials: Option<(String, String)>,
     /// `UPCOUNT_REQUEST_TIMEOUT_SECS`: how long a request may take to produce its answer.
     pub request_timeout: std::time::Duration,
+    /// Where email goes, for the admin console's outbox: the SMTP server without its
+    /// password (`UPCOUNT_SMTP_URL`), or `None`: the log and the outbox only.
+    pub email_delivery: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! The admin console (administrators only): the service at a glance, users and their
-//! workspaces, sources and their schedules, jobs, Stripe events and the audit log. Every
+//! workspaces, sources and their schedules, jobs, Stripe events and the audit log; the
+//! email outbox on a page of its own. Every
 //! button posts a form to `/admin/…`, which acts, audits and comes back here.
 
 use leptos::prelude::*;
@@ -20,12 +21,14 @@ mod actions;
 mod events;
 mod history;
 mod jobs;
+mod outbox;
 mod overview;
 mod sources;
 mod table;
 mod users;
 
 pub(super) use actions::{PlanForm, UserActions, action_button};
+pub use outbox::AdminOutbox;
 pub(super) use table::{AdminTable, AuditTable};
 
 #[component]
@@ -56,6 +59,7 @@ fn ConsolePage(
     view! {
         <section class="admin" aria-labelledby="admin-title">
             <h1 id="admin-title">"Admin console"</h1>
+            <p><a href="/admin/outbox">"Outbox: the email Upcount sent"</a></p>
             <overview::LiveOverview live />
             <Loaded
                 resource=console

@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use app::{
-    domain::EmailKind,
-    server::email::{self, Message},
-};
+use app::server::email::{self, Message};
 
 use crate::helpers::{SmtpSink, TestApp, spawn_app_with_env};
 
@@ -49,9 +46,4 @@ async fn wait_for_state(app: &TestApp, to: &str, state: &str) {
         },
     )
     .await;
-}
-
-#[allow(dead_code)]
-fn kind_key(kind: EmailKind) -> &'static str {
-    kind.key()
 }

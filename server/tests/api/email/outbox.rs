@@ -121,6 +121,19 @@ async fn a_permanent_refusal_suppresses_the_address() {
         .await;
     assert!(error.contains("suppressed"), "{error}");
     assert_eq!(sink.attempts_for("gone@example.com"), 1);
+
+    // The console's outbox shows the address and both messages.
+    let admin = app.create_user(app::domain::Role::Admin).await;
+    let html = app.signed_in(&admin).await.html("/admin/outbox").await;
+    let suppressed = section(&html, "data-testid=\"outbox-suppressed\"");
+    assert!(suppressed.contains("gone@example.com"), "{suppressed}");
+    assert!(suppressed.contains("550"), "{suppressed}");
+    let messages = section(&html, "data-testid=\"outbox-messages\"");
+    assert_eq!(messages.matches("<td>failed</td>").count(), 2, "{messages}");
+    assert!(
+        html.contains(&format!("Sent through smtp://{}", sink.address)),
+        "{html}"
+    );
     workers.stop().await;
 }
 
@@ -137,5 +150,36 @@ async fn without_smtp_a_message_is_logged() {
             .await,
         1
     );
+
+    // The console's outbox lists it with its text; members may not see it.
+    let admin = app.create_user(app::domain::Role::Admin).await;
+    let html = app.signed_in(&admin).await.html("/admin/outbox").await;
+    let messages = section(&html, "data-testid=\"outbox-messages\"");
+    assert!(messages.contains("dev@example.com"), "{messages}");
+    assert!(messages.contains("<td>logged</td>"), "{messages}");
+    assert!(messages.contains("verify_email"), "{messages}");
+    assert!(
+        messages.contains("Please confirm that dev@example.com is your email address"),
+        "{messages}"
+    );
+    assert!(html.contains("written to the log"), "{html}");
+    let member = app.create_user(app::domain::Role::Member).await;
+    let response = app.signed_in(&member).await.get("/admin/outbox").await;
+    assert_eq!(response.status(), 403);
+    let response = app
+        .signed_in(&member)
+        .await
+        .press("/api/admin/outbox")
+        .await;
+    assert_eq!(response.status(), 403);
     workers.stop().await;
+}
+
+/// The table of `html` marked by `marker`, up to its end.
+fn section(html: &str, marker: &str) -> String {
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let end = start + html[start..].find("</table>").expect("the table's end");
+    html[start..end].to_string()
 }

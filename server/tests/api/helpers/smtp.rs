@@ -99,11 +99,6 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Every message accepted.
-    pub fn messages(&self) -> Vec<Delivered> {
-        self.lock().delivered.clone()
-    }
-
     /// Waits (up to 15 s) until `count` messages were accepted for `recipient`.
     pub async fn wait_for(&self, recipient: &str, count: usize) -> Vec<Delivered> {
         eventually(
