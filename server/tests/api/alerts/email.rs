@@ -108,7 +108,7 @@ async fn an_email_channel_gets_its_test_and_the_alert_with_a_link_to_the_chart()
         .await
         .expect("the outbox");
     assert_eq!(alerts, 2, "the test and the alert");
-    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(sink.messages_to("alerts@example.com").len(), 2);
 }
 
 #[tokio::test]
