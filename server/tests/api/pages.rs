@@ -109,7 +109,10 @@ async fn signed_in_pages_hand_each_resource_to_the_browser_once() {
         ("/account".to_string(), 1 + 2),
         ("/billing".to_string(), 1 + 2),
         ("/billing/success".to_string(), 1 + 1),
-        (format!("/trackers/{tracker}"), 1 + 1),
+        // The tracker and the flash (its "Poll now" button's answer).
+        (format!("/trackers/{tracker}"), 1 + 2),
+        // The channels and events, and the flash.
+        ("/alerts".to_string(), 1 + 2),
         (format!("/compare?ids={tracker}"), 1 + 1),
         ("/admin".to_string(), 1 + 3),
         (format!("/admin/users/{}", admin.id), 1 + 2),
