@@ -90,7 +90,9 @@ test.describe('a tracker with a month of history', () => {
     const chart = await drawnChart(page);
     await expect(chart).toHaveAttribute('data-bucket', '7200');
 
-    // The tooltip: exact value, and the time in the viewer's zone (Tokyo, GMT+9).
+    // The tooltip: exact value, and the time in the viewer's zone (Tokyo, GMT+9). The
+    // mouse works in the viewport: the chart is brought into it first.
+    await chart.scrollIntoViewIfNeeded();
     const box = (await chart.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
     const tooltip = chart.getByText(/GMT\+9/);

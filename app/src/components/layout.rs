@@ -56,12 +56,13 @@ pub fn SiteHeader() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 viewer.await.ok().flatten().filter(|viewer| !viewer.email_verified && viewer.viewed_by.is_none()).map(|viewer| view! {
-                    <div class="verify-banner" role="status" data-testid="verify-banner">
+                    // A landmark, not a live status: it is there on every page until confirmed.
+                    <aside class="verify-banner" aria-label="Confirm your email address" data-testid="verify-banner">
                         "Confirm your email address: we sent a link to " <strong>{viewer.email.clone()}</strong> ". "
                         <form method="post" action="/verify-email/resend" class="inline-form">
                             <button type="submit" class="button-secondary">"Send it again"</button>
                         </form>
-                    </div>
+                    </aside>
                 })
             })}
         </Suspense>
