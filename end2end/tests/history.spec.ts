@@ -17,8 +17,13 @@ async function expectHistory(page: Page, from: string): Promise<void> {
   // The wasm compiles afresh after each reload: slow on a loaded two-core machine.
   await expect(chart).toHaveAttribute('data-drawn', 'true', { timeout: 30_000 });
   await expect(chart.locator('canvas')).toBeVisible();
-  const upstream = Number(await chart.getAttribute('data-upstream-points'));
-  expect(upstream).toBeGreaterThanOrEqual(25);
+  // Drawn again with the history once it is loaded (the page fetches itself once more).
+  await expect
+    .poll(async () => Number(await page.locator('.tracker-chart').getAttribute('data-upstream-points')), {
+      timeout: 30_000,
+    })
+    .toBeGreaterThanOrEqual(25);
+  await expect(chart).toHaveAttribute('data-drawn', 'true', { timeout: 30_000 });
   await page.getByText('Chart data as a table').click();
   const table = page.locator('.data-table table');
   await expect(table.getByRole('columnheader', { name: 'Origin' })).toBeVisible();
