@@ -55,6 +55,7 @@ macro_rules! periodic_job {
 
 pub mod backfill;
 pub mod billing;
+pub mod check_silence;
 pub mod clean_up_sessions;
 pub mod deliver_alert;
 pub mod email;
@@ -79,6 +80,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 pub use backfill::BackfillSource;
 pub use billing::{BillingContext, BillingSweep, ProcessStripeEvent, enqueue_stripe_event};
+pub use check_silence::CheckSilence;
 pub use clean_up_sessions::CleanUpSessions;
 pub use deliver_alert::DeliverAlert;
 pub use email::{EmailContext, SendEmail};
@@ -90,7 +92,7 @@ pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 10] {
+pub fn registry() -> [Registration; 11] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
@@ -99,6 +101,7 @@ pub fn registry() -> [Registration; 10] {
         Registration::on_demand::<PollSources>(),
         Registration::on_demand::<BackfillSource>(),
         Registration::on_demand::<DeliverAlert>(),
+        Registration::periodic::<CheckSilence>(),
         Registration::on_demand::<ProcessStripeEvent>(),
         Registration::periodic::<BillingSweep>(),
         Registration::on_demand::<SendEmail>(),

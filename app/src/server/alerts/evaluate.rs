@@ -6,21 +6,14 @@
 //! several workspaces evaluates each workspace's rules from the same poll. A rule is
 //! evaluated once per sample: a poll evaluated twice (a retried job) fires once.
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgPool;
 
+pub use super::updates::Evaluated;
+use super::updates::{Guard, RuleRef, Updates};
 use crate::domain::{
     AlertRuleId, SourceId, TrackerId, WorkspaceId,
     alerts::{Observation, RuleSpec, RuleState},
 };
-
-/// What one evaluation did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Evaluated {
-    pub rules: usize,
-    pub fired: usize,
-}
 
 /// Evaluates the rules of the metrics of `sources` on their newest samples.
 pub async fn after_polls(pool: &PgPool, sources: &[SourceId]) -> Result<Evaluated, sqlx::Error> {
@@ -81,92 +74,13 @@ pub async fn after_polls(pool: &PgPool, sources: &[SourceId]) -> Result<Evaluate
             window_low: row.low,
         };
         let evaluation = spec.evaluate(&state, &observation);
-        updates.rules.push(row.id.uuid());
-        updates
-            .states
-            .push(serde_json::to_value(&evaluation.state).unwrap_or(Value::Null));
-        updates.samples.push(row.t);
-        if let Some(firing) = evaluation.fired {
-            updates.fired_rules.push(row.id.uuid());
-            updates.workspaces.push(row.workspace_id.uuid());
-            updates.trackers.push(row.tracker_id.uuid());
-            updates.metrics.push(row.metric.clone());
-            updates.conditions.push(firing.condition.key().to_string());
-            updates.values.push(firing.value);
-            updates.previous.push(firing.previous);
-            updates.reasons.push(firing.reason);
-            updates.fired_at.push(firing.at);
-        }
+        let rule = RuleRef {
+            id: row.id,
+            workspace_id: row.workspace_id,
+            tracker_id: row.tracker_id,
+            metric: &row.metric,
+        };
+        updates.push(rule, Guard::NewerSample(row.t), evaluation);
     }
     updates.write(pool).await
-}
-
-/// The rules' new states, and the events that fired, as columns for one statement.
-#[derive(Default)]
-struct Updates {
-    rules: Vec<uuid::Uuid>,
-    states: Vec<Value>,
-    samples: Vec<DateTime<Utc>>,
-    fired_rules: Vec<uuid::Uuid>,
-    workspaces: Vec<uuid::Uuid>,
-    trackers: Vec<uuid::Uuid>,
-    metrics: Vec<String>,
-    conditions: Vec<String>,
-    values: Vec<Option<f64>>,
-    previous: Vec<Option<f64>>,
-    reasons: Vec<String>,
-    fired_at: Vec<DateTime<Utc>>,
-}
-
-impl Updates {
-    /// One statement: the states (only of rules not evaluated on a newer sample
-    /// meanwhile), the events of those, and one delivery per event and channel.
-    async fn write(self, pool: &PgPool) -> Result<Evaluated, sqlx::Error> {
-        if self.rules.is_empty() {
-            return Ok(Evaluated::default());
-        }
-        let rules = self.rules.len();
-        let fired = sqlx::query_scalar!(
-            r#"WITH updated AS (
-                   UPDATE alert_rules r SET state = u.state, last_sample_at = u.t
-                   FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS u(id, state, t)
-                   WHERE r.id = u.id AND (r.last_sample_at IS NULL OR r.last_sample_at < u.t)
-                   RETURNING r.id),
-               events AS (
-                   INSERT INTO alert_events (rule_id, workspace_id, tracker_id, metric, condition,
-                                             value, previous, reason, fired_at)
-                   SELECT f.rule_id, f.workspace_id, f.tracker_id, f.metric, f.condition,
-                          f.value, f.previous, f.reason, f.fired_at
-                   FROM unnest($4::uuid[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
-                               $9::float8[], $10::float8[], $11::text[], $12::timestamptz[])
-                        AS f(rule_id, workspace_id, tracker_id, metric, condition, value,
-                             previous, reason, fired_at)
-                   WHERE f.rule_id IN (SELECT id FROM updated)
-                   RETURNING id, rule_id),
-               deliveries AS (
-                   INSERT INTO alert_deliveries (event_id, channel_id)
-                   SELECT e.id, rc.channel_id FROM events e
-                   JOIN alert_rule_channels rc ON rc.rule_id = e.rule_id
-                   RETURNING 1)
-               SELECT count(*) AS "count!" FROM events"#,
-            &self.rules,
-            &self.states,
-            &self.samples,
-            &self.fired_rules,
-            &self.workspaces,
-            &self.trackers,
-            &self.metrics,
-            &self.conditions,
-            &self.values as &[Option<f64>],
-            &self.previous as &[Option<f64>],
-            &self.reasons,
-            &self.fired_at,
-        )
-        .fetch_one(pool)
-        .await?;
-        Ok(Evaluated {
-            rules,
-            fired: usize::try_from(fired).unwrap_or(0),
-        })
-    }
 }

@@ -7,3 +7,5 @@ pub mod deliveries;
 pub mod evaluate;
 pub mod events;
 pub mod rules;
+pub mod silence;
+mod updates;

@@ -7,6 +7,7 @@ mod email;
 mod page;
 pub mod receiver;
 mod rules;
+mod silence;
 
 use app::domain::TokenScope;
 use serde_json::{Value, json};
