@@ -1,5 +1,7 @@
 //! `make bench` (tracking engine): 100,000 due Hacker News sources polled by the real
-//! workers against a loopback stand-in, and the sample writer against plain `COPY`.
+//! workers against a loopback stand-in, without and with three alert rules per source
+//! (evaluated after each poll, in the same worker), and the sample writer against plain
+//! `COPY`.
 //! Prints a Markdown section and writes it into docs/benchmarks.md.
 //!
 //! Needs a PostgreSQL server (`UPCOUNT_TEST_DATABASE_URL`, a maintenance database URL);
@@ -22,6 +24,7 @@ mod common;
 use common::{ScratchDatabase, machine, median, runs, write_section};
 
 const SOURCES: i64 = 100_000;
+const RULES_PER_SOURCE: i64 = 3;
 const RUNS: usize = 3;
 const WRITE_SAMPLES: usize = 200_000;
 const WRITE_CHUNK: usize = 400;
@@ -72,8 +75,55 @@ async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One polling run: every source due now; returns the seconds until all are polled.
-async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> {
+/// Three rules on every source, as customers write them: a threshold on `score` (about
+/// one in a hundred above it), a 20% change over 24 hours of `score`, an all-time high of
+/// `comments` (which reads the daily rollups). Made paused: [`set_rules`] switches them.
+async fn add_rules(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO alert_rules (workspace_id, tracker_id, metric_id, condition, spec,
+                                  start_secs, extremes_secs, paused)
+         SELECT t.workspace_id, t.id, m.id, r.condition, r.spec::jsonb, r.start_secs,
+                r.extremes_secs, true
+         FROM trackers t
+         JOIN source_metrics m ON m.source_id = t.source_id
+         JOIN (VALUES
+             ('score', 'above', '{\"metric\": \"score\", \"condition\": \"above\", \"value\": 990}', NULL::integer, NULL::integer),
+             ('score', 'change', '{\"metric\": \"score\", \"condition\": \"change\", \"percent\": 20, \"window\": \"24h\", \"direction\": \"either\"}', 86400, NULL),
+             ('comments', 'new_high', '{\"metric\": \"comments\", \"condition\": \"new_high\"}', NULL, 0)
+         ) AS r(metric, condition, spec, start_secs, extremes_secs) ON r.metric = m.name",
+    )
+    .execute(pool)
+    .await?;
+    let rules: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_rules")
+        .fetch_one(pool)
+        .await?;
+    anyhow::ensure!(
+        rules == SOURCES * RULES_PER_SOURCE,
+        "expected {} rules, made {rules}",
+        SOURCES * RULES_PER_SOURCE
+    );
+    Ok(())
+}
+
+/// Pauses every rule (`on` false) or resumes them, from a clean state.
+async fn set_rules(pool: &PgPool, on: bool) -> anyhow::Result<()> {
+    sqlx::query("UPDATE alert_rules SET paused = NOT $1, state = '{}', last_sample_at = NULL")
+        .bind(on)
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM alert_events")
+        .execute(pool)
+        .await?;
+    sqlx::raw_sql("VACUUM ANALYZE alert_rules")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// One polling run: every source due now; returns the seconds until all are polled. With
+/// `rules`, checks that every rule was evaluated on the run's samples.
+async fn polling_run(pool: &PgPool, settings: &Settings, rules: bool) -> anyhow::Result<f64> {
+    set_rules(pool, rules).await?;
     sqlx::query("TRUNCATE samples, samples_hourly, samples_3h, samples_daily")
         .execute(pool)
         .await?;
@@ -116,6 +166,15 @@ async fn polling_run(pool: &PgPool, settings: &Settings) -> anyhow::Result<f64> 
         samples == SOURCES * 2,
         "expected {} samples, found {samples}",
         SOURCES * 2
+    );
+    let evaluated: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM alert_rules WHERE last_sample_at IS NOT NULL")
+            .fetch_one(pool)
+            .await?;
+    let expected = if rules { SOURCES * RULES_PER_SOURCE } else { 0 };
+    anyhow::ensure!(
+        evaluated == expected,
+        "expected {expected} rules evaluated, found {evaluated}"
     );
     Ok(elapsed)
 }
@@ -193,13 +252,23 @@ async fn main() -> anyhow::Result<()> {
     let pool = db::pool(&settings.database);
     db::migrate(&pool).await?;
     prepare(&pool).await?;
+    add_rules(&pool).await?;
+    // Statistics, as autovacuum keeps them on a live database.
+    sqlx::raw_sql("VACUUM ANALYZE").execute(&pool).await?;
 
-    let mut polling = Vec::new();
+    // Without and with rules in turn, so both see the same machine.
+    let (mut polling, mut with_rules) = (Vec::new(), Vec::new());
     for run in 1..=RUNS {
-        let seconds = polling_run(&pool, &settings).await?;
+        let seconds = polling_run(&pool, &settings, false).await?;
         eprintln!("polling run {run}: {SOURCES} sources in {seconds:.1} s");
         polling.push(seconds);
+        let seconds = polling_run(&pool, &settings, true).await?;
+        eprintln!("polling run {run} with rules: {SOURCES} sources in {seconds:.1} s");
+        with_rules.push(seconds);
     }
+    let fired: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events")
+        .fetch_one(&pool)
+        .await?;
     let metric_ids: Vec<app::domain::MetricId> =
         sqlx::query_scalar("SELECT id FROM source_metrics ORDER BY id LIMIT 2000")
             .fetch_all(&pool)
@@ -219,6 +288,7 @@ async fn main() -> anyhow::Result<()> {
     database.drop().await?;
 
     let poll_secs = median(polling.clone());
+    let rules_secs = median(with_rules.clone());
     let writer_secs = median(writer.clone());
     let copy_secs = median(copy.clone());
     let list = |values: &[f64]| runs(values, 2);
@@ -233,6 +303,14 @@ async fn main() -> anyhow::Result<()> {
          | all {SOURCES} sources polled | {poll_secs:.1} s | {runs} s |\n\
          | polls per second | {polls:.0} | |\n\
          | samples written per second | {samples:.0} | |\n\n\
+         **Alert rules.** The same polling with {RULES_PER_SOURCE} rules on every source \
+         ({rules} rules: `score` above 990, `score` changing 20% over 24 h, an all-time high \
+         of `comments`), evaluated after each job's samples are written with one read and one \
+         write per job; the runs alternate with the runs above. The last run fired {fired} \
+         events.\n\n\
+         | | median | runs |\n|---|---|---|\n\
+         | all {SOURCES} sources polled, with rules | {rules_secs:.1} s | {rules_runs} s |\n\
+         | added by evaluating the rules | {overhead:+.1}% | |\n\n\
          **Write path alone.** {WRITE_SAMPLES} samples for 2,000 metrics: the engine's writer \
          (`store::write_samples`, chunks of {WRITE_CHUNK}: samples, hourly, 3-hourly and daily rollups and \
          latest values in one statement per chunk) against one plain `COPY` of the same rows \
@@ -244,6 +322,9 @@ async fn main() -> anyhow::Result<()> {
         date = Utc::now().format("%Y-%m-%d"),
         machine = machine(),
         runs = list(&polling),
+        rules = SOURCES * RULES_PER_SOURCE,
+        rules_runs = list(&with_rules),
+        overhead = (rules_secs / poll_secs - 1.0) * 100.0,
         polls = SOURCES as f64 / poll_secs,
         samples = (SOURCES * 2) as f64 / poll_secs,
         writer_runs = list(&writer),

@@ -55,7 +55,10 @@ impl DatabaseSettings {
             ));
         }
         let connect_options = PgConnectOptions::from_str(&url)
-            .map_err(|_| ConfigError::new(VAR, "is not a valid PostgreSQL connection URL"))?;
+            .map_err(|_| ConfigError::new(VAR, "is not a valid PostgreSQL connection URL"))?
+            // Every query here is short; PostgreSQL's JIT compiles a plan it misjudges as
+            // costly for most of a second (measured: 850 ms around a 0.3 ms query).
+            .options([("jit", "off")]);
         Ok(DatabaseSettings {
             connect_options,
             // Each job queue's worker listens on a connection of its own (seven of

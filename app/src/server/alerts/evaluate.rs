@@ -10,10 +10,7 @@ use sqlx::PgPool;
 
 pub use super::updates::Evaluated;
 use super::updates::{Guard, RuleRef, Updates};
-use crate::domain::{
-    AlertRuleId, SourceId, TrackerId, WorkspaceId,
-    alerts::{Observation, RuleSpec, RuleState},
-};
+use crate::domain::{AlertRuleId, SourceId, TrackerId, WorkspaceId, alerts::Observation};
 
 /// Evaluates the rules of the metrics of `sources` on their newest samples.
 pub async fn after_polls(pool: &PgPool, sources: &[SourceId]) -> Result<Evaluated, sqlx::Error> {
@@ -60,11 +57,10 @@ pub async fn after_polls(pool: &PgPool, sources: &[SourceId]) -> Result<Evaluate
 
     let mut updates = Updates::default();
     for row in rows {
-        let Ok(spec) = RuleSpec::from_json(&row.spec) else {
-            tracing::warn!(rule = %row.id, "a stored rule no longer parses; skipped");
+        let rule = RuleRef::new(row.id, row.workspace_id, row.tracker_id, &row.metric);
+        let Some((spec, state)) = rule.read(&row.spec, &row.state) else {
             continue;
         };
-        let state: RuleState = serde_json::from_value(row.state).unwrap_or_default();
         let observation = Observation {
             at: row.t,
             value: row.value,
@@ -74,12 +70,6 @@ pub async fn after_polls(pool: &PgPool, sources: &[SourceId]) -> Result<Evaluate
             window_low: row.low,
         };
         let evaluation = spec.evaluate(&state, &observation);
-        let rule = RuleRef {
-            id: row.id,
-            workspace_id: row.workspace_id,
-            tracker_id: row.tracker_id,
-            metric: &row.metric,
-        };
         updates.push(rule, Guard::NewerSample(row.t), evaluation);
     }
     updates.write(pool).await

@@ -10,10 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::updates::{Evaluated, Guard, RuleRef, Updates};
-use crate::domain::{
-    AlertRuleId, TrackerId, WorkspaceId,
-    alerts::{RuleSpec, RuleState},
-};
+use crate::domain::{AlertRuleId, TrackerId, WorkspaceId};
 
 /// Judges every active `no_data` and `gone` rule as of `now`.
 pub async fn check(pool: &PgPool, now: DateTime<Utc>) -> Result<Evaluated, sqlx::Error> {
@@ -35,22 +32,15 @@ pub async fn check(pool: &PgPool, now: DateTime<Utc>) -> Result<Evaluated, sqlx:
 
     let mut updates = Updates::default();
     for row in rows {
-        let Ok(spec) = RuleSpec::from_json(&row.spec) else {
-            tracing::warn!(rule = %row.id, "a stored rule no longer parses; skipped");
+        let rule = RuleRef::new(row.id, row.workspace_id, row.tracker_id, &row.metric);
+        let Some((spec, state)) = rule.read(&row.spec, &row.state) else {
             continue;
         };
-        let state: RuleState = serde_json::from_value(row.state.clone()).unwrap_or_default();
         let evaluation = spec.evaluate_silence(&state, now, Some(row.last_success), row.gone);
         // Most minutes change nothing: nothing to write.
         if evaluation.fired.is_none() && evaluation.state == state {
             continue;
         }
-        let rule = RuleRef {
-            id: row.id,
-            workspace_id: row.workspace_id,
-            tracker_id: row.tracker_id,
-            metric: &row.metric,
-        };
         updates.push(rule, Guard::SameState(row.state), evaluation);
     }
     updates.write(pool).await

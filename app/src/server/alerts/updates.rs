@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::domain::{AlertRuleId, TrackerId, WorkspaceId, alerts::Evaluation};
+use crate::domain::{
+    AlertRuleId, TrackerId, WorkspaceId,
+    alerts::{Evaluation, RuleSpec, RuleState},
+};
 
 /// What one evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,10 +23,37 @@ pub struct Evaluated {
 
 /// The rule an evaluation is of.
 pub(super) struct RuleRef<'a> {
-    pub id: AlertRuleId,
-    pub workspace_id: WorkspaceId,
-    pub tracker_id: TrackerId,
-    pub metric: &'a str,
+    id: AlertRuleId,
+    workspace_id: WorkspaceId,
+    tracker_id: TrackerId,
+    metric: &'a str,
+}
+
+impl<'a> RuleRef<'a> {
+    pub(super) fn new(
+        id: AlertRuleId,
+        workspace_id: WorkspaceId,
+        tracker_id: TrackerId,
+        metric: &'a str,
+    ) -> Self {
+        Self {
+            id,
+            workspace_id,
+            tracker_id,
+            metric,
+        }
+    }
+
+    /// The rule's stored spec and state, read; `None` (logged) when the spec no longer
+    /// parses, and the rule is skipped.
+    pub(super) fn read(&self, spec: &Value, state: &Value) -> Option<(RuleSpec, RuleState)> {
+        let Ok(spec) = RuleSpec::from_json(spec) else {
+            tracing::warn!(rule = %self.id, "a stored rule no longer parses; skipped");
+            return None;
+        };
+        let state = serde_json::from_value(state.clone()).unwrap_or_default();
+        Some((spec, state))
+    }
 }
 
 /// What keeps two evaluations of one rule at once from both writing (and firing).

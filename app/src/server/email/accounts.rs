@@ -5,6 +5,7 @@
 use sqlx::PgPool;
 
 use super::{
+    Message,
     links::{self, Purpose},
     queue, templates,
 };
@@ -19,17 +20,7 @@ pub async fn send_verification(
     email: &str,
     event: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let token = links::issue(&mut *tx, Purpose::Verify, user_id, email).await?;
-    let link = format!("{origin}/verify-email?token={token}");
-    let message = templates::verify_email(email, &link);
-    queue(
-        &mut *tx,
-        &message,
-        &format!("verify_email:{user_id}:{event}"),
-    )
-    .await?;
-    tx.commit().await
+    send_link(pool, origin, Purpose::Verify, (user_id, email), event).await
 }
 
 /// Queues a link that sets a new password for `user_id`, whose address is `email`.
@@ -41,16 +32,29 @@ pub async fn send_password_reset(
     email: &str,
     event: &str,
 ) -> Result<(), sqlx::Error> {
+    send_link(pool, origin, Purpose::Reset, (user_id, email), event).await
+}
+
+/// Issues a link of `purpose` for the account and queues its message, in one transaction.
+async fn send_link(
+    pool: &PgPool,
+    origin: &str,
+    purpose: Purpose,
+    (user_id, email): (UserId, &str),
+    event: &str,
+) -> Result<(), sqlx::Error> {
+    let (path, template, kind): (_, fn(&str, &str) -> Message, _) = match purpose {
+        Purpose::Verify => ("verify-email", templates::verify_email, "verify_email"),
+        Purpose::Reset => (
+            "reset-password",
+            templates::reset_password,
+            "reset_password",
+        ),
+    };
     let mut tx = pool.begin().await?;
-    let token = links::issue(&mut *tx, Purpose::Reset, user_id, email).await?;
-    let link = format!("{origin}/reset-password?token={token}");
-    let message = templates::reset_password(email, &link);
-    queue(
-        &mut *tx,
-        &message,
-        &format!("reset_password:{user_id}:{event}"),
-    )
-    .await?;
+    let token = links::issue(&mut *tx, purpose, user_id, email).await?;
+    let message = template(email, &format!("{origin}/{path}?token={token}"));
+    queue(&mut *tx, &message, &format!("{kind}:{user_id}:{event}")).await?;
     tx.commit().await
 }
 

@@ -133,37 +133,26 @@ async fn paused_rules_and_paused_trackers_stay_quiet() {
         .await;
     let rule = made["alert"]["id"].as_str().expect("an id").to_string();
     let later = Utc::now() + TimeDelta::days(2);
+    // Pauses (or resumes) what `path` is: the API answers 200.
+    let pause = |path: String, paused: bool| {
+        let (app, token) = (&app, &token);
+        async move {
+            let body = json!({ "paused": paused });
+            let (status, answer) = app.api(Method::PATCH, &path, token, Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+    };
+    let (rule, tracker) = (
+        format!("/api/v1/alerts/{rule}"),
+        format!("/api/v1/trackers/{tracker}"),
+    );
 
-    let (status, _) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/alerts/{rule}"),
-            &token,
-            Some(json!({ "paused": true })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    pause(rule.clone(), true).await;
     assert_eq!(check_at(&app, later).await, 0);
-
-    let (status, _) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/alerts/{rule}"),
-            &token,
-            Some(json!({ "paused": false })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = app
-        .patch_tracker(&token, &tracker, json!({ "paused": true }))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    pause(rule, false).await;
+    pause(tracker.clone(), true).await;
     assert_eq!(check_at(&app, later).await, 0);
-
     // Both unpaused, two days without a poll: it fires.
-    let (status, _) = app
-        .patch_tracker(&token, &tracker, json!({ "paused": false }))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    pause(tracker, false).await;
     assert_eq!(check_at(&app, later).await, 1);
 }
