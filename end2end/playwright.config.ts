@@ -6,8 +6,6 @@ const port = Number(process.env.E2E_PORT ?? 3999);
 const baseURL = `http://127.0.0.1:${port}`;
 // The upstream APIs' stand-in (standin.mjs).
 const standinPort = Number(process.env.E2E_STANDIN_PORT ?? 3998);
-// Its SMTP server (mailbox.mjs), where the app sends email.
-const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 3997);
 
 export default defineConfig({
   testDir: './tests',
@@ -48,7 +46,7 @@ export default defineConfig({
       command: 'node standin.mjs',
       url: `http://127.0.0.1:${standinPort}/healthz`,
       reuseExistingServer: false,
-      env: { E2E_STANDIN_PORT: String(standinPort), E2E_SMTP_PORT: String(smtpPort) },
+      env: { E2E_STANDIN_PORT: String(standinPort) },
     },
     {
       command: 'bash ../scripts/e2e-server.sh',
@@ -58,7 +56,7 @@ export default defineConfig({
       // The server's logs; set E2E_SERVER_LOG=1 to see them.
       stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
       stderr: 'pipe',
-      env: { E2E_PORT: String(port), E2E_STANDIN_PORT: String(standinPort), E2E_SMTP_PORT: String(smtpPort) },
+      env: { E2E_PORT: String(port), E2E_STANDIN_PORT: String(standinPort) },
     },
   ],
 });

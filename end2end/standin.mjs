@@ -1,18 +1,12 @@
 // A stand-in for the GitHub, npm and Hacker News APIs on loopback, for the browser tests:
 // answers shaped like the real `GET /repos/{owner}/{repo}` (and its star history),
 // npm's `/downloads/point/…` and `/downloads/range/…` and `/v0/item/{id}.json`, plus a
-// JSON API (`/api/package-stats.json`) and an HTML page (`/page.html`). A test moves a
-// repository's stars with `POST /_control/github/{owner}/{repo}?stars=N`, and reads the
-// email the app sent with `GET /_mail?to=address`.
+// JSON API (`/api/package-stats.json`) and an HTML page (`/page.html`).
 // Started by Playwright (playwright.config.ts); the server under test reaches it through
 // UPCOUNT_GITHUB_API_URL and UPCOUNT_HACKERNEWS_API_URL (scripts/e2e-server.sh).
 import { createServer } from 'node:http';
 
-import { startMailbox } from './mailbox.mjs';
-
 const port = Number(process.env.E2E_STANDIN_PORT ?? 3998);
-// The SMTP server the app sends its email to (mailbox.mjs).
-const mail = startMailbox(Number(process.env.E2E_SMTP_PORT ?? 3997));
 
 function repo(fullName, stars) {
   const [owner, name] = fullName.split('/');
@@ -97,18 +91,6 @@ createServer((request, response) => {
     response.end(JSON.stringify(body));
   };
   if (url.pathname === '/healthz') return send(200, { status: 'ok' });
-  if (url.pathname === '/_mail') {
-    const to = (url.searchParams.get('to') ?? '').toLowerCase();
-    return send(200, { messages: mail.filter((message) => !to || message.to.includes(to)) });
-  }
-  const control = url.pathname.match(/^\/_control\/github\/([^/]+)\/([^/]+)$/);
-  if (control && request.method === 'POST') {
-    const fullName = `${control[1]}/${control[2]}`.toLowerCase();
-    const stars = Number(url.searchParams.get('stars'));
-    if (!Number.isSafeInteger(stars) || stars < 0) return send(400, { message: '`stars` must be a whole number' });
-    repos[fullName] = repo(fullName, stars);
-    return send(200, repos[fullName]);
-  }
   if (url.pathname === '/api/package-stats.json') return send(200, packageStats);
   if (url.pathname === '/page.html') {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
