@@ -6,6 +6,8 @@ const port = Number(process.env.E2E_PORT ?? 3999);
 const baseURL = `http://127.0.0.1:${port}`;
 // The upstream APIs' stand-in (standin.mjs).
 const standinPort = Number(process.env.E2E_STANDIN_PORT ?? 3998);
+// The stand-in's SMTP mailbox (mailbox.mjs), where the server sends its email.
+const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 3997);
 
 export default defineConfig({
   testDir: './tests',
@@ -46,7 +48,7 @@ export default defineConfig({
       command: 'node standin.mjs',
       url: `http://127.0.0.1:${standinPort}/healthz`,
       reuseExistingServer: false,
-      env: { E2E_STANDIN_PORT: String(standinPort) },
+      env: { E2E_STANDIN_PORT: String(standinPort), E2E_SMTP_PORT: String(smtpPort) },
     },
     {
       command: 'bash ../scripts/e2e-server.sh',
@@ -56,7 +58,7 @@ export default defineConfig({
       // The server's logs; set E2E_SERVER_LOG=1 to see them.
       stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
       stderr: 'pipe',
-      env: { E2E_PORT: String(port), E2E_STANDIN_PORT: String(standinPort) },
+      env: { E2E_PORT: String(port), E2E_STANDIN_PORT: String(standinPort), E2E_SMTP_PORT: String(smtpPort) },
     },
   ],
 });

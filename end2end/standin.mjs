@@ -4,9 +4,14 @@
 // JSON API (`/api/package-stats.json`) and an HTML page (`/page.html`).
 // Started by Playwright (playwright.config.ts); the server under test reaches it through
 // UPCOUNT_GITHUB_API_URL and UPCOUNT_HACKERNEWS_API_URL (scripts/e2e-server.sh).
+// It also runs the SMTP mailbox (mailbox.mjs) and answers two test-only paths:
+// `GET /_mail?to=<address>` (the messages delivered there) and
+// `POST /_control/github/{owner}/{repo}?stars=N` (what that repository reports next).
 import { createServer } from 'node:http';
+import { mailFor, startMailbox } from './mailbox.mjs';
 
 const port = Number(process.env.E2E_STANDIN_PORT ?? 3998);
+startMailbox(Number(process.env.E2E_SMTP_PORT ?? 3997));
 
 function repo(fullName, stars) {
   const [owner, name] = fullName.split('/');
@@ -91,6 +96,17 @@ createServer((request, response) => {
     response.end(JSON.stringify(body));
   };
   if (url.pathname === '/healthz') return send(200, { status: 'ok' });
+  if (url.pathname === '/_mail' && request.method === 'GET') {
+    return send(200, { messages: mailFor(url.searchParams.get('to') ?? '') });
+  }
+  const control = url.pathname.match(/^\/_control\/github\/([^/]+)\/([^/]+)$/);
+  if (control && request.method === 'POST') {
+    const stars = Number(url.searchParams.get('stars'));
+    if (!Number.isInteger(stars) || stars < 0) return send(400, { message: 'stars must be a whole number' });
+    const fullName = `${control[1]}/${control[2]}`.toLowerCase();
+    repos[fullName] = repo(fullName, stars);
+    return send(200, { full_name: fullName, stargazers_count: stars });
+  }
   if (url.pathname === '/api/package-stats.json') return send(200, packageStats);
   if (url.pathname === '/page.html') {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

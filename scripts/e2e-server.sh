@@ -23,6 +23,9 @@ standin="http://127.0.0.1:${E2E_STANDIN_PORT:-3998}"
 export UPCOUNT_GITHUB_API_URL="$standin/github"
 export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
 export UPCOUNT_NPM_API_URL="$standin/npm"
+# Email goes to the stand-in's SMTP mailbox (end2end/mailbox.mjs); tests read it back.
+export UPCOUNT_SMTP_URL="smtp://127.0.0.1:${E2E_SMTP_PORT:-3997}"
+export UPCOUNT_EMAIL_FROM="Upcount <alerts@upcount.test>"
 # Payments through the built-in Stripe stand-in.
 export UPCOUNT_STRIPE_STANDIN=true
 # JSON APIs in the browser tests are the stand-in's own, on loopback.

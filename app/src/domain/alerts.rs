@@ -297,6 +297,18 @@ impl ConditionKind {
     pub fn is_silence(self) -> bool {
         matches!(self, ConditionKind::NoData | ConditionKind::Gone)
     }
+
+    /// Whether its state keeps the last value seen ([`RuleState::last_value`]): a
+    /// `milestone` falls back on it when the sample before is gone, and `no_data`/`gone`
+    /// report it when they fire. The others judge the samples read at each evaluation, so
+    /// their state changes only when they fire or re-arm, and most evaluations need no
+    /// write at all.
+    pub fn remembers_value(self) -> bool {
+        matches!(
+            self,
+            ConditionKind::Milestone | ConditionKind::NoData | ConditionKind::Gone
+        )
+    }
 }
 
 impl fmt::Display for ConditionKind {
@@ -1045,7 +1057,9 @@ pub fn evaluate(
         };
     }
     let mut next = state.clone();
-    next.last_value = Some(value);
+    if condition.kind().remembers_value() {
+        next.last_value = Some(value);
+    }
     let cooling = state.in_cooldown(observation.at, cooldown);
     let fire = |reference: Option<f64>, reason: String| Firing {
         condition: condition.kind(),
@@ -1941,12 +1955,56 @@ mod tests {
         let (fired, state) = run(&above, 0, &[90.0, 101.0, 120.0, 150.0, 100.0, 105.0, 99.0]);
         assert_eq!(fired, vec![1, 5]);
         assert!(state.armed);
-        assert_eq!(state.last_value, Some(99.0));
+        // A threshold judges each sample as it comes: nothing to remember but its firing.
+        assert_eq!(state.last_value, None);
         assert_eq!(state.last_fired_at, Some(at(5)));
 
         // Exactly at the threshold is not above it.
         let (fired, _) = run(&above, 0, &[100.0, 100.0]);
         assert!(fired.is_empty());
+    }
+
+    #[test]
+    fn a_quiet_sample_leaves_the_state_as_it_was() {
+        // What lets the evaluation after a poll skip writing most rules.
+        let above = Condition::Above {
+            value: 100.0,
+            margin: 0.0,
+        };
+        let quiet = evaluate(
+            "stars",
+            &above,
+            &RuleState::default(),
+            TimeDelta::hours(1),
+            &observe(0, 50.0, Some(40.0)),
+        );
+        assert_eq!(quiet.state, RuleState::default());
+        let fired = evaluate(
+            "stars",
+            &above,
+            &RuleState::default(),
+            TimeDelta::hours(1),
+            &observe(1, 150.0, Some(50.0)),
+        );
+        let still = evaluate(
+            "stars",
+            &above,
+            &fired.state,
+            TimeDelta::hours(1),
+            &observe(2, 160.0, Some(150.0)),
+        );
+        assert_eq!(still.state, fired.state);
+        // A milestone remembers the value, for when the sample before is gone.
+        let milestone = evaluate(
+            "stars",
+            &Condition::Milestone {
+                every: Some(1_000.0),
+            },
+            &RuleState::default(),
+            TimeDelta::hours(1),
+            &observe(0, 50.0, None),
+        );
+        assert_eq!(milestone.state.last_value, Some(50.0));
     }
 
     #[test]

@@ -224,10 +224,13 @@ async fn evaluate_alerts(pool: &PgPool, results: &[PollResult]) {
         .map(|result| result.source_id)
         .collect();
     match app::server::alerts::evaluate::after_polls(pool, &polled).await {
-        Ok(evaluated) if evaluated.fired > 0 => {
-            metrics::counter!("upcount_alerts_fired_total").increment(evaluated.fired as u64);
+        Ok(evaluated) => {
+            metrics::counter!("upcount_alert_rules_evaluated_total")
+                .increment(evaluated.judged as u64);
+            if evaluated.fired > 0 {
+                metrics::counter!("upcount_alerts_fired_total").increment(evaluated.fired as u64);
+            }
         }
-        Ok(_) => {}
         Err(error) => {
             metrics::counter!("upcount_alert_evaluation_failures_total").increment(1);
             tracing::error!(error = %error, "could not evaluate alert rules after a poll");

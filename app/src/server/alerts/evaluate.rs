@@ -3,8 +3,9 @@
 //! what each condition needs (the latest sample, the one before, the value a window ago,
 //! the extremes), the rules judged in memory ([`crate::domain::alerts`]), and one write of
 //! their states, the events they fired and the events' deliveries. A source tracked by
-//! several workspaces evaluates each workspace's rules from the same poll. A rule is
-//! evaluated once per sample: a poll evaluated twice (a retried job) fires once.
+//! several workspaces evaluates each workspace's rules from the same poll. Only rules that
+//! fired or changed state are written (most samples change nothing). A rule fires once
+//! per sample: a poll evaluated twice (a retried job) fires once.
 
 use sqlx::PgPool;
 
@@ -70,6 +71,13 @@ pub async fn after_polls(pool: &PgPool, sources: &[SourceId]) -> Result<Evaluate
             window_low: row.low,
         };
         let evaluation = spec.evaluate(&state, &observation);
+        updates.judged += 1;
+        // Most samples neither fire nor re-arm a rule: nothing to write. Evaluating the
+        // same sample again (a retried poll) finds the same, and a firing is written with
+        // its sample, so it never fires twice.
+        if evaluation.fired.is_none() && evaluation.state == state {
+            continue;
+        }
         updates.push(rule, Guard::NewerSample(row.t), evaluation);
     }
     updates.write(pool).await

@@ -37,6 +37,7 @@ pub async fn check(pool: &PgPool, now: DateTime<Utc>) -> Result<Evaluated, sqlx:
             continue;
         };
         let evaluation = spec.evaluate_silence(&state, now, Some(row.last_success), row.gone);
+        updates.judged += 1;
         // Most minutes change nothing: nothing to write.
         if evaluation.fired.is_none() && evaluation.state == state {
             continue;

@@ -15,7 +15,9 @@ use crate::domain::{
 /// What one evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Evaluated {
-    /// Rules whose state was written.
+    /// Rules judged.
+    pub judged: usize,
+    /// Rules whose state was written (those that fired or changed state).
     pub rules: usize,
     /// Events they fired.
     pub fired: usize,
@@ -68,6 +70,8 @@ pub(super) enum Guard {
 /// The rules' new states, and the events that fired, as columns for one statement.
 #[derive(Default)]
 pub(super) struct Updates {
+    /// How many rules were judged, written or not.
+    pub(super) judged: usize,
     rules: Vec<uuid::Uuid>,
     states: Vec<Value>,
     samples: Vec<Option<DateTime<Utc>>>,
@@ -116,7 +120,10 @@ impl Updates {
     /// those, and one delivery per event and channel.
     pub(super) async fn write(self, pool: &PgPool) -> Result<Evaluated, sqlx::Error> {
         if self.rules.is_empty() {
-            return Ok(Evaluated::default());
+            return Ok(Evaluated {
+                judged: self.judged,
+                ..Evaluated::default()
+            });
         }
         let row = sqlx::query!(
             r#"WITH updated AS (
@@ -163,6 +170,7 @@ impl Updates {
         .fetch_one(pool)
         .await?;
         Ok(Evaluated {
+            judged: self.judged,
             rules: usize::try_from(row.rules).unwrap_or(0),
             fired: usize::try_from(row.fired).unwrap_or(0),
         })
