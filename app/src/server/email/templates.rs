@@ -281,7 +281,7 @@ fn tracker_html(tracker: &DigestTracker, origin: &str, span: &str) -> String {
 pub fn describe_change(change: Option<(f64, Option<f64>)>, span: &str) -> String {
     match change {
         None => "no earlier value".to_string(),
-        Some((absolute, _)) if absolute == 0.0 => format!("no change over {span}"),
+        Some((absolute, _)) if absolute.abs() < f64::EPSILON => format!("no change over {span}"),
         Some((absolute, percent)) => {
             let sign = if absolute > 0.0 { "+" } else { "" };
             let percent = percent
