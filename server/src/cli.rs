@@ -117,4 +117,6 @@ pub enum JobName {
     CleanUpSessions,
     /// Delete raw samples older than the plans keep (the rollups stay).
     PruneSamples,
+    /// Queue the daily and weekly digest emails that are due (each is sent once).
+    SendDigests,
 }

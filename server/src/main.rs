@@ -98,6 +98,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 JobName::PruneSamples => {
                     jobs::enqueue(&pool, jobs::PruneSamples::default()).await?
                 }
+                JobName::SendDigests => jobs::enqueue(&pool, jobs::SendDigests::default()).await?,
             }
             tracing::info!(job = ?job, "enqueued");
             pool.close().await;

@@ -102,6 +102,7 @@ pub fn build(state: AppState) -> Router {
         .route("/billing/portal", post(billing::portal))
         .route("/account/password", post(account::change_password))
         .route("/account/delete", post(account::delete_account))
+        .route("/account/digest", post(account::set_digest))
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/api/v1/me", get(api::me))

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::flash::Flash;
-use crate::domain::Role;
+use crate::domain::{DigestFrequency, Role};
 
 /// What the pages know about the signed-in user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,9 @@ pub struct Viewer {
     /// and they cannot add email alert channels to other addresses.
     #[serde(default)]
     pub email_verified: bool,
+    /// How often they get the digest email (the account page's choice).
+    #[serde(default)]
+    pub digest: DigestFrequency,
 }
 
 impl Viewer {
@@ -63,6 +66,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
     Ok(Some(Viewer {
         email: user.email,
         email_verified: user.email_verified,
+        digest: user.digest,
         role: user.role,
         workspace_name: user.workspace_name,
         billing_alert,

@@ -28,6 +28,9 @@ pub struct TrackerSummary {
     pub change_7d: Option<Change>,
     /// The first metric's hourly values over the last 7 days, oldest first.
     pub sparkline: Vec<f64>,
+    /// Alerts the tracker's rules fired in the last 24 hours (the dashboard's bell).
+    #[serde(default)]
+    pub alerts_24h: u32,
 }
 
 /// A small badge naming a provider: letters on a colour.
@@ -98,6 +101,7 @@ impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
             change_24h: None,
             change_7d: None,
             sparkline: Vec::new(),
+            alerts_24h: 0,
             latest: view
                 .metrics
                 .into_iter()
@@ -139,6 +143,14 @@ pub async fn list_trackers() -> Result<Vec<TrackerSummary>, ServerFnError> {
     let hourly = hourly_lasts(&state.pool, &main, now - week - chrono::TimeDelta::hours(3))
         .await
         .map_err(failed)?;
+    // The bells: every tracker's alerts of the last 24 hours, in one statement.
+    let fired = crate::server::alerts::events::counts_since(
+        &state.pool,
+        user.workspace_id,
+        now - chrono::TimeDelta::hours(24),
+    )
+    .await
+    .map_err(failed)?;
     Ok(trackers
         .into_iter()
         .map(|tracker| {
@@ -150,6 +162,7 @@ pub async fn list_trackers() -> Result<Vec<TrackerSummary>, ServerFnError> {
                 (points.to_vec(), metric.latest)
             });
             let mut summary = TrackerSummary::from(tracker);
+            summary.alerts_24h = fired.get(&summary.id).copied().unwrap_or_default();
             if let Some((points, Some(latest))) = trend {
                 let change = |period| {
                     change_since(&points, latest, now - period)

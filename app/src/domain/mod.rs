@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod billing;
 pub mod chart;
 pub mod console;
+pub mod digest;
 pub mod email;
 pub mod flash;
 pub mod history;
@@ -33,6 +34,7 @@ pub use alerts::{
     RuleSpec, RuleState,
 };
 pub use chart::{ChartMode, ChartRange, Scale};
+pub use digest::DigestFrequency;
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
 pub use ids::{

@@ -20,6 +20,8 @@ pub enum EmailKind {
     Alert,
     /// A workspace's alert channel keeps failing (to its owner, once per spell).
     ChannelFailing,
+    /// A user's daily or weekly digest of their workspace's trackers.
+    Digest,
 }
 
 impl EmailKind {
@@ -31,6 +33,7 @@ impl EmailKind {
             EmailKind::SignUpAttempt => "sign_up_attempt",
             EmailKind::Alert => "alert",
             EmailKind::ChannelFailing => "channel_failing",
+            EmailKind::Digest => "digest",
         }
     }
 }
@@ -113,6 +116,7 @@ mod tests {
             EmailKind::VerifyEmail,
             EmailKind::ResetPassword,
             EmailKind::SignUpAttempt,
+            EmailKind::Digest,
         ] {
             assert_eq!(
                 serde_json::to_string(&kind).expect("json"),

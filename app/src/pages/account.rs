@@ -1,5 +1,6 @@
-//! The account page: API tokens, password, deleting the account. Every form posts to
-//! the server (`/account/…`), which answers with a redirect back here and flash messages.
+//! The account page: API tokens, the digest email, password, deleting the account. Every
+//! form posts to the server (`/account/…`), which answers with a redirect back here and
+//! flash messages.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,7 +19,7 @@ use crate::{
         },
         layout::Panel,
     },
-    domain::TokenName,
+    domain::{DigestFrequency, TokenName},
 };
 
 #[component]
@@ -38,6 +39,8 @@ fn AccountPage(
     flash: FlashResource,
     tokens: Resource<Result<Vec<TokenSummary>, ServerFnError>>,
 ) -> impl IntoView {
+    let digest = viewer.digest;
+    let email_verified = viewer.email_verified;
     view! {
         <section class="account" aria-labelledby="account-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>
@@ -61,6 +64,7 @@ fn AccountPage(
                             </div>
                         })}
                         <Tokens tokens messages=Flash::of(&flash, "new-token").unwrap_or_default() />
+                        <DigestEmail digest email_verified messages=Flash::of(&flash, "digest").unwrap_or_default() />
                         <ChangePassword messages=Flash::of(&flash, "password").unwrap_or_default() />
                         <DeleteAccount messages=Flash::of(&flash, "delete-account").unwrap_or_default() />
                     }
@@ -133,6 +137,37 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
                     <option value="write" selected=scope == "write">"Read-write"</option>
                 </SelectField>
                 <button class="button" type="submit">"Create token"</button>
+            </form>
+        </Panel>
+    }
+}
+
+/// The digest email: off, daily or weekly.
+#[component]
+fn DigestEmail(digest: DigestFrequency, email_verified: bool, messages: Flash) -> impl IntoView {
+    // After an invalid choice, the form shows what is saved.
+    let options = DigestFrequency::ALL
+        .into_iter()
+        .map(|choice| {
+            view! {
+                <option value=choice.as_str() selected=choice == digest>{choice.label()}</option>
+            }
+        })
+        .collect_view();
+    view! {
+        <Panel title_id="digest-title" title="Digest email">
+            <p class="muted">
+                "A summary of your trackers: their numbers, how they changed and the alerts that fired. Daily covers the previous day, weekly the previous week (Monday to Sunday, UTC)."
+            </p>
+            {(!email_verified).then(|| view! {
+                <p class="muted">"Confirm your email address to receive it."</p>
+            })}
+            <form method="post" action="/account/digest" class="form form-inline">
+                <FormError error=messages.error.clone() />
+                <SelectField id="field-digest" name="digest" label="Send me a digest" error=messages.field_error("digest")>
+                    {options}
+                </SelectField>
+                <button class="button" type="submit">"Save"</button>
             </form>
         </Panel>
     }

@@ -280,6 +280,17 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
         .last_poll_at
         .clone()
         .map(|at| format!("polled {}", at.replace('T', " ").replace('Z', " UTC")));
+    let bell = (tracker.alerts_24h > 0).then(|| {
+        let text = alerts_fired_text(tracker.alerts_24h);
+        view! {
+            <a class="alert-bell" href="/alerts" title=text.clone() aria-label=text>
+                <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+                    <path d="M8 1.5a4 4 0 0 0-4 4v2.6L2.6 11h10.8L12 8.1V5.5a4 4 0 0 0-4-4ZM6.3 12.5a1.8 1.8 0 0 0 3.4 0" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" />
+                </svg>
+                <span class="alert-bell-count" aria-hidden="true">{tracker.alerts_24h}</span>
+            </a>
+        }
+    });
     let state_class = format!("state state-{}", tracker.state);
     let state_label = tracker.state.label().to_string();
     let sharing = match tracker.share_token.clone() {
@@ -316,6 +327,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                 />
                 <ProviderIcon badge=tracker.badge.clone() />
                 <a href=format!("/trackers/{}", tracker.id) class="tracker-title">{tracker.label.clone()}</a>
+                {bell}
                 <a
                     href=tracker.url.clone()
                     class="external-link"
@@ -361,6 +373,15 @@ pub fn ProviderIcon(badge: ProviderBadge) -> impl IntoView {
         >
             {badge.letters}
         </span>
+    }
+}
+
+/// The bell's words: "1 alert fired in the last 24 hours", "3 alerts fired in …".
+pub fn alerts_fired_text(count: u32) -> String {
+    if count == 1 {
+        "1 alert fired in the last 24 hours".to_string()
+    } else {
+        format!("{count} alerts fired in the last 24 hours")
     }
 }
 
@@ -474,6 +495,18 @@ mod tests {
         assert_eq!(
             sparkline_points(&[5.0, 5.0]).as_deref(),
             Some("0.0,26.0 120.0,26.0")
+        );
+    }
+
+    #[test]
+    fn the_bell_counts_in_words() {
+        assert_eq!(
+            super::alerts_fired_text(1),
+            "1 alert fired in the last 24 hours"
+        );
+        assert_eq!(
+            super::alerts_fired_text(3),
+            "3 alerts fired in the last 24 hours"
         );
     }
 

@@ -4,7 +4,7 @@
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::domain::{Role, UserId, WorkspaceId};
+use crate::domain::{DigestFrequency, Role, UserId, WorkspaceId};
 
 /// Session key of the signed-in user's id.
 pub const USER_ID: &str = "user_id";
@@ -21,6 +21,8 @@ pub struct CurrentUser {
     pub workspace_name: String,
     /// Whether the user confirmed their email address (the link sent at sign-up).
     pub email_verified: bool,
+    /// How often they get the digest email.
+    pub digest: DigestFrequency,
 }
 
 impl CurrentUser {

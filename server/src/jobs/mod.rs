@@ -64,6 +64,7 @@ pub mod prune_jobs;
 pub mod prune_samples;
 pub mod queue;
 pub mod scheduler;
+pub mod send_digests;
 pub mod snapshot;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -88,11 +89,12 @@ pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
 pub use queue::ApalisQueue;
+pub use send_digests::SendDigests;
 pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 11] {
+pub fn registry() -> [Registration; 12] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
@@ -105,6 +107,7 @@ pub fn registry() -> [Registration; 11] {
         Registration::on_demand::<ProcessStripeEvent>(),
         Registration::periodic::<BillingSweep>(),
         Registration::on_demand::<SendEmail>(),
+        Registration::periodic::<SendDigests>(),
     ]
 }
 

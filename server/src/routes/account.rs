@@ -1,9 +1,9 @@
 //! The account page's forms: `POST /account/password`, `/account/delete`,
-//! `/account/tokens` and `/account/tokens/{id}/revoke`.
+//! `/account/digest`, `/account/tokens` and `/account/tokens/{id}/revoke`.
 
 use app::{
     api::flash::{Flash, NewTokenShown},
-    domain::{NextPath, Password, TokenName, TokenScope},
+    domain::{DigestFrequency, NextPath, Password, TokenName, TokenScope},
     server::{
         auth::{Auth, CurrentUser, TakenFlash},
         billing::store as billing,
@@ -172,6 +172,45 @@ pub async fn delete_account(
         &session,
         Flash::notice("Your account was deleted."),
         "/sign-in",
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DigestForm {
+    #[serde(default)]
+    digest: String,
+}
+
+/// `POST /account/digest` with `digest` = `off`, `daily` or `weekly`: how often the user
+/// gets the digest email.
+pub async fn set_digest(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<DigestForm>, FormRejection>,
+) -> Response {
+    let Some(user) = auth.0 else {
+        return sign_in_first();
+    };
+    let Form(form) = form.unwrap_or_default();
+    let digest = match DigestFrequency::parse(&form.digest) {
+        Ok(digest) => digest,
+        Err(message) => {
+            let flash = Flash::for_form("digest")
+                .with_value("digest", &form.digest)
+                .with_field_error("digest", message);
+            return redirect_with(&session, flash, ACCOUNT).await;
+        }
+    };
+    if let Err(error) = db::users::set_digest(&state.pool, user.id, digest).await {
+        return unexpected(&session, "digest", ACCOUNT, error).await;
+    }
+    tracing::info!(user.id = %user.id, digest = digest.as_str(), "digest email chosen");
+    redirect_with(
+        &session,
+        Flash::notice(format!("Digest email: {}.", digest.as_str())),
+        ACCOUNT,
     )
     .await
 }

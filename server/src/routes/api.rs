@@ -15,12 +15,28 @@ use serde_json::json;
 use super::errors::json_error;
 use crate::extract::{ApiCaller, ApiWriter};
 
-/// `GET /api/v1/me`: the workspace the caller acts in.
-pub async fn me(caller: ApiCaller) -> Response {
+/// `GET /api/v1/me`: the workspace the caller acts in, and how often the user (the
+/// signed-in one, or the token's maker) gets the digest email (`null` once the token's
+/// maker is deleted).
+pub async fn me(State(state): State<AppState>, caller: ApiCaller) -> Response {
+    let digest = match caller.user_id {
+        Some(user_id) => match db::users::digest(&state.pool, user_id).await {
+            Ok(digest) => digest,
+            Err(error) => {
+                tracing::error!(error = %error, "could not read a user's digest choice");
+                return json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side.",
+                );
+            }
+        },
+        None => None,
+    };
     Json(json!({
         "workspace": { "id": caller.workspace_id, "name": caller.workspace_name },
         "scope": caller.scope,
         "via": caller.via,
+        "digest": digest,
     }))
     .into_response()
 }

@@ -1,6 +1,8 @@
 //! Alert events as people read them: the workspace's, newest first, each with its
 //! deliveries (one per channel: sent, retrying or failed, with the error).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -45,6 +47,29 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub limit: i64,
+}
+
+/// How many events each tracker of the workspace fired since `since`: one statement for
+/// them all (the dashboard's bells). Trackers with none are absent.
+pub async fn counts_since(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    since: DateTime<Utc>,
+) -> Result<HashMap<TrackerId, u32>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT tracker_id AS "tracker?: TrackerId", count(*) AS "count!"
+           FROM alert_events
+           WHERE workspace_id = $1 AND fired_at >= $2 AND tracker_id IS NOT NULL
+           GROUP BY tracker_id"#,
+        workspace_id as WorkspaceId,
+        since,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((row.tracker?, u32::try_from(row.count).unwrap_or(u32::MAX))))
+        .collect())
 }
 
 /// The workspace's events that `filter` picks, newest first, with their deliveries: two

@@ -1,6 +1,6 @@
 use sqlx::PgPool;
 
-use crate::domain::{UserId, WorkspaceId};
+use crate::domain::{DigestFrequency, UserId, WorkspaceId};
 use crate::{
     domain::{Email, Role},
     server::auth::CurrentUser,
@@ -14,7 +14,8 @@ pub async fn find_current(pool: &PgPool, id: UserId) -> Result<Option<CurrentUse
         r#"SELECT u.id AS "id: UserId", u.email, u.role AS "role: Role",
                   w.id AS "workspace_id: WorkspaceId",
                   w.name AS workspace_name,
-                  u.email_verified_at IS NOT NULL AS "email_verified!"
+                  u.email_verified_at IS NOT NULL AS "email_verified!",
+                  u.digest AS "digest: DigestFrequency"
            FROM users u
            JOIN workspace_members m ON m.user_id = u.id
            JOIN workspaces w ON w.id = m.workspace_id
@@ -99,6 +100,37 @@ pub async fn set_password<'e, E: sqlx::PgExecutor<'e>>(
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// Sets how often the user gets the digest email.
+#[tracing::instrument(skip(executor))]
+pub async fn set_digest<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    id: UserId,
+    digest: DigestFrequency,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET digest = $2 WHERE id = $1",
+        id as UserId,
+        digest as DigestFrequency,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// How often the user gets the digest email; `None` when there is no such user.
+#[tracing::instrument(skip(executor))]
+pub async fn digest<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    id: UserId,
+) -> Result<Option<DigestFrequency>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT digest AS "digest: DigestFrequency" FROM users WHERE id = $1"#,
+        id as UserId,
+    )
+    .fetch_optional(executor)
+    .await
 }
 
 /// Deletes the user, their sessions and memberships, and every workspace they were the

@@ -1,5 +1,6 @@
 //! Email: the outbox every message goes through, the single-use links messages carry
-//! ([`links`]) and the messages themselves ([`templates`]).
+//! ([`links`]), the messages themselves ([`templates`]) and the digest email
+//! ([`digests`]).
 //!
 //! Code that wants a message sent calls [`queue`], inside its own transaction if it likes:
 //! the row commits with the event that caused it, and its dedupe key makes one event one
@@ -10,6 +11,7 @@
 //! and marks it `logged`; the admin console's outbox lists every message either way.
 
 pub mod accounts;
+pub mod digests;
 pub mod links;
 pub mod templates;
 

@@ -123,3 +123,113 @@ async fn the_alerts_page_needs_signing_in() {
         .await;
     assert!(location(&response).starts_with("/sign-in"));
 }
+
+/// How many bells `html` shows, and the words of each.
+fn bells(html: &str) -> Vec<String> {
+    html.match_indices("class=\"alert-bell\"")
+        .map(|(at, _)| {
+            // The whole tag: Leptos writes `class` after the other attributes.
+            let start = html[..at].rfind('<').unwrap_or(0);
+            let tag = &html[start..html[at..].find('>').map_or(html.len(), |end| at + end)];
+            tag.split("aria-label=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dashboard_rings_a_bell_for_trackers_whose_rules_fired_in_the_last_day() {
+    let (standin, app) = crate::helpers::spawn_app_with_standin(vec![(
+        "UPCOUNT_ALLOW_PRIVATE_TARGETS",
+        "true".into(),
+    )])
+    .await;
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
+    app.history_loaded().await;
+    let user = app.create_user(Role::Member).await;
+    let token = app.token(&user, app::domain::TokenScope::Write).await;
+    let tracker = app
+        .track(&token, "https://github.com/leptos-rs/leptos")
+        .await;
+    // Another workspace tracks the same source, without rules.
+    let stranger = app.create_user(Role::Member).await;
+    let stranger_token = app.token(&stranger, app::domain::TokenScope::Write).await;
+    app.track(&stranger_token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let (status, made) = app
+        .api_post(
+            &format!("/api/v1/trackers/{tracker}/alerts"),
+            &token,
+            serde_json::json!({ "metric": "stars", "condition": "milestone", "every": 1000,
+                                "cooldown_secs": 0 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let browser = app.signed_in(&user).await;
+    assert!(bells(&browser.html("/dashboard").await).is_empty());
+
+    let workers = app.start_workers();
+    crate::polling::poll_now(&app).await;
+    for stars in [20_010, 21_010] {
+        standin.set_github_repo("leptos-rs/leptos", stars);
+        crate::polling::poll_now(&app).await;
+    }
+    app.wait_for_count(
+        std::time::Duration::from_secs(10),
+        "SELECT count(*) FROM alert_events",
+        2,
+    )
+    .await;
+    workers.stop().await;
+    // A tracker of the workspace whose rules never fired.
+    let source: i64 = sqlx::query_scalar(
+        "INSERT INTO sources (kind, key, title, url) VALUES
+         ('hackernews.item', '8863', 'An item', 'https://news.ycombinator.com/item?id=8863')
+         RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a source");
+    sqlx::query("INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Quiet')")
+        .bind(app.workspace_of(&user).await)
+        .bind(source)
+        .execute(&app.pool)
+        .await
+        .expect("a tracker");
+
+    let html = browser.html("/dashboard").await;
+    assert!(html.contains("Quiet"), "{html}");
+    assert_eq!(
+        bells(&html),
+        ["2 alerts fired in the last 24 hours"],
+        "{html}"
+    );
+    assert!(html.contains("href=\"/alerts\""));
+    assert!(
+        html.contains("title=\"2 alerts fired in the last 24 hours\""),
+        "{html}"
+    );
+
+    // An event older than a day no longer counts.
+    sqlx::query(
+        "UPDATE alert_events SET fired_at = now() - interval '25 hours'
+         WHERE id = (SELECT id FROM alert_events ORDER BY fired_at, id LIMIT 1)",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("age an event");
+    let html = browser.html("/dashboard").await;
+    assert_eq!(
+        bells(&html),
+        ["1 alert fired in the last 24 hours"],
+        "{html}"
+    );
+
+    // The other workspace's tracker of the same source rings nothing.
+    let theirs = app.signed_in(&stranger).await.html("/dashboard").await;
+    assert!(theirs.contains("leptos"), "{theirs}");
+    assert!(bells(&theirs).is_empty(), "{theirs}");
+}

@@ -1,6 +1,6 @@
 //! Email: the outbox, sending over SMTP to a real (test) SMTP server, retries,
 //! suppressed addresses, logging without a server; sign-up's verification link and
-//! password resets.
+//! password resets; the daily and weekly digests.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use app::server::email::{self, Message};
 use crate::helpers::{SmtpSink, TestApp, spawn_app_with_env};
 
 mod accounts;
+mod digests;
 mod outbox;
 
 /// The app sending mail to a fresh sink.
