@@ -27,8 +27,8 @@ use tracing::Span;
 use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
-        account, admin, alert_forms, alerts, api, auth, billing, email, export, health, share,
-        trackers,
+        account, admin, alert_forms, alerts, api, auth, billing, email, export, health, rule_forms,
+        share, trackers,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -154,6 +154,11 @@ pub fn build(state: AppState) -> Router {
             "/alerts/channels/{id}/{action}",
             post(alert_forms::channel_action),
         )
+        .route("/trackers/{id}/alerts", post(rule_forms::add_rule))
+        .route("/alerts/{id}/edit", post(rule_forms::edit_rule))
+        .route("/alerts/{id}/pause", post(rule_forms::pause_rule))
+        .route("/alerts/{id}/resume", post(rule_forms::resume_rule))
+        .route("/alerts/{id}/delete", post(rule_forms::delete_rule))
         .route(
             "/dashboard/trackers/{id}/{action}",
             post(trackers::sharing_from_form),

@@ -1,10 +1,11 @@
 //! The Alerts page's data: the workspace's channels and its latest alert events, each
-//! with its deliveries.
+//! with its deliveries. And a tracker page's: the tracker's rules, the channels they may
+//! send to, and what they fired.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChannelId, ChannelKind, TrackerId};
+use crate::domain::{AlertRuleId, ChannelId, ChannelKind, RuleSpec, TrackerId};
 
 /// A channel as the Alerts page lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,7 +51,6 @@ pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
         tracing::error!(error = %error, "could not load the alerts page");
         ServerFnError::new("Could not load your alerts. Please try again.")
     };
-    let format = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
     let channel_rows = channels::list_channels(&state.pool, user.workspace_id)
         .await
         .map_err(failed)?;
@@ -62,21 +62,7 @@ pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
         .await
         .map_err(failed)?;
     Ok(AlertsPage {
-        channels: channel_rows
-            .into_iter()
-            .map(|channel| ChannelRow {
-                id: channel.id,
-                kind: channel.kind,
-                target: channel.target,
-                failing: channel.failing_since.map(|since| {
-                    format!(
-                        "failing since {}: {}",
-                        format(since),
-                        channel.last_error.as_deref().unwrap_or("deliveries fail")
-                    )
-                }),
-            })
-            .collect(),
+        channels: channel_rows.into_iter().map(channel_row).collect(),
         events: event_rows
             .into_iter()
             .map(|event| EventRow {
@@ -85,7 +71,7 @@ pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
                     .label
                     .unwrap_or_else(|| "a deleted tracker".to_string()),
                 reason: event.reason,
-                fired_at: format(event.fired_at),
+                fired_at: shown_time(event.fired_at),
                 deliveries: event
                     .deliveries
                     .into_iter()
@@ -97,6 +83,130 @@ pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
                         )
                     })
                     .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// A time as the alert lists show it: "2026-12-03 08:00 UTC".
+#[cfg(feature = "ssr")]
+fn shown_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A channel as the pages list it.
+#[cfg(feature = "ssr")]
+fn channel_row(channel: crate::server::alerts::channels::ChannelView) -> ChannelRow {
+    ChannelRow {
+        id: channel.id,
+        kind: channel.kind,
+        target: channel.target,
+        failing: channel.failing_since.map(|since| {
+            format!(
+                "failing since {}: {}",
+                shown_time(since),
+                channel.last_error.as_deref().unwrap_or("deliveries fail")
+            )
+        }),
+    }
+}
+
+/// A rule as its tracker's page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleItem {
+    pub id: AlertRuleId,
+    pub spec: RuleSpec,
+    pub paused: bool,
+    /// Whether it may fire (false from a firing until its condition is false again).
+    pub armed: bool,
+    pub last_fired_at: Option<String>,
+}
+
+impl RuleItem {
+    /// `paused`, `armed`, or `fired` (waiting to be re-armed).
+    pub fn state(&self) -> &'static str {
+        if self.paused {
+            "paused"
+        } else if self.armed {
+            "armed"
+        } else {
+            "fired"
+        }
+    }
+}
+
+/// An alert event as its tracker's page marks it on the chart and lists it under it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FiredAlert {
+    /// Milliseconds since the Unix epoch (UTC).
+    pub t: i64,
+    pub metric: String,
+    pub value: Option<f64>,
+    pub rule: Option<AlertRuleId>,
+    /// What happened: "stars rose above 20,000 (now 20,140)".
+    pub reason: String,
+}
+
+/// What a tracker page's Alerts section shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackerAlerts {
+    /// The tracker's rules, oldest first.
+    pub rules: Vec<RuleItem>,
+    /// The workspace's channels, for the rules' checkboxes.
+    pub channels: Vec<ChannelRow>,
+    /// The tracker's latest events (at most [`FIRED_SHOWN`]), oldest first.
+    pub fired: Vec<FiredAlert>,
+}
+
+/// How many of a tracker's latest alert events its page reads.
+pub const FIRED_SHOWN: i64 = 200;
+
+/// The rules of tracker `id` of the signed-in user's workspace, the workspace's channels
+/// and the tracker's latest alert events: three statements (none of them for another
+/// workspace's tracker, which has no rules or events here).
+#[server]
+pub async fn get_tracker_alerts(id: TrackerId) -> Result<TrackerAlerts, ServerFnError> {
+    use super::trackers::signed_in;
+    use crate::server::{
+        alerts::{channels, events, rules},
+        state::AppState,
+    };
+    let user = signed_in().await?;
+    let state = expect_context::<AppState>();
+    let failed = |error: sqlx::Error| {
+        tracing::error!(error = %error, "could not load a tracker's alerts");
+        ServerFnError::new("Could not load this tracker's alerts. Please try again.")
+    };
+    let rule_rows = rules::tracker_rules(&state.pool, user.workspace_id, id)
+        .await
+        .map_err(failed)?;
+    let channel_rows = channels::list_channels(&state.pool, user.workspace_id)
+        .await
+        .map_err(failed)?;
+    let mut marks = events::tracker_marks(&state.pool, user.workspace_id, id, FIRED_SHOWN)
+        .await
+        .map_err(failed)?;
+    marks.reverse();
+    Ok(TrackerAlerts {
+        rules: rule_rows
+            .into_iter()
+            .map(|rule| RuleItem {
+                id: rule.id,
+                armed: rule.state.armed,
+                last_fired_at: rule.state.last_fired_at.map(shown_time),
+                spec: rule.spec,
+                paused: rule.paused,
+            })
+            .collect(),
+        channels: channel_rows.into_iter().map(channel_row).collect(),
+        fired: marks
+            .into_iter()
+            .map(|mark| FiredAlert {
+                t: mark.fired_at.timestamp_millis(),
+                metric: mark.metric,
+                value: mark.value,
+                rule: mark.rule,
+                reason: mark.reason,
             })
             .collect(),
     })

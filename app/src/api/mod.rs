@@ -18,11 +18,12 @@ pub mod trackers;
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 15] {
+pub fn read_only_server_fns() -> [&'static str; 16] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
         alerts::GetAlertsPage::PATH,
+        alerts::GetTrackerAlerts::PATH,
         billing::GetBilling::PATH,
         billing::ListPlans::PATH,
         catalogue::GetCatalogue::PATH,

@@ -97,14 +97,22 @@ pub fn Notice(notice: Option<String>) -> impl IntoView {
     notice.map(|notice| view! { <p class="notice" role="status">{notice}</p> })
 }
 
-/// The flash's notice and the error of the first of `forms` that has one.
+/// The flash's notice and the error of the first of `forms` that has one. A notice of
+/// a flash whose form is one of `except` is left to another part of the page.
 #[component]
-pub fn FlashMessages(flash: FlashResource, forms: &'static [&'static str]) -> impl IntoView {
+pub fn FlashMessages(
+    flash: FlashResource,
+    forms: &'static [&'static str],
+    #[prop(optional)] except: &'static [&'static str],
+) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let flash = flash.await.ok().flatten();
-                let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
+                let notice = flash
+                    .as_ref()
+                    .filter(|flash| !flash.form.as_deref().is_some_and(|form| except.contains(&form)))
+                    .and_then(|flash| flash.notice.clone());
                 let error = forms
                     .iter()
                     .find_map(|form| Flash::of(&flash, form))
@@ -128,9 +136,16 @@ pub fn PostButton(
     /// Laid out in line with other buttons.
     #[prop(optional)]
     inline: bool,
+    /// Hidden fields posted with it (name, value).
+    #[prop(optional)]
+    hidden: Vec<(&'static str, String)>,
 ) -> impl IntoView {
     view! {
         <form method="post" action=action class=inline.then_some("inline-form")>
+            {hidden
+                .into_iter()
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+                .collect_view()}
             <button type="submit" class="button-secondary" aria-label=label>{text}</button>
         </form>
     }

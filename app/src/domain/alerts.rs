@@ -162,7 +162,7 @@ impl AlertWindow {
     }
 
     /// As an adjective: `1-hour`, `24-hour`, `7-day`.
-    fn adjective(self) -> &'static str {
+    pub fn adjective(self) -> &'static str {
         match self {
             AlertWindow::Hour => "1-hour",
             AlertWindow::Day => "24-hour",

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod preview;
 pub mod provider_kind;
 pub mod role;
+pub mod rule_form;
 pub mod source_state;
 pub mod token;
 

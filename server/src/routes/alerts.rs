@@ -192,16 +192,10 @@ fn rule_error(error: app::domain::RuleError) -> ApiError {
 fn refusal(refusal: rules::RuleRefusal) -> ApiError {
     match refusal {
         rules::RuleRefusal::NotFound => ApiError::not_found(),
-        rules::RuleRefusal::UnknownMetric(metrics) => ApiError::invalid(format!(
-            "`metric`: this tracker has no such metric; its metrics are {}",
-            metrics.join(", ")
-        )),
-        rules::RuleRefusal::UnknownChannel(id) => ApiError::invalid(format!(
-            "`channels`: {id} is not a channel of this workspace"
-        )),
         rules::RuleRefusal::UpgradeRequired(limit) => {
             ApiError::Ready(Box::new(super::errors::upgrade_required(&limit)))
         }
+        other => ApiError::invalid(other.message()),
     }
 }
 
@@ -216,7 +210,11 @@ pub async fn create_rule(
     let input = body(request)?;
     let spec = RuleSpec::from_json(&input).map_err(rule_error)?;
     match rules::create_rule(&state.pool, caller.workspace_id, tracker, &spec).await? {
-        Ok(rule) => Ok((StatusCode::CREATED, Json(json!({ "alert": rule }))).into_response()),
+        Ok(rule) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "alert": rule.to_json() })),
+        )
+            .into_response()),
         Err(why) => Err(refusal(why)),
     }
 }
@@ -227,10 +225,11 @@ pub async fn list_rules(
     caller: ApiCaller,
     ApiPath(tracker): ApiPath<TrackerId>,
 ) -> Result<Response, ApiError> {
-    let rules = rules::list_rules(&state.pool, caller.workspace_id, tracker)
+    let found = rules::list_rules(&state.pool, caller.workspace_id, tracker)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json!({ "alerts": rules })).into_response())
+    let found: Vec<Value> = found.iter().map(rules::RuleRow::to_json).collect();
+    Ok(Json(json!({ "alerts": found })).into_response())
 }
 
 /// `PATCH /api/v1/alerts/{id}`: any of the rule's fields, and `paused`.
@@ -243,7 +242,7 @@ pub async fn update_rule(
     let id: AlertRuleId = id.parse().map_err(|_| rule_not_found())?;
     let patch = body(request)?;
     match rules::update_rule(&state.pool, caller.workspace_id, id, &patch).await? {
-        Ok(Ok(rule)) => Ok(Json(json!({ "alert": rule })).into_response()),
+        Ok(Ok(rule)) => Ok(Json(json!({ "alert": rule.to_json() })).into_response()),
         Ok(Err(error)) => Err(rule_error(error)),
         Err(rules::RuleRefusal::NotFound) => Err(rule_not_found()),
         Err(why) => Err(refusal(why)),

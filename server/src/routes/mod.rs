@@ -12,5 +12,6 @@ pub mod errors;
 pub mod export;
 pub mod forms;
 pub mod health;
+pub mod rule_forms;
 pub mod share;
 pub mod trackers;

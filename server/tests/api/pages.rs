@@ -109,8 +109,9 @@ async fn signed_in_pages_hand_each_resource_to_the_browser_once() {
         ("/account".to_string(), 1 + 2),
         ("/billing".to_string(), 1 + 2),
         ("/billing/success".to_string(), 1 + 1),
-        // The tracker and the flash (its "Poll now" button's answer).
-        (format!("/trackers/{tracker}"), 1 + 2),
+        // The tracker, its alerts (rules, channels, fired events) and the flash (the
+        // answer of its "Poll now" button and its rule forms).
+        (format!("/trackers/{tracker}"), 1 + 3),
         // The channels and events, and the flash.
         ("/alerts".to_string(), 1 + 2),
         (format!("/compare?ids={tracker}"), 1 + 1),

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 
 use super::time::describe_secs;
 use crate::{
-    api::chart::{ChartEvent, ChartPoint, TrackerDetail},
+    api::{
+        alerts::FiredAlert,
+        chart::{ChartEvent, ChartPoint, TrackerDetail},
+    },
     domain::{ChartMode, Origin, Scale, TrackerId},
     pages::dashboard::format_number,
 };
@@ -17,6 +20,17 @@ mod browser;
 pub(super) type Shown = RwSignal<(usize, Option<i64>)>;
 /// The time window on screen, in ms since the epoch.
 pub(super) type Visible = RwSignal<(i64, i64)>;
+
+/// A fired alert the chart pins at its value: when (ms since the epoch), the value, and
+/// what happened.
+#[derive(Clone, Debug, PartialEq)]
+// Read in the browser only.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct Pin {
+    t: i64,
+    value: f64,
+    reason: String,
+}
 
 /// What a tracker chart draws and how it fetches finer data.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +44,8 @@ struct ChartSpec {
     view_key: String,
     points: Vec<ChartPoint>,
     events: Vec<ChartEvent>,
+    /// The alerts fired on the metric in the range (none when the chart shows rates).
+    pins: Vec<Pin>,
     log: bool,
     from_ms: i64,
     to_ms: i64,
@@ -39,7 +55,22 @@ struct ChartSpec {
 }
 
 impl ChartSpec {
-    fn new(detail: &TrackerDetail) -> Self {
+    fn new(detail: &TrackerDetail, fired: &[FiredAlert]) -> Self {
+        // A rate chart's axis is not the metric's: an alert's value has no place on it.
+        let pins = if detail.mode.per_secs().is_none() {
+            fired
+                .iter()
+                .filter_map(|event| {
+                    event.value.map(|value| Pin {
+                        t: event.t,
+                        value,
+                        reason: event.reason.clone(),
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Self {
             tracker_id: detail.summary.id,
             metric: detail.metric.clone(),
@@ -53,6 +84,7 @@ impl ChartSpec {
             ),
             points: detail.points.clone(),
             events: detail.events.clone(),
+            pins,
             log: draws_log(detail),
             from_ms: detail.from_ms,
             to_ms: detail.to_ms,
@@ -68,9 +100,11 @@ fn draws_log(detail: &TrackerDetail) -> bool {
 }
 
 /// The note on a log scale drawn linear, then the figure: the metric, its latest value,
-/// what the points are, and the chart (or a line saying the range has no data yet).
+/// what the points are, and the chart (or a line saying the range has no data yet), with a
+/// pin at each of the `fired` alerts.
 pub(super) fn chart_figure(
     detail: &TrackerDetail,
+    fired: &[FiredAlert],
     shown: Shown,
     visible: Visible,
 ) -> impl IntoView + use<> {
@@ -89,7 +123,7 @@ pub(super) fn chart_figure(
             .unwrap_or_else(|| "every poll".to_string());
         format!(" · {count} points, {buckets}")
     };
-    let chart = ChartSpec::new(detail);
+    let chart = ChartSpec::new(detail, fired);
     view! {
         {log_note}
         <figure class="chart-figure">

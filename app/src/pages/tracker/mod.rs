@@ -1,7 +1,9 @@
-//! `/trackers/{id}`: one tracker, its metadata, a chart of one metric over a range, and a
-//! table of its latest polls. The metric and the range are in the query string
-//! (`?metric=stars&range=90d`), so a view can be bookmarked and shared; the links work
-//! without the wasm, which draws the chart once it has loaded.
+//! `/trackers/{id}`: one tracker, its metadata, a chart of one metric over a range (with a
+//! pin at each alert that fired), a table of its latest polls, and its alert rules
+//! (`#alerts`: added, edited, paused and deleted by forms). The metric and the range are
+//! in the query string (`?metric=stars&range=90d`), so a view can be bookmarked and
+//! shared; the links and forms work without the wasm, which draws the chart once it has
+//! loaded.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,15 +11,19 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{not_found::NotFound, signed_in::SignedIn};
 use crate::{
-    api::chart::{TrackerDetail, get_tracker_detail},
+    api::{
+        alerts::{TrackerAlerts, get_tracker_alerts},
+        chart::{TrackerDetail, get_tracker_detail},
+    },
     components::{
         feedback::{TrackerSkeleton, load_failed},
         form::{FlashMessages, FlashResource, PostButton, flash_resource},
         polls::PollsTable,
     },
-    domain::{ChartMode, ChartRange, Scale, TrackerId},
+    domain::{ChartMode, ChartRange, Scale, TrackerId, rule_form::ALERTS_FLASH},
 };
 
+mod alerts;
 mod chart;
 mod controls;
 mod data;
@@ -51,16 +57,27 @@ pub fn Tracker() -> impl IntoView {
             }
         }
     });
+    // The rules, channels and fired alerts: read once per page (not per range or zoom).
+    let alerts = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        |id| async move {
+            match id.parse::<TrackerId>() {
+                Ok(id) => get_tracker_alerts(id).await,
+                Err(_) => Ok(TrackerAlerts::default()),
+            }
+        },
+    );
     let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
     let flash = flash_resource();
     view! {
-        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail flash /> } />
+        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail alerts flash /> } />
     }
 }
 
 #[component]
 fn TrackerPage(
     detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>,
+    alerts: Resource<Result<TrackerAlerts, ServerFnError>>,
     flash: FlashResource,
 ) -> impl IntoView {
     view! {
@@ -68,9 +85,10 @@ fn TrackerPage(
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(Some(page)) => {
+                        let alerts = alerts.await;
                         // Once the history has loaded: the page again, with it.
                         let loaded = Callback::new(move |()| detail.refetch());
-                        view! { <TrackerView detail=page loaded flash /> }.into_any()
+                        view! { <TrackerView detail=page alerts loaded flash /> }.into_any()
                     }
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
@@ -81,8 +99,27 @@ fn TrackerPage(
 }
 
 #[component]
-fn TrackerView(detail: TrackerDetail, loaded: Callback<()>, flash: FlashResource) -> impl IntoView {
+fn TrackerView(
+    detail: TrackerDetail,
+    alerts: Result<TrackerAlerts, ServerFnError>,
+    loaded: Callback<()>,
+    flash: FlashResource,
+) -> impl IntoView {
     let summary = detail.summary.clone();
+    // The alerts fired on the metric shown, in the range.
+    let (fired, rules) = match &alerts {
+        Ok(alerts) => (
+            alerts
+                .fired
+                .iter()
+                .filter(|event| event.metric == detail.metric)
+                .filter(|event| (detail.from_ms..=detail.to_ms).contains(&event.t))
+                .cloned()
+                .collect::<Vec<_>>(),
+            alerts.rules.clone(),
+        ),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
     // What the chart shows now: the page's points, then finer ones after a zoom.
     let shown = RwSignal::new((detail.points.len(), detail.bucket_secs));
     // The time window on screen: the range, then what a zoom narrows it to.
@@ -97,7 +134,7 @@ fn TrackerView(detail: TrackerDetail, loaded: Callback<()>, flash: FlashResource
                 {detail.author.clone().map(|author| view! { " · by " {author} })}
                 {detail.published_at.clone().map(|at| view! { " · created " {at} })}
             </p>
-            <FlashMessages flash forms=&["poll-now"] />
+            <FlashMessages flash forms=&["poll-now"] except=&[ALERTS_FLASH] />
             <div class="tracker-status">
                 <p class="muted">
                     {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
@@ -106,13 +143,21 @@ fn TrackerView(detail: TrackerDetail, loaded: Callback<()>, flash: FlashResource
                 <PostButton action=format!("/trackers/{}/poll", summary.id) text="Poll now" inline=true />
             </div>
             {controls::view_controls(&detail)}
-            {chart::chart_figure(&detail, shown, visible)}
+            {chart::chart_figure(&detail, &fired, shown, visible)}
+            {alerts::fired_list(&fired, &rules, visible)}
             <history::HistoryNote detail=detail.clone() loaded />
             {data::event_list(&detail.events)}
             {data::data_table(&detail.points, detail.history_from.as_deref())}
             <h2>"Latest polls"</h2>
             <PollsTable metrics=detail.metrics.clone() rows=detail.recent.clone() label="Latest polls" />
             {data::downloads(summary.id, &detail.metric, visible)}
+            <alerts::AlertsSection
+                tracker=summary.id
+                metrics=detail.metrics.clone()
+                metric=detail.metric.clone()
+                alerts
+                flash
+            />
         </section>
     }
 }

@@ -139,3 +139,35 @@ pub async fn list_events(
         })
         .collect())
 }
+
+/// An event as a tracker's page marks it on the chart and lists it under it.
+#[derive(Debug, Clone)]
+pub struct FiredMark {
+    pub rule: Option<AlertRuleId>,
+    pub metric: String,
+    pub value: Option<f64>,
+    pub reason: String,
+    pub fired_at: DateTime<Utc>,
+}
+
+/// The latest `limit` events of tracker `tracker` of the workspace, newest first, without
+/// their deliveries: one statement.
+pub async fn tracker_marks(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker: TrackerId,
+    limit: i64,
+) -> Result<Vec<FiredMark>, sqlx::Error> {
+    sqlx::query_as!(
+        FiredMark,
+        r#"SELECT rule_id AS "rule: AlertRuleId", metric, value, reason, fired_at
+           FROM alert_events
+           WHERE tracker_id = $2 AND workspace_id = $1
+           ORDER BY fired_at DESC, id LIMIT $3"#,
+        workspace_id as WorkspaceId,
+        tracker as TrackerId,
+        limit.clamp(1, 1000),
+    )
+    .fetch_all(pool)
+    .await
+}

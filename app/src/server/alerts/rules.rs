@@ -23,6 +23,57 @@ pub enum RuleRefusal {
     UpgradeRequired(UpgradeRequired),
 }
 
+impl RuleRefusal {
+    /// For people (the REST API's message, a form's error).
+    pub fn message(&self) -> String {
+        match self {
+            RuleRefusal::NotFound => "There is no such tracker.".to_string(),
+            RuleRefusal::UnknownMetric(metrics) => format!(
+                "`metric`: this tracker has no such metric; its metrics are {}",
+                metrics.join(", ")
+            ),
+            RuleRefusal::UnknownChannel(id) => {
+                format!("`channels`: {id} is not a channel of this workspace")
+            }
+            RuleRefusal::UpgradeRequired(limit) => limit.message.clone(),
+        }
+    }
+
+    /// The rule's field the refusal is about, for a form to show it beside.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RuleRefusal::UnknownMetric(_) => Some("metric"),
+            RuleRefusal::UnknownChannel(_) => Some("channels"),
+            RuleRefusal::NotFound | RuleRefusal::UpgradeRequired(_) => None,
+        }
+    }
+}
+
+/// A rule of the workspace, as read or just written.
+#[derive(Debug, Clone)]
+pub struct RuleRow {
+    pub id: AlertRuleId,
+    pub tracker: TrackerId,
+    pub spec: RuleSpec,
+    pub paused: bool,
+    pub state: RuleState,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RuleRow {
+    /// The rule as the API shows it: its flat spec plus its id, tracker, state.
+    pub fn to_json(&self) -> Value {
+        rule_json(
+            self.id,
+            self.tracker,
+            &self.spec,
+            self.paused,
+            &self.state,
+            self.created_at,
+        )
+    }
+}
+
 /// A rule as the API shows it: its flat spec plus its id, tracker, state.
 pub fn rule_json(
     id: AlertRuleId,
@@ -104,13 +155,13 @@ async fn check_channels(
     )
 }
 
-/// Makes a rule on tracker `tracker`: its JSON.
+/// Makes a rule on tracker `tracker`.
 pub async fn create_rule(
     pool: &PgPool,
     workspace_id: WorkspaceId,
     tracker: TrackerId,
     spec: &RuleSpec,
-) -> Result<Result<Value, RuleRefusal>, sqlx::Error> {
+) -> Result<Result<RuleRow, RuleRefusal>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let metric = match metric_of(&mut transaction, workspace_id, tracker, &spec.metric).await? {
         Ok(metric) => metric,
@@ -143,14 +194,14 @@ pub async fn create_rule(
     .await?;
     link_channels(&mut transaction, row.id, &spec.channels).await?;
     transaction.commit().await?;
-    Ok(Ok(rule_json(
-        row.id,
+    Ok(Ok(RuleRow {
+        id: row.id,
         tracker,
-        spec,
-        false,
-        &state,
-        row.created_at,
-    )))
+        spec: spec.clone(),
+        paused: false,
+        state,
+        created_at: row.created_at,
+    }))
 }
 
 async fn link_channels(
@@ -175,23 +226,41 @@ async fn link_channels(
     Ok(())
 }
 
-/// The rules of tracker `tracker` (`None`: every tracker's), oldest first; `None` when the
-/// workspace has no such tracker.
+/// The rules of tracker `tracker`, oldest first; `None` when the workspace has no such
+/// tracker.
 pub async fn list_rules(
     pool: &PgPool,
     workspace_id: WorkspaceId,
     tracker: TrackerId,
-) -> Result<Option<Vec<Value>>, sqlx::Error> {
-    let exists = sqlx::query_scalar!(
+) -> Result<Option<Vec<RuleRow>>, sqlx::Error> {
+    if !tracker_exists(pool, workspace_id, tracker).await? {
+        return Ok(None);
+    }
+    tracker_rules(pool, workspace_id, tracker).await.map(Some)
+}
+
+/// Whether the workspace has tracker `tracker`.
+pub async fn tracker_exists(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker: TrackerId,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM trackers WHERE workspace_id = $1 AND id = $2) AS "exists!""#,
         workspace_id as WorkspaceId,
         tracker as TrackerId,
     )
     .fetch_one(pool)
-    .await?;
-    if !exists {
-        return Ok(None);
-    }
+    .await
+}
+
+/// The rules of tracker `tracker` of the workspace, oldest first, in one statement (none
+/// when the workspace has no such tracker).
+pub async fn tracker_rules(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    tracker: TrackerId,
+) -> Result<Vec<RuleRow>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT id AS "id: AlertRuleId", spec, paused, state, created_at FROM alert_rules
            WHERE workspace_id = $1 AND tracker_id = $2 ORDER BY created_at, id"#,
@@ -200,22 +269,45 @@ pub async fn list_rules(
     )
     .fetch_all(pool)
     .await?;
-    Ok(Some(
-        rows.into_iter()
-            .filter_map(|row| {
-                let spec = RuleSpec::from_json(&row.spec).ok()?;
-                let state: RuleState = serde_json::from_value(row.state).unwrap_or_default();
-                Some(rule_json(
-                    row.id,
-                    tracker,
-                    &spec,
-                    row.paused,
-                    &state,
-                    row.created_at,
-                ))
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(RuleRow {
+                id: row.id,
+                tracker,
+                spec: RuleSpec::from_json(&row.spec).ok()?,
+                paused: row.paused,
+                state: serde_json::from_value(row.state).unwrap_or_default(),
+                created_at: row.created_at,
             })
-            .collect(),
-    ))
+        })
+        .collect())
+}
+
+/// Rule `id` of the workspace; `None` when it has no such rule.
+pub async fn get_rule(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    id: AlertRuleId,
+) -> Result<Option<RuleRow>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at
+           FROM alert_rules WHERE workspace_id = $1 AND id = $2"#,
+        workspace_id as WorkspaceId,
+        id as AlertRuleId,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|row| {
+        Some(RuleRow {
+            id,
+            tracker: row.tracker,
+            spec: RuleSpec::from_json(&row.spec).ok()?,
+            paused: row.paused,
+            state: serde_json::from_value(row.state).unwrap_or_default(),
+            created_at: row.created_at,
+        })
+    }))
 }
 
 /// Changes rule `id` of the workspace by `patch` (the spec's fields, and `paused`).
@@ -224,7 +316,7 @@ pub async fn update_rule(
     workspace_id: WorkspaceId,
     id: AlertRuleId,
     patch: &Value,
-) -> Result<Result<Result<Value, crate::domain::alerts::RuleError>, RuleRefusal>, sqlx::Error> {
+) -> Result<Result<Result<RuleRow, crate::domain::alerts::RuleError>, RuleRefusal>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let Some(row) = sqlx::query!(
         r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at
@@ -291,14 +383,14 @@ pub async fn update_rule(
     .await?;
     link_channels(&mut transaction, id, &spec.channels).await?;
     transaction.commit().await?;
-    Ok(Ok(Ok(rule_json(
+    Ok(Ok(Ok(RuleRow {
         id,
-        row.tracker,
-        &spec,
+        tracker: row.tracker,
+        spec,
         paused,
-        &state,
-        row.created_at,
-    ))))
+        state,
+        created_at: row.created_at,
+    })))
 }
 
 /// Deletes rule `id` of the workspace (its events stay); whether it was there.

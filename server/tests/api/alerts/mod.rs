@@ -1,5 +1,5 @@
 //! Alerts: channels (where alerts go), deliveries (signed, retried, counted against a
-//! channel that keeps failing).
+//! channel that keeps failing), and the tracker page's rule forms.
 
 mod channels;
 mod deliveries;
@@ -8,6 +8,7 @@ mod page;
 pub mod receiver;
 mod rules;
 mod silence;
+mod tracker_page;
 
 use app::domain::TokenScope;
 use serde_json::{Value, json};

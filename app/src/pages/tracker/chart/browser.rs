@@ -7,7 +7,7 @@ use charming::{
     datatype::CompositeValue,
     element::{
         AreaStyle, AxisType, ItemStyle, Label, LineStyle, LineStyleType, MarkLine, MarkLineData,
-        MarkLineVariant, Symbol, Tooltip, Trigger,
+        MarkLineVariant, MarkPoint, MarkPointData, Symbol, Tooltip, Trigger,
     },
     series::Line,
 };
@@ -255,6 +255,21 @@ fn build(spec: &ChartSpec, points: &[ChartPoint]) -> Chart {
         .show_symbol(observed.len() <= FEW_POINTS)
         .symbol_size(8)
         .data(with_gaps(&observed, |point| point.avg));
+    // A pin at each fired alert, labelled with the value.
+    if !spec.pins.is_empty() {
+        let pins = spec
+            .pins
+            .iter()
+            .map(|pin| {
+                MarkPointData::new()
+                    .name(pin.reason.clone())
+                    .x_axis(pin.t as f64)
+                    .y_axis(pin.value)
+                    .value(pin.value)
+            })
+            .collect::<Vec<_>>();
+        main = main.mark_point(MarkPoint::new().data(pins));
+    }
     if !markers.is_empty() {
         main = main.mark_line(
             MarkLine::new()
