@@ -28,3 +28,18 @@ apt_install() {
       die "could not install $* (see /tmp/upcount-apt.log)"
   fi
 }
+
+# no_system_service NAME: stops and disables the system service NAME that installing its
+# Debian package started (prometheus on :9090…): the tests start their own copies, on
+# free ports. Under systemd through systemctl, otherwise through the init script, which
+# stops only the service's own process (its pid file).
+no_system_service() {
+  local name="$1" sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    "${sudo[@]}" systemctl disable --now --quiet "$name.service" >/dev/null 2>&1 || true
+  elif [ -x "/etc/init.d/$name" ]; then
+    "${sudo[@]}" "/etc/init.d/$name" stop >/dev/null 2>&1 || true
+    "${sudo[@]}" update-rc.d "$name" disable >/dev/null 2>&1 || true
+  fi
+}

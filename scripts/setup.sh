@@ -96,4 +96,27 @@ if [ "$purpose" = test ]; then
     apt_install chromium
   fi
   npm_ci "$ROOT/end2end"
+  # The Prometheus server and promtool, which the scrape endpoint's tests run for real.
+  if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; then
+    ok "Prometheus already installed ($(/usr/bin/prometheus --version 2>/dev/null | head -n1))"
+  else
+    doing "installing Debian's Prometheus (the server and promtool) for the scrape tests"
+    apt_install --no-install-recommends prometheus
+    # The package starts a system Prometheus on :9090; the tests start their own.
+    no_system_service prometheus
+  fi
+
+  # The forwarding tests start their own InfluxDB 1.x (`influxd`) and Graphite
+  # (`carbon-cache`, checked with `whisper-fetch`) on free ports with temporary folders.
+  if command -v influxd >/dev/null && command -v carbon-cache >/dev/null && command -v whisper-fetch >/dev/null; then
+    ok "InfluxDB $(influxd version 2>/dev/null | head -n1 | awk '{print $2}') and graphite-carbon already installed"
+  else
+    doing "installing Debian's InfluxDB 1.x and graphite-carbon for the forwarding tests"
+    apt_install influxdb graphite-carbon python3-whisper
+  fi
+  # Their packages may start system services on the default ports (8086, 8088, 2003,
+  # 2004, 7002); the tests need none of them, so none is left running.
+  for service in influxdb carbon-cache; do
+    no_system_service "$service"
+  done
 fi

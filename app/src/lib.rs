@@ -134,6 +134,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("forgot-password") view=ForgotPassword ssr=SsrMode::Async />
                     <Route path=path!("reset-password") view=ResetPassword ssr=SsrMode::Async />
                     <Route path=path!("dashboard") view=Dashboard ssr=SsrMode::Async />
+                    // Where the form that makes a push source answers, with its new token.
+                    <Route path=path!("dashboard/push-sources") view=Dashboard ssr=SsrMode::Async />
                     <Route path=path!("account") view=Account ssr=SsrMode::Async />
                     // Where the form that creates a token answers, with the new token.
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />

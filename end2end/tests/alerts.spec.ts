@@ -51,9 +51,10 @@ test('a rule made on the tracker page fires when the number crosses it, on the A
 
   // Where alerts go: the user's own address.
   await page.goto('/alerts');
-  await page.getByLabel('Kind').selectOption('email');
-  await page.getByLabel('Address or URL').fill(email);
-  await page.getByRole('button', { name: 'Add channel' }).click();
+  const channels = page.getByRole('region', { name: 'Channels' });
+  await channels.getByLabel('Kind').selectOption('email');
+  await channels.getByLabel('Address or URL').fill(email);
+  await channels.getByRole('button', { name: 'Add channel' }).click();
   await expect(page.getByRole('status')).toContainText(`Channel added: Email ${email}`);
 
   // The rule, from the tracker's page: stars above 5,500 (the repository has 5,000).

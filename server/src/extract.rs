@@ -17,6 +17,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
+use base64::Engine as _;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::routes::errors::{ApiError, json_error, read_only};
@@ -44,28 +45,58 @@ pub enum Via {
     },
 }
 
-/// A bearer token when the request has one (and then only it counts), else the session.
+/// How a request may carry its API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenIn {
+    /// `Authorization: Bearer upc_…` only.
+    Bearer,
+    /// That, or HTTP basic auth with the token as the password (any user name).
+    BearerOrBasic,
+}
+
+/// The token of an `Authorization` header's value; `None` when it is not in a form
+/// `accepted`.
+fn token_of(value: &str, accepted: TokenIn) -> Option<String> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_string());
+    }
+    if accepted == TokenIn::BearerOrBasic && scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
+        let credentials = String::from_utf8(decoded).ok()?;
+        let (_user, password) = credentials.split_once(':')?;
+        return Some(password.trim().to_string());
+    }
+    None
+}
+
+/// A token when the request has an `Authorization` header (and then only it counts), else
+/// the session.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     auth: Auth,
+    accepted: TokenIn,
 ) -> Result<ApiCaller, Response> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()
             .ok()
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+            .and_then(|value| token_of(value, accepted))
             .ok_or_else(|| {
                 json_error(
                     StatusCode::UNAUTHORIZED,
-                    "Use `Authorization: Bearer upc_…` with an API token.",
+                    match accepted {
+                        TokenIn::Bearer => "Use `Authorization: Bearer upc_…` with an API token.",
+                        TokenIn::BearerOrBasic => {
+                            "Use `Authorization: Bearer upc_…` with an API token, or HTTP basic auth with the token as the password."
+                        }
+                    },
                 )
             })?;
+        let token = token.as_str();
         let unknown = || json_error(StatusCode::UNAUTHORIZED, "Unknown or revoked API token.");
         if !tokens::looks_like_token(token) {
             return Err(unknown());
@@ -113,8 +144,27 @@ impl FromRequestParts<AppState> for ApiCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let auth = parts.extensions.get::<Auth>().cloned().unwrap_or_default();
-        authenticate(state, &parts.headers, auth)
+        authenticate(state, &parts.headers, auth, TokenIn::Bearer)
             .await
+            .map_err(|response| ApiError::Ready(Box::new(response)))
+    }
+}
+
+/// A caller of the endpoints Prometheus reads (`/api/v1/metrics`): an [`ApiCaller`] whose
+/// token may also come as the password of HTTP basic auth, with any user name, which is
+/// how Prometheus's `basic_auth` and hosted Prometheus services send one. Only for reads:
+/// the writes keep to bearer tokens, which a browser never sends by itself.
+#[derive(Debug, Clone)]
+pub struct PromCaller(pub ApiCaller);
+
+impl FromRequestParts<AppState> for PromCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = parts.extensions.get::<Auth>().cloned().unwrap_or_default();
+        authenticate(state, &parts.headers, auth, TokenIn::BearerOrBasic)
+            .await
+            .map(PromCaller)
             .map_err(|response| ApiError::Ready(Box::new(response)))
     }
 }
@@ -176,5 +226,51 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
             Some(_) => Err((StatusCode::FORBIDDEN, "Administrators only.").into_response()),
             None => Err(Redirect::to(&NextPath::sign_in_url(CONSOLE)).into_response()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(credentials: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_in_either_mode() {
+        for accepted in [TokenIn::Bearer, TokenIn::BearerOrBasic] {
+            assert_eq!(token_of("Bearer upc_x", accepted).as_deref(), Some("upc_x"));
+            assert_eq!(
+                token_of("bearer  upc_x ", accepted).as_deref(),
+                Some("upc_x")
+            );
+        }
+        assert_eq!(token_of("upc_x", TokenIn::Bearer), None);
+        assert_eq!(token_of("Token upc_x", TokenIn::BearerOrBasic), None);
+    }
+
+    #[test]
+    fn basic_auth_carries_the_token_as_its_password_when_allowed() {
+        let header = basic("prometheus:upc_x");
+        assert_eq!(token_of(&header, TokenIn::Bearer), None);
+        assert_eq!(
+            token_of(&header, TokenIn::BearerOrBasic).as_deref(),
+            Some("upc_x")
+        );
+        // Any user name, an empty one too; a colon in the password stays in it.
+        assert_eq!(
+            token_of(&basic(":upc_x"), TokenIn::BearerOrBasic).as_deref(),
+            Some("upc_x")
+        );
+        assert_eq!(
+            token_of(&basic("u:a:b"), TokenIn::BearerOrBasic).as_deref(),
+            Some("a:b")
+        );
+        assert_eq!(token_of(&basic("no colon"), TokenIn::BearerOrBasic), None);
+        assert_eq!(token_of("Basic !!!", TokenIn::BearerOrBasic), None);
     }
 }

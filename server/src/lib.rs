@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod exposition;
 pub mod extract;
 pub mod jobs;
 pub mod listener;

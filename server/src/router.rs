@@ -6,6 +6,7 @@ use app::{App, server::state::AppState, shell};
 use axum::{
     Router,
     body::Body,
+    extract::DefaultBodyLimit,
     http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header},
     middleware::{self, Next},
     response::IntoResponse,
@@ -17,6 +18,7 @@ use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
+    decompression::RequestDecompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
@@ -27,12 +29,12 @@ use tracing::Span;
 use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
-        account, admin, alert_forms, alerts, api, auth, billing, email, export, health, rule_forms,
-        share, trackers,
+        account, admin, alert_forms, alerts, api, auth, billing, email, export, health, prom, push,
+        push_events, push_formats, rule_forms, scrape, share, sink_forms, sinks, trackers,
     },
 };
 use app::server::session_store::PgSessionStore;
-use axum::routing::{any, delete, patch, post};
+use axum::routing::{MethodRouter, any, delete, patch, post};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Sessions last 30 days from the last request (rolling).
@@ -107,6 +109,9 @@ pub fn build(state: AppState) -> Router {
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/workspace", patch(api::update_workspace))
+        // The workspace's latest values for its own Prometheus (the process's own
+        // operational metrics are `/metrics`, below).
+        .route("/api/v1/metrics", get(scrape::metrics))
         .route(
             "/api/v1/trackers",
             get(trackers::list).post(trackers::create),
@@ -146,14 +151,93 @@ pub fn build(state: AppState) -> Router {
             patch(alerts::update_rule).delete(alerts::delete_rule),
         )
         .route("/api/v1/channels/{id}/test", post(alerts::test_channel))
+        // Prometheus's HTTP API under a prefix, so a client's base URL is
+        // `…/api/v1/prom`; Grafana POSTs its queries as forms.
+        .route(
+            "/api/v1/prom/api/v1/query",
+            get(prom::query).post(prom::query),
+        )
+        .route(
+            "/api/v1/prom/api/v1/query_range",
+            get(prom::query_range).post(prom::query_range),
+        )
+        .route(
+            "/api/v1/prom/api/v1/series",
+            get(prom::series).post(prom::series),
+        )
+        .route(
+            "/api/v1/prom/api/v1/labels",
+            get(prom::labels).post(prom::labels),
+        )
+        .route(
+            "/api/v1/prom/api/v1/label/{name}/values",
+            get(prom::label_values),
+        )
+        .route("/api/v1/prom/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route("/api/v1/prom/api/v1/metadata", get(prom::metadata))
+        .route(
+            "/api/v1/push-sources",
+            get(push::list_sources).post(push::create_source),
+        )
+        .route(
+            "/api/v1/push-sources/{id}",
+            patch(push::update_source).delete(push::delete_source),
+        )
+        .route(
+            "/api/v1/push-sources/{id}/events.csv",
+            get(push_events::export_events),
+        )
+        .route(
+            "/api/v1/push-sources/{id}/events.json",
+            get(push_events::export_events),
+        )
+        // Up to 5,000 events a request, as a push holds up to 5,000 points.
+        .route(
+            "/api/v1/events",
+            post(push_events::push_events)
+                .layer(DefaultBodyLimit::max(app::server::push::MAX_BODY_BYTES)),
+        )
+        // A push holds up to 5,000 points: a larger body than other requests may send.
+        .route(
+            "/api/v1/push",
+            post(push::push_json).layer(DefaultBodyLimit::max(app::server::push::MAX_BODY_BYTES)),
+        )
+        // InfluxDB's and the Pushgateway's shapes, so their clients push unchanged (see
+        // `routes::push_formats`); Telegraf gzips its bodies.
+        .route("/api/v1/push/influx", pushed(post(push_formats::influx)))
+        .route(
+            "/api/v1/push/influx/write",
+            pushed(post(push_formats::influx)),
+        )
+        .route(
+            "/api/v1/push/influx/api/v2/write",
+            pushed(post(push_formats::influx)),
+        )
+        .route(
+            "/api/v1/push/prometheus",
+            pushed(post(push_formats::prometheus).put(push_formats::prometheus)),
+        )
+        .route(
+            "/api/v1/push/prometheus/metrics/{*grouping}",
+            pushed(post(push_formats::pushgateway).put(push_formats::pushgateway)),
+        )
+        .route(
+            "/api/v1/sinks",
+            get(sinks::list_sinks).post(sinks::create_sink),
+        )
+        .route("/api/v1/sinks/{id}", delete(sinks::delete_sink))
+        .route("/api/v1/sinks/{id}/test", post(sinks::test_sink))
         .route("/badge/{file}", get(share::badge))
         .route("/dashboard/trackers", post(trackers::add_from_form))
+        .route("/dashboard/push-sources", post(push::create_from_form))
         .route("/trackers/{id}/poll", post(trackers::poll_now_from_form))
         .route("/alerts/channels", post(alert_forms::add_channel))
         .route(
             "/alerts/channels/{id}/{action}",
             post(alert_forms::channel_action),
         )
+        .route("/alerts/sinks", post(sink_forms::add_sink))
+        .route("/alerts/sinks/{id}/{action}", post(sink_forms::sink_action))
         .route("/trackers/{id}/alerts", post(rule_forms::add_rule))
         .route("/alerts/{id}/edit", post(rule_forms::edit_rule))
         .route("/alerts/{id}/pause", post(rule_forms::pause_rule))
@@ -421,6 +505,16 @@ fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
     } else {
         tracing::info!(status, latency_ms, "request");
     }
+}
+
+/// A push route of another program's shape: bodies up to the push limit, after gzip (as
+/// Telegraf sends them) is undone.
+fn pushed(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route
+        .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(
+            app::server::push::MAX_BODY_BYTES,
+        ))
+        .layer(RequestDecompressionLayer::new())
 }
 
 #[cfg(test)]

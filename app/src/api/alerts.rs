@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AlertRuleId, ChannelId, ChannelKind, RuleSpec, TrackerId};
+use crate::domain::{AlertRuleId, ChannelId, ChannelKind, RuleSpec, SinkId, SinkKind, TrackerId};
 
 /// A channel as the Alerts page lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,13 +28,36 @@ pub struct EventRow {
     pub deliveries: Vec<(String, String, Option<String>)>,
 }
 
+/// A sink as the Alerts page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SinkRow {
+    pub id: SinkId,
+    pub kind: SinkKind,
+    /// "http://influx:8086/, database upcount".
+    pub target: String,
+    /// "every tracker", or the labels of the chosen ones.
+    pub trackers: String,
+    /// `ok` or `failing`.
+    pub state: String,
+    pub backlog: i64,
+    pub sent: i64,
+    pub dropped: i64,
+    /// "2026-12-03 08:00 UTC: could not connect to the sink".
+    pub last_error: Option<String>,
+    pub last_sent: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertsPage {
     pub channels: Vec<ChannelRow>,
     pub events: Vec<EventRow>,
+    pub sinks: Vec<SinkRow>,
+    /// The workspace's trackers (id, label), for the sink form's choice.
+    pub trackers: Vec<(TrackerId, String)>,
 }
 
-/// The signed-in user's workspace's channels and its 100 latest events.
+/// The signed-in user's workspace's channels, its 100 latest events, its sinks and its
+/// trackers.
 #[server]
 pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
     use super::trackers::signed_in;
@@ -61,7 +84,44 @@ pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
     let event_rows = events::list_events(&state.pool, user.workspace_id, filter)
         .await
         .map_err(failed)?;
+    let sink_rows = crate::server::sinks::store::list_sinks(&state.pool, user.workspace_id)
+        .await
+        .map_err(failed)?;
+    let trackers = crate::server::sinks::store::tracker_choices(&state.pool, user.workspace_id)
+        .await
+        .map_err(failed)?;
     Ok(AlertsPage {
+        sinks: sink_rows
+            .into_iter()
+            .map(|sink| SinkRow {
+                id: sink.id,
+                kind: sink.target.kind(),
+                target: sink.target.describe(),
+                trackers: match &sink.trackers {
+                    None => "every tracker".to_string(),
+                    Some(ids) => ids
+                        .iter()
+                        .map(|id| {
+                            trackers
+                                .iter()
+                                .find(|(tracker, _)| tracker == id)
+                                .map_or("a deleted tracker", |(_, label)| label.as_str())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
+                state: sink.state.key().to_string(),
+                backlog: sink.backlog,
+                sent: sink.sent,
+                dropped: sink.dropped,
+                last_error: sink.last_error.map(|error| match sink.last_error_at {
+                    Some(at) => format!("{}: {error}", shown_time(at)),
+                    None => error,
+                }),
+                last_sent: sink.last_sent_at.map(shown_time),
+            })
+            .collect(),
+        trackers,
         channels: channel_rows.into_iter().map(channel_row).collect(),
         events: event_rows
             .into_iter()

@@ -81,6 +81,14 @@ pub struct ChartPoint {
     pub origin: Origin,
 }
 
+/// The series a tracker page charts: the metric's name (the tracker's first metric when
+/// `None`), and the label its series are summed across, if any (`?metric=…&sum=plan`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesChoice {
+    pub metric: Option<String>,
+    pub sum: Option<String>,
+}
+
 /// Everything a tracker page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackerDetail {
@@ -93,6 +101,16 @@ pub struct TrackerDetail {
     pub metric: String,
     pub unit: String,
     pub metrics: Vec<String>,
+    /// The metrics to pick from, one per family (a pushed metric and all its label sets
+    /// are one): the family and the series its link shows.
+    pub families: Vec<(String, String)>,
+    /// The family of the metric shown; when its series have labels, each of them to pick
+    /// (the series' name and its labels) and the labels they can be summed across.
+    pub family: String,
+    pub label_sets: Vec<(String, std::collections::BTreeMap<String, String>)>,
+    pub sum_labels: Vec<String>,
+    /// The label the chart sums the family's series across, when it does.
+    pub sum: Option<String>,
     /// The range shown (`Custom`: from `from` to `to`).
     pub range: ChartRange,
     /// The custom range's days (`YYYY-MM-DD`, UTC), as asked for.
@@ -125,16 +143,20 @@ pub struct TrackerDetail {
 #[server]
 pub async fn get_tracker_detail(
     id: TrackerId,
-    metric: Option<String>,
+    series: SeriesChoice,
     range: ChartRange,
     mode: ChartMode,
     scale: Scale,
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Option<TrackerDetail>, ServerFnError> {
+    let SeriesChoice { metric, sum } = series;
     use crate::server::{
         state::AppState,
-        tracking::page::{self, PageRequest},
+        tracking::{
+            page::{self, PageRequest},
+            store::MetricView,
+        },
     };
     let user = signed_in().await?;
     let state = expect_context::<AppState>();
@@ -146,6 +168,7 @@ pub async fn get_tracker_detail(
         metric: metric.as_deref(),
         range,
         days: day(&from).zip(day(&to)),
+        sum: sum.as_deref().filter(|label| !label.is_empty()),
     };
     let now = chrono::Utc::now();
     let page = match page::tracker_page(&state.pool, user.workspace_id, id, request, now).await {
@@ -188,6 +211,27 @@ pub async fn get_tracker_detail(
         .iter()
         .map(|metric| metric.name.clone())
         .collect();
+    let mut families: Vec<(String, String)> = Vec::new();
+    for metric in &tracker.metrics {
+        if !families.iter().any(|(family, _)| *family == metric.family) {
+            families.push((metric.family.clone(), metric.name.clone()));
+        }
+    }
+    let family = metric
+        .as_ref()
+        .map(|metric| metric.family.clone())
+        .unwrap_or_default();
+    let sum_labels = MetricView::label_names(&tracker.metrics, &family);
+    let label_sets = if sum_labels.is_empty() {
+        Vec::new()
+    } else {
+        tracker
+            .metrics
+            .iter()
+            .filter(|metric| metric.family == family)
+            .map(|metric| (metric.name.clone(), metric.labels.clone()))
+            .collect()
+    };
     let format_time = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d").to_string();
     Ok(Some(TrackerDetail {
         author: tracker.source.author.clone(),
@@ -197,6 +241,11 @@ pub async fn get_tracker_detail(
         metric: metric.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
         unit: metric.as_ref().map(|m| m.unit.clone()).unwrap_or_default(),
         metrics,
+        families,
+        family,
+        label_sets,
+        sum_labels,
+        sum: page.sum,
         range: page.range,
         from: days.map(|(first, _)| first.to_string()),
         to: days.map(|(_, last)| last.to_string()),
@@ -269,6 +318,7 @@ pub async fn get_series_window(
     to_ms: i64,
     mode: ChartMode,
     zone: Option<String>,
+    sum: Option<String>,
 ) -> Result<Option<SeriesWindow>, ServerFnError> {
     use crate::server::{
         state::AppState,
@@ -296,6 +346,7 @@ pub async fn get_series_window(
         to,
         points: CHART_POINTS,
         zone: zone.as_deref().filter(|zone| !zone.is_empty()),
+        sum: sum.as_deref().filter(|label| !label.is_empty()),
     };
     match service::series(&state.pool, user.workspace_id, id, request).await {
         Ok((_, read)) => Ok(Some(SeriesWindow {

@@ -49,6 +49,14 @@ pub struct ProviderBadge {
 impl ProviderBadge {
     /// The badge of `kind`'s provider module; a neutral one for a kind no module declares.
     pub fn of(kind: &ProviderKind) -> Self {
+        if kind.as_str() == crate::server::push::KIND {
+            return Self {
+                module: "push".into(),
+                letters: "P".into(),
+                name: "Push source".into(),
+                colour: "var(--accent)".into(),
+            };
+        }
         match crate::server::tracking::providers::module_of(kind) {
             Some(module) => Self::of_module(module),
             None => Self {

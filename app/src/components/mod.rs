@@ -9,4 +9,5 @@ pub mod feedback;
 pub mod form;
 pub mod layout;
 pub mod polls;
+pub mod push_source;
 pub mod table;

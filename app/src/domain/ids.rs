@@ -71,6 +71,14 @@ uuid_id!(
     /// A message of the outbox (`email_outbox`).
     EmailId
 );
+uuid_id!(
+    /// A workspace's push source: numbers it sends in itself, under their own token.
+    PushSourceId
+);
+uuid_id!(
+    /// A workspace's sink: where new samples of its trackers are forwarded.
+    SinkId
+);
 
 macro_rules! integer_id {
     ($(#[$doc:meta])* $name:ident($integer:ty)) => {

@@ -11,6 +11,7 @@ pub mod chart;
 pub mod console;
 pub mod digest;
 pub mod email;
+pub mod exported_labels;
 pub mod flash;
 pub mod history;
 pub mod ids;
@@ -22,8 +23,10 @@ pub mod password;
 pub mod plan;
 pub mod preview;
 pub mod provider_kind;
+pub mod push;
 pub mod role;
 pub mod rule_form;
+pub mod sink;
 pub mod source_state;
 pub mod token;
 
@@ -39,8 +42,8 @@ pub use digest::DigestFrequency;
 pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
 pub use ids::{
-    AlertEventId, AlertRuleId, ChannelId, EmailId, MetricId, SourceId, TrackerId, UserId,
-    WorkspaceId,
+    AlertEventId, AlertRuleId, ChannelId, EmailId, MetricId, PushSourceId, SinkId, SourceId,
+    TrackerId, UserId, WorkspaceId,
 };
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;
@@ -50,5 +53,6 @@ pub use plan::Plan;
 pub use preview::Preview;
 pub use provider_kind::ProviderKind;
 pub use role::Role;
+pub use sink::{SinkKind, SinkState};
 pub use source_state::SourceState;
 pub use token::{TokenName, TokenScope};

@@ -20,6 +20,7 @@ use crate::{
         add_tracker::AddTracker,
         feedback::{ListSkeleton, load_failed},
         form::{FlashResource, Notice, PostButton, SelectField, flash_resource},
+        push_source::NewPushSource,
         table::column_heads,
     },
     domain::SourceState,
@@ -71,6 +72,7 @@ fn DashboardPage(
                     });
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
                     let messages = Flash::of(&flash, "add-tracker").unwrap_or_default();
+                    let push_messages = Flash::of(&flash, "new-push-source").unwrap_or_default();
                     let list_options = view_options();
                     let trackers_view = match list {
                         Ok(list) => view! { <Trackers trackers=Ok(list) options=list_options /> }.into_any(),
@@ -79,6 +81,7 @@ fn DashboardPage(
                     view! {
                         <Notice notice />
                         <AddTracker messages options />
+                        <NewPushSource messages=push_messages />
                         {trackers_view}
                     }
                 })}

@@ -1,9 +1,12 @@
 //! API tokens: `upc_` followed by 43 characters of base62 (256 random bits). Only the
 //! SHA-256 of a token is stored; the prefix `upc_` makes leaked tokens easy to spot.
+//! A push source's write token is made the same way with the prefix `upp_`.
 
 use sha2::{Digest, Sha256};
 
 pub const PREFIX: &str = "upc_";
+/// The prefix of a push source's write token.
+pub const PUSH_PREFIX: &str = "upp_";
 
 /// A freshly generated token: shown once, then only its hash is kept.
 pub struct NewToken {
@@ -14,6 +17,15 @@ pub struct NewToken {
 }
 
 pub fn generate() -> NewToken {
+    generate_with(PREFIX)
+}
+
+/// A new write token for a push source (`upp_…`).
+pub fn generate_push() -> NewToken {
+    generate_with(PUSH_PREFIX)
+}
+
+fn generate_with(prefix: &str) -> NewToken {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let bytes: [u8; 43] = rand::random();
     // 43 characters from 62 (a byte mod 62 is slightly biased; 43 of them still carry
@@ -22,10 +34,10 @@ pub fn generate() -> NewToken {
         .iter()
         .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
         .collect();
-    let token = format!("{PREFIX}{body}");
+    let token = format!("{prefix}{body}");
     NewToken {
         hash: hash(&token),
-        display_prefix: token.chars().take(PREFIX.len() + 5).collect(),
+        display_prefix: token.chars().take(prefix.len() + 5).collect(),
         token,
     }
 }
@@ -53,9 +65,18 @@ pub fn hash(token: &str) -> Vec<u8> {
 
 /// Whether `candidate` looks like one of our tokens at all (cheap check before a lookup).
 pub fn looks_like_token(candidate: &str) -> bool {
-    candidate.len() == PREFIX.len() + 43
-        && candidate.starts_with(PREFIX)
-        && candidate[PREFIX.len()..]
+    looks_like(PREFIX, candidate)
+}
+
+/// Whether `candidate` looks like a push source's token at all.
+pub fn looks_like_push_token(candidate: &str) -> bool {
+    looks_like(PUSH_PREFIX, candidate)
+}
+
+fn looks_like(prefix: &str, candidate: &str) -> bool {
+    candidate.len() == prefix.len() + 43
+        && candidate.starts_with(prefix)
+        && candidate[prefix.len()..]
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric())
 }
@@ -75,6 +96,17 @@ mod tests {
         assert_eq!(first.hash, hash(&first.token));
         assert_eq!(first.hash.len(), 32);
         assert_eq!(first.display_prefix, &first.token[..9]);
+    }
+
+    #[test]
+    fn push_tokens_have_their_own_prefix() {
+        let push = generate_push();
+        assert!(push.token.starts_with("upp_"));
+        assert_eq!(push.token.len(), 47);
+        assert!(looks_like_push_token(&push.token));
+        assert!(!looks_like_token(&push.token));
+        assert!(!looks_like_push_token(&generate().token));
+        assert_eq!(push.display_prefix, &push.token[..9]);
     }
 
     #[test]

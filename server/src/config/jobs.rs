@@ -15,6 +15,11 @@ pub struct JobSettings {
     pub scheduler_tick: Duration,
     /// `UPCOUNT_JOB_POLL_INTERVAL_MS`: how often an idle worker looks for new jobs.
     pub poll_interval: Duration,
+    /// `UPCOUNT_SINK_BATCH`: points a forwarding request carries at most.
+    pub sink_batch: i64,
+    /// `UPCOUNT_SINK_BACKLOG_LIMIT`: points a sink's backlog keeps at most while it fails;
+    /// past it the oldest are dropped (and counted).
+    pub sink_backlog_limit: i64,
 }
 
 impl JobSettings {
@@ -29,6 +34,12 @@ impl JobSettings {
                 1_000,
                 50..=60_000,
             )?),
+            sink_batch: env.bounded("UPCOUNT_SINK_BATCH", 5_000, 1..=5_000)?,
+            sink_backlog_limit: env.bounded(
+                "UPCOUNT_SINK_BACKLOG_LIMIT",
+                100_000,
+                1..=10_000_000,
+            )?,
         })
     }
 }

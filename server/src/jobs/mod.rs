@@ -59,6 +59,7 @@ pub mod check_silence;
 pub mod clean_up_sessions;
 pub mod deliver_alert;
 pub mod email;
+pub mod forward;
 pub mod poll;
 pub mod prune_jobs;
 pub mod prune_samples;
@@ -85,6 +86,7 @@ pub use check_silence::CheckSilence;
 pub use clean_up_sessions::CleanUpSessions;
 pub use deliver_alert::DeliverAlert;
 pub use email::{EmailContext, SendEmail};
+pub use forward::{ForwardContext, ForwardSamples};
 pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
@@ -94,7 +96,7 @@ pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 12] {
+pub fn registry() -> [Registration; 13] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
@@ -108,6 +110,7 @@ pub fn registry() -> [Registration; 12] {
         Registration::periodic::<BillingSweep>(),
         Registration::on_demand::<SendEmail>(),
         Registration::periodic::<SendDigests>(),
+        Registration::on_demand::<ForwardSamples>(),
     ]
 }
 
@@ -183,6 +186,7 @@ pub struct Contexts {
     pub poll: PollContext,
     pub billing: BillingContext,
     pub email: EmailContext,
+    pub forward: ForwardContext,
 }
 
 /// Each job context is its field of [`Contexts`].
@@ -196,7 +200,7 @@ macro_rules! context_from {
     };
 }
 
-context_from!(JobContext => jobs, PollContext => poll, BillingContext => billing, EmailContext => email);
+context_from!(JobContext => jobs, PollContext => poll, BillingContext => billing, EmailContext => email, ForwardContext => forward);
 
 impl Contexts {
     pub fn new(pool: PgPool, settings: &Settings, engine: Arc<Engine>) -> anyhow::Result<Self> {
@@ -212,6 +216,12 @@ impl Contexts {
             jobs: JobContext {
                 pool: pool.clone(),
                 retention: settings.jobs.retention,
+            },
+            forward: ForwardContext {
+                pool: pool.clone(),
+                engine: engine.clone(),
+                batch: settings.jobs.sink_batch,
+                bound: settings.jobs.sink_backlog_limit,
             },
             poll: PollContext {
                 pool: pool.clone(),

@@ -322,6 +322,9 @@ pub async fn run_dispatcher(
         if let Err(error) = super::deliver_alert::dispatch(&pool).await {
             tracing::warn!(error = %format!("{error:#}"), "alert delivery dispatch failed");
         }
+        if let Err(error) = super::forward::dispatch(&pool).await {
+            tracing::warn!(error = %format!("{error:#}"), "forwarding dispatch failed");
+        }
         // A full batch means more may be due: go again at once.
         loop {
             match dispatch(&pool, &engine, batch, lease).await {

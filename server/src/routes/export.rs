@@ -29,7 +29,7 @@ use super::{errors::ApiError, trackers::time_param};
 use crate::extract::{ApiCaller, ApiPath};
 
 /// Bytes gathered before a chunk is sent.
-const CHUNK: usize = 64 * 1024;
+pub(super) const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct ExportParams {
@@ -79,11 +79,8 @@ pub async fn export(
         None | Some("") => tracker.metrics.clone(),
         Some(names) => {
             let mut chosen = Vec::new();
-            for name in names
-                .split(',')
-                .map(str::trim)
-                .filter(|name| !name.is_empty())
-            {
+            // A pushed series' labels may hold commas: `signups{plan="pro",region="eu"}`.
+            for name in app::domain::push::series::split_series_names(names) {
                 let metric = tracker
                     .metrics
                     .iter()
@@ -135,7 +132,7 @@ pub async fn export(
 }
 
 /// A file name from a label: letters, digits, `-` and `_` only.
-fn file_stem(label: &str) -> String {
+pub(super) fn file_stem(label: &str) -> String {
     let stem: String = label
         .chars()
         .map(|c| {
@@ -155,7 +152,10 @@ fn file_stem(label: &str) -> String {
 }
 
 /// Logs a database error and ends the body with an error.
-async fn fail(sender: &mut mpsc::Sender<Result<Bytes, std::io::Error>>, error: sqlx::Error) {
+pub(super) async fn fail(
+    sender: &mut mpsc::Sender<Result<Bytes, std::io::Error>>,
+    error: sqlx::Error,
+) {
     tracing::error!(error = %error, "export failed");
     let _ = sender
         .send(Err(std::io::Error::other("the export failed")))
@@ -288,7 +288,7 @@ fn write_row(
 /// CSV records on their way into a chunk: one writer for many records (quoting and
 /// escaping as the csv crate does), its bytes moved out every [`CsvChunk::RECORDS`].
 #[derive(Default)]
-struct CsvChunk {
+pub(super) struct CsvChunk {
     writer: Option<csv::Writer<Vec<u8>>>,
     records: usize,
 }
@@ -296,7 +296,7 @@ struct CsvChunk {
 impl CsvChunk {
     const RECORDS: usize = 256;
 
-    fn write(&mut self, record: &[String], out: &mut Vec<u8>) {
+    pub(super) fn write(&mut self, record: &[String], out: &mut Vec<u8>) {
         let writer = self
             .writer
             .get_or_insert_with(|| csv::Writer::from_writer(Vec::new()));
@@ -309,7 +309,7 @@ impl CsvChunk {
     }
 
     /// Moves every record written so far into `out`.
-    fn drain_into(&mut self, out: &mut Vec<u8>) {
+    pub(super) fn drain_into(&mut self, out: &mut Vec<u8>) {
         self.records = 0;
         if let Some(Ok(mut bytes)) = self.writer.take().map(csv::Writer::into_inner) {
             out.append(&mut bytes);

@@ -182,6 +182,8 @@ pub struct SeriesParams {
     points: Option<String>,
     /// A time zone (`Europe/Berlin`): buckets of whole days start at its midnights.
     tz: Option<String>,
+    /// A label (`plan`): the sum of the metric's series across it.
+    sum: Option<String>,
 }
 
 pub fn time_param(
@@ -223,7 +225,8 @@ pub fn time_param(
 /// `GET /api/v1/trackers/{id}/series?metric=…&from=…&to=…&points=N`: at most N points
 /// (default 500), raw samples when there are no more than N in the range, else buckets
 /// with avg/min/max/last. `to` defaults to now, `from` to seven days before `to`; with
-/// `tz=Europe/Berlin`, day buckets start at that zone's midnights.
+/// `tz=Europe/Berlin`, day buckets start at that zone's midnights; with `sum=plan`, the
+/// sum of the metric's series across the label `plan` (a pushed metric's label sets).
 pub async fn series(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -255,11 +258,13 @@ pub async fn series(
             to,
             points,
             zone: params.tz.as_deref().filter(|zone| !zone.is_empty()),
+            sum: params.sum.as_deref().filter(|label| !label.is_empty()),
         },
     )
     .await?;
     Ok(Json(SeriesBody {
         metric: &metric,
+        sum: params.sum.as_deref().filter(|label| !label.is_empty()),
         from,
         to,
         resolution,
@@ -273,6 +278,9 @@ pub async fn series(
 #[derive(Serialize)]
 struct SeriesBody<'a> {
     metric: &'a str,
+    /// The label the series are summed across, when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sum: Option<&'a str>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     resolution: app::server::tracking::series::Resolution,

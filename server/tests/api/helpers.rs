@@ -31,6 +31,24 @@ pub use self::{
     smtp::SmtpSink,
 };
 
+/// Serves `router` on a fresh loopback port, in the background: the address.
+pub async fn serve_on_loopback(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    address
+}
+
+/// A free port on loopback (bound and let go: a program started next binds it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     use tracing_subscriber::{
         EnvFilter, Layer, filter, fmt, layer::SubscriberExt, util::SubscriberInitExt,

@@ -219,7 +219,7 @@ async fn a_crashed_workers_sources_are_claimed_again_when_the_lease_expires() {
         "leased: not polled yet"
     );
     eventually(
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         "the expired lease to be claimed",
         || async {
             let state = source_state(&app.pool).await;
@@ -287,7 +287,9 @@ async fn two_worker_processes_poll_each_source_once_per_due_time() {
     let mut env = standin.env();
     env.push(("DATABASE_URL", app.direct_database_url()));
     env.push(("UPCOUNT_JOB_POLL_INTERVAL_MS", "100".into()));
-    env.push(("UPCOUNT_DISPATCH_BATCH", "100".into()));
+    // Small batches: many jobs per due time, so a process busy for a moment (a loaded
+    // machine) still leaves the other some to take.
+    env.push(("UPCOUNT_DISPATCH_BATCH", "20".into()));
     let vars = vars(&env);
     let mut processes = [
         Process::start(&["worker"], &vars),

@@ -173,28 +173,19 @@ fn rule_item(
     };
     let messages = messages.unwrap_or_default();
     let hidden = || vec![("tracker", tracker.to_string())];
-    let toggle = if rule.paused {
-        view! {
-            <PostButton
-                action=format!("/alerts/{}/resume", rule.id)
-                text="Resume"
-                label=format!("Resume alert: {text}")
-                inline=true
-                hidden=hidden()
-            />
-        }
-        .into_any()
+    let (action, verb) = if rule.paused {
+        ("resume", "Resume")
     } else {
-        view! {
-            <PostButton
-                action=format!("/alerts/{}/pause", rule.id)
-                text="Pause"
-                label=format!("Pause alert: {text}")
-                inline=true
-                hidden=hidden()
-            />
-        }
-        .into_any()
+        ("pause", "Pause")
+    };
+    let toggle = view! {
+        <PostButton
+            action=format!("/alerts/{}/{action}", rule.id)
+            text=verb
+            label=format!("{verb} alert: {text}")
+            inline=true
+            hidden=hidden()
+        />
     };
     let prefix = format!("alert-{}", rule.id);
     view! {

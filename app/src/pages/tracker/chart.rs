@@ -39,6 +39,9 @@ struct Pin {
 struct ChartSpec {
     tracker_id: TrackerId,
     metric: String,
+    /// The label the series are summed across, when they are, and the series in words.
+    sum: Option<String>,
+    shown: String,
     mode: ChartMode,
     /// Unique per view, so a navigation never draws into the element of the page it leaves.
     view_key: String,
@@ -74,10 +77,13 @@ impl ChartSpec {
         Self {
             tracker_id: detail.summary.id,
             metric: detail.metric.clone(),
+            sum: detail.sum.clone(),
+            shown: shown_metric(detail),
             mode: detail.mode,
             view_key: format!(
-                "{}-{}-{}-{}",
+                "{}-{}-{}-{}-{}",
                 detail.metric,
+                detail.sum.as_deref().unwrap_or(""),
                 detail.range.key(),
                 detail.mode.key(),
                 detail.scale.key()
@@ -88,7 +94,11 @@ impl ChartSpec {
             log: draws_log(detail),
             from_ms: detail.from_ms,
             to_ms: detail.to_ms,
-            file_name: format!("{}-{}.png", slug(&detail.summary.label), detail.metric),
+            file_name: format!(
+                "{}-{}.png",
+                slug(&detail.summary.label),
+                slug(&shown_metric(detail))
+            ),
             history_from: detail.history_from.clone(),
         }
     }
@@ -110,12 +120,16 @@ pub(super) fn chart_figure(
 ) -> impl IntoView + use<> {
     let log_note = (detail.scale == Scale::Log && !draws_log(detail))
         .then(|| view! { <p class="muted">"Log scale needs values above zero; showing a linear scale."</p> });
-    let latest = detail
-        .summary
-        .latest
-        .iter()
-        .find(|(name, _)| *name == detail.metric)
-        .and_then(|(_, value)| *value);
+    // A sum has no one latest value: its last point is it.
+    let latest = match &detail.sum {
+        Some(_) => detail.points.last().map(|point| point.avg),
+        None => detail
+            .summary
+            .latest
+            .iter()
+            .find(|(name, _)| *name == detail.metric)
+            .and_then(|(_, value)| *value),
+    };
     let caption = move || {
         let (count, bucket) = shown.get();
         let buckets = bucket
@@ -128,7 +142,7 @@ pub(super) fn chart_figure(
         {log_note}
         <figure class="chart-figure">
             <figcaption>
-                <strong>{detail.metric.replace('_', " ")}</strong>
+                <strong>{shown_metric(detail)}</strong>
                 {latest.map(|value| view! { " — now " {format_number(value)} " " {detail.unit.clone()} })}
                 <span class="muted" data-testid="chart-caption">{caption}</span>
             </figcaption>
@@ -139,6 +153,35 @@ pub(super) fn chart_figure(
             }}
         </figure>
     }
+}
+
+/// The series charted, in words: `signups{plan="pro"}`, or `signups, summed across plan`
+/// (with the labels the sum keeps: `signups{region="eu"}, summed across plan`).
+fn shown_metric(detail: &TrackerDetail) -> String {
+    let Some(label) = &detail.sum else {
+        return detail.metric.replace('_', " ");
+    };
+    let kept = detail
+        .label_sets
+        .iter()
+        .find(|(name, _)| *name == detail.metric)
+        .map(|(_, labels)| {
+            labels
+                .iter()
+                .filter(|(name, _)| *name != label)
+                .map(|(name, value)| format!("{name}={value:?}"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let kept = if kept.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", kept.join(", "))
+    };
+    format!(
+        "{}{kept}, summed across {label}",
+        detail.family.replace('_', " ")
+    )
 }
 
 /// A file-name-safe form of a label.
@@ -190,7 +233,7 @@ fn SeriesChart(chart: ChartSpec, shown: Shown, visible: Visible) -> impl IntoVie
             node_ref=node
             class="tracker-chart"
             role="img"
-            aria-label=format!("Line chart of {} over the selected range; the same data is in the table below", chart.metric.replace('_', " "))
+            aria-label=format!("Line chart of {} over the selected range; the same data is in the table below", chart.shown)
             data-drawn=move || drawn.get().to_string()
             data-upstream-points=upstream.to_string()
             data-points=move || shown.get().0.to_string()

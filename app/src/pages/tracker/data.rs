@@ -92,7 +92,8 @@ pub(super) fn downloads(id: TrackerId, metric: &str, visible: Visible) -> impl I
 /// The export of `metric` over the window `(from, to)` (ms since the epoch).
 fn export_link(id: &str, format: &str, metric: &str, (from, to): (i64, i64)) -> String {
     format!(
-        "/api/v1/trackers/{id}/export.{format}?metrics={metric}&from={}&to={}",
+        "/api/v1/trackers/{id}/export.{format}?metrics={}&from={}&to={}",
+        super::controls::encode(metric),
         rfc3339(from),
         rfc3339(to)
     )

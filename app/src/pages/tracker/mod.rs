@@ -13,7 +13,7 @@ use super::{not_found::NotFound, signed_in::SignedIn};
 use crate::{
     api::{
         alerts::{TrackerAlerts, get_tracker_alerts},
-        chart::{TrackerDetail, get_tracker_detail},
+        chart::{SeriesChoice, TrackerDetail, get_tracker_detail},
     },
     components::{
         feedback::{TrackerSkeleton, load_failed},
@@ -40,7 +40,10 @@ pub fn Tracker() -> impl IntoView {
     let request = move || {
         (
             params.read().get("id").unwrap_or_default(),
-            query.read().get("metric"),
+            SeriesChoice {
+                metric: query.read().get("metric"),
+                sum: query.read().get("sum"),
+            },
             ChartRange::parse_or_default(query.read().get("range").as_deref()),
             ChartMode::parse_or_default(query.read().get("mode").as_deref()),
             Scale::parse_or_default(query.read().get("scale").as_deref()),
@@ -48,11 +51,11 @@ pub fn Tracker() -> impl IntoView {
             query.read().get("to"),
         )
     };
-    let detail = Resource::new(request, |(id, metric, range, mode, scale, from, to)| {
+    let detail = Resource::new(request, |(id, series, range, mode, scale, from, to)| {
         async move {
             // A malformed id is no tracker at all.
             match id.parse::<TrackerId>() {
-                Ok(id) => get_tracker_detail(id, metric, range, mode, scale, from, to).await,
+                Ok(id) => get_tracker_detail(id, series, range, mode, scale, from, to).await,
                 Err(_) => Ok(None),
             }
         }
@@ -136,11 +139,24 @@ fn TrackerView(
             </p>
             <FlashMessages flash forms=&["poll-now"] except=&[ALERTS_FLASH] />
             <div class="tracker-status">
-                <p class="muted">
-                    {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
-                    {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
-                </p>
-                <PostButton action=format!("/trackers/{}/poll", summary.id) text="Poll now" inline=true />
+                // A push source is not polled: its numbers come when they are pushed.
+                {if summary.kind.as_str() == "push" {
+                    view! {
+                        <p class="muted">
+                            {format!("State: {} · a push source: its numbers arrive at /api/v1/push", summary.state.label())}
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <p class="muted">
+                            {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
+                            {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
+                        </p>
+                        <PostButton action=format!("/trackers/{}/poll", summary.id) text="Poll now" inline=true />
+                    }
+                    .into_any()
+                }}
             </div>
             {controls::view_controls(&detail)}
             {chart::chart_figure(&detail, &fired, shown, visible)}

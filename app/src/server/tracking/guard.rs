@@ -142,9 +142,13 @@ pub fn check_url(policy: &Policy, url: &Url) -> Result<(), String> {
     if let Some(ip) = literal {
         policy.check_ip(ip)?;
     }
-    // Ports below 1024 other than 80 and 443 are other services' (SSH, SMTP, a database's
-    // admin port…), unless the address is one the operator allowed.
-    let port = url.port_or_known_default().unwrap_or(0);
+    check_port(policy, literal, url.port_or_known_default().unwrap_or(0))
+}
+
+/// Ports below 1024 other than 80 and 443 are other services' (SSH, SMTP, a database's
+/// admin port…), unless the address (`literal`, when it is one) is one the operator
+/// allowed.
+fn check_port(policy: &Policy, literal: Option<IpAddr>, port: u16) -> Result<(), String> {
     let allowed = policy.allow_private
         || literal.is_some_and(|ip| policy.allowed.iter().any(|net| net.contains(ip)));
     if !(port == 80 || port == 443 || port >= 1024 || allowed) {
@@ -153,6 +157,49 @@ pub fn check_url(policy: &Policy, url: &Url) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Opens a TCP connection to `host:port` (a Graphite sink) under the same rules as URLs:
+/// the port checked, the name resolved and every address checked before connecting (one
+/// address that may not be reached refuses the name), then the addresses tried in turn,
+/// each within `timeout`. The error says why, a refusal starting with [`REFUSED`].
+pub async fn connect_tcp(
+    policy: &Policy,
+    host: &str,
+    port: u16,
+    timeout: std::time::Duration,
+) -> Result<tokio::net::TcpStream, String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let literal = bare.parse::<IpAddr>().ok();
+    check_port(policy, literal, port).map_err(|reason| format!("{REFUSED} {reason}"))?;
+    let addresses: Vec<SocketAddr> = match literal {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => tokio::time::timeout(timeout, tokio::net::lookup_host((bare, port)))
+            .await
+            .map_err(|_| format!("resolving {bare} took longer than {timeout:?}"))?
+            .map_err(|error| format!("could not resolve {bare}: {error}"))?
+            .collect(),
+    };
+    if addresses.is_empty() {
+        return Err(format!("{bare} has no addresses"));
+    }
+    for address in &addresses {
+        policy
+            .check_ip(address.ip())
+            .map_err(|reason| match literal {
+                Some(_) => format!("{REFUSED} {reason}"),
+                None => format!("{REFUSED} {bare} resolves to {reason}"),
+            })?;
+    }
+    let mut last = String::new();
+    for address in addresses {
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(error)) => last = format!("could not connect to {address}: {error}"),
+            Err(_) => last = format!("connecting to {address} took longer than {timeout:?}"),
+        }
+    }
+    Err(last)
 }
 
 /// A client for user-supplied URLs, built on `builder`: host names resolve through
@@ -356,5 +403,35 @@ mod tests {
                 .unwrap_err()
                 .contains("metadata")
         );
+    }
+
+    #[tokio::test]
+    async fn tcp_connections_are_checked_like_urls() {
+        let timeout = std::time::Duration::from_secs(2);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a listener");
+        let port = listener.local_addr().expect("an address").port();
+        let strict = Policy::default();
+        for (host, port, needle) in [
+            ("127.0.0.1", port, "loopback"),
+            ("localhost", port, "localhost resolves to"),
+            ("[::1]", port, "loopback"),
+            ("10.1.2.3", 2003, "private"),
+            ("203.0.114.9", 25, "port 25 is not allowed"),
+        ] {
+            let error = connect_tcp(&strict, host, port, timeout)
+                .await
+                .expect_err(host);
+            assert!(
+                error.starts_with(REFUSED) && error.contains(needle),
+                "{host}: {error}"
+            );
+        }
+        let open = Policy {
+            allow_private: true,
+            allowed: Vec::new(),
+        };
+        assert!(connect_tcp(&open, "127.0.0.1", port, timeout).await.is_ok());
     }
 }

@@ -27,6 +27,9 @@ pub struct PageRequest<'a> {
     pub range: ChartRange,
     /// The days of a custom range (UTC, inclusive), when `range` is `Custom`.
     pub days: Option<(NaiveDate, NaiveDate)>,
+    /// A label to sum the metric's series across (`plan`: every plan's `signups` with the
+    /// metric's other labels); ignored when no series of the metric has it.
+    pub sum: Option<&'a str>,
 }
 
 /// What the page shows.
@@ -35,6 +38,8 @@ pub struct TrackerPage {
     pub tracker: TrackerView,
     /// The metric shown; `None` when the tracker has none.
     pub metric: Option<MetricView>,
+    /// The label the chart sums the metric's series across, when it does.
+    pub sum: Option<String>,
     /// The range shown: a custom range without valid days is the default one.
     pub range: ChartRange,
     pub days: Option<(NaiveDate, NaiveDate)>,
@@ -71,8 +76,26 @@ pub async fn tracker_page(
         (range, _) => range,
     };
     let (mut from, mut to) = (now - TimeDelta::days(30), now);
+    // The series summed across a label, when one is asked for that the metric's have.
+    let members: Option<(String, Vec<crate::domain::MetricId>)> = metric
+        .as_ref()
+        .zip(request.sum)
+        .and_then(|(metric, label)| {
+            metric
+                .summed_across(&tracker.metrics, label)
+                .map(|members| {
+                    (
+                        label.to_string(),
+                        members.iter().map(|member| member.id).collect(),
+                    )
+                })
+        });
     let mut read = None;
     if let Some(metric) = &metric {
+        let ids = match &members {
+            Some((_, ids)) => ids.clone(),
+            None => vec![metric.id],
+        };
         let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
         let bounds = match (range.length_secs(), days) {
             (_, Some((first, last))) => {
@@ -84,10 +107,10 @@ pub async fn tracker_page(
         read = match bounds {
             Some((start, end)) => {
                 (from, to) = (start, end);
-                Some(series::read(pool, metric.id, start, end, CHART_POINTS).await?)
+                Some(series::read_sum_in_zone(pool, &ids, start, end, CHART_POINTS, None).await?)
             }
             // All of it: from the first sample, found while counting.
-            None => series::read_from_first(pool, metric.id, now, CHART_POINTS)
+            None => series::read_sum_from_first(pool, &ids, now, CHART_POINTS)
                 .await?
                 .map(|(first, series)| {
                     (from, to) = (first, now);
@@ -108,6 +131,7 @@ pub async fn tracker_page(
     Ok(Some(TrackerPage {
         tracker,
         metric,
+        sum: members.map(|(label, _)| label),
         range,
         days,
         from,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::domain::{Preview, ProviderKind, SourceId, TrackerId, WorkspaceId};
+use crate::domain::{MetricId, Preview, ProviderKind, SourceId, TrackerId, WorkspaceId};
 
 use crate::server::billing::store::{self as billing, UpgradeRequired};
 
@@ -15,7 +15,7 @@ use super::{
     Engine, FetchError, Readings,
     engine::{TrackError, TrackRequest},
     series::{self, Series},
-    store::{self, Added, TrackerChanges, TrackerView},
+    store::{self, Added, MetricView, TrackerChanges, TrackerView},
 };
 
 /// Longest interval and label.
@@ -355,9 +355,12 @@ pub struct SeriesRequest<'a> {
     pub points: i64,
     /// A time zone for day buckets (`Europe/Berlin`).
     pub zone: Option<&'a str>,
+    /// A label to sum the metric's series across (see [`MetricView::summed_across`]).
+    pub sum: Option<&'a str>,
 }
 
-/// A tracker's series for one metric (the first when none is named).
+/// A tracker's series for one metric (the first when none is named), or the sum of its
+/// series across one label.
 pub async fn series(
     pool: &PgPool,
     workspace_id: WorkspaceId,
@@ -370,6 +373,7 @@ pub async fn series(
         to,
         points,
         zone,
+        sum,
     } = request;
     if let Some(zone) = zone
         && !series::zone_exists(pool, zone).await?
@@ -389,6 +393,17 @@ pub async fn series(
             series::MAX_POINTS
         )));
     }
+    if let Some(label) = sum {
+        return summed_series(
+            pool,
+            workspace_id,
+            id,
+            metric,
+            label,
+            (from, to, points, zone),
+        )
+        .await;
+    }
     let metrics = store::tracker_metrics(pool, workspace_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -406,6 +421,58 @@ pub async fn series(
     };
     let series = series::read_in_zone(pool, *metric_id, from, to, points, zone).await?;
     Ok((name.clone(), series))
+}
+
+/// [`series`] summed across `label`: the chosen metric's series and those whose other
+/// labels are its own.
+async fn summed_series(
+    pool: &PgPool,
+    workspace_id: WorkspaceId,
+    id: TrackerId,
+    metric: Option<&str>,
+    label: &str,
+    (from, to, points, zone): (DateTime<Utc>, DateTime<Utc>, i64, Option<&str>),
+) -> Result<(String, Series), ServiceError> {
+    let tracker = store::get_tracker(pool, workspace_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let chosen = match metric {
+        Some(name) => tracker
+            .metrics
+            .iter()
+            .find(|candidate| candidate.name == name),
+        None => tracker.metrics.first(),
+    };
+    let Some(chosen) = chosen else {
+        let names: Vec<&str> = tracker
+            .metrics
+            .iter()
+            .map(|metric| metric.name.as_str())
+            .collect();
+        return Err(ServiceError::Invalid(format!(
+            "this tracker has no metric `{}`; its metrics: {}",
+            metric.unwrap_or_default(),
+            names.join(", ")
+        )));
+    };
+    let Some(members) = chosen.summed_across(&tracker.metrics, label) else {
+        let names = MetricView::label_names(&tracker.metrics, &chosen.family);
+        return Err(ServiceError::Invalid(if names.is_empty() {
+            format!(
+                "`sum`: the series of `{}` have no labels to sum across",
+                chosen.family
+            )
+        } else {
+            format!(
+                "`sum`: the series of `{}` have no label `{label}`; their labels: {}",
+                chosen.family,
+                names.join(", ")
+            )
+        }));
+    };
+    let ids: Vec<MetricId> = members.iter().map(|member| member.id).collect();
+    let series = series::read_sum_in_zone(pool, &ids, from, to, points, zone).await?;
+    Ok((chosen.name.clone(), series))
 }
 
 /// What adding `url` (with `metrics` for a JSON API) would track, fetched now and saved

@@ -136,7 +136,7 @@ async fn metrics_are_served_to_prometheus_with_basic_auth_and_not_at_all_without
     upcount::jobs::enqueue(&app.pool, upcount::jobs::CleanUpSessions::default())
         .await
         .expect("enqueue");
-    eventually(Duration::from_secs(10), "the job done", || async {
+    eventually(Duration::from_secs(60), "the job done", || async {
         let done = app
             .count("SELECT count(*) FROM apalis.jobs WHERE job_type = 'clean_up_sessions' AND status = 'Done'")
             .await;

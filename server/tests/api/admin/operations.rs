@@ -101,7 +101,7 @@ async fn an_admin_reprocesses_a_stripe_event() {
     )
     .await;
     // Processed again: it names no subscription, so it ends ignored, with the reason.
-    let status = eventually(Duration::from_secs(10), "the event processed", || async {
+    let status = eventually(Duration::from_secs(60), "the event processed", || async {
         let status: String =
             sqlx::query_scalar("SELECT status FROM stripe_events WHERE id = 'evt_admin_1'")
                 .fetch_one(&app.pool)
@@ -168,7 +168,7 @@ async fn an_admin_retries_and_discards_failed_jobs() {
     assert_eq!(retries, 1);
     let _workers = app.start_workers();
     eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         "the retried job to run",
         || async { (job_status(&app, &retried).await == "Done").then_some(()) },
     )

@@ -88,7 +88,7 @@ async fn workers_deliver_a_fired_alert_signed_with_the_event() {
     let secret = made["secret"].as_str().expect("a secret").to_string();
     let event = fire(&app, &token, &[made["id"].as_str().expect("an id")]).await;
     let workers = app.start_workers();
-    eventually(Duration::from_secs(20), "the delivery", || async {
+    eventually(Duration::from_secs(60), "the delivery", || async {
         (receiver.received().len() == 1).then_some(())
     })
     .await;
@@ -119,7 +119,7 @@ async fn workers_deliver_a_fired_alert_signed_with_the_event() {
         .is_ok()
     );
     eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         "the delivery recorded as sent",
         || async { (delivery_row(&app, event).await["state"] == "sent").then_some(()) },
     )

@@ -54,13 +54,7 @@ impl Receiver {
         let app = Router::new()
             .route("/{*path}", post(receive))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the receiver");
-        let address = listener.local_addr().expect("an address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let address = crate::helpers::serve_on_loopback(app).await;
         Receiver {
             base: format!("http://{address}"),
             inner,

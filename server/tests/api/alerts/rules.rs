@@ -31,7 +31,7 @@ async fn rule(app: &TestApp, token: &str, tracker: &str, body: Value) -> (Status
 /// The events once there are `count` (the rules are evaluated right after the poll is
 /// recorded, so a moment after `poll_now` returns).
 async fn events_once(app: &TestApp, count: usize) -> Vec<(String, f64)> {
-    eventually(std::time::Duration::from_secs(10), "the events", || async {
+    eventually(std::time::Duration::from_secs(60), "the events", || async {
         let found = events(app).await;
         (found.len() == count).then_some(found)
     })
@@ -223,7 +223,7 @@ async fn a_threshold_fires_once_after_the_poll_that_crosses_it_and_again_only_wh
     poll_now(&app).await;
     events_once(&app, 1).await;
     eventually(
-        std::time::Duration::from_secs(20),
+        std::time::Duration::from_secs(60),
         "the delivery",
         || async { (receiver.received().len() == 1).then_some(()) },
     )
@@ -293,7 +293,7 @@ async fn two_workspaces_on_one_source_each_get_their_own_alert_from_one_poll() {
     standin.set_github_repo("leptos-rs/leptos", 21_050);
     poll_now(&app).await;
     eventually(
-        std::time::Duration::from_secs(20),
+        std::time::Duration::from_secs(60),
         "both deliveries",
         || async { (receiver.received().len() == 2).then_some(()) },
     )
@@ -314,4 +314,101 @@ async fn two_workspaces_on_one_source_each_get_their_own_alert_from_one_poll() {
             "{listed}"
         );
     }
+}
+
+#[tokio::test]
+async fn each_kind_fires_once_through_real_polls_and_a_cooldown_holds_the_next() {
+    let (standin, app, _receiver) = setup().await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let tracker = app.track(&token, LEPTOS).await;
+    let mut rules = Vec::new();
+    for (name, body) in [
+        (
+            "below",
+            json!({ "condition": "below", "value": 18500, "cooldown_secs": 0 }),
+        ),
+        (
+            "new_high",
+            json!({ "condition": "new_high", "cooldown_secs": 0 }),
+        ),
+        (
+            "milestone",
+            json!({ "condition": "milestone", "every": 1000, "cooldown_secs": 0 }),
+        ),
+        // The default cooldown, an hour: it fires once in this test however often it
+        // re-arms.
+        ("above", json!({ "condition": "above", "value": 19500 })),
+    ] {
+        let mut body = body;
+        body["metric"] = json!("stars");
+        let (status, made) = rule(&app, &token, &tracker, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        rules.push((
+            name,
+            made["alert"]["id"].as_str().expect("an id").to_string(),
+        ));
+    }
+    let workers = app.start_workers();
+    let fired = |rule: &str| {
+        let rule = rule.to_string();
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT reason FROM alert_events WHERE rule_id::text = $1 ORDER BY fired_at, id",
+            )
+            .bind(rule)
+            .fetch_all(&pool)
+            .await
+            .expect("events")
+        }
+    };
+
+    // 19,000 → 19,600 → 20,100 → 18,000 → 19,700 → 18,400.
+    let mut total = 0;
+    for (stars, new_events) in [
+        (19_600, 2),
+        (20_100, 1),
+        (18_000, 1),
+        (19_700, 0),
+        (18_400, 1),
+    ] {
+        standin.set_github_repo("leptos-rs/leptos", stars);
+        poll_now(&app).await;
+        total += new_events;
+        events_once(&app, total).await;
+    }
+    workers.stop().await;
+
+    let mut seen = Vec::new();
+    for (name, id) in &rules {
+        seen.push((*name, fired(id).await));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "below",
+                vec![
+                    "stars fell below 18,500 (now 18,000)".to_string(),
+                    "stars fell below 18,500 (now 18,400)".to_string()
+                ]
+            ),
+            (
+                "new_high",
+                vec![
+                    "stars reached a new all-time high of 19,600 (the previous high was 19,000)"
+                        .to_string()
+                ]
+            ),
+            (
+                "milestone",
+                vec!["stars passed 20,000 (now 20,100)".to_string()]
+            ),
+            // Re-armed at 18,000, true again at 19,700, but inside its hour.
+            (
+                "above",
+                vec!["stars rose above 19,500 (now 19,600)".to_string()]
+            ),
+        ]
+    );
 }

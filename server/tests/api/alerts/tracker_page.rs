@@ -407,7 +407,7 @@ async fn a_fired_alert_is_listed_under_the_chart_with_a_link_to_the_alerts_page(
     poll_now(&app).await;
     standin.set_github_repo("leptos-rs/leptos", 20_140);
     poll_now(&app).await;
-    eventually(std::time::Duration::from_secs(10), "the event", || async {
+    eventually(std::time::Duration::from_secs(60), "the event", || async {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events")
             .fetch_one(&app.pool)
             .await

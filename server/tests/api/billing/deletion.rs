@@ -104,7 +104,7 @@ async fn deleting_right_after_paying_cancels_the_subscription_whose_webhook_has_
     let (user, workspace) = free_workspace(&app).await;
     let browser = checkout(&app, &user, "pro").await;
     let subscription: String = crate::helpers::eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         "the subscription's event",
         || async {
             sqlx::query_scalar(

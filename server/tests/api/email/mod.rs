@@ -33,7 +33,7 @@ fn message(to: &str) -> Message {
 /// The state of the only message to `to`, once it is `state`.
 async fn wait_for_state(app: &TestApp, to: &str, state: &str) {
     crate::helpers::eventually(
-        Duration::from_secs(15),
+        Duration::from_secs(60),
         &format!("the message to {to} is {state}"),
         || async {
             let current: Option<String> = sqlx::query_scalar(

@@ -62,7 +62,7 @@ async fn a_temporary_refusal_is_retried_later_and_delivered_once() {
     email::queue(&app.pool, &message("cy@example.com"), "test:deferred")
         .await
         .expect("queue");
-    crate::helpers::eventually(Duration::from_secs(15), "a failed attempt", || async {
+    crate::helpers::eventually(Duration::from_secs(60), "a failed attempt", || async {
         let (attempts, error): (i32, Option<String>) =
             sqlx::query_as("SELECT attempts, last_error FROM email_outbox")
                 .fetch_one(&app.pool)

@@ -97,11 +97,7 @@ async fn origin(
             answer()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let address = crate::helpers::serve_on_loopback(router).await;
     (format!("http://{address}"), seen)
 }
 

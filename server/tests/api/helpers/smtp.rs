@@ -99,10 +99,10 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits (up to 15 s) until `count` messages were accepted for `recipient`.
+    /// Waits (up to 30 s) until `count` messages were accepted for `recipient`.
     pub async fn wait_for(&self, recipient: &str, count: usize) -> Vec<Delivered> {
         eventually(
-            Duration::from_secs(15),
+            Duration::from_secs(30),
             &format!("{count} message(s) for {recipient}"),
             || async {
                 let messages = self.messages_to(recipient);

@@ -40,7 +40,7 @@ async fn source_row(app: &TestApp) -> (String, i32, bool) {
 
 /// Waits up to 20 s for a poll to bring `metric` of tracker `id` to `value`.
 async fn wait_for_latest(app: &TestApp, token: &str, id: &str, metric: &str, value: f64) {
-    eventually(Duration::from_secs(20), "the poll", || async {
+    eventually(Duration::from_secs(60), "the poll", || async {
         let (_, body) = app.tracker(token, id).await;
         (latest(&body["tracker"], metric) == Some(value)).then_some(())
     })

@@ -39,7 +39,7 @@ async fn patch_validates_and_end_dates_end_tracking() {
     let (_, body) = app.tracker(&token, &id).await;
     assert_eq!(body["tracker"]["state"], "ended");
     let workers = app.start_workers();
-    eventually(Duration::from_secs(20), "the source to end", || async {
+    eventually(Duration::from_secs(60), "the source to end", || async {
         let (state, _, scheduled) = source_row(&app).await;
         (state == "ended" && !scheduled).then_some(())
     })

@@ -118,10 +118,11 @@ fn refine(
     };
     generation.update_value(|n| *n += 1);
     let current = generation.get_value();
-    let (id, metric, mode, from_ms, to_ms, coarse) = spec.with_value(|spec| {
+    let (id, metric, sum, mode, from_ms, to_ms, coarse) = spec.with_value(|spec| {
         (
             spec.tracker_id,
             spec.metric.clone(),
+            spec.sum.clone(),
             spec.mode,
             spec.from_ms,
             spec.to_ms,
@@ -146,7 +147,8 @@ fn refine(
         return;
     }
     spawn_local(async move {
-        let answer = get_series_window(id, metric, start, end, mode, echarts::time_zone()).await;
+        let answer =
+            get_series_window(id, metric, start, end, mode, echarts::time_zone(), sum).await;
         if generation.try_get_value() != Some(current) {
             return;
         }
@@ -214,7 +216,7 @@ fn with_gaps(points: &[ChartPoint], pick: impl Fn(&ChartPoint) -> f64) -> Vec<Ve
 }
 
 fn build(spec: &ChartSpec, points: &[ChartPoint]) -> Chart {
-    let name = spec.metric.replace('_', " ");
+    let name = spec.shown.clone();
     let markers = spec
         .events
         .iter()

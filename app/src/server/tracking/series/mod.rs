@@ -9,8 +9,10 @@
 
 mod plan;
 mod rollups;
+mod sum;
 
 pub use plan::plan;
+pub use sum::sum;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -151,6 +153,52 @@ pub async fn read_in_zone(
         bucket_secs: None,
         points: Vec::new(),
     }))
+}
+
+/// The sum of the series of `metric_ids` from `from` to `to`, each read as [`read_in_zone`]
+/// reads it (see [`sum()`]).
+pub async fn read_sum_in_zone(
+    pool: &PgPool,
+    metric_ids: &[MetricId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    points: i64,
+    zone: Option<&str>,
+) -> Result<Series, sqlx::Error> {
+    if let [only] = metric_ids {
+        return read_in_zone(pool, *only, from, to, points, zone).await;
+    }
+    let mut members = Vec::with_capacity(metric_ids.len());
+    for &metric_id in metric_ids {
+        members.push(read_in_zone(pool, metric_id, from, to, points, zone).await?);
+    }
+    Ok(sum(members))
+}
+
+/// As [`read_sum_in_zone`] in UTC, from the first raw sample of any of `metric_ids`: that
+/// time and the sum, or `None` when none has a sample.
+pub async fn read_sum_from_first(
+    pool: &PgPool,
+    metric_ids: &[MetricId],
+    to: DateTime<Utc>,
+    points: i64,
+) -> Result<Option<(DateTime<Utc>, Series)>, sqlx::Error> {
+    if let [only] = metric_ids {
+        return read_from_first(pool, *only, to, points).await;
+    }
+    let first = sqlx::query_scalar!(
+        "SELECT min(t) FROM samples WHERE metric_id = ANY($1)",
+        metric_ids as &[MetricId],
+    )
+    .fetch_one(pool)
+    .await?;
+    match first {
+        None => Ok(None),
+        Some(first) => Ok(Some((
+            first,
+            read_sum_in_zone(pool, metric_ids, first, to, points, None).await?,
+        ))),
+    }
 }
 
 /// As [`read`], from the metric's first raw sample: that time and the series, or `None`

@@ -7,6 +7,7 @@ mod history;
 mod polls;
 mod samples;
 mod schedule;
+mod scrape;
 mod sources;
 mod trackers;
 
@@ -15,5 +16,6 @@ pub use history::*;
 pub use polls::*;
 pub use samples::*;
 pub use schedule::*;
+pub use scrape::*;
 pub use sources::*;
 pub use trackers::*;

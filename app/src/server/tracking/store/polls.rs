@@ -358,6 +358,14 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     }
     samples.extend(last_values_again(&mut transaction, &unchanged).await?);
     let written = write_named_samples(&mut *transaction, &samples).await?;
+    // What the rescheduled sources wrote, queued for the workspaces' sinks with the
+    // samples, so a sample is never written without being forwarded.
+    let polled: Vec<(SourceId, DateTime<Utc>)> = results
+        .iter()
+        .filter(|result| rescheduled.contains(&result.source_id) && result.outcome.is_ok())
+        .map(|result| (result.source_id, result.observed_at))
+        .collect();
+    crate::server::sinks::store::queue_polled(&mut transaction, &polled).await?;
     transaction.commit().await?;
     Ok(written)
 }

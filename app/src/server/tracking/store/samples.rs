@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 
 use crate::domain::{MetricId, SourceId};
+use crate::server::db::batches::delete_in_batches;
 
 /// When the metric's first sample was taken.
 pub async fn first_sample_at(
@@ -167,9 +168,6 @@ async fn write(executor: impl PgExecutor<'_>, input: &WriteInput) -> Result<u64,
     Ok(u64::try_from(written).unwrap_or(0))
 }
 
-/// Rows one statement of [`prune_raw_samples`] deletes at most.
-const PRUNE_BATCH: i64 = 10_000;
-
 /// Deletes raw samples older than the plans allow: for each metric, the longest raw
 /// retention among the plans of the workspaces tracking its source. The rollups stay, so
 /// long ranges still chart. Sources nobody tracks keep their samples (they may be tracked
@@ -194,23 +192,20 @@ pub async fn prune_raw_samples(pool: &PgPool, now: DateTime<Utc>) -> Result<u64,
     let mut deleted = 0;
     for row in cutoffs {
         let (metric_id, cutoff) = (row.id, row.cutoff);
-        loop {
-            let batch = sqlx::query!(
+        deleted += delete_in_batches(|batch| async move {
+            Ok(sqlx::query!(
                 "DELETE FROM samples WHERE metric_id = $1 AND t IN (
                      SELECT t FROM samples WHERE metric_id = $1 AND t < $2 ORDER BY t LIMIT $3
                  )",
                 metric_id as MetricId,
                 cutoff,
-                PRUNE_BATCH,
+                batch,
             )
             .execute(pool)
             .await?
-            .rows_affected();
-            deleted += batch;
-            if batch < PRUNE_BATCH as u64 {
-                break;
-            }
-        }
+            .rows_affected())
+        })
+        .await?;
     }
     Ok(deleted)
 }

@@ -1,5 +1,7 @@
 //! Sources (one thing upstream, shared by every workspace tracking it) and their metrics.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
@@ -39,6 +41,59 @@ pub struct MetricView {
     pub unit: String,
     pub latest: Option<f64>,
     pub latest_at: Option<DateTime<Utc>>,
+    /// The metric without its labels (`signups` for `signups{plan="pro"}`), and its
+    /// labels: a pushed metric's label set; polled metrics have none.
+    #[serde(default)]
+    pub family: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl MetricView {
+    /// The series summed with this one across `label`: those of its family whose labels
+    /// other than `label` are its own (itself among them), in order; `None` when no series
+    /// of the family has that label.
+    pub fn summed_across<'a>(
+        &self,
+        metrics: &'a [MetricView],
+        label: &str,
+    ) -> Option<Vec<&'a MetricView>> {
+        let family: Vec<&MetricView> = metrics
+            .iter()
+            .filter(|metric| metric.family == self.family)
+            .collect();
+        if !family
+            .iter()
+            .any(|metric| metric.labels.contains_key(label))
+        {
+            return None;
+        }
+        let others = |metric: &MetricView| {
+            metric
+                .labels
+                .iter()
+                .filter(|(name, _)| name.as_str() != label)
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let own = others(self);
+        Some(
+            family
+                .into_iter()
+                .filter(|metric| others(metric) == own)
+                .collect(),
+        )
+    }
+
+    /// The label names the series of `family` among `metrics` have, sorted.
+    pub fn label_names(metrics: &[MetricView], family: &str) -> Vec<String> {
+        let names: std::collections::BTreeSet<&String> = metrics
+            .iter()
+            .filter(|metric| metric.family == family)
+            .flat_map(|metric| metric.labels.keys())
+            .collect();
+        names.into_iter().cloned().collect()
+    }
 }
 
 /// Creates the source of `kind` + `metadata.key`, or refreshes the metadata of the one

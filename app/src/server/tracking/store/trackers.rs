@@ -236,7 +236,8 @@ async fn trackers_matching(
                   s.last_error_at,
                   coalesce((SELECT json_agg(json_build_object(
                                 'id', m.id, 'name', m.name, 'kind', m.kind, 'unit', m.unit,
-                                'latest', m.last_value, 'latest_at', m.last_at)
+                                'latest', m.last_value, 'latest_at', m.last_at,
+                                'family', m.family, 'labels', m.labels)
                                 ORDER BY m.position, m.id)
                             FROM source_metrics m WHERE m.source_id = s.id), '[]')
                       AS "metrics!: Json<Vec<MetricView>>"

@@ -2,6 +2,8 @@
 //! delete it) and what its rules fired, with each delivery's outcome. Every form posts to
 //! the server (`/alerts/…`), which answers with a redirect back here and flash messages.
 
+mod sinks;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -51,6 +53,8 @@ fn AlertsView(
                     let secret = flash.as_ref().and_then(|flash| flash.new_secret.clone());
                     let messages = Flash::of(&flash, "new-channel").unwrap_or_default();
                     let other_error = Flash::of(&flash, "channel").and_then(|flash| flash.error);
+                    let sink_messages = Flash::of(&flash, "new-sink").unwrap_or_default();
+                    let sink_error = Flash::of(&flash, "sink").and_then(|flash| flash.error);
                     match page.await {
                         Ok(page) => view! {
                             <Notice notice />
@@ -58,7 +62,7 @@ fn AlertsView(
                             {secret.map(|secret| view! {
                                 <div class="new-token" role="status">
                                     <p>
-                                        "The webhook's signing secret. Copy it now: it will not be shown again. "
+                                        "The webhook's signing secret (a channel's or a sink's). Copy it now: it will not be shown again. "
                                         "Each delivery carries " <code>"Upcount-Signature: t=…,v1=…"</code>
                                         ", the HMAC-SHA256 of " <code>"t.body"</code> " under it."
                                     </p>
@@ -66,6 +70,7 @@ fn AlertsView(
                                 </div>
                             })}
                             <Channels channels=page.channels messages />
+                            <sinks::Sinks sinks=page.sinks trackers=page.trackers messages=sink_messages other_error=sink_error />
                             <Events events=page.events />
                         }
                             .into_any(),
@@ -102,20 +107,11 @@ fn Channels(channels: Vec<ChannelRow>, messages: Flash) -> impl IntoView {
                                     <td>{channel.kind.label()}</td>
                                     <td><code>{channel.target.clone()}</code></td>
                                     <td>{channel.failing.clone().unwrap_or_else(|| "working".into())}</td>
-                                    <td class="actions">
-                                        <PostButton
-                                            action=format!("/alerts/channels/{}/test", channel.id)
-                                            text="Send test"
-                                            label=format!("Send a test to {name}")
-                                            inline=true
-                                        />
-                                        <PostButton
-                                            action=format!("/alerts/channels/{}/delete", channel.id)
-                                            text="Delete"
-                                            label=format!("Delete {name}")
-                                            inline=true
-                                        />
-                                    </td>
+                                    <TestAndDelete
+                                        path=format!("/alerts/channels/{}", channel.id)
+                                        test_label=format!("Send a test to {name}")
+                                        name=name
+                                    />
                                 </tr>
                             }
                         })
@@ -150,6 +146,23 @@ fn Channels(channels: Vec<ChannelRow>, messages: Flash) -> impl IntoView {
                 <button class="button" type="submit">"Add channel"</button>
             </form>
         </Panel>
+    }
+}
+
+/// A row's last cell: "Send test" and "Delete" buttons posting to `path`'s `/test`
+/// and `/delete`, labelled for screen readers with `test_label` and "Delete `name`".
+#[component]
+fn TestAndDelete(path: String, test_label: String, name: String) -> impl IntoView {
+    view! {
+        <td class="actions">
+            <PostButton action=format!("{path}/test") text="Send test" label=test_label inline=true />
+            <PostButton
+                action=format!("{path}/delete")
+                text="Delete"
+                label=format!("Delete {name}")
+                inline=true
+            />
+        </td>
     }
 }
 
