@@ -493,7 +493,7 @@ async fn a_chart_load_and_a_zoom_make_at_most_four_queries() {
             GetTrackerDetail::PATH,
             &[
                 ("id", &id),
-                ("metric", "stars"),
+                ("series[metric]", "stars"),
                 ("range", range),
                 ("mode", "value"),
                 ("scale", "linear"),

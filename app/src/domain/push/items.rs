@@ -93,12 +93,19 @@ mod tests {
     #[test]
     fn a_body_that_is_not_an_array_says_what_it_is() {
         assert!(array(b"  ", "points", "{}").unwrap_err().contains("empty"));
-        assert!(array(b"{", "points", "{}").unwrap_err().contains("not valid JSON"));
+        assert!(
+            array(b"{", "points", "{}")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
         assert_eq!(
             array(b"3", "points", "{}").unwrap_err(),
             "the body must be a JSON array of points, like [{}], not a number (3)"
         );
-        assert_eq!(array(b"[1, 2]", "points", "{}").map(|items| items.len()), Ok(2));
+        assert_eq!(
+            array(b"[1, 2]", "points", "{}").map(|items| items.len()),
+            Ok(2)
+        );
     }
 
     #[test]
@@ -119,9 +126,19 @@ mod tests {
     fn times_are_rfc_3339_or_left_out() {
         assert_eq!(optional_time(None), Ok(None));
         assert_eq!(optional_time(Some(Value::Null)), Ok(None));
-        assert!(optional_time(Some(json!("2026-12-01T10:00:00+01:00"))).is_ok_and(|t| t
-            .is_some_and(|t| t.to_rfc3339() == "2026-12-01T09:00:00+00:00")));
-        assert!(optional_time(Some(json!("yesterday"))).unwrap_err().contains("\"yesterday\""));
-        assert!(optional_time(Some(json!(3))).unwrap_err().contains("a number (3)"));
+        assert!(
+            optional_time(Some(json!("2026-12-01T10:00:00+01:00")))
+                .is_ok_and(|t| t.is_some_and(|t| t.to_rfc3339() == "2026-12-01T09:00:00+00:00"))
+        );
+        assert!(
+            optional_time(Some(json!("yesterday")))
+                .unwrap_err()
+                .contains("\"yesterday\"")
+        );
+        assert!(
+            optional_time(Some(json!(3)))
+                .unwrap_err()
+                .contains("a number (3)")
+        );
     }
 }

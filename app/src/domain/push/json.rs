@@ -58,7 +58,10 @@ fn read_point(item: Value) -> Result<PushPoint, String> {
             .as_f64()
             .ok_or_else(|| format!("`value` {number} is not a number Upcount can store"))?,
         Some(other) => {
-            return Err(format!("`value` must be a number, not {}", describe(&other)));
+            return Err(format!(
+                "`value` must be a number, not {}",
+                describe(&other)
+            ));
         }
     };
     let t = items::optional_time(fields.remove("t"))?;
@@ -116,8 +119,8 @@ fn read_labels(labels: &Map<String, Value>) -> Result<BTreeMap<String, String>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Utc};
     use crate::domain::push::{MAX_POINTS_PER_REQUEST, Refusal};
+    use chrono::{DateTime, Utc};
 
     fn parse_str(body: &str) -> Batch {
         parse(body.as_bytes()).expect("an array")

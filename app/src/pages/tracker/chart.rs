@@ -80,14 +80,7 @@ impl ChartSpec {
             sum: detail.sum.clone(),
             shown: shown_metric(detail),
             mode: detail.mode,
-            view_key: format!(
-                "{}-{}-{}-{}-{}",
-                detail.metric,
-                detail.sum.as_deref().unwrap_or(""),
-                detail.range.key(),
-                detail.mode.key(),
-                detail.scale.key()
-            ),
+            view_key: view_key(detail),
             points: detail.points.clone(),
             events: detail.events.clone(),
             pins,
@@ -102,6 +95,22 @@ impl ChartSpec {
             history_from: detail.history_from.clone(),
         }
     }
+}
+
+/// What tells one drawn view from another (`stars-7d-value-linear`, or
+/// `requests-sum-plan-7d-value-linear` when the family's series are summed across `plan`):
+/// the chart's element id, so a new view draws a new chart.
+fn view_key(detail: &TrackerDetail) -> String {
+    let series = match detail.sum.as_deref() {
+        Some(label) => format!("{}-sum-{label}", detail.metric),
+        None => detail.metric.clone(),
+    };
+    format!(
+        "{series}-{}-{}-{}",
+        detail.range.key(),
+        detail.mode.key(),
+        detail.scale.key()
+    )
 }
 
 /// A log axis cannot show zero or less: such data is drawn linear, and says so.

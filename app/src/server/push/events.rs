@@ -22,8 +22,8 @@ use sqlx::{PgConnection, PgPool};
 
 use super::PushSource;
 use super::store::{
-    Item, PushAnswer, PushError, after_accepted, check_accepting, lock_series, micros, resolve_series,
-    unique,
+    Item, PushAnswer, PushError, after_accepted, check_accepting, lock_series, micros,
+    resolve_series, unique,
 };
 use crate::domain::push::{
     PushKind, PushPoint, Refusal,

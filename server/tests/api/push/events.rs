@@ -348,11 +348,31 @@ async fn late_events_land_in_their_place_and_the_rollups_stay_right() {
         ]
     );
     for (table, bucket, (min, max, sum, count, last)) in [
-        ("samples_hourly", "2026-12-01T09:00:00Z", (1.0, 1.0, 1.0, 1, 1.0)),
-        ("samples_hourly", "2026-12-01T10:00:00Z", (2.0, 6.0, 11.0, 3, 6.0)),
-        ("samples_hourly", "2026-12-01T11:00:00Z", (7.0, 7.0, 7.0, 1, 7.0)),
-        ("samples_3h", "2026-12-01T09:00:00Z", (1.0, 7.0, 19.0, 5, 7.0)),
-        ("samples_daily", "2026-12-01T00:00:00Z", (1.0, 7.0, 19.0, 5, 7.0)),
+        (
+            "samples_hourly",
+            "2026-12-01T09:00:00Z",
+            (1.0, 1.0, 1.0, 1, 1.0),
+        ),
+        (
+            "samples_hourly",
+            "2026-12-01T10:00:00Z",
+            (2.0, 6.0, 11.0, 3, 6.0),
+        ),
+        (
+            "samples_hourly",
+            "2026-12-01T11:00:00Z",
+            (7.0, 7.0, 7.0, 1, 7.0),
+        ),
+        (
+            "samples_3h",
+            "2026-12-01T09:00:00Z",
+            (1.0, 7.0, 19.0, 5, 7.0),
+        ),
+        (
+            "samples_daily",
+            "2026-12-01T00:00:00Z",
+            (1.0, 7.0, 19.0, 5, 7.0),
+        ),
     ] {
         let row = rollup(&app, table, name, bucket).await;
         assert_eq!(
@@ -370,7 +390,10 @@ async fn late_events_land_in_their_place_and_the_rollups_stay_right() {
     )
     .await;
     let day = rollup(&app, "samples_daily", name, "2026-12-01T00:00:00Z").await;
-    assert_eq!((day.0, day.1, day.2, day.3, day.4), (2.0, 8.0, 24.0, 5, 8.0));
+    assert_eq!(
+        (day.0, day.1, day.2, day.3, day.4),
+        (2.0, 8.0, 24.0, 5, 8.0)
+    );
     assert_eq!(last_value(&app, name).await, Some(8.0));
     rollups_match_samples(&app).await;
 }
