@@ -143,7 +143,8 @@ pub struct TrackerDetail {
 #[server]
 pub async fn get_tracker_detail(
     id: TrackerId,
-    series: SeriesChoice,
+    // Absent when the page shows the first metric unsummed: the browser sends no field.
+    #[server(default)] series: SeriesChoice,
     range: ChartRange,
     mode: ChartMode,
     scale: Scale,
