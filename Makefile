@@ -1,11 +1,12 @@
 # The two commands of the README. Both set up whatever is missing and are safe to rerun.
-.PHONY: run test bench docs help
+.PHONY: run test bench docs schemathesis help
 
 help:
 	@echo "make run   build and start Upcount on http://127.0.0.1:3000"
 	@echo "make test  run every check and test (fmt, clippy, Rust, Playwright)"
 	@echo "make bench run the benchmarks and write docs/benchmarks.md"
 	@echo "make docs  rewrite the README's provider tables from the provider registry"
+	@echo "make schemathesis  test the REST API against its OpenAPI document at length"
 
 run:
 	@scripts/run.sh
@@ -18,3 +19,7 @@ bench:
 
 docs:
 	@scripts/docs.sh
+
+schemathesis:
+	@scripts/setup.sh test
+	@scripts/schemathesis.sh long

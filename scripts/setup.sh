@@ -76,6 +76,18 @@ else
   # Served as is to browsers that accept gzip, instead of compressing 1 MB per request.
   gzip -9 --keep --force "$echarts_file"
 fi
+# Swagger UI for the API reference at /docs/api, served from /vendor like ECharts.
+swagger_version="$(node -p 'require("./assets/node_modules/swagger-ui-dist/package.json").version')"
+swagger_dir="public/vendor/swagger-ui-$swagger_version"
+if [ -f "$swagger_dir/swagger-ui-bundle.js.gz" ] && cmp -s "$swagger_dir/swagger-ui-bundle.js" assets/node_modules/swagger-ui-dist/swagger-ui-bundle.js; then
+  ok "Swagger UI $swagger_version already in public/vendor/"
+else
+  doing "copying Swagger UI $swagger_version into public/vendor/"
+  rm -rf public/vendor/swagger-ui-*
+  mkdir -p "$swagger_dir"
+  cp assets/node_modules/swagger-ui-dist/swagger-ui-bundle.js assets/node_modules/swagger-ui-dist/swagger-ui.css "$swagger_dir/"
+  gzip -9 --keep --force "$swagger_dir/swagger-ui-bundle.js" "$swagger_dir/swagger-ui.css"
+fi
 
 if [ "$purpose" = test ]; then
   # `cargo sqlx prepare --check` keeps the committed query cache (.sqlx/) in step with

@@ -29,8 +29,11 @@ cargo leptos build
 doing "Rust unit and integration tests"
 cargo test --locked -p upcount -p app --features app/ssr
 
-doing "browser tests (Playwright, Chromium)"
 export UPCOUNT_BIN="$CARGO_TARGET_DIR/debug/upcount"
+doing "the REST API against its OpenAPI document (schemathesis, short)"
+"$ROOT/scripts/schemathesis.sh" short
+
+doing "browser tests (Playwright, Chromium)"
 (cd end2end && npx playwright test)
 
 ok "all tests passed"

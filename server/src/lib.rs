@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod listener;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod poll_once;
 pub mod router;
 pub mod routes;

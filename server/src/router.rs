@@ -29,7 +29,7 @@ use tracing::Span;
 use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
-        account, admin, alert_forms, alerts, api, auth, billing, email, export, health, prom, push,
+        account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health, prom, push,
         push_events, push_formats, rule_forms, scrape, share, sink_forms, sinks, trackers,
     },
 };
@@ -107,6 +107,7 @@ pub fn build(state: AppState) -> Router {
         .route("/account/digest", post(account::set_digest))
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/workspace", patch(api::update_workspace))
         // The workspace's latest values for its own Prometheus (the process's own
@@ -130,8 +131,8 @@ pub fn build(state: AppState) -> Router {
                 .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)),
         )
         .route("/api/v1/trackers/{id}/poll", post(trackers::poll_now))
-        .route("/api/v1/trackers/{id}/export.csv", get(export::export))
-        .route("/api/v1/trackers/{id}/export.json", get(export::export))
+        .route("/api/v1/trackers/{id}/export.csv", get(export::export_csv))
+        .route("/api/v1/trackers/{id}/export.json", get(export::export_json))
         .route(
             "/api/v1/trackers/{id}/share",
             post(share::share).delete(share::unshare),
@@ -155,19 +156,19 @@ pub fn build(state: AppState) -> Router {
         // `…/api/v1/prom`; Grafana POSTs its queries as forms.
         .route(
             "/api/v1/prom/api/v1/query",
-            get(prom::query).post(prom::query),
+            get(prom::query).post(prom::query_post),
         )
         .route(
             "/api/v1/prom/api/v1/query_range",
-            get(prom::query_range).post(prom::query_range),
+            get(prom::query_range).post(prom::query_range_post),
         )
         .route(
             "/api/v1/prom/api/v1/series",
-            get(prom::series).post(prom::series),
+            get(prom::series).post(prom::series_post),
         )
         .route(
             "/api/v1/prom/api/v1/labels",
-            get(prom::labels).post(prom::labels),
+            get(prom::labels).post(prom::labels_post),
         )
         .route(
             "/api/v1/prom/api/v1/label/{name}/values",
@@ -185,11 +186,11 @@ pub fn build(state: AppState) -> Router {
         )
         .route(
             "/api/v1/push-sources/{id}/events.csv",
-            get(push_events::export_events),
+            get(push_events::export_events_csv),
         )
         .route(
             "/api/v1/push-sources/{id}/events.json",
-            get(push_events::export_events),
+            get(push_events::export_events_json),
         )
         // Up to 5,000 events a request, as a push holds up to 5,000 points.
         .route(
@@ -207,19 +208,19 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/push/influx", pushed(post(push_formats::influx)))
         .route(
             "/api/v1/push/influx/write",
-            pushed(post(push_formats::influx)),
+            pushed(post(push_formats::influx_v1_write)),
         )
         .route(
             "/api/v1/push/influx/api/v2/write",
-            pushed(post(push_formats::influx)),
+            pushed(post(push_formats::influx_v2_write)),
         )
         .route(
             "/api/v1/push/prometheus",
-            pushed(post(push_formats::prometheus).put(push_formats::prometheus)),
+            pushed(post(push_formats::prometheus).put(push_formats::prometheus_put)),
         )
         .route(
             "/api/v1/push/prometheus/metrics/{*grouping}",
-            pushed(post(push_formats::pushgateway).put(push_formats::pushgateway)),
+            pushed(post(push_formats::pushgateway).put(push_formats::pushgateway_put)),
         )
         .route(
             "/api/v1/sinks",
@@ -286,6 +287,8 @@ pub fn build(state: AppState) -> Router {
     let https = state.web.secure_cookies;
     Router::new()
         .route("/healthz", get(health::healthz))
+        // The API's reference: public, like the site's other documentation.
+        .route("/docs/api", get(docs::api_reference))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::endpoint))
         .merge(webhooks)

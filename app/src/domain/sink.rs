@@ -105,6 +105,7 @@ impl SinkState {
 }
 
 /// A new sink as the API (`POST /api/v1/sinks`) and the Alerts page's form send it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SinkFields {
@@ -119,6 +120,7 @@ pub struct SinkFields {
     pub address: Option<String>,
     pub prefix: Option<String>,
     /// The trackers forwarded; left out, every tracker of the workspace.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Vec<uuid::Uuid>>))]
     pub trackers: Option<Vec<TrackerId>>,
 }
 

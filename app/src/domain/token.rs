@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// What an API token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(
     feature = "ssr",
     sqlx(type_name = "token_scope", rename_all = "lowercase")

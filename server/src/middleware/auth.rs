@@ -50,14 +50,16 @@ async fn renew(session: &Session) {
 }
 
 /// Logs why the caller could not be loaded and answers 503: nothing works without the
-/// database.
-fn database_unavailable(error: impl std::fmt::Display, what: &'static str) -> Response {
+/// database. API calls get the API's JSON error.
+fn database_unavailable(error: impl std::fmt::Display, what: &'static str, api: bool) -> Response {
     tracing::error!(error = %error, "{what}");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Upcount cannot reach its database right now. Please try again in a moment.",
-    )
-        .into_response()
+    const MESSAGE: &str =
+        "Upcount cannot reach its database right now. Please try again in a moment.";
+    if api {
+        crate::routes::errors::coded_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", MESSAGE)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, MESSAGE).into_response()
+    }
 }
 
 pub async fn load(
@@ -72,10 +74,13 @@ pub async fn load(
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.0.ip());
     let client_ip = client_ip(peer, request.headers(), &state.web.trusted_proxies);
     request.extensions_mut().insert(ClientIp(client_ip));
+    let api = request.uri().path().starts_with("/api/");
 
     let user = match auth::current_user(&state.pool, &session).await {
         Ok(user) => user,
-        Err(error) => return database_unavailable(error, "could not load the signed-in user"),
+        Err(error) => {
+            return database_unavailable(error, "could not load the signed-in user", api);
+        }
     };
 
     if user.is_some() {
@@ -85,18 +90,24 @@ pub async fn load(
     // An administrator viewing as someone sees the site as them, read-only.
     let (user, impersonation) = match view_as(&state, &session, user).await {
         Ok(pair) => pair,
-        Err(error) => return database_unavailable(error, "could not load the user viewed as"),
+        Err(error) => {
+            return database_unavailable(error, "could not load the user viewed as", api);
+        }
     };
     if let Some(impersonation) = impersonation {
         if !allowed_while_viewing_as(request.method(), request.uri().path()) {
-            return (
-                StatusCode::FORBIDDEN,
-                format!(
-                    "You are viewing Upcount as {}: read-only. Stop viewing as them to change anything.",
-                    impersonation.target_email
-                ),
-            )
-                .into_response();
+            let message = format!(
+                "You are viewing Upcount as {}: read-only. Stop viewing as them to change anything.",
+                impersonation.target_email
+            );
+            if api {
+                return crate::routes::errors::coded_error(
+                    StatusCode::FORBIDDEN,
+                    "viewing_as",
+                    &message,
+                );
+            }
+            return (StatusCode::FORBIDDEN, message).into_response();
         }
         request.extensions_mut().insert(impersonation);
     }

@@ -18,25 +18,34 @@ use app::{
 };
 use axum::{
     Json,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{State, rejection::JsonRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::errors::{ApiQuery, ErrorBody, UpgradeRequiredBody};
 use super::{
     errors::{ApiError, body},
     trackers::time_param,
 };
-use crate::extract::{ApiCaller, ApiPath, ApiWriter};
+use crate::{
+    extract::{ApiCaller, ApiPath, ApiWriter},
+    openapi::{
+        AlertBody, AlertEventsBody, AlertsBody, ChannelBody, ChannelsBody, RuleFields, SentBody,
+    },
+};
 
 /// `POST /api/v1/channels`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannelRequest {
+    /// `email`, `webhook`, `slack`, …
     kind: String,
+    /// An email channel's address.
     address: Option<String>,
+    /// A webhook's (or chat hook's) URL.
     url: Option<String>,
 }
 
@@ -52,6 +61,18 @@ fn channel_id(text: &str) -> Result<ChannelId, ApiError> {
     text.parse().map_err(|_| channel_not_found())
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/channels", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    request_body = NewChannelRequest,
+    responses(
+        (status = 201, description = "Made.", body = ChannelBody),
+        (status = 403, description = "An email address not yet confirmed (`unverified`), a read-only token.", body = ErrorBody),
+        (status = 409, description = "The workspace already has this channel.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "A bad kind, address or URL.", body = ErrorBody),
+    ),
+)]
 pub async fn create_channel(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
@@ -82,6 +103,11 @@ pub async fn create_channel(
     Ok((StatusCode::CREATED, Json(json!({ "channel": made }))).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/channels", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    responses((status = 200, description = "The workspace's alert channels.", body = ChannelsBody)),
+)]
 /// `GET /api/v1/channels`.
 pub async fn list_channels(
     State(state): State<AppState>,
@@ -91,11 +117,20 @@ pub async fn list_channels(
     Ok(Json(json!({ "channels": channels })).into_response())
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/channels/{id}", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The channel's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such channel in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `DELETE /api/v1/channels/{id}`: 204.
 pub async fn delete_channel(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = channel_id(&id)?;
     if channels::delete_channel(&state.pool, caller.workspace_id, id).await? {
@@ -105,12 +140,22 @@ pub async fn delete_channel(
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/channels/{id}/test", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The channel's id.")),
+    responses(
+        (status = 200, description = "The test alert was delivered.", body = SentBody),
+        (status = 404, description = "No such channel in this workspace.", body = ErrorBody),
+        (status = 502, description = "The channel did not take it (`channel_failed`), with its answer.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/channels/{id}/test`: sends a test alert now and says how it went: 200
 /// `{"sent": true}`, or 502 with the channel's answer.
 pub async fn test_channel(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = channel_id(&id)?;
     let channel = channels::get_channel(&state.pool, caller.workspace_id, id)
@@ -127,21 +172,37 @@ pub async fn test_channel(
 }
 
 /// `GET /api/v1/alert-events?tracker=&from=&to=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
+    /// Only this tracker's (an id).
     tracker: Option<String>,
+    /// RFC 3339: fired at or after.
     from: Option<String>,
+    /// RFC 3339: fired at or before.
     to: Option<String>,
+    /// 1 to 1,000 (default 100).
     limit: Option<String>,
 }
 
 /// The workspace's alert events, newest first (100 unless `limit`, at most 1,000), each
 /// with its deliveries.
+#[utoipa::path(
+    get, path = "/api/v1/alert-events", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(EventParams),
+    responses(
+        (status = 200, description = "Alert events, newest first, each with its deliveries.", body = AlertEventsBody),
+        (status = 400, description = "A time out of range, or a query string that cannot be read (an unknown parameter).", body = ErrorBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 422, description = "A bad time or limit.", body = ErrorBody),
+    ),
+)]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(params): Query<EventParams>,
+    ApiQuery(params): ApiQuery<EventParams>,
 ) -> Result<Response, ApiError> {
     let tracker = match params.tracker.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -199,6 +260,19 @@ fn refusal(refusal: rules::RuleRefusal) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/trackers/{id}/alerts", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    request_body = RuleFields,
+    responses(
+        (status = 201, description = "Made.", body = AlertBody),
+        (status = 402, description = "Past the plan's alert rules.", body = UpgradeRequiredBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "What is wrong with the rule.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/trackers/{id}/alerts`: `{"metric", "condition", …, "channels": [id]}`.
 /// 201 `{"alert": …}`.
 pub async fn create_rule(
@@ -219,6 +293,15 @@ pub async fn create_rule(
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/trackers/{id}/alerts", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    responses(
+        (status = 200, description = "The tracker's alert rules.", body = AlertsBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `GET /api/v1/trackers/{id}/alerts`.
 pub async fn list_rules(
     State(state): State<AppState>,
@@ -232,11 +315,24 @@ pub async fn list_rules(
     Ok(Json(json!({ "alerts": found })).into_response())
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/alerts/{id}", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The alert rule's id.")),
+    request_body = RuleFields,
+    responses(
+        (status = 200, description = "Changed.", body = AlertBody),
+        (status = 402, description = "Past a plan's limit.", body = UpgradeRequiredBody),
+        (status = 404, description = "No such alert rule in this workspace.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "What is wrong with the change.", body = ErrorBody),
+    ),
+)]
 /// `PATCH /api/v1/alerts/{id}`: any of the rule's fields, and `paused`.
 pub async fn update_rule(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     request: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let id: AlertRuleId = id.parse().map_err(|_| rule_not_found())?;
@@ -249,11 +345,20 @@ pub async fn update_rule(
     }
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/alerts/{id}", tag = "alerts",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The alert rule's id.")),
+    responses(
+        (status = 204, description = "Deleted; its events stay."),
+        (status = 404, description = "No such alert rule in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `DELETE /api/v1/alerts/{id}`: 204; its events stay.
 pub async fn delete_rule(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id: AlertRuleId = id.parse().map_err(|_| rule_not_found())?;
     if rules::delete_rule(&state.pool, caller.workspace_id, id).await? {

@@ -9,12 +9,43 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
-use super::errors::json_error;
+use super::errors::{ErrorBody, body, json_error};
 use crate::extract::{ApiCaller, ApiWriter};
 
+/// The workspace a caller acts in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceRef {
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+/// `{"workspace": {"id", "name"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceBody {
+    pub workspace: WorkspaceRef,
+}
+
+/// Who is calling.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeBody {
+    pub workspace: WorkspaceRef,
+    pub scope: app::domain::TokenScope,
+    /// `{"kind": "token", "name"}` or `{"kind": "session", "email", "role"}`.
+    #[schema(value_type = Object)]
+    pub via: crate::extract::Via,
+    /// How often the digest email goes out (`null` once the token's maker is deleted).
+    pub digest: serde_json::Value,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "account",
+    security(("api_token" = []), ("session" = [])),
+    responses((status = 200, description = "Who is calling, and in which workspace.", body = MeBody)),
+)]
 /// `GET /api/v1/me`: the workspace the caller acts in, and how often the user (the
 /// signed-in one, or the token's maker) gets the digest email (`null` once the token's
 /// maker is deleted).
@@ -32,29 +63,44 @@ pub async fn me(State(state): State<AppState>, caller: ApiCaller) -> Response {
         },
         None => None,
     };
-    Json(json!({
-        "workspace": { "id": caller.workspace_id, "name": caller.workspace_name },
-        "scope": caller.scope,
-        "via": caller.via,
-        "digest": digest,
-    }))
+    Json(MeBody {
+        workspace: WorkspaceRef {
+            id: caller.workspace_id.0,
+            name: caller.workspace_name,
+        },
+        scope: caller.scope,
+        via: caller.via,
+        digest: json!(digest),
+    })
     .into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct WorkspaceChanges {
+    /// 1 to 100 characters, without control characters.
     name: String,
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/workspace", tag = "account",
+    security(("api_token" = []), ("session" = [])),
+    request_body = WorkspaceChanges,
+    responses(
+        (status = 200, description = "Renamed.", body = WorkspaceBody),
+        (status = 404, description = "The workspace no longer exists.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "The body is not the JSON asked for, or the name is not allowed.", body = ErrorBody),
+    ),
+)]
 /// `PATCH /api/v1/workspace` with `{ "name": "…" }`: renames the caller's workspace.
 pub async fn update_workspace(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    body: Result<Json<WorkspaceChanges>, JsonRejection>,
+    request: Result<Json<WorkspaceChanges>, JsonRejection>,
 ) -> Response {
-    let Json(changes) = match body {
-        Ok(body) => body,
-        Err(rejection) => return json_error(rejection.status(), &rejection.body_text()),
+    let changes = match body(request) {
+        Ok(changes) => changes,
+        Err(error) => return error.into_response(),
     };
     let name = changes.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -64,8 +110,13 @@ pub async fn update_workspace(
         );
     }
     match db::workspaces::rename(&state.pool, caller.workspace_id, name).await {
-        Ok(true) => Json(json!({ "workspace": { "id": caller.workspace_id, "name": name } }))
-            .into_response(),
+        Ok(true) => Json(WorkspaceBody {
+            workspace: WorkspaceRef {
+                id: caller.workspace_id.0,
+                name: name.to_string(),
+            },
+        })
+        .into_response(),
         Ok(false) => json_error(StatusCode::NOT_FOUND, "The workspace no longer exists."),
         Err(error) => {
             tracing::error!(error = %error, "could not rename a workspace");

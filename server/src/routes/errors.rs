@@ -8,15 +8,76 @@ use app::server::{
 };
 use axum::{
     Json,
-    extract::rejection::JsonRejection,
-    http::StatusCode,
+    extract::{FromRequestParts, Query, rejection::JsonRejection},
+    http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// How every REST API error reads (Prometheus's query API aside, which answers
+/// Prometheus's own shape: [`PromErrorBody`]).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in a sentence for people.
+    pub error: String,
+    /// A stable word for programs (`not_found`, `invalid`, `out_of_range`, …); absent
+    /// where the status says it all (authentication, a missing endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// 402: a plan's limit stands in the way.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpgradeRequiredBody {
+    /// Always `upgrade_required`.
+    pub error: String,
+    /// Always `upgrade_required`.
+    pub code: String,
+    /// A sentence for people, naming the limit.
+    pub message: String,
+    /// `trackers`, `interval`, `api_tokens`, …
+    pub limit: String,
+    /// The plan whose limit it is.
+    pub plan: String,
+    /// Where to upgrade (`/billing`).
+    pub upgrade_url: String,
+}
+
+/// An error of the Prometheus-compatible query API, in Prometheus's own shape.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PromErrorBody {
+    /// Always `error`.
+    pub status: String,
+    /// `bad_data` (400), `execution` (422: not supported by Upcount), `unavailable` (503).
+    #[serde(rename = "errorType")]
+    pub error_type: String,
+    /// What went wrong; for an unsupported query, what is not supported.
+    pub error: String,
+}
 
 /// `{ "error": message }` with `status`.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+    (
+        status,
+        Json(ErrorBody {
+            error: message.to_string(),
+            code: None,
+        }),
+    )
+        .into_response()
+}
+
+/// `{ "error": message, "code": code }` with `status`.
+pub fn coded_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            error: message.to_string(),
+            code: Some(code.to_string()),
+        }),
+    )
+        .into_response()
 }
 
 /// What a read-only token gets when it tries to change something.
@@ -69,7 +130,7 @@ impl IntoResponse for ApiError {
                 status,
                 message,
                 code,
-            } => (status, Json(json!({ "error": message, "code": code }))).into_response(),
+            } => coded_error(status, code, &message),
             ApiError::Ready(response) => *response,
         }
     }
@@ -90,7 +151,10 @@ impl From<ServiceError> for ApiError {
                         axum::http::header::RETRY_AFTER,
                         retry_after.as_secs().max(1).to_string(),
                     )],
-                    Json(json!({ "error": error.to_string(), "code": code })),
+                    Json(ErrorBody {
+                        error: error.to_string(),
+                        code: Some(code.to_string()),
+                    }),
                 )
                     .into_response(),
             )),
@@ -117,14 +181,14 @@ impl From<ServiceError> for ApiError {
 pub fn upgrade_required(limit: &UpgradeRequired) -> Response {
     (
         StatusCode::PAYMENT_REQUIRED,
-        Json(json!({
-            "error": "upgrade_required",
-            "code": "upgrade_required",
-            "message": limit.message,
-            "limit": limit.limit,
-            "plan": limit.plan,
-            "upgrade_url": "/billing",
-        })),
+        Json(UpgradeRequiredBody {
+            error: "upgrade_required".into(),
+            code: "upgrade_required".into(),
+            message: limit.message.clone(),
+            limit: limit.limit.to_string(),
+            plan: limit.plan.clone(),
+            upgrade_url: "/billing".into(),
+        }),
     )
         .into_response()
 }
@@ -144,4 +208,26 @@ pub fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         };
         ApiError::new(status, "invalid", rejection.body_text())
     })
+}
+
+/// A query string decoded into `T`, or a 400 in the API's error shape (axum's own
+/// `Query` answers plain text) naming what is wrong.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid", rejection.body_text())
+            })
+    }
 }

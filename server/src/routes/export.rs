@@ -15,8 +15,8 @@ use app::{
 };
 use axum::{
     body::Body,
-    extract::{FromRequestParts, Query, State},
-    http::{HeaderValue, header, request::Parts},
+    extract::State,
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -25,46 +25,81 @@ use futures::{SinkExt, channel::mpsc};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::{errors::ApiError, trackers::time_param};
+use super::{
+    errors::{ApiError, ApiQuery, ErrorBody},
+    trackers::time_param,
+};
 use crate::extract::{ApiCaller, ApiPath};
+use crate::openapi::ExportJsonBody;
 
 /// Bytes gathered before a chunk is sent.
 pub(super) const CHUNK: usize = 64 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Comma-separated metric names; all of the tracker's when left out.
     metrics: Option<String>,
+    /// RFC 3339, inclusive (default: the first sample).
     from: Option<String>,
+    /// RFC 3339, inclusive (default: now).
     to: Option<String>,
 }
 
-/// What the export is written as: the extension of the path asked for (`export.csv`,
-/// `export.json`).
+/// What the export is written as: `export.csv` or `export.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Json,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Format {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        match parts.uri.path().rsplit_once('.') {
-            Some((_, "csv")) => Ok(Format::Csv),
-            Some((_, "json")) => Ok(Format::Json),
-            _ => Err(ApiError::not_found()),
-        }
-    }
-}
-
-/// `GET /api/v1/trackers/{id}/export.csv` and `export.json`.
-pub async fn export(
+#[utoipa::path(
+    get, path = "/api/v1/trackers/{id}/export.csv", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id."), ExportParams),
+    responses(
+        (status = 200, description = "`time`, one column per metric, `origin`; one row per sample time.", content_type = "text/csv", body = String),
+        (status = 400, description = "A time out of range, or a query string that cannot be read.", body = ErrorBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 422, description = "A bad time, an unknown metric, or `from` after `to`.", body = ErrorBody),
+    ),
+)]
+/// `GET /api/v1/trackers/{id}/export.csv`: every sample in the range, streamed.
+pub async fn export_csv(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiPath(id): ApiPath<TrackerId>,
-    Query(params): Query<ExportParams>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    export(state, caller, id, params, Format::Csv).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/trackers/{id}/export.json", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id."), ExportParams),
+    responses(
+        (status = 200, description = "The same rows as the CSV, with the tracker and its metrics.", body = ExportJsonBody),
+        (status = 400, description = "A time out of range, or a query string that cannot be read.", body = ErrorBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 422, description = "A bad time, an unknown metric, or `from` after `to`.", body = ErrorBody),
+    ),
+)]
+/// `GET /api/v1/trackers/{id}/export.json`: the CSV's rows as JSON arrays, streamed.
+pub async fn export_json(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<TrackerId>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    export(state, caller, id, params, Format::Json).await
+}
+
+async fn export(
+    state: AppState,
+    caller: ApiCaller,
+    id: TrackerId,
+    params: ExportParams,
     format: Format,
 ) -> Result<Response, ApiError> {
     let tracker = store::get_tracker(&state.pool, caller.workspace_id, id)

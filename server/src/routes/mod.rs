@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod billing;
+pub mod docs;
 pub mod email;
 pub mod errors;
 pub mod export;

@@ -12,13 +12,17 @@ use app::server::{
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
-use crate::extract::PromCaller;
+use super::errors::PromErrorBody;
+use crate::{
+    extract::{ApiPath, PromCaller},
+    openapi::{PromLabelsForm, PromQueryForm, PromRangeForm, PromSuccessBody},
+};
 
 /// The parameters from the query string and a form body, in order.
 struct Params(Vec<(String, String)>);
@@ -71,11 +75,11 @@ fn answer(result: Result<Value, QueryError>) -> Response {
             };
             (
                 status,
-                Json(json!({
-                    "status": "error",
-                    "errorType": error.error_type(),
-                    "error": error.message(),
-                })),
+                Json(PromErrorBody {
+                    status: "error".into(),
+                    error_type: error.error_type().to_string(),
+                    error: error.message().to_string(),
+                }),
             )
                 .into_response()
         }
@@ -83,11 +87,13 @@ fn answer(result: Result<Value, QueryError>) -> Response {
             tracing::error!(error = %error, "a PromQL query could not read its series");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "error",
-                    "errorType": "unavailable",
-                    "error": "Upcount cannot reach its database right now. Please try again in a moment.",
-                })),
+                Json(PromErrorBody {
+                    status: "error".into(),
+                    error_type: "unavailable".into(),
+                    error:
+                        "Upcount cannot reach its database right now. Please try again in a moment."
+                            .into(),
+                }),
             )
                 .into_response()
         }
@@ -98,7 +104,20 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// `GET|POST /api/v1/prom/api/v1/query`.
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/query", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    params(
+        ("query" = String, Query, description = "A PromQL expression."),
+        ("time" = Option<String>, Query, description = "RFC 3339 or Unix seconds (default: now)."),
+    ),
+    responses(
+        (status = 200, description = "`data`: `{resultType: vector|scalar, result}`.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `GET /api/v1/prom/api/v1/query`.
 pub async fn query(
     State(state): State<AppState>,
     PromCaller(caller): PromCaller,
@@ -116,7 +135,42 @@ pub async fn query(
     )
 }
 
-/// `GET|POST /api/v1/prom/api/v1/query_range`.
+#[utoipa::path(
+    post, path = "/api/v1/prom/api/v1/query", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    request_body(content = PromQueryForm, content_type = "application/x-www-form-urlencoded", description = "The parameters as a form, as Grafana sends them (the query string counts too)."),
+    responses(
+        (status = 200, description = "`data`: `{resultType: vector|scalar, result}`.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `POST /api/v1/prom/api/v1/query`.
+pub async fn query_post(
+    state: State<AppState>,
+    caller: PromCaller,
+    raw: RawQuery,
+    body: Bytes,
+) -> Response {
+    query(state, caller, raw, body).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/query_range", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    params(
+        ("query" = String, Query, description = "A PromQL expression."),
+        ("start" = String, Query, description = "RFC 3339 or Unix seconds."),
+        ("end" = String, Query, description = "RFC 3339 or Unix seconds."),
+        ("step" = String, Query, description = "A duration (`5m`) or seconds."),
+    ),
+    responses(
+        (status = 200, description = "`data`: `{resultType: matrix, result}`.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `GET /api/v1/prom/api/v1/query_range`.
 pub async fn query_range(
     State(state): State<AppState>,
     PromCaller(caller): PromCaller,
@@ -136,7 +190,37 @@ pub async fn query_range(
     )
 }
 
-/// `GET|POST /api/v1/prom/api/v1/series`.
+#[utoipa::path(
+    post, path = "/api/v1/prom/api/v1/query_range", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    request_body(content = PromRangeForm, content_type = "application/x-www-form-urlencoded", description = "The parameters as a form, as Grafana sends them (the query string counts too)."),
+    responses(
+        (status = 200, description = "`data`: `{resultType: matrix, result}`.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `POST /api/v1/prom/api/v1/query_range`.
+pub async fn query_range_post(
+    state: State<AppState>,
+    caller: PromCaller,
+    raw: RawQuery,
+    body: Bytes,
+) -> Response {
+    query_range(state, caller, raw, body).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/series", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    params(("match[]" = Option<Vec<String>>, Query, description = "Series selectors.")),
+    responses(
+        (status = 200, description = "`data`: the label sets of the matching series.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `GET /api/v1/prom/api/v1/series`.
 pub async fn series(
     State(state): State<AppState>,
     PromCaller(caller): PromCaller,
@@ -147,7 +231,37 @@ pub async fn series(
     answer(prom::series(&state.pool, caller.workspace_id, &params.matches()).await)
 }
 
-/// `GET|POST /api/v1/prom/api/v1/labels`.
+#[utoipa::path(
+    post, path = "/api/v1/prom/api/v1/series", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    request_body(content = PromLabelsForm, content_type = "application/x-www-form-urlencoded", description = "The parameters as a form, as Grafana sends them (the query string counts too)."),
+    responses(
+        (status = 200, description = "`data`: the label sets of the matching series.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `POST /api/v1/prom/api/v1/series`.
+pub async fn series_post(
+    state: State<AppState>,
+    caller: PromCaller,
+    raw: RawQuery,
+    body: Bytes,
+) -> Response {
+    series(state, caller, raw, body).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/labels", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    params(("match[]" = Option<Vec<String>>, Query, description = "Series selectors.")),
+    responses(
+        (status = 200, description = "`data`: label names.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `GET /api/v1/prom/api/v1/labels`.
 pub async fn labels(
     State(state): State<AppState>,
     PromCaller(caller): PromCaller,
@@ -158,17 +272,60 @@ pub async fn labels(
     answer(prom::labels(&state.pool, caller.workspace_id, &params.matches()).await)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/prom/api/v1/labels", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    request_body(content = PromLabelsForm, content_type = "application/x-www-form-urlencoded", description = "The parameters as a form, as Grafana sends them (the query string counts too)."),
+    responses(
+        (status = 200, description = "`data`: label names.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
+/// `POST /api/v1/prom/api/v1/labels`.
+pub async fn labels_post(
+    state: State<AppState>,
+    caller: PromCaller,
+    raw: RawQuery,
+    body: Bytes,
+) -> Response {
+    labels(state, caller, raw, body).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/label/{name}/values", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    params(
+        ("name" = String, Path, description = "A label name."),
+        ("match[]" = Option<Vec<String>>, Query, description = "Series selectors."),
+    ),
+    responses(
+        (status = 200, description = "`data`: the values of the label.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
 /// `GET /api/v1/prom/api/v1/label/{name}/values`.
 pub async fn label_values(
     State(state): State<AppState>,
     PromCaller(caller): PromCaller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let params = Params::read(raw.as_deref(), &[]);
     answer(prom::label_values(&state.pool, caller.workspace_id, &name, &params.matches()).await)
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/status/buildinfo", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+
+    responses(
+        (status = 200, description = "`data`: the Prometheus version Upcount answers as.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
 /// `GET /api/v1/prom/api/v1/status/buildinfo`: what Grafana asks to learn which
 /// Prometheus it talks to.
 pub async fn buildinfo(_caller: PromCaller) -> Response {
@@ -183,6 +340,16 @@ pub async fn buildinfo(_caller: PromCaller) -> Response {
     })))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/prom/api/v1/metadata", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+
+    responses(
+        (status = 200, description = "`data`: metric name to its type and help.", body = PromSuccessBody),
+        (status = 400, description = "A query that does not parse or a bad parameter (`bad_data`).", body = PromErrorBody),
+        (status = 422, description = "A query Upcount does not evaluate (`execution`), naming what is not supported.", body = PromErrorBody),
+    ),
+)]
 /// `GET /api/v1/prom/api/v1/metadata`: every series is the one gauge.
 pub async fn metadata(_caller: PromCaller) -> Response {
     answer(Ok(json!({

@@ -23,14 +23,31 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::errors::{ApiError, body, upgrade_required};
-use crate::extract::{ApiCaller, ApiPath, ApiWriter};
+use super::errors::{
+    ApiError, ErrorBody, UpgradeRequiredBody, body, coded_error, upgrade_required,
+};
+use crate::{
+    extract::{ApiCaller, ApiPath, ApiWriter},
+    openapi::{PushPoint, PushSourceBody, PushSourcesBody},
+};
+
+/// A push of which nothing was stored: every point refused (`all_refused`), a body that
+/// could not be read as the format (`invalid_body`), or for InfluxDB a partial write
+/// (`partial_write`: the accepted points are stored).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PushRefusedBody {
+    pub error: String,
+    pub code: String,
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub refused: Vec<app::domain::push::Refusal>,
+}
 
 /// `POST /api/v1/push-sources` `{"name": "…", "event_labels"?: ["plan", …]}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPushSource {
     #[serde(default)]
@@ -40,7 +57,7 @@ pub struct NewPushSource {
 }
 
 /// `PATCH /api/v1/push-sources/{id}` `{"name"?: "…", "event_labels"?: ["plan", …]}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushSourcePatch {
     name: Option<String>,
@@ -59,6 +76,17 @@ impl From<PushSourceError> for ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/push-sources", tag = "push",
+    security(("api_token" = []), ("session" = [])),
+    request_body = NewPushSource,
+    responses(
+        (status = 201, description = "Made; `token` is shown this once.", body = PushSourceBody),
+        (status = 402, description = "Past the plan's trackers.", body = UpgradeRequiredBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "A bad name or event label.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/push-sources`: 201 `{"push_source": {"id", "tracker_id", "token"}}`, the
 /// token shown this once; 422 for a bad name; 402 past the plan's trackers.
 pub async fn create_source(
@@ -77,6 +105,11 @@ pub async fn create_source(
     Ok((StatusCode::CREATED, Json(json!({ "push_source": created }))).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/push-sources", tag = "push",
+    security(("api_token" = []), ("session" = [])),
+    responses((status = 200, description = "The workspace's push sources, without their tokens.", body = PushSourcesBody)),
+)]
 /// `GET /api/v1/push-sources`: `{"push_sources": [{"id", "tracker_id", "name",
 /// "token_prefix", "series", "created_at", "last_push_at"}]}`, never the tokens.
 pub async fn list_sources(
@@ -87,6 +120,18 @@ pub async fn list_sources(
     Ok(Json(json!({ "push_sources": sources })).into_response())
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/push-sources/{id}", tag = "push",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The push source's id.")),
+    request_body = PushSourcePatch,
+    responses(
+        (status = 200, description = "Changed.", body = PushSourceBody),
+        (status = 404, description = "No such push source in this workspace.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "A bad name or event label.", body = ErrorBody),
+    ),
+)]
 /// `PATCH /api/v1/push-sources/{id}`: changes its name or its event labels (the
 /// properties of `POST /api/v1/events` that become labels); 200 `{"push_source": {…}}`
 /// as the list shows it, 422 for a bad name or label, 404 for another workspace's.
@@ -107,6 +152,15 @@ pub async fn update_source(
     }
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/push-sources/{id}", tag = "push",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The push source's id.")),
+    responses(
+        (status = 204, description = "Deleted, with its tracker, series and samples."),
+        (status = 404, description = "No such push source in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `DELETE /api/v1/push-sources/{id}`: 204; its tracker, series and samples go with it.
 pub async fn delete_source(
     State(state): State<AppState>,
@@ -143,7 +197,10 @@ pub fn unauthorized(message: &str) -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],
-        Json(json!({ "error": message, "code": "unauthorized" })),
+        Json(ErrorBody {
+            error: message.to_string(),
+            code: Some("unauthorized".into()),
+        }),
     )
         .into_response()
 }
@@ -175,11 +232,11 @@ async fn find_push_source(state: &AppState, token: Option<&str>) -> Result<PushS
         )),
         Err(error) => {
             tracing::error!(error = %error, "could not check a push token");
-            Err((
+            Err(coded_error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "error": "Please try again in a moment.", "code": "unavailable" })),
-            )
-                .into_response())
+                "unavailable",
+                "Please try again in a moment.",
+            ))
         }
     }
 }
@@ -191,29 +248,27 @@ pub fn answer(result: Result<PushAnswer, PushError>) -> Response {
     match result {
         Ok(answer) if answer.all_refused() => (
             StatusCode::BAD_REQUEST,
-            Json(json!({
-                "error": "Every point was refused; `refused` says why, line by line.",
-                "code": "all_refused",
-                "accepted": answer.accepted,
-                "duplicates": answer.duplicates,
-                "refused": answer.refused,
-            })),
+            Json(PushRefusedBody {
+                error: "Every point was refused; `refused` says why, line by line.".into(),
+                code: "all_refused".into(),
+                accepted: answer.accepted,
+                duplicates: answer.duplicates,
+                refused: answer.refused,
+            }),
         )
             .into_response(),
         Ok(answer) => Json(answer).into_response(),
-        Err(PushError::NotAccepting(message)) => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": message, "code": "paused" })),
-        )
-            .into_response(),
+        Err(PushError::NotAccepting(message)) => {
+            coded_error(StatusCode::CONFLICT, "paused", &message)
+        }
         Err(PushError::Gone) => unauthorized("Unknown push token: the push source was deleted."),
         Err(PushError::Database(error)) => {
             tracing::error!(error = %error, "could not store a push");
-            (
+            coded_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": "Something went wrong on our side; nothing was stored. Please send it again.", "code": "internal" })),
+                "internal",
+                "Something went wrong on our side; nothing was stored. Please send it again.",
             )
-                .into_response()
         }
     }
 }
@@ -222,13 +277,13 @@ pub fn answer(result: Result<PushAnswer, PushError>) -> Response {
 pub fn unreadable_body(message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        Json(json!({
-            "error": message,
-            "code": "invalid_body",
-            "accepted": 0,
-            "duplicates": 0,
-            "refused": [],
-        })),
+        Json(PushRefusedBody {
+            error: message.to_string(),
+            code: "invalid_body".into(),
+            accepted: 0,
+            duplicates: 0,
+            refused: Vec::new(),
+        }),
     )
         .into_response()
 }
@@ -241,22 +296,30 @@ pub fn push_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError>
         } else {
             StatusCode::BAD_REQUEST
         };
-        (
+        coded_error(
             status,
-            Json(json!({
-                "error": format!(
-                    "The body could not be read ({}); a push body may hold up to {} MiB.",
-                    rejection.body_text(),
-                    push::MAX_BODY_BYTES / (1024 * 1024)
-                ),
-                "code": "invalid_body",
-            })),
+            "invalid_body",
+            &format!(
+                "The body could not be read ({}); a push body may hold up to {} MiB.",
+                rejection.body_text(),
+                push::MAX_BODY_BYTES / (1024 * 1024)
+            ),
         )
-            .into_response()
     })
     .map_err(|response| ApiError::Ready(Box::new(response)))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/push", tag = "push",
+    security(("push_token" = [])),
+    request_body(content = Vec<PushPoint>, description = "Up to 5,000 points; any content type.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = PushAnswer),
+        (status = 400, description = "Every point was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/push` with `Authorization: Bearer upp_…`: a JSON array of points (see
 /// `app::domain::push::json`), any content type.
 pub async fn push_json(

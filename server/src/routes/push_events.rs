@@ -13,7 +13,7 @@ use app::{
 };
 use axum::{
     body::{Body, Bytes},
-    extract::{Query, State, rejection::BytesRejection},
+    extract::{State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -23,16 +23,33 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::{
-    errors::ApiError,
+    errors::{ApiError, ApiQuery, ErrorBody},
     export::{CHUNK, CsvChunk, Format, fail, file_stem},
-    push::{answer, bearer_token, no_such_push_source, push_body, push_source_of, unreadable_body},
+    push::{
+        PushRefusedBody, answer, bearer_token, no_such_push_source, push_body, push_source_of,
+        unreadable_body,
+    },
     trackers::time_param,
 };
-use crate::extract::{ApiCaller, ApiPath};
+use crate::{
+    extract::{ApiCaller, ApiPath},
+    openapi::{EventsJsonBody, PushEvent},
+};
 
 /// Events read per page of an export.
 const PAGE: i64 = 2_000;
 
+#[utoipa::path(
+    post, path = "/api/v1/events", tag = "push",
+    security(("push_token" = [])),
+    request_body(content = Vec<PushEvent>, description = "Up to 5,000 events; any content type.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
+        (status = 400, description = "Every point was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/events` with `Authorization: Bearer upp_…`: a JSON array of events (see
 /// `app::domain::push::events`), answered as a push is.
 pub async fn push_events(
@@ -52,19 +69,63 @@ pub async fn push_events(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsParams {
+    /// RFC 3339, inclusive (default: the first kept event).
     from: Option<String>,
+    /// RFC 3339, inclusive (default: now).
     to: Option<String>,
 }
 
-/// `GET /api/v1/push-sources/{id}/events.csv` and `events.json` (`from`, `to`: RFC 3339,
-/// both inclusive; all kept events by default).
-pub async fn export_events(
+#[utoipa::path(
+    get, path = "/api/v1/push-sources/{id}/events.csv", tag = "push",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The push source's id."), EventsParams),
+    responses(
+        (status = 200, description = "`t`, `type`, the properties as JSON: one row per kept event.", content_type = "text/csv", body = String),
+        (status = 400, description = "A time out of range, or a query string that cannot be read.", body = ErrorBody),
+        (status = 404, description = "No such push source in this workspace.", body = ErrorBody),
+        (status = 422, description = "A bad time, or `from` after `to`.", body = ErrorBody),
+    ),
+)]
+/// `GET /api/v1/push-sources/{id}/events.csv` (`from`, `to`: RFC 3339, both inclusive;
+/// all kept events by default).
+pub async fn export_events_csv(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiPath(id): ApiPath<PushSourceId>,
-    Query(params): Query<EventsParams>,
+    ApiQuery(params): ApiQuery<EventsParams>,
+) -> Result<Response, ApiError> {
+    export_events(state, caller, id, params, Format::Csv).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/push-sources/{id}/events.json", tag = "push",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The push source's id."), EventsParams),
+    responses(
+        (status = 200, description = "The push source, the range and its kept events.", body = EventsJsonBody),
+        (status = 400, description = "A time out of range, or a query string that cannot be read.", body = ErrorBody),
+        (status = 404, description = "No such push source in this workspace.", body = ErrorBody),
+        (status = 422, description = "A bad time, or `from` after `to`.", body = ErrorBody),
+    ),
+)]
+/// `GET /api/v1/push-sources/{id}/events.json`: as the CSV, as JSON.
+pub async fn export_events_json(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<PushSourceId>,
+    ApiQuery(params): ApiQuery<EventsParams>,
+) -> Result<Response, ApiError> {
+    export_events(state, caller, id, params, Format::Json).await
+}
+
+async fn export_events(
+    state: AppState,
+    caller: ApiCaller,
+    id: PushSourceId,
+    params: EventsParams,
     format: Format,
 ) -> Result<Response, ApiError> {
     let source = push::get_push_source(&state.pool, caller.workspace_id, id)

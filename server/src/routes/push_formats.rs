@@ -17,6 +17,11 @@
 //! Bodies may be gzip-compressed (Telegraf's default); the size limit holds after
 //! decompression.
 
+use super::{
+    errors::{ApiError, ErrorBody, coded_error},
+    push::{PushRefusedBody, answer, push_body, push_source_of, unreadable_body},
+};
+use crate::extract::ApiPath;
 use app::{
     domain::push::{Batch, influx, prometheus},
     server::{push, state::AppState},
@@ -24,17 +29,11 @@ use app::{
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, RawQuery, State, rejection::BytesRejection},
+    extract::{RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use base64::Engine;
-use serde_json::json;
-
-use super::{
-    errors::ApiError,
-    push::{answer, push_body, push_source_of, unreadable_body},
-};
 
 /// The push token however the request carries it: `Bearer` or `Token` (InfluxDB v2's
 /// scheme) in `Authorization`, the password of basic auth, or (`param`) a query
@@ -87,8 +86,92 @@ fn text(body: &Bytes) -> Result<&str, String> {
     })
 }
 
-/// InfluxDB line protocol, at any of its paths.
+#[utoipa::path(
+    post, path = "/api/v1/push/influx", tag = "push",
+    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
+    params(
+        ("precision" = Option<String>, Query, description = "The timestamps' unit, as InfluxDB reads it (default: nanoseconds)."),
+        ("db" = Option<String>, Query, description = "InfluxDB v1's database: accepted and ignored."),
+        ("org" = Option<String>, Query, description = "InfluxDB v2's organisation: accepted and ignored."),
+        ("bucket" = Option<String>, Query, description = "InfluxDB v2's bucket: accepted and ignored."),
+    ),
+    request_body(content = String, description = "InfluxDB line protocol, up to 5,000 lines; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 204, description = "Every line stored (or already there).",
+            headers(("X-Upcount-Accepted" = u64, description = "Points stored."), ("X-Upcount-Duplicates" = u64, description = "Points already recorded at that time."))),
+        (status = 400, description = "A partial write (`partial_write`: the other lines are stored), every line refused, or an unreadable body.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+    ),
+)]
+/// InfluxDB line protocol, as `outputs.http` sends it.
 pub async fn influx(
+    state: State<AppState>,
+    headers: HeaderMap,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    influx_push(state, headers, raw, body).await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/push/influx/write", tag = "push",
+    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
+    params(
+        ("precision" = Option<String>, Query, description = "The timestamps' unit, as InfluxDB reads it (default: nanoseconds)."),
+        ("db" = Option<String>, Query, description = "InfluxDB v1's database: accepted and ignored."),
+        ("org" = Option<String>, Query, description = "InfluxDB v2's organisation: accepted and ignored."),
+        ("bucket" = Option<String>, Query, description = "InfluxDB v2's bucket: accepted and ignored."),
+    ),
+    request_body(content = String, description = "InfluxDB line protocol, up to 5,000 lines; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 204, description = "Every line stored (or already there).",
+            headers(("X-Upcount-Accepted" = u64, description = "Points stored."), ("X-Upcount-Duplicates" = u64, description = "Points already recorded at that time."))),
+        (status = 400, description = "A partial write (`partial_write`: the other lines are stored), every line refused, or an unreadable body.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+    ),
+)]
+/// InfluxDB v1's `/write`, as Telegraf's `outputs.influxdb` sends it.
+pub async fn influx_v1_write(
+    state: State<AppState>,
+    headers: HeaderMap,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    influx_push(state, headers, raw, body).await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/push/influx/api/v2/write", tag = "push",
+    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
+    params(
+        ("precision" = Option<String>, Query, description = "The timestamps' unit, as InfluxDB reads it (default: nanoseconds)."),
+        ("db" = Option<String>, Query, description = "InfluxDB v1's database: accepted and ignored."),
+        ("org" = Option<String>, Query, description = "InfluxDB v2's organisation: accepted and ignored."),
+        ("bucket" = Option<String>, Query, description = "InfluxDB v2's bucket: accepted and ignored."),
+    ),
+    request_body(content = String, description = "InfluxDB line protocol, up to 5,000 lines; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 204, description = "Every line stored (or already there).",
+            headers(("X-Upcount-Accepted" = u64, description = "Points stored."), ("X-Upcount-Duplicates" = u64, description = "Points already recorded at that time."))),
+        (status = 400, description = "A partial write (`partial_write`: the other lines are stored), every line refused, or an unreadable body.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+    ),
+)]
+/// InfluxDB v2's `/api/v2/write`, as Telegraf's `outputs.influxdb_v2` sends it.
+pub async fn influx_v2_write(
+    state: State<AppState>,
+    headers: HeaderMap,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    influx_push(state, headers, raw, body).await
+}
+
+/// InfluxDB line protocol, at any of its paths.
+async fn influx_push(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -142,19 +225,28 @@ fn influx_answer(result: Result<push::PushAnswer, push::PushError>) -> Response 
                 .collect();
             (
                 StatusCode::BAD_REQUEST,
-                Json(json!({
-                    "error": format!(
+                Json(PushRefusedBody {
+                    error: format!(
                         "partial write: {} refused ({}{}); {} accepted",
                         stored.refused.len(),
                         first.join("; "),
-                        if stored.refused.len() > first.len() { "; …" } else { "" },
+                        if stored.refused.len() > first.len() {
+                            "; …"
+                        } else {
+                            ""
+                        },
                         stored.accepted
                     ),
-                    "code": if stored.accepted + stored.duplicates == 0 { "all_refused" } else { "partial_write" },
-                    "accepted": stored.accepted,
-                    "duplicates": stored.duplicates,
-                    "refused": stored.refused,
-                })),
+                    code: if stored.accepted + stored.duplicates == 0 {
+                        "all_refused"
+                    } else {
+                        "partial_write"
+                    }
+                    .into(),
+                    accepted: stored.accepted,
+                    duplicates: stored.duplicates,
+                    refused: stored.refused,
+                }),
             )
                 .into_response()
         }
@@ -162,6 +254,18 @@ fn influx_answer(result: Result<push::PushAnswer, push::PushError>) -> Response 
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/push/prometheus", tag = "push",
+    security(("push_token" = []), ("push_basic" = [])),
+    request_body(content = String, description = "The Prometheus text exposition format (`text/plain; version=0.0.4`), up to 5,000 samples; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
+        (status = 400, description = "Every sample was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+        (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
+    ),
+)]
 /// The Prometheus text format, at `/api/v1/push/prometheus`.
 pub async fn prometheus(
     State(state): State<AppState>,
@@ -171,11 +275,78 @@ pub async fn prometheus(
     prometheus_with(state, headers, body, &[]).await
 }
 
+#[utoipa::path(
+    put, path = "/api/v1/push/prometheus", tag = "push",
+    security(("push_token" = []), ("push_basic" = [])),
+    request_body(content = String, description = "The Prometheus text exposition format (`text/plain; version=0.0.4`), up to 5,000 samples; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
+        (status = 400, description = "Every sample was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+        (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
+    ),
+)]
+/// `PUT /api/v1/push/prometheus`: as `POST` (the Pushgateway's "replace" is a push here).
+pub async fn prometheus_put(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    prometheus_with(state, headers, body, &[]).await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/push/prometheus/metrics/{grouping}", tag = "push",
+    params(("grouping" = String, Path, description = "`job/<job>` then `<label>/<value>` pairs (`<label>@base64/<base64url>` for a value with a slash).")),
+    security(("push_token" = []), ("push_basic" = [])),
+    request_body(content = String, description = "The Prometheus text exposition format (`text/plain; version=0.0.4`), up to 5,000 samples; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
+        (status = 400, description = "Every sample was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+        (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
+    ),
+)]
+/// The Prometheus text format at the Pushgateway's path.
+pub async fn pushgateway(
+    state: State<AppState>,
+    grouping: ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    grouped(state, grouping, headers, body).await
+}
+
+#[utoipa::path(
+    put, path = "/api/v1/push/prometheus/metrics/{grouping}", tag = "push",
+    params(("grouping" = String, Path, description = "`job/<job>` then `<label>/<value>` pairs (`<label>@base64/<base64url>` for a value with a slash).")),
+    security(("push_token" = []), ("push_basic" = [])),
+    request_body(content = String, description = "The Prometheus text exposition format (`text/plain; version=0.0.4`), up to 5,000 samples; may be gzip-compressed.", content_type = "text/plain"),
+    responses(
+        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
+        (status = 400, description = "Every sample was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
+        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
+        (status = 413, description = "A body over the push limit.", body = ErrorBody),
+        (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
+    ),
+)]
+/// `PUT` at the Pushgateway's path: as `POST`.
+pub async fn pushgateway_put(
+    state: State<AppState>,
+    grouping: ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    grouped(state, grouping, headers, body).await
+}
+
 /// The Prometheus text format at the Pushgateway's path: `job` and each `label/value`
 /// pair after it label every series.
-pub async fn pushgateway(
+async fn grouped(
     State(state): State<AppState>,
-    Path(grouping): Path<String>,
+    ApiPath(grouping): ApiPath<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -228,14 +399,11 @@ async fn prometheus_with(
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("protobuf"))
     {
-        return Ok((
+        return Ok(coded_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Json(json!({
-                "error": "Upcount reads the Prometheus text format (text/plain; version=0.0.4), not protobuf: have the client push text (Go: `push.New(…).Format(expfmt.NewFormat(expfmt.TypeTextPlain))`).",
-                "code": "unsupported_format",
-            })),
-        )
-            .into_response());
+            "unsupported_format",
+            "Upcount reads the Prometheus text format (text/plain; version=0.0.4), not protobuf: have the client push text (Go: `push.New(…).Format(expfmt.NewFormat(expfmt.TypeTextPlain))`).",
+        ));
     }
     let text = match text(&body) {
         Ok(text) => text,

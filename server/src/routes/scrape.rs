@@ -51,6 +51,14 @@ pub const VALUE: &str = "upcount_value";
 /// The family of the last successful polls.
 pub const LAST_POLL: &str = "upcount_last_poll_timestamp_seconds";
 
+#[utoipa::path(
+    get, path = "/api/v1/metrics", tag = "prometheus",
+    security(("api_token" = []), ("basic_token" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Every tracker's latest values as `upcount_value` gauges, and `upcount_last_poll_timestamp_seconds`.",
+            content_type = "text/plain; version=0.0.4", body = String),
+    ),
+)]
 /// `GET /api/v1/metrics`.
 pub async fn metrics(State(state): State<AppState>, PromCaller(caller): PromCaller) -> Response {
     match scrape_trackers(&state.pool, caller.workspace_id).await {

@@ -14,8 +14,11 @@ use axum::{
 };
 use serde_json::json;
 
-use super::errors::ApiError;
-use crate::extract::{ApiPath, ApiWriter};
+use super::errors::{ApiError, ErrorBody};
+use crate::{
+    extract::{ApiPath, ApiWriter},
+    openapi::ShareBody,
+};
 
 fn links(state: &AppState, token: &str) -> serde_json::Value {
     let origin = &state.web.public_origin;
@@ -26,6 +29,15 @@ fn links(state: &AppState, token: &str) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/trackers/{id}/share", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    responses(
+        (status = 200, description = "Shared: its public page and badge.", body = ShareBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/trackers/{id}/share`: shares the tracker (the same link when it already
 /// is) and answers its links.
 pub async fn share(
@@ -39,6 +51,15 @@ pub async fn share(
     Ok(Json(json!({ "share": links(&state, &token) })).into_response())
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/trackers/{id}/share", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    responses(
+        (status = 204, description = "No longer shared."),
+        (status = 404, description = "No such tracker in this workspace, or not shared.", body = ErrorBody),
+    ),
+)]
 /// `DELETE /api/v1/trackers/{id}/share`: the page and the badge answer 404 from now on.
 pub async fn unshare(
     State(state): State<AppState>,

@@ -16,14 +16,17 @@ use app::{
 };
 use axum::{
     Json,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::{State, rejection::JsonRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use super::errors::{ApiError, body};
-use crate::extract::{ApiCaller, ApiWriter};
+use super::errors::{ApiError, ErrorBody, body};
+use crate::{
+    extract::{ApiCaller, ApiPath, ApiWriter},
+    openapi::{SentBody, SinkBody, SinksBody},
+};
 
 fn sink_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is no such sink.")
@@ -46,6 +49,16 @@ pub fn refusal(refusal: store::SinkRefusal) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/sinks", tag = "sinks",
+    security(("api_token" = []), ("session" = [])),
+    request_body = SinkFields,
+    responses(
+        (status = 201, description = "Made; a webhook's signing `secret` is shown this once.", body = SinkBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "The field at fault; `not_configured` without the server's secret key; past 10 sinks.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/sinks`: 201 `{"sink": {…}}`.
 pub async fn create_sink(
     State(state): State<AppState>,
@@ -61,6 +74,11 @@ pub async fn create_sink(
     Ok((StatusCode::CREATED, Json(json!({ "sink": made }))).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/sinks", tag = "sinks",
+    security(("api_token" = []), ("session" = [])),
+    responses((status = 200, description = "The workspace's sinks, with their state and backlog.", body = SinksBody)),
+)]
 /// `GET /api/v1/sinks`.
 pub async fn list_sinks(
     State(state): State<AppState>,
@@ -70,11 +88,20 @@ pub async fn list_sinks(
     Ok(Json(json!({ "sinks": sinks })).into_response())
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/sinks/{id}", tag = "sinks",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The sink's id.")),
+    responses(
+        (status = 204, description = "Deleted, with its backlog."),
+        (status = 404, description = "No such sink in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `DELETE /api/v1/sinks/{id}`: 204; its backlog goes with it.
 pub async fn delete_sink(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = sink_id(&id)?;
     if store::delete_sink(&state.pool, caller.workspace_id, id).await? {
@@ -84,13 +111,23 @@ pub async fn delete_sink(
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/sinks/{id}/test", tag = "sinks",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The sink's id.")),
+    responses(
+        (status = 200, description = "The sink took an empty batch.", body = SentBody),
+        (status = 404, description = "No such sink in this workspace.", body = ErrorBody),
+        (status = 502, description = "The sink did not take it (`sink_failed`), with its answer.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/sinks/{id}/test`: sends the sink an empty batch now (InfluxDB checks
 /// the database and the credentials, Graphite the connection, a webhook gets
 /// `{"sink", "points": []}`, signed): 200 `{"sent": true}`, or 502 with its answer.
 pub async fn test_sink(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = sink_id(&id)?;
     let key = state.engine.config().secret_key;

@@ -16,7 +16,7 @@ use app::{
 };
 use axum::{
     Extension, Json,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -24,9 +24,24 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::errors::{ApiError, body};
+use super::errors::{ApiError, ApiQuery, ErrorBody, UpgradeRequiredBody, body};
 use crate::extract::{ApiCaller, ApiPath, ApiWriter};
+use crate::openapi::{CreatedTrackerBody, PollBody, PreviewBody, TrackerBody, TrackersBody};
 
+#[utoipa::path(
+    post, path = "/api/v1/trackers", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    request_body = AddTracker,
+    responses(
+        (status = 201, description = "Added.", body = CreatedTrackerBody),
+        (status = 200, description = "The workspace already tracks it.", body = CreatedTrackerBody),
+        (status = 402, description = "Past the plan's trackers or its shortest interval.", body = UpgradeRequiredBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "What is wrong with the request, or why the upstream could not be read.", body = ErrorBody),
+        (status = 429, description = "Too many adds and previews this minute, or the upstream's budget is used up.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 /// `POST /api/v1/trackers`: `{"url": "…"}`, or `{"kind", "key"}`, or for any JSON API
 /// `{"url", "metrics": {name: JMESPath}, "headers": [{name, value, secret}]}`; optional
 /// `label`, `interval_secs`, `ends_at`. 201 with the tracker; 200 when the workspace
@@ -54,14 +69,28 @@ pub async fn create(
 /// `POST /api/v1/trackers/preview` `{"url": …, "metrics": {name: expression}?}`: what
 /// adding would track, fetched now and saved nowhere; a JSON API's document comes back
 /// for picking values. The same 422s as adding.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     url: String,
+    /// For a JSON API: metric name to JMESPath expression.
     #[serde(default)]
     metrics: std::collections::BTreeMap<String, String>,
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/trackers/preview", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    request_body = PreviewRequest,
+    responses(
+        (status = 200, description = "What adding would track, fetched now.", body = PreviewBody),
+        (status = 402, description = "Past a plan's limit.", body = UpgradeRequiredBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "What is wrong with the request, or why the upstream could not be read.", body = ErrorBody),
+        (status = 429, description = "Too many adds and previews this minute.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 pub async fn preview(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -98,12 +127,26 @@ pub async fn preview(
     .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/trackers", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    responses((status = 200, description = "Every tracker of the workspace.", body = TrackersBody)),
+)]
 /// `GET /api/v1/trackers`: every tracker of the workspace with its state and latest values.
 pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
     let trackers = store::list_trackers(&state.pool, caller.workspace_id).await?;
     Ok(Json(json!({ "trackers": trackers })).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/trackers/{id}", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    responses(
+        (status = 200, description = "The tracker.", body = TrackerBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `GET /api/v1/trackers/{id}`.
 pub async fn show(
     State(state): State<AppState>,
@@ -116,6 +159,19 @@ pub async fn show(
     Ok(Json(json!({ "tracker": tracker })).into_response())
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/trackers/{id}", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    request_body = TrackerEdit,
+    responses(
+        (status = 200, description = "Changed.", body = TrackerBody),
+        (status = 402, description = "An interval shorter than the plan's.", body = UpgradeRequiredBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "What is wrong with the change.", body = ErrorBody),
+    ),
+)]
 /// `PATCH /api/v1/trackers/{id}`: label, paused, end date (`null` removes it), interval.
 pub async fn update(
     State(state): State<AppState>,
@@ -129,6 +185,15 @@ pub async fn update(
     Ok(Json(json!({ "tracker": tracker })).into_response())
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/trackers/{id}", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+    ),
+)]
 /// `DELETE /api/v1/trackers/{id}`: 204. The source's data stays for other workspaces.
 pub async fn delete(
     State(state): State<AppState>,
@@ -142,6 +207,18 @@ pub async fn delete(
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/trackers/{id}/poll", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id.")),
+    responses(
+        (status = 202, description = "Due now: the workers take it within seconds.", body = PollBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 409, description = "Not polled now (paused or past its end date).", body = ErrorBody),
+        (status = 429, description = "Polled on demand less than a minute ago.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 /// `POST /api/v1/trackers/{id}/poll`: "poll now". 202 `{"polling": true}`: the source is
 /// due now and the workers take it within seconds; 429 with `Retry-After` when it was
 /// asked less than a minute ago (by any workspace); 409 when it is not polled at all.
@@ -174,11 +251,16 @@ pub async fn poll_now(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesParams {
+    /// The metric (default: the tracker's first).
     metric: Option<String>,
+    /// RFC 3339 (default: seven days before `to`).
     from: Option<String>,
+    /// RFC 3339 (default: now).
     to: Option<String>,
+    /// At most this many points (default 500).
     points: Option<String>,
     /// A time zone (`Europe/Berlin`): buckets of whole days start at its midnights.
     tz: Option<String>,
@@ -222,6 +304,17 @@ pub fn time_param(
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/trackers/{id}/series", tag = "trackers",
+    security(("api_token" = []), ("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The tracker's id."), SeriesParams),
+    responses(
+        (status = 200, description = "The series: raw samples, or buckets.", body = SeriesBody),
+        (status = 400, description = "A time out of range, or a query string that cannot be read.", body = ErrorBody),
+        (status = 404, description = "No such tracker in this workspace.", body = ErrorBody),
+        (status = 422, description = "A parameter that is not what it should be.", body = ErrorBody),
+    ),
+)]
 /// `GET /api/v1/trackers/{id}/series?metric=…&from=…&to=…&points=N`: at most N points
 /// (default 500), raw samples when there are no more than N in the range, else buckets
 /// with avg/min/max/last. `to` defaults to now, `from` to seven days before `to`; with
@@ -231,7 +324,7 @@ pub async fn series(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiPath(id): ApiPath<TrackerId>,
-    Query(params): Query<SeriesParams>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> Result<Response, ApiError> {
     let to = time_param("to", params.to.as_deref(), Utc::now())?;
     let from = time_param("from", params.from.as_deref(), to - Duration::days(7))?;
@@ -275,8 +368,8 @@ pub async fn series(
 }
 
 /// A series answer, serialized straight from the points (no intermediate JSON tree).
-#[derive(Serialize)]
-struct SeriesBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SeriesBody<'a> {
     metric: &'a str,
     /// The label the series are summed across, when they are.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -285,6 +378,7 @@ struct SeriesBody<'a> {
     to: DateTime<Utc>,
     resolution: app::server::tracking::series::Resolution,
     bucket_secs: Option<i64>,
+    #[schema(value_type = Vec<app::server::tracking::series::Point>)]
     points: &'a [app::server::tracking::series::Point],
 }
 

@@ -185,6 +185,15 @@ pub fn site_root() -> TempDir {
             "stand-in for the gzipped bundle",
         ),
         (
+            "vendor/swagger-ui-5.35.0/swagger-ui-bundle.js",
+            "var SwaggerUIBundle = function () {};\n",
+        ),
+        (
+            "vendor/swagger-ui-5.35.0/swagger-ui.css",
+            ".swagger-ui { margin: 0; }\n",
+        ),
+        ("api-docs.js", include_str!("../../../public/api-docs.js")),
+        (
             "favicon.svg",
             "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
         ),

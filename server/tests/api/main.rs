@@ -14,6 +14,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod jobs;
+mod openapi;
 mod pages;
 mod polling;
 mod process;

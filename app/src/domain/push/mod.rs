@@ -58,6 +58,7 @@ pub struct PushPoint {
 
 /// Why one line (or JSON array item) was not accepted. `line` counts from 1, as editors
 /// and the formats' own error messages do.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     pub line: usize,

@@ -28,7 +28,7 @@ use crate::server::{
 
 /// What a push did: how many points were stored, how many were already recorded (same
 /// series, same time: the first write is kept), and every point refused, with why.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PushAnswer {
     pub accepted: usize,
     pub duplicates: usize,

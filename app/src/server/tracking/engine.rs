@@ -35,9 +35,11 @@ impl std::fmt::Debug for Engine {
 
 /// What a user asks to track: a URL, or a kind and key; for `json`, expressions and
 /// headers too.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct TrackRequest {
     pub url: Option<String>,
+    /// A provider kind such as `github.repo`, with `key`.
+    #[schema(value_type = Option<String>)]
     pub kind: Option<ProviderKind>,
     pub key: Option<String>,
     pub metrics: Option<BTreeMap<String, String>>,
@@ -46,7 +48,7 @@ pub struct TrackRequest {
 
 /// A request header of a `json` source. Secret values are encrypted at rest and never
 /// shown again.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct HeaderInput {
     pub name: String,
     pub value: String,

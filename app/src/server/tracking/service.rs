@@ -23,7 +23,7 @@ pub const MAX_INTERVAL_SECS: i64 = 30 * 86_400;
 pub const MAX_LABEL_CHARS: usize = 200;
 
 /// A request to add a tracker.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct AddTracker {
     #[serde(flatten)]
     pub what: TrackRequest,
@@ -276,12 +276,13 @@ async fn first_readings(
 
 /// Changes to a tracker (`PATCH`); a field left out stays as it is, and `ends_at: null`
 /// removes the end date.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackerEdit {
     pub label: Option<String>,
     pub paused: Option<bool>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
     pub ends_at: Option<Option<DateTime<Utc>>>,
     pub interval_secs: Option<i64>,
 }

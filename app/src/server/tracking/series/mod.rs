@@ -38,7 +38,7 @@ pub fn check_time(name: &str, time: DateTime<Utc>) -> Result<(), String> {
 }
 
 /// One point: a raw sample (count 1, all values equal) or a bucket starting at `time`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Point {
     pub time: DateTime<Utc>,
     pub avg: f64,
@@ -48,6 +48,7 @@ pub struct Point {
     pub count: i64,
     /// `upstream` when every sample in it came from the upstream's history (a backfill),
     /// else `observed`.
+    #[schema(value_type = String)]
     pub origin: Origin,
 }
 
@@ -71,7 +72,7 @@ fn mark_origins(points: &mut [Point], width: i64, before: Option<DateTime<Utc>>)
 }
 
 /// Where the points came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Resolution {
     Raw,
