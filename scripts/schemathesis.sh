@@ -49,6 +49,11 @@ for service in COINGECKO DOCKERHUB GITHUB HACKERNEWS HUGGINGFACE KAGGLE NPM PYPI
   export "UPCOUNT_${service}_API_URL=http://127.0.0.1:9"
 done
 export UPCOUNT_ALLOW_PRIVATE_TARGETS=false
+# Whatever URL the generated requests name (a tracker's, a channel's, a sink's), the
+# server's HTTP client sends it through this proxy, where nothing listens: no request
+# leaves loopback.
+export HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9
+unset NO_PROXY no_proxy
 export UPCOUNT_PREVIEWS_PER_MIN=100000
 unset UPCOUNT_SMTP_URL UPCOUNT_STRIPE_STANDIN STRIPE_SECRET_KEY
 
