@@ -29,8 +29,8 @@ use tracing::Span;
 use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
-        account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health, prom, push,
-        push_events, push_formats, rule_forms, scrape, share, sink_forms, sinks, trackers,
+        account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health, prom,
+        push, push_events, push_formats, rule_forms, scrape, share, sink_forms, sinks, trackers,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -132,7 +132,10 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/api/v1/trackers/{id}/poll", post(trackers::poll_now))
         .route("/api/v1/trackers/{id}/export.csv", get(export::export_csv))
-        .route("/api/v1/trackers/{id}/export.json", get(export::export_json))
+        .route(
+            "/api/v1/trackers/{id}/export.json",
+            get(export::export_json),
+        )
         .route(
             "/api/v1/trackers/{id}/share",
             post(share::share).delete(share::unshare),
