@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::errors::{ErrorBody, body, json_error};
+use super::errors::{ErrorBody, json_error};
 use crate::extract::{ApiCaller, ApiWriter};
 
 /// The workspace a caller acts in.
@@ -87,8 +87,10 @@ pub struct WorkspaceChanges {
     request_body = WorkspaceChanges,
     responses(
         (status = 200, description = "Renamed.", body = WorkspaceBody),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
         (status = 404, description = "The workspace no longer exists.", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 422, description = "The body is not the JSON asked for, or the name is not allowed.", body = ErrorBody),
     ),
 )]
@@ -98,9 +100,10 @@ pub async fn update_workspace(
     ApiWriter(caller): ApiWriter,
     request: Result<Json<WorkspaceChanges>, JsonRejection>,
 ) -> Response {
-    let changes = match body(request) {
+    // Malformed JSON is a 400, a body of the wrong shape a 422, no JSON type a 415.
+    let Json(changes) = match request {
         Ok(changes) => changes,
-        Err(error) => return error.into_response(),
+        Err(rejection) => return json_error(rejection.status(), &rejection.body_text()),
     };
     let name = changes.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
