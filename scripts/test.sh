@@ -31,6 +31,9 @@ cargo test --locked -p upcount -p app --features app/ssr
 
 export UPCOUNT_BIN="$CARGO_TARGET_DIR/debug/upcount"
 
+doing "the REST API against its OpenAPI document (schemathesis, short)"
+"$ROOT/scripts/schemathesis.sh" short
+
 doing "browser tests (Playwright, Chromium)"
 (cd end2end && npx playwright test)
 

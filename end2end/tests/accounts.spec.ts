@@ -67,6 +67,7 @@ test('the account page creates an API token, shows it once, and revokes it', asy
   await signUp(page, uniqueEmail());
   await page.getByRole('link', { name: 'Account' }).click();
   await expect(page).toHaveURL('/account');
+  await expect(page.getByTestId('api-docs-link')).toHaveAttribute('href', '/docs/api');
 
   await page.getByLabel('Token name').fill('Grafana');
   await page.getByLabel('Scope').selectOption('read');

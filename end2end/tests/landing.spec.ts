@@ -83,3 +83,33 @@ test.describe('landing page', () => {
     await context.close();
   });
 });
+
+test.describe('API reference', () => {
+  test('the footer links to /docs/api, which renders the OpenAPI document from this server only', async ({
+    page,
+    baseURL,
+  }) => {
+    const errors = watchConsole(page);
+    const foreign: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(baseURL!)) {
+        foreign.push(request.url());
+      }
+    });
+    await page.goto('/');
+    await page.getByRole('contentinfo').getByRole('link', { name: 'API reference' }).click();
+    await expect(page).toHaveURL('/docs/api');
+    await expect(page).toHaveTitle('Upcount REST API reference');
+
+    // Swagger UI read /api/v1/openapi.json and drew its operations, grouped by tag.
+    await expect(page.getByRole('heading', { name: /Upcount REST API/ })).toBeVisible();
+    const add = page.locator('.opblock-post', { hasText: '/api/v1/trackers/preview' });
+    await expect(add).toBeVisible();
+    await add.locator('.opblock-summary').click();
+    await expect(add.getByText('What adding would track, fetched now.')).toBeVisible();
+    await expect(page.locator('.opblock-tag', { hasText: 'prometheus' })).toBeVisible();
+
+    expect(foreign).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});

@@ -33,10 +33,13 @@ pub struct ApiCaller {
     pub via: Via,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// How the caller authenticated: `{"kind": "token", "name"}` (an API token, by its name)
+/// or `{"kind": "session", "email", "role"}` (signed in).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Via {
     Token {
+        /// The token's name.
         name: String,
     },
     Session {

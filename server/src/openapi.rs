@@ -3,13 +3,28 @@
 //! `/api/v1` route of `router.rs` is listed here (a test checks both ways), and every
 //! operation carries the errors shared by the whole API ([`SharedErrors`]).
 
+use app::{
+    domain::{ProviderKind, PushSourceId, TrackerId},
+    server::{
+        alerts::{
+            channels::{ChannelView, NewChannel},
+            events::EventView,
+            rules::RuleView,
+        },
+        push::{CreatedPushSource, PushSourceView},
+        sinks::store::{NewSink, SinkView},
+        tracking::store::{MetricView, TrackerView},
+    },
+};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{
     Modify, OpenApi, ToSchema,
     openapi::{
-        Ref, RefOr, Response,
+        PathItem, Ref, RefOr, Response,
         content::ContentBuilder,
+        path::Operation,
         response::ResponseBuilder,
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -23,22 +38,20 @@ use crate::routes::{
 /// `{"trackers": [tracker, …]}`.
 #[derive(Serialize, ToSchema)]
 pub struct TrackersBody {
-    #[schema(value_type = Vec<Object>)]
-    pub trackers: Vec<Value>,
+    /// Newest first.
+    pub trackers: Vec<TrackerView>,
 }
 
 /// `{"tracker": {…}}`: its source, state, metrics and latest values.
 #[derive(Serialize, ToSchema)]
 pub struct TrackerBody {
-    #[schema(value_type = Object)]
-    pub tracker: Value,
+    pub tracker: TrackerView,
 }
 
 /// `{"tracker": {…}, "created": bool}`.
 #[derive(Serialize, ToSchema)]
 pub struct CreatedTrackerBody {
-    #[schema(value_type = Object)]
-    pub tracker: Value,
+    pub tracker: TrackerView,
     /// `false` when the workspace already tracked it.
     pub created: bool,
 }
@@ -46,17 +59,54 @@ pub struct CreatedTrackerBody {
 /// What adding a URL would track.
 #[derive(Serialize, ToSchema)]
 pub struct PreviewBody {
-    pub kind: Value,
-    pub provider: Value,
-    pub title: Value,
-    pub author: Value,
-    pub url: Value,
-    /// `{"name", "unit", "value"}` each.
-    #[schema(value_type = Vec<Object>)]
-    pub values: Vec<Value>,
-    pub problems: Value,
-    /// A JSON API's document, for picking values.
-    pub document: Value,
+    /// The provider kind (`github.repo`, `json`).
+    pub kind: ProviderKind,
+    /// The provider's name for people.
+    pub provider: String,
+    pub title: String,
+    pub author: Option<String>,
+    /// The thing itself.
+    pub url: String,
+    /// Every metric polling would record, with its current value.
+    pub values: Vec<PreviewValue>,
+    /// Metrics that could not be read, and why.
+    pub problems: Vec<String>,
+    /// For a JSON API: the document fetched, any JSON, to pick values from with JMESPath;
+    /// `null` for other providers (or a document that is not JSON).
+    pub document: Option<Value>,
+}
+
+/// One metric of a preview.
+#[derive(Serialize, ToSchema)]
+pub struct PreviewValue {
+    pub name: String,
+    pub unit: String,
+    /// `null` when it could not be read.
+    pub value: Option<f64>,
+}
+
+impl PreviewBody {
+    pub fn new(found: app::domain::preview::Preview) -> Self {
+        // A document that is not JSON is left out rather than refused.
+        let document = found
+            .document
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok());
+        PreviewBody {
+            kind: found.kind,
+            provider: found.provider,
+            title: found.title,
+            author: found.author,
+            url: found.url,
+            values: found
+                .values
+                .into_iter()
+                .map(|(name, unit, value)| PreviewValue { name, unit, value })
+                .collect(),
+            problems: found.problems,
+            document,
+        }
+    }
 }
 
 /// `{"polling": true}`.
@@ -68,8 +118,11 @@ pub struct PollBody {
 /// A shared tracker's links.
 #[derive(Serialize, ToSchema)]
 pub struct ShareLinks {
+    /// The share's unguessable token.
     pub token: String,
+    /// The public read-only page (`/s/{token}`).
     pub page_url: String,
+    /// The live SVG badge (`/badge/{token}.svg`).
     pub badge_url: String,
 }
 
@@ -79,45 +132,91 @@ pub struct ShareBody {
     pub share: ShareLinks,
 }
 
-/// An export as JSON.
+/// An export as JSON: its head (the tracker, the range, the metrics and the columns),
+/// then the rows. Streamed: the server writes the head as [`ExportHead`] and each row as
+/// it is read.
 #[derive(Serialize, ToSchema)]
 pub struct ExportJsonBody {
-    #[schema(value_type = Object)]
-    pub tracker: Value,
-    pub from: String,
-    pub to: String,
-    #[schema(value_type = Vec<Object>)]
-    pub metrics: Vec<Value>,
-    /// `time`, each metric, `origin`.
-    pub columns: Vec<String>,
-    /// One array a row, in the order of `columns`.
+    #[serde(flatten)]
+    pub head: ExportHead,
+    /// One array a row, in the order of `columns`: the time (RFC 3339), each metric's
+    /// value (a number, or `null` when the metric has none at that time), and the
+    /// origin (`observed`, or `upstream` for history read from the upstream).
     pub rows: Vec<Vec<Value>>,
 }
 
-/// A push source's kept events as JSON.
+/// The head of a JSON export: everything but its rows.
 #[derive(Serialize, ToSchema)]
-pub struct EventsJsonBody {
+pub struct ExportHead {
+    pub tracker: ExportTracker,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The metrics exported, in the order of their columns.
+    pub metrics: Vec<MetricView>,
+    /// `time`, each metric's name, `origin`.
+    pub columns: Vec<String>,
+}
+
+/// The tracker an export is of.
+#[derive(Serialize, ToSchema)]
+pub struct ExportTracker {
+    pub id: TrackerId,
+    pub label: String,
+    /// Its source's provider kind.
+    pub kind: ProviderKind,
+    /// Its source's key at the provider.
+    pub key: String,
+}
+
+/// A push source's kept events as JSON: its head, then the events. Streamed: the server
+/// writes the head as [`EventsHead`] and each event as an [`EventRow`] as it is read.
+#[derive(Serialize, ToSchema)]
+pub struct EventsJsonBody<'a> {
+    #[serde(flatten)]
+    pub head: EventsHead,
+    /// Oldest first.
+    pub events: Vec<EventRow<'a>>,
+}
+
+/// The head of a JSON events export: the push source and the range.
+#[derive(Serialize, ToSchema)]
+pub struct EventsHead {
+    pub push_source: EventsPushSource,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// The push source an events export is of.
+#[derive(Serialize, ToSchema)]
+pub struct EventsPushSource {
+    pub id: PushSourceId,
+    pub name: String,
+    pub tracker_id: TrackerId,
+}
+
+/// One kept event.
+#[derive(Serialize, ToSchema)]
+pub struct EventRow<'a> {
+    /// When it happened (RFC 3339).
+    pub t: String,
+    /// Its type (`signup`).
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// Its properties as pushed: any JSON object.
     #[schema(value_type = Object)]
-    pub push_source: Value,
-    pub from: String,
-    pub to: String,
-    /// `{"t", "type", "properties"}` each.
-    #[schema(value_type = Vec<Object>)]
-    pub events: Vec<Value>,
+    pub properties: &'a Value,
 }
 
 /// `{"channels": [channel, …]}`.
 #[derive(Serialize, ToSchema)]
 pub struct ChannelsBody {
-    #[schema(value_type = Vec<Object>)]
-    pub channels: Vec<Value>,
+    pub channels: Vec<ChannelView>,
 }
 
-/// `{"channel": {…}}`.
+/// `{"channel": {…}}`: a channel just made, with a webhook's signing `secret` this once.
 #[derive(Serialize, ToSchema)]
 pub struct ChannelBody {
-    #[schema(value_type = Object)]
-    pub channel: Value,
+    pub channel: NewChannel,
 }
 
 /// `{"sent": true}`.
@@ -129,22 +228,21 @@ pub struct SentBody {
 /// `{"events": [alert event, …]}`.
 #[derive(Serialize, ToSchema)]
 pub struct AlertEventsBody {
-    #[schema(value_type = Vec<Object>)]
-    pub events: Vec<Value>,
+    /// Newest first.
+    pub events: Vec<EventView>,
 }
 
 /// `{"alerts": [rule, …]}`.
 #[derive(Serialize, ToSchema)]
 pub struct AlertsBody {
-    #[schema(value_type = Vec<Object>)]
-    pub alerts: Vec<Value>,
+    /// Oldest first.
+    pub alerts: Vec<RuleView>,
 }
 
 /// `{"alert": {…}}`.
 #[derive(Serialize, ToSchema)]
 pub struct AlertBody {
-    #[schema(value_type = Object)]
-    pub alert: Value,
+    pub alert: RuleView,
 }
 
 /// An alert rule's fields: `metric`, `condition` (`above`, `below`, `change`, …) and its
@@ -156,29 +254,31 @@ pub struct RuleFields(Value);
 /// `{"push_sources": [push source, …]}`.
 #[derive(Serialize, ToSchema)]
 pub struct PushSourcesBody {
-    #[schema(value_type = Vec<Object>)]
-    pub push_sources: Vec<Value>,
+    pub push_sources: Vec<PushSourceView>,
 }
 
-/// `{"push_source": {…}}` (with its `token` only when just made).
+/// `{"push_source": {…}}`.
 #[derive(Serialize, ToSchema)]
 pub struct PushSourceBody {
-    #[schema(value_type = Object)]
-    pub push_source: Value,
+    pub push_source: PushSourceView,
+}
+
+/// `{"push_source": {"id", "tracker_id", "token"}}`: the token shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedPushSourceBody {
+    pub push_source: CreatedPushSource,
 }
 
 /// `{"sinks": [sink, …]}`.
 #[derive(Serialize, ToSchema)]
 pub struct SinksBody {
-    #[schema(value_type = Vec<Object>)]
-    pub sinks: Vec<Value>,
+    pub sinks: Vec<SinkView>,
 }
 
-/// `{"sink": {…}}`.
+/// `{"sink": {…}}`: a sink just made, with a webhook's signing `secret` this once.
 #[derive(Serialize, ToSchema)]
 pub struct SinkBody {
-    #[schema(value_type = Object)]
-    pub sink: Value,
+    pub sink: NewSink,
 }
 
 /// One point of `POST /api/v1/push`.
@@ -212,6 +312,9 @@ pub struct PushEvent {
 pub struct PromSuccessBody {
     /// Always `success`.
     pub status: String,
+    /// Each endpoint's own, as Prometheus answers it: `{"resultType", "result"}` for the
+    /// queries, a list of label sets for `series`, a list of strings for `labels` and
+    /// label values, an object for `buildinfo` and `metadata`.
     pub data: Value,
 }
 
@@ -258,13 +361,11 @@ pub struct PromLabelsForm {
         push::list_sources, push::create_source, push::update_source, push::delete_source,
         push_events::export_events_csv, push_events::export_events_json,
         push_events::push_events, push::push_json,
-        push_formats::influx, push_formats::influx_v1_write, push_formats::influx_v2_write,
-        push_formats::prometheus, push_formats::prometheus_put,
-        push_formats::pushgateway, push_formats::pushgateway_put,
+        push_formats::influx, push_formats::prometheus, push_formats::pushgateway,
         sinks::list_sinks, sinks::create_sink, sinks::delete_sink, sinks::test_sink,
     ),
     components(schemas(errors::ErrorBody, errors::UpgradeRequiredBody, errors::PromErrorBody)),
-    modifiers(&SecuritySchemes, &SharedErrors),
+    modifiers(&SecuritySchemes, &Aliases, &SharedErrors),
     tags(
         (name = "account", description = "Who is calling; the workspace."),
         (name = "trackers", description = "Trackers, their series, exports and sharing."),
@@ -348,6 +449,92 @@ impl Modify for SecuritySchemes {
                 "The push token as InfluxDB v1's `p` query parameter.",
             ))),
         );
+    }
+}
+
+/// One handler served at a second path or method, as the clients that use it expect.
+struct Alias {
+    /// The documented operation: its path, and `post` (every alias today is of a `POST`).
+    path: &'static str,
+    /// Where it is served too, and by which method.
+    alias_path: &'static str,
+    alias_method: Method,
+    operation_id: &'static str,
+    summary: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Post,
+    Put,
+}
+
+impl Method {
+    fn of(self, item: &mut PathItem) -> &mut Option<Operation> {
+        match self {
+            Method::Post => &mut item.post,
+            Method::Put => &mut item.put,
+        }
+    }
+}
+
+/// InfluxDB's write paths, as Telegraf's outputs send to them, and the Pushgateway's `PUT`:
+/// the same handler and answers as the documented operation.
+const ALIASES: &[Alias] = &[
+    Alias {
+        path: "/api/v1/push/influx",
+        alias_path: "/api/v1/push/influx/write",
+        alias_method: Method::Post,
+        operation_id: "influx_v1_write",
+        summary: "InfluxDB v1's `/write`, as Telegraf's `outputs.influxdb` sends it.",
+    },
+    Alias {
+        path: "/api/v1/push/influx",
+        alias_path: "/api/v1/push/influx/api/v2/write",
+        alias_method: Method::Post,
+        operation_id: "influx_v2_write",
+        summary: "InfluxDB v2's `/api/v2/write`, as Telegraf's `outputs.influxdb_v2` sends it.",
+    },
+    Alias {
+        path: "/api/v1/push/prometheus",
+        alias_path: "/api/v1/push/prometheus",
+        alias_method: Method::Put,
+        operation_id: "prometheus_put",
+        summary: "As `POST` (the Pushgateway's \"replace\" is a push here).",
+    },
+    Alias {
+        path: "/api/v1/push/prometheus/metrics/{grouping}",
+        alias_path: "/api/v1/push/prometheus/metrics/{grouping}",
+        alias_method: Method::Put,
+        operation_id: "pushgateway_put",
+        summary: "`PUT` at the Pushgateway's path: as `POST`.",
+    },
+];
+
+/// Adds [`ALIASES`] to the document.
+struct Aliases;
+
+impl Modify for Aliases {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for alias in ALIASES {
+            let Some(mut operation) = openapi
+                .paths
+                .paths
+                .get(alias.path)
+                .and_then(|item| item.post.clone())
+            else {
+                continue;
+            };
+            operation.operation_id = Some(alias.operation_id.to_string());
+            operation.summary = Some(alias.summary.to_string());
+            operation.description = None;
+            let item = openapi
+                .paths
+                .paths
+                .entry(alias.alias_path.to_string())
+                .or_default();
+            *alias.alias_method.of(item) = Some(operation);
+        }
     }
 }
 

@@ -211,19 +211,19 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/push/influx", pushed(post(push_formats::influx)))
         .route(
             "/api/v1/push/influx/write",
-            pushed(post(push_formats::influx_v1_write)),
+            pushed(post(push_formats::influx)),
         )
         .route(
             "/api/v1/push/influx/api/v2/write",
-            pushed(post(push_formats::influx_v2_write)),
+            pushed(post(push_formats::influx)),
         )
         .route(
             "/api/v1/push/prometheus",
-            pushed(post(push_formats::prometheus).put(push_formats::prometheus_put)),
+            pushed(post(push_formats::prometheus).put(push_formats::prometheus)),
         )
         .route(
             "/api/v1/push/prometheus/metrics/{*grouping}",
-            pushed(post(push_formats::pushgateway).put(push_formats::pushgateway_put)),
+            pushed(post(push_formats::pushgateway).put(push_formats::pushgateway)),
         )
         .route(
             "/api/v1/sinks",

@@ -83,6 +83,9 @@ pub fn SiteFooter() -> impl IntoView {
     view! {
         <footer class="site-footer">
             <p>"Upcount — the numbers of the Internet, over time."</p>
+            <nav aria-label="Developers">
+                <a href="/docs/api" rel="external">"API reference"</a>
+            </nav>
         </footer>
     }
 }

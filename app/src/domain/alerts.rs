@@ -108,7 +108,7 @@ const PARAMS: [&str; 8] = [
 
 /// The span a `change` rule compares over, or a `new_high`/`new_low` rule looks back on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text"))]
 pub enum AlertWindow {
     /// One hour: `1h`.
@@ -185,7 +185,7 @@ impl fmt::Display for AlertWindow {
 /// Which way a `change` rule watches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum Direction {
     /// A rise only.
@@ -227,7 +227,7 @@ impl fmt::Display for Direction {
 /// The name of a condition, without its parameters. Stored as text (`alert_rules.condition`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum ConditionKind {
     /// `above`.

@@ -16,6 +16,11 @@ const MAX_LEN: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema),
+    schema(example = "github.repo")
+)]
 pub struct ProviderKind(String);
 
 /// Why a text is not a provider kind.

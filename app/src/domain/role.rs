@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may do across Upcount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(
     feature = "ssr",
     sqlx(type_name = "user_role", rename_all = "lowercase")

@@ -14,7 +14,7 @@ use super::TrackerId;
 /// The kind of a sink, its key in JSON and the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum SinkKind {
     Influxdb,
@@ -88,7 +88,7 @@ impl SinkKind {
 /// A sink's health: `failing` once several sends in a row failed (its backlog is kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum SinkState {
     Ok,
@@ -157,7 +157,7 @@ pub const DEFAULT_GRAPHITE_PREFIX: &str = "upcount";
 
 /// Where a sink sends, without its secret: what `sinks.config` holds.
 #[cfg(feature = "ssr")]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SinkTarget {
     Influxdb {

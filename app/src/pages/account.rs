@@ -120,7 +120,9 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
         <Panel title_id="tokens-title" title="API tokens">
             <p class="muted">
                 "Scripts call the API with " <code>"Authorization: Bearer upc_…"</code>
-                ". Read-only tokens cannot change anything."
+                ". Read-only tokens cannot change anything. "
+                <a href="/docs/api" rel="external" data-testid="api-docs-link">"The API reference"</a>
+                " lists every endpoint, what it takes and what it answers."
             </p>
             {list}
             <form method="post" action="/account/tokens" class="form form-inline">

@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::errors::{ApiQuery, ErrorBody, UpgradeRequiredBody};
 use super::{
@@ -100,7 +100,7 @@ pub async fn create_channel(
                 "This workspace already has this channel.",
             )
         })?;
-    Ok((StatusCode::CREATED, Json(json!({ "channel": made }))).into_response())
+    Ok((StatusCode::CREATED, Json(ChannelBody { channel: made })).into_response())
 }
 
 #[utoipa::path(
@@ -114,7 +114,7 @@ pub async fn list_channels(
     caller: ApiCaller,
 ) -> Result<Response, ApiError> {
     let channels = channels::list_channels(&state.pool, caller.workspace_id).await?;
-    Ok(Json(json!({ "channels": channels })).into_response())
+    Ok(Json(ChannelsBody { channels }).into_response())
 }
 
 #[utoipa::path(
@@ -162,7 +162,7 @@ pub async fn test_channel(
         .await?
         .ok_or_else(channel_not_found)?;
     match super::alert_forms::send_test(&state, &channel).await {
-        Ok(()) => Ok(Json(json!({ "sent": true })).into_response()),
+        Ok(()) => Ok(Json(SentBody { sent: true }).into_response()),
         Err(error) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "channel_failed",
@@ -235,7 +235,7 @@ pub async fn list_events(
         limit,
     };
     let events = events::list_events(&state.pool, caller.workspace_id, filter).await?;
-    Ok(Json(json!({ "events": events })).into_response())
+    Ok(Json(AlertEventsBody { events }).into_response())
 }
 
 fn rule_not_found() -> ApiError {
@@ -284,11 +284,9 @@ pub async fn create_rule(
     let input = body(request)?;
     let spec = RuleSpec::from_json(&input).map_err(rule_error)?;
     match rules::create_rule(&state.pool, caller.workspace_id, tracker, &spec).await? {
-        Ok(rule) => Ok((
-            StatusCode::CREATED,
-            Json(json!({ "alert": rule.to_json() })),
-        )
-            .into_response()),
+        Ok(rule) => {
+            Ok((StatusCode::CREATED, Json(AlertBody { alert: rule.view() })).into_response())
+        }
         Err(why) => Err(refusal(why)),
     }
 }
@@ -311,8 +309,8 @@ pub async fn list_rules(
     let found = rules::list_rules(&state.pool, caller.workspace_id, tracker)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let found: Vec<Value> = found.iter().map(rules::RuleRow::to_json).collect();
-    Ok(Json(json!({ "alerts": found })).into_response())
+    let alerts = found.iter().map(rules::RuleRow::view).collect();
+    Ok(Json(AlertsBody { alerts }).into_response())
 }
 
 #[utoipa::path(
@@ -338,7 +336,7 @@ pub async fn update_rule(
     let id: AlertRuleId = id.parse().map_err(|_| rule_not_found())?;
     let patch = body(request)?;
     match rules::update_rule(&state.pool, caller.workspace_id, id, &patch).await? {
-        Ok(Ok(rule)) => Ok(Json(json!({ "alert": rule.to_json() })).into_response()),
+        Ok(Ok(rule)) => Ok(Json(AlertBody { alert: rule.view() }).into_response()),
         Ok(Err(error)) => Err(rule_error(error)),
         Err(rules::RuleRefusal::NotFound) => Err(rule_not_found()),
         Err(why) => Err(refusal(why)),

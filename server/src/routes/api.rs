@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::errors::{ErrorBody, json_error};
@@ -34,11 +33,9 @@ pub struct WorkspaceBody {
 pub struct MeBody {
     pub workspace: WorkspaceRef,
     pub scope: app::domain::TokenScope,
-    /// `{"kind": "token", "name"}` or `{"kind": "session", "email", "role"}`.
-    #[schema(value_type = Object)]
     pub via: crate::extract::Via,
     /// How often the digest email goes out (`null` once the token's maker is deleted).
-    pub digest: serde_json::Value,
+    pub digest: Option<app::domain::DigestFrequency>,
 }
 
 #[utoipa::path(
@@ -70,7 +67,7 @@ pub async fn me(State(state): State<AppState>, caller: ApiCaller) -> Response {
         },
         scope: caller.scope,
         via: caller.via,
-        digest: json!(digest),
+        digest,
     })
     .into_response()
 }

@@ -35,6 +35,7 @@ pub async fn api_reference() -> Response {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Upcount REST API reference</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{vendor}/swagger-ui.css">
 </head>
 <body>

@@ -30,7 +30,7 @@ use super::{
     trackers::time_param,
 };
 use crate::extract::{ApiCaller, ApiPath};
-use crate::openapi::ExportJsonBody;
+use crate::openapi::{ExportHead, ExportJsonBody, ExportTracker};
 
 /// Bytes gathered before a chunk is sent.
 pub(super) const CHUNK: usize = 64 * 1024;
@@ -186,6 +186,18 @@ pub(super) fn file_stem(label: &str) -> String {
     }
 }
 
+/// Writes the start of a streamed JSON body: `head`'s fields (an object), then the list
+/// `list`, left open for its items (the caller closes it with `]}`).
+pub(super) fn open_json(head: &impl serde::Serialize, list: &str, out: &mut Vec<u8>) {
+    let head = serde_json::to_string(head).unwrap_or_else(|_| "{}".to_string());
+    let fields = head.strip_suffix('}').unwrap_or(&head);
+    out.extend_from_slice(fields.as_bytes());
+    if fields != "{" {
+        out.push(b',');
+    }
+    out.extend_from_slice(format!("\"{list}\":[").as_bytes());
+}
+
 /// Logs a database error and ends the body with an error.
 pub(super) async fn fail(
     sender: &mut mpsc::Sender<Result<Bytes, std::io::Error>>,
@@ -222,17 +234,19 @@ async fn stream_rows(
     match format {
         Format::Csv => csv.write(&columns, &mut out),
         Format::Json => {
-            let head = serde_json::json!({
-                "tracker": {
-                    "id": tracker.id, "label": tracker.label,
-                    "kind": tracker.source.kind, "key": tracker.source.key,
+            let head = ExportHead {
+                tracker: ExportTracker {
+                    id: tracker.id,
+                    label: tracker.label,
+                    kind: tracker.source.kind,
+                    key: tracker.source.key,
                 },
-                "from": from, "to": to, "metrics": metrics, "columns": columns,
-            })
-            .to_string();
-            // Everything but the closing brace, then the rows.
-            out.extend_from_slice(head.strip_suffix('}').unwrap_or(&head).as_bytes());
-            out.extend_from_slice(br#","rows":["#);
+                from,
+                to,
+                metrics,
+                columns,
+            };
+            open_json(&head, "rows", &mut out);
         }
     }
     let mut rows = ExportRows::new(pool, ids, from, to);
@@ -348,6 +362,85 @@ impl CsvChunk {
         self.records = 0;
         if let Some(Ok(mut bytes)) = self.writer.take().map(csv::Writer::into_inner) {
             out.append(&mut bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::domain::ProviderKind;
+    use app::server::tracking::store::MetricView;
+
+    use super::*;
+
+    /// What the stream writes is what the document's `ExportJsonBody` describes.
+    #[test]
+    fn a_streamed_json_export_is_its_documented_body() {
+        let at = |secs| DateTime::from_timestamp(secs, 0).expect("a time");
+        let metric = MetricView {
+            id: MetricId(7),
+            name: "stars".into(),
+            kind: "gauge".into(),
+            unit: "stars".into(),
+            latest: Some(2.0),
+            latest_at: Some(at(1_700_000_000)),
+            family: "stars".into(),
+            labels: Default::default(),
+        };
+        let head = || ExportHead {
+            tracker: ExportTracker {
+                id: TrackerId(uuid::Uuid::nil()),
+                label: "Leptos".into(),
+                kind: "github.repo".parse::<ProviderKind>().expect("a kind"),
+                key: "leptos-rs/leptos".into(),
+            },
+            from: at(0),
+            to: at(1_700_000_000),
+            metrics: vec![metric.clone()],
+            columns: vec!["time".into(), "stars".into(), "origin".into()],
+        };
+        for rows in [
+            vec![],
+            vec![
+                (at(1_600_000_000), vec![Some(1.5)]),
+                (at(1_600_000_060), vec![None]),
+            ],
+        ] {
+            let mut out = Vec::new();
+            open_json(&head(), "rows", &mut out);
+            let mut first = true;
+            for (time, values) in &rows {
+                let row = Row {
+                    time: *time,
+                    values,
+                    origin: Origin::Observed,
+                };
+                write_row(
+                    &mut CsvChunk::default(),
+                    &mut out,
+                    Format::Json,
+                    &row,
+                    &mut first,
+                );
+            }
+            out.extend_from_slice(b"]}");
+            let streamed: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+            let documented = serde_json::to_value(ExportJsonBody {
+                head: head(),
+                rows: rows
+                    .iter()
+                    .map(|(time, values)| {
+                        let mut row = vec![serde_json::Value::from(
+                            time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                        )];
+                        row.extend(values.iter().map(|value| serde_json::json!(value)));
+                        row.push("observed".into());
+                        row
+                    })
+                    .collect(),
+            })
+            .expect("serializes");
+            assert_eq!(streamed, documented);
         }
     }
 }

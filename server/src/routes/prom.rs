@@ -67,7 +67,11 @@ impl Params {
 
 fn answer(result: Result<Value, QueryError>) -> Response {
     match result {
-        Ok(data) => Json(json!({ "status": "success", "data": data })).into_response(),
+        Ok(data) => Json(PromSuccessBody {
+            status: "success".into(),
+            data,
+        })
+        .into_response(),
         Err(QueryError::Prom(error)) => {
             let status = match error {
                 PromError::BadData(_) => StatusCode::BAD_REQUEST,

@@ -24,14 +24,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::errors::{
     ApiError, ErrorBody, UpgradeRequiredBody, body, coded_error, upgrade_required,
 };
 use crate::{
     extract::{ApiCaller, ApiPath, ApiWriter},
-    openapi::{PushPoint, PushSourceBody, PushSourcesBody},
+    openapi::{CreatedPushSourceBody, PushPoint, PushSourceBody, PushSourcesBody},
 };
 
 /// A push of which nothing was stored: every point refused (`all_refused`), a body that
@@ -81,7 +80,7 @@ impl From<PushSourceError> for ApiError {
     security(("api_token" = []), ("session" = [])),
     request_body = NewPushSource,
     responses(
-        (status = 201, description = "Made; `token` is shown this once.", body = PushSourceBody),
+        (status = 201, description = "Made; `token` is shown this once.", body = CreatedPushSourceBody),
         (status = 402, description = "Past the plan's trackers.", body = UpgradeRequiredBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
         (status = 422, description = "A bad name or event label.", body = ErrorBody),
@@ -102,7 +101,13 @@ pub async fn create_source(
         &input.event_labels,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "push_source": created }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedPushSourceBody {
+            push_source: created,
+        }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(
@@ -117,7 +122,10 @@ pub async fn list_sources(
     caller: ApiCaller,
 ) -> Result<Response, ApiError> {
     let sources = push::list_push_sources(&state.pool, caller.workspace_id).await?;
-    Ok(Json(json!({ "push_sources": sources })).into_response())
+    Ok(Json(PushSourcesBody {
+        push_sources: sources,
+    })
+    .into_response())
 }
 
 #[utoipa::path(
@@ -147,7 +155,10 @@ pub async fn update_source(
         event_labels: input.event_labels,
     };
     match push::update_push_source(&state.pool, caller.workspace_id, id, change).await? {
-        Some(source) => Ok(Json(json!({ "push_source": source })).into_response()),
+        Some(source) => Ok(Json(PushSourceBody {
+            push_source: source,
+        })
+        .into_response()),
         None => Err(no_such_push_source()),
     }
 }

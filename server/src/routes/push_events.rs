@@ -24,7 +24,7 @@ use sqlx::PgPool;
 
 use super::{
     errors::{ApiError, ApiQuery, ErrorBody},
-    export::{CHUNK, CsvChunk, Format, fail, file_stem},
+    export::{CHUNK, CsvChunk, Format, fail, file_stem, open_json},
     push::{
         PushRefusedBody, answer, bearer_token, no_such_push_source, push_body, push_source_of,
         unreadable_body,
@@ -33,7 +33,7 @@ use super::{
 };
 use crate::{
     extract::{ApiCaller, ApiPath},
-    openapi::{EventsJsonBody, PushEvent},
+    openapi::{EventRow, EventsHead, EventsJsonBody, EventsPushSource, PushEvent},
 };
 
 /// Events read per page of an export.
@@ -137,11 +137,15 @@ async fn export_events(
         return Err(ApiError::invalid("`from` must not be after `to`"));
     }
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let head = serde_json::json!({
-        "push_source": { "id": source.id, "name": source.name, "tracker_id": source.tracker_id },
-        "from": from,
-        "to": to,
-    });
+    let head = EventsHead {
+        push_source: EventsPushSource {
+            id: source.id,
+            name: source.name.clone(),
+            tracker_id: source.tracker_id,
+        },
+        from,
+        to,
+    };
     tokio::spawn(stream_events(Stream {
         pool: state.pool.clone(),
         workspace_id: caller.workspace_id,
@@ -178,7 +182,7 @@ struct Stream {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     format: Format,
-    head: serde_json::Value,
+    head: EventsHead,
     sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
 }
 
@@ -194,11 +198,7 @@ async fn stream_events(mut stream: Stream) {
             &["time".into(), "type".into(), "properties".into()],
             &mut out,
         ),
-        Format::Json => {
-            let head = stream.head.to_string();
-            out.extend_from_slice(head.strip_suffix('}').unwrap_or(&head).as_bytes());
-            out.extend_from_slice(br#","events":["#);
-        }
+        Format::Json => open_json(&stream.head, "events", &mut out),
     }
     let mut after: Option<EventCursor> = None;
     let mut first = true;
@@ -264,12 +264,15 @@ fn write_event(
             if !*first {
                 out.push(b',');
             }
-            let row = serde_json::json!({
-                "t": event.t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                "type": event.kind,
-                "properties": event.properties,
-            });
-            out.extend_from_slice(row.to_string().as_bytes());
+            let row = EventRow {
+                t: event.t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                kind: &event.kind,
+                properties: &event.properties,
+            };
+            // Cannot fail: string keys only.
+            if let Ok(row) = serde_json::to_vec(&row) {
+                out.extend_from_slice(&row);
+            }
         }
     }
     *first = false;

@@ -104,74 +104,9 @@ fn text(body: &Bytes) -> Result<&str, String> {
         (status = 413, description = "A body over the push limit.", body = ErrorBody),
     ),
 )]
-/// InfluxDB line protocol, as `outputs.http` sends it.
+/// InfluxDB line protocol at `/api/v1/push/influx`, `…/write` (v1) and `…/api/v2/write`
+/// (documented once: the others are aliases, see `crate::openapi`).
 pub async fn influx(
-    state: State<AppState>,
-    headers: HeaderMap,
-    raw: RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    influx_push(state, headers, raw, body).await
-}
-
-#[utoipa::path(
-    post, path = "/api/v1/push/influx/write", tag = "push",
-    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
-    params(
-        ("precision" = Option<String>, Query, description = "The timestamps' unit, as InfluxDB reads it (default: nanoseconds)."),
-        ("db" = Option<String>, Query, description = "InfluxDB v1's database: accepted and ignored."),
-        ("org" = Option<String>, Query, description = "InfluxDB v2's organisation: accepted and ignored."),
-        ("bucket" = Option<String>, Query, description = "InfluxDB v2's bucket: accepted and ignored."),
-    ),
-    request_body(content = String, description = "InfluxDB line protocol, up to 5,000 lines; may be gzip-compressed.", content_type = "text/plain"),
-    responses(
-        (status = 204, description = "Every line stored (or already there).",
-            headers(("X-Upcount-Accepted" = u64, description = "Points stored."), ("X-Upcount-Duplicates" = u64, description = "Points already recorded at that time."))),
-        (status = 400, description = "A partial write (`partial_write`: the other lines are stored), every line refused, or an unreadable body.", body = PushRefusedBody),
-        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
-        (status = 413, description = "A body over the push limit.", body = ErrorBody),
-    ),
-)]
-/// InfluxDB v1's `/write`, as Telegraf's `outputs.influxdb` sends it.
-pub async fn influx_v1_write(
-    state: State<AppState>,
-    headers: HeaderMap,
-    raw: RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    influx_push(state, headers, raw, body).await
-}
-
-#[utoipa::path(
-    post, path = "/api/v1/push/influx/api/v2/write", tag = "push",
-    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
-    params(
-        ("precision" = Option<String>, Query, description = "The timestamps' unit, as InfluxDB reads it (default: nanoseconds)."),
-        ("db" = Option<String>, Query, description = "InfluxDB v1's database: accepted and ignored."),
-        ("org" = Option<String>, Query, description = "InfluxDB v2's organisation: accepted and ignored."),
-        ("bucket" = Option<String>, Query, description = "InfluxDB v2's bucket: accepted and ignored."),
-    ),
-    request_body(content = String, description = "InfluxDB line protocol, up to 5,000 lines; may be gzip-compressed.", content_type = "text/plain"),
-    responses(
-        (status = 204, description = "Every line stored (or already there).",
-            headers(("X-Upcount-Accepted" = u64, description = "Points stored."), ("X-Upcount-Duplicates" = u64, description = "Points already recorded at that time."))),
-        (status = 400, description = "A partial write (`partial_write`: the other lines are stored), every line refused, or an unreadable body.", body = PushRefusedBody),
-        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
-        (status = 413, description = "A body over the push limit.", body = ErrorBody),
-    ),
-)]
-/// InfluxDB v2's `/api/v2/write`, as Telegraf's `outputs.influxdb_v2` sends it.
-pub async fn influx_v2_write(
-    state: State<AppState>,
-    headers: HeaderMap,
-    raw: RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    influx_push(state, headers, raw, body).await
-}
-
-/// InfluxDB line protocol, at any of its paths.
-async fn influx_push(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -266,29 +201,9 @@ fn influx_answer(result: Result<push::PushAnswer, push::PushError>) -> Response 
         (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
     ),
 )]
-/// The Prometheus text format, at `/api/v1/push/prometheus`.
+/// The Prometheus text format, at `/api/v1/push/prometheus` (`POST` and `PUT`: the
+/// Pushgateway's "replace" is a push here).
 pub async fn prometheus(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    prometheus_with(state, headers, body, &[]).await
-}
-
-#[utoipa::path(
-    put, path = "/api/v1/push/prometheus", tag = "push",
-    security(("push_token" = []), ("push_basic" = [])),
-    request_body(content = String, description = "The Prometheus text exposition format (`text/plain; version=0.0.4`), up to 5,000 samples; may be gzip-compressed.", content_type = "text/plain"),
-    responses(
-        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
-        (status = 400, description = "Every sample was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
-        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
-        (status = 413, description = "A body over the push limit.", body = ErrorBody),
-        (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
-    ),
-)]
-/// `PUT /api/v1/push/prometheus`: as `POST` (the Pushgateway's "replace" is a push here).
-pub async fn prometheus_put(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -309,42 +224,9 @@ pub async fn prometheus_put(
         (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
     ),
 )]
-/// The Prometheus text format at the Pushgateway's path.
+/// The Prometheus text format at the Pushgateway's path (`POST` and `PUT`): `job` and each
+/// `label/value` pair after it label every series.
 pub async fn pushgateway(
-    state: State<AppState>,
-    grouping: ApiPath<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    grouped(state, grouping, headers, body).await
-}
-
-#[utoipa::path(
-    put, path = "/api/v1/push/prometheus/metrics/{grouping}", tag = "push",
-    params(("grouping" = String, Path, description = "`job/<job>` then `<label>/<value>` pairs (`<label>@base64/<base64url>` for a value with a slash).")),
-    security(("push_token" = []), ("push_basic" = [])),
-    request_body(content = String, description = "The Prometheus text exposition format (`text/plain; version=0.0.4`), up to 5,000 samples; may be gzip-compressed.", content_type = "text/plain"),
-    responses(
-        (status = 200, description = "What was stored, what was already there, and every line refused with why.", body = app::server::push::PushAnswer),
-        (status = 400, description = "Every sample was refused, or the body could not be read at all: nothing stored.", body = PushRefusedBody),
-        (status = 409, description = "The push source's tracker is paused or ended.", body = ErrorBody),
-        (status = 413, description = "A body over the push limit.", body = ErrorBody),
-        (status = 415, description = "A protobuf body: Upcount reads the text format.", body = ErrorBody),
-    ),
-)]
-/// `PUT` at the Pushgateway's path: as `POST`.
-pub async fn pushgateway_put(
-    state: State<AppState>,
-    grouping: ApiPath<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    grouped(state, grouping, headers, body).await
-}
-
-/// The Prometheus text format at the Pushgateway's path: `job` and each `label/value`
-/// pair after it label every series.
-async fn grouped(
     State(state): State<AppState>,
     ApiPath(grouping): ApiPath<String>,
     headers: HeaderMap,

@@ -12,21 +12,20 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 use super::errors::{ApiError, ErrorBody};
 use crate::{
     extract::{ApiPath, ApiWriter},
-    openapi::ShareBody,
+    openapi::{ShareBody, ShareLinks},
 };
 
-fn links(state: &AppState, token: &str) -> serde_json::Value {
+fn links(state: &AppState, token: &str) -> ShareLinks {
     let origin = &state.web.public_origin;
-    json!({
-        "token": token,
-        "page_url": format!("{origin}/s/{token}"),
-        "badge_url": format!("{origin}/badge/{token}.svg"),
-    })
+    ShareLinks {
+        token: token.to_string(),
+        page_url: format!("{origin}/s/{token}"),
+        badge_url: format!("{origin}/badge/{token}.svg"),
+    }
 }
 
 #[utoipa::path(
@@ -48,7 +47,10 @@ pub async fn share(
     let token = store::share_tracker(&state.pool, caller.workspace_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json!({ "share": links(&state, &token) })).into_response())
+    Ok(Json(ShareBody {
+        share: links(&state, &token),
+    })
+    .into_response())
 }
 
 #[utoipa::path(

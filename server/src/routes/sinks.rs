@@ -20,7 +20,6 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 use super::errors::{ApiError, ErrorBody, body};
 use crate::{
@@ -71,7 +70,7 @@ pub async fn create_sink(
     let made = store::create_sink(&state.pool, key.as_ref(), caller.workspace_id, &spec)
         .await
         .map_err(refusal)?;
-    Ok((StatusCode::CREATED, Json(json!({ "sink": made }))).into_response())
+    Ok((StatusCode::CREATED, Json(SinkBody { sink: made })).into_response())
 }
 
 #[utoipa::path(
@@ -85,7 +84,7 @@ pub async fn list_sinks(
     caller: ApiCaller,
 ) -> Result<Response, ApiError> {
     let sinks = store::list_sinks(&state.pool, caller.workspace_id).await?;
-    Ok(Json(json!({ "sinks": sinks })).into_response())
+    Ok(Json(SinksBody { sinks }).into_response())
 }
 
 #[utoipa::path(
@@ -139,7 +138,7 @@ pub async fn test_sink(
         Err(reason) => Err(reason),
     };
     match outcome {
-        Ok(()) => Ok(Json(json!({ "sent": true })).into_response()),
+        Ok(()) => Ok(Json(SentBody { sent: true }).into_response()),
         Err(error) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "sink_failed",

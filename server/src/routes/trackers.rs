@@ -59,11 +59,7 @@ pub async fn create(
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(json!({ "tracker": tracker, "created": created })),
-    )
-        .into_response())
+    Ok((status, Json(CreatedTrackerBody { tracker, created })).into_response())
 }
 
 /// `POST /api/v1/trackers/preview` `{"url": …, "metrics": {name: expression}?}`: what
@@ -108,23 +104,7 @@ pub async fn preview(
         input.metrics,
     )
     .await?;
-    let document = found
-        .document
-        .as_deref()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
-    Ok(Json(json!({
-        "kind": found.kind,
-        "provider": found.provider,
-        "title": found.title,
-        "author": found.author,
-        "url": found.url,
-        "values": found.values.iter().map(|(name, unit, value)| json!({
-            "name": name, "unit": unit, "value": value,
-        })).collect::<Vec<_>>(),
-        "problems": found.problems,
-        "document": document,
-    }))
-    .into_response())
+    Ok(Json(PreviewBody::new(found)).into_response())
 }
 
 #[utoipa::path(
@@ -135,7 +115,7 @@ pub async fn preview(
 /// `GET /api/v1/trackers`: every tracker of the workspace with its state and latest values.
 pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
     let trackers = store::list_trackers(&state.pool, caller.workspace_id).await?;
-    Ok(Json(json!({ "trackers": trackers })).into_response())
+    Ok(Json(TrackersBody { trackers }).into_response())
 }
 
 #[utoipa::path(
@@ -156,7 +136,7 @@ pub async fn show(
     let tracker = store::get_tracker(&state.pool, caller.workspace_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json!({ "tracker": tracker })).into_response())
+    Ok(Json(TrackerBody { tracker }).into_response())
 }
 
 #[utoipa::path(
@@ -182,7 +162,7 @@ pub async fn update(
     let edit = body(request)?;
     let tracker =
         service::update_tracker(&state.pool, &state.engine, caller.workspace_id, id, &edit).await?;
-    Ok(Json(json!({ "tracker": tracker })).into_response())
+    Ok(Json(TrackerBody { tracker }).into_response())
 }
 
 #[utoipa::path(
@@ -229,7 +209,7 @@ pub async fn poll_now(
 ) -> Result<Response, ApiError> {
     match store::poll_now(&state.pool, caller.workspace_id, id).await? {
         store::PollNow::Queued => {
-            Ok((StatusCode::ACCEPTED, Json(json!({ "polling": true }))).into_response())
+            Ok((StatusCode::ACCEPTED, Json(PollBody { polling: true })).into_response())
         }
         store::PollNow::NotFound => Err(ApiError::not_found()),
         store::PollNow::Inactive => Err(ApiError::new(

@@ -12,7 +12,7 @@ use crate::server::tokens::random_base62;
 
 /// A channel as the API and the pages show it: never its secret, and a Slack or Discord
 /// URL only in part.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     pub id: ChannelId,
     pub kind: ChannelKind,
@@ -20,6 +20,7 @@ pub struct ChannelView {
     pub target: String,
     /// Failing since then: deliveries kept failing for good.
     pub failing_since: Option<DateTime<Utc>>,
+    /// Why the last delivery failed.
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -35,10 +36,11 @@ pub struct Channel {
 }
 
 /// A new channel, with its secret when it is a webhook (the only time it is shown).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewChannel {
     #[serde(flatten)]
     pub channel: ChannelView,
+    /// A webhook's signing secret (`whsec_…`), shown this once; absent for other kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }

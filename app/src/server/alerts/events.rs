@@ -11,31 +11,40 @@ use crate::domain::alert_channel::shown_target;
 use crate::domain::{AlertEventId, AlertRuleId, ChannelId, ChannelKind, TrackerId, WorkspaceId};
 
 /// One event with its deliveries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: AlertEventId,
+    /// The rule that fired (`null` once it is deleted).
     pub rule: Option<AlertRuleId>,
+    /// Its tracker (`null` once it is deleted).
     pub tracker: Option<TrackerId>,
     /// The tracker's label, while it exists.
     pub label: Option<String>,
     pub metric: String,
+    /// The rule's condition when it fired (`above`, `change`, `no_data`…).
     pub condition: String,
+    /// The value that made it fire.
     pub value: Option<f64>,
+    /// The value before it.
     pub previous: Option<f64>,
+    /// Why it fired, for people.
     pub reason: String,
     pub fired_at: DateTime<Utc>,
+    /// One a channel.
     pub deliveries: Vec<DeliveryView>,
 }
 
 /// One delivery of an event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub channel: ChannelId,
     pub kind: ChannelKind,
+    /// The channel's address, or its URL in part.
     pub target: String,
     /// `queued`, `sent`, `retrying`, `failed`.
     pub state: String,
     pub attempts: i32,
+    /// The last attempt's error.
     pub error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
 }

@@ -2,12 +2,13 @@
 //! always within the workspace, the plan's limit checked under the workspace's lock.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{
     AlertRuleId, ChannelId, TrackerId, WorkspaceId,
-    alerts::{Extremes, RuleSpec, RuleState},
+    alerts::{AlertWindow, Condition, ConditionKind, Direction, Extremes, RuleSpec, RuleState},
 };
 use crate::server::billing::store::{UpgradeRequired, check_rule_room};
 
@@ -62,37 +63,102 @@ pub struct RuleRow {
 
 impl RuleRow {
     /// The rule as the API shows it: its flat spec plus its id, tracker, state.
-    pub fn to_json(&self) -> Value {
-        rule_json(
-            self.id,
-            self.tracker,
-            &self.spec,
-            self.paused,
-            &self.state,
-            self.created_at,
-        )
+    pub fn view(&self) -> RuleView {
+        let mut view = RuleView {
+            id: self.id,
+            tracker: self.tracker,
+            metric: self.spec.metric.clone(),
+            condition: self.spec.condition.kind(),
+            value: None,
+            margin: None,
+            amount: None,
+            percent: None,
+            window: None,
+            direction: None,
+            every: None,
+            duration_secs: None,
+            cooldown_secs: self.spec.cooldown_secs,
+            channels: self.spec.channels.clone(),
+            paused: self.paused,
+            armed: self.state.armed,
+            last_fired_at: self.state.last_fired_at,
+            created_at: self.created_at,
+        };
+        // The parameters `RuleSpec::to_json` writes for each condition (a test compares).
+        match self.spec.condition {
+            Condition::Above { value, margin } | Condition::Below { value, margin } => {
+                view.value = Some(value);
+                view.margin = Some(margin);
+            }
+            Condition::Change {
+                amount,
+                percent,
+                window,
+                direction,
+            } => {
+                view.amount = amount;
+                view.percent = percent;
+                view.window = Some(window);
+                view.direction = Some(direction);
+            }
+            Condition::NewHigh { window } | Condition::NewLow { window } => view.window = window,
+            Condition::Milestone { every } => view.every = every,
+            Condition::NoData { duration_secs } => view.duration_secs = Some(duration_secs),
+            Condition::Gone => {}
+        }
+        view
     }
 }
 
-/// A rule as the API shows it: its flat spec plus its id, tracker, state.
-pub fn rule_json(
-    id: AlertRuleId,
-    tracker: TrackerId,
-    spec: &RuleSpec,
-    paused: bool,
-    state: &RuleState,
-    created_at: DateTime<Utc>,
-) -> Value {
-    let mut body = spec.to_json();
-    if let Value::Object(fields) = &mut body {
-        fields.insert("id".into(), json!(id));
-        fields.insert("tracker".into(), json!(tracker));
-        fields.insert("paused".into(), json!(paused));
-        fields.insert("armed".into(), json!(state.armed));
-        fields.insert("last_fired_at".into(), json!(state.last_fired_at));
-        fields.insert("created_at".into(), json!(created_at));
-    }
-    body
+/// An alert rule as the API shows it: its flat form (what `POST` and `PATCH` take: the
+/// metric, the condition and only that condition's parameters, the cooldown, the
+/// channels) plus its id, tracker and state.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RuleView {
+    pub id: AlertRuleId,
+    /// The tracker it watches.
+    pub tracker: TrackerId,
+    /// The tracker's metric it watches (`stars`).
+    pub metric: String,
+    /// What makes it fire; the parameters below that apply to it are set, the others
+    /// absent.
+    pub condition: ConditionKind,
+    /// `above`/`below`: the threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// `above`/`below`: re-armed once the value is back past the threshold by this much.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+    /// `change`: the least rise or fall (this or `percent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// `change`: the least rise or fall in percent of the window's start (this or
+    /// `amount`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// `change`: the span compared over; `new_high`/`new_low`: the span looked back on
+    /// (absent: all time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<AlertWindow>,
+    /// `change`: which way it watches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// `milestone`: fires at each multiple of this (absent: powers of ten from 1,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<f64>,
+    /// `no_data`: fires after this many seconds without a successful poll.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<i64>,
+    /// The least time between two firings, in seconds.
+    pub cooldown_secs: i64,
+    /// Where its alerts go.
+    pub channels: Vec<ChannelId>,
+    pub paused: bool,
+    /// Whether it may fire: false from a firing until its condition has been false again.
+    pub armed: bool,
+    /// Its last firing.
+    pub last_fired_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// The lookback columns of a spec (see the migration).
@@ -407,4 +473,107 @@ pub async fn delete_rule(
     .execute(pool)
     .await?;
     Ok(deleted.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// The flat form the API answered before [`RuleView`]: the spec's `to_json` plus the
+    /// row's fields.
+    fn old_json(row: &RuleRow) -> Value {
+        let mut body = row.spec.to_json();
+        if let Value::Object(fields) = &mut body {
+            fields.insert("id".into(), json!(row.id));
+            fields.insert("tracker".into(), json!(row.tracker));
+            fields.insert("paused".into(), json!(row.paused));
+            fields.insert("armed".into(), json!(row.state.armed));
+            fields.insert("last_fired_at".into(), json!(row.state.last_fired_at));
+            fields.insert("created_at".into(), json!(row.created_at));
+        }
+        body
+    }
+
+    fn row(condition: Condition) -> RuleRow {
+        let mut spec = RuleSpec::new("stars", condition);
+        spec.cooldown_secs = 600;
+        spec.channels = vec![
+            ChannelId(uuid::Uuid::new_v4()),
+            ChannelId(uuid::Uuid::new_v4()),
+        ];
+        RuleRow {
+            id: AlertRuleId(uuid::Uuid::new_v4()),
+            tracker: TrackerId(uuid::Uuid::new_v4()),
+            spec,
+            paused: true,
+            state: RuleState {
+                armed: false,
+                last_fired_at: Some(Utc::now()),
+                last_value: Some(3.0),
+                last_milestone: None,
+            },
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_view_serializes_as_the_flat_spec_plus_the_rows_fields_for_every_condition() {
+        let conditions = [
+            Condition::Above {
+                value: 20_000.0,
+                margin: 0.0,
+            },
+            Condition::Below {
+                value: 1.5,
+                margin: 0.25,
+            },
+            Condition::Change {
+                amount: Some(100.0),
+                percent: None,
+                window: AlertWindow::Day,
+                direction: Direction::Up,
+            },
+            Condition::Change {
+                amount: None,
+                percent: Some(12.5),
+                window: AlertWindow::Week,
+                direction: Direction::Either,
+            },
+            Condition::NewHigh { window: None },
+            Condition::NewHigh {
+                window: Some(AlertWindow::Hour),
+            },
+            Condition::NewLow {
+                window: Some(AlertWindow::Week),
+            },
+            Condition::NewLow { window: None },
+            Condition::Milestone { every: None },
+            Condition::Milestone {
+                every: Some(1_000.0),
+            },
+            Condition::NoData {
+                duration_secs: 3_600,
+            },
+            Condition::Gone,
+        ];
+        let mut kinds = std::collections::BTreeSet::new();
+        for condition in conditions {
+            kinds.insert(condition.kind().key());
+            let mut row = row(condition);
+            for state in [row.state.clone(), RuleState::default()] {
+                row.state = state;
+                let view = serde_json::to_value(row.view()).expect("serializes");
+                assert_eq!(view, old_json(&row), "{:?}", row.spec.condition);
+                // The same numbers, written the same way (`1.0`, not `1`).
+                assert_eq!(view.to_string(), old_json(&row).to_string());
+            }
+        }
+        assert_eq!(
+            kinds.len(),
+            ConditionKind::ALL.len(),
+            "every condition is compared"
+        );
+    }
 }

@@ -37,9 +37,10 @@ pub struct PushSource {
 }
 
 /// A push source as `GET /api/v1/push-sources` lists it (never its token).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct PushSourceView {
     pub id: PushSourceId,
+    /// The tracker its series belong to.
     pub tracker_id: TrackerId,
     pub name: String,
     /// The token's first characters (`upp_3fA9x`), to tell tokens apart.
@@ -50,14 +51,17 @@ pub struct PushSourceView {
     /// How many series it holds.
     pub series: i64,
     pub created_at: DateTime<Utc>,
+    /// Its last push; `null`: none yet.
     pub last_push_at: Option<DateTime<Utc>>,
 }
 
 /// A push source just made, with its token: shown this once.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CreatedPushSource {
     pub id: PushSourceId,
+    /// The tracker its series belong to.
     pub tracker_id: TrackerId,
+    /// The push token (`upp_…`), shown this once: only its hash is kept.
     pub token: String,
 }
 

@@ -27,7 +27,7 @@ pub const BACKOFF_BASE_SECS: f64 = 15.0;
 pub const MAX_BACKOFF_SECS: f64 = 1_800.0;
 
 /// A sink as the API and the page show it: never its secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SinkView {
     pub id: SinkId,
     /// `kind` and the target's fields (`url`, `database`, `username`, `org`, `bucket`,
@@ -45,18 +45,21 @@ pub struct SinkView {
     pub dropped: i64,
     /// Sends failed in a row.
     pub failures: i32,
+    /// Why the last send failed.
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_sent_at: Option<DateTime<Utc>>,
+    /// The next send is due then.
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
 
 /// A new sink, with a webhook's signing secret (the only time it is shown).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewSink {
     #[serde(flatten)]
     pub sink: SinkView,
+    /// A webhook's signing secret, shown this once; absent for other kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }

@@ -370,7 +370,8 @@ async fn users_with_nothing_tracked_get_no_digest() {
     );
     // A tracker made after the day it would cover is not in it either.
     tracker(&app, &user, "Later", &["stars"]).await;
-    let yesterday = Utc::now() + TimeDelta::minutes(5);
+    // Today's sending covers yesterday (`now + 5 min` would cover today just before midnight).
+    let yesterday = midnight_in(0) + TimeDelta::minutes(15);
     assert_eq!(send_due(&app, yesterday).await.queued, 0);
     assert_eq!(queued_for(&app, &user).await, 0);
     // Once it existed for the day: a digest.

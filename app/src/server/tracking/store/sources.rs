@@ -11,41 +11,57 @@ use crate::domain::{MetricId, ProviderKind, SourceId, SourceState};
 use crate::server::tracking::{Metadata, MetricSpec, clean_text};
 
 /// A source as the API and the admin see it (never its config: it may hold secrets).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct SourceView {
+    /// The source's id (shared by every workspace tracking it).
     pub id: SourceId,
+    /// The provider kind (`github.repo`, `youtube.video`, `json`, `push`).
     pub kind: ProviderKind,
+    /// The thing's key at its provider (`owner/repo`, a video id, a JSON API's URL).
     pub key: String,
     pub title: String,
+    /// The thing itself.
     pub url: String,
     pub author: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
+    /// The source's own state (the tracker's `state` puts its pause and end date first).
     pub state: SourceState,
+    /// Seconds between polls: the shortest its trackers ask for.
     pub interval_secs: i32,
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// Polls failed in a row.
     pub consecutive_failures: i32,
     pub last_poll_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last failed poll failed.
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
 }
 
 /// A metric of a source with its latest value.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct MetricView {
     #[serde(skip_serializing)]
     pub id: MetricId,
+    /// The series' name (`stars`; a pushed series with its labels: `signups{plan="pro"}`).
     pub name: String,
+    /// `gauge`, `counter` or `delta`.
     pub kind: String,
+    /// Its unit (`stars`, `views`, `USD`), possibly empty.
     pub unit: String,
+    /// The latest value; `null` before the first.
     pub latest: Option<f64>,
     pub latest_at: Option<DateTime<Utc>>,
     /// The metric without its labels (`signups` for `signups{plan="pro"}`), and its
     /// labels: a pushed metric's label set; polled metrics have none.
     #[serde(default)]
+    #[schema(required = true)]
     pub family: String,
+    /// The series' labels, name to value (a pushed metric's label set; empty for polled
+    /// metrics).
     #[serde(default)]
+    #[schema(required = true)]
     pub labels: BTreeMap<String, String>,
 }
 

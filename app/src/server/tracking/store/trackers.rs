@@ -9,20 +9,27 @@ use sqlx::{PgConnection, PgPool, types::Json};
 use crate::domain::{MetricId, ProviderKind, SourceId, SourceState, TrackerId, WorkspaceId};
 
 /// A workspace's tracker, with its source and metrics.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TrackerView {
+    /// The tracker's id (one workspace's subscription to the source).
     pub id: TrackerId,
+    /// Its name in the workspace (the source's title unless renamed).
     pub label: String,
     /// `ok`, `backing_off`, `gone`, `paused` or `ended`: the tracker's own pause and end
     /// date first, then its source's state.
     pub state: SourceState,
+    /// Seconds between polls this tracker asks for.
     pub interval_secs: i32,
+    /// Paused by the workspace: not polled for it.
     pub paused: bool,
+    /// Polling stops then; `null`: never.
     pub ends_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     /// Set when the tracker is shared publicly (`/s/{token}`, `/badge/{token}.svg`).
     pub share_token: Option<String>,
+    /// The thing upstream (shared by every workspace tracking it).
     pub source: SourceView,
+    /// Its metrics, in order, each with its latest value.
     pub metrics: Vec<MetricView>,
 }
 
