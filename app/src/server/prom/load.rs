@@ -14,6 +14,9 @@ use crate::{
 /// The metric name every series of Upcount's has.
 pub const METRIC: &str = "upcount_value";
 
+/// A read slower than this is logged, with what it read.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An instant selector looks back at least this far for a series' newest sample.
 const MIN_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 
@@ -32,6 +35,7 @@ pub async fn catalogue(
     pool: &PgPool,
     workspace: WorkspaceId,
 ) -> Result<Vec<SeriesInfo>, sqlx::Error> {
+    let started = std::time::Instant::now();
     let rows = sqlx::query!(
         r#"SELECT m.id AS "metric_id: MetricId", t.id AS tracker, t.label, s.kind, s.key,
                   m.family AS "metric!", m.labels AS "labels: sqlx::types::Json<Labels>",
@@ -45,6 +49,13 @@ pub async fn catalogue(
     )
     .fetch_all(pool)
     .await?;
+    if started.elapsed() > SLOW {
+        tracing::warn!(
+            elapsed_ms = started.elapsed().as_millis(),
+            series = rows.len(),
+            "a PromQL query's catalogue read was slow"
+        );
+    }
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -94,7 +105,16 @@ pub async fn points(
         ) else {
             continue;
         };
+        let started = std::time::Instant::now();
         let read = series::read(pool, info.metric_id, from, to, series::MAX_POINTS).await?;
+        if started.elapsed() > SLOW {
+            tracing::warn!(
+                elapsed_ms = started.elapsed().as_millis(),
+                metric = %info.metric_id,
+                points = read.points.len(),
+                "a PromQL query's series read was slow"
+            );
+        }
         let width_ms = read.bucket_secs.unwrap_or(0) * 1000;
         let to_ms = to.timestamp_millis();
         let samples = read
