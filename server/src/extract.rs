@@ -4,7 +4,10 @@
 //! handler starts with what it needs already checked.
 
 use app::{
-    domain::{NextPath, TokenScope, WorkspaceId},
+    domain::{
+        NextPath, TokenScope, WorkspaceId, WorkspaceRole,
+        permission::{self, Action},
+    },
     server::{
         auth::{Auth, CurrentUser},
         db,
@@ -30,7 +33,24 @@ pub struct ApiCaller {
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub scope: TokenScope,
+    /// The caller's role in the workspace (a token's, its maker's).
+    pub role: WorkspaceRole,
     pub via: Via,
+}
+
+impl ApiCaller {
+    /// `Ok` when the caller's role allows `action`, else a 403 saying why.
+    pub fn may(&self, action: Action) -> Result<(), ApiError> {
+        permission::check(self.role, action).map_err(forbidden)
+    }
+}
+
+/// A 403 with the refusal's words.
+pub fn forbidden(refusal: permission::Refusal) -> ApiError {
+    ApiError::Ready(Box::new(json_error(
+        StatusCode::FORBIDDEN,
+        &refusal.to_string(),
+    )))
 }
 
 /// How the caller authenticated: `{"kind": "token", "name"}` (an API token, by its name)
@@ -110,6 +130,7 @@ async fn authenticate(
                 workspace_id: found.workspace_id,
                 workspace_name: found.workspace_name,
                 scope: found.scope,
+                role: found.role,
                 via: Via::Token {
                     name: found.token_name,
                 },
@@ -130,6 +151,7 @@ async fn authenticate(
             workspace_id: user.workspace_id,
             workspace_name: user.workspace_name,
             scope: TokenScope::Write,
+            role: user.workspace_role,
             via: Via::Session {
                 email: user.email,
                 role: user.role,
@@ -184,6 +206,8 @@ impl FromRequestParts<AppState> for ApiWriter {
         if caller.scope != TokenScope::Write {
             return Err(ApiError::Ready(Box::new(read_only())));
         }
+        // A viewer changes nothing; a handler whose action needs more checks it too.
+        permission::check_writer(caller.role).map_err(forbidden)?;
         Ok(ApiWriter(caller))
     }
 }

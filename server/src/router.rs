@@ -31,6 +31,7 @@ use crate::{
     routes::{
         account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health, prom,
         push, push_events, push_formats, rule_forms, scrape, share, sink_forms, sinks, trackers,
+        workspaces,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -232,6 +233,8 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/sinks/{id}", delete(sinks::delete_sink))
         .route("/api/v1/sinks/{id}/test", post(sinks::test_sink))
         .route("/badge/{file}", get(share::badge))
+        .route("/workspaces", post(workspaces::create))
+        .route("/workspaces/switch", post(workspaces::switch))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route("/dashboard/push-sources", post(push::create_from_form))
         .route("/trackers/{id}/poll", post(trackers::poll_now_from_form))

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::flash::Flash;
-use crate::domain::{DigestFrequency, Role};
+use crate::domain::{DigestFrequency, Role, WorkspaceRole, permission::Action};
 
 /// What the pages know about the signed-in user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +12,11 @@ pub struct Viewer {
     pub email: String,
     pub role: Role,
     pub workspace_name: String,
+    /// Their role in that workspace.
+    pub workspace_role: WorkspaceRole,
+    /// Every workspace they belong to, for the header's switcher.
+    #[serde(default)]
+    pub workspaces: Vec<WorkspaceChoice>,
     /// A payment problem to show on every page (past due, or Free limits after the grace
     /// period), with the date it matters.
     #[serde(default)]
@@ -32,6 +37,21 @@ impl Viewer {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// Whether their role in the workspace allows `action` (pages hide what it does not).
+    pub fn may(&self, action: Action) -> bool {
+        crate::domain::permission::allows(self.workspace_role, action)
+    }
+}
+
+/// A workspace in the header's switcher.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceChoice {
+    pub id: String,
+    pub name: String,
+    pub role: WorkspaceRole,
+    /// The one the user acts in now.
+    pub current: bool,
 }
 
 /// The signed-in user, or `None`.
@@ -63,8 +83,25 @@ pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
             None
         }
     };
+    let workspaces = match crate::server::db::workspaces::memberships(&state.pool, user.id).await {
+        Ok(memberships) => memberships
+            .into_iter()
+            .map(|membership| WorkspaceChoice {
+                current: membership.workspace_id == user.workspace_id,
+                id: membership.workspace_id.to_string(),
+                name: membership.name,
+                role: membership.role,
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(error = %error, "could not list the user's workspaces for the switcher");
+            Vec::new()
+        }
+    };
     Ok(Some(Viewer {
         email: user.email,
+        workspace_role: user.workspace_role,
+        workspaces,
         email_verified: user.email_verified,
         digest: user.digest,
         role: user.role,

@@ -205,6 +205,8 @@ pub async fn add_tracker(
         },
     };
     let user = signed_in().await?;
+    user.may(crate::domain::Action::EditTrackers)
+        .map_err(|refusal| ServerFnError::new(refusal.to_string()))?;
     let state = expect_context::<AppState>();
     let input = AddTracker {
         what: TrackRequest {

@@ -5,6 +5,30 @@ use leptos_router::components::A;
 
 use crate::ViewerResource;
 
+/// The header's workspace switcher, for someone in more than one: a form that works
+/// before the page hydrates.
+#[component]
+fn WorkspaceSwitcher(workspaces: Vec<crate::api::session::WorkspaceChoice>) -> impl IntoView {
+    (workspaces.len() > 1).then(|| {
+        view! {
+            <form method="post" action="/workspaces/switch" class="workspace-switcher" data-testid="workspace-switcher">
+                <label class="visually-hidden" for="workspace-switch">"Workspace"</label>
+                <select id="workspace-switch" name="workspace">
+                    {workspaces
+                        .into_iter()
+                        .map(|workspace| view! {
+                            <option value=workspace.id selected=workspace.current>
+                                {format!("{} · {}", workspace.name, workspace.role.label())}
+                            </option>
+                        })
+                        .collect_view()}
+                </select>
+                <button type="submit" class="link-button">"Switch"</button>
+            </form>
+        }
+    })
+}
+
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let viewer = expect_context::<ViewerResource>();
@@ -24,6 +48,7 @@ pub fn SiteHeader() -> impl IntoView {
                                 {viewer.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}
                                 <a href="/billing">"Billing"</a>
                                 <a href="/account" title=viewer.email.clone()>"Account"</a>
+                                <WorkspaceSwitcher workspaces=viewer.workspaces.clone() />
                                 <form method="post" action="/sign-out" class="sign-out">
                                     <button type="submit" class="link-button">"Sign out"</button>
                                 </form>

@@ -10,7 +10,7 @@ use crate::{
     api::{
         account::{TokenSummary, list_tokens},
         flash::Flash,
-        session::Viewer,
+        session::{Viewer, WorkspaceChoice},
     },
     components::{
         form::{
@@ -41,13 +41,16 @@ fn AccountPage(
 ) -> impl IntoView {
     let digest = viewer.digest;
     let email_verified = viewer.email_verified;
+    let workspaces = viewer.workspaces.clone();
     view! {
         <section class="account" aria-labelledby="account-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>
             <h1 id="account-title">"Account"</h1>
             <p class="account-email">"Signed in as " <strong>{viewer.email.clone()}</strong></p>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let workspaces = workspaces.clone();
+                    Suspend::new(async move {
                     let flash = flash.await.ok().flatten();
                     let tokens = tokens.await;
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
@@ -63,12 +66,14 @@ fn AccountPage(
                                 <code class="token-value" data-testid="new-token">{shown.token}</code>
                             </div>
                         })}
+                        <Workspaces workspaces messages=Flash::of(&flash, "new-workspace").unwrap_or_default() />
                         <Tokens tokens messages=Flash::of(&flash, "new-token").unwrap_or_default() />
                         <DigestEmail digest email_verified messages=Flash::of(&flash, "digest").unwrap_or_default() />
                         <ChangePassword messages=Flash::of(&flash, "password").unwrap_or_default() />
                         <DeleteAccount messages=Flash::of(&flash, "delete-account").unwrap_or_default() />
                     }
-                })}
+                })
+                }}
             </Suspense>
         </section>
     }
@@ -171,6 +176,40 @@ fn DigestEmail(digest: DigestFrequency, email_verified: bool, messages: Flash) -
                 </SelectField>
                 <button class="button" type="submit">"Save"</button>
             </form>
+        </Panel>
+    }
+}
+
+/// The workspaces the user belongs to (switching is the header's), and a form for a new
+/// one.
+#[component]
+fn Workspaces(workspaces: Vec<WorkspaceChoice>, messages: Flash) -> impl IntoView {
+    view! {
+        <Panel title_id="workspaces-title" title="Workspaces">
+            <ul class="workspace-list" data-testid="workspace-list">
+                {workspaces
+                    .into_iter()
+                    .map(|workspace| view! {
+                        <li>
+                            <strong>{workspace.name}</strong>
+                            " · " {workspace.role.label()}
+                            {workspace.current.then(|| view! { <span class="muted">" (current)"</span> })}
+                        </li>
+                    })
+                    .collect_view()}
+            </ul>
+            <form method="post" action="/workspaces" class="form form-inline">
+                <FormError error=messages.error.clone() />
+                <Field
+                    name="name"
+                    label="New workspace"
+                    value=messages.value("name")
+                    error=messages.field_error("name")
+                    maxlength=100
+                />
+                <button class="button" type="submit">"Create workspace"</button>
+            </form>
+            <p class="muted">"A new workspace starts on the Free plan, with you as its owner."</p>
         </Panel>
     }
 }

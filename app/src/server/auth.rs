@@ -4,10 +4,15 @@
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::domain::{DigestFrequency, Role, UserId, WorkspaceId};
+use crate::domain::{
+    DigestFrequency, Role, UserId, WorkspaceId, WorkspaceRole,
+    permission::{self, Action, Refusal},
+};
 
 /// Session key of the signed-in user's id.
 pub const USER_ID: &str = "user_id";
+/// Session key of the workspace the user acts in (when it is not their first).
+pub const WORKSPACE_ID: &str = "workspace_id";
 /// Session key of the one-shot messages for the next page (see `api::flash`).
 pub const FLASH: &str = "flash";
 
@@ -19,6 +24,8 @@ pub struct CurrentUser {
     pub role: Role,
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
+    /// Their role in that workspace.
+    pub workspace_role: WorkspaceRole,
     /// Whether the user confirmed their email address (the link sent at sign-up).
     pub email_verified: bool,
     /// How often they get the digest email.
@@ -28,6 +35,12 @@ pub struct CurrentUser {
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// `Ok` when their role in the workspace allows `action` (the table in
+    /// [`crate::domain::permission`]), else the refusal to show.
+    pub fn may(&self, action: Action) -> Result<(), Refusal> {
+        permission::check(self.workspace_role, action)
     }
 }
 
@@ -49,7 +62,12 @@ pub async fn current_user(
     let Some(user_id) = user_id else {
         return Ok(None);
     };
-    Ok(super::db::users::find_current(pool, UserId(user_id)).await?)
+    let workspace = session
+        .get::<Uuid>(WORKSPACE_ID)
+        .await
+        .map_err(|error| AuthError::Session(error.to_string()))?
+        .map(WorkspaceId);
+    Ok(super::db::users::find_current_in(pool, UserId(user_id), workspace).await?)
 }
 
 #[derive(Debug, thiserror::Error)]

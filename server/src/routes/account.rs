@@ -3,7 +3,7 @@
 
 use app::{
     api::flash::{Flash, NewTokenShown},
-    domain::{DigestFrequency, NextPath, Password, TokenName, TokenScope},
+    domain::{Action, DigestFrequency, NextPath, Password, TokenName, TokenScope},
     server::{
         auth::{Auth, CurrentUser, TakenFlash},
         billing::store as billing,
@@ -232,6 +232,9 @@ pub async fn create_token(
     let Some(user) = auth.0 else {
         return sign_in_first();
     };
+    if let Err(refusal) = user.may(Action::ManageOwnTokens) {
+        return super::forms::refused(&session, "new-token", refusal, ACCOUNT).await;
+    }
     let Form(form) = form.unwrap_or_default();
     let mut flash = Flash::for_form("new-token")
         .with_value("name", &form.name)
@@ -314,7 +317,12 @@ pub async fn revoke_token(
     let Ok(token_id) = token_id.parse::<uuid::Uuid>() else {
         return not_found;
     };
-    match db::tokens::revoke(&state.pool, user.workspace_id, token_id).await {
+    // Tokens of one's own; an owner or admin also revokes other members' tokens.
+    let only_of = user
+        .may(Action::ManageAllTokens)
+        .is_err()
+        .then_some(user.id);
+    match db::tokens::revoke(&state.pool, user.workspace_id, token_id, only_of).await {
         Ok(true) => {
             tracing::info!(workspace.id = %user.workspace_id, token.id = %token_id, "API token revoked");
             redirect_with(

@@ -3,7 +3,7 @@
 
 use app::{
     api::flash::Flash,
-    domain::{AlertEventId, ChannelId, ChannelKind, ChannelTarget, NextPath},
+    domain::{Action, AlertEventId, ChannelId, ChannelKind, ChannelTarget, NextPath},
     server::{
         alerts::{
             channels,
@@ -21,7 +21,7 @@ use axum::{
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::forms::{either, no_such_action, redirect_with, unexpected};
+use super::forms::{either, no_such_action, redirect_with, refused, unexpected};
 
 const ALERTS: &str = "/alerts";
 
@@ -43,6 +43,9 @@ pub async fn add_channel(
     let Some(user) = auth.0 else {
         return Redirect::to(&NextPath::sign_in_url(ALERTS)).into_response();
     };
+    if let Err(refusal) = user.may(Action::EditAlerts) {
+        return refused(&session, "new-channel", refusal, ALERTS).await;
+    }
     let Form(form) = form.unwrap_or_default();
     let flash = Flash::for_form("new-channel")
         .with_value("kind", &form.kind)
@@ -110,6 +113,9 @@ pub async fn channel_action(
     let Some(user) = auth.0 else {
         return Redirect::to(&NextPath::sign_in_url(ALERTS)).into_response();
     };
+    if let Err(refusal) = user.may(Action::EditAlerts) {
+        return refused(&session, "channel", refusal, ALERTS).await;
+    }
     let gone = || Flash::notice("That channel no longer exists.");
     let Ok(id) = id.parse::<ChannelId>() else {
         return redirect_with(&session, gone(), ALERTS).await;

@@ -2,7 +2,10 @@
 //! the browser with its session cookie (and then passes the CSRF check). Errors are JSON:
 //! `{ "error": "…" }`.
 
-use app::server::{db, state::AppState};
+use app::{
+    domain::Action,
+    server::{db, state::AppState},
+};
 use axum::{
     Json,
     extract::{State, rejection::JsonRejection},
@@ -32,6 +35,8 @@ pub struct WorkspaceBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeBody {
     pub workspace: WorkspaceRef,
+    /// The caller's role in the workspace (a token's, its maker's).
+    pub role: app::domain::WorkspaceRole,
     pub scope: app::domain::TokenScope,
     pub via: crate::extract::Via,
     /// How often the digest email goes out (`null` once the token's maker is deleted).
@@ -65,6 +70,7 @@ pub async fn me(State(state): State<AppState>, caller: ApiCaller) -> Response {
             id: caller.workspace_id.0,
             name: caller.workspace_name,
         },
+        role: caller.role,
         scope: caller.scope,
         via: caller.via,
         digest,
@@ -102,6 +108,9 @@ pub async fn update_workspace(
         Ok(changes) => changes,
         Err(rejection) => return json_error(rejection.status(), &rejection.body_text()),
     };
+    if let Err(refused) = caller.may(Action::Rename) {
+        return refused.into_response();
+    }
     let name = changes.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return json_error(

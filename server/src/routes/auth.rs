@@ -295,6 +295,13 @@ pub(super) async fn start_session(session: &Session, user_id: UserId, to: &str) 
     if let Err(error) = session.insert(USER_ID, user_id).await {
         return unexpected(session, "sign-in", "/sign-in", error).await;
     }
+    // A new sign-in starts in the user's first workspace.
+    if let Err(error) = session
+        .remove::<uuid::Uuid>(app::server::auth::WORKSPACE_ID)
+        .await
+    {
+        return unexpected(session, "sign-in", "/sign-in", error).await;
+    }
     tracing::info!(user.id = %user_id, "signed in");
     Redirect::to(to).into_response()
 }

@@ -3,7 +3,7 @@
 
 use app::{
     api::flash::Flash,
-    domain::NextPath,
+    domain::{Action, NextPath},
     server::{
         auth::Auth,
         billing::{BillingError, events},
@@ -56,6 +56,10 @@ pub async fn checkout(
     let Some(user) = auth.0 else {
         return Redirect::to(&NextPath::sign_in_url(BILLING)).into_response();
     };
+    if let Err(refusal) = user.may(Action::ManageBilling) {
+        let flash = Flash::for_form("checkout").with_error(refusal.to_string());
+        return redirect_with(&session, flash, BILLING).await;
+    }
     let Form(form) = form.unwrap_or_default();
     let plan = app::server::billing::store::workspace_plan(&state.pool, user.workspace_id).await;
     match plan {
@@ -105,6 +109,10 @@ pub async fn portal(
     let Some(user) = auth.0 else {
         return Redirect::to(&NextPath::sign_in_url(BILLING)).into_response();
     };
+    if let Err(refusal) = user.may(Action::ManageBilling) {
+        let flash = Flash::for_form("portal").with_error(refusal.to_string());
+        return redirect_with(&session, flash, BILLING).await;
+    }
     match state.billing.portal(&state.pool, user.workspace_id).await {
         Ok(Some(url)) => Redirect::to(&url).into_response(),
         Ok(None) => {

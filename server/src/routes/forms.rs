@@ -3,6 +3,7 @@
 
 use app::{
     api::flash::Flash,
+    domain::permission::Refusal,
     server::auth::{FLASH, USER_ID},
 };
 use axum::{
@@ -22,6 +23,17 @@ pub async fn redirect_with(session: &Session, flash: Flash, to: &str) -> Respons
         tracing::error!(error = %error, "could not store flash messages");
     }
     Redirect::to(to).into_response()
+}
+
+/// Back to `to` with `refusal` shown on form `form`: what the member's role in the
+/// workspace does not allow.
+pub async fn refused(session: &Session, form: &str, refusal: Refusal, to: &str) -> Response {
+    redirect_with(
+        session,
+        Flash::for_form(form).with_error(refusal.to_string()),
+        to,
+    )
+    .await
 }
 
 /// Logs an unexpected error once and sends the user back to `to` with a generic message:

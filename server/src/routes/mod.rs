@@ -23,3 +23,4 @@ pub mod share;
 pub mod sink_forms;
 pub mod sinks;
 pub mod trackers;
+pub mod workspaces;

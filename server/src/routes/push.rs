@@ -379,6 +379,9 @@ pub async fn create_from_form(
     let Some(user) = auth.0 else {
         return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
     };
+    if let Err(refusal) = user.may(app::domain::Action::EditTrackers) {
+        return super::forms::refused(&session, "new-push-source", refusal, DASHBOARD).await;
+    }
     let axum::Form(form) = form.unwrap_or_default();
     let messages = Flash::for_form("new-push-source")
         .with_value("name", &form.name)

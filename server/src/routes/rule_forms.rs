@@ -9,7 +9,7 @@
 use app::{
     api::flash::Flash,
     domain::{
-        AlertRuleId, NextPath, RuleError, RuleSpec, TrackerId,
+        Action, AlertRuleId, NextPath, RuleError, RuleSpec, TrackerId,
         rule_form::{self, ALERTS_FLASH, NEW_ALERT_FORM},
     },
     server::{
@@ -94,6 +94,10 @@ pub async fn add_rule(
         let page = format!("/trackers/{}", id.trim());
         return Redirect::to(&NextPath::sign_in_url(&page)).into_response();
     };
+    if let Err(refusal) = user.may(Action::EditAlerts) {
+        let page = format!("/trackers/{}", id.trim());
+        return super::forms::refused(&session, NEW_ALERT_FORM, refusal, &page).await;
+    }
     let Ok(tracker) = id.parse::<TrackerId>() else {
         return redirect_with(&session, missing_tracker(), DASHBOARD).await;
     };
@@ -135,6 +139,10 @@ async fn find_rule(
         let page = named.map_or_else(|| DASHBOARD.to_string(), |t| format!("/trackers/{t}"));
         return Err(Redirect::to(&NextPath::sign_in_url(&page)).into_response());
     };
+    if let Err(refusal) = user.may(Action::EditAlerts) {
+        let page = named.map_or_else(|| DASHBOARD.to_string(), section);
+        return Err(super::forms::refused(session, ALERTS_FLASH, refusal, &page).await);
+    }
     let found = match id.parse::<AlertRuleId>() {
         Ok(id) => rules::get_rule(&state.pool, user.workspace_id, id).await,
         Err(_) => Ok(None),

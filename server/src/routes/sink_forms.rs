@@ -7,7 +7,7 @@
 use app::{
     api::flash::Flash,
     domain::{
-        NextPath, SinkId,
+        Action, NextPath, SinkId,
         sink::{SinkFields, SinkSpec},
     },
     server::{
@@ -23,7 +23,7 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use super::forms::{either, no_such_action, redirect_with, unexpected};
+use super::forms::{either, no_such_action, redirect_with, refused, unexpected};
 
 const SINKS: &str = "/alerts#sinks";
 /// The fields kept to fill the form in again (never a password or a token).
@@ -79,6 +79,9 @@ pub async fn add_sink(
     let Some(user) = auth.0 else {
         return Redirect::to(&NextPath::sign_in_url("/alerts")).into_response();
     };
+    if let Err(refusal) = user.may(Action::EditSinks) {
+        return refused(&session, "new-sink", refusal, SINKS).await;
+    }
     let Form(fields) = form.unwrap_or_default();
     let (fields, flash) = read_form(&fields);
     if flash.error.is_some() {
@@ -119,6 +122,9 @@ pub async fn sink_action(
     let Some(user) = auth.0 else {
         return Redirect::to(&NextPath::sign_in_url("/alerts")).into_response();
     };
+    if let Err(refusal) = user.may(Action::EditSinks) {
+        return refused(&session, "sink", refusal, SINKS).await;
+    }
     let gone = || Flash::notice("That sink no longer exists.");
     let Ok(id) = id.parse::<SinkId>() else {
         return redirect_with(&session, gone(), SINKS).await;

@@ -439,6 +439,9 @@ pub async fn add_from_form(
     let Some(user) = auth.0 else {
         return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
     };
+    if let Err(refusal) = user.may(app::domain::Action::EditTrackers) {
+        return super::forms::refused(&session, "add-tracker", refusal, DASHBOARD).await;
+    }
     let axum::Form(form) = form.unwrap_or_default();
     let messages = Flash::for_form("add-tracker")
         .with_value("url", &form.url)
@@ -499,6 +502,9 @@ pub async fn sharing_from_form(
     let Some(user) = auth.0 else {
         return axum::response::Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
     };
+    if let Err(refusal) = user.may(app::domain::Action::EditShares) {
+        return super::forms::refused(&session, "add-tracker", refusal, DASHBOARD).await;
+    }
     let missing = || Flash::notice("That tracker no longer exists.");
     let Ok(id) = id.parse::<TrackerId>() else {
         return redirect_with(&session, missing(), DASHBOARD).await;
@@ -544,6 +550,9 @@ pub async fn poll_now_from_form(
     let Some(user) = auth.0 else {
         return axum::response::Redirect::to(&NextPath::sign_in_url(&page)).into_response();
     };
+    if let Err(refusal) = user.may(app::domain::Action::EditTrackers) {
+        return super::forms::refused(&session, "poll-now", refusal, &page).await;
+    }
     let Ok(tracker) = id.parse::<TrackerId>() else {
         return redirect_with(
             &session,

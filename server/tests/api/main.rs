@@ -26,4 +26,5 @@ mod scrape;
 mod shutdown;
 mod sinks;
 mod standin;
+mod teams;
 mod trackers;

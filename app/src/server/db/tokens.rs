@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{TokenName, TokenScope, UserId, WorkspaceId};
+use crate::domain::{TokenName, TokenScope, UserId, WorkspaceId, WorkspaceRole};
 use crate::server::tokens::NewToken;
 
 /// A token as listed on the account page (never the token itself).
@@ -26,6 +26,9 @@ pub struct TokenCaller {
     pub workspace_name: String,
     /// The user who made the token (`None` once they are deleted).
     pub created_by: Option<UserId>,
+    /// What the token may do beyond its scope: its maker's role in the workspace (a token
+    /// whose maker is gone acts as an editor).
+    pub role: WorkspaceRole,
 }
 
 /// Stores `token` (its hash and display prefix; never the token itself).
@@ -65,17 +68,21 @@ pub async fn list(pool: &PgPool, workspace_id: WorkspaceId) -> Result<Vec<TokenR
     .await
 }
 
-/// Deletes the token if it belongs to `workspace_id`; `false` when there is no such token.
+/// Deletes the token if it belongs to `workspace_id` (and, given `only_of`, was made by that
+/// user); `false` when there is no such token.
 #[tracing::instrument(skip(pool))]
 pub async fn revoke(
     pool: &PgPool,
     workspace_id: WorkspaceId,
     token_id: Uuid,
+    only_of: Option<UserId>,
 ) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query!(
-        "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2",
+        "DELETE FROM api_tokens
+         WHERE id = $1 AND workspace_id = $2 AND ($3::uuid IS NULL OR created_by = $3)",
         token_id,
         workspace_id as WorkspaceId,
+        only_of.map(|user| user.0),
     )
     .execute(pool)
     .await?
@@ -98,14 +105,20 @@ pub async fn authenticate(
         workspace_name: String,
         last_used_at: Option<DateTime<Utc>>,
         created_by: Option<UserId>,
+        role: Option<WorkspaceRole>,
     }
     let found = sqlx::query_as!(
         Found,
         r#"SELECT t.id AS token_id, t.name AS token_name, t.scope AS "scope: TokenScope",
                   w.id AS workspace_id, w.name AS workspace_name, t.last_used_at,
-                  t.created_by AS "created_by: UserId"
+                  t.created_by AS "created_by: UserId",
+                  m.role AS "role: WorkspaceRole"
            FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
+           LEFT JOIN workspace_members m
+             ON m.workspace_id = t.workspace_id AND m.user_id = t.created_by
            WHERE t.token_hash = $1 AND w.suspended_at IS NULL
+             -- A token stops when its maker leaves or is removed from the workspace.
+             AND (t.created_by IS NULL OR m.user_id IS NOT NULL)
              AND NOT EXISTS (SELECT 1 FROM users u
                              WHERE u.id = t.created_by AND u.suspended_at IS NOT NULL)"#,
         token_hash,
@@ -120,6 +133,7 @@ pub async fn authenticate(
         workspace_name,
         last_used_at,
         created_by,
+        role,
     }) = found
     else {
         return Ok(None);
@@ -139,5 +153,6 @@ pub async fn authenticate(
         workspace_id,
         workspace_name,
         created_by,
+        role: role.unwrap_or(WorkspaceRole::Editor),
     }))
 }

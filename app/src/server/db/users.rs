@@ -1,28 +1,40 @@
 use sqlx::PgPool;
 
-use crate::domain::{DigestFrequency, UserId, WorkspaceId};
+use crate::domain::{DigestFrequency, UserId, WorkspaceId, WorkspaceRole};
 use crate::{
     domain::{Email, Role},
     server::auth::CurrentUser,
 };
 
-/// The user with `id` and the workspace they act in (their first, today their only one).
-#[tracing::instrument(skip(pool))]
+/// The user with `id` and the workspace they act in: their first.
 pub async fn find_current(pool: &PgPool, id: UserId) -> Result<Option<CurrentUser>, sqlx::Error> {
+    find_current_in(pool, id, None).await
+}
+
+/// The user with `id` acting in `workspace` when they are a member of it, else in their
+/// first workspace (the one a removed member's session falls back to).
+#[tracing::instrument(skip(pool))]
+pub async fn find_current_in(
+    pool: &PgPool,
+    id: UserId,
+    workspace: Option<WorkspaceId>,
+) -> Result<Option<CurrentUser>, sqlx::Error> {
     sqlx::query_as!(
         CurrentUser,
         r#"SELECT u.id AS "id: UserId", u.email, u.role AS "role: Role",
                   w.id AS "workspace_id: WorkspaceId",
                   w.name AS workspace_name,
+                  m.role AS "workspace_role: WorkspaceRole",
                   u.email_verified_at IS NOT NULL AS "email_verified!",
                   u.digest AS "digest: DigestFrequency"
            FROM users u
            JOIN workspace_members m ON m.user_id = u.id
            JOIN workspaces w ON w.id = m.workspace_id
            WHERE u.id = $1 AND u.suspended_at IS NULL
-           ORDER BY m.created_at, w.id
+           ORDER BY m.workspace_id = $2 DESC NULLS LAST, m.created_at, w.id
            LIMIT 1"#,
         id as UserId,
+        workspace.map(WorkspaceId::uuid),
     )
     .fetch_optional(pool)
     .await

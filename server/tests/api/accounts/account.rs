@@ -100,10 +100,10 @@ async fn a_workspace_with_other_members_outlives_a_deleted_account() {
     let app = spawn_app().await;
     let leaving = app.create_user(Role::Member).await;
     let staying = app.create_user(Role::Member).await;
-    // Teams come later; today a shared workspace is made by hand.
+    // Shared by hand, as invitations will share it.
     sqlx::query(
         "INSERT INTO workspace_members (workspace_id, user_id, role)
-         SELECT workspace_id, $2, 'member' FROM workspace_members WHERE user_id = $1",
+         SELECT workspace_id, $2, 'editor' FROM workspace_members WHERE user_id = $1",
     )
     .bind(leaving.id)
     .bind(staying.id)

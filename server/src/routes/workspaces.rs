@@ -1,0 +1,116 @@
+//! A person's workspaces: `POST /workspaces/switch` (the header's switcher) and
+//! `POST /workspaces` (the account page's "Create workspace"). The workspace someone acts
+//! in is part of their session ([`app::server::auth::WORKSPACE_ID`]); a session whose
+//! workspace they no longer belong to falls back to their first.
+
+use app::{
+    api::flash::Flash,
+    domain::{NextPath, WorkspaceId},
+    server::{
+        auth::{Auth, WORKSPACE_ID},
+        db,
+        state::AppState,
+    },
+};
+use axum::{
+    Extension, Form,
+    extract::{State, rejection::FormRejection},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::forms::{redirect_with, unexpected};
+
+const DASHBOARD: &str = "/dashboard";
+const ACCOUNT: &str = "/account";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SwitchForm {
+    #[serde(default)]
+    workspace: String,
+}
+
+/// `POST /workspaces/switch` with `workspace`: act in that workspace from now on (one the
+/// user belongs to), on to its dashboard.
+pub async fn switch(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<SwitchForm>, FormRejection>,
+) -> Response {
+    let Some(user) = auth.0 else {
+        return Redirect::to(&NextPath::sign_in_url(DASHBOARD)).into_response();
+    };
+    let Form(form) = form.unwrap_or_default();
+    let not_yours = || Flash::notice("You are not a member of that workspace.");
+    let Ok(workspace) = form.workspace.trim().parse::<WorkspaceId>() else {
+        return redirect_with(&session, not_yours(), DASHBOARD).await;
+    };
+    let memberships = match db::workspaces::memberships(&state.pool, user.id).await {
+        Ok(memberships) => memberships,
+        Err(error) => return unexpected(&session, "workspace", DASHBOARD, error).await,
+    };
+    let Some(chosen) = memberships
+        .into_iter()
+        .find(|membership| membership.workspace_id == workspace)
+    else {
+        return redirect_with(&session, not_yours(), DASHBOARD).await;
+    };
+    enter(&session, workspace).await;
+    let notice = format!(
+        "Now in {} (as {}).",
+        chosen.name,
+        chosen.role.label().to_lowercase()
+    );
+    redirect_with(&session, Flash::notice(notice), DASHBOARD).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewWorkspaceForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /workspaces` with `name`: a new workspace on the Free plan, owned by the user,
+/// who now acts in it.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<NewWorkspaceForm>, FormRejection>,
+) -> Response {
+    let Some(user) = auth.0 else {
+        return Redirect::to(&NextPath::sign_in_url(ACCOUNT)).into_response();
+    };
+    let Form(form) = form.unwrap_or_default();
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        let flash = Flash::for_form("new-workspace")
+            .with_value("name", &form.name)
+            .with_field_error(
+                "name",
+                "Give the workspace a name of 1 to 100 characters, without control characters.",
+            );
+        return redirect_with(&session, flash, ACCOUNT).await;
+    }
+    match db::workspaces::create_owned(&state.pool, user.id, name).await {
+        Ok(workspace) => {
+            tracing::info!(workspace.id = %workspace, user.id = %user.id, "workspace created");
+            enter(&session, workspace).await;
+            let notice = format!("Created {name}: you are its owner, on the Free plan.");
+            redirect_with(&session, Flash::notice(notice), DASHBOARD).await
+        }
+        Err(error) => unexpected(&session, "new-workspace", ACCOUNT, error).await,
+    }
+}
+
+/// Makes `workspace` the session's, under a new session id.
+async fn enter(session: &Session, workspace: WorkspaceId) {
+    if let Err(error) = session.cycle_id().await {
+        tracing::warn!(error = %error, "could not rotate the session id");
+    }
+    if let Err(error) = session.insert(WORKSPACE_ID, workspace.uuid()).await {
+        tracing::error!(error = %error, "could not store the session's workspace");
+    }
+}

@@ -1,0 +1,345 @@
+//! Roles in a shared workspace (`domain::permission`): what a viewer and an editor may do
+//! through the API, and a removed member's tokens stopping. Members are added here as the
+//! invitations of a later change will add them.
+
+use app::domain::{Role, TokenScope, WorkspaceId, WorkspaceRole};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestUser, expect_error, location, spawn_app_with_standin};
+
+/// Makes `user` a member of `workspace` with `role`.
+async fn join(app: &TestApp, workspace: WorkspaceId, user: &TestUser, role: WorkspaceRole) {
+    sqlx::query(
+        "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(workspace.uuid())
+    .bind(user.id.0)
+    .bind(role)
+    .execute(&app.pool)
+    .await
+    .expect("add the member");
+}
+
+/// A write token of `user`'s for `workspace`.
+async fn token_in(app: &TestApp, workspace: WorkspaceId, user: &TestUser) -> String {
+    let token = app::server::tokens::generate();
+    app::server::db::tokens::create(
+        &app.pool,
+        workspace,
+        user.id,
+        &app::domain::TokenName::parse("shared").expect("a name"),
+        TokenScope::Write,
+        &token,
+    )
+    .await
+    .expect("create a token");
+    token.token
+}
+
+#[tokio::test]
+async fn a_viewer_reads_an_editor_edits_and_a_removed_members_tokens_stop() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
+    standin.set_github_repo("leptos-rs/cargo-leptos", 500);
+    let (owner, owners_token) = app.member_with_token(TokenScope::Write).await;
+    let shared = app.workspace_of(&owner).await;
+    let tracker = app
+        .track(&owners_token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let colleague = app.create_user(Role::Member).await;
+    join(&app, shared, &colleague, WorkspaceRole::Viewer).await;
+    let token = token_in(&app, shared, &colleague).await;
+
+    // A viewer reads everything...
+    let (status, body) = app.api_get("/api/v1/trackers", &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["trackers"][0]["id"], tracker.as_str(), "{body}");
+    let (status, _) = app
+        .api_get(&format!("/api/v1/trackers/{tracker}"), &token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // ...and changes nothing, even with a write token.
+    let cargo_leptos = json!({ "url": "https://github.com/leptos-rs/cargo-leptos" });
+    expect_error(
+        app.post_tracker(&token, cargo_leptos.clone()).await,
+        StatusCode::FORBIDDEN,
+        "As a viewer of this workspace you can read everything but change nothing.",
+    );
+    assert_eq!(
+        app.delete_tracker(&token, &tracker).await,
+        StatusCode::FORBIDDEN
+    );
+    expect_error(
+        app.api(
+            Method::PATCH,
+            "/api/v1/workspace",
+            &token,
+            Some(json!({ "name": "Taken over" })),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "change nothing",
+    );
+
+    // Promoted to editor, the same token adds a tracker the owner sees, but still may not
+    // rename the workspace.
+    join(&app, shared, &colleague, WorkspaceRole::Editor).await;
+    let (status, body) = app.post_tracker(&token, cargo_leptos).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, listed) = app.api_get("/api/v1/trackers", &owners_token).await;
+    assert_eq!(
+        listed["trackers"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+    expect_error(
+        app.api(
+            Method::PATCH,
+            "/api/v1/workspace",
+            &token,
+            Some(json!({ "name": "Taken over" })),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "As an editor of this workspace you cannot rename the workspace.",
+    );
+    // An admin may.
+    join(&app, shared, &colleague, WorkspaceRole::Admin).await;
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/api/v1/workspace",
+            &token,
+            Some(json!({ "name": "Launch team" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Removed from the workspace, the tokens they made there stop at once.
+    sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+        .bind(shared.uuid())
+        .bind(colleague.id.0)
+        .execute(&app.pool)
+        .await
+        .expect("remove the member");
+    expect_error(
+        app.api_get("/api/v1/trackers", &token).await,
+        StatusCode::UNAUTHORIZED,
+        "Unknown or revoked API token.",
+    );
+    let (status, _) = app.api_get("/api/v1/trackers", &owners_token).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_session_acts_in_the_chosen_workspace_only_while_a_member_of_it() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    drop(standin);
+    let owner = app.create_user(Role::Member).await;
+    let shared = app.workspace_of(&owner).await;
+    let colleague = app.create_user(Role::Member).await;
+    let own = app.workspace_of(&colleague).await;
+    join(&app, shared, &colleague, WorkspaceRole::Viewer).await;
+
+    let current = |workspace| {
+        let pool = app.pool.clone();
+        let id = colleague.id;
+        async move {
+            app::server::db::users::find_current_in(&pool, id, workspace)
+                .await
+                .expect("read")
+                .expect("a user")
+        }
+    };
+    // Their first workspace when none is chosen, the chosen one with their role in it.
+    let first = current(None).await;
+    assert_eq!(
+        (first.workspace_id, first.workspace_role),
+        (own, WorkspaceRole::Owner)
+    );
+    let chosen = current(Some(shared)).await;
+    assert_eq!(
+        (chosen.workspace_id, chosen.workspace_role),
+        (shared, WorkspaceRole::Viewer)
+    );
+    assert!(chosen.may(app::domain::Action::Read).is_ok());
+    assert!(chosen.may(app::domain::Action::EditTrackers).is_err());
+    // Removed, they are back in their own.
+    sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+        .bind(shared.uuid())
+        .bind(colleague.id.0)
+        .execute(&app.pool)
+        .await
+        .expect("remove the member");
+    let after = current(Some(shared)).await;
+    assert_eq!(
+        (after.workspace_id, after.workspace_role),
+        (own, WorkspaceRole::Owner)
+    );
+}
+
+#[tokio::test]
+async fn the_switcher_moves_a_session_between_workspaces_and_roles_hold_in_forms() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
+    standin.set_github_repo("leptos-rs/cargo-leptos", 500);
+    let (owner, owners_token) = app.member_with_token(TokenScope::Write).await;
+    let shared = app.workspace_of(&owner).await;
+    sqlx::query("UPDATE workspaces SET name = 'Launch team' WHERE id = $1")
+        .bind(shared.uuid())
+        .execute(&app.pool)
+        .await
+        .expect("rename");
+    app.track(&owners_token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let colleague = app.create_user(Role::Member).await;
+    let own = app.workspace_of(&colleague).await;
+    join(&app, shared, &colleague, WorkspaceRole::Viewer).await;
+    let browser = app.signed_in(&colleague).await;
+
+    // In their own workspace first; the header offers both.
+    let me: serde_json::Value = browser
+        .fetch("/api/v1/me")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["workspace"]["id"], own.to_string());
+    assert_eq!(me["role"], "owner");
+    let page = browser.html("/dashboard").await;
+    assert!(
+        page.contains(r#"data-testid="workspace-switcher""#),
+        "{page}"
+    );
+    assert!(page.contains("Launch team · Viewer"), "{page}");
+
+    // Switching: a new session id, the shared workspace's trackers, the viewer's role.
+    let before = browser.session_cookie();
+    let response = browser
+        .post_form("/workspaces/switch", &[("workspace", &shared.to_string())])
+        .await;
+    assert_eq!(location(&response), "/dashboard");
+    assert_ne!(
+        browser.session_cookie(),
+        before,
+        "the session id was rotated"
+    );
+    let page = browser.html("/dashboard").await;
+    assert!(page.contains("Now in Launch team (as viewer)."), "{page}");
+    assert!(page.contains("leptos-rs/leptos"), "{page}");
+    let me: serde_json::Value = browser
+        .fetch("/api/v1/me")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["workspace"]["id"], shared.to_string());
+    assert_eq!(me["role"], "viewer");
+
+    // A viewer's forms are refused with the reason, and nothing changes.
+    let response = browser
+        .post_form(
+            "/dashboard/trackers",
+            &[("url", "https://github.com/leptos-rs/cargo-leptos")],
+        )
+        .await;
+    assert_eq!(location(&response), "/dashboard");
+    let page = browser.html("/dashboard").await;
+    assert!(
+        page.contains("As a viewer of this workspace you cannot change trackers."),
+        "{page}"
+    );
+    let response = browser
+        .post_form("/account/tokens", &[("name", "mine"), ("scope", "read")])
+        .await;
+    assert_eq!(location(&response), "/account");
+    let page = browser.html("/account").await;
+    assert!(
+        page.contains("As a viewer of this workspace you cannot make API tokens."),
+        "{page}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM trackers").await,
+        1,
+        "the viewer added nothing"
+    );
+
+    // As an editor, the same form adds a tracker to the shared workspace.
+    join(&app, shared, &colleague, WorkspaceRole::Editor).await;
+    let response = browser
+        .post_form(
+            "/dashboard/trackers",
+            &[("url", "https://github.com/leptos-rs/cargo-leptos")],
+        )
+        .await;
+    assert_eq!(location(&response), "/dashboard");
+    let (_, listed) = app.api_get("/api/v1/trackers", &owners_token).await;
+    assert_eq!(
+        listed["trackers"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+
+    // A workspace they are not in cannot be switched to.
+    let stranger = app.create_user(Role::Member).await;
+    let theirs = app.workspace_of(&stranger).await;
+    browser
+        .post_form("/workspaces/switch", &[("workspace", &theirs.to_string())])
+        .await;
+    let page = browser.html("/dashboard").await;
+    assert!(
+        page.contains("You are not a member of that workspace."),
+        "{page}"
+    );
+    let me: serde_json::Value = browser
+        .fetch("/api/v1/me")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["workspace"]["id"], shared.to_string());
+
+    // Removed from the shared workspace, the session is back in their own at once.
+    sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+        .bind(shared.uuid())
+        .bind(colleague.id.0)
+        .execute(&app.pool)
+        .await
+        .expect("remove the member");
+    let me: serde_json::Value = browser
+        .fetch("/api/v1/me")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["workspace"]["id"], own.to_string());
+
+    // A new workspace: Free, theirs, and current.
+    let response = browser
+        .post_form("/workspaces", &[("name", "Side project")])
+        .await;
+    assert_eq!(location(&response), "/dashboard");
+    let me: serde_json::Value = browser
+        .fetch("/api/v1/me")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["workspace"]["name"], "Side project");
+    assert_eq!(me["role"], "owner");
+    let plan: String =
+        sqlx::query_scalar("SELECT plan_id FROM workspaces WHERE name = 'Side project'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the new workspace");
+    assert_eq!(plan, "free");
+    let response = browser.post_form("/workspaces", &[("name", "  ")]).await;
+    assert_eq!(location(&response), "/account");
+    let page = browser.html("/account").await;
+    assert!(
+        page.contains("Give the workspace a name of 1 to 100 characters"),
+        "{page}"
+    );
+}
