@@ -31,8 +31,8 @@ use utoipa::{
 };
 
 use crate::routes::{
-    alerts, api, errors, export, prom, push, push_events, push_formats, scrape, share, sinks,
-    trackers,
+    alerts, api, errors, export, members, prom, push, push_events, push_formats, scrape, share,
+    sinks, trackers,
 };
 
 /// `{"trackers": [tracker, …]}`.
@@ -363,11 +363,13 @@ pub struct PromLabelsForm {
         push_events::push_events, push::push_json,
         push_formats::influx, push_formats::prometheus, push_formats::pushgateway,
         sinks::list_sinks, sinks::create_sink, sinks::delete_sink, sinks::test_sink,
+        members::list, members::update, members::remove, members::audit,
     ),
     components(schemas(errors::ErrorBody, errors::UpgradeRequiredBody, errors::PromErrorBody)),
     modifiers(&SecuritySchemes, &Aliases, &SharedErrors),
     tags(
         (name = "account", description = "Who is calling; the workspace."),
+        (name = "workspace", description = "The workspace's members, their roles, and the audit trail of changes."),
         (name = "trackers", description = "Trackers, their series, exports and sharing."),
         (name = "alerts", description = "Alert channels, rules and events."),
         (name = "push", description = "Push sources, and pushing numbers and events into them."),

@@ -29,9 +29,9 @@ use tracing::Span;
 use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
-        account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health, prom,
-        push, push_events, push_formats, rule_forms, scrape, share, sink_forms, sinks, trackers,
-        workspaces,
+        account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health,
+        members, prom, push, push_events, push_formats, rule_forms, scrape, share, sink_forms,
+        sinks, trackers, workspaces,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -111,6 +111,12 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/workspace", patch(api::update_workspace))
+        .route("/api/v1/workspace/members", get(members::list))
+        .route(
+            "/api/v1/workspace/members/{user_id}",
+            patch(members::update).delete(members::remove),
+        )
+        .route("/api/v1/workspace/audit", get(members::audit))
         // The workspace's latest values for its own Prometheus (the process's own
         // operational metrics are `/metrics`, below).
         .route("/api/v1/metrics", get(scrape::metrics))
@@ -235,6 +241,7 @@ pub fn build(state: AppState) -> Router {
         .route("/badge/{file}", get(share::badge))
         .route("/workspaces", post(workspaces::create))
         .route("/workspaces/switch", post(workspaces::switch))
+        .route("/workspaces/leave", post(workspaces::leave))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route("/dashboard/push-sources", post(push::create_from_form))
         .route("/trackers/{id}/poll", post(trackers::poll_now_from_form))

@@ -6,6 +6,7 @@
 
 pub mod alert_channel;
 pub mod alerts;
+pub mod audit;
 pub mod billing;
 pub mod chart;
 pub mod console;

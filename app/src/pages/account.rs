@@ -184,6 +184,11 @@ fn DigestEmail(digest: DigestFrequency, email_verified: bool, messages: Flash) -
 /// one.
 #[component]
 fn Workspaces(workspaces: Vec<WorkspaceChoice>, messages: Flash) -> impl IntoView {
+    // Leaving is offered for the current workspace when there is another to land in.
+    let leave = (workspaces.len() > 1)
+        .then(|| workspaces.iter().find(|workspace| workspace.current))
+        .flatten()
+        .map(|workspace| workspace.name.clone());
     view! {
         <Panel title_id="workspaces-title" title="Workspaces">
             <ul class="workspace-list" data-testid="workspace-list">
@@ -210,6 +215,11 @@ fn Workspaces(workspaces: Vec<WorkspaceChoice>, messages: Flash) -> impl IntoVie
                 <button class="button" type="submit">"Create workspace"</button>
             </form>
             <p class="muted">"A new workspace starts on the Free plan, with you as its owner."</p>
+            {leave.map(|name| view! {
+                <form method="post" action="/workspaces/leave" class="form form-inline">
+                    <button class="button button-secondary" type="submit">{format!("Leave {name}")}</button>
+                </form>
+            })}
         </Panel>
     }
 }

@@ -114,3 +114,32 @@ async fn enter(session: &Session, workspace: WorkspaceId) {
         tracing::error!(error = %error, "could not store the session's workspace");
     }
 }
+
+/// `POST /workspaces/leave`: leave the workspace the session acts in (not as its last
+/// owner), back to the user's first remaining one.
+pub async fn leave(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+) -> Response {
+    let Some(user) = auth.0 else {
+        return Redirect::to(&NextPath::sign_in_url(ACCOUNT)).into_response();
+    };
+    let outcome = db::members::remove(&state.pool, user.workspace_id, user.id, user.id).await;
+    match outcome {
+        Ok(()) => {
+            if let Err(error) = session.remove::<uuid::Uuid>(WORKSPACE_ID).await {
+                tracing::warn!(error = %error, "could not forget the session's workspace");
+            }
+            let notice = format!("You left {}.", user.workspace_name);
+            redirect_with(&session, Flash::notice(notice), DASHBOARD).await
+        }
+        Err(db::members::MemberRefusal::Database(error)) => {
+            unexpected(&session, "new-workspace", ACCOUNT, error).await
+        }
+        Err(refusal) => {
+            let flash = Flash::for_form("new-workspace").with_error(refusal.to_string());
+            redirect_with(&session, flash, ACCOUNT).await
+        }
+    }
+}

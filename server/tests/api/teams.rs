@@ -343,3 +343,148 @@ async fn the_switcher_moves_a_session_between_workspaces_and_roles_hold_in_forms
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn members_are_listed_promoted_and_removed_by_the_table_and_audited() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    drop(standin);
+    let (owner, owners_token) = app.member_with_token(TokenScope::Write).await;
+    let shared = app.workspace_of(&owner).await;
+    let ann = app.create_user(Role::Member).await;
+    let bo = app.create_user(Role::Member).await;
+    join(&app, shared, &ann, WorkspaceRole::Admin).await;
+    join(&app, shared, &bo, WorkspaceRole::Viewer).await;
+    let anns = token_in(&app, shared, &ann).await;
+    let bos = token_in(&app, shared, &bo).await;
+    let member = |id: &TestUser| format!("/api/v1/workspace/members/{}", id.id.0);
+    let role = |role: &str| Some(json!({ "role": role }));
+
+    // Everyone reads the list: owners first, with emails and roles.
+    let (status, body) = app.api_get("/api/v1/workspace/members", &bos).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed: Vec<(String, String)> = body["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap_or("").to_string(),
+                m["role"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (owner.email.clone(), "owner".to_string()),
+            (ann.email.clone(), "admin".to_string()),
+            (bo.email.clone(), "viewer".to_string()),
+        ]
+    );
+
+    // A viewer changes nothing; an admin promotes the viewer, but makes nobody an owner.
+    expect_error(
+        app.api(Method::PATCH, &member(&bo), &bos, role("admin"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "change nothing",
+    );
+    let (status, body) = app
+        .api(Method::PATCH, &member(&bo), &anns, role("editor"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["member"]["role"], "editor");
+    expect_error(
+        app.api(Method::PATCH, &member(&bo), &anns, role("owner"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "Only an owner",
+    );
+    expect_error(
+        app.api(Method::PATCH, &member(&owner), &anns, role("viewer"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "Only an owner",
+    );
+    expect_error(
+        app.api(Method::PATCH, &member(&bo), &anns, role("boss"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "\"boss\" is not a role",
+    );
+    // The last owner cannot step down or leave; with a second owner, they can.
+    expect_error(
+        app.api(Method::PATCH, &member(&owner), &owners_token, role("admin"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "at least one owner",
+    );
+    expect_error(
+        app.api(Method::DELETE, &member(&owner), &owners_token, None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "at least one owner",
+    );
+    let (status, _) = app
+        .api(Method::PATCH, &member(&ann), &owners_token, role("owner"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .api(Method::PATCH, &member(&owner), &owners_token, role("admin"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An editor removes nobody; an owner removes the editor, whose token stops.
+    expect_error(
+        app.api(Method::DELETE, &member(&owner), &bos, None).await,
+        StatusCode::FORBIDDEN,
+        "cannot manage members",
+    );
+    let (status, _) = app.api(Method::DELETE, &member(&bo), &anns, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    expect_error(
+        app.api_get("/api/v1/workspace/members", &bos).await,
+        StatusCode::UNAUTHORIZED,
+        "Unknown or revoked API token.",
+    );
+    expect_error(
+        app.api(Method::DELETE, &member(&bo), &anns, None).await,
+        StatusCode::NOT_FOUND,
+        "no such member",
+    );
+
+    // The audit trail, for owners and admins only, newest first.
+    let (status, body) = app.api_get("/api/v1/workspace/audit", &owners_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let summaries: Vec<&str> = body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|event| event["summary"].as_str())
+        .collect();
+    assert_eq!(
+        summaries,
+        vec![
+            format!("{} removed {}", ann.email, bo.email),
+            format!(
+                "{} changed {} from owner to admin",
+                owner.email, owner.email
+            ),
+            format!("{} changed {} from admin to owner", owner.email, ann.email),
+            format!("{} changed {} from viewer to editor", ann.email, bo.email),
+        ]
+    );
+    let editor = app.create_user(Role::Member).await;
+    join(&app, shared, &editor, WorkspaceRole::Editor).await;
+    let editors = token_in(&app, shared, &editor).await;
+    expect_error(
+        app.api_get("/api/v1/workspace/audit", &editors).await,
+        StatusCode::FORBIDDEN,
+        "cannot read the audit trail",
+    );
+    // Anyone but the last owner may leave.
+    let (status, _) = app
+        .api(Method::DELETE, &member(&editor), &editors, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}

@@ -80,6 +80,16 @@ pub async fn create_owned(
     )
     .execute(&mut *tx)
     .await?;
+    super::members::record(
+        &mut *tx,
+        workspace,
+        Some(owner),
+        crate::domain::audit::AuditAction::WorkspaceCreated,
+        None,
+        Some(WorkspaceRole::Owner),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(workspace)
 }

@@ -1,0 +1,66 @@
+//! What a workspace's audit trail records: every change of membership or role.
+
+use serde::{Deserialize, Serialize};
+
+use super::WorkspaceRole;
+
+/// A change the audit trail records (`workspace_audit.action`, as text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Someone made the workspace (its first owner).
+    WorkspaceCreated,
+    /// A member's role changed (`previous_role` → `role`).
+    RoleChanged,
+    /// An owner or admin removed a member.
+    MemberRemoved,
+    /// A member left.
+    MemberLeft,
+}
+
+impl AuditAction {
+    /// The entry in words, given who did it and to whom.
+    pub fn describe(
+        self,
+        actor: &str,
+        subject: &str,
+        role: Option<WorkspaceRole>,
+        previous: Option<WorkspaceRole>,
+    ) -> String {
+        let name = |role: Option<WorkspaceRole>| role.map_or("?", WorkspaceRole::as_str);
+        match self {
+            AuditAction::WorkspaceCreated => format!("{actor} created the workspace"),
+            AuditAction::RoleChanged => format!(
+                "{actor} changed {subject} from {} to {}",
+                name(previous),
+                name(role)
+            ),
+            AuditAction::MemberRemoved => format!("{actor} removed {subject}"),
+            AuditAction::MemberLeft => format!("{actor} left the workspace"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_read_as_sentences() {
+        assert_eq!(
+            AuditAction::RoleChanged.describe(
+                "ann@example.com",
+                "bo@example.com",
+                Some(WorkspaceRole::Editor),
+                Some(WorkspaceRole::Viewer)
+            ),
+            "ann@example.com changed bo@example.com from viewer to editor"
+        );
+        assert_eq!(
+            serde_json::to_string(&AuditAction::MemberLeft).expect("json"),
+            "\"member_left\""
+        );
+    }
+}
