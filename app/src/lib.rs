@@ -38,6 +38,7 @@ use crate::{
         dashboard::Dashboard,
         email::{CheckInbox, ForgotPassword, ResetPassword, VerifyEmail},
         landing::Landing,
+        members::{InvitationPage, Members},
         not_found::NotFound,
         shared::Shared,
         tracker::Tracker,
@@ -141,6 +142,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account/tokens") view=Account ssr=SsrMode::Async />
                     <Route path=path!("admin") view=Admin ssr=SsrMode::Async />
                     <Route path=path!("alerts") view=Alerts ssr=SsrMode::Async />
+                    <Route path=path!("members") view=Members ssr=SsrMode::Async />
+                    <Route path=path!("invitations/:token") view=InvitationPage ssr=SsrMode::Async />
                     <Route path=path!("admin/users/:id") view=AdminUser ssr=SsrMode::Async />
                     <Route path=path!("admin/outbox") view=AdminOutbox ssr=SsrMode::Async />
                     <Route path=path!("pricing") view=Pricing ssr=SsrMode::Async />

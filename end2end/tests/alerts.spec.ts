@@ -1,27 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { addTracker, ownRepo, signUp, watchConsole } from './helpers';
+import { addTracker, mailTo, ownRepo, signUp, watchConsole } from './helpers';
 
-// The stand-in (standin.mjs): its SMTP mailbox and its control of what a repository reports.
+// The stand-in (standin.mjs): its control of what a repository reports.
 const standin = `http://127.0.0.1:${process.env.E2E_STANDIN_PORT ?? 3998}`;
-
-type Mail = { subject: string; text: string; html: string };
-
-/** Waits for a message to `address` whose subject `matches`, and returns it. */
-async function mailTo(address: string, matches: (subject: string) => boolean): Promise<Mail> {
-  let found: Mail | undefined;
-  await expect
-    .poll(
-      async () => {
-        const response = await fetch(`${standin}/_mail?to=${encodeURIComponent(address)}`);
-        const { messages } = (await response.json()) as { messages: Mail[] };
-        found = messages.find((message) => matches(message.subject));
-        return found !== undefined;
-      },
-      { timeout: 30_000, message: `a message to ${address}` },
-    )
-    .toBe(true);
-  return found!;
-}
 
 /** Makes the stand-in report `stars` for the GitHub repository at `link` from now on. */
 async function setStars(link: string, stars: number): Promise<void> {

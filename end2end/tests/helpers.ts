@@ -119,3 +119,25 @@ export function sql(statement: string): string {
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as { database_url: string; bin: string };
   return execFileSync('psql', [state.database_url, '-At', '-c', statement], { encoding: 'utf8' }).trim();
 }
+
+// The stand-in (standin.mjs) keeps every message the app sends in its SMTP mailbox.
+const mailbox = `http://127.0.0.1:${process.env.E2E_STANDIN_PORT ?? 3998}`;
+
+export type Mail = { subject: string; text: string; html: string };
+
+/** Waits for a message to `address` whose subject `matches`, and returns it. */
+export async function mailTo(address: string, matches: (subject: string) => boolean): Promise<Mail> {
+  let found: Mail | undefined;
+  await expect
+    .poll(
+      async () => {
+        const response = await fetch(`${mailbox}/_mail?to=${encodeURIComponent(address)}`);
+        const { messages } = (await response.json()) as { messages: Mail[] };
+        found = messages.find((message) => matches(message.subject));
+        return found !== undefined;
+      },
+      { timeout: 30_000, message: `a message to ${address}` },
+    )
+    .toBe(true);
+  return found!;
+}

@@ -364,6 +364,8 @@ pub struct PromLabelsForm {
         push_formats::influx, push_formats::prometheus, push_formats::pushgateway,
         sinks::list_sinks, sinks::create_sink, sinks::delete_sink, sinks::test_sink,
         members::list, members::update, members::remove, members::audit,
+        members::list_invitations, members::invite, members::resend_invitation,
+        members::revoke_invitation, members::transfer,
     ),
     components(schemas(errors::ErrorBody, errors::UpgradeRequiredBody, errors::PromErrorBody)),
     modifiers(&SecuritySchemes, &Aliases, &SharedErrors),

@@ -30,8 +30,8 @@ use crate::{
     middleware::{auth as auth_layer, csrf},
     routes::{
         account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health,
-        members, prom, push, push_events, push_formats, rule_forms, scrape, share, sink_forms,
-        sinks, trackers, workspaces,
+        member_forms, members, prom, push, push_events, push_formats, rule_forms, scrape, share,
+        sink_forms, sinks, trackers, workspaces,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -117,6 +117,19 @@ pub fn build(state: AppState) -> Router {
             patch(members::update).delete(members::remove),
         )
         .route("/api/v1/workspace/audit", get(members::audit))
+        .route(
+            "/api/v1/workspace/invitations",
+            get(members::list_invitations).post(members::invite),
+        )
+        .route(
+            "/api/v1/workspace/invitations/{id}",
+            delete(members::revoke_invitation),
+        )
+        .route(
+            "/api/v1/workspace/invitations/{id}/resend",
+            post(members::resend_invitation),
+        )
+        .route("/api/v1/workspace/transfer", post(members::transfer))
         // The workspace's latest values for its own Prometheus (the process's own
         // operational metrics are `/metrics`, below).
         .route("/api/v1/metrics", get(scrape::metrics))
@@ -242,6 +255,16 @@ pub fn build(state: AppState) -> Router {
         .route("/workspaces", post(workspaces::create))
         .route("/workspaces/switch", post(workspaces::switch))
         .route("/workspaces/leave", post(workspaces::leave))
+        .route("/workspaces/delete", post(workspaces::delete))
+        .route("/members/invitations", post(member_forms::invite))
+        .route(
+            "/members/invitations/{id}/{action}",
+            post(member_forms::invitation_action),
+        )
+        .route("/members/transfer", post(member_forms::transfer))
+        .route("/members/{user_id}/role", post(member_forms::change_role))
+        .route("/members/{user_id}/remove", post(member_forms::remove))
+        .route("/invitations/{token}", post(member_forms::accept))
         .route("/dashboard/trackers", post(trackers::add_from_form))
         .route("/dashboard/push-sources", post(push::create_from_form))
         .route("/trackers/{id}/poll", post(trackers::poll_now_from_form))

@@ -180,6 +180,9 @@ pub struct RuleItem {
     /// Whether it may fire (false from a firing until its condition is false again).
     pub armed: bool,
     pub last_fired_at: Option<String>,
+    /// The email of the member who made it, when known.
+    #[serde(default)]
+    pub created_by: Option<String>,
 }
 
 impl RuleItem {
@@ -256,6 +259,7 @@ pub async fn get_tracker_alerts(id: TrackerId) -> Result<TrackerAlerts, ServerFn
                 last_fired_at: rule.state.last_fired_at.map(shown_time),
                 spec: rule.spec,
                 paused: rule.paused,
+                created_by: rule.created_by,
             })
             .collect(),
         channels: channel_rows.into_iter().map(channel_row).collect(),

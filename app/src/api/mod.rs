@@ -7,6 +7,7 @@ pub mod billing;
 pub mod catalogue;
 pub mod chart;
 pub mod compare;
+pub mod members;
 /// Kept under `api` for the pages; the type lives in `domain`.
 pub use crate::domain::flash;
 pub mod session;
@@ -18,7 +19,7 @@ pub mod trackers;
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 16] {
+pub fn read_only_server_fns() -> [&'static str; 18] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
@@ -28,6 +29,8 @@ pub fn read_only_server_fns() -> [&'static str; 16] {
         billing::ListPlans::PATH,
         catalogue::GetCatalogue::PATH,
         compare::GetComparison::PATH,
+        members::GetMembers::PATH,
+        members::GetInvitation::PATH,
         session::GetViewer::PATH,
         session::GetFlash::PATH,
         trackers::ListTrackers::PATH,

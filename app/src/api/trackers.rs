@@ -31,6 +31,12 @@ pub struct TrackerSummary {
     /// Alerts the tracker's rules fired in the last 24 hours (the dashboard's bell).
     #[serde(default)]
     pub alerts_24h: u32,
+    /// The email of the member who added it, when known.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// The email of the member who shared it publicly, when known.
+    #[serde(default)]
+    pub shared_by: Option<String>,
 }
 
 /// A small badge naming a provider: letters on a colour.
@@ -102,6 +108,8 @@ impl From<crate::server::tracking::store::TrackerView> for TrackerSummary {
             state: view.state,
             last_error: view.source.last_error,
             share_token: view.share_token,
+            created_by: view.created_by,
+            shared_by: view.shared_by,
             last_poll_at: view
                 .source
                 .last_poll_at
@@ -216,6 +224,7 @@ pub async fn add_tracker(
         label: label.filter(|label| !label.trim().is_empty()),
         interval_secs,
         ends_at: None,
+        created_by: Some(user.id),
     };
     match service::add_tracker(&state.pool, &state.engine, user.workspace_id, &input).await {
         Ok((_, tracker)) => Ok(tracker.into()),

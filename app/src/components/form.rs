@@ -20,6 +20,9 @@ pub fn flash_resource() -> FlashResource {
 #[component]
 pub fn Field(
     name: &'static str,
+    /// The input's id when `field-{name}` is taken by another form on the same page.
+    #[prop(optional)]
+    id: Option<&'static str>,
     label: &'static str,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] value: String,
@@ -29,7 +32,7 @@ pub fn Field(
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(default = true)] required: bool,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.map_or_else(|| format!("field-{name}"), str::to_string);
     let error_id = format!("{id}-error");
     let has_error = error.is_some();
     view! {

@@ -45,6 +45,7 @@ pub fn SiteHeader() -> impl IntoView {
                             Some(viewer) => view! {
                                 <a href="/dashboard">"Dashboard"</a>
                                 <a href="/alerts">"Alerts"</a>
+                                <a href="/members">"Members"</a>
                                 {viewer.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}
                                 <a href="/billing">"Billing"</a>
                                 <a href="/account" title=viewer.email.clone()>"Account"</a>

@@ -18,6 +18,16 @@ pub enum AuditAction {
     MemberRemoved,
     /// A member left.
     MemberLeft,
+    /// An owner or admin invited an address (`subject_email`) with `role`.
+    InvitationSent,
+    /// An open invitation was sent again, with a new link.
+    InvitationResent,
+    /// An open invitation was revoked.
+    InvitationRevoked,
+    /// Someone joined through an invitation (`subject`, with `role`).
+    InvitationAccepted,
+    /// An owner handed ownership to a member (`subject`) and became an admin.
+    OwnershipTransferred,
 }
 
 impl AuditAction {
@@ -39,6 +49,17 @@ impl AuditAction {
             ),
             AuditAction::MemberRemoved => format!("{actor} removed {subject}"),
             AuditAction::MemberLeft => format!("{actor} left the workspace"),
+            AuditAction::InvitationSent => {
+                format!("{actor} invited {subject} as {}", name(role))
+            }
+            AuditAction::InvitationResent => format!("{actor} sent {subject}'s invitation again"),
+            AuditAction::InvitationRevoked => format!("{actor} revoked {subject}'s invitation"),
+            AuditAction::InvitationAccepted => {
+                format!("{subject} joined as {} through an invitation", name(role))
+            }
+            AuditAction::OwnershipTransferred => {
+                format!("{actor} handed ownership to {subject}")
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum EmailKind {
     ChannelFailing,
     /// A user's daily or weekly digest of their workspace's trackers.
     Digest,
+    /// An invitation into a workspace.
+    Invitation,
 }
 
 impl EmailKind {
@@ -34,6 +36,7 @@ impl EmailKind {
             EmailKind::Alert => "alert",
             EmailKind::ChannelFailing => "channel_failing",
             EmailKind::Digest => "digest",
+            EmailKind::Invitation => "invitation",
         }
     }
 }

@@ -166,6 +166,8 @@ pub enum Refusal {
     OwnersOnly,
     #[error("A workspace needs at least one owner: make someone else an owner first.")]
     LastOwner,
+    #[error("You own this workspace already: choose another member to hand it to.")]
+    TransferToSelf,
 }
 
 fn article(role: WorkspaceRole) -> &'static str {

@@ -15,6 +15,8 @@ pub struct Plan {
     pub raw_retention_days: i32,
     pub max_api_tokens: i32,
     pub max_alert_rules: i32,
+    /// People in a workspace (members, and open invitations while inviting).
+    pub max_members: i32,
 }
 
 impl Plan {

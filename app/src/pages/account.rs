@@ -207,6 +207,7 @@ fn Workspaces(workspaces: Vec<WorkspaceChoice>, messages: Flash) -> impl IntoVie
                 <FormError error=messages.error.clone() />
                 <Field
                     name="name"
+                    id="field-workspace-name"
                     label="New workspace"
                     value=messages.value("name")
                     error=messages.field_error("name")

@@ -23,6 +23,13 @@ fn limits(plan: &Plan) -> impl IntoView + use<> {
             <li>"Polls as often as every " <strong>{describe_interval(plan.min_interval_secs)}</strong></li>
             <li>"Every point kept for " <strong>{describe_days(plan.raw_retention_days)}</strong> ", then hourly"</li>
             <li><strong>{plan.max_api_tokens}</strong> " API tokens"</li>
+            <li>
+                {if plan.max_members == 1 {
+                    view! { "Just you" }.into_any()
+                } else {
+                    view! { <strong>{plan.max_members}</strong> " people in a workspace" }.into_any()
+                }}
+            </li>
         </ul>
     }
 }

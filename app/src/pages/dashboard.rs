@@ -47,6 +47,7 @@ fn DashboardPage(
     form_options: Resource<Result<FormOptions, ServerFnError>>,
 ) -> impl IntoView {
     let query = use_query_map();
+    let can_edit = viewer.may(crate::domain::Action::EditTrackers);
     let view_options = move || {
         query.with(|query| ListOptions {
             search: query.get("q").unwrap_or_default(),
@@ -80,8 +81,20 @@ fn DashboardPage(
                     };
                     view! {
                         <Notice notice />
-                        <AddTracker messages options />
-                        <NewPushSource messages=push_messages />
+                        {if can_edit {
+                            view! {
+                                <AddTracker messages options />
+                                <NewPushSource messages=push_messages />
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <p class="muted read-only-note" data-testid="read-only-note">
+                                    "You are a viewer in this workspace: you can read everything but change nothing."
+                                </p>
+                            }
+                                .into_any()
+                        }}
                         {trackers_view}
                     }
                 })}
@@ -298,6 +311,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
     let state_label = tracker.state.label().to_string();
     let sharing = match tracker.share_token.clone() {
         Some(token) => view! {
+            {tracker.shared_by.clone().map(|by| view! { <p class="made-by">"Shared by " {by}</p> })}
             <a href=format!("/s/{token}")>"Public page"</a>
             " · "
             <a href=format!("/badge/{token}.svg")>"Badge"</a>
@@ -347,6 +361,7 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
                     {tracker.kind.to_string()} " · "
                     <a href=format!("/trackers/{}", tracker.id) aria-label=format!("Chart of {}", tracker.label)>"Chart"</a>
                 </span>
+                {tracker.created_by.clone().map(|by| view! { <span class="made-by">"Added by " {by}</span> })}
             </td>
             <td class="latest">
                 {latest}

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod dashboard;
 pub mod email;
 pub mod landing;
+pub mod members;
 pub mod not_found;
 pub mod shared;
 pub mod signed_in;

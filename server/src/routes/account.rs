@@ -147,6 +147,19 @@ pub async fn delete_account(
     {
         return response;
     }
+    // A workspace shared with others keeps an owner: the account holder hands it on first.
+    match db::workspaces::solely_owned_with_others(&state.pool, user.id).await {
+        Ok(names) if names.is_empty() => {}
+        Ok(names) => {
+            let flash = Flash::for_form("delete-account").with_error(format!(
+                "You are the only owner of {}, which others belong to: make one of them an \
+                 owner (on its Members page) or delete the workspace first. Nothing was deleted.",
+                names.join(", ")
+            ));
+            return redirect_with(&session, flash, ACCOUNT).await;
+        }
+        Err(error) => return unexpected(&session, "delete-account", ACCOUNT, error).await,
+    }
     // The subscription ends at Stripe first: a deleted account is never charged again.
     if let Err(error) = state
         .billing

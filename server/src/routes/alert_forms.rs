@@ -69,7 +69,14 @@ pub async fn add_channel(
         }
     };
     if kind == ChannelKind::Email {
-        match channels::may_email(&state.pool, Some(user.id), target.as_str()).await {
+        match channels::may_email(
+            &state.pool,
+            user.workspace_id,
+            Some(user.id),
+            target.as_str(),
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 let flash = flash.with_field_error("target", channels::CONFIRM_FIRST);

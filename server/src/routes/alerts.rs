@@ -83,7 +83,13 @@ pub async fn create_channel(
     let target = ChannelTarget::parse(kind, input.address.as_deref(), input.url.as_deref())
         .map_err(ApiError::invalid)?;
     if kind == ChannelKind::Email
-        && !channels::may_email(&state.pool, caller.user_id, target.as_str()).await?
+        && !channels::may_email(
+            &state.pool,
+            caller.workspace_id,
+            caller.user_id,
+            target.as_str(),
+        )
+        .await?
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -283,7 +289,15 @@ pub async fn create_rule(
 ) -> Result<Response, ApiError> {
     let input = body(request)?;
     let spec = RuleSpec::from_json(&input).map_err(rule_error)?;
-    match rules::create_rule(&state.pool, caller.workspace_id, tracker, &spec).await? {
+    match rules::create_rule(
+        &state.pool,
+        caller.workspace_id,
+        tracker,
+        &spec,
+        caller.user_id,
+    )
+    .await?
+    {
         Ok(rule) => {
             Ok((StatusCode::CREATED, Json(AlertBody { alert: rule.view() })).into_response())
         }

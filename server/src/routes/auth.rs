@@ -7,6 +7,7 @@
 use app::{
     api::flash::Flash,
     domain::{Email, NextPath, Password, Role, UserId},
+    server::db::invitations::AcceptRefusal,
     server::{
         auth::{FLASH, USER_ID},
         db::{self, users::SignInOutcome},
@@ -37,6 +38,10 @@ pub struct Credentials {
     password: String,
     #[serde(default)]
     next: String,
+    /// The token of the invitation page the sign-up form was on: the new account joins
+    /// its workspace at once.
+    #[serde(default)]
+    invitation: String,
 }
 
 const WRONG_CREDENTIALS: &str = "That email and password do not match an account.";
@@ -181,9 +186,18 @@ pub async fn sign_up(
     form: Result<Form<Credentials>, FormRejection>,
 ) -> Response {
     let Form(form) = form.unwrap_or_default();
+    let invitation =
+        (!form.invitation.trim().is_empty()).then(|| form.invitation.trim().to_string());
     let next = NextPath::parse_or_default(Some(&form.next));
-    let back = format!("/sign-up?next={}", encode(next.as_ref()));
-    let mut flash = Flash::for_form("sign-up").with_value("email", &form.email);
+    // From an invitation's page, mistakes are shown there.
+    let (back, flash_form) = match &invitation {
+        Some(token) => (app::server::db::invitations::path(token), "invitation"),
+        None => (
+            format!("/sign-up?next={}", encode(next.as_ref())),
+            "sign-up",
+        ),
+    };
+    let mut flash = Flash::for_form(flash_form).with_value("email", &form.email);
     let email = Email::parse(&form.email);
     let new_password = Password::parse(form.password.clone());
     if let Err(message) = &email {
@@ -219,17 +233,26 @@ pub async fn sign_up(
                 // The account works; the banner's "Send it again" makes another link.
                 tracing::error!(user.id = %user_id, error = %error, "could not queue the verification email");
             }
+            let joined = join_invited(&state, invitation.as_deref(), (user_id, &email)).await;
+            let (notice, to) = match &joined {
+                Some(Ok((_, notice))) => (notice.clone(), "/dashboard"),
+                // The account stands; the invitation page says why joining did not.
+                Some(Err(refusal)) => (
+                    format!("Your account is ready, but: {refusal}"),
+                    back.as_str(),
+                ),
+                None => (check_inbox(&email), next.as_ref()),
+            };
             // Kept through the new session id that signing in gives.
-            if let Err(error) = session
-                .insert(FLASH, Flash::notice(check_inbox(&email)))
-                .await
-            {
+            if let Err(error) = session.insert(FLASH, Flash::notice(notice)).await {
                 tracing::warn!(error = %error, "could not store the sign-up notice");
             }
             let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
-            attempt
-                .admit(SignInOutcome::SignedUp, flash, &back, next.as_ref())
-                .await
+            let response = attempt
+                .admit(SignInOutcome::SignedUp, flash, &back, to)
+                .await;
+            enter_joined(&session, joined.as_ref()).await;
+            response
         }
         Ok(None) => {
             // The email is taken. Its owner gets in with the right password; anybody else
@@ -239,10 +262,33 @@ pub async fn sign_up(
                 Ok(Some((user_id, stored)))
                     if password::verify(new_password.expose(), Some(&stored)).await =>
                 {
+                    let joined =
+                        join_invited(&state, invitation.as_deref(), (user_id, &email)).await;
+                    let to = match &joined {
+                        Some(Ok((_, notice))) => {
+                            if let Err(error) =
+                                session.insert(FLASH, Flash::notice(notice.clone())).await
+                            {
+                                tracing::warn!(error = %error, "could not store the joining notice");
+                            }
+                            "/dashboard"
+                        }
+                        Some(Err(refusal)) => {
+                            let flash =
+                                Flash::for_form("invitation").with_error(refusal.to_string());
+                            if let Err(error) = session.insert(FLASH, flash).await {
+                                tracing::warn!(error = %error, "could not store the joining refusal");
+                            }
+                            back.as_str()
+                        }
+                        None => next.as_ref(),
+                    };
                     let attempt = Attempt::new(&state, &session, user_id, ip, &headers);
-                    attempt
-                        .admit(SignInOutcome::SignedIn, flash, &back, next.as_ref())
-                        .await
+                    let response = attempt
+                        .admit(SignInOutcome::SignedIn, flash, &back, to)
+                        .await;
+                    enter_joined(&session, joined.as_ref()).await;
+                    response
                 }
                 Ok(owner) => {
                     if let Some((user_id, _)) = owner {
@@ -265,6 +311,31 @@ pub async fn sign_up(
             }
         }
         Err(error) => unexpected(&session, "sign-up", &back, error).await,
+    }
+}
+
+/// Accepts the invitation the sign-up form came with, if any, for the account.
+async fn join_invited(
+    state: &AppState,
+    invitation: Option<&str>,
+    (user_id, email): (UserId, &Email),
+) -> Option<Result<(app::domain::WorkspaceId, String), AcceptRefusal>> {
+    let token = invitation?;
+    Some(super::member_forms::join(state, (user_id, email.as_ref()), token).await)
+}
+
+/// After signing in (which starts in the first workspace), acts in the workspace just
+/// joined.
+async fn enter_joined(
+    session: &Session,
+    joined: Option<&Result<(app::domain::WorkspaceId, String), AcceptRefusal>>,
+) {
+    if let Some(Ok((workspace, _))) = joined
+        && let Err(error) = session
+            .insert(app::server::auth::WORKSPACE_ID, workspace.uuid())
+            .await
+    {
+        tracing::error!(error = %error, "could not store the joined workspace");
     }
 }
 

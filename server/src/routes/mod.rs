@@ -13,6 +13,7 @@ pub mod errors;
 pub mod export;
 pub mod forms;
 pub mod health;
+pub mod member_forms;
 pub mod members;
 pub mod prom;
 pub mod push;

@@ -99,6 +99,7 @@ pub async fn create_source(
         caller.workspace_id,
         &input.name,
         &input.event_labels,
+        caller.user_id,
     )
     .await?;
     Ok((
@@ -393,8 +394,15 @@ pub async fn create_from_form(
             return redirect_with(&session, flash, DASHBOARD).await;
         }
     };
-    match push::create_push_source(&state.pool, user.workspace_id, &form.name, &event_labels).await
-    {
+    let created = push::create_push_source(
+        &state.pool,
+        user.workspace_id,
+        &form.name,
+        &event_labels,
+        Some(user.id),
+    )
+    .await;
+    match created {
         Ok(created) => {
             tracing::info!(workspace.id = %user.workspace_id, push_source.id = %created.id, "push source made");
             let name = push::check_name(&form.name).unwrap_or_default();

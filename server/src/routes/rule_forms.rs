@@ -108,7 +108,15 @@ pub async fn add_rule(
         Ok(spec) => spec,
         Err(error) => return redirect_with(&session, rule_problem(flash, &error), &back).await,
     };
-    match rules::create_rule(&state.pool, user.workspace_id, tracker, &spec).await {
+    match rules::create_rule(
+        &state.pool,
+        user.workspace_id,
+        tracker,
+        &spec,
+        Some(user.id),
+    )
+    .await
+    {
         Ok(Ok(rule)) => {
             let text = format!("Alert added: {}.", rule.spec.describe());
             redirect_with(&session, notice(text), &back).await

@@ -44,7 +44,7 @@ pub async fn share(
     ApiWriter(caller): ApiWriter,
     ApiPath(id): ApiPath<TrackerId>,
 ) -> Result<Response, ApiError> {
-    let token = store::share_tracker(&state.pool, caller.workspace_id, id)
+    let token = store::share_tracker(&state.pool, caller.workspace_id, id, caller.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(ShareBody {

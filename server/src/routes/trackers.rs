@@ -51,7 +51,10 @@ pub async fn create(
     ApiWriter(caller): ApiWriter,
     request: Result<Json<AddTracker>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let input = body(request)?;
+    let input = AddTracker {
+        created_by: caller.user_id,
+        ..body(request)?
+    };
     let (created, tracker) =
         service::add_tracker(&state.pool, &state.engine, caller.workspace_id, &input).await?;
     let status = if created {
@@ -418,6 +421,7 @@ impl AddTrackerForm {
             label: Some(self.label.trim().to_string()).filter(|label| !label.is_empty()),
             interval_secs,
             ends_at,
+            created_by: None,
         })
     }
 }
@@ -450,7 +454,10 @@ pub async fn add_from_form(
         .with_value("ends_on", &form.ends_on)
         .with_value("metrics", &form.metrics);
     let input = match form.to_request() {
-        Ok(input) => input,
+        Ok(input) => AddTracker {
+            created_by: Some(user.id),
+            ..input
+        },
         Err((field, problem)) => {
             let flash = messages.with_field_error(field, problem);
             return redirect_with(&session, flash, DASHBOARD).await;
@@ -510,7 +517,7 @@ pub async fn sharing_from_form(
         return redirect_with(&session, missing(), DASHBOARD).await;
     };
     let outcome = if share {
-        store::share_tracker(&state.pool, user.workspace_id, id)
+        store::share_tracker(&state.pool, user.workspace_id, id, Some(user.id))
             .await
             .map(|token| {
                 token.map(|token| {

@@ -106,7 +106,7 @@ pub async fn create(
 }
 
 /// Makes `workspace` the session's, under a new session id.
-async fn enter(session: &Session, workspace: WorkspaceId) {
+pub(super) async fn enter(session: &Session, workspace: WorkspaceId) {
     if let Err(error) = session.cycle_id().await {
         tracing::warn!(error = %error, "could not rotate the session id");
     }
@@ -142,4 +142,63 @@ pub async fn leave(
             redirect_with(&session, flash, ACCOUNT).await
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteWorkspaceForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /workspaces/delete` with `confirm` (the workspace's name, typed): an owner
+/// deletes the workspace the session acts in, after its subscription is cancelled at
+/// Stripe, with its trackers, alerts, tokens and invitations.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    session: Session,
+    form: Result<Form<DeleteWorkspaceForm>, FormRejection>,
+) -> Response {
+    const MEMBERS: &str = "/members";
+    let Some(user) = auth.0 else {
+        return Redirect::to(&NextPath::sign_in_url(MEMBERS)).into_response();
+    };
+    let Form(form) = form.unwrap_or_default();
+    let refused = |message: String| Flash::for_form("delete-workspace").with_error(message);
+    let name = match db::workspaces::check_deletion(
+        &state.pool,
+        user.workspace_id,
+        user.id,
+        &form.confirm,
+    )
+    .await
+    {
+        Ok(name) => name,
+        Err(db::workspaces::DeleteRefusal::Database(error)) => {
+            return unexpected(&session, "delete-workspace", MEMBERS, error).await;
+        }
+        Err(refusal) => {
+            return redirect_with(&session, refused(refusal.to_string()), MEMBERS).await;
+        }
+    };
+    // Never charged again: Stripe first, and nothing is deleted when it cannot be reached.
+    if let Err(error) = state
+        .billing
+        .cancel_before_deleting_workspace(&state.pool, user.workspace_id)
+        .await
+    {
+        tracing::error!(error = %error, workspace.id = %user.workspace_id, "could not cancel a subscription before deleting a workspace");
+        let message = "Its subscription could not be cancelled at Stripe just now, so nothing \
+                       was deleted. Please try again in a moment.";
+        return redirect_with(&session, refused(message.to_string()), MEMBERS).await;
+    }
+    if let Err(error) = db::workspaces::delete(&state.pool, user.workspace_id).await {
+        return unexpected(&session, "delete-workspace", MEMBERS, error).await;
+    }
+    tracing::info!(workspace.id = %user.workspace_id, user.id = %user.id, "workspace deleted");
+    if let Err(error) = session.remove::<uuid::Uuid>(WORKSPACE_ID).await {
+        tracing::warn!(error = %error, "could not forget the deleted workspace");
+    }
+    let notice = format!("{name} was deleted, with everything in it.");
+    redirect_with(&session, Flash::notice(notice), DASHBOARD).await
 }

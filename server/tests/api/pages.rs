@@ -1,4 +1,4 @@
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, TestUser, spawn_app};
 
 #[tokio::test]
 async fn landing_page_is_server_rendered_with_its_scripts() {
@@ -76,6 +76,27 @@ fn resolved_resources(html: &str) -> Vec<String> {
         .collect()
 }
 
+/// A tracker of a Hacker News item in `user`'s workspace.
+async fn item_tracker(app: &TestApp, user: &TestUser) -> uuid::Uuid {
+    let source: i64 = sqlx::query_scalar(
+        "INSERT INTO sources (kind, key, title, url) VALUES
+         ('hackernews.item', '8863', 'An item', 'https://news.ycombinator.com/item?id=8863')
+         ON CONFLICT (kind, key) DO UPDATE SET title = EXCLUDED.title
+         RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a source");
+    sqlx::query_scalar(
+        "INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Item') RETURNING id",
+    )
+    .bind(app.workspace_of(user).await)
+    .bind(source)
+    .fetch_one(&app.pool)
+    .await
+    .expect("a tracker")
+}
+
 /// Each signed-in page creates each of its resources once on the server, as the browser
 /// does when it hydrates: were a page built twice while the viewer loads, the browser
 /// would take the first build's values while the HTML shows the last's, and hydration
@@ -87,22 +108,7 @@ async fn signed_in_pages_hand_each_resource_to_the_browser_once() {
     let admin = app.create_user(Role::Admin).await;
     let browser = app.browser();
     browser.sign_in(&admin).await;
-    let source: i64 = sqlx::query_scalar(
-        "INSERT INTO sources (kind, key, title, url) VALUES
-         ('hackernews.item', '8863', 'An item', 'https://news.ycombinator.com/item?id=8863')
-         RETURNING id",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("a source");
-    let tracker: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO trackers (workspace_id, source_id, label) VALUES ($1, $2, 'Item') RETURNING id",
-    )
-    .bind(app.workspace_of(&admin).await)
-    .bind(source)
-    .fetch_one(&app.pool)
-    .await
-    .expect("a tracker");
+    let tracker = item_tracker(&app, &admin).await;
     // The viewer, then the page's own.
     let pages = [
         ("/dashboard".to_string(), 1 + 3),
@@ -133,5 +139,49 @@ async fn signed_in_pages_hand_each_resource_to_the_browser_once() {
             1,
             "{page}: the same resources every time: {seen:?}"
         );
+    }
+}
+
+/// The `id` attributes that occur more than once in `html`: a label's `for` then names
+/// the first of them, so a second form's label fills the first form's input.
+fn repeated_ids(html: &str) -> Vec<String> {
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for (at, found) in html.match_indices(" id=\"") {
+        let rest = &html[at + found.len()..];
+        if let Some(end) = rest.find('"') {
+            *seen.entry(&rest[..end]).or_default() += 1;
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+/// Every signed-in page names each element id once, so every label belongs to its own
+/// input (the account page once had two `field-name` inputs, and "Token name" filled the
+/// new workspace's).
+#[tokio::test]
+async fn signed_in_pages_use_each_element_id_once() {
+    use app::domain::Role;
+    let app = spawn_app().await;
+    let admin = app.create_user(Role::Admin).await;
+    let browser = app.browser();
+    browser.sign_in(&admin).await;
+    let tracker = item_tracker(&app, &admin).await;
+    let pages = [
+        "/dashboard".to_string(),
+        "/account".to_string(),
+        "/billing".to_string(),
+        format!("/trackers/{tracker}"),
+        "/alerts".to_string(),
+        "/admin".to_string(),
+        format!("/admin/users/{}", admin.id),
+    ];
+    for page in pages {
+        let response = browser.get(&page).await;
+        assert_eq!(response.status(), 200, "{page}");
+        let html = response.text().await.expect("body");
+        assert_eq!(repeated_ids(&html), Vec::<String>::new(), "{page}");
     }
 }

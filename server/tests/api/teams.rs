@@ -488,3 +488,128 @@ async fn members_are_listed_promoted_and_removed_by_the_table_and_audited() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
+
+/// `browser`'s workspace, as `/api/v1/me` names it.
+async fn acting_in(browser: &crate::helpers::Browser) -> String {
+    let me: serde_json::Value = browser
+        .fetch("/api/v1/me")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    me["workspace"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_owner_deletes_a_shared_workspace_in_two_steps_and_nobody_is_left_without_one() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    drop(standin);
+    let (owner, token) = app.member_with_token(TokenScope::Write).await;
+    let shared = app.workspace_of(&owner).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/push-sources",
+            &token,
+            Some(json!({ "name": "Sign-ups" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let editor = app.create_user(Role::Member).await;
+    join(&app, shared, &editor, WorkspaceRole::Editor).await;
+    // Someone whose only workspace is this one.
+    let guest = app.create_user(Role::Member).await;
+    sqlx::query("DELETE FROM workspaces WHERE id = $1")
+        .bind(app.workspace_of(&guest).await.uuid())
+        .execute(&app.pool)
+        .await
+        .expect("drop the guest's own workspace");
+    join(&app, shared, &guest, WorkspaceRole::Viewer).await;
+    let name: String = sqlx::query_scalar("SELECT name FROM workspaces WHERE id = $1")
+        .bind(shared.uuid())
+        .fetch_one(&app.pool)
+        .await
+        .expect("its name");
+
+    // The only owner of a workspace others are in cannot just delete their account.
+    let as_owner = app.signed_in(&owner).await;
+    let response = as_owner
+        .post_form("/account/delete", &[("password", &owner.password)])
+        .await;
+    assert_eq!(location(&response), "/account");
+    let page = as_owner.follow(response).await;
+    assert!(
+        page.contains(&format!("You are the only owner of {name}")),
+        "{page}"
+    );
+    assert_eq!(
+        app.count_with("SELECT count(*) FROM users WHERE id = $1", owner.id.0)
+            .await,
+        1
+    );
+
+    // Only an owner deletes, and only with the name typed.
+    let as_editor = app.signed_in(&editor).await;
+    as_editor
+        .post_form("/workspaces/switch", &[("workspace", &shared.to_string())])
+        .await;
+    let response = as_editor
+        .post_form("/workspaces/delete", &[("confirm", &name)])
+        .await;
+    let page = as_editor.follow(response).await;
+    assert!(
+        page.contains("As an editor of this workspace you cannot delete the workspace."),
+        "{page}"
+    );
+    let response = as_owner
+        .post_form("/workspaces/delete", &[("confirm", "something else")])
+        .await;
+    let page = as_owner.follow(response).await;
+    assert!(
+        page.contains("Type the workspace&#x27;s name")
+            || page.contains("Type the workspace's name"),
+        "{page}"
+    );
+    assert_eq!(
+        app.count_with(
+            "SELECT count(*) FROM workspaces WHERE id = $1",
+            shared.uuid()
+        )
+        .await,
+        1
+    );
+
+    let response = as_owner
+        .post_form("/workspaces/delete", &[("confirm", &name)])
+        .await;
+    assert_eq!(location(&response), "/dashboard");
+    let page = as_owner.follow(response).await;
+    assert!(
+        page.contains("was deleted, with everything in it."),
+        "{page}"
+    );
+    for table in [
+        "trackers",
+        "api_tokens",
+        "workspace_members",
+        "workspace_invitations",
+    ] {
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE workspace_id = $1"
+        )))
+        .bind(shared.uuid())
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+        assert_eq!(count, 0, "{table}");
+    }
+    // Everyone is back in a workspace of their own: the guest in a new one.
+    assert_ne!(acting_in(&as_owner).await, shared.to_string());
+    assert_ne!(acting_in(&as_editor).await, shared.to_string());
+    let as_guest = app.signed_in(&guest).await;
+    let guests = acting_in(&as_guest).await;
+    assert!(!guests.is_empty() && guests != shared.to_string());
+}

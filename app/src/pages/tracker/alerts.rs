@@ -164,6 +164,9 @@ fn rule_item(
     if let Some(at) = &rule.last_fired_at {
         meta.push_str(&format!(" · last fired {at}"));
     }
+    if let Some(by) = &rule.created_by {
+        meta.push_str(&format!(" · made by {by}"));
+    }
     let form = edit_form(rule.id);
     let messages = Flash::of(flash, &form);
     let open = messages.is_some();

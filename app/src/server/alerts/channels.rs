@@ -50,10 +50,11 @@ fn new_secret() -> String {
     format!("whsec_{}", random_base62(40))
 }
 
-/// Whether `user` may send alerts to `address`: to their own address always, to others
-/// once they have confirmed theirs.
+/// Whether `user` may send `workspace`'s alerts to `address`: to their own address and
+/// to any member's confirmed address always, to others once they have confirmed theirs.
 pub async fn may_email(
     pool: &PgPool,
+    workspace: WorkspaceId,
     user: Option<UserId>,
     address: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -61,10 +62,14 @@ pub async fn may_email(
         return Ok(false);
     };
     let allowed = sqlx::query_scalar!(
-        r#"SELECT (email = $2 OR email_verified_at IS NOT NULL) AS "allowed!" FROM users
-           WHERE id = $1"#,
+        r#"SELECT (email = $2 OR email_verified_at IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id
+                              WHERE m.workspace_id = $3 AND u.email = $2
+                                AND u.email_verified_at IS NOT NULL)) AS "allowed!"
+           FROM users WHERE id = $1"#,
         user as UserId,
         address,
+        workspace as WorkspaceId,
     )
     .fetch_optional(pool)
     .await?;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{
-    AlertRuleId, ChannelId, TrackerId, WorkspaceId,
+    AlertRuleId, ChannelId, TrackerId, UserId, WorkspaceId,
     alerts::{AlertWindow, Condition, ConditionKind, Direction, Extremes, RuleSpec, RuleState},
 };
 use crate::server::billing::store::{UpgradeRequired, check_rule_room};
@@ -59,6 +59,9 @@ pub struct RuleRow {
     pub paused: bool,
     pub state: RuleState,
     pub created_at: DateTime<Utc>,
+    /// The email of the member who made it (`None`: before workspaces were shared, or an
+    /// account since deleted).
+    pub created_by: Option<String>,
 }
 
 impl RuleRow {
@@ -83,6 +86,7 @@ impl RuleRow {
             armed: self.state.armed,
             last_fired_at: self.state.last_fired_at,
             created_at: self.created_at,
+            created_by: self.created_by.clone(),
         };
         // The parameters `RuleSpec::to_json` writes for each condition (a test compares).
         match self.spec.condition {
@@ -159,6 +163,8 @@ pub struct RuleView {
     /// Its last firing.
     pub last_fired_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The email of the member who made it, when known.
+    pub created_by: Option<String>,
 }
 
 /// The lookback columns of a spec (see the migration).
@@ -227,6 +233,7 @@ pub async fn create_rule(
     workspace_id: WorkspaceId,
     tracker: TrackerId,
     spec: &RuleSpec,
+    created_by: Option<UserId>,
 ) -> Result<Result<RuleRow, RuleRefusal>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let metric = match metric_of(&mut transaction, workspace_id, tracker, &spec.metric).await? {
@@ -243,9 +250,10 @@ pub async fn create_rule(
     let state = RuleState::default();
     let row = sqlx::query!(
         r#"INSERT INTO alert_rules (workspace_id, tracker_id, metric_id, condition, spec,
-                                    cooldown_secs, state, start_secs, extremes_secs)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           RETURNING id AS "id: AlertRuleId", created_at"#,
+                                    cooldown_secs, state, start_secs, extremes_secs, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           RETURNING id AS "id: AlertRuleId", created_at,
+                     (SELECT email FROM users WHERE id = $10) AS created_by"#,
         workspace_id as WorkspaceId,
         tracker as TrackerId,
         metric,
@@ -255,6 +263,7 @@ pub async fn create_rule(
         serde_json::to_value(&state).unwrap_or_default(),
         start_secs,
         extremes_secs,
+        created_by.map(|user| user.0),
     )
     .fetch_one(&mut *transaction)
     .await?;
@@ -267,6 +276,7 @@ pub async fn create_rule(
         paused: false,
         state,
         created_at: row.created_at,
+        created_by: row.created_by,
     }))
 }
 
@@ -328,7 +338,9 @@ pub async fn tracker_rules(
     tracker: TrackerId,
 ) -> Result<Vec<RuleRow>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT id AS "id: AlertRuleId", spec, paused, state, created_at FROM alert_rules
+        r#"SELECT id AS "id: AlertRuleId", spec, paused, state, created_at,
+                  (SELECT u.email FROM users u WHERE u.id = alert_rules.created_by) AS created_by
+           FROM alert_rules
            WHERE workspace_id = $1 AND tracker_id = $2 ORDER BY created_at, id"#,
         workspace_id as WorkspaceId,
         tracker as TrackerId,
@@ -345,6 +357,7 @@ pub async fn tracker_rules(
                 paused: row.paused,
                 state: serde_json::from_value(row.state).unwrap_or_default(),
                 created_at: row.created_at,
+                created_by: row.created_by,
             })
         })
         .collect())
@@ -357,7 +370,8 @@ pub async fn get_rule(
     id: AlertRuleId,
 ) -> Result<Option<RuleRow>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at
+        r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at,
+                  (SELECT u.email FROM users u WHERE u.id = alert_rules.created_by) AS created_by
            FROM alert_rules WHERE workspace_id = $1 AND id = $2"#,
         workspace_id as WorkspaceId,
         id as AlertRuleId,
@@ -372,6 +386,7 @@ pub async fn get_rule(
             paused: row.paused,
             state: serde_json::from_value(row.state).unwrap_or_default(),
             created_at: row.created_at,
+            created_by: row.created_by,
         })
     }))
 }
@@ -385,7 +400,8 @@ pub async fn update_rule(
 ) -> Result<Result<Result<RuleRow, crate::domain::alerts::RuleError>, RuleRefusal>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let Some(row) = sqlx::query!(
-        r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at
+        r#"SELECT tracker_id AS "tracker: TrackerId", spec, paused, state, created_at,
+                  (SELECT u.email FROM users u WHERE u.id = alert_rules.created_by) AS created_by
            FROM alert_rules WHERE workspace_id = $1 AND id = $2 FOR UPDATE"#,
         workspace_id as WorkspaceId,
         id as AlertRuleId,
@@ -456,6 +472,7 @@ pub async fn update_rule(
         paused,
         state,
         created_at: row.created_at,
+        created_by: row.created_by,
     })))
 }
 
@@ -515,6 +532,7 @@ mod tests {
                 last_milestone: None,
             },
             created_at: Utc::now(),
+            created_by: None,
         }
     }
 

@@ -350,12 +350,39 @@ impl Billing {
         )
         .fetch_all(pool)
         .await?;
+        self.end_billing(&going).await
+    }
+
+    /// Ends, at once, everything Stripe would bill for `workspace_id`, which is about to
+    /// be deleted (see [`Self::cancel_before_deleting_user`]). Whether it had anything.
+    pub async fn cancel_before_deleting_workspace(
+        &self,
+        pool: &PgPool,
+        workspace_id: WorkspaceId,
+    ) -> Result<bool, BillingError> {
+        let going = sqlx::query_as!(
+            GoingWorkspace,
+            "SELECT b.workspace_id, b.stripe_customer_id AS customer,
+                    b.subscription_id AS subscription, b.subscription_status AS status
+             FROM workspace_billing b
+             WHERE b.workspace_id = $1
+               AND (b.stripe_customer_id IS NOT NULL OR b.subscription_id IS NOT NULL)",
+            workspace_id as WorkspaceId,
+        )
+        .fetch_all(pool)
+        .await?;
+        Ok(self.end_billing(&going).await? > 0)
+    }
+
+    /// Deletes the Stripe customers (or cancels the subscriptions) of workspaces that
+    /// are going: how many had something at Stripe.
+    async fn end_billing(&self, going: &[GoingWorkspace]) -> Result<usize, BillingError> {
         for GoingWorkspace {
             workspace_id,
             customer,
             subscription,
             status,
-        } in &going
+        } in going
         {
             let live = subscription.is_some()
                 && !matches!(status.as_deref(), Some("canceled" | "incomplete_expired"));

@@ -113,6 +113,85 @@ pub async fn record<'e, E: sqlx::PgExecutor<'e>>(
     Ok(())
 }
 
+/// One entry of the audit trail about an address rather than a user (an invitation).
+pub async fn record_address<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    workspace: WorkspaceId,
+    actor: UserId,
+    action: AuditAction,
+    email: &str,
+    role: WorkspaceRole,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO workspace_audit
+               (workspace_id, actor_id, actor_email, action, subject_email, role)
+           VALUES ($1, $2, (SELECT email FROM users WHERE id = $2), $3, $4, $5)"#,
+        workspace as WorkspaceId,
+        actor as UserId,
+        action as AuditAction,
+        email,
+        role as WorkspaceRole,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// `actor`, an owner, hands `workspace` to `target`, who becomes an owner while `actor`
+/// becomes an admin: one change, so the workspace is never without an owner.
+#[tracing::instrument(skip(pool))]
+pub async fn transfer_ownership(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    actor: UserId,
+    target: UserId,
+) -> Result<Member, MemberRefusal> {
+    let mut tx = pool.begin().await?;
+    let members = lock_members(&mut tx, workspace).await?;
+    let actor_role = role_in(&members, actor).ok_or(MemberRefusal::NotFound)?;
+    permission::check(actor_role, crate::domain::Action::TransferOwnership)?;
+    let current = role_in(&members, target).ok_or(MemberRefusal::NotFound)?;
+    if target == actor {
+        return Err(Refusal::TransferToSelf.into());
+    }
+    for (user, role) in [
+        (target, WorkspaceRole::Owner),
+        (actor, WorkspaceRole::Admin),
+    ] {
+        sqlx::query!(
+            "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2",
+            workspace as WorkspaceId,
+            user as UserId,
+            role as WorkspaceRole,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    record(
+        &mut *tx,
+        workspace,
+        Some(actor),
+        AuditAction::OwnershipTransferred,
+        Some(target),
+        Some(WorkspaceRole::Owner),
+        Some(current),
+    )
+    .await?;
+    let member = sqlx::query_as!(
+        Member,
+        r#"SELECT u.id AS "user_id: UserId", u.email, m.role AS "role: WorkspaceRole",
+                  m.created_at AS joined_at
+           FROM workspace_members m JOIN users u ON u.id = m.user_id
+           WHERE m.workspace_id = $1 AND m.user_id = $2"#,
+        workspace as WorkspaceId,
+        target as UserId,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
 /// `actor` gives `target` the role `role` in `workspace`.
 #[tracing::instrument(skip(pool))]
 pub async fn set_role(

@@ -2,6 +2,7 @@
 //! workspace's data take the workspace id, so callers cannot reach another's rows.
 
 pub mod batches;
+pub mod invitations;
 pub mod members;
 pub mod tokens;
 pub mod users;

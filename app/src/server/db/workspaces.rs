@@ -93,3 +93,95 @@ pub async fn create_owned(
     tx.commit().await?;
     Ok(workspace)
 }
+
+/// Why a workspace was not deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteRefusal {
+    #[error(transparent)]
+    Refused(#[from] crate::domain::permission::Refusal),
+    #[error("Type the workspace's name, {0}, to confirm.")]
+    NotConfirmed(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Checks that `actor` may delete `workspace` and typed its name: its name.
+pub async fn check_deletion(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    actor: UserId,
+    typed: &str,
+) -> Result<String, DeleteRefusal> {
+    let row = sqlx::query!(
+        r#"SELECT w.name, m.role AS "role: WorkspaceRole"
+           FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id
+           WHERE w.id = $1 AND m.user_id = $2"#,
+        workspace as WorkspaceId,
+        actor as UserId,
+    )
+    .fetch_one(pool)
+    .await?;
+    crate::domain::permission::check(row.role, crate::domain::Action::DeleteWorkspace)?;
+    if typed.trim() != row.name {
+        return Err(DeleteRefusal::NotConfirmed(row.name));
+    }
+    Ok(row.name)
+}
+
+/// Deletes `workspace` with its trackers, alerts, tokens, invitations and memberships (the
+/// caller ended its billing first). A member left with no workspace gets a new one of
+/// their own, so that nobody is locked out by someone else's deletion.
+#[tracing::instrument(skip(pool))]
+pub async fn delete(pool: &PgPool, workspace: WorkspaceId) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let stranded = sqlx::query_scalar!(
+        r#"SELECT m.user_id AS "user_id: UserId" FROM workspace_members m
+           WHERE m.workspace_id = $1
+             AND NOT EXISTS (SELECT 1 FROM workspace_members other
+                             WHERE other.user_id = m.user_id AND other.workspace_id <> $1)"#,
+        workspace as WorkspaceId,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM workspaces WHERE id = $1",
+        workspace as WorkspaceId
+    )
+    .execute(&mut *tx)
+    .await?;
+    for user in stranded {
+        let own = sqlx::query_scalar!(
+            r#"INSERT INTO workspaces (name) VALUES ('My workspace') RETURNING id AS "id: WorkspaceId""#,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'owner')",
+            own as WorkspaceId,
+            user as UserId,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The workspaces `user` is the only owner of while others are members too: deleting
+/// their account would leave those without an owner.
+pub async fn solely_owned_with_others(
+    pool: &PgPool,
+    user: UserId,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT w.name FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id
+           WHERE m.user_id = $1 AND m.role = 'owner'
+             AND NOT EXISTS (SELECT 1 FROM workspace_members o WHERE o.workspace_id = w.id
+                             AND o.user_id <> $1 AND o.role = 'owner')
+             AND EXISTS (SELECT 1 FROM workspace_members o WHERE o.workspace_id = w.id
+                         AND o.user_id <> $1)
+           ORDER BY w.name"#,
+        user as UserId,
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -96,6 +96,34 @@ pub fn sign_up_attempt(to: &str, sign_in: &str, reset: &str) -> Message {
     Message::new(EmailKind::SignUpAttempt, to, subject, text, html)
 }
 
+/// An invitation from `inviter` into the workspace `workspace` as `role`, with its
+/// link (valid 7 days).
+pub fn invitation(to: &str, inviter: &str, workspace: &str, role: &str, link: &str) -> Message {
+    let subject = format!("{inviter} invited you to {workspace} on Upcount");
+    let text = format!(
+        "Hello,\n\n{inviter} invited {to} to the Upcount workspace \"{workspace}\" as {role}.\n\n\
+         To join, open this link (you can create an account there if you have none):\n\n{link}\n\n\
+         The link works once, within 7 days. If you do not know {inviter}, ignore this message.\n\n— Upcount\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!(
+                "<strong>{}</strong> invited <strong>{}</strong> to the Upcount workspace <strong>{}</strong> as {}.",
+                escape(inviter),
+                escape(to),
+                escape(workspace),
+                escape(role)
+            ),
+            button(link, "Join the workspace"),
+            "You can create an account there if you have none. The link works once, within 7 days. If you do not know who sent it, ignore this message."
+                .to_string(),
+        ],
+        link,
+    );
+    Message::new(EmailKind::Invitation, to, subject, text, html)
+}
+
 /// An alert: `reason` about the tracker `label`, with a link to its page.
 pub fn alert(to: &str, label: &str, reason: &str, page_link: &str) -> Message {
     let subject = format!("{label}: {reason}");

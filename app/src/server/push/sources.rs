@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::domain::{
-    PushSourceId, SourceId, TrackerId, WorkspaceId, push::events::check_event_labels,
+    PushSourceId, SourceId, TrackerId, UserId, WorkspaceId, push::events::check_event_labels,
 };
 use crate::server::billing::store::{self as billing, UpgradeRequired};
 use crate::server::tokens;
@@ -101,6 +101,7 @@ pub async fn create_push_source(
     workspace_id: WorkspaceId,
     name: &str,
     event_labels: &[String],
+    created_by: Option<UserId>,
 ) -> Result<CreatedPushSource, PushSourceError> {
     let name = check_name(name).map_err(PushSourceError::Invalid)?;
     let event_labels = check_event_labels(event_labels).map_err(PushSourceError::Invalid)?;
@@ -126,6 +127,7 @@ pub async fn create_push_source(
         &name,
         TRACKER_INTERVAL_SECS,
         None,
+        created_by,
     )
     .await?
     {

@@ -30,6 +30,10 @@ pub struct AddTracker {
     pub label: Option<String>,
     pub interval_secs: Option<i64>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// The member adding it (set by the handler, never read from the request).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub created_by: Option<crate::domain::UserId>,
 }
 
 /// Why a request failed.
@@ -234,6 +238,7 @@ async fn add_tracker_now(
         &label,
         interval,
         ends_at,
+        input.created_by,
     )
     .await?;
     let (created, id) = match added {

@@ -32,7 +32,8 @@ pub async fn plans(executor: impl PgExecutor<'_>) -> Result<Vec<Plan>, sqlx::Err
     sqlx::query_as!(
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
-                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
+                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules,
+                p.max_members
          FROM plans p ORDER BY p.rank"
     )
     .fetch_all(executor)
@@ -44,7 +45,8 @@ pub async fn plan(executor: impl PgExecutor<'_>, id: &str) -> Result<Option<Plan
     sqlx::query_as!(
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
-                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
+                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules,
+                p.max_members
          FROM plans p WHERE p.id = $1",
         id,
     )
@@ -60,7 +62,8 @@ pub async fn workspace_plan(
     sqlx::query_as!(
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
-                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules
+                p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules,
+                p.max_members
          FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1",
         workspace_id as WorkspaceId,
     )
@@ -362,6 +365,54 @@ pub fn check_interval(plan: &Plan, interval_secs: i64) -> Result<(), UpgradeRequ
         });
     }
     Ok(())
+}
+
+/// Checks, under the workspace's lock, that one more person fits: the members plus the
+/// open invitations when `inviting` (each may become a member), the members alone when
+/// someone accepts one.
+pub async fn check_member_room(
+    connection: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    inviting: bool,
+) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+    let plan = lock_workspace_plan(connection, workspace_id).await?;
+    let taken = sqlx::query_scalar!(
+        r#"SELECT (SELECT count(*) FROM workspace_members WHERE workspace_id = $1)
+                + CASE WHEN $2 THEN (SELECT count(*) FROM workspace_invitations
+                                     WHERE workspace_id = $1 AND accepted_at IS NULL
+                                       AND revoked_at IS NULL AND expires_at > now())
+                       ELSE 0 END AS "count!""#,
+        workspace_id as WorkspaceId,
+        inviting,
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    if taken >= i64::from(plan.max_members) {
+        let people = if plan.max_members == 1 {
+            "person"
+        } else {
+            "people"
+        };
+        return Ok(Err(UpgradeRequired {
+            limit: "members",
+            message: if inviting {
+                format!(
+                    "The {} plan has room for {} {people} in a workspace, and this one has \
+                     {taken} counting open invitations. Upgrade for more, or revoke an invitation \
+                     or remove a member first.",
+                    plan.name, plan.max_members
+                )
+            } else {
+                format!(
+                    "This workspace's {} plan has room for {} {people}, and all places are taken. \
+                     Ask whoever invited you to upgrade or make room.",
+                    plan.name, plan.max_members
+                )
+            },
+            plan: plan.id,
+        }));
+    }
+    Ok(Ok(()))
 }
 
 /// Checks, under the workspace's lock, that one more API token fits.

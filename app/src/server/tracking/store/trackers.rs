@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, types::Json};
 
-use crate::domain::{MetricId, ProviderKind, SourceId, SourceState, TrackerId, WorkspaceId};
+use crate::domain::{
+    MetricId, ProviderKind, SourceId, SourceState, TrackerId, UserId, WorkspaceId,
+};
 
 /// A workspace's tracker, with its source and metrics.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -27,6 +29,11 @@ pub struct TrackerView {
     pub created_at: DateTime<Utc>,
     /// Set when the tracker is shared publicly (`/s/{token}`, `/badge/{token}.svg`).
     pub share_token: Option<String>,
+    /// The email of the member who added it (`null`: made by a push source, before
+    /// workspaces were shared, or by an account since deleted; never on a public page).
+    pub created_by: Option<String>,
+    /// The email of the member who shared it publicly (as `created_by`).
+    pub shared_by: Option<String>,
     /// The thing upstream (shared by every workspace tracking it).
     pub source: SourceView,
     /// Its metrics, in order, each with its latest value.
@@ -48,10 +55,12 @@ pub async fn add_tracker(
     label: &str,
     interval_secs: i32,
     ends_at: Option<DateTime<Utc>>,
+    created_by: Option<UserId>,
 ) -> Result<Added, sqlx::Error> {
     let created = sqlx::query_scalar!(
-        r#"INSERT INTO trackers (workspace_id, source_id, label, interval_secs, ends_at)
-           VALUES ($1, $2, $3, $4, $5)
+        r#"INSERT INTO trackers (workspace_id, source_id, label, interval_secs, ends_at,
+                                 created_by)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (workspace_id, source_id) DO NOTHING
            RETURNING id AS "id: TrackerId""#,
         workspace_id as WorkspaceId,
@@ -59,6 +68,7 @@ pub async fn add_tracker(
         label,
         interval_secs,
         ends_at,
+        created_by.map(|user| user.0),
     )
     .fetch_optional(&mut *connection)
     .await?;
@@ -160,6 +170,8 @@ struct TrackerRow {
     ends_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     share_token: Option<String>,
+    created_by: Option<String>,
+    shared_by: Option<String>,
     ended: bool,
     source_id: SourceId,
     kind: ProviderKind,
@@ -198,6 +210,8 @@ impl From<TrackerRow> for TrackerView {
             ends_at: row.ends_at,
             created_at: row.created_at,
             share_token: row.share_token,
+            created_by: row.created_by,
+            shared_by: row.shared_by,
             source: SourceView {
                 id: row.source_id,
                 kind: row.kind,
@@ -225,6 +239,7 @@ async fn trackers_matching(
     pool: &PgPool,
     filter: Filter<'_>,
 ) -> Result<Vec<TrackerView>, sqlx::Error> {
+    let public = matches!(filter, Filter::Shared(_));
     let (workspace_id, id, token) = match filter {
         Filter::Workspace(workspace_id, id) => (Some(workspace_id), id, None),
         Filter::Shared(token) => (None, None, Some(token)),
@@ -235,6 +250,8 @@ async fn trackers_matching(
         TrackerRow,
         r#"SELECT t.id AS "id: TrackerId", t.label, t.interval_secs, t.paused, t.ends_at,
                   t.created_at, t.share_token,
+                  (SELECT u.email FROM users u WHERE u.id = t.created_by) AS created_by,
+                  (SELECT u.email FROM users u WHERE u.id = t.shared_by) AS shared_by,
                   t.ends_at IS NOT NULL AND t.ends_at <= now() AS "ended!",
                   s.id AS "source_id: SourceId", s.kind AS "kind: ProviderKind", s.key, s.title, s.url, s.author, s.published_at,
                   s.tags, s.state AS "source_state: SourceState",
@@ -258,7 +275,18 @@ async fn trackers_matching(
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(TrackerView::from).collect())
+    Ok(rows
+        .into_iter()
+        .map(TrackerView::from)
+        .map(|mut view| {
+            // A public page names no member.
+            if public {
+                view.created_by = None;
+                view.shared_by = None;
+            }
+            view
+        })
+        .collect())
 }
 
 /// Shares a tracker publicly (keeping its token when it is already shared). `None` when
@@ -267,14 +295,17 @@ pub async fn share_tracker(
     pool: &PgPool,
     workspace_id: WorkspaceId,
     id: TrackerId,
+    by: Option<UserId>,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        "UPDATE trackers SET share_token = coalesce(share_token, $3)
+        "UPDATE trackers SET share_token = coalesce(share_token, $3),
+                             shared_by = CASE WHEN share_token IS NULL THEN $4 ELSE shared_by END
          WHERE workspace_id = $1 AND id = $2
          RETURNING share_token",
         workspace_id as WorkspaceId,
         id as TrackerId,
         crate::server::tokens::random_base62(22),
+        by.map(|user| user.0),
     )
     .fetch_optional(pool)
     .await
@@ -289,7 +320,8 @@ pub async fn unshare_tracker(
     id: TrackerId,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query!(
-        "UPDATE trackers SET share_token = NULL WHERE workspace_id = $1 AND id = $2",
+        "UPDATE trackers SET share_token = NULL, shared_by = NULL
+         WHERE workspace_id = $1 AND id = $2",
         workspace_id as WorkspaceId,
         id as TrackerId,
     )
