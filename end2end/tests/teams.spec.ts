@@ -1,11 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { addTracker, mailTo, ownRepo, signUp, sql, watchConsole } from './helpers';
+import { addTracker, mailTo, ownRepo, signUp, upcount, watchConsole } from './helpers';
 
 test('an owner invites a colleague, who joins as a viewer, is promoted and adds a tracker the owner sees', async ({ browser, page }) => {
   const errors = watchConsole(page);
   const owner = await signUp(page);
-  // Inviting needs room for a second person: Pro.
-  sql(`UPDATE workspaces SET plan_id = 'pro' WHERE id = (SELECT workspace_id FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE u.email = '${owner}')`);
+  // Inviting needs room for a second person: Pro, as support's override sets it.
+  upcount(['admin', 'set-plan', '--workspace', owner, '--plan', 'pro']);
   const repo = ownRepo('team');
   await addTracker(page, repo, 'Team repo');
 

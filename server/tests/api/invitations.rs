@@ -27,13 +27,25 @@ async fn spawn_app_with_sink() -> (SmtpSink, TestApp) {
 /// An owner on `plan` with a write token.
 async fn owner_on(app: &TestApp, plan: &str) -> (TestUser, String) {
     let (owner, token) = app.member_with_token(TokenScope::Write).await;
+    set_plan(app, &owner, plan).await;
+    (owner, token)
+}
+
+/// Puts `user`'s workspace on `plan`, as support's override does (which billing keeps).
+async fn set_plan(app: &TestApp, user: &TestUser, plan: &str) {
+    let workspace = app.workspace_of(user).await.uuid();
+    sqlx::query("UPDATE workspace_billing SET plan_override = $2 WHERE workspace_id = $1")
+        .bind(workspace)
+        .bind(plan)
+        .execute(&app.pool)
+        .await
+        .expect("set the override");
     sqlx::query("UPDATE workspaces SET plan_id = $2 WHERE id = $1")
-        .bind(app.workspace_of(&owner).await.uuid())
+        .bind(workspace)
         .bind(plan)
         .execute(&app.pool)
         .await
         .expect("set the plan");
-    (owner, token)
 }
 
 async fn invite(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
@@ -262,10 +274,7 @@ async fn invitations_expire_are_revoked_re_sent_and_limited_by_the_plan() {
     );
 
     // Pro: five people, open invitations included.
-    sqlx::query("UPDATE workspaces SET plan_id = 'pro'")
-        .execute(&app.pool)
-        .await
-        .expect("upgrade");
+    set_plan(&app, &owner, "pro").await;
     let mut sent = Vec::new();
     for who in ["a", "b", "c", "d"] {
         sent.push(invited(&app, &token, &format!("{who}@example.com"), "editor").await);

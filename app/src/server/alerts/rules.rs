@@ -509,6 +509,7 @@ mod tests {
             fields.insert("armed".into(), json!(row.state.armed));
             fields.insert("last_fired_at".into(), json!(row.state.last_fired_at));
             fields.insert("created_at".into(), json!(row.created_at));
+            fields.insert("created_by".into(), json!(row.created_by));
         }
         body
     }

@@ -256,6 +256,19 @@ pub async fn create(
     )
     .execute(&mut *tx)
     .await?;
+    let open = sqlx::query_scalar!(
+        r#"SELECT 1 AS "one!" FROM workspace_invitations
+           WHERE workspace_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL"#,
+        workspace as WorkspaceId,
+        email.as_ref(),
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if open.is_some() {
+        return Err(InvitationRefusal::AlreadyInvited(
+            email.as_ref().to_string(),
+        ));
+    }
     if let Err(limit) = billing::check_member_room(&mut tx, workspace, true).await? {
         return Err(InvitationRefusal::Limit(limit));
     }
