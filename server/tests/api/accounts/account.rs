@@ -100,7 +100,7 @@ async fn a_workspace_with_other_members_outlives_a_deleted_account() {
     let app = spawn_app().await;
     let leaving = app.create_user(Role::Member).await;
     let staying = app.create_user(Role::Member).await;
-    // Shared by hand, as invitations will share it.
+    // Shared by hand (invitations are tested in invitations.rs).
     sqlx::query(
         "INSERT INTO workspace_members (workspace_id, user_id, role)
          SELECT workspace_id, $2, 'editor' FROM workspace_members WHERE user_id = $1",
@@ -111,6 +111,17 @@ async fn a_workspace_with_other_members_outlives_a_deleted_account() {
     .await
     .expect("share the workspace");
     let browser = app.signed_in(&leaving).await;
+    // Its only owner cannot leave it ownerless: refused, naming the workspace.
+    let response = browser.delete_account(&leaving.password).await;
+    let page = browser.follow(response).await;
+    assert!(page.contains("You are the only owner of"), "{page}");
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 2);
+    // Once the other member is an owner too, the account goes.
+    sqlx::query("UPDATE workspace_members SET role = 'owner' WHERE user_id = $1")
+        .bind(staying.id)
+        .execute(&app.pool)
+        .await
+        .expect("promote");
     let response = browser.delete_account(&leaving.password).await;
     assert_eq!(response.status(), 303);
     assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
