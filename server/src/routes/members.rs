@@ -347,6 +347,7 @@ pub async fn revoke_invitation(
         (status = 403, description = "Only an owner hands the workspace over.", body = ErrorBody),
         (status = 404, description = "No such member in this workspace.", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "`user_id` is missing or not a string.", body = ErrorBody),
     ),
 )]
 /// `POST /api/v1/workspace/transfer` with `{"user_id"}`.
