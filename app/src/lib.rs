@@ -41,6 +41,7 @@ use crate::{
         members::{InvitationPage, Members},
         not_found::NotFound,
         shared::Shared,
+        streams::{ChannelStreamsPage, StreamRankingPage},
         tracker::Tracker,
     },
 };
@@ -151,6 +152,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("billing/success") view=BillingSuccess ssr=SsrMode::Async />
                     <Route path=path!("s/:token") view=Shared ssr=SsrMode::Async />
                     <Route path=path!("trackers/:id") view=Tracker ssr=SsrMode::Async />
+                    <Route path=path!("trackers/:id/streams") view=ChannelStreamsPage ssr=SsrMode::Async />
+                    <Route path=path!("streams") view=StreamRankingPage ssr=SsrMode::Async />
                     <Route path=path!("compare") view=Compare ssr=SsrMode::Async />
                 </Routes>
             </main>

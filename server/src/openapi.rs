@@ -32,7 +32,7 @@ use utoipa::{
 
 use crate::routes::{
     alerts, api, errors, export, members, prom, push, push_events, push_formats, scrape, share,
-    sinks, trackers,
+    sinks, streams, trackers,
 };
 
 /// `{"trackers": [tracker, …]}`.
@@ -348,10 +348,10 @@ pub struct PromLabelsForm {
         description = "Trackers, their series and exports, alerts, push sources and pushes, sinks, and a Prometheus-compatible query API. Errors are `{\"error\", \"code\"?}` (the query API: Prometheus's own shape).",
     ),
     paths(
-        api::me, api::update_workspace, scrape::metrics,
+        api::me, api::update_workspace, api::delete_workspace, scrape::metrics,
         trackers::list, trackers::create, trackers::show, trackers::update, trackers::delete,
         trackers::preview, trackers::series, trackers::poll_now,
-        export::export_csv, export::export_json, share::share, share::unshare,
+        export::export_csv, export::export_json, streams::tracker_streams, streams::tracker_stream_stats, streams::ranking, share::share, share::unshare,
         alerts::list_channels, alerts::create_channel, alerts::delete_channel, alerts::test_channel,
         alerts::list_events, alerts::list_rules, alerts::create_rule, alerts::update_rule,
         alerts::delete_rule,

@@ -31,7 +31,7 @@ use crate::{
     routes::{
         account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health,
         member_forms, members, prom, push, push_events, push_formats, rule_forms, scrape, share,
-        sink_forms, sinks, trackers, workspaces,
+        sink_forms, sinks, streams, trackers, workspaces,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -110,7 +110,10 @@ pub fn build(state: AppState) -> Router {
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/v1/me", get(api::me))
-        .route("/api/v1/workspace", patch(api::update_workspace))
+        .route(
+            "/api/v1/workspace",
+            patch(api::update_workspace).delete(api::delete_workspace),
+        )
         .route("/api/v1/workspace/members", get(members::list))
         .route(
             "/api/v1/workspace/members/{user_id}",
@@ -151,6 +154,15 @@ pub fn build(state: AppState) -> Router {
                 .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)),
         )
         .route("/api/v1/trackers/{id}/poll", post(trackers::poll_now))
+        .route(
+            "/api/v1/trackers/{id}/streams",
+            get(streams::tracker_streams),
+        )
+        .route(
+            "/api/v1/trackers/{id}/stream-stats",
+            get(streams::tracker_stream_stats),
+        )
+        .route("/api/v1/streams", get(streams::ranking))
         .route("/api/v1/trackers/{id}/export.csv", get(export::export_csv))
         .route(
             "/api/v1/trackers/{id}/export.json",

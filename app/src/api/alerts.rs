@@ -54,6 +54,9 @@ pub struct AlertsPage {
     pub sinks: Vec<SinkRow>,
     /// The workspace's trackers (id, label), for the sink form's choice.
     pub trackers: Vec<(TrackerId, String)>,
+    /// Where an email channel may go, for the form to suggest: the user's own address
+    /// first, then the other members' confirmed ones.
+    pub member_addresses: Vec<String>,
 }
 
 /// The signed-in user's workspace's channels, its 100 latest events, its sinks and its
@@ -90,7 +93,11 @@ pub async fn get_alerts_page() -> Result<AlertsPage, ServerFnError> {
     let trackers = crate::server::sinks::store::tracker_choices(&state.pool, user.workspace_id)
         .await
         .map_err(failed)?;
+    let member_addresses = channels::member_addresses(&state.pool, user.workspace_id, user.id)
+        .await
+        .map_err(failed)?;
     Ok(AlertsPage {
+        member_addresses,
         sinks: sink_rows
             .into_iter()
             .map(|sink| SinkRow {

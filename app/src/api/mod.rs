@@ -12,6 +12,7 @@ pub mod members;
 pub use crate::domain::flash;
 pub mod session;
 pub mod shared;
+pub mod streams;
 pub mod trackers;
 
 /// The server functions that only read, by URL path: the only ones open while an
@@ -19,7 +20,7 @@ pub mod trackers;
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 18] {
+pub fn read_only_server_fns() -> [&'static str; 20] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
@@ -40,5 +41,7 @@ pub fn read_only_server_fns() -> [&'static str; 18] {
         chart::GetTrackerDetail::PATH,
         chart::GetSeriesWindow::PATH,
         chart::GetBackfillStatus::PATH,
+        streams::GetChannelStreams::PATH,
+        streams::GetStreamRanking::PATH,
     ]
 }

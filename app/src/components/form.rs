@@ -31,6 +31,9 @@ pub fn Field(
     #[prop(optional)] hint: &'static str,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(default = true)] required: bool,
+    /// The id of a `datalist` of suggestions.
+    #[prop(optional)]
+    list: Option<&'static str>,
 ) -> impl IntoView {
     let id = id.map_or_else(|| format!("field-{name}"), str::to_string);
     let error_id = format!("{id}-error");
@@ -46,6 +49,7 @@ pub fn Field(
                 autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
                 maxlength=maxlength
                 required=required
+                list=list
                 aria-invalid=has_error.then_some("true")
                 aria-describedby=has_error.then(|| error_id.clone())
             />

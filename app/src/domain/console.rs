@@ -190,6 +190,29 @@ pub struct ConsoleWorkspace {
     /// The newest 200.
     pub trackers: Vec<ConsoleTracker>,
     pub tokens: Vec<ConsoleToken>,
+    /// Everyone in it, owners first.
+    pub people: Vec<ConsoleMember>,
+    /// Its audit trail: the newest changes of membership and role, newest first.
+    pub membership_changes: Vec<ConsoleMembershipChange>,
+}
+
+/// A member of a workspace, as the console lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleMember {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub joined_at: String,
+}
+
+/// One entry of a workspace's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleMembershipChange {
+    pub at: String,
+    /// The `workspace_audit` action, as text (`role_changed`, …).
+    pub action: String,
+    /// The entry in words.
+    pub summary: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,7 @@ pub mod role;
 pub mod rule_form;
 pub mod sink;
 pub mod source_state;
+pub mod streams;
 pub mod token;
 
 pub use alert_channel::ChannelKind;

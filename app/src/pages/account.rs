@@ -42,6 +42,7 @@ fn AccountPage(
     let digest = viewer.digest;
     let email_verified = viewer.email_verified;
     let workspaces = viewer.workspaces.clone();
+    let may_tokens = viewer.may(crate::domain::Action::ManageOwnTokens);
     view! {
         <section class="account" aria-labelledby="account-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>
@@ -67,7 +68,7 @@ fn AccountPage(
                             </div>
                         })}
                         <Workspaces workspaces messages=Flash::of(&flash, "new-workspace").unwrap_or_default() />
-                        <Tokens tokens messages=Flash::of(&flash, "new-token").unwrap_or_default() />
+                        <Tokens tokens messages=Flash::of(&flash, "new-token").unwrap_or_default() editable=may_tokens />
                         <DigestEmail digest email_verified messages=Flash::of(&flash, "digest").unwrap_or_default() />
                         <ChangePassword messages=Flash::of(&flash, "password").unwrap_or_default() />
                         <DeleteAccount messages=Flash::of(&flash, "delete-account").unwrap_or_default() />
@@ -80,7 +81,12 @@ fn AccountPage(
 }
 
 #[component]
-fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> impl IntoView {
+fn Tokens(
+    tokens: Result<Vec<TokenSummary>, ServerFnError>,
+    messages: Flash,
+    /// Whether the viewer may make and revoke tokens (viewers see them only).
+    editable: bool,
+) -> impl IntoView {
     let list = match tokens {
         Ok(tokens) if tokens.is_empty() => view! { <p class="muted">"No API tokens yet."</p> }.into_any(),
         Ok(tokens) => view! {
@@ -108,7 +114,9 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
                                     <td>{token.created.clone()}</td>
                                     <td>{token.last_used.clone().unwrap_or_else(|| "never".into())}</td>
                                     <td>
-                                        <PostButton action text="Revoke" label=format!("Revoke {}", token.name) />
+                                        {editable.then(|| view! {
+                                            <PostButton action text="Revoke" label=format!("Revoke {}", token.name) />
+                                        })}
                                     </td>
                                 </tr>
                             }
@@ -130,6 +138,10 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
                 " lists every endpoint, what it takes and what it answers."
             </p>
             {list}
+            {(!editable).then(|| view! {
+                <p class="muted read-only-note">"As a viewer of this workspace you cannot make API tokens for it."</p>
+            })}
+            {editable.then(|| view! {
             <form method="post" action="/account/tokens" class="form form-inline">
                 <FormError error=messages.error.clone() />
                 <Field
@@ -145,6 +157,7 @@ fn Tokens(tokens: Result<Vec<TokenSummary>, ServerFnError>, messages: Flash) -> 
                 </SelectField>
                 <button class="button" type="submit">"Create token"</button>
             </form>
+            })}
         </Panel>
     }
 }

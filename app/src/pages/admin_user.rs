@@ -14,8 +14,8 @@ use super::{
 use crate::{
     api::{
         admin::{
-            ConsoleSignIn, ConsoleToken, ConsoleTracker, ConsoleUserPage, ConsoleWorkspace,
-            admin_user,
+            ConsoleMember, ConsoleMembershipChange, ConsoleSignIn, ConsoleToken, ConsoleTracker,
+            ConsoleUserPage, ConsoleWorkspace, admin_user,
         },
         billing::describe_interval,
     },
@@ -175,6 +175,23 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
             </tr>
         }
     };
+    let member_line = |member: ConsoleMember| {
+        view! {
+            <tr>
+                <td><a href=format!("/admin/users/{}", member.user_id)>{member.email}</a></td>
+                <td>{member.role}</td>
+                <td>{member.joined_at}</td>
+            </tr>
+        }
+    };
+    let change_line = |change: ConsoleMembershipChange| {
+        view! {
+            <tr data-action=change.action>
+                <td>{change.at}</td>
+                <td>{change.summary}</td>
+            </tr>
+        }
+    };
     view! {
         <section class="panel" aria-label=format!("Workspace {}", workspace.name) data-testid=format!("workspace-{}", workspace.id)>
             {view! {
@@ -202,6 +219,10 @@ fn WorkspacePanel(workspace: ConsoleWorkspace) -> impl IntoView {
             {(more > 0).then(|| view! { <p class="muted">{format!("And {more} older trackers.")}</p> })}
             <h3>"API tokens"</h3>
             <AdminTable columns=&["Name", "Token", "Scope", "Created", "Last used"] rows=workspace.tokens row=token_line none="No API tokens." testid="tokens" />
+            <h3>"Members"</h3>
+            <AdminTable columns=&["Email", "Role", "Joined"] rows=workspace.people row=member_line none="No members." testid="members" />
+            <h3>"Membership changes"</h3>
+            <AdminTable columns=&["When", "Change"] rows=workspace.membership_changes row=change_line none="No changes recorded." testid="membership-changes" />
         </section>
     }
 }

@@ -76,7 +76,13 @@ pub fn Billing() -> impl IntoView {
     let billing = Resource::new(|| (), |_| get_billing());
     view! {
         <Title text="Billing" />
-        <SignedIn path="/billing" page=move |_| view! { <BillingPage flash billing /> } />
+        <SignedIn
+            path="/billing"
+            page=move |viewer| {
+                let may_bill = viewer.may(crate::domain::Action::ManageBilling);
+                view! { <BillingPage flash billing may_bill /> }
+            }
+        />
     }
 }
 
@@ -88,6 +94,8 @@ fn date_of(rfc3339: &str) -> String {
 fn BillingPage(
     flash: FlashResource,
     billing: Resource<Result<BillingView, ServerFnError>>,
+    /// Whether the viewer is an owner (only owners subscribe, change or cancel).
+    may_bill: bool,
 ) -> impl IntoView {
     let query = use_query_map();
     let cancelled = move || query.read().get("checkout").as_deref() == Some("cancelled");
@@ -102,7 +110,7 @@ fn BillingPage(
                 failed="Could not load your plan. Please reload the page."
                 ready=move |view| view! {
                     <FlashMessages flash forms=&["checkout", "portal"] />
-                    <BillingDetails view />
+                    <BillingDetails view may_bill />
                 }
             />
         </section>
@@ -110,7 +118,7 @@ fn BillingPage(
 }
 
 #[component]
-fn BillingDetails(view: BillingView) -> impl IntoView {
+fn BillingDetails(view: BillingView, may_bill: bool) -> impl IntoView {
     let plan = view.plan.clone();
     let standing = match view.standing.as_str() {
         "active" => view
@@ -187,7 +195,10 @@ fn BillingDetails(view: BillingView) -> impl IntoView {
                     </p>
                 }
             })}
-            {view.has_customer.then(|| view! {
+            {(!may_bill).then(|| view! {
+                <p class="muted read-only-note">"Only the workspace's owners subscribe, change the plan or cancel."</p>
+            })}
+            {(view.has_customer && may_bill).then(|| view! {
                 <form method="post" action="/billing/portal">
                     <button type="submit" class="button-secondary">"Manage billing, change or cancel"</button>
                 </form>
@@ -204,7 +215,9 @@ fn BillingDetails(view: BillingView) -> impl IntoView {
                                 <h2>{candidate.name.clone()}</h2>
                                 <p class="plan-price">{candidate.price()}</p>
                                 {limits(&candidate)}
-                                {if buyable && !subscribed {
+                                {if !may_bill {
+                                    view! { <p class="muted">"An owner of this workspace can upgrade it."</p> }.into_any()
+                                } else if buyable && !subscribed {
                                     view! {
                                         <form method="post" action="/billing/checkout">
                                             <input type="hidden" name="plan" value=candidate.id.clone() />

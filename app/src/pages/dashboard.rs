@@ -48,6 +48,7 @@ fn DashboardPage(
 ) -> impl IntoView {
     let query = use_query_map();
     let can_edit = viewer.may(crate::domain::Action::EditTrackers);
+    let can_share = viewer.may(crate::domain::Action::EditShares);
     let view_options = move || {
         query.with(|query| ListOptions {
             search: query.get("q").unwrap_or_default(),
@@ -76,7 +77,7 @@ fn DashboardPage(
                     let push_messages = Flash::of(&flash, "new-push-source").unwrap_or_default();
                     let list_options = view_options();
                     let trackers_view = match list {
-                        Ok(list) => view! { <Trackers trackers=Ok(list) options=list_options /> }.into_any(),
+                        Ok(list) => view! { <Trackers trackers=Ok(list) options=list_options can_share /> }.into_any(),
                         Err(error) => load_failed("your trackers", &error, move || trackers.refetch()),
                     };
                     view! {
@@ -187,6 +188,8 @@ fn Toolbar(kinds: Vec<String>, options: ListOptions) -> impl IntoView {
 fn Trackers(
     trackers: Result<Vec<TrackerSummary>, ServerFnError>,
     options: ListOptions,
+    /// Whether the viewer may share trackers (viewers see the public links only).
+    can_share: bool,
 ) -> impl IntoView {
     match trackers {
         Ok(trackers) if !trackers.is_empty() => {
@@ -211,7 +214,7 @@ fn Trackers(
                 }
                 .into_any()
             } else {
-                view! { <TrackerTable trackers=Ok(shown) /> }.into_any()
+                view! { <TrackerTable trackers=Ok(shown) can_share /> }.into_any()
             };
             view! {
                 <Toolbar kinds options />
@@ -226,12 +229,15 @@ fn Trackers(
             }
             .into_any()
         }
-        other => view! { <TrackerTable trackers=other.map(|_| Vec::new()) /> }.into_any(),
+        other => view! { <TrackerTable trackers=other.map(|_| Vec::new()) can_share /> }.into_any(),
     }
 }
 
 #[component]
-fn TrackerTable(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl IntoView {
+fn TrackerTable(
+    trackers: Result<Vec<TrackerSummary>, ServerFnError>,
+    can_share: bool,
+) -> impl IntoView {
     match trackers {
         Ok(trackers) if trackers.is_empty() => view! {
             <div class="empty-state">
@@ -246,7 +252,7 @@ fn TrackerTable(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl In
             <table class="trackers" data-testid="trackers">
                 {column_heads(&["Tracker", "Latest", "State", "Sharing"])}
                 <tbody>
-                    {trackers.into_iter().map(|tracker| view! { <TrackerRow tracker /> }).collect_view()}
+                    {trackers.into_iter().map(|tracker| view! { <TrackerRow tracker can_share /> }).collect_view()}
                 </tbody>
             </table>
         }
@@ -259,7 +265,7 @@ fn TrackerTable(trackers: Result<Vec<TrackerSummary>, ServerFnError>) -> impl In
 }
 
 #[component]
-fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
+fn TrackerRow(tracker: TrackerSummary, can_share: bool) -> impl IntoView {
     let latest = tracker
         .latest
         .iter()
@@ -315,13 +321,16 @@ fn TrackerRow(tracker: TrackerSummary) -> impl IntoView {
             <a href=format!("/s/{token}")>"Public page"</a>
             " · "
             <a href=format!("/badge/{token}.svg")>"Badge"</a>
-            <PostButton
-                action=format!("/dashboard/trackers/{}/unshare", tracker.id)
-                text="Stop sharing"
-                label=format!("Stop sharing {}", tracker.label)
-            />
+            {can_share.then(|| view! {
+                <PostButton
+                    action=format!("/dashboard/trackers/{}/unshare", tracker.id)
+                    text="Stop sharing"
+                    label=format!("Stop sharing {}", tracker.label)
+                />
+            })}
         }
         .into_any(),
+        None if !can_share => view! { <span class="muted">"Not shared"</span> }.into_any(),
         None => view! {
             <PostButton
                 action=format!("/dashboard/trackers/{}/share", tracker.id)

@@ -14,4 +14,5 @@ pub mod members;
 pub mod not_found;
 pub mod shared;
 pub mod signed_in;
+pub mod streams;
 pub mod tracker;

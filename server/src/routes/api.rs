@@ -15,7 +15,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::errors::{ErrorBody, json_error};
+use super::errors::{ApiError, ApiQuery, ErrorBody, json_error};
 use crate::extract::{ApiCaller, ApiWriter};
 
 /// The workspace a caller acts in.
@@ -135,6 +135,80 @@ pub async fn update_workspace(
             )
         }
     }
+}
+
+/// `?confirm=`: the workspace's name, typed, as the form asks for it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeleteConfirmation {
+    /// The workspace's exact name.
+    #[serde(default)]
+    confirm: String,
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/workspace", tag = "account",
+    security(("api_token" = []), ("session" = [])),
+    params(DeleteConfirmation),
+    responses(
+        (status = 204, description = "Deleted, after its subscription was cancelled at Stripe, with its trackers, alerts, tokens (this one too) and invitations."),
+        (status = 400, description = "The query string is malformed.", body = ErrorBody),
+        (status = 403, description = "Only an owner deletes a workspace, with a token whose maker is still a member.", body = ErrorBody),
+        (status = 422, description = "`confirm` is not the workspace's name.", body = ErrorBody),
+        (status = 503, description = "Stripe could not be reached to cancel the subscription: nothing was deleted.", body = ErrorBody),
+    ),
+)]
+/// `DELETE /api/v1/workspace?confirm=<its name>`: an owner deletes the caller's workspace,
+/// as the Members page's form does.
+pub async fn delete_workspace(
+    State(state): State<AppState>,
+    ApiWriter(caller): ApiWriter,
+    ApiQuery(confirmation): ApiQuery<DeleteConfirmation>,
+) -> Result<Response, ApiError> {
+    use db::workspaces::DeleteRefusal;
+    caller.may(Action::DeleteWorkspace)?;
+    let Some(actor) = caller.user_id else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This token's maker is gone: it cannot delete the workspace.",
+        ));
+    };
+    let workspace = caller.workspace_id;
+    match db::workspaces::check_deletion(&state.pool, workspace, actor, &confirmation.confirm).await
+    {
+        Ok(_) => {}
+        Err(DeleteRefusal::Database(error)) => return Err(error.into()),
+        Err(refused @ DeleteRefusal::Refused(_)) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                refused.to_string(),
+            ));
+        }
+        Err(refused @ DeleteRefusal::NotConfirmed(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                refused.to_string(),
+            ));
+        }
+    }
+    // Never charged again: Stripe first, and nothing is deleted when it cannot be reached.
+    if let Err(error) = state
+        .billing
+        .cancel_before_deleting_workspace(&state.pool, workspace)
+        .await
+    {
+        tracing::error!(error = %error, workspace.id = %workspace, "could not cancel a subscription before deleting a workspace");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Its subscription could not be cancelled at Stripe just now, so nothing was deleted. Please try again in a moment.",
+        ));
+    }
+    db::workspaces::delete(&state.pool, workspace).await?;
+    tracing::info!(workspace.id = %workspace, user.id = %actor, "workspace deleted through the API");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Any other `/api/v1/…` path.

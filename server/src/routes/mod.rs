@@ -24,5 +24,6 @@ pub mod scrape;
 pub mod share;
 pub mod sink_forms;
 pub mod sinks;
+pub mod streams;
 pub mod trackers;
 pub mod workspaces;

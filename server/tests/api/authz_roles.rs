@@ -292,6 +292,21 @@ async fn every_action_as_every_role_a_stranger_and_anonymous() {
             "delete as {}",
             caller.name
         );
+        // The API says the same: 422 for the owner's wrong name, 403 for the others.
+        let token = caller.token.as_deref().expect("a token");
+        let (status, answer) = app
+            .api_delete("/api/v1/workspace?confirm=not%20its%20name", token)
+            .await;
+        let expected_status = if owner {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            status, expected_status,
+            "API delete as {}: {answer}",
+            caller.name
+        );
     }
 
     // Handing the workspace over: only the owner, and back again.

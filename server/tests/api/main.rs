@@ -28,5 +28,6 @@ mod scrape;
 mod shutdown;
 mod sinks;
 mod standin;
+mod streams;
 mod teams;
 mod trackers;

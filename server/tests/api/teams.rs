@@ -613,3 +613,192 @@ async fn an_owner_deletes_a_shared_workspace_in_two_steps_and_nobody_is_left_wit
     let guests = acting_in(&as_guest).await;
     assert!(!guests.is_empty() && guests != shared.to_string());
 }
+
+#[tokio::test]
+async fn an_owner_deletes_a_workspace_through_the_api_with_its_name() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    drop(standin);
+    let (owner, token) = app.member_with_token(TokenScope::Write).await;
+    let shared = app.workspace_of(&owner).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/push-sources",
+            &token,
+            Some(json!({ "name": "Sign-ups" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let viewer = app.create_user(Role::Member).await;
+    join(&app, shared, &viewer, WorkspaceRole::Viewer).await;
+    let viewers = token_in(&app, shared, &viewer).await;
+    let name: String = sqlx::query_scalar("SELECT name FROM workspaces WHERE id = $1")
+        .bind(shared.uuid())
+        .fetch_one(&app.pool)
+        .await
+        .expect("its name");
+    let path = format!(
+        "/api/v1/workspace?confirm={}",
+        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+    );
+
+    expect_error(
+        app.api_delete(&path, &viewers).await,
+        StatusCode::FORBIDDEN,
+        "change nothing",
+    );
+    expect_error(
+        app.api_delete("/api/v1/workspace", &token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &format!("Type the workspace's name, {name}, to confirm."),
+    );
+    let read = app.token(&owner, TokenScope::Read).await;
+    let (status, _) = app.api_delete(&path, &read).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a read-only token deletes nothing"
+    );
+    assert_eq!(
+        app.count_with(
+            "SELECT count(*) FROM workspaces WHERE id = $1",
+            shared.uuid()
+        )
+        .await,
+        1
+    );
+
+    let (status, body) = app.api_delete(&path, &token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        app.count_with(
+            "SELECT count(*) FROM workspaces WHERE id = $1",
+            shared.uuid()
+        )
+        .await,
+        0
+    );
+    for (table, column) in [("trackers", "workspace_id"), ("api_tokens", "workspace_id")] {
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE {column} = $1"
+        )))
+        .bind(shared.uuid())
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+        assert_eq!(count, 0, "{table}");
+    }
+    // Its tokens went with it; both people still have a workspace to sign in to.
+    let (status, _) = app.api_get("/api/v1/me", &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for user in [&owner, &viewer] {
+        assert!(
+            app.count_with(
+                "SELECT count(*) FROM workspace_members WHERE user_id = $1",
+                user.id.0
+            )
+            .await
+                >= 1,
+            "{} keeps a workspace",
+            user.email
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_edit_controls_and_an_editor_sees_them() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set_github_repo("leptos-rs/leptos", 19_000);
+    let (owner, token) = app.member_with_token(TokenScope::Write).await;
+    let shared = app.workspace_of(&owner).await;
+    let tracker = app
+        .track(&token, "https://github.com/leptos-rs/leptos")
+        .await;
+    let (status, body) = app
+        .api_post(
+            &format!("/api/v1/trackers/{tracker}/share"),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (status, body) = app
+        .api_post(
+            "/api/v1/channels",
+            &token,
+            json!({ "kind": "email", "address": owner.email }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .api_post(
+            &format!("/api/v1/trackers/{tracker}/alerts"),
+            &token,
+            json!({ "metric": "stars", "condition": "above", "value": 20000, "channels": [] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let colleague = app.create_user(Role::Member).await;
+    join(&app, shared, &colleague, WorkspaceRole::Viewer).await;
+    // One member confirmed their address, one did not.
+    let confirmed = app.create_user(Role::Member).await;
+    join(&app, shared, &confirmed, WorkspaceRole::Viewer).await;
+    let unconfirmed = app.create_user(Role::Member).await;
+    join(&app, shared, &unconfirmed, WorkspaceRole::Viewer).await;
+    sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1")
+        .bind(confirmed.id.0)
+        .execute(&app.pool)
+        .await
+        .expect("confirmed");
+    let browser = app.signed_in(&colleague).await;
+    browser
+        .post_form("/workspaces/switch", &[("workspace", &shared.to_string())])
+        .await;
+    let tracker_page = format!("/trackers/{tracker}");
+    // (page, what only someone who may change it sees, what everyone sees)
+    let pages = [
+        ("/dashboard", "Stop sharing", "Public page"),
+        (tracker_page.as_str(), "Poll now", "Latest polls"),
+        (tracker_page.as_str(), "Add alert", "stars above"),
+        (tracker_page.as_str(), "Delete alert:", "stars above"),
+        ("/alerts", "Add channel", &owner.email),
+        ("/alerts", "Send a test to", &owner.email),
+        ("/alerts", "Add sink", "Forwarding"),
+        ("/account", "Create token", "API tokens"),
+    ];
+    for (path, control, content) in pages {
+        let html = browser.html(path).await;
+        assert!(html.contains(content), "{path} shows {content:?}: {html}");
+        assert!(
+            !html.contains(control),
+            "a viewer sees no {control:?} on {path}"
+        );
+    }
+    let owners_only = |html: &str| html.contains("subscribe, change the plan or cancel");
+    assert!(owners_only(&browser.html("/billing").await));
+
+    join(&app, shared, &colleague, WorkspaceRole::Editor).await;
+    for (path, control, _) in pages {
+        let html = browser.html(path).await;
+        assert!(
+            html.contains(control),
+            "an editor sees {control:?} on {path}"
+        );
+    }
+    // Billing stays the owners'.
+    assert!(owners_only(&browser.html("/billing").await));
+    // The channel form suggests the addresses alerts may go to: the editor's own and the
+    // members' confirmed ones.
+    let html = browser.html("/alerts").await;
+    let suggestions = html
+        .split("data-testid=\"member-addresses\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</datalist>").next())
+        .expect("the suggestions");
+    assert!(suggestions.contains(&colleague.email), "{suggestions}");
+    assert!(suggestions.contains(&confirmed.email), "{suggestions}");
+    assert!(!suggestions.contains(&unconfirmed.email), "{suggestions}");
+    // The owner sees billing's buttons.
+    let as_owner = app.signed_in(&owner).await;
+    assert!(!owners_only(&as_owner.html("/billing").await));
+}

@@ -39,6 +39,8 @@ fn AlertsView(
     flash: FlashResource,
     page: Resource<Result<AlertsPage, ServerFnError>>,
 ) -> impl IntoView {
+    let may_alerts = viewer.may(crate::domain::Action::EditAlerts);
+    let may_sinks = viewer.may(crate::domain::Action::EditSinks);
     view! {
         <section class="alerts" aria-labelledby="alerts-title">
             <p class="eyebrow">{viewer.workspace_name.clone()}</p>
@@ -69,8 +71,8 @@ fn AlertsView(
                                     <code class="token-value" data-testid="new-secret">{secret}</code>
                                 </div>
                             })}
-                            <Channels channels=page.channels messages />
-                            <sinks::Sinks sinks=page.sinks trackers=page.trackers messages=sink_messages other_error=sink_error />
+                            <Channels channels=page.channels messages editable=may_alerts addresses=page.member_addresses />
+                            <sinks::Sinks sinks=page.sinks trackers=page.trackers messages=sink_messages other_error=sink_error editable=may_sinks />
                             <Events events=page.events />
                         }
                             .into_any(),
@@ -83,7 +85,14 @@ fn AlertsView(
 }
 
 #[component]
-fn Channels(channels: Vec<ChannelRow>, messages: Flash) -> impl IntoView {
+fn Channels(
+    channels: Vec<ChannelRow>,
+    messages: Flash,
+    /// Whether the viewer may change channels (viewers see them only).
+    editable: bool,
+    /// Addresses to suggest for an email channel: members' confirmed ones.
+    addresses: Vec<String>,
+) -> impl IntoView {
     let list = if channels.is_empty() {
         view! { <p class="muted">"No channels yet: add one to send alerts to."</p> }.into_any()
     } else {
@@ -111,6 +120,7 @@ fn Channels(channels: Vec<ChannelRow>, messages: Flash) -> impl IntoView {
                                         path=format!("/alerts/channels/{}", channel.id)
                                         test_label=format!("Send a test to {name}")
                                         name=name
+                                        editable
                                     />
                                 </tr>
                             }
@@ -122,6 +132,15 @@ fn Channels(channels: Vec<ChannelRow>, messages: Flash) -> impl IntoView {
             .into_any()
     };
     let kind = messages.value("kind");
+    if !editable {
+        return view! {
+            <Panel title_id="channels-title" title="Channels">
+                {list}
+                <p class="muted read-only-note">"As a viewer you see where alerts go but cannot change it."</p>
+            </Panel>
+        }
+        .into_any();
+    }
     view! {
         <Panel title_id="channels-title" title="Channels">
             {list}
@@ -141,27 +160,35 @@ fn Channels(channels: Vec<ChannelRow>, messages: Flash) -> impl IntoView {
                     value=messages.value("target")
                     error=messages.field_error("target")
                     maxlength=2048
-                    hint="An email address, or the webhook's URL (Slack and Discord: their incoming-webhook URL)."
+                    hint="An email address (yours or another member's confirmed one), or the webhook's URL (Slack and Discord: their incoming-webhook URL)."
+                    list="member-addresses"
                 />
+                <datalist id="member-addresses" data-testid="member-addresses">
+                    {addresses.into_iter().map(|address| view! { <option value=address></option> }).collect_view()}
+                </datalist>
                 <button class="button" type="submit">"Add channel"</button>
             </form>
         </Panel>
     }
+    .into_any()
 }
 
 /// A row's last cell: "Send test" and "Delete" buttons posting to `path`'s `/test`
-/// and `/delete`, labelled for screen readers with `test_label` and "Delete `name`".
+/// and `/delete`, labelled for screen readers with `test_label` and "Delete `name`"; empty
+/// unless `editable`.
 #[component]
-fn TestAndDelete(path: String, test_label: String, name: String) -> impl IntoView {
+fn TestAndDelete(path: String, test_label: String, name: String, editable: bool) -> impl IntoView {
     view! {
         <td class="actions">
-            <PostButton action=format!("{path}/test") text="Send test" label=test_label inline=true />
-            <PostButton
-                action=format!("{path}/delete")
-                text="Delete"
-                label=format!("Delete {name}")
-                inline=true
-            />
+            {editable.then(|| view! {
+                <PostButton action=format!("{path}/test") text="Send test" label=test_label inline=true />
+                <PostButton
+                    action=format!("{path}/delete")
+                    text="Delete"
+                    label=format!("Delete {name}")
+                    inline=true
+                />
+            })}
         </td>
     }
 }

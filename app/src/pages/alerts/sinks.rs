@@ -21,6 +21,8 @@ pub fn Sinks(
     trackers: Vec<(TrackerId, String)>,
     messages: Flash,
     other_error: Option<String>,
+    /// Whether the viewer may change sinks (viewers see them only).
+    editable: bool,
 ) -> impl IntoView {
     let list = if sinks.is_empty() {
         view! { <p class="muted">"No sinks yet: add one to forward every new sample to your InfluxDB, Graphite or webhook."</p> }
@@ -61,6 +63,7 @@ pub fn Sinks(
                                         path=format!("/alerts/sinks/{}", sink.id)
                                         test_label=format!("Send a test batch to {name}")
                                         name=name
+                                        editable
                                     />
                                 </tr>
                             }
@@ -97,6 +100,10 @@ pub fn Sinks(
                 </p>
                 <FormError error=other_error />
                 {list}
+                {(!editable).then(|| view! {
+                    <p class="muted read-only-note">"As a viewer you see the sinks but cannot change them."</p>
+                })}
+                {editable.then(|| view! {
                 <form method="post" action="/alerts/sinks" class="form">
                     <FormError error=messages.error.clone() />
                     <SelectField id="field-sink-kind" name="kind" label="Kind">
@@ -122,6 +129,7 @@ pub fn Sinks(
                     {tracker_choice}
                     <button class="button" type="submit">"Add sink"</button>
                 </form>
+                })}
             </Panel>
         </div>
     }

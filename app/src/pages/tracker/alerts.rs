@@ -57,6 +57,8 @@ pub(super) fn AlertsSection(
     metric: String,
     alerts: Result<TrackerAlerts, ServerFnError>,
     flash: FlashResource,
+    /// Whether the viewer may change rules (viewers see them only).
+    editable: bool,
 ) -> impl IntoView {
     view! {
         <section id="alerts" class="tracker-alerts" aria-labelledby="alerts-title">
@@ -67,7 +69,7 @@ pub(super) fn AlertsSection(
                     Suspend::new(async move {
                         let flash = flash.await.ok().flatten();
                         match alerts {
-                            Ok(alerts) => alerts_view(tracker, &metrics, &metric, alerts, &flash).into_any(),
+                            Ok(alerts) => alerts_view(tracker, &metrics, &metric, alerts, &flash, editable).into_any(),
                             Err(_) => view! {
                                 <p class="form-error" role="alert">
                                     "This tracker's alerts could not be loaded. Reload the page to try again."
@@ -88,6 +90,7 @@ fn alerts_view(
     metric: &str,
     alerts: TrackerAlerts,
     flash: &Option<Flash>,
+    editable: bool,
 ) -> impl IntoView + use<> {
     let section = Flash::of(flash, ALERTS_FLASH).unwrap_or_default();
     let list = if alerts.rules.is_empty() {
@@ -98,7 +101,7 @@ fn alerts_view(
                 {alerts
                     .rules
                     .iter()
-                    .map(|rule| rule_item(tracker, metrics, &alerts.channels, rule, flash))
+                    .map(|rule| rule_item(tracker, metrics, &alerts.channels, rule, flash, editable))
                     .collect_view()}
             </ul>
         }
@@ -122,6 +125,13 @@ fn alerts_view(
             </p>
         }
     });
+    if !editable {
+        return view! {
+            {list}
+            <p class="muted read-only-note">"As a viewer you see this tracker's alerts but cannot change them."</p>
+        }
+        .into_any();
+    }
     view! {
         <Notice notice=section.notice.clone() />
         {form_error(section.error.clone())}
@@ -139,6 +149,7 @@ fn alerts_view(
             <p><button class="button" type="submit">"Add alert"</button></p>
         </form>
     }
+    .into_any()
 }
 
 fn rule_item(
@@ -147,6 +158,7 @@ fn rule_item(
     channels: &[ChannelRow],
     rule: &RuleItem,
     flash: &Option<Flash>,
+    editable: bool,
 ) -> impl IntoView + use<> {
     let text = rule.spec.describe();
     let state = rule.state();
@@ -199,6 +211,7 @@ fn rule_item(
                 <span class="alert-rule-state" data-state=state>{state}</span>
             </p>
             <p class="muted alert-rule-meta">{meta}</p>
+            {editable.then(|| view! {
             <div class="alert-rule-actions">
                 {toggle}
                 <PostButton
@@ -218,6 +231,7 @@ fn rule_item(
                     <p><button class="button" type="submit">"Save"</button></p>
                 </form>
             </details>
+            })}
         </li>
     }
 }

@@ -14,13 +14,14 @@ use crate::{
     api::{
         alerts::{TrackerAlerts, get_tracker_alerts},
         chart::{SeriesChoice, TrackerDetail, get_tracker_detail},
+        session::Viewer,
     },
     components::{
         feedback::{TrackerSkeleton, load_failed},
         form::{FlashMessages, FlashResource, PostButton, flash_resource},
         polls::PollsTable,
     },
-    domain::{ChartMode, ChartRange, Scale, TrackerId, rule_form::ALERTS_FLASH},
+    domain::{Action, ChartMode, ChartRange, Scale, TrackerId, rule_form::ALERTS_FLASH},
 };
 
 mod alerts;
@@ -73,16 +74,30 @@ pub fn Tracker() -> impl IntoView {
     let path = move || format!("/trackers/{}", params.read().get("id").unwrap_or_default());
     let flash = flash_resource();
     view! {
-        <SignedIn path=path() page=move |_viewer| view! { <TrackerPage detail alerts flash /> } />
+        <SignedIn path=path() page=move |viewer| view! { <TrackerPage viewer detail alerts flash /> } />
     }
+}
+
+/// What the viewer's role lets them do on this page: the rest is shown read-only.
+#[derive(Clone, Copy, Debug)]
+struct Permissions {
+    /// Poll the tracker now.
+    poll: bool,
+    /// Add, change, pause and delete its alert rules.
+    alerts: bool,
 }
 
 #[component]
 fn TrackerPage(
+    viewer: Viewer,
     detail: Resource<Result<Option<TrackerDetail>, ServerFnError>>,
     alerts: Resource<Result<TrackerAlerts, ServerFnError>>,
     flash: FlashResource,
 ) -> impl IntoView {
+    let may = Permissions {
+        poll: viewer.may(Action::EditTrackers),
+        alerts: viewer.may(Action::EditAlerts),
+    };
     view! {
         <Suspense fallback=|| view! { <TrackerSkeleton /> }>
             {move || Suspend::new(async move {
@@ -91,7 +106,7 @@ fn TrackerPage(
                         let alerts = alerts.await;
                         // Once the history has loaded: the page again, with it.
                         let loaded = Callback::new(move |()| detail.refetch());
-                        view! { <TrackerView detail=page alerts loaded flash /> }.into_any()
+                        view! { <TrackerView detail=page alerts loaded flash may /> }.into_any()
                     }
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => load_failed("this tracker", &error, move || detail.refetch()),
@@ -107,6 +122,7 @@ fn TrackerView(
     alerts: Result<TrackerAlerts, ServerFnError>,
     loaded: Callback<()>,
     flash: FlashResource,
+    may: Permissions,
 ) -> impl IntoView {
     let summary = detail.summary.clone();
     // The alerts fired on the metric shown, in the range.
@@ -137,6 +153,12 @@ fn TrackerView(
                 {detail.author.clone().map(|author| view! { " · by " {author} })}
                 {detail.published_at.clone().map(|at| view! { " · created " {at} })}
             </p>
+            {(summary.kind.as_str() == "twitch.stream").then(|| view! {
+                <nav class="tabs" aria-label="Tracker">
+                    <a href=format!("/trackers/{}", summary.id) aria-current="page">"Chart"</a>
+                    <a href=format!("/trackers/{}/streams", summary.id)>"Streams"</a>
+                </nav>
+            })}
             <FlashMessages flash forms=&["poll-now"] except=&[ALERTS_FLASH] />
             <div class="tracker-status">
                 // A push source is not polled: its numbers come when they are pushed.
@@ -153,7 +175,9 @@ fn TrackerView(
                             {format!("State: {} · polled every {}", summary.state.label(), describe_secs(i64::from(detail.interval_secs)))}
                             {summary.last_error.clone().map(|error| view! { " · last error: " {error} })}
                         </p>
-                        <PostButton action=format!("/trackers/{}/poll", summary.id) text="Poll now" inline=true />
+                        {may.poll.then(|| view! {
+                            <PostButton action=format!("/trackers/{}/poll", summary.id) text="Poll now" inline=true />
+                        })}
                     }
                     .into_any()
                 }}
@@ -173,6 +197,7 @@ fn TrackerView(
                 metric=detail.metric.clone()
                 alerts
                 flash
+                editable=may.alerts
             />
         </section>
     }

@@ -7,12 +7,13 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::console::{
-    ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleOverview as Overview,
-    ConsoleSignIn, ConsoleSource as SourceRow, ConsoleToken, ConsoleTracker,
-    ConsoleUser as UserRow, ConsoleUserPage, ConsoleWorkspace,
+    ConsoleAudit as AuditRow, ConsoleEvent as EventRow, ConsoleJob, ConsoleMember,
+    ConsoleMembershipChange, ConsoleOverview as Overview, ConsoleSignIn,
+    ConsoleSource as SourceRow, ConsoleToken, ConsoleTracker, ConsoleUser as UserRow,
+    ConsoleUserPage, ConsoleWorkspace,
 };
 use crate::domain::{SourceState, WorkspaceId};
-use crate::server::{billing, jobs::JobQueue};
+use crate::server::{billing, db::members, jobs::JobQueue};
 
 pub async fn overview(
     pool: &PgPool,
@@ -142,6 +143,8 @@ pub fn console_time(at: DateTime<Utc>) -> String {
 const SIGN_INS_SHOWN: i64 = 200;
 /// How many trackers of each workspace a user's page lists.
 const TRACKERS_SHOWN: i64 = 200;
+/// How many entries of each workspace's audit trail a user's page lists.
+const MEMBERSHIP_CHANGES_SHOWN: i64 = 100;
 
 /// One user, for their page: `None` when there is no such user.
 pub async fn user_page(
@@ -291,6 +294,28 @@ async fn workspace_page(
         last_used_at: row.last_used_at.map(minutes),
     })
     .collect();
+    let people = members::list(pool, id)
+        .await?
+        .into_iter()
+        .map(|member| ConsoleMember {
+            user_id: member.user_id.to_string(),
+            email: member.email,
+            role: member.role.as_str().to_owned(),
+            joined_at: minutes(member.joined_at),
+        })
+        .collect();
+    let membership_changes = members::audit(pool, id, MEMBERSHIP_CHANGES_SHOWN)
+        .await?
+        .into_iter()
+        .map(|entry| ConsoleMembershipChange {
+            at: console_time(entry.at),
+            action: serde_json::to_value(entry.action)
+                .ok()
+                .and_then(|action| action.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            summary: entry.summary,
+        })
+        .collect();
     Ok(ConsoleWorkspace {
         id: id.to_string(),
         name: membership.name.clone(),
@@ -304,6 +329,8 @@ async fn workspace_page(
         tracker_total,
         trackers,
         tokens,
+        people,
+        membership_changes,
     })
 }
 

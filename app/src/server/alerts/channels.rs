@@ -76,6 +76,24 @@ pub async fn may_email(
     Ok(allowed.unwrap_or(false))
 }
 
+/// The addresses an email channel of `workspace` made by `user` may go to, for the form
+/// to suggest: every member's confirmed address, and the user's own.
+pub async fn member_addresses(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    user: UserId,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+         WHERE m.workspace_id = $1 AND (u.email_verified_at IS NOT NULL OR u.id = $2)
+         ORDER BY u.id = $2 DESC, u.email",
+        workspace as WorkspaceId,
+        user as UserId,
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// What an unverified user is told when adding someone else's address.
 pub const CONFIRM_FIRST: &str = "Confirm your own email address first (the link we sent you): until then, email alerts can go only to your own address.";
 

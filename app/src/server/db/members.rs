@@ -70,6 +70,43 @@ async fn lock_members(
         .collect())
 }
 
+/// Sets `user`'s role in `workspace`, in this transaction.
+async fn update_role(
+    tx: &mut Transaction<'_, Postgres>,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: WorkspaceRole,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2",
+        workspace as WorkspaceId,
+        user as UserId,
+        role as WorkspaceRole,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `user` as a member of `workspace`, read in this transaction.
+async fn member_in(
+    tx: &mut Transaction<'_, Postgres>,
+    workspace: WorkspaceId,
+    user: UserId,
+) -> Result<Member, sqlx::Error> {
+    sqlx::query_as!(
+        Member,
+        r#"SELECT u.id AS "user_id: UserId", u.email, m.role AS "role: WorkspaceRole",
+                  m.created_at AS joined_at
+           FROM workspace_members m JOIN users u ON u.id = m.user_id
+           WHERE m.workspace_id = $1 AND m.user_id = $2"#,
+        workspace as WorkspaceId,
+        user as UserId,
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
 fn role_in(members: &[(UserId, WorkspaceRole)], user: UserId) -> Option<WorkspaceRole> {
     members
         .iter()
@@ -154,19 +191,8 @@ pub async fn transfer_ownership(
     if target == actor {
         return Err(Refusal::TransferToSelf.into());
     }
-    for (user, role) in [
-        (target, WorkspaceRole::Owner),
-        (actor, WorkspaceRole::Admin),
-    ] {
-        sqlx::query!(
-            "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2",
-            workspace as WorkspaceId,
-            user as UserId,
-            role as WorkspaceRole,
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    update_role(&mut tx, workspace, target, WorkspaceRole::Owner).await?;
+    update_role(&mut tx, workspace, actor, WorkspaceRole::Admin).await?;
     record(
         &mut *tx,
         workspace,
@@ -177,17 +203,7 @@ pub async fn transfer_ownership(
         Some(current),
     )
     .await?;
-    let member = sqlx::query_as!(
-        Member,
-        r#"SELECT u.id AS "user_id: UserId", u.email, m.role AS "role: WorkspaceRole",
-                  m.created_at AS joined_at
-           FROM workspace_members m JOIN users u ON u.id = m.user_id
-           WHERE m.workspace_id = $1 AND m.user_id = $2"#,
-        workspace as WorkspaceId,
-        target as UserId,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let member = member_in(&mut tx, workspace, target).await?;
     tx.commit().await?;
     Ok(member)
 }
@@ -207,14 +223,7 @@ pub async fn set_role(
     let current = role_in(&members, target).ok_or(MemberRefusal::NotFound)?;
     permission::may_set_role(actor_role, Some(current), role, owners(&members))?;
     if current != role {
-        sqlx::query!(
-            "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2",
-            workspace as WorkspaceId,
-            target as UserId,
-            role as WorkspaceRole,
-        )
-        .execute(&mut *tx)
-        .await?;
+        update_role(&mut tx, workspace, target, role).await?;
         record(
             &mut *tx,
             workspace,
@@ -226,17 +235,7 @@ pub async fn set_role(
         )
         .await?;
     }
-    let member = sqlx::query_as!(
-        Member,
-        r#"SELECT u.id AS "user_id: UserId", u.email, m.role AS "role: WorkspaceRole",
-                  m.created_at AS joined_at
-           FROM workspace_members m JOIN users u ON u.id = m.user_id
-           WHERE m.workspace_id = $1 AND m.user_id = $2"#,
-        workspace as WorkspaceId,
-        target as UserId,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let member = member_in(&mut tx, workspace, target).await?;
     tx.commit().await?;
     Ok(member)
 }

@@ -20,6 +20,7 @@ pub mod secrets;
 pub mod series;
 pub mod service;
 pub mod store;
+pub mod streams;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -98,6 +99,8 @@ pub struct Readings {
     pub validator: Option<String>,
     /// The upstream answered that nothing changed since `validator`.
     pub unchanged: bool,
+    /// What a channel's poll saw of its stream (`twitch.stream`), for stream sessions.
+    pub stream: Option<crate::domain::streams::StreamSeen>,
 }
 
 impl Readings {

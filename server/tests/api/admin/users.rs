@@ -298,3 +298,86 @@ async fn an_admin_deletes_a_user_but_not_themselves() {
     let page = admin.html("/admin").await;
     assert!(page.contains("You cannot delete yourself here."), "{page}");
 }
+
+#[tokio::test]
+async fn a_users_page_shows_each_workspaces_members_and_its_audit_trail() {
+    let (app, _, admin) = console().await;
+    let owner = app.create_user(Role::Member).await;
+    let token = app.token(&owner, TokenScope::Write).await;
+    let workspace = app.workspace_of(&owner).await;
+    let colleague = app.create_user(Role::Member).await;
+    let (status, body) = app
+        .api_post(
+            "/api/v1/workspace/invitations",
+            &token,
+            serde_json::json!({ "email": "later@example.com", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    sqlx::query(
+        "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'viewer')",
+    )
+    .bind(workspace.uuid())
+    .bind(colleague.id.0)
+    .execute(&app.pool)
+    .await
+    .expect("add the colleague");
+    let (status, body) = app
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/workspace/members/{}", colleague.id.0),
+            &token,
+            Some(serde_json::json!({ "role": "editor" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let response = admin
+        .post_form("/api/admin/user", &[("id", &owner.id.to_string())])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.expect("JSON");
+    let shown = &page["workspaces"][0];
+    let people: Vec<(&str, &str)> = shown["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .map(|member| {
+            (
+                member["email"].as_str().unwrap_or_default(),
+                member["role"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        people,
+        [
+            (owner.email.as_str(), "owner"),
+            (colleague.email.as_str(), "editor")
+        ],
+        "{page}"
+    );
+    let changes = shown["membership_changes"]
+        .as_array()
+        .expect("membership changes");
+    let promoted = format!(
+        "{} changed {} from viewer to editor",
+        owner.email, colleague.email
+    );
+    let invited = format!("{} invited later@example.com as viewer", owner.email);
+    assert_eq!(changes[0]["action"], "role_changed", "newest first: {page}");
+    assert_eq!(changes[0]["summary"], promoted.as_str());
+    assert_eq!(changes[1]["action"], "invitation_sent");
+    assert_eq!(changes[1]["summary"], invited.as_str());
+
+    // The page shows both, each member linked to their own page.
+    let html = admin.html(&format!("/admin/users/{}", owner.id)).await;
+    for expected in [
+        "Membership changes",
+        promoted.as_str(),
+        invited.as_str(),
+        &format!("href=\"/admin/users/{}\"", colleague.id),
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+}

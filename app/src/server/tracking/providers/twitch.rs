@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::prelude::*;
+use crate::domain::streams::{self as domain_streams, StreamSeen};
 use crate::server::tracking::http::{ClientAuth, ClientCredentials, upstream_message};
 
 pub struct Stream;
@@ -85,10 +86,39 @@ struct User {
 /// `/streams`: a live stream (an offline channel has none).
 #[derive(Deserialize)]
 struct LiveStream {
+    /// The broadcast's id: a new one each time the channel goes live.
+    id: Option<String>,
     /// `live`, or empty when something went wrong upstream.
     #[serde(rename = "type")]
     kind: Option<String>,
     viewer_count: Option<f64>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    started_at: Option<DateTime<Utc>>,
+    title: Option<String>,
+    game_name: Option<String>,
+    /// Free-form tags (Helix's `tags`; `null` when the channel has none).
+    tags: Option<Vec<String>>,
+}
+
+impl LiveStream {
+    /// What the poll saw, for stream sessions; a live stream with no id is one per start
+    /// time (Helix always sends one, but a session needs something to tell streams apart).
+    fn seen(&self, viewers: f64) -> StreamSeen {
+        let stream_id = self
+            .id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .or_else(|| self.started_at.map(|at| format!("started-{}", at.timestamp())))
+            .unwrap_or_else(|| "unknown".to_string());
+        StreamSeen::Live(domain_streams::LiveStream {
+            stream_id,
+            started_at: self.started_at,
+            viewers,
+            title: self.title.clone().unwrap_or_default(),
+            game: self.game_name.clone().filter(|game| !game.is_empty()),
+            tags: self.tags.clone().unwrap_or_default(),
+        })
+    }
 }
 
 /// A stream's key: the login of its channel, lowercase like the sources' keys.
@@ -297,26 +327,23 @@ impl Provider for Stream {
         Ok(sources
             .iter()
             .map(|source| {
-                let (viewers, live) = match live.get(&source.key) {
+                let (viewers, live, seen) = match live.get(&source.key) {
                     Some(item) => match item.item()? {
-                        LiveStream {
-                            kind: Some(kind),
-                            viewer_count,
-                        } if kind == "live" => {
-                            let viewers = viewer_count.ok_or_else(|| {
+                        stream if stream.kind.as_deref() == Some("live") => {
+                            let viewers = stream.viewer_count.ok_or_else(|| {
                                 item.unreadable("the live stream has no viewer_count")
                             })?;
-                            (viewers, 1.0)
+                            (viewers, 1.0, stream.seen(viewers))
                         }
-                        _ => (0.0, 0.0),
+                        _ => (0.0, 0.0, StreamSeen::Offline),
                     },
                     // Offline: missing from `data`.
-                    None => (0.0, 0.0),
+                    None => (0.0, 0.0, StreamSeen::Offline),
                 };
-                Ok(Readings::of([
-                    ("viewers", Some(viewers)),
-                    ("live", Some(live)),
-                ]))
+                let mut readings =
+                    Readings::of([("viewers", Some(viewers)), ("live", Some(live))]);
+                readings.stream = Some(seen);
+                Ok(readings)
             })
             .collect())
     }

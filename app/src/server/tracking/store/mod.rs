@@ -9,6 +9,7 @@ mod samples;
 mod schedule;
 mod scrape;
 mod sources;
+mod streams;
 mod trackers;
 
 pub use backfills::*;
@@ -18,4 +19,5 @@ pub use samples::*;
 pub use schedule::*;
 pub use scrape::*;
 pub use sources::*;
+pub use streams::*;
 pub use trackers::*;

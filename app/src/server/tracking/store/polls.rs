@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{NamedSample, write_named_samples};
-use crate::domain::{ProviderKind, SourceId, TrackerId, WorkspaceId};
+use crate::domain::{ProviderKind, SourceId, TrackerId, WorkspaceId, streams::StreamSeen};
 use crate::server::tracking::{FetchError, Readings, clean_text};
 
 /// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
@@ -358,6 +358,15 @@ pub async fn record_polls(pool: &PgPool, results: &[PollResult]) -> Result<u64, 
     }
     samples.extend(last_values_again(&mut transaction, &unchanged).await?);
     let written = write_named_samples(&mut *transaction, &samples).await?;
+    let streams: Vec<(SourceId, DateTime<Utc>, &StreamSeen)> = results
+        .iter()
+        .filter(|result| rescheduled.contains(&result.source_id))
+        .filter_map(|result| {
+            let seen = result.outcome.as_ref().ok()?.stream.as_ref()?;
+            Some((result.source_id, result.observed_at, seen))
+        })
+        .collect();
+    super::streams::record_streams(&mut transaction, &streams).await?;
     // What the rescheduled sources wrote, queued for the workspaces' sinks with the
     // samples, so a sample is never written without being forwarded.
     let polled: Vec<(SourceId, DateTime<Utc>)> = results
@@ -438,5 +447,8 @@ pub async fn record_first_sample(
     )
     .execute(&mut *connection)
     .await?;
+    if let Some(seen) = &readings.stream {
+        super::streams::record_streams(&mut *connection, &[(source_id, now, seen)]).await?;
+    }
     Ok(())
 }
