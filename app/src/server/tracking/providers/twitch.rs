@@ -108,7 +108,10 @@ impl LiveStream {
             .id
             .clone()
             .filter(|id| !id.is_empty())
-            .or_else(|| self.started_at.map(|at| format!("started-{}", at.timestamp())))
+            .or_else(|| {
+                self.started_at
+                    .map(|at| format!("started-{}", at.timestamp()))
+            })
             .unwrap_or_else(|| "unknown".to_string());
         StreamSeen::Live(domain_streams::LiveStream {
             stream_id,
@@ -340,8 +343,7 @@ impl Provider for Stream {
                     // Offline: missing from `data`.
                     None => (0.0, 0.0, StreamSeen::Offline),
                 };
-                let mut readings =
-                    Readings::of([("viewers", Some(viewers)), ("live", Some(live))]);
+                let mut readings = Readings::of([("viewers", Some(viewers)), ("live", Some(live))]);
                 readings.stream = Some(seen);
                 Ok(readings)
             })
