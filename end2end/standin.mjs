@@ -6,7 +6,12 @@
 // UPCOUNT_GITHUB_API_URL and UPCOUNT_HACKERNEWS_API_URL (scripts/e2e-server.sh).
 // It also runs the SMTP mailbox (mailbox.mjs) and answers two test-only paths:
 // `GET /_mail?to=<address>` (the messages delivered there) and
-// `POST /_control/github/{owner}/{repo}?stars=N` (what that repository reports next).
+// `POST /_control/github/{owner}/{repo}?stars=N` (what that repository reports next) and
+// `POST /_control/youtube/{@handle}/publish?video=ID` (the channel publishes a video).
+// YouTube (`/youtube/channels`, `/videos`, `/playlistItems`: any `@e2e-…` handle is a
+// channel whose uploads start with one video) and Twitch (`/twitch_auth/oauth2/token`,
+// `/twitch/users`, `/twitch/streams`: any `e2e…` login is live) answer as the Data API v3
+// and Helix do.
 import { createServer } from 'node:http';
 import { mailFor, startMailbox } from './mailbox.mjs';
 
@@ -89,6 +94,47 @@ const packageStats = {
   deprecated: false,
 };
 
+// YouTube: channels by handle, each with its uploads (newest first) and videos by id.
+const channels = {};
+const videos = {};
+const youtubeKey = 'e2e-youtube-key';
+let published = 0;
+function channelOf(handle) {
+  if (!channels[handle]) {
+    const id = `UC${Buffer.from(handle).toString('hex').padEnd(22, '0').slice(0, 22)}`;
+    channels[handle] = { id, handle, uploads: [] };
+    // One video already there: 11 characters, as YouTube's ids.
+    published += 1;
+    publish(handle, `old${String(published).padStart(8, '0')}`);
+  }
+  return channels[handle];
+}
+function publish(handle, videoId) {
+  const channel = channels[handle];
+  const at = new Date().toISOString();
+  videos[videoId] = {
+    kind: 'youtube#video', etag: 'e2e', id: videoId,
+    snippet: { publishedAt: at, channelId: channel.id, title: `Video ${videoId}`, channelTitle: `Channel ${handle}`, tags: [] },
+    statistics: { viewCount: '1000', likeCount: '10', favoriteCount: '0', commentCount: '2' },
+  };
+  channel.uploads.unshift({
+    kind: 'youtube#playlistItem', etag: 'e2e', id: `${channel.id}.${videoId}`,
+    snippet: { publishedAt: at, channelId: channel.id, title: `Video ${videoId}`, playlistId: `UU${channel.id.slice(2)}`,
+      position: 0, resourceId: { kind: 'youtube#video', videoId } },
+    contentDetails: { videoId, videoPublishedAt: at },
+  });
+}
+const list = (kind, items) => ({ kind: `youtube#${kind}ListResponse`, etag: 'e2e', pageInfo: { totalResults: items.length, resultsPerPage: items.length }, items });
+
+// Twitch: every `e2e…` login is a live channel.
+const twitchToken = 'e2e-twitch-token';
+const twitchUser = (login) => ({ id: '141981764', login, display_name: login, type: '', broadcaster_type: 'partner',
+  description: '', profile_image_url: '', offline_image_url: '', view_count: 100, created_at: '2016-12-14T20:32:28Z' });
+const startedAt = new Date(Date.now() - 30 * 60_000).toISOString();
+const twitchStream = (login) => ({ id: `stream-${login}`, user_id: '141981764', user_login: login, user_name: login,
+  game_id: '743', game_name: 'Chess', type: 'live', title: 'Playing chess', tags: ['English', 'Chill'], viewer_count: 321,
+  started_at: startedAt, language: 'en', thumbnail_url: '', tag_ids: [], is_mature: false });
+
 createServer((request, response) => {
   const url = new URL(request.url, `http://127.0.0.1:${port}`);
   const send = (status, body) => {
@@ -106,6 +152,49 @@ createServer((request, response) => {
     const fullName = `${control[1]}/${control[2]}`.toLowerCase();
     repos[fullName] = repo(fullName, stars);
     return send(200, { full_name: fullName, stargazers_count: stars });
+  }
+  const published = url.pathname.match(/^\/_control\/youtube\/(@[^/]+)\/publish$/);
+  if (published && request.method === 'POST') {
+    const handle = decodeURIComponent(published[1]);
+    const video = url.searchParams.get('video') ?? '';
+    if (!/^[A-Za-z0-9_-]{11}$/.test(video)) return send(400, { message: 'video must be 11 characters' });
+    channelOf(handle);
+    publish(handle, video);
+    return send(200, { handle, video });
+  }
+  const youtube = url.pathname.match(/^\/youtube\/(channels|videos|playlistItems)$/);
+  if (youtube) {
+    if (url.searchParams.get('key') !== youtubeKey) {
+      return send(400, { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', errors: [{ reason: 'badRequest' }] } });
+    }
+    if (youtube[1] === 'channels') {
+      const handle = url.searchParams.get('forHandle');
+      const byId = Object.values(channels).find((channel) => channel.id === url.searchParams.get('id'));
+      const channel = handle?.startsWith('@e2e-') ? channelOf(handle) : byId;
+      const items = channel ? [{ kind: 'youtube#channel', etag: 'e2e', id: channel.id,
+        snippet: { title: `Channel ${channel.handle}`, customUrl: channel.handle, publishedAt: '2020-01-01T00:00:00Z' },
+        statistics: { viewCount: '1000', subscriberCount: '100', hiddenSubscriberCount: false, videoCount: String(channel.uploads.length) },
+        contentDetails: { relatedPlaylists: { likes: '', uploads: `UU${channel.id.slice(2)}` } } }] : [];
+      return send(200, list('channel', items));
+    }
+    if (youtube[1] === 'videos') {
+      const ids = (url.searchParams.get('id') ?? '').split(',');
+      return send(200, list('video', ids.map((id) => videos[id]).filter(Boolean)));
+    }
+    const playlist = url.searchParams.get('playlistId') ?? '';
+    const channel = Object.values(channels).find((candidate) => `UU${candidate.id.slice(2)}` === playlist);
+    if (!channel) return send(404, { error: { code: 404, message: 'playlist not found', errors: [{ reason: 'playlistNotFound' }] } });
+    return send(200, list('playlistItem', channel.uploads.slice(0, Number(url.searchParams.get('maxResults') ?? 5))));
+  }
+  if (url.pathname === '/twitch_auth/oauth2/token' && request.method === 'POST') {
+    return send(200, { access_token: twitchToken, expires_in: 5011271, token_type: 'bearer' });
+  }
+  const helix = url.pathname.match(/^\/twitch\/(users|streams)$/);
+  if (helix) {
+    if (request.headers.authorization !== `Bearer ${twitchToken}`) return send(401, { error: 'Unauthorized', status: 401, message: 'Invalid OAuth token' });
+    const logins = url.searchParams.getAll(helix[1] === 'users' ? 'login' : 'user_login').filter((login) => login.startsWith('e2e'));
+    const make = helix[1] === 'users' ? twitchUser : twitchStream;
+    return send(200, { data: logins.map(make), pagination: {} });
   }
   if (url.pathname === '/api/package-stats.json') return send(200, packageStats);
   if (url.pathname === '/page.html') {

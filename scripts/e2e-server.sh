@@ -23,6 +23,12 @@ standin="http://127.0.0.1:${E2E_STANDIN_PORT:-3998}"
 export UPCOUNT_GITHUB_API_URL="$standin/github"
 export UPCOUNT_HACKERNEWS_API_URL="$standin/hn"
 export UPCOUNT_NPM_API_URL="$standin/npm"
+export UPCOUNT_YOUTUBE_API_URL="$standin/youtube"
+export UPCOUNT_YOUTUBE_API_KEY=e2e-youtube-key
+export UPCOUNT_TWITCH_API_URL="$standin/twitch"
+export UPCOUNT_TWITCH_AUTH_API_URL="$standin/twitch_auth"
+export UPCOUNT_TWITCH_CLIENT_ID=e2e-twitch-client
+export UPCOUNT_TWITCH_CLIENT_SECRET=e2e-twitch-secret
 # Email goes to the stand-in's SMTP mailbox (end2end/mailbox.mjs); tests read it back.
 export UPCOUNT_SMTP_URL="smtp://127.0.0.1:${E2E_SMTP_PORT:-3997}"
 export UPCOUNT_EMAIL_FROM="Upcount <alerts@upcount.test>"
@@ -34,6 +40,8 @@ export UPCOUNT_ALLOW_PRIVATE_TARGETS=true
 export UPCOUNT_GITHUB_RATE_PER_MIN=100000
 export UPCOUNT_HACKERNEWS_RATE_PER_MIN=100000
 export UPCOUNT_NPM_RATE_PER_MIN=100000
+export UPCOUNT_YOUTUBE_RATE_PER_MIN=100000
+export UPCOUNT_TWITCH_RATE_PER_MIN=100000
 export UPCOUNT_JSON_RATE_PER_MIN=100000
 # The add form previews as one types; the throttle is tested in the Rust suite.
 export UPCOUNT_PREVIEWS_PER_MIN=100000

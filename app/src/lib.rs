@@ -43,6 +43,7 @@ use crate::{
         shared::Shared,
         streams::{ChannelStreamsPage, StreamRankingPage},
         tracker::Tracker,
+        watches::{WatchPage, Watches},
     },
 };
 
@@ -154,6 +155,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("trackers/:id") view=Tracker ssr=SsrMode::Async />
                     <Route path=path!("trackers/:id/streams") view=ChannelStreamsPage ssr=SsrMode::Async />
                     <Route path=path!("streams") view=StreamRankingPage ssr=SsrMode::Async />
+                    <Route path=path!("watches") view=Watches ssr=SsrMode::Async />
+                    <Route path=path!("watches/:id") view=WatchPage ssr=SsrMode::Async />
                     <Route path=path!("compare") view=Compare ssr=SsrMode::Async />
                 </Routes>
             </main>

@@ -32,7 +32,7 @@ use utoipa::{
 
 use crate::routes::{
     alerts, api, errors, export, members, prom, push, push_events, push_formats, scrape, share,
-    sinks, streams, trackers,
+    sinks, streams, trackers, watches,
 };
 
 /// `{"trackers": [tracker, …]}`.
@@ -366,6 +366,8 @@ pub struct PromLabelsForm {
         members::list, members::update, members::remove, members::audit,
         members::list_invitations, members::invite, members::resend_invitation,
         members::revoke_invitation, members::transfer,
+        watches::list, watches::create, watches::show, watches::update, watches::delete,
+        watches::look_now,
     ),
     components(schemas(errors::ErrorBody, errors::UpgradeRequiredBody, errors::PromErrorBody)),
     modifiers(&SecuritySchemes, &Aliases, &SharedErrors),
@@ -375,6 +377,7 @@ pub struct PromLabelsForm {
         (name = "trackers", description = "Trackers, their series, exports and sharing."),
         (name = "alerts", description = "Alert channels, rules and events."),
         (name = "push", description = "Push sources, and pushing numbers and events into them."),
+        (name = "watches", description = "Watches: a channel, user or organisation whose new videos, posts and repositories become trackers by themselves."),
         (name = "sinks", description = "Forwarding new samples to InfluxDB, Graphite or a webhook."),
         (name = "prometheus", description = "The scrape endpoint and the Prometheus-compatible query API."),
     ),

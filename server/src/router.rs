@@ -31,7 +31,7 @@ use crate::{
     routes::{
         account, admin, alert_forms, alerts, api, auth, billing, docs, email, export, health,
         member_forms, members, prom, push, push_events, push_formats, rule_forms, scrape, share,
-        sink_forms, sinks, streams, trackers, workspaces,
+        sink_forms, sinks, streams, trackers, watch_forms, watches, workspaces,
     },
 };
 use app::server::session_store::PgSessionStore;
@@ -163,6 +163,14 @@ pub fn build(state: AppState) -> Router {
             get(streams::tracker_stream_stats),
         )
         .route("/api/v1/streams", get(streams::ranking))
+        .route("/api/v1/watches", get(watches::list).post(watches::create))
+        .route(
+            "/api/v1/watches/{id}",
+            get(watches::show)
+                .patch(watches::update)
+                .delete(watches::delete),
+        )
+        .route("/api/v1/watches/{id}/poll", post(watches::look_now))
         .route("/api/v1/trackers/{id}/export.csv", get(export::export_csv))
         .route(
             "/api/v1/trackers/{id}/export.json",
@@ -285,6 +293,8 @@ pub fn build(state: AppState) -> Router {
             "/alerts/channels/{id}/{action}",
             post(alert_forms::channel_action),
         )
+        .route("/watches", post(watch_forms::add_watch))
+        .route("/watches/{id}/{action}", post(watch_forms::watch_action))
         .route("/alerts/sinks", post(sink_forms::add_sink))
         .route("/alerts/sinks/{id}/{action}", post(sink_forms::sink_action))
         .route("/trackers/{id}/alerts", post(rule_forms::add_rule))

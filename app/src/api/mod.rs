@@ -14,13 +14,14 @@ pub mod session;
 pub mod shared;
 pub mod streams;
 pub mod trackers;
+pub mod watches;
 
 /// The server functions that only read, by URL path: the only ones open while an
 /// administrator views the site as someone else (read-only). Each is named here on
 /// purpose; every other server function counts as a write and is refused then, which
 /// `server/tests/api/authz.rs` checks by walking every registered server function.
 #[cfg(feature = "ssr")]
-pub fn read_only_server_fns() -> [&'static str; 20] {
+pub fn read_only_server_fns() -> [&'static str; 22] {
     use leptos::server_fn::ServerFn;
     [
         account::ListTokens::PATH,
@@ -43,5 +44,7 @@ pub fn read_only_server_fns() -> [&'static str; 20] {
         chart::GetBackfillStatus::PATH,
         streams::GetChannelStreams::PATH,
         streams::GetStreamRanking::PATH,
+        watches::GetWatchesPage::PATH,
+        watches::GetWatch::PATH,
     ]
 }

@@ -44,6 +44,7 @@ pub fn SiteHeader() -> impl IntoView {
                         match viewer.await.ok().flatten() {
                             Some(viewer) => view! {
                                 <a href="/dashboard">"Dashboard"</a>
+                                <a href="/watches">"Watches"</a>
                                 <a href="/alerts">"Alerts"</a>
                                 <a href="/members">"Members"</a>
                                 {viewer.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}

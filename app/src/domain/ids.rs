@@ -79,6 +79,10 @@ uuid_id!(
     /// A workspace's sink: where new samples of its trackers are forwarded.
     SinkId
 );
+uuid_id!(
+    /// A workspace's watch: a container upstream whose new items become trackers.
+    WatchId
+);
 
 macro_rules! integer_id {
     ($(#[$doc:meta])* $name:ident($integer:ty)) => {

@@ -32,6 +32,7 @@ pub mod sink;
 pub mod source_state;
 pub mod streams;
 pub mod token;
+pub mod watch;
 
 pub use alert_channel::ChannelKind;
 #[cfg(feature = "ssr")]
@@ -46,7 +47,7 @@ pub use email::Email;
 pub use history::{BackfillState, BackfillStatus, Origin};
 pub use ids::{
     AlertEventId, AlertRuleId, ChannelId, EmailId, MetricId, PushSourceId, SinkId, SourceId,
-    TrackerId, UserId, WorkspaceId,
+    TrackerId, UserId, WatchId, WorkspaceId,
 };
 pub use jmes_path::JmesPath;
 pub use next_path::NextPath;

@@ -17,6 +17,8 @@ pub struct Plan {
     pub max_alert_rules: i32,
     /// People in a workspace (members, and open invitations while inviting).
     pub max_members: i32,
+    /// Watches: containers whose new items become trackers.
+    pub max_watches: i32,
 }
 
 impl Plan {

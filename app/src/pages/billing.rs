@@ -30,6 +30,13 @@ fn limits(plan: &Plan) -> impl IntoView + use<> {
                     view! { <strong>{plan.max_members}</strong> " people in a workspace" }.into_any()
                 }}
             </li>
+            <li>
+                {if plan.max_watches == 0 {
+                    view! { "No watches" }.into_any()
+                } else {
+                    view! { <strong>{plan.max_watches}</strong> " watches: new videos and posts tracked by themselves" }.into_any()
+                }}
+            </li>
         </ul>
     }
 }

@@ -16,3 +16,4 @@ pub mod shared;
 pub mod signed_in;
 pub mod streams;
 pub mod tracker;
+pub mod watches;

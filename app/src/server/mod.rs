@@ -18,3 +18,4 @@ pub mod sinks;
 pub mod state;
 pub mod tokens;
 pub mod tracking;
+pub mod watches;

@@ -64,6 +64,7 @@ pub mod poll;
 pub mod prune_jobs;
 pub mod prune_samples;
 pub mod queue;
+pub mod read_container;
 pub mod scheduler;
 pub mod send_digests;
 pub mod snapshot;
@@ -91,12 +92,13 @@ pub use poll::{PollContext, PollSources};
 pub use prune_jobs::PruneJobs;
 pub use prune_samples::PruneSamples;
 pub use queue::ApalisQueue;
+pub use read_container::ReadContainer;
 pub use send_digests::SendDigests;
 pub use snapshot::ServiceSnapshot;
 
 /// Every job this server runs, one line each: [`run`] starts a worker for each, and the
 /// [`scheduler`] enqueues the periodic ones.
-pub fn registry() -> [Registration; 13] {
+pub fn registry() -> [Registration; 14] {
     [
         Registration::periodic::<PruneJobs>(),
         Registration::periodic::<PruneSamples>(),
@@ -111,6 +113,7 @@ pub fn registry() -> [Registration; 13] {
         Registration::on_demand::<SendEmail>(),
         Registration::periodic::<SendDigests>(),
         Registration::on_demand::<ForwardSamples>(),
+        Registration::on_demand::<ReadContainer>(),
     ]
 }
 

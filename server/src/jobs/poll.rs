@@ -325,6 +325,9 @@ pub async fn run_dispatcher(
         if let Err(error) = super::forward::dispatch(&pool).await {
             tracing::warn!(error = %format!("{error:#}"), "forwarding dispatch failed");
         }
+        if let Err(error) = super::read_container::dispatch(&pool).await {
+            tracing::warn!(error = %format!("{error:#}"), "watch dispatch failed");
+        }
         // A full batch means more may be due: go again at once.
         loop {
             match dispatch(&pool, &engine, batch, lease).await {

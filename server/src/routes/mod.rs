@@ -26,4 +26,6 @@ pub mod sink_forms;
 pub mod sinks;
 pub mod streams;
 pub mod trackers;
+pub mod watch_forms;
+pub mod watches;
 pub mod workspaces;

@@ -295,6 +295,24 @@ fn provider_tables() -> String {
         }
     }
     out.push_str(
+        "\n| watch a link like | container kind | provider | its new items become | read through |\n|---|---|---|---|---|\n",
+    );
+    for module in providers::MODULES {
+        for container in (module.containers)() {
+            let spec = container.spec();
+            let examples: Vec<String> = spec.examples.iter().map(|url| code(url)).collect();
+            out.push_str(&format!(
+                "| {} | {} | {} | {} ({}) | `{}` |\n",
+                examples.join(", "),
+                code(spec.kind),
+                module.badge.name,
+                spec.yields,
+                code(spec.item_kind),
+                spec.service.name().to_ascii_uppercase(),
+            ));
+        }
+    }
+    out.push_str(
         "\n| service | base URL setting (default) | requests a minute: `UPCOUNT_<SERVICE>_RATE_PER_MIN` (default) | credentials |\n|---|---|---|---|\n",
     );
     for service in providers::services() {

@@ -31,3 +31,4 @@ mod standin;
 mod streams;
 mod teams;
 mod trackers;
+mod watches;

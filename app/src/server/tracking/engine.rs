@@ -15,7 +15,10 @@ use super::{
     FetchError, Metadata, SourceRef,
     config::TrackingConfig,
     http::Upstreams,
-    providers::{self, BatchOutcome, Provider, json as json_provider},
+    providers::{
+        self, BatchOutcome, Container, ContainerInfo, ContainerItem, ContainerRef, Provider,
+        json as json_provider,
+    },
     secrets,
 };
 
@@ -273,6 +276,26 @@ impl Engine {
         })
     }
 
+    /// The container kind that recognises `url` (a scheme added when missing), with the
+    /// key it read: what a watch follows.
+    pub fn recognise_container(
+        &self,
+        url: &str,
+    ) -> Result<(Arc<dyn Container>, String), TrackError> {
+        let parsed = parse_url(url)?;
+        providers::recognise_container(&parsed).ok_or_else(|| {
+            let kinds: Vec<String> = providers::containers()
+                .iter()
+                .map(|container| container.spec().label.to_string())
+                .collect();
+            TrackError::Unrecognised(format!(
+                "`{}` is not something Upcount can watch; watches follow a {}",
+                url.trim(),
+                kinds.join(", a ")
+            ))
+        })
+    }
+
     /// `url` as it would be fetched: a scheme added when missing, checked to be http(s).
     pub fn normalise_url(&self, url: &str) -> Result<String, TrackError> {
         parse_url(url).map(String::from)
@@ -300,6 +323,28 @@ impl Engine {
     ) -> Result<Metadata, FetchError> {
         let outcome = provider.metadata(&self.http, source).await;
         record_poll(provider.kind(), "metadata", outcome.as_ref().err());
+        outcome
+    }
+
+    /// What container `key` of `container`'s kind is: the existence check of a watch.
+    pub async fn describe_container(
+        &self,
+        container: &dyn Container,
+        key: &str,
+    ) -> Result<ContainerInfo, FetchError> {
+        let outcome = container.describe(&self.http, key).await;
+        record_poll(container.spec().kind, "watch", outcome.as_ref().err());
+        outcome
+    }
+
+    /// The newest items of `container` (see [`Container::items`]).
+    pub async fn container_items(
+        &self,
+        kind: &dyn Container,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let outcome = kind.items(&self.http, container).await;
+        record_poll(kind.spec().kind, "watch", outcome.as_ref().err());
         outcome
     }
 

@@ -150,6 +150,17 @@ pub async fn add_tracker(
     super::http::interactive(add_tracker_now(pool, engine, workspace_id, input)).await
 }
 
+/// Adds a tracker for a watch's new item: as [`add_tracker`], without taking from the
+/// workspace's preview quota (a watch adds what it finds, not what someone pasted).
+pub async fn add_tracker_for_watch(
+    pool: &PgPool,
+    engine: &Engine,
+    workspace_id: WorkspaceId,
+    input: &AddTracker,
+) -> Result<(bool, TrackerView), ServiceError> {
+    add_tracker_now(pool, engine, workspace_id, input).await
+}
+
 /// One preview or add from the workspace's `UPCOUNT_PREVIEWS_PER_MIN`, or why not.
 async fn take_preview_quota(
     pool: &PgPool,
@@ -293,7 +304,7 @@ pub struct TrackerEdit {
 }
 
 /// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -299,9 +299,12 @@ pub fn youtube_video(id: &str, views: u64) -> Value {
     })
 }
 
-/// YouTube `channels` item with `snippet,statistics`.
+/// YouTube `channels` item with `snippet,statistics,contentDetails` (the stand-in
+/// answers every part it holds).
 pub fn youtube_channel(id: &str, handle: &str, subscribers: u64) -> Value {
+    let uploads = format!("UU{}", id.get(2..).unwrap_or_default());
     json!({
+        "contentDetails": { "relatedPlaylists": { "likes": "", "uploads": uploads } },
         "kind": "youtube#channel",
         "etag": "hAv6JVq3Bl9qkCxCy5AJ3pWbdZU",
         "id": id,
@@ -317,6 +320,47 @@ pub fn youtube_channel(id: &str, handle: &str, subscribers: u64) -> Value {
             "subscriberCount": subscribers.to_string(),
             "hiddenSubscriberCount": false,
             "videoCount": "250"
+        }
+    })
+}
+
+/// A YouTube `playlistItems` item with `snippet,contentDetails`: video `video_id` of
+/// channel `channel_id`, published at `published` (RFC 3339).
+pub fn youtube_playlist_item(
+    channel_id: &str,
+    video_id: &str,
+    title: &str,
+    published: &str,
+) -> Value {
+    let uploads = format!("UU{}", channel_id.get(2..).unwrap_or_default());
+    json!({
+        "kind": "youtube#playlistItem",
+        "etag": "Rs0fJ0mHfYB3cTr6dTXj5n8gqJ4",
+        "id": format!("{uploads}.{video_id}"),
+        "snippet": {
+            "publishedAt": published,
+            "channelId": channel_id,
+            "title": title,
+            "description": "",
+            "thumbnails": { "default": { "url": format!("https://i.ytimg.com/vi/{video_id}/default.jpg"), "width": 120, "height": 90 } },
+            "channelTitle": "Rick Astley",
+            "playlistId": uploads,
+            "position": 0,
+            "resourceId": { "kind": "youtube#video", "videoId": video_id },
+            "videoOwnerChannelTitle": "Rick Astley",
+            "videoOwnerChannelId": channel_id
+        },
+        "contentDetails": { "videoId": video_id, "videoPublishedAt": published }
+    })
+}
+
+/// YouTube's answer for an unknown playlist.
+pub fn youtube_playlist_not_found() -> Value {
+    json!({
+        "error": {
+            "code": 404,
+            "message": "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.",
+            "errors": [{ "message": "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.", "domain": "youtube.playlistItem", "reason": "playlistNotFound", "location": "playlistId", "locationType": "parameter" }]
         }
     })
 }

@@ -149,7 +149,7 @@ impl Canned {
 struct World {
     /// "hn/item/1", "github/owner/name" (lowercase), "reddit/post/id", "reddit/sub/name",
     /// "youtube/video/id", "youtube/channel/id", "youtube/handle/@x" (→ channel id as a
-    /// string), "twitch/user/login", "twitch/stream/login", "twitch/clip/id",
+    /// string), "youtube/playlist/id" (a list of items, newest first), "twitch/user/login", "twitch/stream/login", "twitch/clip/id",
     /// "twitch/video/id", "coingecko/coin/id", "coingecko/price/id", "json/name".
     things: HashMap<String, Value>,
     scripted: Vec<(String, VecDeque<Canned>)>,
@@ -235,6 +235,11 @@ impl StandIn {
 
     pub fn set(&self, key: &str, value: Value) {
         self.world().things.insert(key.to_string(), value);
+    }
+
+    /// What the world holds under `key`.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.world().things.get(key).cloned()
     }
 
     /// CoinGecko knows coin `id`, at `price_usd`.
@@ -518,6 +523,24 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                 None => json_response(200, fixtures::reddit_listing(vec![])),
             }
         }
+        // YouTube: a playlist's items, newest first, from `youtube/playlist/{id}` (a list
+        // of `playlistItems` items); an unknown playlist is a 404.
+        ["youtube", "youtube", "v3", "playlistItems"] => {
+            if param(&pairs, "key") != Some(test_credential("UPCOUNT_YOUTUBE_API_KEY")) {
+                return json_response(400, fixtures::youtube_key_invalid());
+            }
+            let playlist = param(&pairs, "playlistId").unwrap_or_default();
+            let max: usize = param(&pairs, "maxResults")
+                .and_then(|max| max.parse().ok())
+                .unwrap_or(5);
+            match thing(format!("youtube/playlist/{playlist}")) {
+                Some(Value::Array(items)) => json_response(
+                    200,
+                    fixtures::youtube_list("playlistItem", items.into_iter().take(max).collect()),
+                ),
+                _ => json_response(404, fixtures::youtube_playlist_not_found()),
+            }
+        }
         // YouTube.
         [
             "youtube",
@@ -579,6 +602,15 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
                     .iter()
                     .filter_map(|login| thing(format!("twitch/stream/{login}")))
                     .collect(),
+                // A channel's listings: `twitch/clips_of/{user id}`, `twitch/videos_of/…`.
+                "clips" if param(&pairs, "broadcaster_id").is_some() => {
+                    let id = param(&pairs, "broadcaster_id").unwrap_or_default();
+                    listed(thing(format!("twitch/clips_of/{id}")))
+                }
+                "videos" if param(&pairs, "user_id").is_some() => {
+                    let id = param(&pairs, "user_id").unwrap_or_default();
+                    listed(thing(format!("twitch/videos_of/{id}")))
+                }
                 "clips" => params(&pairs, "id")
                     .iter()
                     .filter_map(|id| thing(format!("twitch/clip/{id}")))
@@ -667,6 +699,14 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
             }
         }
         _ => json_response(404, json!({ "message": "Not Found" })),
+    }
+}
+
+/// A listing the world holds (a JSON array), or none.
+fn listed(value: Option<Value>) -> Vec<Value> {
+    match value {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
     }
 }
 

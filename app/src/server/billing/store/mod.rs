@@ -33,7 +33,7 @@ pub async fn plans(executor: impl PgExecutor<'_>) -> Result<Vec<Plan>, sqlx::Err
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
                 p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules,
-                p.max_members
+                p.max_members, p.max_watches
          FROM plans p ORDER BY p.rank"
     )
     .fetch_all(executor)
@@ -46,7 +46,7 @@ pub async fn plan(executor: impl PgExecutor<'_>, id: &str) -> Result<Option<Plan
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
                 p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules,
-                p.max_members
+                p.max_members, p.max_watches
          FROM plans p WHERE p.id = $1",
         id,
     )
@@ -63,7 +63,7 @@ pub async fn workspace_plan(
         Plan,
         "SELECT p.id, p.name, p.rank, p.price_cents, p.max_trackers,
                 p.min_interval_secs, p.raw_retention_days, p.max_api_tokens, p.max_alert_rules,
-                p.max_members
+                p.max_members, p.max_watches
          FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1",
         workspace_id as WorkspaceId,
     )
@@ -319,6 +319,41 @@ pub async fn check_tracker_room(
                  Upgrade for more, or pause or delete a tracker first.",
                 plan.name, plan.max_trackers
             ),
+            plan: plan.id,
+        }));
+    }
+    Ok(Ok(()))
+}
+
+/// Checks, under the workspace's lock, that the plan allows one more watch.
+pub async fn check_watch_room(
+    connection: &mut PgConnection,
+    workspace_id: WorkspaceId,
+) -> Result<Result<(), UpgradeRequired>, sqlx::Error> {
+    let plan = lock_workspace_plan(connection, workspace_id).await?;
+    let watches = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM watches WHERE workspace_id = $1"#,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    if watches >= i64::from(plan.max_watches) {
+        let message = if plan.max_watches == 0 {
+            format!(
+                "The {} plan has no watches; upgrade to have new videos, posts and \
+                 repositories tracked by themselves.",
+                plan.name
+            )
+        } else {
+            format!(
+                "The {} plan allows {} watches, and this workspace has {watches}. \
+                 Upgrade for more, or delete one first.",
+                plan.name, plan.max_watches
+            )
+        };
+        return Ok(Err(UpgradeRequired {
+            limit: "watches",
+            message,
             plan: plan.id,
         }));
     }

@@ -32,6 +32,7 @@ pub const MODULE: Module = Module {
     },
     services: &[COINGECKO],
     kinds: || vec![Arc::new(Coin)],
+    containers: no_containers,
 };
 
 pub struct Coin;

@@ -31,6 +31,7 @@ pub const MODULE: Module = Module {
     },
     services: &[DOCKERHUB],
     kinds: || vec![Arc::new(Repo)],
+    containers: no_containers,
 };
 
 pub struct Repo;

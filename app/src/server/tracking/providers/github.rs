@@ -53,11 +53,15 @@ pub const MODULE: Module = Module {
     },
     services: &[GITHUB],
     kinds: || vec![Arc::new(Repo), Arc::new(Release), Arc::new(User)],
+    containers: || vec![Arc::new(Repositories)],
 };
 
 pub struct Repo;
 pub struct Release;
 pub struct User;
+/// A user's or an organisation's public repositories, watched
+/// (`GET /users/{login}/repos?sort=created&direction=desc`).
+pub struct Repositories;
 
 /// First path segments that are GitHub's own pages, not owners.
 const RESERVED: &[&str] = &[
@@ -653,6 +657,84 @@ impl Provider for User {
             ])
         })
         .await
+    }
+}
+
+/// One repository of `GET /users/{login}/repos`.
+#[derive(Deserialize)]
+struct Listed {
+    full_name: String,
+    html_url: Option<String>,
+    #[serde(default)]
+    fork: bool,
+    #[serde(default, deserialize_with = "rfc3339")]
+    created_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+impl Container for Repositories {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "github.repositories",
+            label: "GitHub user or organisation",
+            yields: "repositories",
+            item_kind: "github.repo",
+            service: GITHUB,
+            examples: &[
+                "https://github.com/rust-lang",
+                "https://github.com/torvalds",
+            ],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        User.recognise(url)
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let what = format!("GitHub user {key}");
+        let login = User.parse_key(key).map_err(FetchError::Invalid)?;
+        let account: Account = document(http, &format!("/users/{login}"), &what).await?;
+        Ok(ContainerInfo {
+            url: account
+                .html_url
+                .unwrap_or_else(|| format!("https://github.com/{}", account.login)),
+            title: account
+                .name
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| account.login.clone()),
+            key: account.login,
+            config: serde_json::Value::Null,
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let what = format!("the repositories of GitHub user {}", container.key);
+        let mut url = http.endpoint(GITHUB, &format!("/users/{}/repos", container.key))?;
+        url.query_pairs_mut()
+            .append_pair("sort", "created")
+            .append_pair("direction", "desc")
+            .append_pair("per_page", "30");
+        let listed: Vec<Listed> = http.get(&request(http, url), &what).await?;
+        Ok(listed
+            .into_iter()
+            // A fork is someone else's work.
+            .filter(|repository| !repository.fork)
+            .map(|repository| ContainerItem {
+                url: repository
+                    .html_url
+                    .clone()
+                    .unwrap_or_else(|| format!("https://github.com/{}", repository.full_name)),
+                title: repository.full_name.clone(),
+                published_at: repository.created_at,
+                score: None,
+                key: repository.full_name.to_ascii_lowercase(),
+            })
+            .collect())
     }
 }
 

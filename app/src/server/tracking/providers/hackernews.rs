@@ -25,10 +25,16 @@ pub const MODULE: Module = Module {
     },
     services: &[HACKER_NEWS],
     kinds: || vec![Arc::new(Item), Arc::new(User)],
+    containers: || vec![Arc::new(Stories)],
 };
 
 pub struct Item;
 pub struct User;
+/// A user's stories, watched: the newest of `submitted` that are stories.
+pub struct Stories;
+
+/// How many of a user's newest submissions a read looks at (each one is a request).
+const NEWEST_SUBMISSIONS: usize = 10;
 
 /// `/v0/item/{id}.json`: a story, comment, job, poll or poll option. Every field but `id`
 /// may be missing (a deleted item keeps hardly any).
@@ -62,6 +68,9 @@ struct Profile {
     #[serde(default, deserialize_with = "unix_time")]
     created: Option<DateTime<Utc>>,
     karma: f64,
+    /// Stories, polls and comments, newest first.
+    #[serde(default)]
+    submitted: Vec<u64>,
 }
 
 /// The thing at `path`; gone when the API answers `null` (how it says "unknown id").
@@ -208,6 +217,66 @@ impl Provider for User {
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
         let user = user(http, &source.key).await?;
         Ok(Readings::of([("karma", Some(user.karma))]))
+    }
+}
+
+#[async_trait]
+impl Container for Stories {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "hackernews.stories",
+            label: "Hacker News user",
+            yields: "stories",
+            item_kind: "hackernews.item",
+            service: HACKER_NEWS,
+            examples: &["https://news.ycombinator.com/submitted?id=pg"],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        let id = id_in(url, "/submitted").or_else(|| id_in(url, "/user"))?;
+        User.parse_key(&id).ok()
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let id = User.parse_key(key).map_err(FetchError::Invalid)?;
+        let user = user(http, &id).await?;
+        let id = user.id.unwrap_or(id);
+        Ok(ContainerInfo {
+            title: id.clone(),
+            url: format!("{SITE}/submitted?id={id}"),
+            key: id,
+            config: serde_json::Value::Null,
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let user = user(http, &container.key).await?;
+        let mut stories = Vec::new();
+        for id in user.submitted.iter().take(NEWEST_SUBMISSIONS) {
+            let id = id.to_string();
+            let entry = match item(http, &id).await {
+                Ok(entry) => entry,
+                // Deleted or dead: nothing to track.
+                Err(FetchError::Gone(_)) => continue,
+                Err(error) => return Err(error),
+            };
+            if entry.kind.as_deref() != Some("story") {
+                continue;
+            }
+            stories.push(ContainerItem {
+                url: format!("{SITE}/item?id={id}"),
+                title: entry.title.unwrap_or_else(|| format!("Story {id}")),
+                published_at: entry.time,
+                score: entry.score,
+                key: id,
+            });
+        }
+        Ok(stories)
     }
 }
 

@@ -51,6 +51,7 @@ pub const MODULE: Module = Module {
     },
     services: &[HUGGINGFACE],
     kinds: || vec![Arc::new(Model), Arc::new(Dataset), Arc::new(Space)],
+    containers: no_containers,
 };
 
 pub struct Model;

@@ -22,6 +22,7 @@ pub const MODULE: Module = Module {
     },
     services: &[Service::WEB],
     kinds: || vec![Arc::new(Json)],
+    containers: no_containers,
 };
 
 pub struct Json;

@@ -51,6 +51,7 @@ pub const MODULE: Module = Module {
     },
     services: &[KAGGLE],
     kinds: || vec![Arc::new(Dataset), Arc::new(Notebook)],
+    containers: no_containers,
 };
 
 pub struct Dataset;

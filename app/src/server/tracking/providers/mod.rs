@@ -35,9 +35,10 @@ pub(crate) mod prelude {
     pub(crate) use url::Url;
 
     pub(crate) use super::{
-        Badge, BatchOutcome, KindSpec, Metric, Module, Provider, bare_host, count,
-        host_and_segments, is_token, optional_count, query_param, rfc3339, segments, segments_on,
-        strings, unix_time,
+        Badge, BatchOutcome, Container, ContainerInfo, ContainerItem, ContainerRef, ContainerSpec,
+        KindSpec, Metric, Module, Provider, bare_host, count, host_and_segments, is_token,
+        no_containers, optional_count, query_param, rfc3339, segments, segments_on, strings,
+        unix_time,
     };
     pub(crate) use crate::server::tracking::{
         FetchError, Metadata, MetricKind, MetricSpec, Readings, SourceRef,
@@ -61,6 +62,14 @@ pub struct Module {
     pub services: &'static [Service],
     /// Its kinds, in the order URLs are tried.
     pub kinds: fn() -> Vec<Arc<dyn Provider>>,
+    /// What it can watch: containers whose new items become trackers ([`no_containers`]
+    /// for none).
+    pub containers: fn() -> Vec<Arc<dyn Container>>,
+}
+
+/// A module that watches nothing.
+pub fn no_containers() -> Vec<Arc<dyn Container>> {
+    Vec::new()
 }
 
 /// A small badge naming the provider: letters on a colour (no external images).
@@ -218,6 +227,102 @@ pub trait Provider: Send + Sync + 'static {
         }
         Ok(outcomes)
     }
+}
+
+/// What a container kind declares about itself besides its code.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerSpec {
+    /// `youtube.uploads`: stored with every container, never renamed.
+    pub kind: &'static str,
+    /// What it follows, for people: "YouTube channel".
+    pub label: &'static str,
+    /// What its items are: "videos".
+    pub yields: &'static str,
+    /// The provider kind of its items (`youtube.video`): the template's alert rules are
+    /// checked against that kind's metrics.
+    pub item_kind: &'static str,
+    /// The upstream it reads (rate limit, credentials).
+    pub service: Service,
+    /// Links it recognises, for the watch form's hints and the docs.
+    pub examples: &'static [&'static str],
+}
+
+/// A container as its kind reads it: its key, and what [`Container::describe`] kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerRef {
+    pub key: String,
+    pub config: serde_json::Value,
+}
+
+/// What [`Container::describe`] found: the canonical key, title and link, and what the
+/// kind keeps to read it later (the channel's uploads playlist).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerInfo {
+    pub key: String,
+    pub title: String,
+    pub url: String,
+    pub config: serde_json::Value,
+}
+
+/// An item a container lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerItem {
+    /// Its id upstream (a video id, `owner/name`): what a watch remembers it by.
+    pub key: String,
+    /// A link a provider recognises: the tracker is added from it.
+    pub url: String,
+    pub title: String,
+    pub published_at: Option<DateTime<Utc>>,
+    /// A score (Reddit's), for watches that wait for one.
+    pub score: Option<f64>,
+}
+
+/// Something upstream that publishes items a watch can turn into trackers: one
+/// implementation per container kind, declared by its provider file.
+#[async_trait]
+pub trait Container: Send + Sync + 'static {
+    fn spec(&self) -> ContainerSpec;
+
+    /// The key of the container `url` points at, when this kind recognises it.
+    fn recognise(&self, url: &Url) -> Option<String>;
+
+    /// Checks that the container exists: its canonical key, title and link.
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError>;
+
+    /// Its newest items, newest first (one page: what was published since the last read).
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError>;
+}
+
+/// Every container kind, module by module; built once.
+static CONTAINERS: LazyLock<Vec<Arc<dyn Container>>> = LazyLock::new(|| {
+    MODULES
+        .iter()
+        .flat_map(|module| (module.containers)())
+        .collect()
+});
+
+/// Every container kind, module by module.
+pub fn containers() -> Vec<Arc<dyn Container>> {
+    CONTAINERS.clone()
+}
+
+/// The container kind `kind`.
+pub fn container(kind: &str) -> Option<Arc<dyn Container>> {
+    CONTAINERS
+        .iter()
+        .find(|container| container.spec().kind == kind)
+        .cloned()
+}
+
+/// The first container kind that recognises `url`, with the key it read.
+pub fn recognise_container(url: &Url) -> Option<(Arc<dyn Container>, String)> {
+    CONTAINERS
+        .iter()
+        .find_map(|container| Some((container.clone(), container.recognise(url)?)))
 }
 
 /// Every provider kind with its module, module by module; built once.
@@ -445,6 +550,39 @@ mod tests {
             let kind: Result<ProviderKind, _> = provider.kind().parse();
             assert_eq!(kind, Ok(provider.provider_kind()), "{}", provider.kind());
         }
+    }
+
+    #[test]
+    fn every_container_recognises_its_examples_and_yields_a_registered_kind() {
+        let mut kinds = Vec::new();
+        for container in containers() {
+            let spec = container.spec();
+            assert!(!spec.examples.is_empty(), "{}", spec.kind);
+            for example in spec.examples {
+                let url = Url::parse(example).expect("a URL");
+                assert!(
+                    container.recognise(&url).is_some(),
+                    "{}: {example}",
+                    spec.kind
+                );
+                let (found, _) = recognise_container(&url).expect("recognised");
+                assert_eq!(found.spec().kind, spec.kind, "{example}");
+            }
+            assert!(
+                all()
+                    .iter()
+                    .any(|provider| provider.kind() == spec.item_kind),
+                "{}: items of an unknown kind {}",
+                spec.kind,
+                spec.item_kind
+            );
+            assert!(!kinds.contains(&spec.kind), "{} twice", spec.kind);
+            kinds.push(spec.kind);
+        }
+        assert!(container("youtube.uploads").is_some());
+        assert!(container("nothing.here").is_none());
+        let page = Url::parse("https://example.com/feed").expect("a URL");
+        assert!(recognise_container(&page).is_none());
     }
 
     #[derive(Debug, Deserialize)]

@@ -38,6 +38,7 @@ pub const MODULE: Module = Module {
     },
     services: &[NPM],
     kinds: || vec![Arc::new(Package)],
+    containers: no_containers,
 };
 
 pub struct Package;

@@ -37,6 +37,7 @@ pub const MODULE: Module = Module {
     },
     services: &[PYPISTATS],
     kinds: || vec![Arc::new(Package)],
+    containers: no_containers,
 };
 
 pub struct Package;

@@ -99,12 +99,20 @@ pub const MODULE: Module = Module {
             Arc::new(User),
         ]
     },
+    containers: || vec![Arc::new(NewPosts), Arc::new(UserPosts)],
 };
 
 pub struct Post;
 pub struct Comment;
 pub struct Subreddit;
 pub struct User;
+/// A subreddit's new posts, watched (`GET /r/{name}/new`).
+pub struct NewPosts;
+/// A user's new posts, watched (`GET /user/{name}/submitted?sort=new`).
+pub struct UserPosts;
+
+/// Posts a read of a listing asks for.
+const LISTING_LIMIT: &str = "25";
 
 /// A Reddit "thing": its kind (`t1` a comment, `t2` an account, `t3` a post, `t5` a
 /// subreddit, `Listing`) and its data.
@@ -694,6 +702,125 @@ impl Provider for User {
             ("link_karma", account.link_karma),
             ("comment_karma", account.comment_karma),
         ]))
+    }
+}
+
+/// The posts of the listing at `path` (newest first), removed ones left out.
+async fn posts(
+    http: &Upstreams,
+    path: &str,
+    params: &[(&str, &str)],
+    what: &str,
+) -> Result<Vec<ContainerItem>, FetchError> {
+    let url = endpoint(http, path, params)?;
+    let response = http.success(REDDIT, get(http, url).await?, what)?;
+    let listing: Thing<Listing<PostData>> = response.parse(what)?;
+    Ok(listing
+        .data
+        .children
+        .into_iter()
+        .filter(|child| child.kind.as_deref() == Some("t3"))
+        .filter_map(|child| {
+            let id = child.data.key()?.to_string();
+            let post = child.data.into_item().ok()?;
+            if post.removed_by_category.is_some() {
+                return None;
+            }
+            let permalink = post.permalink?;
+            Some(ContainerItem {
+                url: format!("{SITE}{permalink}"),
+                title: post.title.unwrap_or_else(|| format!("Post {id}")),
+                published_at: post.created_utc,
+                score: Some(post.score),
+                key: id,
+            })
+        })
+        .collect())
+}
+
+#[async_trait]
+impl Container for NewPosts {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "reddit.new_posts",
+            label: "Subreddit",
+            yields: "posts",
+            item_kind: "reddit.post",
+            service: REDDIT,
+            examples: &["https://www.reddit.com/r/rust/"],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        Subreddit.recognise(url)
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let key = Subreddit.parse_key(key).map_err(FetchError::Invalid)?;
+        let about = about(http, &key).await?;
+        let name = about.display_name.unwrap_or_else(|| key.clone());
+        Ok(ContainerInfo {
+            key: name.to_ascii_lowercase(),
+            title: format!("r/{name}"),
+            url: format!("{SITE}/r/{name}/"),
+            config: serde_json::Value::Null,
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let what = format!("the new posts of r/{}", container.key);
+        let path = format!("/r/{}/new", container.key);
+        posts(http, &path, &[("limit", LISTING_LIMIT)], &what).await
+    }
+}
+
+#[async_trait]
+impl Container for UserPosts {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "reddit.user_posts",
+            label: "Reddit user",
+            yields: "posts",
+            item_kind: "reddit.post",
+            service: REDDIT,
+            examples: &["https://www.reddit.com/user/spez/"],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        User.recognise(url)
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let key = User.parse_key(key).map_err(FetchError::Invalid)?;
+        let account = account(http, &key).await?;
+        let name = account.name.unwrap_or_else(|| key.clone());
+        Ok(ContainerInfo {
+            key: name.to_ascii_lowercase(),
+            title: format!("u/{name}"),
+            url: format!("{SITE}/user/{name}/"),
+            config: serde_json::Value::Null,
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let what = format!("the posts of u/{}", container.key);
+        let path = format!("/user/{}/submitted", container.key);
+        posts(
+            http,
+            &path,
+            &[("sort", "new"), ("limit", LISTING_LIMIT)],
+            &what,
+        )
+        .await
     }
 }
 

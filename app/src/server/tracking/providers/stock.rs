@@ -52,6 +52,7 @@ pub const MODULE: Module = Module {
     },
     services: &[FINNHUB],
     kinds: || vec![Arc::new(Quote)],
+    containers: no_containers,
 };
 
 pub struct Quote;

@@ -56,6 +56,7 @@ pub const MODULE: Module = Module {
     },
     services: &[TWITCH, TWITCH_AUTH],
     kinds: || vec![Arc::new(Clip), Arc::new(Video), Arc::new(Stream)],
+    containers: || vec![Arc::new(Published)],
 };
 
 /// Helix takes an app access token from the client-credentials flow, presenting the
@@ -77,6 +78,8 @@ struct Data<T> {
 /// `/users`: a channel's owner.
 #[derive(Deserialize)]
 struct User {
+    /// Helix's user id, which `/videos` and `/clips` are asked by.
+    id: Option<String>,
     login: Option<String>,
     display_name: Option<String>,
     #[serde(default, deserialize_with = "rfc3339")]
@@ -449,6 +452,107 @@ impl Provider for Video {
     async fn readings(&self, http: &Upstreams, source: &SourceRef) -> Result<Readings, FetchError> {
         let video: Views = video(http, &source.key).await?;
         Ok(video.readings())
+    }
+}
+
+/// A channel's new videos and clips, watched: `GET /videos?user_id=…&sort=time` and
+/// `GET /clips?broadcaster_id=…&started_at=…` (the last week's, most viewed first).
+pub struct Published;
+
+/// A video or a clip as the listings answer them.
+#[derive(Deserialize)]
+struct Listed {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// How many videos and clips a read asks for.
+const LISTED: &str = "20";
+
+#[async_trait]
+impl Container for Published {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "twitch.published",
+            label: "Twitch channel",
+            yields: "videos and clips",
+            item_kind: "twitch.video",
+            service: TWITCH,
+            examples: &["https://www.twitch.tv/shroud"],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        Stream.recognise(url)
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let what = format!("Twitch channel {key}");
+        let user: User = one(http, "/users", "login", key, &what).await?;
+        let id = user
+            .id
+            .ok_or_else(|| FetchError::Invalid(format!("{what} has no id")))?;
+        let login = user.login.unwrap_or_else(|| key.to_string());
+        Ok(ContainerInfo {
+            title: user.display_name.unwrap_or_else(|| login.clone()),
+            url: format!("https://www.twitch.tv/{login}"),
+            key: login.to_ascii_lowercase(),
+            config: serde_json::json!({ "user_id": id }),
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let user_id = container.config["user_id"]
+            .as_str()
+            .ok_or_else(|| FetchError::Invalid("the watch lost the channel's id".into()))?;
+        let videos: Vec<Listed> = helix(
+            http,
+            "/videos",
+            &[("user_id", user_id), ("sort", "time"), ("first", LISTED)],
+            "Twitch videos",
+        )
+        .await?;
+        let since = (Utc::now() - chrono::TimeDelta::days(7)).to_rfc3339();
+        let clips: Vec<Listed> = helix(
+            http,
+            "/clips",
+            &[
+                ("broadcaster_id", user_id),
+                ("started_at", &since),
+                ("first", LISTED),
+            ],
+            "Twitch clips",
+        )
+        .await?;
+        let item = |listed: Listed, url: String, key: String| ContainerItem {
+            title: listed.title.unwrap_or_else(|| listed.id.clone()),
+            published_at: listed.created_at,
+            score: None,
+            url,
+            key,
+        };
+        let mut items: Vec<ContainerItem> = videos
+            .into_iter()
+            .map(|video| {
+                let url = format!("https://www.twitch.tv/videos/{}", video.id);
+                let key = format!("video:{}", video.id);
+                item(video, url, key)
+            })
+            .chain(clips.into_iter().map(|clip| {
+                let url = format!("https://clips.twitch.tv/{}", clip.id);
+                let key = format!("clip:{}", clip.id);
+                item(clip, url, key)
+            }))
+            .collect();
+        items.sort_by_key(|item| std::cmp::Reverse(item.published_at));
+        Ok(items)
     }
 }
 

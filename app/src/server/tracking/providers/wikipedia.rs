@@ -31,6 +31,7 @@ pub const MODULE: Module = Module {
     },
     services: &[WIKIMEDIA],
     kinds: || vec![Arc::new(Article)],
+    containers: no_containers,
 };
 
 pub struct Article;

@@ -1,6 +1,8 @@
 //! YouTube through the Data API v3: `videos?part=snippet,statistics&id=…` (50 ids a
 //! request) and `channels?part=snippet,statistics&id=…` (or `&forHandle=@…`). Needs
-//! `UPCOUNT_YOUTUBE_API_KEY`. Unknown ids are simply missing from `items`.
+//! `UPCOUNT_YOUTUBE_API_KEY`. Unknown ids are simply missing from `items`. A channel can
+//! be watched: its uploads playlist (`channels?part=contentDetails`) read with
+//! `playlistItems` (one quota unit a call), each new video becoming a tracker.
 
 use std::collections::HashMap;
 
@@ -34,10 +36,13 @@ pub const MODULE: Module = Module {
     },
     services: &[YOUTUBE],
     kinds: || vec![Arc::new(Video), Arc::new(Channel)],
+    containers: || vec![Arc::new(Uploads)],
 };
 
 pub struct Video;
 pub struct Channel;
+/// A channel's uploads, watched.
+pub struct Uploads;
 
 const NO_KEY: &str = "YouTube tracking needs UPCOUNT_YOUTUBE_API_KEY on the server";
 
@@ -134,16 +139,31 @@ async fn list<T: serde::de::DeserializeOwned>(
     resource: &str,
     filter: (&str, String),
 ) -> Result<HashMap<String, Each<T>>, FetchError> {
+    let list: List<T> = call(http, resource, "snippet,statistics", &[filter]).await?;
+    Ok(by_key(list.items))
+}
+
+/// A call to `resource` asking for `parts`, filtered by `query`, read into `T`.
+async fn call<T: serde::de::DeserializeOwned>(
+    http: &Upstreams,
+    resource: &str,
+    parts: &str,
+    query: &[(&str, String)],
+) -> Result<T, FetchError> {
     let key = http
         .config()
         .credential("UPCOUNT_YOUTUBE_API_KEY")
         .map(str::to_string)
         .ok_or_else(|| FetchError::NotConfigured(NO_KEY.into()))?;
     let mut url = http.endpoint(YOUTUBE, &format!("/{resource}"))?;
-    url.query_pairs_mut()
-        .append_pair("part", "snippet,statistics")
-        .append_pair(filter.0, &filter.1)
-        .append_pair("key", &key);
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs.append_pair("part", parts);
+        for (name, value) in query {
+            pairs.append_pair(name, value);
+        }
+        pairs.append_pair("key", &key);
+    }
     let response = http.send(&UpstreamRequest::get(YOUTUBE, url)).await?;
     if !response.status.is_success() {
         let reason = serde_json::from_slice::<ErrorAnswer>(&response.body)
@@ -172,8 +192,7 @@ async fn list<T: serde::de::DeserializeOwned>(
             )),
         });
     }
-    let list: List<T> = response.parse("YouTube")?;
-    Ok(by_key(list.items))
+    response.parse("YouTube")
 }
 
 /// A video missing from the answer.
@@ -390,6 +409,149 @@ impl Provider for Channel {
                     return Err(item.unreadable("the channel's answer has no statistics"));
                 }
                 Ok(readings)
+            })
+            .collect())
+    }
+}
+
+/// A channel's `contentDetails`: where its uploads are listed.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WithContentDetails {
+    id: String,
+    #[serde(default)]
+    snippet: ChannelSnippet,
+    content_details: ContentDetails,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContentDetails {
+    related_playlists: RelatedPlaylists,
+}
+
+#[derive(Deserialize)]
+struct RelatedPlaylists {
+    uploads: String,
+}
+
+#[derive(Deserialize)]
+struct ChannelList {
+    #[serde(default)]
+    items: Vec<WithContentDetails>,
+}
+
+/// `playlistItems?part=snippet,contentDetails`: newest first for an uploads playlist.
+#[derive(Deserialize)]
+struct PlaylistItems {
+    #[serde(default)]
+    items: Vec<PlaylistItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaylistItem {
+    snippet: PlaylistSnippet,
+    content_details: PlaylistContent,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaylistSnippet {
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaylistContent {
+    video_id: String,
+    /// Absent for a private or deleted video still in the playlist.
+    #[serde(default, deserialize_with = "rfc3339")]
+    video_published_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+impl Container for Uploads {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "youtube.uploads",
+            label: "YouTube channel",
+            yields: "videos",
+            item_kind: "youtube.video",
+            service: YOUTUBE,
+            examples: &[
+                "https://www.youtube.com/@LinusTechTips",
+                "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw",
+            ],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        Channel.recognise(url)
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let filter = if key.starts_with('@') {
+            ("forHandle", key.to_string())
+        } else {
+            ("id", key.to_string())
+        };
+        let list: ChannelList = call(http, "channels", "snippet,contentDetails", &[filter]).await?;
+        let channel = list
+            .items
+            .into_iter()
+            .find(|channel| key.starts_with('@') || channel.id == key)
+            .ok_or_else(|| no_channel(key))?;
+        let title = channel
+            .snippet
+            .title
+            .clone()
+            .unwrap_or_else(|| "YouTube channel".into());
+        Ok(ContainerInfo {
+            url: match &channel.snippet.custom_url {
+                Some(custom) => format!("https://www.youtube.com/{custom}"),
+                None => format!("https://www.youtube.com/channel/{}", channel.id),
+            },
+            key: channel.id,
+            title,
+            config: serde_json::json!({
+                "uploads": channel.content_details.related_playlists.uploads
+            }),
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let uploads = container.config["uploads"]
+            .as_str()
+            .ok_or_else(|| FetchError::Invalid("the watch lost its uploads playlist".into()))?;
+        let page: PlaylistItems = call(
+            http,
+            "playlistItems",
+            "snippet,contentDetails",
+            &[
+                ("playlistId", uploads.to_string()),
+                ("maxResults", "50".into()),
+            ],
+        )
+        .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter(|item| is_video_id(&item.content_details.video_id))
+            .map(|item| {
+                let id = item.content_details.video_id;
+                ContainerItem {
+                    url: format!("https://www.youtube.com/watch?v={id}"),
+                    title: item.snippet.title.unwrap_or_else(|| id.clone()),
+                    published_at: item.content_details.video_published_at,
+                    score: None,
+                    key: id,
+                }
             })
             .collect())
     }
