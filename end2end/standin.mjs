@@ -153,9 +153,10 @@ createServer((request, response) => {
     repos[fullName] = repo(fullName, stars);
     return send(200, { full_name: fullName, stargazers_count: stars });
   }
-  const published = url.pathname.match(/^\/_control\/youtube\/(@[^/]+)\/publish$/);
+  const published = url.pathname.match(/^\/_control\/youtube\/([^/]+)\/publish$/);
   if (published && request.method === 'POST') {
     const handle = decodeURIComponent(published[1]);
+    if (!handle.startsWith('@e2e-')) return send(400, { message: 'the handle must start with @e2e-' });
     const video = url.searchParams.get('video') ?? '';
     if (!/^[A-Za-z0-9_-]{11}$/.test(video)) return send(400, { message: 'video must be 11 characters' });
     channelOf(handle);

@@ -8,7 +8,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{TrackerId, WatchId};
+use super::{
+    ChannelId, TrackerId, WatchId,
+    alerts::{AlertWindow, ConditionKind, Direction},
+};
 
 /// What a watch did with an item of its container, once per item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -143,6 +146,35 @@ impl fmt::Display for LabelPattern {
     }
 }
 
+/// An alert rule a watch copies onto each new tracker, as `POST
+/// /api/v1/trackers/{id}/alerts` takes it (saved checked; the parameters its condition
+/// takes are set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TemplateRule {
+    pub metric: String,
+    pub condition: ConditionKind,
+    pub cooldown_secs: i64,
+    #[serde(default)]
+    pub channels: Vec<ChannelId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<AlertWindow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<i64>,
+}
+
 /// A watch as the API and its page show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -165,8 +197,7 @@ pub struct WatchView {
     pub interval_secs: Option<i32>,
     pub track_for_days: Option<i32>,
     pub label: Option<String>,
-    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Object>))]
-    pub alerts: Vec<serde_json::Value>,
+    pub alerts: Vec<TemplateRule>,
     /// Only items with at least this score an hour after they appeared.
     pub min_score: Option<f64>,
     pub paused: bool,
@@ -196,8 +227,9 @@ pub struct WatchItemView {
     /// When the watch saw it.
     pub at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
-    /// When its tracker stops (the template's `track_for_days`).
+    /// When its tracker stops (the template's `track_for_days`), and whether that is past.
     pub ends_at: Option<DateTime<Utc>>,
+    pub ended: bool,
     /// The tracker's first metric: name, latest value, and its change over the last
     /// 7 days.
     pub metric: Option<String>,
@@ -216,10 +248,8 @@ impl WatchItemView {
         match self.state {
             WatchItemState::Existing => "there before the watch".into(),
             WatchItemState::Tracked if self.tracker_id.is_none() => "deleted".into(),
-            WatchItemState::Tracked => match self.ends_at {
-                Some(end) if end <= Utc::now() => "tracked (ended)".into(),
-                _ => "tracked".into(),
-            },
+            WatchItemState::Tracked if self.ended => "tracked (ended)".into(),
+            WatchItemState::Tracked => "tracked".into(),
             WatchItemState::Skipped => "skipped: limit reached".into(),
             WatchItemState::Failed => format!(
                 "failed: {}",

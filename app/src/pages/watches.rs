@@ -287,7 +287,7 @@ pub fn WatchPage() -> impl IntoView {
     view! {
         <Title text="Watch" />
         <SignedIn
-            path=format!("/watches/{}", id())
+            path=params.with_untracked(|params| format!("/watches/{}", params.get("id").unwrap_or_default()))
             page=move |viewer| {
                 let editable = viewer.may(Action::EditTrackers);
                 view! {
@@ -398,7 +398,7 @@ fn ItemTable(items: Vec<WatchItemView>, tracked: bool) -> impl IntoView {
                     })
                     .unwrap_or_default();
                 let ends = match item.ends_at {
-                    Some(end) if end <= chrono::Utc::now() => format!("ended {}", when(&end)),
+                    Some(end) if item.ended => format!("ended {}", when(&end)),
                     Some(end) => when(&end),
                     None => "—".to_string(),
                 };

@@ -117,6 +117,16 @@ async fn a_channel_publishing_three_videos_gets_three_trackers_that_end_after_th
     let id = started["watch"]["id"].as_str().expect("an id").to_string();
     assert_eq!(started["watch"]["kind"], "youtube.uploads");
     assert_eq!(started["watch"]["title"], "Rick Astley");
+    let rule = &started["watch"]["alerts"][0];
+    assert_eq!(
+        (
+            rule["metric"].clone(),
+            rule["condition"].clone(),
+            rule["value"].clone()
+        ),
+        (json!("views"), json!("above"), json!(1_000_000.0)),
+        "{started}"
+    );
     assert_eq!(
         started["trackers"],
         json!([]),

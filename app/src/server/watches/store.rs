@@ -595,7 +595,14 @@ pub async fn list_watches(
                 interval_secs: row.interval_secs,
                 track_for_days: row.track_for_days,
                 label: row.label,
-                alerts: row.alerts.as_array().cloned().unwrap_or_default(),
+                // Saved as `RuleSpec::to_json` writes them.
+                alerts: row
+                    .alerts
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|rule| serde_json::from_value(rule.clone()).ok())
+                    .collect(),
                 min_score: row.min_score,
                 paused: row.paused,
                 created_at: row.created_at,
@@ -633,6 +640,7 @@ pub async fn watch_items(
         r#"SELECT wi.item_key AS key, wi.url, wi.title, wi.state AS "state: WatchItemState",
                   wi.tracker_id AS "tracker_id: TrackerId", wi.detail, wi.at,
                   ci.published_at AS "published_at?", t.ends_at AS "ends_at?",
+                  coalesce(t.ends_at <= now(), false) AS "ended!",
                   m.name AS "metric?", m.last_value AS "value?",
                   m.last_value - coalesce(
                       (SELECT s.value FROM samples s
