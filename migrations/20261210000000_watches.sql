@@ -60,6 +60,9 @@ CREATE TABLE watches (
     alerts           jsonb NOT NULL DEFAULT '[]',
     -- Only items with at least this score an hour after they appeared (Reddit).
     min_score        double precision,
+    -- Only items ranking among the container's N best-scoring of the past 24 hours at a
+    -- read (Reddit): "the day's top N".
+    top_per_day      integer CHECK (top_per_day BETWEEN 1 AND 25),
     paused           boolean NOT NULL DEFAULT false,
     next_poll_at     timestamptz,
     last_polled_at   timestamptz,

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { addTracker, mailTo, ownRepo, signUp, watchConsole } from './helpers';
+import { addTracker, expectHydrated, mailTo, ownRepo, signUp, watchConsole } from './helpers';
 
 // The stand-in (standin.mjs): its control of what a repository reports.
 const standin = `http://127.0.0.1:${process.env.E2E_STANDIN_PORT ?? 3998}`;
@@ -27,7 +27,7 @@ test('a rule made on the tracker page fires when the number crosses it, on the A
 
   const repo = ownRepo('alerts');
   await page.goto('/dashboard');
-  await expect(page.locator('form.add-tracker')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await expectHydrated(page.locator('form.add-tracker'));
   const tracker = await addTracker(page, repo, 'Alerting');
 
   // Where alerts go: the user's own address.

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
 
 /** Collects console errors and uncaught exceptions of `page`. */
 export function watchConsole(page: Page): string[] {
@@ -13,6 +13,14 @@ export function watchConsole(page: Page): string[] {
   return errors;
 }
 
+/**
+ * Waits until the component behind `locator` has hydrated (it sets `data-hydrated`). The first
+ * page of a run compiles the wasm: slow on a loaded two-core machine, hence the long wait.
+ */
+export async function expectHydrated(locator: Locator): Promise<void> {
+  await expect(locator).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+}
+
 /** Signs up a new user and lands on the dashboard. */
 export async function signUp(page: Page): Promise<string> {
   const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -21,8 +29,7 @@ export async function signUp(page: Page): Promise<string> {
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL('/dashboard');
-  // The first page of a run compiles the wasm: slow on a loaded two-core machine.
-  await expect(page.locator('form.add-tracker')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await expectHydrated(page.locator('form.add-tracker'));
   return email;
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { watchConsole } from './helpers';
+import { expectHydrated, watchConsole } from './helpers';
 
 test.describe('landing page', () => {
   test('hydrates: the example chart draws and its range picker reacts', async ({ page }) => {
@@ -12,7 +12,7 @@ test.describe('landing page', () => {
     );
 
     const demo = page.locator('figure.demo');
-    await expect(demo).toHaveAttribute('data-hydrated', 'true');
+    await expectHydrated(demo);
 
     const summary = demo.locator('.demo-summary');
     await expect(summary).toContainText('in the last 30 days');
@@ -45,7 +45,7 @@ test.describe('landing page', () => {
       if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
     });
     await page.goto('/');
-    await expect(page.locator('figure.demo')).toHaveAttribute('data-hydrated', 'true');
+    await expectHydrated(page.locator('figure.demo'));
     await expect(page.locator('#demo-chart canvas')).toHaveCount(1);
     expect(foreign).toEqual([]);
     expect(failed).toEqual([]);

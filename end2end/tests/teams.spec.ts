@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addTracker, mailTo, ownRepo, signUp, upcount, watchConsole } from './helpers';
+import { addTracker, expectHydrated, mailTo, ownRepo, signUp, upcount, watchConsole } from './helpers';
 
 test('an owner invites a colleague, who joins as a viewer, is promoted and adds a tracker the owner sees', async ({ browser, page }) => {
   const errors = watchConsole(page);
@@ -48,7 +48,7 @@ test('an owner invites a colleague, who joins as a viewer, is promoted and adds 
 
   // Now they add a tracker, and the owner sees it, with who added it.
   await them.goto('/dashboard');
-  await expect(them.locator('form.add-tracker')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await expectHydrated(them.locator('form.add-tracker'));
   await addTracker(them, ownRepo('colleague'), 'Colleague repo');
   await page.goto('/dashboard');
   const added = page.locator('tr', { hasText: 'Colleague repo' });

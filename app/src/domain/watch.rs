@@ -200,6 +200,8 @@ pub struct WatchView {
     pub alerts: Vec<TemplateRule>,
     /// Only items with at least this score an hour after they appeared.
     pub min_score: Option<f64>,
+    /// Only items among the container's N best-scoring of the past 24 hours.
+    pub top_per_day: Option<i32>,
     pub paused: bool,
     pub created_at: DateTime<Utc>,
     /// When the container was last read, and why its last read failed (if it did).

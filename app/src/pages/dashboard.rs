@@ -199,6 +199,12 @@ fn Trackers(
                 .collect();
             kinds.sort();
             kinds.dedup();
+            // Twitch channels have streams, ranked side by side on their own page.
+            let streams = kinds.iter().any(|kind| kind == "twitch.stream").then(|| {
+                view! {
+                    <a class="button-secondary" href="/streams">"Twitch streams"</a>
+                }
+            });
             let total = trackers.len();
             let shown = arrange(trackers, &options);
             let count = if shown.len() == total {
@@ -224,6 +230,7 @@ fn Trackers(
                     <form id="compare-form" method="get" action="/compare">
                         <button class="button-secondary" type="submit">"Compare selected"</button>
                     </form>
+                    {streams}
                 </div>
                 {list}
             }

@@ -212,7 +212,11 @@ fn NewWatch(page: WatchesPage, messages: Flash) -> impl IntoView {
                 <Field name="label" label="Label pattern (optional)" value=messages.value("label") required=false maxlength=200
                     hint="{title}, {container} and {date} are filled in: \"{container}: {title}\"." />
                 <Field name="min_score" label="Only items with at least this score an hour after they appear (optional)" kind="number"
-                    value=messages.value("min_score") required=false />
+                    value=messages.value("min_score") required=false
+                    hint="Subreddits, Reddit and Hacker News users: their posts and stories have a score." />
+                <Field name="top_per_day" label="Only the day's top (optional, 1 to 25)" kind="number"
+                    value=messages.value("top_per_day") required=false
+                    hint="A post is tracked once it ranks among the best-scoring of the past 24 hours." />
                 <button class="button" type="submit">"Start watching"</button>
             </form>
         </Panel>
@@ -354,6 +358,7 @@ fn WatchDetailView(detail: WatchDetail, sort: SortBy, editable: bool) -> impl In
                 {watch.label.clone().map(|label| format!("Labels: \"{label}\". "))}
                 {(rules > 0).then(|| format!("{rules} alert rule(s) copied onto each. "))}
                 {watch.min_score.map(|score| format!("Only those scoring at least {} after an hour. ", format_number(score)))}
+                {watch.top_per_day.map(|n| format!("Only the day's top {n}. "))}
                 {last}
                 {watch.paused.then_some(" Paused.")}
             </p>

@@ -3,7 +3,8 @@
 //! 3-hourly and daily rollups stay, so long ranges still chart. A plan whose retention
 //! shrank keeps the old one for 30 days. The raw events of push sources
 //! (`POST /api/v1/events`) go by the same retention, their counts staying in their series.
-//! Sources no tracker has used for 30 days go too.
+//! Twitch channels' stream polls go by the same retention, kept at least 90 days (the
+//! Streams tab's longest range). Sources no tracker has used for 30 days go too.
 
 use std::time::Duration;
 
@@ -26,6 +27,13 @@ periodic_job! {
             tracing::info!(
                 deleted = events,
                 "deleted raw events past their plan's retention"
+            );
+        }
+        let polls = store::prune_stream_polls(&context.pool, now).await?;
+        if polls > 0 {
+            tracing::info!(
+                deleted = polls,
+                "deleted stream polls past their plan's retention"
             );
         }
         let orphans = store::delete_orphaned_sources(&context.pool, now).await?;

@@ -193,20 +193,17 @@ pub async fn delete_workspace(
             ));
         }
     }
-    // Never charged again: Stripe first, and nothing is deleted when it cannot be reached.
-    if let Err(error) = state
-        .billing
-        .cancel_before_deleting_workspace(&state.pool, workspace)
-        .await
-    {
-        tracing::error!(error = %error, workspace.id = %workspace, "could not cancel a subscription before deleting a workspace");
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Its subscription could not be cancelled at Stripe just now, so nothing was deleted. Please try again in a moment.",
-        ));
+    match super::workspaces::cancel_and_delete(&state, workspace).await {
+        Ok(()) => {}
+        Err(super::workspaces::Deletion::StripeUnavailable) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                super::workspaces::STRIPE_UNAVAILABLE,
+            ));
+        }
+        Err(super::workspaces::Deletion::Database(error)) => return Err(error.into()),
     }
-    db::workspaces::delete(&state.pool, workspace).await?;
     tracing::info!(workspace.id = %workspace, user.id = %actor, "workspace deleted through the API");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -26,13 +26,14 @@ use super::forms::{no_such_action, redirect_with, refused, unexpected};
 
 const WATCHES: &str = "/watches";
 /// The fields kept to fill the form in again.
-const SHOWN_FIELDS: [&str; 6] = [
+const SHOWN_FIELDS: [&str; 7] = [
     "url",
     "poll_every_secs",
     "interval_secs",
     "track_for_days",
     "label",
     "min_score",
+    "top_per_day",
 ];
 
 /// A number field: empty is left out, anything else must read.
@@ -66,6 +67,7 @@ fn read_form(fields: &[(String, String)]) -> (NewWatch, Flash) {
             "interval_secs" => number(name, value).map(|secs| watch.interval_secs = secs),
             "track_for_days" => number(name, value).map(|days| watch.track_for_days = days),
             "min_score" => number(name, value).map(|score| watch.min_score = score),
+            "top_per_day" => number(name, value).map(|n| watch.top_per_day = n),
             "label" => {
                 watch.label = (!value.trim().is_empty()).then(|| value.trim().to_string());
                 Ok(())

@@ -132,7 +132,7 @@ pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Re
     ),
 )]
 /// `POST /api/v1/watches`: `{"url", "poll_every_secs"?, "interval_secs"?,
-/// "track_for_days"?, "label"?, "alerts"?, "min_score"?}`.
+/// "track_for_days"?, "label"?, "alerts"?, "min_score"?, "top_per_day"?}`.
 pub async fn create(
     State(state): State<AppState>,
     ApiWriter(caller): ApiWriter,

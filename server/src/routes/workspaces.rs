@@ -150,6 +150,36 @@ pub struct DeleteWorkspaceForm {
     confirm: String,
 }
 
+/// Why a workspace could not be deleted.
+pub(crate) enum Deletion {
+    /// Stripe could not cancel its subscription: nothing was deleted.
+    StripeUnavailable,
+    Database(sqlx::Error),
+}
+
+/// What the owner is told when Stripe could not cancel the subscription.
+pub(crate) const STRIPE_UNAVAILABLE: &str = "Its subscription could not be cancelled at \
+    Stripe just now, so nothing was deleted. Please try again in a moment.";
+
+/// Deletes `workspace` (checked by the caller) after cancelling its subscription: never
+/// charged again, so Stripe first, and nothing is deleted when it cannot be reached.
+pub(crate) async fn cancel_and_delete(
+    state: &AppState,
+    workspace: WorkspaceId,
+) -> Result<(), Deletion> {
+    if let Err(error) = state
+        .billing
+        .cancel_before_deleting_workspace(&state.pool, workspace)
+        .await
+    {
+        tracing::error!(error = %error, workspace.id = %workspace, "could not cancel a subscription before deleting a workspace");
+        return Err(Deletion::StripeUnavailable);
+    }
+    db::workspaces::delete(&state.pool, workspace)
+        .await
+        .map_err(Deletion::Database)
+}
+
 /// `POST /workspaces/delete` with `confirm` (the workspace's name, typed): an owner
 /// deletes the workspace the session acts in, after its subscription is cancelled at
 /// Stripe, with its trackers, alerts, tokens and invitations.
@@ -181,19 +211,14 @@ pub async fn delete(
             return redirect_with(&session, refused(refusal.to_string()), MEMBERS).await;
         }
     };
-    // Never charged again: Stripe first, and nothing is deleted when it cannot be reached.
-    if let Err(error) = state
-        .billing
-        .cancel_before_deleting_workspace(&state.pool, user.workspace_id)
-        .await
-    {
-        tracing::error!(error = %error, workspace.id = %user.workspace_id, "could not cancel a subscription before deleting a workspace");
-        let message = "Its subscription could not be cancelled at Stripe just now, so nothing \
-                       was deleted. Please try again in a moment.";
-        return redirect_with(&session, refused(message.to_string()), MEMBERS).await;
-    }
-    if let Err(error) = db::workspaces::delete(&state.pool, user.workspace_id).await {
-        return unexpected(&session, "delete-workspace", MEMBERS, error).await;
+    match cancel_and_delete(&state, user.workspace_id).await {
+        Ok(()) => {}
+        Err(Deletion::StripeUnavailable) => {
+            return redirect_with(&session, refused(STRIPE_UNAVAILABLE.to_string()), MEMBERS).await;
+        }
+        Err(Deletion::Database(error)) => {
+            return unexpected(&session, "delete-workspace", MEMBERS, error).await;
+        }
     }
     tracing::info!(workspace.id = %user.workspace_id, user.id = %user.id, "workspace deleted");
     if let Err(error) = session.remove::<uuid::Uuid>(WORKSPACE_ID).await {

@@ -369,9 +369,61 @@ async fn sessions_and_figures_match_a_hand_computation() {
         html.contains(&format!("/trackers/{busy}/streams")),
         "a Streams tab"
     );
+    let html = owner.html("/dashboard").await;
+    assert!(
+        html.contains(r#"href="/streams""#),
+        "the dashboard links to the ranking: {html}"
+    );
     let html = owner.html("/streams?range=30d&by=average").await;
     assert!(html.contains("Most average viewers"), "{html}");
     assert!(html.contains("Korean"), "{html}");
     let html = owner.html(&format!("/trackers/{repo}/streams")).await;
     assert!(html.contains("Page not found"), "{html}");
+}
+
+#[tokio::test]
+async fn stream_polls_are_kept_as_long_as_the_plans_raw_samples_and_at_least_90_days() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let now = Utc::now();
+    let day = 24 * 60;
+    // Polls 10, 89, 91 and 400 days ago: a Free workspace's 30 days give way to the 90.
+    let start = now - Duration::days(400);
+    channel_with_polls(
+        &app,
+        &standin,
+        &token,
+        "keeper",
+        start,
+        &[
+            (0, Some("old"), 5.0, "Go", &[]),
+            ((400 - 91) * day, Some("a"), 5.0, "Go", &[]),
+            ((400 - 89) * day, Some("b"), 5.0, "Go", &[]),
+            ((400 - 10) * day, Some("c"), 5.0, "Go", &[]),
+        ],
+    )
+    .await;
+    sqlx::query("UPDATE workspaces SET plan_id = 'free'")
+        .execute(&app.pool)
+        .await
+        .expect("the Free plan");
+    let deleted = app::server::tracking::store::prune_stream_polls(&app.pool, now)
+        .await
+        .expect("prune");
+    assert_eq!(deleted, 2);
+    let kept: Vec<String> = sqlx::query_scalar("SELECT stream_id FROM stream_polls ORDER BY at")
+        .fetch_all(&app.pool)
+        .await
+        .expect("the polls");
+    assert_eq!(kept, ["b", "c"]);
+    // A plan keeping raw samples for a year keeps the polls of the year.
+    sqlx::query("UPDATE plans SET raw_retention_days = 365 WHERE id = 'free'")
+        .execute(&app.pool)
+        .await
+        .expect("a longer retention");
+    let deleted =
+        app::server::tracking::store::prune_stream_polls(&app.pool, now + Duration::days(100))
+            .await
+            .expect("prune");
+    assert_eq!(deleted, 0, "100 days on, within the year");
 }

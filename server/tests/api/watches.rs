@@ -292,6 +292,26 @@ async fn at_the_plan_limit_a_new_item_is_listed_as_skipped_not_lost() {
         !page.contains("other-video"),
         "another workspace's watch is not shown"
     );
+
+    // Still at the limit, the next look leaves it skipped (and says nothing new).
+    let looked = look(&app, &token, &id).await;
+    assert_eq!(
+        (looked["tracked"].as_u64(), looked["skipped"].as_u64()),
+        (Some(0), Some(0)),
+        "{looked}"
+    );
+    // Once there is room (an upgrade, a tracker deleted), the next look tracks it.
+    sqlx::query("UPDATE plans SET max_trackers = 5 WHERE id = 'business'")
+        .execute(&app.pool)
+        .await
+        .expect("a bigger plan");
+    let looked = look(&app, &token, &id).await;
+    assert_eq!(looked["tracked"], 1, "{looked}");
+    let mut tracked = keys(&looked["trackers"]);
+    tracked.sort();
+    assert_eq!(tracked, ["first-video", "other-video"], "{looked}");
+    let (_, list) = app.api_get("/api/v1/watches", &token).await;
+    assert_eq!(list["watches"][0]["skipped"], 0, "{list}");
 }
 
 #[tokio::test]
@@ -496,6 +516,14 @@ async fn bad_watches_get_clear_answers_and_the_free_plan_has_none() {
         "videos have no metric `stars`",
     );
     expect_unprocessable(
+        post(json!({ "url": format!("https://www.youtube.com/{HANDLE}"), "top_per_day": 5 })).await,
+        "`top_per_day`: videos have no score",
+    );
+    expect_unprocessable(
+        post(json!({ "url": format!("https://www.youtube.com/{HANDLE}"), "min_score": 5 })).await,
+        "`min_score`: videos have no score",
+    );
+    expect_unprocessable(
         post(json!({ "url": format!("https://www.youtube.com/{HANDLE}"), "track_for_days": 0 }))
             .await,
         "`track_for_days`",
@@ -632,6 +660,7 @@ async fn a_subreddit_watch_waits_an_hour_and_tracks_only_posts_above_its_score()
         "reddit/r/rust/new.json",
         listing(vec![fixtures::reddit_post("old1", 40, 2)]),
     );
+    standin.set("reddit/r/rust/top.json", listing(vec![]));
     let (_, token) = app.member_with_token(TokenScope::Write).await;
     let started = watch(
         &app,
@@ -696,6 +725,121 @@ async fn a_subreddit_watch_waits_an_hour_and_tracks_only_posts_above_its_score()
     );
 }
 
+/// A post of r/rust made `hours_ago`.
+fn post_made(id: &str, score: i64, hours_ago: i64) -> Value {
+    let mut post = fixtures::reddit_post(id, score, 0);
+    let made = (Utc::now() - chrono::TimeDelta::hours(hours_ago)).timestamp() as f64;
+    post["created_utc"] = json!(made);
+    post["created"] = json!(made);
+    post
+}
+
+#[tokio::test]
+async fn a_subreddit_watch_keeps_the_days_top_posts_and_lets_the_rest_go_after_a_day() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.set(
+        "reddit/sub/rust",
+        fixtures::reddit_about("rust", 350_000, 1_200),
+    );
+    let listing = |posts: Vec<Value>| fixtures::reddit_listing(posts);
+    standin.set(
+        "reddit/r/rust/new.json",
+        listing(vec![post_made("old1", 40, 3)]),
+    );
+    standin.set("reddit/r/rust/top.json", listing(vec![]));
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let started = watch(
+        &app,
+        &token,
+        json!({ "url": "https://www.reddit.com/r/rust/", "top_per_day": 2 }),
+    )
+    .await;
+    let id = started["watch"]["id"].as_str().expect("an id").to_string();
+    assert_eq!(started["watch"]["top_per_day"], 2, "{started}");
+    assert_eq!(keys(&started["history"]), ["old1"]);
+
+    // Three new posts, and one from this morning that only the day's top still lists.
+    let posts = [("p1", 5, 2), ("p2", 50, 2), ("p3", 30, 2), ("t1", 90, 20)];
+    for (post, score, hours) in posts {
+        standin.set(
+            &format!("reddit/post/{post}"),
+            post_made(post, score, hours),
+        );
+    }
+    let newest = |hours: i64| {
+        listing(
+            posts[..3]
+                .iter()
+                .map(|(post, score, _)| post_made(post, *score, hours))
+                .chain([post_made("old1", 40, 3)])
+                .collect(),
+        )
+    };
+    standin.set("reddit/r/rust/new.json", newest(2));
+    standin.set(
+        "reddit/r/rust/top.json",
+        listing(vec![
+            post_made("t1", 90, 20),
+            post_made("p2", 50, 2),
+            post_made("p3", 30, 2),
+        ]),
+    );
+    let looked = look(&app, &token, &id).await;
+    let mut tracked = keys(&looked["trackers"]);
+    tracked.sort();
+    assert_eq!(tracked, ["p2", "t1"], "the day's top two: {looked}");
+    assert_eq!(looked["failed"], 0, "the others may still climb: {looked}");
+
+    // A day later, the two that never made the top are let go, with why.
+    standin.set("reddit/r/rust/new.json", newest(25));
+    standin.set("reddit/r/rust/top.json", listing(vec![]));
+    let looked = look(&app, &token, &id).await;
+    assert_eq!(looked["failed"], 2, "{looked}");
+    let history = looked["history"].as_array().expect("a list");
+    for post in ["p1", "p3"] {
+        let item = history
+            .iter()
+            .find(|item| item["key"] == post)
+            .unwrap_or_else(|| panic!("{post} in {looked}"));
+        assert_eq!(item["state"], "failed", "{item}");
+        assert!(
+            item["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not among the day's top 2"),
+            "{item}"
+        );
+    }
+    assert_eq!(keys(&looked["trackers"]).len(), 2, "{looked}");
+    assert!(
+        standin
+            .hits()
+            .iter()
+            .any(|hit| hit.starts_with("/reddit/r/rust/top.json?t=day&limit=25")),
+        "{:?}",
+        standin.hits()
+    );
+
+    // The option can be changed and cleared.
+    let (status, edited) = app
+        .api_patch(
+            &format!("/api/v1/watches/{id}"),
+            &token,
+            json!({ "top_per_day": null }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["watch"]["top_per_day"], Value::Null, "{edited}");
+    let (status, refused) = app
+        .api_patch(
+            &format!("/api/v1/watches/{id}"),
+            &token,
+            json!({ "top_per_day": 26 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+}
+
 #[tokio::test]
 async fn a_twitch_channel_watch_tracks_its_new_videos_and_clips() {
     let (standin, app) = spawn_app_with_standin(vec![]).await;
@@ -740,5 +884,192 @@ async fn a_twitch_channel_watch_tracks_its_new_videos_and_clips() {
         hits.iter()
             .any(|hit| hit.contains("/helix/clips?broadcaster_id=141981764")),
         "{hits:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_npm_scope_watch_tracks_the_packages_it_publishes() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.load_fixtures("npm");
+    let search = "npm_registry/-/v1/search?text=scope%3Atypes";
+    // The search also ranks near matches (another scope): not the scope's.
+    standin.set(
+        search,
+        fixtures::npm_search(
+            &[
+                ("@types/node", "2026-11-01T10:00:00.000Z"),
+                ("@typescript/vfs", "2026-11-20T10:00:00.000Z"),
+            ],
+            "types",
+        ),
+    );
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let started = watch(
+        &app,
+        &token,
+        json!({ "url": "https://www.npmjs.com/org/types" }),
+    )
+    .await;
+    let id = started["watch"]["id"].as_str().expect("an id").to_string();
+    assert_eq!(started["watch"]["kind"], "npm.packages");
+    assert_eq!(started["watch"]["title"], "@types");
+    assert_eq!(started["watch"]["url"], "https://www.npmjs.com/org/types");
+    assert_eq!(keys(&started["history"]), ["@types/node"], "{started}");
+
+    let fresh = "@types/brand-new";
+    for period in ["last-day", "last-week", "last-month"] {
+        standin.set(
+            &format!("npm/downloads/point/{period}/{fresh}"),
+            json!({ "downloads": 3, "start": "2026-12-06", "end": "2026-12-06", "package": fresh }),
+        );
+    }
+    let now = Utc::now().to_rfc3339();
+    standin.set(
+        search,
+        fixtures::npm_search(
+            &[
+                ("@types/node", "2026-11-01T10:00:00.000Z"),
+                (fresh, &now),
+                ("@typescript/vfs", "2026-11-20T10:00:00.000Z"),
+            ],
+            "types",
+        ),
+    );
+    let looked = look(&app, &token, &id).await;
+    assert_eq!(keys(&looked["trackers"]), [fresh], "{looked}");
+    assert_eq!(
+        looked["trackers"][0]["url"],
+        "https://www.npmjs.com/package/@types/brand-new"
+    );
+    assert!(
+        standin
+            .hits()
+            .iter()
+            .any(|hit| hit == "/npm_registry/-/v1/search?text=scope%3Atypes&size=250"),
+        "{:?}",
+        standin.hits()
+    );
+
+    // A user's packages: those they maintain.
+    standin.set(
+        "npm_registry/-/v1/search?text=maintainer%3Asindresorhus",
+        fixtures::npm_search(&[("left-pad", "2026-10-01T10:00:00.000Z")], "sindresorhus"),
+    );
+    let user = watch(
+        &app,
+        &token,
+        json!({ "url": "https://www.npmjs.com/~sindresorhus" }),
+    )
+    .await;
+    assert_eq!(user["watch"]["title"], "~sindresorhus");
+    assert_eq!(keys(&user["history"]), ["left-pad"], "{user}");
+
+    // A scope with nothing public is refused, saying so.
+    standin.set(
+        "npm_registry/-/v1/search?text=scope%3Anobody",
+        fixtures::npm_search(&[], "nobody"),
+    );
+    expect_unprocessable(
+        app.api_post(
+            "/api/v1/watches",
+            &token,
+            json!({ "url": "https://www.npmjs.com/org/nobody" }),
+        )
+        .await,
+        "npm scope @nobody has no public packages",
+    );
+}
+
+#[tokio::test]
+async fn a_hugging_face_author_watch_tracks_its_new_models() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    standin.load_fixtures("huggingface");
+    standin.set(
+        "huggingface/api/organizations/openai-community/overview",
+        json!({
+            "_id": "65c1a9b5f6b7a2d3e4f50617",
+            "name": "openai-community",
+            "fullname": "OpenAI community",
+            "avatarUrl": "https://cdn-avatars.huggingface.co/v1/production/uploads/openai.png",
+            "isVerified": false,
+            "numModels": 2,
+            "numFollowers": 1200,
+        }),
+    );
+    let listing = "huggingface/api/models?author=openai-community";
+    standin.set(
+        listing,
+        json!([fixtures::huggingface_listed(
+            "openai-community/gpt2",
+            "2022-03-02T23:29:04.000Z"
+        )]),
+    );
+    let (_, token) = app.member_with_token(TokenScope::Write).await;
+    let started = watch(
+        &app,
+        &token,
+        json!({ "url": "https://huggingface.co/openai-community" }),
+    )
+    .await;
+    let id = started["watch"]["id"].as_str().expect("an id").to_string();
+    assert_eq!(started["watch"]["kind"], "huggingface.models");
+    assert_eq!(started["watch"]["title"], "OpenAI community");
+    assert_eq!(keys(&started["history"]), ["openai-community/gpt2"]);
+
+    let mut model = standin
+        .get("huggingface/api/models/openai-community/gpt2")
+        .expect("the fixture");
+    model["id"] = json!("openai-community/gpt-next");
+    standin.set("huggingface/api/models/openai-community/gpt-next", model);
+    let mut private =
+        fixtures::huggingface_listed("openai-community/secret", "2026-12-07T09:00:00.000Z");
+    private["private"] = json!(true);
+    standin.set(
+        listing,
+        json!([
+            fixtures::huggingface_listed("openai-community/gpt-next", &Utc::now().to_rfc3339()),
+            private,
+            fixtures::huggingface_listed("openai-community/gpt2", "2022-03-02T23:29:04.000Z"),
+        ]),
+    );
+    let looked = look(&app, &token, &id).await;
+    assert_eq!(
+        keys(&looked["trackers"]),
+        ["openai-community/gpt-next"],
+        "{looked}"
+    );
+    assert!(
+        standin.hits().iter().any(|hit| hit
+            == "/huggingface/api/models?author=openai-community&sort=createdAt&direction=-1&limit=50"),
+        "{:?}",
+        standin.hits()
+    );
+
+    // A user (no organisation of that name), by the short link.
+    standin.set(
+        "huggingface/api/users/julien-c/overview",
+        json!({
+            "_id": "5dd96eb166059660ed1ee413",
+            "avatarUrl": "https://cdn-avatars.huggingface.co/v1/production/uploads/julien.png",
+            "isPro": true,
+            "fullname": "Julien Chaumond",
+            "user": "julien-c",
+            "type": "user",
+            "numModels": 0,
+        }),
+    );
+    standin.set("huggingface/api/models?author=julien-c", json!([]));
+    let user = watch(&app, &token, json!({ "url": "https://hf.co/julien-c" })).await;
+    assert_eq!(user["watch"]["title"], "Julien Chaumond");
+    assert_eq!(user["watch"]["url"], "https://huggingface.co/julien-c");
+
+    expect_unprocessable(
+        app.api_post(
+            "/api/v1/watches",
+            &token,
+            json!({ "url": "https://huggingface.co/nobody-at-all" }),
+        )
+        .await,
+        "Hugging Face author nobody-at-all does not exist",
     );
 }

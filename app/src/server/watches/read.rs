@@ -2,7 +2,8 @@
 //! watch that is due, its items saved, and each item a watch has not dealt with becomes a
 //! tracker from the watch's template (or is listed as skipped when the plan's tracker
 //! limit is reached, or as failed when it cannot be tracked). An item a watch dealt with
-//! is never dealt with again, so a tracker the workspace deleted is not added back.
+//! is never dealt with again, so a tracker the workspace deleted is not added back; only
+//! a skipped item is tried again at each read, and tracked once there is room.
 
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ pub const LEASE: Duration = Duration::from_secs(300);
 /// An item waits this long after it appeared before a watch with a `min_score` judges
 /// its score.
 pub const SCORE_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// How long an item may climb into a watch's day's top N.
+const DAY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// The longest wait between two reads of a failing container.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3_600);
@@ -144,8 +148,50 @@ async fn apply(
         .filter_map(|rule| RuleSpec::from_json(rule).ok())
         .collect();
     let now = Utc::now();
+    let day_top = match watch.top_per_day {
+        Some(n) => Some(store::day_top(pool, watch.id, n, now).await?),
+        None => None,
+    };
+    // Once the plan's limit is reached, the rest of this read's items are skipped too.
+    let mut full: Option<String> = None;
     for item in store::new_items(pool, watch.id).await? {
-        if let Some(min_score) = watch.min_score {
+        if let Some(message) = &full {
+            if !item.skipped {
+                store::record_item(
+                    pool,
+                    watch.id,
+                    &item,
+                    WatchItemState::Skipped,
+                    None,
+                    Some(message),
+                )
+                .await?;
+                report.skipped += 1;
+            }
+            continue;
+        }
+        // An item skipped at the limit met the template's score rules then.
+        if let (Some(top), Some(n), false) = (&day_top, watch.top_per_day, item.skipped)
+            && !top.contains(&item.key)
+        {
+            // Not (yet) among the day's best: it may still climb until a day has passed.
+            if now - item.published_at.unwrap_or(item.first_seen_at) < DAY {
+                continue;
+            }
+            let detail = format!("it was not among the day's top {n} when a day had passed");
+            store::record_item(
+                pool,
+                watch.id,
+                &item,
+                WatchItemState::Failed,
+                None,
+                Some(&detail),
+            )
+            .await?;
+            report.failed += 1;
+            continue;
+        }
+        if let (Some(min_score), false) = (watch.min_score, item.skipped) {
             // Judged an hour after it appeared; until then, it waits.
             if now - item.first_seen_at < SCORE_AFTER {
                 continue;
@@ -201,16 +247,19 @@ async fn apply(
                 report.tracked += 1;
             }
             Err(ServiceError::UpgradeRequired(limit)) => {
-                store::record_item(
-                    pool,
-                    watch.id,
-                    &item,
-                    WatchItemState::Skipped,
-                    None,
-                    Some(&limit.message),
-                )
-                .await?;
-                report.skipped += 1;
+                if !item.skipped {
+                    store::record_item(
+                        pool,
+                        watch.id,
+                        &item,
+                        WatchItemState::Skipped,
+                        None,
+                        Some(&limit.message),
+                    )
+                    .await?;
+                    report.skipped += 1;
+                }
+                full = Some(limit.message);
             }
             Err(ServiceError::Database(error)) => return Err(error),
             Err(error) if retry_later(&error) => {

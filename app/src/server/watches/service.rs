@@ -28,6 +28,8 @@ pub const DEFAULT_POLL_EVERY_SECS: i64 = 3_600;
 pub const MAX_TEMPLATE_RULES: usize = 10;
 /// The longest an item is tracked.
 pub const MAX_TRACK_FOR_DAYS: i64 = 3_650;
+/// The most items of a day's top a watch keeps (a Reddit listing's page).
+pub const MAX_TOP_PER_DAY: i64 = 25;
 
 /// `POST /api/v1/watches`: the container's link and the template.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -48,8 +50,12 @@ pub struct NewWatch {
     /// /api/v1/trackers/{id}/alerts` takes it.
     #[schema(value_type = Option<Vec<Object>>)]
     pub alerts: Option<Vec<serde_json::Value>>,
-    /// Only items with at least this score an hour after they appeared.
+    /// Only items with at least this score an hour after they appeared (containers whose
+    /// items have a score: subreddits, Reddit and Hacker News users).
     pub min_score: Option<f64>,
+    /// Only items that rank among the container's `top_per_day` best-scoring of the past
+    /// 24 hours (1 to 25): "the day's top N".
+    pub top_per_day: Option<i64>,
 }
 
 /// `PATCH /api/v1/watches/{id}`: a field left out stays as it is; `null` clears one that
@@ -72,6 +78,9 @@ pub struct WatchEdit {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<f64>)]
     pub min_score: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub top_per_day: Option<Option<i64>>,
     pub paused: Option<bool>,
 }
 
@@ -83,6 +92,7 @@ struct TemplateInput<'a> {
     label: Option<&'a str>,
     alerts: &'a [serde_json::Value],
     min_score: Option<f64>,
+    top_per_day: Option<i64>,
 }
 
 /// An interval from 60 s (or the plan's shortest) to 30 days.
@@ -138,6 +148,32 @@ async fn check_template(
     {
         return Err(WatchError::Invalid("`min_score` must be a number".into()));
     }
+    let top_per_day = input
+        .top_per_day
+        .map(|n| {
+            if (1..=MAX_TOP_PER_DAY).contains(&n) {
+                Ok(n as i32)
+            } else {
+                Err(WatchError::Invalid(format!(
+                    "`top_per_day` must be from 1 to {MAX_TOP_PER_DAY}"
+                )))
+            }
+        })
+        .transpose()?;
+    if !spec.scored {
+        for (field, set) in [
+            ("min_score", input.min_score.is_some()),
+            ("top_per_day", top_per_day.is_some()),
+        ] {
+            if set {
+                return Err(WatchError::Invalid(format!(
+                    "`{field}`: {} have no score; only subreddits, Reddit users and Hacker \
+                     News users have",
+                    spec.yields
+                )));
+            }
+        }
+    }
     if input.alerts.len() > MAX_TEMPLATE_RULES {
         return Err(WatchError::Invalid(format!(
             "`alerts`: a watch copies at most {MAX_TEMPLATE_RULES} rules"
@@ -189,6 +225,7 @@ async fn check_template(
         label,
         alerts,
         min_score: input.min_score,
+        top_per_day,
     })
 }
 
@@ -224,6 +261,7 @@ pub async fn create_watch(
             label: input.label.as_deref(),
             alerts: input.alerts.as_deref().unwrap_or_default(),
             min_score: input.min_score,
+            top_per_day: input.top_per_day,
         },
     )
     .await?;
@@ -358,6 +396,9 @@ pub async fn update_watch(
             label: label.as_deref(),
             alerts: &alerts,
             min_score: edit.min_score.unwrap_or(current.min_score),
+            top_per_day: edit
+                .top_per_day
+                .unwrap_or(current.top_per_day.map(i64::from)),
         },
     )
     .await?;

@@ -49,6 +49,7 @@ pub struct WatchRow {
     pub label: Option<String>,
     pub alerts: serde_json::Value,
     pub min_score: Option<f64>,
+    pub top_per_day: Option<i32>,
     pub created_by: Option<uuid::Uuid>,
 }
 
@@ -61,6 +62,8 @@ pub struct NewItem {
     pub published_at: Option<DateTime<Utc>>,
     pub score: Option<f64>,
     pub first_seen_at: DateTime<Utc>,
+    /// Skipped at the plan's limit before: tried again while there is room.
+    pub skipped: bool,
 }
 
 /// The container of `kind` and `key`, when some watch ever followed it.
@@ -250,7 +253,8 @@ pub async fn watches_to_apply(
         WatchRow,
         r#"SELECT w.id AS "id: WatchId", w.workspace_id AS "workspace_id: WorkspaceId",
                   c.title AS container_title, w.poll_every_secs, w.interval_secs,
-                  w.track_for_days, w.label, w.alerts, w.min_score, w.created_by
+                  w.track_for_days, w.label, w.alerts, w.min_score, w.top_per_day,
+                  w.created_by
            FROM watches w JOIN watch_containers c ON c.id = w.container_id
            WHERE w.container_id = $1 AND NOT w.paused
              AND (w.next_poll_at <= now() OR w.id = $2)
@@ -262,18 +266,19 @@ pub async fn watches_to_apply(
     .await
 }
 
-/// The items of the watch's container it has not dealt with, oldest first.
+/// The items of the watch's container it has not dealt with, and those it skipped at the
+/// plan's limit, oldest first.
 pub async fn new_items(
     executor: impl PgExecutor<'_>,
     watch: WatchId,
 ) -> Result<Vec<NewItem>, sqlx::Error> {
     sqlx::query_as!(
         NewItem,
-        r#"SELECT ci.key, ci.url, ci.title, ci.published_at, ci.score, ci.first_seen_at
+        r#"SELECT ci.key, ci.url, ci.title, ci.published_at, ci.score, ci.first_seen_at,
+                  wi.state IS NOT NULL AS "skipped!"
            FROM watches w JOIN container_items ci ON ci.container_id = w.container_id
-           WHERE w.id = $1
-             AND NOT EXISTS (SELECT 1 FROM watch_items wi
-                             WHERE wi.watch_id = w.id AND wi.item_key = ci.key)
+           LEFT JOIN watch_items wi ON wi.watch_id = w.id AND wi.item_key = ci.key
+           WHERE w.id = $1 AND (wi.state IS NULL OR wi.state = 'skipped')
            ORDER BY ci.published_at NULLS FIRST, ci.first_seen_at, ci.key"#,
         watch.uuid(),
     )
@@ -281,8 +286,31 @@ pub async fn new_items(
     .await
 }
 
-/// Records what the watch did with an item (once: a second record of one item is
-/// ignored).
+/// The keys of the `n` best-scoring items the watch's container published in the 24 hours
+/// before `now`: "the day's top N".
+pub async fn day_top(
+    executor: impl PgExecutor<'_>,
+    watch: WatchId,
+    n: i32,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT ci.key
+         FROM watches w JOIN container_items ci ON ci.container_id = w.container_id
+         WHERE w.id = $1 AND ci.score IS NOT NULL
+           AND coalesce(ci.published_at, ci.first_seen_at) > $3::timestamptz - interval '24 hours'
+         ORDER BY ci.score DESC, ci.published_at, ci.key
+         LIMIT $2",
+        watch.uuid(),
+        i64::from(n),
+        now,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Records what the watch did with an item, once: a second record of one item is
+/// ignored, except that a skipped item may later be tracked (or fail).
 pub async fn record_item(
     executor: impl PgExecutor<'_>,
     watch: WatchId,
@@ -294,7 +322,10 @@ pub async fn record_item(
     sqlx::query!(
         "INSERT INTO watch_items (watch_id, item_key, state, tracker_id, url, title, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (watch_id, item_key) DO NOTHING",
+         ON CONFLICT (watch_id, item_key) DO UPDATE
+             SET state = EXCLUDED.state, tracker_id = EXCLUDED.tracker_id,
+                 detail = EXCLUDED.detail, at = now()
+             WHERE watch_items.state = 'skipped' AND EXCLUDED.state <> 'skipped'",
         watch.uuid(),
         item.key,
         state.key(),
@@ -345,16 +376,7 @@ pub async fn watch_applied(
 /// Schedules container `id` at the earliest next look of its watches (none when every
 /// watch is paused or gone) and gives the claim back.
 pub async fn reschedule(executor: impl PgExecutor<'_>, id: ContainerId) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE watch_containers c SET leased_until = NULL,
-             next_read_at = (SELECT min(w.next_poll_at) FROM watches w
-                             WHERE w.container_id = c.id AND NOT w.paused)
-         WHERE c.id = $1",
-        id.0,
-    )
-    .execute(executor)
-    .await?;
-    Ok(())
+    schedule(executor, id, true).await
 }
 
 /// A new watch of container `container` for the workspace; `Err(existing)` when the
@@ -369,9 +391,10 @@ pub async fn insert_watch(
 ) -> Result<Result<WatchId, WatchId>, sqlx::Error> {
     let created = sqlx::query_scalar!(
         r#"INSERT INTO watches (workspace_id, container_id, poll_every_secs, interval_secs,
-                                track_for_days, label, alerts, min_score, created_by,
-                                next_poll_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $3::int4))
+                                track_for_days, label, alerts, min_score, top_per_day,
+                                created_by, next_poll_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                   now() + make_interval(secs => $3::int4))
            ON CONFLICT (workspace_id, container_id) DO NOTHING
            RETURNING id AS "id: WatchId""#,
         workspace_id as WorkspaceId,
@@ -382,6 +405,7 @@ pub async fn insert_watch(
         template.label.as_ref().map(|label| label.as_str()),
         serde_json::Value::Array(template.alerts.clone()),
         template.min_score,
+        template.top_per_day,
         created_by,
     )
     .fetch_optional(&mut *connection)
@@ -409,6 +433,7 @@ pub struct Template {
     /// Each rule as `RuleSpec::to_json` writes it.
     pub alerts: Vec<serde_json::Value>,
     pub min_score: Option<f64>,
+    pub top_per_day: Option<i32>,
 }
 
 /// Saves the template and the pause of watch `id` of the workspace; `false` when there is
@@ -423,6 +448,7 @@ pub async fn update_watch(
     let container = sqlx::query_scalar!(
         "UPDATE watches SET poll_every_secs = $3, interval_secs = $4, track_for_days = $5,
                             label = $6, alerts = $7, min_score = $8, paused = $9,
+                            top_per_day = $10,
                             next_poll_at = coalesce(last_polled_at, created_at)
                                            + make_interval(secs => $3::int4)
          WHERE workspace_id = $1 AND id = $2
@@ -436,6 +462,7 @@ pub async fn update_watch(
         serde_json::Value::Array(template.alerts.clone()),
         template.min_score,
         paused,
+        template.top_per_day,
     )
     .fetch_optional(&mut *connection)
     .await?;
@@ -452,12 +479,24 @@ pub async fn schedule_container(
     executor: impl PgExecutor<'_>,
     id: ContainerId,
 ) -> Result<(), sqlx::Error> {
+    schedule(executor, id, false).await
+}
+
+/// Schedules container `id` at the earliest next look of its active watches, and gives
+/// its claim back when `release`.
+async fn schedule(
+    executor: impl PgExecutor<'_>,
+    id: ContainerId,
+    release: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE watch_containers c
          SET next_read_at = (SELECT min(w.next_poll_at) FROM watches w
-                             WHERE w.container_id = c.id AND NOT w.paused)
+                             WHERE w.container_id = c.id AND NOT w.paused),
+             leased_until = CASE WHEN $2 THEN NULL ELSE c.leased_until END
          WHERE c.id = $1",
         id.0,
+        release,
     )
     .execute(executor)
     .await?;
@@ -472,7 +511,7 @@ pub async fn load_template(
 ) -> Result<Option<(Template, bool)>, sqlx::Error> {
     let row = sqlx::query!(
         "SELECT poll_every_secs, interval_secs, track_for_days, label, alerts, min_score,
-                paused
+                top_per_day, paused
          FROM watches WHERE workspace_id = $1 AND id = $2",
         workspace_id as WorkspaceId,
         id.uuid(),
@@ -490,6 +529,7 @@ pub async fn load_template(
                 .and_then(|label| crate::domain::watch::LabelPattern::parse(&label).ok()),
             alerts: row.alerts.as_array().cloned().unwrap_or_default(),
             min_score: row.min_score,
+            top_per_day: row.top_per_day,
         };
         (template, row.paused)
     }))
@@ -567,7 +607,7 @@ pub async fn list_watches(
     let rows = sqlx::query!(
         r#"SELECT w.id AS "id: WatchId", c.kind, c.title, c.url, w.poll_every_secs,
                   w.interval_secs, w.track_for_days, w.label, w.alerts, w.min_score, w.paused,
-                  w.created_at, c.last_read_at, c.last_error, w.next_poll_at,
+                  w.top_per_day, w.created_at, c.last_read_at, c.last_error, w.next_poll_at,
                   (SELECT count(*) FROM watch_items wi
                    WHERE wi.watch_id = w.id AND wi.state = 'tracked'
                      AND wi.tracker_id IS NOT NULL) AS "trackers!",
@@ -604,6 +644,7 @@ pub async fn list_watches(
                     .filter_map(|rule| serde_json::from_value(rule.clone()).ok())
                     .collect(),
                 min_score: row.min_score,
+                top_per_day: row.top_per_day,
                 paused: row.paused,
                 created_at: row.created_at,
                 last_read_at: row.last_read_at,

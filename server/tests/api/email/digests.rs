@@ -210,7 +210,8 @@ async fn a_daily_digest_is_sent_once_with_the_days_numbers_and_alerts() {
         !text.contains("the day before") && !text.contains("the day after"),
         "{text}"
     );
-    assert!(!text.contains("999"), "{text}");
+    // Not a bare "999": the links carry random ids and ports, which may hold one.
+    assert!(!text.contains(": 999"), "{text}");
     assert!(text.contains("Quiet <one>\n"), "{text}");
     assert!(
         text.contains(&format!("{}/trackers/{leptos}", app.address)),

@@ -82,6 +82,11 @@ impl TestApp {
         self.api(Method::POST, path, token, Some(body)).await
     }
 
+    /// `PATCH` of `body` to the REST API with `token`.
+    pub async fn api_patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.api(Method::PATCH, path, token, Some(body)).await
+    }
+
     /// `POST /api/v1/trackers` of `body`, whatever the answer.
     pub async fn post_tracker(&self, token: &str, body: Value) -> Answer {
         self.api_post("/api/v1/trackers", token, body).await

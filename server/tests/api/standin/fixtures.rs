@@ -570,3 +570,61 @@ pub fn npm_range(history: &Value, package: &str, start: &str, end: &str) -> Valu
         "downloads": downloads,
     })
 }
+
+/// The npm registry's `GET /-/v1/search`: one result per `(name, date of its latest
+/// publish)`, shaped as npm answers (scores, flags, links, publisher and maintainers).
+pub fn npm_search(packages: &[(&str, &str)], maintainer: &str) -> Value {
+    let objects: Vec<Value> = packages
+        .iter()
+        .map(|(name, date)| {
+            json!({
+                "downloads": { "monthly": 1200, "weekly": 300 },
+                "dependents": 4,
+                "updated": date,
+                "searchScore": 91.3,
+                "package": {
+                    "name": name,
+                    "keywords": [],
+                    "version": "1.0.0",
+                    "description": format!("The {name} package"),
+                    "sanitized_name": name.replace('@', "").replace('/', "__"),
+                    "publisher": { "email": format!("{maintainer}@example.com"), "username": maintainer },
+                    "maintainers": [{ "email": format!("{maintainer}@example.com"), "username": maintainer }],
+                    "license": "MIT",
+                    "date": date,
+                    "links": {
+                        "homepage": "https://example.com",
+                        "npm": format!("https://www.npmjs.com/package/{name}"),
+                    },
+                },
+                "score": {
+                    "final": 0.6,
+                    "detail": { "quality": 0.8, "popularity": 0.3, "maintenance": 0.9 },
+                },
+                "flags": { "insecure": 0 },
+            })
+        })
+        .collect();
+    json!({
+        "objects": objects,
+        "total": packages.len(),
+        "time": "2026-12-07T10:00:00.000Z",
+    })
+}
+
+/// Hugging Face: `GET /api/models?author=` items (its default fields).
+pub fn huggingface_listed(id: &str, created_at: &str) -> Value {
+    json!({
+        "_id": "621ffdc036468d709f17434d",
+        "id": id,
+        "likes": 12,
+        "trendingScore": 0,
+        "private": false,
+        "downloads": 3400,
+        "tags": ["transformers", "safetensors", "text-generation", "region:us"],
+        "pipeline_tag": "text-generation",
+        "library_name": "transformers",
+        "createdAt": created_at,
+        "modelId": id,
+    })
+}

@@ -680,6 +680,7 @@ impl Container for Repositories {
             yields: "repositories",
             item_kind: "github.repo",
             service: GITHUB,
+            scored: false,
             examples: &[
                 "https://github.com/rust-lang",
                 "https://github.com/torvalds",

@@ -229,6 +229,7 @@ impl Container for Stories {
             yields: "stories",
             item_kind: "hackernews.item",
             service: HACKER_NEWS,
+            scored: true,
             examples: &["https://news.ycombinator.com/submitted?id=pg"],
         }
     }

@@ -16,6 +16,12 @@
 //! (`RateLimit: "api";r=499;t=120`, `RateLimit-Policy: "fixed window";"api";q=500;w=300`):
 //! [`Upstreams`] reads them and pauses the Hub when none are left. The optional
 //! `UPCOUNT_HUGGINGFACE_TOKEN` (sent as a Bearer token) raises them.
+//!
+//! A watch of an author (`huggingface.co/{author}`) checks it with
+//! `GET /api/organizations/{author}/overview` (`{"name", "fullname", …}`), else
+//! `/api/users/{author}/overview` (`{"user", "fullname", …}`), and lists its newest models
+//! with `GET /api/models?author={author}&sort=createdAt&direction=-1&limit=50` (an array of
+//! `{"id", "createdAt", "private", …}`; an unknown author is an empty array).
 
 use reqwest::StatusCode;
 
@@ -51,12 +57,15 @@ pub const MODULE: Module = Module {
     },
     services: &[HUGGINGFACE],
     kinds: || vec![Arc::new(Model), Arc::new(Dataset), Arc::new(Space)],
-    containers: no_containers,
+    containers: || vec![Arc::new(Models)],
 };
 
 pub struct Model;
 pub struct Dataset;
 pub struct Space;
+
+/// The models of an author (a user or an organisation), for watches.
+pub struct Models;
 
 /// First path segments that are Hugging Face's own pages, not authors or legacy models.
 const RESERVED: &[&str] = &[
@@ -204,7 +213,7 @@ impl Repo {
     }
 }
 
-/// `GET /api/{type}/{id}?expand[]=…`, with the token when one is set.
+/// `GET /api/{type}/{id}?expand[]=…`.
 async fn repo(http: &Upstreams, repo_type: &RepoType, id: &str) -> Result<Repo, FetchError> {
     let mut url = http.endpoint(HUGGINGFACE, "/api")?;
     url.path_segments_mut()
@@ -217,15 +226,24 @@ async fn repo(http: &Upstreams, repo_type: &RepoType, id: &str) -> Result<Repo, 
             query.append_pair("expand[]", field);
         }
     }
+    hub_get(http, url, &format!("{} {id}", repo_type.what)).await
+}
+
+/// A Hub API call, with the token when one is set: a missing (or, to anonymous callers,
+/// private) thing is gone, a refused token a settings error.
+async fn hub_get<T: serde::de::DeserializeOwned>(
+    http: &Upstreams,
+    url: Url,
+    what: &str,
+) -> Result<T, FetchError> {
     let token = http.config().credential(TOKEN);
     let mut request = UpstreamRequest::get(HUGGINGFACE, url);
     if let Some(token) = token {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
-    let what = format!("{} {id}", repo_type.what);
     let response = http.send(&request).await?;
     match response.status {
-        status if status.is_success() => response.parse(&what),
+        status if status.is_success() => response.parse(what),
         StatusCode::NOT_FOUND | StatusCode::GONE => {
             Err(FetchError::Gone(format!("{what} does not exist")))
         }
@@ -237,7 +255,7 @@ async fn repo(http: &Upstreams, repo_type: &RepoType, id: &str) -> Result<Repo, 
             upstream_message(&response.body)
         ))),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            Err(http.refusal(HUGGINGFACE, &response, &what))
+            Err(http.refusal(HUGGINGFACE, &response, what))
         }
         status => Err(FetchError::Unavailable(format!(
             "{what} answered HTTP {}: {}",
@@ -431,6 +449,121 @@ impl Provider for Space {
     }
 }
 
+/// The newest models a watch reads at once.
+const MODELS_PAGE: usize = 50;
+
+/// An organisation's or a user's overview: whichever answers names the author.
+#[derive(Deserialize)]
+struct Overview {
+    /// An organisation's name.
+    name: Option<String>,
+    /// A user's name.
+    user: Option<String>,
+    fullname: Option<String>,
+}
+
+/// One model of `GET /api/models?author=`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    id: String,
+    #[serde(default)]
+    private: bool,
+    #[serde(default, deserialize_with = "rfc3339")]
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// `/api/{organizations|users}/{author}/overview`.
+async fn overview(http: &Upstreams, of: &str, author: &str) -> Result<Overview, FetchError> {
+    let mut url = http.endpoint(HUGGINGFACE, "/api")?;
+    url.path_segments_mut()
+        .map_err(|()| FetchError::Invalid("the Hugging Face API URL cannot take a path".into()))?
+        .extend([of, author, "overview"]);
+    hub_get(http, url, &format!("Hugging Face author {author}")).await
+}
+
+#[async_trait]
+impl Container for Models {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "huggingface.models",
+            label: "Hugging Face author",
+            yields: "models",
+            item_kind: "huggingface.model",
+            service: HUGGINGFACE,
+            scored: false,
+            examples: &["https://huggingface.co/google", "https://hf.co/julien-c"],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        // `/{author}`, or the author's lists (`/{author}?tab=models`, `/organizations/…`).
+        let author = match hub_segments(url)?.as_slice() {
+            [organizations, author, ..] if organizations == "organizations" => author.clone(),
+            [author] if !RESERVED.contains(&author.as_str()) => author.clone(),
+            _ => return None,
+        };
+        is_part(&author).then_some(author)
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        if !is_part(key) {
+            return Err(FetchError::Invalid(format!(
+                "`{key}` is not a Hugging Face author (such as `google`)"
+            )));
+        }
+        let found = match overview(http, "organizations", key).await {
+            Err(FetchError::Gone(_)) => overview(http, "users", key).await,
+            found => found,
+        };
+        let overview = found.map_err(|error| match error {
+            FetchError::Gone(_) => {
+                FetchError::Gone(format!("Hugging Face author {key} does not exist"))
+            }
+            error => error,
+        })?;
+        let author = overview
+            .name
+            .or(overview.user)
+            .unwrap_or_else(|| key.to_string());
+        Ok(ContainerInfo {
+            url: format!("https://huggingface.co/{author}"),
+            title: overview
+                .fullname
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| author.clone()),
+            key: author,
+            config: serde_json::Value::Null,
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let mut url = http.endpoint(HUGGINGFACE, "/api/models")?;
+        url.query_pairs_mut()
+            .append_pair("author", &container.key)
+            .append_pair("sort", "createdAt")
+            .append_pair("direction", "-1")
+            .append_pair("limit", &MODELS_PAGE.to_string());
+        let what = format!("the models of Hugging Face author {}", container.key);
+        let listed: Vec<Listed> = hub_get(http, url, &what).await?;
+        Ok(listed
+            .into_iter()
+            .filter(|model| !model.private)
+            .map(|model| ContainerItem {
+                url: format!("https://huggingface.co/{}", model.id),
+                title: model.id.clone(),
+                published_at: model.created_at,
+                score: None,
+                key: model.id,
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,5 +719,26 @@ mod tests {
         let repo: Repo =
             serde_json::from_str(r#"{"id": "gpt2", "downloads": 5, "likes": 1}"#).expect("read");
         assert_eq!(repo.readings().value_of("downloads_all_time"), None);
+    }
+
+    #[test]
+    fn recognises_authors_for_watches() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://huggingface.co/google", Some("google")),
+            ("https://huggingface.co/google?tab=models", Some("google")),
+            ("https://hf.co/julien-c", Some("julien-c")),
+            (
+                "https://huggingface.co/organizations/meta-llama/settings",
+                Some("meta-llama"),
+            ),
+            ("https://huggingface.co/models", None),
+            ("https://huggingface.co/google/gemma-2b", None),
+            ("https://huggingface.co/-bad", None),
+            ("https://huggingface.co.evil.example/google", None),
+        ];
+        for (link, key) in cases {
+            let url = Url::parse(link).expect("a link");
+            assert_eq!(Models.recognise(&url).as_deref(), *key, "{link}");
+        }
     }
 }

@@ -243,6 +243,9 @@ pub struct ContainerSpec {
     pub item_kind: &'static str,
     /// The upstream it reads (rate limit, credentials).
     pub service: Service,
+    /// Whether its items have a score (Reddit's, Hacker News'): a watch may then wait for
+    /// one (`min_score`) or keep only the day's best (`top_per_day`).
+    pub scored: bool,
     /// Links it recognises, for the watch form's hints and the docs.
     pub examples: &'static [&'static str],
 }

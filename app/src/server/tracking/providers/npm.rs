@@ -10,6 +10,12 @@
 //! bulk: each is asked for alone, with its slash as is (`/downloads/point/last-day/@types/node`,
 //! as npm's documentation writes it). A key is the package's name, as npm's naming rules
 //! allow for new packages.
+//!
+//! A watch of an npm scope (`npmjs.com/org/{scope}`) or user (`npmjs.com/~{user}`) lists
+//! its packages through the registry's search (`registry.npmjs.org/-/v1/search`, with the
+//! `scope:` or `maintainer:` qualifier), which answers
+//! `{"objects": [{"package": {"name", "version", "date", "links": {"npm"}, "maintainers"}}],
+//! "total", "time"}`: at most 250 a page, each with the date of its latest publish.
 
 use std::collections::HashMap;
 
@@ -29,6 +35,17 @@ pub const NPM: Service = Service::new(&ServiceSpec {
     credentials: None,
 });
 
+/// npm's registry, for its search only: what a scope or a user publishes.
+pub const NPM_REGISTRY: Service = Service::new(&ServiceSpec {
+    name: "npm_registry",
+    label: "npm registry",
+    default_base_url: Some("https://registry.npmjs.org"),
+    // Watches only: a read an hour per scope or user.
+    requests_per_minute: 60,
+    requests_per_minute_with_credentials: 60,
+    credentials: None,
+});
+
 pub const MODULE: Module = Module {
     name: "npm",
     badge: Badge {
@@ -36,12 +53,15 @@ pub const MODULE: Module = Module {
         name: "npm",
         colour: "#cb3837",
     },
-    services: &[NPM],
+    services: &[NPM, NPM_REGISTRY],
     kinds: || vec![Arc::new(Package)],
-    containers: no_containers,
+    containers: || vec![Arc::new(Packages)],
 };
 
 pub struct Package;
+
+/// The packages of a scope (`@types`) or of a user (`~sindresorhus`), for watches.
+pub struct Packages;
 
 /// The windows npm counts downloads over; each feeds the metric of the same place in
 /// [`METRICS`].
@@ -356,6 +376,195 @@ impl Provider for Package {
     }
 }
 
+/// The most packages one search answers (npm's own cap).
+const SEARCH_SIZE: usize = 250;
+
+/// Who publishes the packages a watch follows: a scope's, or those a user maintains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Publisher {
+    Scope(String),
+    User(String),
+}
+
+impl Publisher {
+    /// `@types` or `~sindresorhus`: a watch's container key.
+    fn parse(key: &str) -> Result<Self, String> {
+        let key = key.trim();
+        let publisher = match (key.strip_prefix('@'), key.strip_prefix('~')) {
+            (Some(scope), _) if is_name_part(scope) => Some(Self::Scope(scope.to_string())),
+            (_, Some(user)) if is_name_part(user) => Some(Self::User(user.to_string())),
+            _ => None,
+        };
+        publisher.ok_or_else(|| {
+            format!("`{key}` is not an npm scope or user (such as `@types` or `~sindresorhus`)")
+        })
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Self::Scope(scope) => format!("@{scope}"),
+            Self::User(user) => format!("~{user}"),
+        }
+    }
+
+    fn page(&self) -> String {
+        match self {
+            Self::Scope(scope) => format!("https://www.npmjs.com/org/{scope}"),
+            Self::User(user) => format!("https://www.npmjs.com/~{user}"),
+        }
+    }
+
+    fn what(&self) -> String {
+        match self {
+            Self::Scope(scope) => format!("npm scope @{scope}"),
+            Self::User(user) => format!("npm user ~{user}"),
+        }
+    }
+
+    /// The search's qualifier.
+    fn text(&self) -> String {
+        match self {
+            Self::Scope(scope) => format!("scope:{scope}"),
+            Self::User(user) => format!("maintainer:{user}"),
+        }
+    }
+
+    /// Whether a search result is really one of its packages (the search also ranks
+    /// near matches).
+    fn publishes(&self, package: &Found) -> bool {
+        match self {
+            Self::Scope(scope) => package
+                .name
+                .strip_prefix('@')
+                .and_then(|name| name.split_once('/'))
+                .is_some_and(|(of, _)| of == scope),
+            Self::User(user) => {
+                package.maintainers.is_empty()
+                    || package
+                        .maintainers
+                        .iter()
+                        .any(|maintainer| maintainer.username.as_deref() == Some(user.as_str()))
+            }
+        }
+    }
+}
+
+/// `GET /-/v1/search`.
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    objects: Vec<SearchObject>,
+    #[serde(default)]
+    total: u64,
+}
+
+#[derive(Deserialize)]
+struct SearchObject {
+    package: Found,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    name: String,
+    /// When its latest version was published.
+    #[serde(default, deserialize_with = "rfc3339")]
+    date: Option<DateTime<Utc>>,
+    #[serde(default)]
+    maintainers: Vec<Maintainer>,
+}
+
+#[derive(Deserialize)]
+struct Maintainer {
+    username: Option<String>,
+}
+
+/// One search of `publisher`'s packages, `size` at most.
+async fn search(
+    http: &Upstreams,
+    publisher: &Publisher,
+    size: usize,
+) -> Result<Search, FetchError> {
+    let mut url = http.endpoint(NPM_REGISTRY, "/-/v1/search")?;
+    url.query_pairs_mut()
+        .append_pair("text", &publisher.text())
+        .append_pair("size", &size.to_string());
+    let what = format!("the packages of {}", publisher.what());
+    http.get(&UpstreamRequest::get(NPM_REGISTRY, url), &what)
+        .await
+}
+
+#[async_trait]
+impl Container for Packages {
+    fn spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            kind: "npm.packages",
+            label: "npm scope or user",
+            yields: "packages",
+            item_kind: "npm.package",
+            service: NPM_REGISTRY,
+            scored: false,
+            examples: &[
+                "https://www.npmjs.com/org/types",
+                "https://www.npmjs.com/~sindresorhus",
+            ],
+        }
+    }
+
+    fn recognise(&self, url: &Url) -> Option<String> {
+        let segments = segments_on(url, "npmjs.com")?;
+        let key = match segments.as_slice() {
+            [org, scope, ..] if org == "org" => format!("@{scope}"),
+            [user, ..] if user.starts_with('~') => user.clone(),
+            _ => return None,
+        };
+        Publisher::parse(&key).ok().map(|publisher| publisher.key())
+    }
+
+    async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
+        let publisher = Publisher::parse(key).map_err(FetchError::Invalid)?;
+        let found = search(http, &publisher, 1).await?;
+        // The search knows no scope or user that has published nothing public.
+        if found.total == 0 && found.objects.is_empty() {
+            return Err(FetchError::Gone(format!(
+                "{} has no public packages",
+                publisher.what()
+            )));
+        }
+        Ok(ContainerInfo {
+            key: publisher.key(),
+            title: publisher.key(),
+            url: publisher.page(),
+            config: serde_json::Value::Null,
+        })
+    }
+
+    async fn items(
+        &self,
+        http: &Upstreams,
+        container: &ContainerRef,
+    ) -> Result<Vec<ContainerItem>, FetchError> {
+        let publisher = Publisher::parse(&container.key).map_err(FetchError::Invalid)?;
+        let found = search(http, &publisher, SEARCH_SIZE).await?;
+        let mut items: Vec<ContainerItem> = found
+            .objects
+            .into_iter()
+            .map(|object| object.package)
+            .filter(|package| publisher.publishes(package))
+            .filter(|package| Package.parse_key(&package.name).is_ok())
+            .map(|package| ContainerItem {
+                url: format!("https://www.npmjs.com/package/{}", package.name),
+                title: package.name.clone(),
+                published_at: package.date,
+                score: None,
+                key: package.name,
+            })
+            .collect();
+        // The search ranks by relevance: newest first, as a watch reads them.
+        items.sort_by_key(|item| std::cmp::Reverse(item.published_at));
+        Ok(items)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +658,54 @@ mod tests {
         ] {
             assert!(Package.parse_key(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn recognises_scopes_and_users_for_watches() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://www.npmjs.com/org/types", Some("@types")),
+            ("https://npmjs.com/org/babel/", Some("@babel")),
+            ("https://www.npmjs.com/~sindresorhus", Some("~sindresorhus")),
+            (
+                "https://www.npmjs.com/~sindresorhus?activeTab=packages",
+                Some("~sindresorhus"),
+            ),
+            ("https://www.npmjs.com/org/Types", None),
+            ("https://www.npmjs.com/org/", None),
+            ("https://www.npmjs.com/~", None),
+            ("https://www.npmjs.com/package/react", None),
+            ("https://npmjs.com.evil.example/org/types", None),
+        ];
+        for (link, key) in cases {
+            let url = Url::parse(link).expect("a link");
+            assert_eq!(Packages.recognise(&url).as_deref(), *key, "{link}");
+        }
+    }
+
+    #[test]
+    fn a_scope_keeps_only_its_own_packages_and_a_user_those_they_maintain() {
+        let found = |name: &str, maintainers: &[&str]| Found {
+            name: name.to_string(),
+            date: None,
+            maintainers: maintainers
+                .iter()
+                .map(|username| Maintainer {
+                    username: Some(username.to_string()),
+                })
+                .collect(),
+        };
+        let scope = Publisher::Scope("types".into());
+        assert!(scope.publishes(&found("@types/node", &[])));
+        assert!(!scope.publishes(&found("@typescript/vfs", &[])));
+        assert!(!scope.publishes(&found("types", &[])));
+        let user = Publisher::User("sindresorhus".into());
+        assert!(user.publishes(&found("got", &["sindresorhus", "szmarczak"])));
+        assert!(!user.publishes(&found("ky-universal", &["someone"])));
+        assert_eq!(
+            Publisher::parse("@types").map(|p| p.text()).as_deref(),
+            Ok("scope:types")
+        );
+        assert!(Publisher::parse("types").is_err());
+        assert!(Publisher::parse("@Types").is_err());
     }
 }

@@ -705,6 +705,17 @@ impl Provider for User {
     }
 }
 
+/// A subreddit (`r`) or a user (`u`) as a watch follows it, named as Reddit spells it.
+fn listed_at(prefix: &str, name: String) -> ContainerInfo {
+    let path = if prefix == "u" { "user" } else { prefix };
+    ContainerInfo {
+        key: name.to_ascii_lowercase(),
+        title: format!("{prefix}/{name}"),
+        url: format!("{SITE}/{path}/{name}/"),
+        config: serde_json::Value::Null,
+    }
+}
+
 /// The posts of the listing at `path` (newest first), removed ones left out.
 async fn posts(
     http: &Upstreams,
@@ -747,6 +758,7 @@ impl Container for NewPosts {
             yields: "posts",
             item_kind: "reddit.post",
             service: REDDIT,
+            scored: true,
             examples: &["https://www.reddit.com/r/rust/"],
         }
     }
@@ -758,23 +770,39 @@ impl Container for NewPosts {
     async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
         let key = Subreddit.parse_key(key).map_err(FetchError::Invalid)?;
         let about = about(http, &key).await?;
-        let name = about.display_name.unwrap_or_else(|| key.clone());
-        Ok(ContainerInfo {
-            key: name.to_ascii_lowercase(),
-            title: format!("r/{name}"),
-            url: format!("{SITE}/r/{name}/"),
-            config: serde_json::Value::Null,
-        })
+        Ok(listed_at("r", about.display_name.unwrap_or(key)))
     }
 
+    /// The newest posts, and the day's top ones (with their scores now, for watches that
+    /// keep the day's top N): a post may have climbed there after leaving the newest.
     async fn items(
         &self,
         http: &Upstreams,
         container: &ContainerRef,
     ) -> Result<Vec<ContainerItem>, FetchError> {
-        let what = format!("the new posts of r/{}", container.key);
-        let path = format!("/r/{}/new", container.key);
-        posts(http, &path, &[("limit", LISTING_LIMIT)], &what).await
+        let newest = posts(
+            http,
+            &format!("/r/{}/new", container.key),
+            &[("limit", LISTING_LIMIT)],
+            &format!("the new posts of r/{}", container.key),
+        )
+        .await?;
+        let top = posts(
+            http,
+            &format!("/r/{}/top", container.key),
+            &[("t", "day"), ("limit", LISTING_LIMIT)],
+            &format!("the day's top posts of r/{}", container.key),
+        )
+        .await?;
+        let mut items = newest;
+        for post in top {
+            match items.iter_mut().find(|item| item.key == post.key) {
+                Some(item) => item.score = post.score,
+                None => items.push(post),
+            }
+        }
+        items.sort_by_key(|item| std::cmp::Reverse(item.published_at));
+        Ok(items)
     }
 }
 
@@ -787,6 +815,7 @@ impl Container for UserPosts {
             yields: "posts",
             item_kind: "reddit.post",
             service: REDDIT,
+            scored: true,
             examples: &["https://www.reddit.com/user/spez/"],
         }
     }
@@ -798,13 +827,7 @@ impl Container for UserPosts {
     async fn describe(&self, http: &Upstreams, key: &str) -> Result<ContainerInfo, FetchError> {
         let key = User.parse_key(key).map_err(FetchError::Invalid)?;
         let account = account(http, &key).await?;
-        let name = account.name.unwrap_or_else(|| key.clone());
-        Ok(ContainerInfo {
-            key: name.to_ascii_lowercase(),
-            title: format!("u/{name}"),
-            url: format!("{SITE}/user/{name}/"),
-            config: serde_json::Value::Null,
-        })
+        Ok(listed_at("u", account.name.unwrap_or(key)))
     }
 
     async fn items(

@@ -481,6 +481,7 @@ impl Container for Published {
             yields: "videos and clips",
             item_kind: "twitch.video",
             service: TWITCH,
+            scored: false,
             examples: &["https://www.twitch.tv/shroud"],
         }
     }

@@ -480,6 +480,7 @@ impl Container for Uploads {
             yields: "videos",
             item_kind: "youtube.video",
             service: YOUTUBE,
+            scored: false,
             examples: &[
                 "https://www.youtube.com/@LinusTechTips",
                 "https://www.youtube.com/channel/UCXuqSBlHAE6Xw-yeJA0Tunw",

@@ -8,6 +8,7 @@ use crate::domain::{
     SourceId, TrackerId, WorkspaceId,
     streams::{LiveStream, StreamPoll, StreamSeen},
 };
+use crate::server::db::batches::delete_in_batches;
 
 /// Records what each poll saw (in the poll's transaction, for the sources it rescheduled),
 /// and brings forward the next poll of every channel found live to its trackers' plans'
@@ -154,4 +155,50 @@ pub async fn channel_polls(
         channel.polls.push(StreamPoll { at, live });
     }
     Ok(channels)
+}
+
+/// The shortest time stream polls are kept, whatever the plan: the Streams tab's longest
+/// range (90 days) stays whole.
+pub const STREAM_POLLS_KEPT_DAYS: i32 = 90;
+
+/// Deletes the stream polls older than the longest raw retention among the workspaces
+/// tracking each channel (or [`STREAM_POLLS_KEPT_DAYS`], when longer); a channel nobody
+/// tracks goes with its source. Returns the polls deleted.
+pub async fn prune_stream_polls(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let cutoffs = sqlx::query!(
+        r#"SELECT t.source_id AS "id: SourceId",
+                  $1::timestamptz - make_interval(days => greatest($2::int4, max(greatest(
+                      p.raw_retention_days,
+                      CASE WHEN w.retention_kept_until > $1 THEN w.retention_kept_days END))))
+                  AS "cutoff!"
+           FROM trackers t
+           JOIN sources s ON s.id = t.source_id AND s.kind = 'twitch.stream'
+           JOIN workspaces w ON w.id = t.workspace_id
+           JOIN plans p ON p.id = w.plan_id
+           GROUP BY t.source_id"#,
+        now,
+        STREAM_POLLS_KEPT_DAYS,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut deleted = 0;
+    for row in cutoffs {
+        let (source, cutoff) = (row.id, row.cutoff);
+        deleted += delete_in_batches(|batch| async move {
+            Ok(sqlx::query!(
+                "DELETE FROM stream_polls WHERE source_id = $1 AND at IN (
+                     SELECT at FROM stream_polls WHERE source_id = $1 AND at < $2
+                     ORDER BY at LIMIT $3
+                 )",
+                source as SourceId,
+                cutoff,
+                batch,
+            )
+            .execute(pool)
+            .await?
+            .rows_affected())
+        })
+        .await?;
+    }
+    Ok(deleted)
 }
