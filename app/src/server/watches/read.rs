@@ -156,18 +156,7 @@ async fn apply(
     let mut full: Option<String> = None;
     for item in store::new_items(pool, watch.id).await? {
         if let Some(message) = &full {
-            if !item.skipped {
-                store::record_item(
-                    pool,
-                    watch.id,
-                    &item,
-                    WatchItemState::Skipped,
-                    None,
-                    Some(message),
-                )
-                .await?;
-                report.skipped += 1;
-            }
+            record_skipped(pool, watch.id, &item, message, report).await?;
             continue;
         }
         // An item skipped at the limit met the template's score rules then.
@@ -179,15 +168,7 @@ async fn apply(
                 continue;
             }
             let detail = format!("it was not among the day's top {n} when a day had passed");
-            store::record_item(
-                pool,
-                watch.id,
-                &item,
-                WatchItemState::Failed,
-                None,
-                Some(&detail),
-            )
-            .await?;
+            record_failed(pool, watch.id, &item, &detail).await?;
             report.failed += 1;
             continue;
         }
@@ -202,15 +183,7 @@ async fn apply(
                     item.score
                         .map_or("unknown".to_string(), |score| score.to_string())
                 );
-                store::record_item(
-                    pool,
-                    watch.id,
-                    &item,
-                    WatchItemState::Failed,
-                    None,
-                    Some(&detail),
-                )
-                .await?;
+                record_failed(pool, watch.id, &item, &detail).await?;
                 report.failed += 1;
                 continue;
             }
@@ -247,18 +220,7 @@ async fn apply(
                 report.tracked += 1;
             }
             Err(ServiceError::UpgradeRequired(limit)) => {
-                if !item.skipped {
-                    store::record_item(
-                        pool,
-                        watch.id,
-                        &item,
-                        WatchItemState::Skipped,
-                        None,
-                        Some(&limit.message),
-                    )
-                    .await?;
-                    report.skipped += 1;
-                }
+                record_skipped(pool, watch.id, &item, &limit.message, report).await?;
                 full = Some(limit.message);
             }
             Err(ServiceError::Database(error)) => return Err(error),
@@ -285,6 +247,23 @@ fn retry_later(error: &ServiceError) -> bool {
         ServiceError::Throttled(_) => true,
         _ => false,
     }
+}
+
+/// Lists `item` as skipped at the plan's limit, and counts it; an item skipped before
+/// stays as it was.
+async fn record_skipped(
+    pool: &PgPool,
+    watch: WatchId,
+    item: &NewItem,
+    why: &str,
+    report: &mut ReadReport,
+) -> Result<(), sqlx::Error> {
+    if item.skipped {
+        return Ok(());
+    }
+    store::record_item(pool, watch, item, WatchItemState::Skipped, None, Some(why)).await?;
+    report.skipped += 1;
+    Ok(())
 }
 
 async fn record_failed(

@@ -736,9 +736,6 @@ mod tests {
             ("https://huggingface.co/-bad", None),
             ("https://huggingface.co.evil.example/google", None),
         ];
-        for (link, key) in cases {
-            let url = Url::parse(link).expect("a link");
-            assert_eq!(Models.recognise(&url).as_deref(), *key, "{link}");
-        }
+        assert_recognised_containers(&Models, cases);
     }
 }

@@ -49,7 +49,7 @@ pub(crate) mod prelude {
     };
 
     #[cfg(test)]
-    pub(crate) use super::assert_recognised;
+    pub(crate) use super::{assert_recognised, assert_recognised_containers};
 }
 
 /// What one provider file declares: everything the rest of the system derives.
@@ -538,6 +538,19 @@ pub(crate) fn assert_recognised(cases: &[(&dyn Provider, &str, Option<&str>)]) {
         let url = Url::parse(link).expect("a URL");
         let kind = provider.kind();
         assert_eq!(provider.recognise(&url).as_deref(), *key, "{kind}: {link}");
+    }
+}
+
+/// Checks that `container` reads each link as the key given (or does not recognise it).
+#[cfg(test)]
+pub(crate) fn assert_recognised_containers(
+    container: &dyn Container,
+    cases: &[(&str, Option<&str>)],
+) {
+    let kind = container.spec().kind;
+    for (link, key) in cases {
+        let url = Url::parse(link).expect("a URL");
+        assert_eq!(container.recognise(&url).as_deref(), *key, "{kind}: {link}");
     }
 }
 

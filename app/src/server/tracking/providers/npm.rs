@@ -676,10 +676,7 @@ mod tests {
             ("https://www.npmjs.com/package/react", None),
             ("https://npmjs.com.evil.example/org/types", None),
         ];
-        for (link, key) in cases {
-            let url = Url::parse(link).expect("a link");
-            assert_eq!(Packages.recognise(&url).as_deref(), *key, "{link}");
-        }
+        assert_recognised_containers(&Packages, cases);
     }
 
     #[test]
