@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-import { createAdmin, customerTracking, ownRepo, signIn, sql, upcount, watchConsole } from './helpers';
+import { createAdmin, customerTracking, expectDrawn, ownRepo, signIn, sql, upcount, watchConsole } from './helpers';
 
 test('an admin finds a user, views as them, suspends them, pauses and resumes their source, re-processes a Stripe event and retries a failed job', async ({
   browser,
@@ -163,7 +163,7 @@ test('the console and a user page fit a phone: tables scroll inside the page, bu
   await expect(admin.getByTestId(`user-${email}`)).toBeVisible();
   // Four small charts, drawn by the wasm with the ECharts this site serves.
   for (const name of ['Accounts', 'Monthly revenue ($)', 'Polls per hour', 'Backlog']) {
-    await expect(admin.getByRole('img', { name: `${name} over the last week` }).locator('canvas')).toHaveCount(1);
+    await expectDrawn(admin.getByRole('img', { name: `${name} over the last week` }));
   }
   expect(await overflowing()).toEqual([]);
   expect(await pageWidth()).toBeLessThanOrEqual(390);

@@ -21,6 +21,11 @@ export async function expectHydrated(locator: Locator): Promise<void> {
   await expect(locator).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
 }
 
+/** Waits until the wasm has drawn the chart in `figure` (its ECharts canvas), as long as hydration may take. */
+export async function expectDrawn(figure: Locator): Promise<void> {
+  await expect(figure.locator('canvas')).toHaveCount(1, { timeout: 30_000 });
+}
+
 /** Signs up a new user and lands on the dashboard. */
 export async function signUp(page: Page): Promise<string> {
   const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
