@@ -30,16 +30,16 @@ test('a rule made on the tracker page fires when the number crosses it, on the A
   await expectHydrated(page.locator('form.add-tracker'));
   const tracker = await addTracker(page, repo, 'Alerting');
 
-  // Where alerts go: the user's own address.
-  await page.goto('/alerts');
-  const channels = page.getByRole('region', { name: 'Channels' });
-  await channels.getByLabel('Kind').selectOption('email');
-  await channels.getByLabel('Address or URL').fill(email);
-  await channels.getByRole('button', { name: 'Add channel' }).click();
-  await expect(page.getByRole('status')).toContainText(`Channel added: Email ${email}`);
-
-  // The rule, from the tracker's page: stars above 5,500 (the repository has 5,000).
+  // Where alerts go, from the tracker's page: the user's own address.
   await page.goto(`/trackers/${tracker}`);
+  const channel = page.locator('form.new-channel');
+  await channel.getByLabel('Kind').selectOption('email');
+  await channel.getByLabel('Address or URL').fill(email);
+  await channel.getByRole('button', { name: 'Add channel' }).click();
+  await expect(page.getByRole('status')).toContainText(`Channel added: Email ${email}`);
+  await expect(page).toHaveURL(new RegExp(`/trackers/${tracker}#alerts$`));
+
+  // The rule, on the same page: stars above 5,500 (the repository has 5,000).
   const form = page.locator('form.new-alert');
   await form.getByLabel('Metric').selectOption('stars');
   await form.getByLabel('Condition').selectOption('above');

@@ -334,6 +334,17 @@ pub struct PromRangeForm {
     pub step: String,
 }
 
+/// InfluxDB's query parameters as a form, as Telegraf's `outputs.influxdb` posts them.
+#[derive(Serialize, ToSchema)]
+pub struct InfluxQueryForm {
+    /// InfluxQL: only `CREATE DATABASE …` statements.
+    pub q: Option<String>,
+    /// The push token, as InfluxDB v1's `p`.
+    pub p: Option<String>,
+    /// InfluxDB's user name: accepted and ignored.
+    pub u: Option<String>,
+}
+
 /// `match[]` as a form.
 #[derive(Serialize, ToSchema)]
 pub struct PromLabelsForm {
@@ -361,7 +372,8 @@ pub struct PromLabelsForm {
         push::list_sources, push::create_source, push::update_source, push::delete_source,
         push_events::export_events_csv, push_events::export_events_json,
         push_events::push_events, push::push_json,
-        push_formats::influx, push_formats::prometheus, push_formats::pushgateway,
+        push_formats::influx, push_formats::influx_ping, push_formats::influx_query_get,
+        push_formats::influx_query, push_formats::prometheus, push_formats::pushgateway,
         sinks::list_sinks, sinks::create_sink, sinks::delete_sink, sinks::test_sink,
         members::list, members::update, members::remove, members::audit,
         members::list_invitations, members::invite, members::resend_invitation,

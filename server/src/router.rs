@@ -257,6 +257,12 @@ pub fn build(state: AppState) -> Router {
             "/api/v1/push/influx/api/v2/write",
             pushed(post(push_formats::influx)),
         )
+        // What InfluxDB clients ask besides writing: Telegraf's `CREATE DATABASE` at start.
+        .route("/api/v1/push/influx/ping", get(push_formats::influx_ping))
+        .route(
+            "/api/v1/push/influx/query",
+            get(push_formats::influx_query_get).post(push_formats::influx_query),
+        )
         .route(
             "/api/v1/push/prometheus",
             pushed(post(push_formats::prometheus).put(push_formats::prometheus)),

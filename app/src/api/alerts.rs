@@ -13,7 +13,8 @@ pub struct ChannelRow {
     pub id: ChannelId,
     pub kind: ChannelKind,
     pub target: String,
-    /// "failing since 2026-12-02 10:00 UTC: the channel answered 410 Gone".
+    /// "failing since 2026-12-02 10:00 UTC: the channel answered 410 Gone", or that an
+    /// email channel's address refuses mail.
     pub failing: Option<String>,
 }
 
@@ -168,13 +169,17 @@ fn channel_row(channel: crate::server::alerts::channels::ChannelView) -> Channel
         id: channel.id,
         kind: channel.kind,
         target: channel.target,
-        failing: channel.failing_since.map(|since| {
-            format!(
+        failing: match (channel.suppressed, channel.failing_since) {
+            (Some(reason), _) => Some(format!(
+                "this address refuses mail, so nothing is sent to it: {reason}"
+            )),
+            (None, Some(since)) => Some(format!(
                 "failing since {}: {}",
                 shown_time(since),
                 channel.last_error.as_deref().unwrap_or("deliveries fail")
-            )
-        }),
+            )),
+            (None, None) => None,
+        },
     }
 }
 

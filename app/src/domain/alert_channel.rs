@@ -164,6 +164,9 @@ pub fn shown_target(kind: ChannelKind, target: &str) -> String {
     }
 }
 
+/// The flash key of the form that adds a channel (on the Alerts page and a tracker's).
+pub const NEW_CHANNEL_FORM: &str = "new-channel";
+
 #[cfg(test)]
 mod tests {
     use super::*;

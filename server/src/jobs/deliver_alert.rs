@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use apalis::prelude::*;
 use app::server::alerts::{
+    channels::Channel,
     deliver::{self, DeliveryError},
     deliveries::{self, ChannelHealth, Delivery, DeliveryClaim},
 };
@@ -70,7 +71,12 @@ pub async fn deliver(
     };
     let outcome = send(pool, engine, public_origin, &delivery).await;
     match outcome {
-        Ok(()) => {
+        Ok(Sent::Mailing) => {
+            metrics::counter!("upcount_alert_deliveries_total", "outcome" => "mailing")
+                .increment(1);
+            Ok(None)
+        }
+        Ok(Sent::Posted) => {
             deliveries::delivered(pool, &delivery)
                 .await
                 .context("could not record a delivery")?;
@@ -93,24 +99,36 @@ pub async fn deliver(
                 .increment(1);
             if health == ChannelHealth::NewlyFailing {
                 tracing::warn!(channel = %delivery.channel.id, "an alert channel keeps failing");
-                tell_owner(pool, public_origin, &delivery, &text)
-                    .await
-                    .context("could not tell the owner about a failing channel")?;
+                tell_owner(
+                    pool,
+                    public_origin,
+                    &delivery.channel,
+                    delivery.claim.id,
+                    &text,
+                )
+                .await
+                .context("could not tell the owner about a failing channel")?;
             }
             Ok(Some(text))
         }
     }
 }
 
+/// How a delivery went: posted (or handed to the outbox, for email), or why not.
+enum Sent {
+    Posted,
+    Mailing,
+}
+
 /// Sends one delivery to its channel: posted to a webhook, Slack or Discord; for an
-/// email channel, queued in the outbox (once per delivery), which the `send_email` job
-/// sends with its own retries.
+/// email channel, handed to the outbox (once per delivery), which the `send_email` job
+/// sends with its own retries and whose outcome it records on the delivery.
 async fn send(
     pool: &PgPool,
     engine: &Engine,
     public_origin: &str,
     delivery: &Delivery,
-) -> Result<(), DeliveryError> {
+) -> Result<Sent, DeliveryError> {
     match delivery.channel.kind {
         ChannelKind::Email => {
             let page = match delivery.message.tracker.id {
@@ -123,56 +141,52 @@ async fn send(
                 &delivery.message.reason,
                 &page,
             );
-            email::queue(
-                pool,
-                &message,
-                &format!("alert-delivery:{}", delivery.claim.id),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|error| DeliveryError::Retry(format!("could not queue the email: {error}")))
+            deliveries::hand_to_mail(pool, delivery, &message)
+                .await
+                .map(|_| Sent::Mailing)
+                .map_err(|error| {
+                    DeliveryError::Retry(format!("could not queue the email: {error}"))
+                })
         }
-        _ => {
-            deliver::post(
-                engine.http(),
-                &delivery.channel,
-                &delivery.message,
-                chrono::Utc::now(),
-            )
-            .await
-        }
+        _ => deliver::post(
+            engine.http(),
+            &delivery.channel,
+            &delivery.message,
+            chrono::Utc::now(),
+        )
+        .await
+        .map(|()| Sent::Posted),
     }
 }
 
-/// Emails the workspace's owners, once per failing spell, that a channel keeps failing.
-async fn tell_owner(
+/// Emails the workspace's owners, once per failing spell, that `channel` keeps failing
+/// (`delivery`: the delivery that made it so, which keeps the message to one).
+pub async fn tell_owner(
     pool: &PgPool,
     public_origin: &str,
-    delivery: &Delivery,
+    channel: &Channel,
+    delivery: i64,
     error: &str,
 ) -> anyhow::Result<()> {
     let owners: Vec<String> = sqlx::query_scalar(
         "SELECT u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = $1 AND m.role = 'owner'",
     )
-    .bind(delivery.channel.workspace_id.uuid())
+    .bind(channel.workspace_id.uuid())
     .fetch_all(pool)
     .await?;
-    let channel = format!(
+    let shown = format!(
         "{} {}",
-        delivery.channel.kind.label(),
-        app::domain::alert_channel::shown_target(delivery.channel.kind, &delivery.channel.target)
+        channel.kind.label(),
+        app::domain::alert_channel::shown_target(channel.kind, &channel.target)
     );
     for owner in owners {
         let message =
-            templates::channel_failing(&owner, &channel, error, &format!("{public_origin}/alerts"));
+            templates::channel_failing(&owner, &shown, error, &format!("{public_origin}/alerts"));
         email::queue(
             pool,
             &message,
-            &format!(
-                "channel-failing:{}:{}:{owner}",
-                delivery.channel.id, delivery.claim.id
-            ),
+            &format!("channel-failing:{}:{delivery}:{owner}", channel.id),
         )
         .await?;
     }

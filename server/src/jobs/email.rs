@@ -68,6 +68,8 @@ pub struct EmailContext {
     pub mailer: Option<Arc<Mailer>>,
     /// How often the dispatcher looks for queued messages.
     pub sweep: Duration,
+    /// `scheme://host[:port]` of the site, for links in the mail about failing channels.
+    pub public_origin: Arc<str>,
 }
 
 impl std::fmt::Debug for EmailContext {
@@ -212,10 +214,22 @@ pub async fn send(context: &EmailContext, id: EmailId) -> anyhow::Result<SendRep
             SendReport::Failed
         }
     };
-    message
+    let failing = message
         .finish(&outcome)
         .await
         .context("could not record the outcome of a message")?;
+    // An alert's email given up on made its channel failing: its owners hear of it once.
+    if let (Some(failing), Outcome::Failed { error, .. }) = (failing, &outcome) {
+        super::deliver_alert::tell_owner(
+            &context.pool,
+            &context.public_origin,
+            &failing.channel,
+            failing.delivery,
+            error,
+        )
+        .await
+        .context("could not tell the owner about a failing channel")?;
+    }
     Ok(report)
 }
 

@@ -215,6 +215,7 @@ impl Contexts {
                 pool: pool.clone(),
                 mailer,
                 sweep: settings.jobs.poll_interval,
+                public_origin: public_origin.clone().into(),
             },
             jobs: JobContext {
                 pool: pool.clone(),

@@ -3,7 +3,10 @@
 
 use app::{
     api::flash::Flash,
-    domain::{Action, AlertEventId, ChannelId, ChannelKind, ChannelTarget, NextPath},
+    domain::{
+        Action, AlertEventId, ChannelId, ChannelKind, ChannelTarget, NextPath,
+        alert_channel::NEW_CHANNEL_FORM,
+    },
     server::{
         alerts::{
             channels,
@@ -31,6 +34,18 @@ pub struct NewChannelForm {
     kind: String,
     #[serde(default)]
     target: String,
+    /// The tracker page the form was on (`/trackers/{id}#alerts`), to come back to.
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// Where the channel form's answer goes: back to the tracker page it was sent from, or
+/// the Alerts page (never anywhere else: `back` comes from the form).
+fn channel_form_back(back: Option<&str>) -> String {
+    back.and_then(|back| back.strip_prefix("/trackers/"))
+        .and_then(|rest| rest.strip_suffix("#alerts"))
+        .and_then(|id| id.parse::<uuid::Uuid>().ok())
+        .map_or_else(|| ALERTS.to_string(), |id| format!("/trackers/{id}#alerts"))
 }
 
 /// `POST /alerts/channels`.
@@ -44,16 +59,18 @@ pub async fn add_channel(
         return Redirect::to(&NextPath::sign_in_url(ALERTS)).into_response();
     };
     if let Err(refusal) = user.may(Action::EditAlerts) {
-        return refused(&session, "new-channel", refusal, ALERTS).await;
+        return refused(&session, NEW_CHANNEL_FORM, refusal, ALERTS).await;
     }
     let Form(form) = form.unwrap_or_default();
-    let flash = Flash::for_form("new-channel")
+    let back = channel_form_back(form.back.as_deref());
+    let back = back.as_str();
+    let flash = Flash::for_form(NEW_CHANNEL_FORM)
         .with_value("kind", &form.kind)
         .with_value("target", &form.target);
     let kind = match ChannelKind::parse(&form.kind) {
         Ok(kind) => kind,
         Err(message) => {
-            return redirect_with(&session, flash.with_field_error("kind", message), ALERTS).await;
+            return redirect_with(&session, flash.with_field_error("kind", message), back).await;
         }
     };
     let target = form.target.trim();
@@ -64,8 +81,7 @@ pub async fn add_channel(
     let target = match ChannelTarget::parse(kind, address, url) {
         Ok(target) => target,
         Err(message) => {
-            return redirect_with(&session, flash.with_field_error("target", message), ALERTS)
-                .await;
+            return redirect_with(&session, flash.with_field_error("target", message), back).await;
         }
     };
     if kind == ChannelKind::Email {
@@ -77,12 +93,13 @@ pub async fn add_channel(
         )
         .await
         {
-            Ok(true) => {}
-            Ok(false) => {
-                let flash = flash.with_field_error("target", channels::CONFIRM_FIRST);
-                return redirect_with(&session, flash, ALERTS).await;
+            Ok(allowed) => {
+                if let Some(refusal) = allowed.refusal() {
+                    let flash = flash.with_field_error("target", refusal);
+                    return redirect_with(&session, flash, back).await;
+                }
             }
-            Err(error) => return unexpected(&session, "new-channel", ALERTS, error).await,
+            Err(error) => return unexpected(&session, NEW_CHANNEL_FORM, back, error).await,
         }
     }
     match channels::create_channel(&state.pool, user.workspace_id, kind, &target).await {
@@ -93,17 +110,17 @@ pub async fn add_channel(
                 made.channel.target
             ));
             shown.new_secret = made.secret;
-            redirect_with(&session, shown, ALERTS).await
+            redirect_with(&session, shown, back).await
         }
         Ok(None) => {
             redirect_with(
                 &session,
                 flash.with_error("This workspace already has this channel."),
-                ALERTS,
+                back,
             )
             .await
         }
-        Err(error) => unexpected(&session, "new-channel", ALERTS, error).await,
+        Err(error) => unexpected(&session, NEW_CHANNEL_FORM, back, error).await,
     }
 }
 

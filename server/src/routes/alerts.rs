@@ -67,7 +67,7 @@ fn channel_id(text: &str) -> Result<ChannelId, ApiError> {
     request_body = NewChannelRequest,
     responses(
         (status = 201, description = "Made.", body = ChannelBody),
-        (status = 403, description = "An email address not yet confirmed (`unverified`), a read-only token.", body = ErrorBody),
+        (status = 403, description = "Your own email address not yet confirmed (`unverified`), an address no member of the workspace has confirmed (`not_a_member`), a read-only token.", body = ErrorBody),
         (status = 409, description = "The workspace already has this channel.", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
         (status = 422, description = "A bad kind, address or URL.", body = ErrorBody),
@@ -82,20 +82,21 @@ pub async fn create_channel(
     let kind = ChannelKind::parse(&input.kind).map_err(ApiError::invalid)?;
     let target = ChannelTarget::parse(kind, input.address.as_deref(), input.url.as_deref())
         .map_err(ApiError::invalid)?;
-    if kind == ChannelKind::Email
-        && !channels::may_email(
+    if kind == ChannelKind::Email {
+        let allowed = channels::may_email(
             &state.pool,
             caller.workspace_id,
             caller.user_id,
             target.as_str(),
         )
-        .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "unverified",
-            channels::CONFIRM_FIRST,
-        ));
+        .await?;
+        if let Some(refusal) = allowed.refusal() {
+            let code = match allowed {
+                channels::EmailTarget::ConfirmYoursFirst => "unverified",
+                _ => "not_a_member",
+            };
+            return Err(ApiError::new(StatusCode::FORBIDDEN, code, refusal));
+        }
     }
     let made = channels::create_channel(&state.pool, caller.workspace_id, kind, &target)
         .await?

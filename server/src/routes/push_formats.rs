@@ -14,11 +14,18 @@
 //!   {value}…` (the Pushgateway's path: `job` and the grouping labels are added to every
 //!   series): the token as a bearer or basic-auth password; answered like the JSON push.
 //!
+//! - `GET`/`HEAD /api/v1/push/influx/ping` and `GET`/`POST /api/v1/push/influx/query`:
+//!   what InfluxDB clients ask besides writing. `/ping` is 204 with InfluxDB's version
+//!   headers, and needs no token (as InfluxDB's does not). `/query` takes the token as
+//!   the write does and answers only `CREATE DATABASE …` (Telegraf's `outputs.influxdb`
+//!   sends it at start), as done: a push source needs no database. Any other InfluxQL is
+//!   400 in InfluxDB's error shape, `{"error": "…"}`, naming the statement.
+//!
 //! Bodies may be gzip-compressed (Telegraf's default); the size limit holds after
 //! decompression.
 
 use super::{
-    errors::{ApiError, ErrorBody, coded_error},
+    errors::{ApiError, ErrorBody, coded_error, json_error},
     push::{PushRefusedBody, answer, push_body, push_source_of, unreadable_body},
 };
 use crate::extract::ApiPath;
@@ -34,6 +41,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine;
+use serde::Serialize;
 
 /// The push token however the request carries it: `Bearer` or `Token` (InfluxDB v2's
 /// scheme) in `Authorization`, the password of basic auth, or (`param`) a query
@@ -187,6 +195,194 @@ fn influx_answer(result: Result<push::PushAnswer, push::PushError>) -> Response 
         }
         Err(error) => answer(Err(error)),
     }
+}
+
+/// The InfluxDB version the ping and query paths answer as: the last 1.x, whose `/write`,
+/// `/query` and `/ping` these paths follow.
+const INFLUX_VERSION: &str = "1.8.10";
+
+/// InfluxDB's headers on every answer: its version and build.
+fn with_influx_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-influxdb-version",
+        HeaderValue::from_static(INFLUX_VERSION),
+    );
+    headers.insert("x-influxdb-build", HeaderValue::from_static("OSS"));
+    response
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/push/influx/ping", tag = "push",
+    security(()),
+    responses(
+        (status = 204, description = "Up, as InfluxDB 1.8 answers `/ping` (to `HEAD` too); no token needed, as InfluxDB needs none.",
+            headers(("X-Influxdb-Version" = String, description = "The InfluxDB version Upcount answers as."), ("X-Influxdb-Build" = String, description = "Always `OSS`."))),
+    ),
+)]
+/// `GET`/`HEAD /api/v1/push/influx/ping`: what InfluxDB clients ask to learn that the server
+/// is up and which version it is.
+pub async fn influx_ping() -> Response {
+    with_influx_headers(StatusCode::NO_CONTENT.into_response())
+}
+
+/// InfluxDB's answer to a query of which every statement succeeded with no rows.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InfluxQueryBody {
+    /// One per statement, in order.
+    pub results: Vec<InfluxStatementResult>,
+}
+
+/// One statement's result: its position in the query, from 0.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InfluxStatementResult {
+    pub statement_id: usize,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/push/influx/query", tag = "push",
+    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
+    params(
+        ("q" = String, Query, description = "InfluxQL: only `CREATE DATABASE …` statements (separated by `;`), which change nothing: a push source needs no database."),
+        ("db" = Option<String>, Query, description = "InfluxDB's database: accepted and ignored."),
+    ),
+    responses(
+        (status = 200, description = "Every statement was a `CREATE DATABASE`: done, as InfluxDB answers it.", body = InfluxQueryBody),
+        (status = 400, description = "No `q`, or a statement other than `CREATE DATABASE` (named): InfluxDB's error shape, `{\"error\"}`.", body = ErrorBody),
+    ),
+)]
+/// `GET /api/v1/push/influx/query`: see [`influx_query`].
+pub async fn influx_query_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    influx_query_with(&state, &headers, query_pairs(raw.as_deref())).await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/push/influx/query", tag = "push",
+    security(("push_token" = []), ("influx_token" = []), ("push_basic" = []), ("influx_p" = [])),
+    params(
+        ("q" = Option<String>, Query, description = "InfluxQL, here or in the form body: only `CREATE DATABASE …` statements (separated by `;`), which change nothing: a push source needs no database."),
+        ("db" = Option<String>, Query, description = "InfluxDB's database: accepted and ignored."),
+    ),
+    request_body(content = crate::openapi::InfluxQueryForm, content_type = "application/x-www-form-urlencoded", description = "`q` (and `p`, the token) as a form, as Telegraf's `outputs.influxdb` sends them (the form wins over the query string)."),
+    responses(
+        (status = 200, description = "Every statement was a `CREATE DATABASE`: done, as InfluxDB answers it.", body = InfluxQueryBody),
+        (status = 400, description = "No `q`, or a statement other than `CREATE DATABASE` (named): InfluxDB's error shape, `{\"error\"}`.", body = ErrorBody),
+    ),
+)]
+/// `POST /api/v1/push/influx/query`: InfluxDB's query endpoint, answering the
+/// `CREATE DATABASE "telegraf"` Telegraf's `outputs.influxdb` sends at start (a no-op: a
+/// push source needs no database) and refusing any other statement by name.
+pub async fn influx_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    // As InfluxDB (Go's `FormValue`) reads them: the form's parameters before the URL's.
+    let mut pairs: Vec<(String, String)> = if is_form {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    } else {
+        Vec::new()
+    };
+    pairs.extend(query_pairs(raw.as_deref()));
+    influx_query_with(&state, &headers, pairs).await
+}
+
+async fn influx_query_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    pairs: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    let token = carried_token(headers, &pairs, Some("p"));
+    push_source_of(state, token.as_deref()).await?;
+    let q = pairs
+        .iter()
+        .find(|(name, _)| name == "q")
+        .map_or("", |(_, value)| value.as_str());
+    let answer = match answer_influxql(q) {
+        Ok(results) => (StatusCode::OK, Json(results)).into_response(),
+        Err(message) => json_error(StatusCode::BAD_REQUEST, &message),
+    };
+    Ok(with_influx_headers(answer))
+}
+
+/// The answer to the InfluxQL `q`: done, when every statement is a `CREATE DATABASE`, or
+/// what InfluxDB's `error` should say.
+fn answer_influxql(q: &str) -> Result<InfluxQueryBody, String> {
+    let statements = influxql_statements(q);
+    if statements.is_empty() {
+        return Err("missing required parameter \"q\"".into());
+    }
+    if let Some(other) = statements
+        .iter()
+        .find(|statement| !creates_database(statement))
+    {
+        let mut shown: String = other.chars().take(60).collect();
+        if shown.len() < other.len() {
+            shown.push('…');
+        }
+        return Err(format!(
+            "Upcount's InfluxDB paths answer only `CREATE DATABASE` (a push source needs no database), not `{shown}`: write with /api/v1/push/influx/write, and read the numbers through the Prometheus-compatible query API (/api/v1/prom/)."
+        ));
+    }
+    Ok(InfluxQueryBody {
+        results: (0..statements.len())
+            .map(|statement_id| InfluxStatementResult { statement_id })
+            .collect(),
+    })
+}
+
+/// The statements of `q`: split at each `;` outside quotes, trimmed, the empty left out.
+fn influxql_statements(q: &str) -> Vec<&str> {
+    let mut statements = Vec::new();
+    let mut quote = None;
+    let mut start = 0;
+    let mut escaped = false;
+    for (at, c) in q.char_indices() {
+        match (quote, c) {
+            (Some(_), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(open), c) if c == open && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, ';') => {
+                statements.push(&q[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+        escaped = false;
+    }
+    statements.push(&q[start..]);
+    statements
+        .into_iter()
+        .map(str::trim)
+        .filter(|statement| !statement.is_empty())
+        .collect()
+}
+
+/// Whether `statement` is `CREATE DATABASE <name> …` (keywords in any case).
+fn creates_database(statement: &str) -> bool {
+    let mut words = statement.split_whitespace();
+    matches!(
+        (words.next(), words.next(), words.next()),
+        (Some(create), Some(database), Some(_name))
+            if create.eq_ignore_ascii_case("create") && database.eq_ignore_ascii_case("database")
+    )
 }
 
 #[utoipa::path(
@@ -351,5 +547,36 @@ mod tests {
             Some("upp_a")
         );
         assert_eq!(carried_token(&headers("Digest x"), none, Some("p")), None);
+    }
+
+    #[test]
+    fn only_create_database_is_answered_and_anything_else_is_named() {
+        let ids = |q: &str| {
+            answer_influxql(q).map(|body| {
+                body.results
+                    .iter()
+                    .map(|result| result.statement_id)
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(ids(r#"CREATE DATABASE "telegraf""#), Ok(vec![0]));
+        assert_eq!(
+            ids("create database a WITH DURATION 1d;  CREATE DATABASE \"b;c\" ;"),
+            Ok(vec![0, 1])
+        );
+        assert_eq!(
+            ids("  ; "),
+            Err("missing required parameter \"q\"".to_string())
+        );
+        let refused = ids(r#"CREATE DATABASE x; SHOW DATABASES"#).expect_err("refused");
+        assert!(refused.contains("not `SHOW DATABASES`"), "{refused}");
+        assert!(ids("CREATE DATABASE").is_err());
+        assert!(ids("DROP DATABASE telegraf").is_err());
+        let long = format!("SELECT {} FROM cpu", "x".repeat(100));
+        assert!(
+            ids(&long)
+                .expect_err("refused")
+                .contains(&format!("not `SELECT {}…`", "x".repeat(53)))
+        );
     }
 }

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, spawn_app_with_standin},
+    helpers::{TestApp, spawn_app, spawn_app_with_standin},
     polling::poll_now,
 };
 
@@ -371,4 +371,191 @@ async fn promtool_queries_the_api_as_it_queries_prometheus() {
     ])
     .await;
     assert!(!ok);
+}
+
+/// A push source made with `api_token`: its push token.
+async fn push_source(app: &TestApp, api_token: &str) -> String {
+    let (status, body) = app
+        .api_post(
+            "/api/v1/push-sources",
+            api_token,
+            json!({ "name": "Pushed" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["push_source"]["token"]
+        .as_str()
+        .expect("the push token")
+        .to_string()
+}
+
+/// Pushes `points` (JSON push items), all of which must be accepted.
+async fn push(app: &TestApp, push_token: &str, points: Value) {
+    let (status, body) = app.api_post("/api/v1/push", push_token, points).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["refused"], json!([]), "{body}");
+}
+
+/// The one value of an instant query's vector answer.
+async fn value_of(app: &TestApp, token: &str, query: &str, time: &str) -> f64 {
+    let (status, body) = prom(
+        app,
+        &format!("query?query={}&time={time}", encode(query)),
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    one_value(&body)
+}
+
+#[tokio::test]
+async fn increase_and_rate_add_a_pushed_counters_reset_back() {
+    let app = spawn_app().await;
+    let (user, writer) = app.member_with_token(TokenScope::Write).await;
+    let push_token = push_source(&app, &writer).await;
+    // A counter at T − 45, − 30, − 15 and T minutes: 10, 20, 5 (a reset), 15.
+    let now = chrono::Utc::now().timestamp();
+    let t = now - now % 60 - 60;
+    let minutes = |m: i64| chrono::DateTime::from_timestamp(t - m * 60, 0).expect("a time");
+    let points: Vec<Value> = [(45, 10), (30, 20), (15, 5), (0, 15)]
+        .into_iter()
+        .map(|(m, value)| {
+            json!({
+                "metric": "jobs_done", "value": value, "type": "counter",
+                "t": minutes(m).to_rfc3339(),
+            })
+        })
+        .collect();
+    push(&app, &push_token, Value::Array(points)).await;
+    let token = app.token(&user, TokenScope::Read).await;
+    let when = at(t * 1000);
+    let selector = |range: &str| format!(r#"upcount_value{{metric="jobs_done"}}[{range}]"#);
+
+    // By hand, as Prometheus computes it (`extrapolatedRate`):
+    // - the raw increase: 20 − 10, then the drop to 5 is a reset (the counter restarted
+    //   from 0, so the 5 counts whole), then 15 − 5: 10 + 5 + 10 = 25 (last − first, 5,
+    //   plus the value before the reset, 20);
+    // - the samples span 45 min in 3 gaps: on average 15 min; an end less than 1.1 gaps
+    //   (16.5 min) from its nearest sample is extrapolated to all the way, a farther one
+    //   half a gap (7.5 min); a counter is not extrapolated back past where it would be
+    //   zero: 45 min × 10 / 25 = 18 min before the first sample;
+    // - `[1h]` at T: the range (T − 60 min, T] starts 15 min before the first sample
+    //   (< 16.5: all of it, and < 18) and ends at the last: 25 × (45 + 15) / 45 = 100/3;
+    // - `[2h]`: it starts 75 min before the first sample (≥ 16.5: 7.5 min, < 18):
+    //   25 × (45 + 7.5) / 45 = 175/6;
+    // - `rate` is the increase per second of the range; `delta` takes the drop as it is:
+    //   15 − 10 = 5, × 60/45.
+    for (function, range, expected) in [
+        ("increase", "1h", 25.0 * 60.0 / 45.0),
+        ("rate", "1h", 25.0 * 60.0 / 45.0 / 3_600.0),
+        ("increase", "2h", 25.0 * 52.5 / 45.0),
+        ("rate", "2h", 25.0 * 52.5 / 45.0 / 7_200.0),
+        ("delta", "1h", 5.0 * 60.0 / 45.0),
+    ] {
+        let query = format!("{function}({})", selector(range));
+        let value = value_of(&app, &token, &query, &when).await;
+        assert!(
+            (value - expected).abs() < 1e-9,
+            "{query}: {value} ≠ {expected}"
+        );
+    }
+    // Over the samples after the reset only, (T − 20 min, T]: 5 → 15 over 15 min, one
+    // gap; the start is 5 min before the first sample (< 16.5, and zero would be
+    // 15 × 5 / 10 = 7.5 min back, farther): 10 × (15 + 5) / 15 = 40/3.
+    let value = value_of(
+        &app,
+        &token,
+        &format!("increase({})", selector("20m")),
+        &when,
+    )
+    .await;
+    assert!((value - 40.0 / 3.0).abs() < 1e-9, "{value}");
+}
+
+#[tokio::test]
+async fn selectors_match_labels_by_not_equal_and_by_regex() {
+    let app = spawn_app().await;
+    let (user, writer) = app.member_with_token(TokenScope::Write).await;
+    let push_token = push_source(&app, &writer).await;
+    push(
+        &app,
+        &push_token,
+        json!([
+            {"metric": "signups", "value": 1, "labels": {"plan": "pro"}},
+            {"metric": "signups", "value": 2, "labels": {"plan": "free"}},
+            {"metric": "signups", "value": 4, "labels": {"plan": "team"}},
+            {"metric": "mrr", "value": 8},
+        ]),
+    )
+    .await;
+    let token = app.token(&user, TokenScope::Read).await;
+    // The series a selector picks, as (metric, plan), sorted.
+    let picked = |selector: &'static str| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let (status, body) =
+                prom(app, &format!("query?query={}", encode(selector)), token).await;
+            assert_eq!(status, StatusCode::OK, "{selector}: {body}");
+            let mut picked: Vec<(String, String, String)> = body["data"]["result"]
+                .as_array()
+                .expect("a vector")
+                .iter()
+                .map(|item| {
+                    let label =
+                        |name: &str| item["metric"][name].as_str().unwrap_or("").to_string();
+                    (
+                        label("metric"),
+                        label("plan"),
+                        item["value"][1].as_str().expect("a value").to_string(),
+                    )
+                })
+                .collect();
+            picked.sort();
+            picked
+        }
+    };
+    let series = |items: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        items
+            .iter()
+            .map(|(metric, plan, value)| (metric.to_string(), plan.to_string(), value.to_string()))
+            .collect()
+    };
+    let (mrr, free, pro, team) = (
+        ("mrr", "", "8"),
+        ("signups", "free", "2"),
+        ("signups", "pro", "1"),
+        ("signups", "team", "4"),
+    );
+    for (selector, expected) in [
+        (r#"upcount_value{plan!="pro"}"#, vec![mrr, free, team]),
+        (
+            r#"upcount_value{metric="signups", plan!="pro"}"#,
+            vec![free, team],
+        ),
+        (r#"upcount_value{plan=~"pro|team"}"#, vec![pro, team]),
+        // Regexes are anchored at both ends, as in Prometheus.
+        (r#"upcount_value{plan=~"pr"}"#, vec![]),
+        (r#"upcount_value{plan=~"t.*|"}"#, vec![mrr, team]),
+        // A series without the label has it empty: `!~` and `!=` pick it.
+        (r#"upcount_value{plan!~"f.*"}"#, vec![mrr, pro, team]),
+        (r#"upcount_value{plan!~".+"}"#, vec![mrr]),
+        (
+            r#"upcount_value{metric!="mrr", plan!~"pro|free"}"#,
+            vec![team],
+        ),
+    ] {
+        assert_eq!(picked(selector).await, series(&expected), "{selector}");
+    }
+    // Summed across the label, by the same matchers.
+    let (_, body) = prom(
+        &app,
+        &format!(
+            "query?query={}",
+            encode(r#"sum(upcount_value{metric=~"sign.*", plan!="free"})"#)
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(one_value(&body), 5.0, "{body}");
 }

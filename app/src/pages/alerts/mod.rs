@@ -19,7 +19,7 @@ use crate::{
         form::{Field, FlashResource, FormError, Notice, PostButton, SelectField, flash_resource},
         layout::Panel,
     },
-    domain::ChannelKind,
+    domain::{ChannelKind, alert_channel::NEW_CHANNEL_FORM},
 };
 
 #[component]
@@ -53,7 +53,7 @@ fn AlertsView(
                     let flash = flash.await.ok().flatten();
                     let notice = flash.as_ref().and_then(|flash| flash.notice.clone());
                     let secret = flash.as_ref().and_then(|flash| flash.new_secret.clone());
-                    let messages = Flash::of(&flash, "new-channel").unwrap_or_default();
+                    let messages = Flash::of(&flash, NEW_CHANNEL_FORM).unwrap_or_default();
                     let other_error = Flash::of(&flash, "channel").and_then(|flash| flash.error);
                     let sink_messages = Flash::of(&flash, "new-sink").unwrap_or_default();
                     let sink_error = Flash::of(&flash, "sink").and_then(|flash| flash.error);
@@ -131,7 +131,6 @@ fn Channels(
         }
             .into_any()
     };
-    let kind = messages.value("kind");
     if !editable {
         return view! {
             <Panel title_id="channels-title" title="Channels">
@@ -144,33 +143,56 @@ fn Channels(
     view! {
         <Panel title_id="channels-title" title="Channels">
             {list}
-            <form method="post" action="/alerts/channels" class="form form-inline">
-                <FormError error=messages.error.clone() />
-                <SelectField id="field-kind" name="kind" label="Kind" error=messages.field_error("kind")>
-                    {ChannelKind::ALL
-                        .into_iter()
-                        .map(|option| view! {
-                            <option value=option.key() selected=kind == option.key()>{option.label()}</option>
-                        })
-                        .collect_view()}
-                </SelectField>
-                <Field
-                    name="target"
-                    label="Address or URL"
-                    value=messages.value("target")
-                    error=messages.field_error("target")
-                    maxlength=2048
-                    hint="An email address (yours or another member's confirmed one), or the webhook's URL (Slack and Discord: their incoming-webhook URL)."
-                    list="member-addresses"
-                />
-                <datalist id="member-addresses" data-testid="member-addresses">
-                    {addresses.into_iter().map(|address| view! { <option value=address></option> }).collect_view()}
-                </datalist>
-                <button class="button" type="submit">"Add channel"</button>
-            </form>
+            <NewChannelForm messages addresses />
         </Panel>
     }
     .into_any()
+}
+
+/// The form that adds a channel (posting to `/alerts/channels`), here and on a tracker's
+/// page, which passes `back` (where the answer returns) and ids of its own.
+#[component]
+pub fn NewChannelForm(
+    messages: Flash,
+    /// Addresses to suggest for an email channel: members' confirmed ones.
+    addresses: Vec<String>,
+    /// The page to come back to, when not the Alerts page.
+    #[prop(optional)]
+    back: Option<String>,
+    /// Ids for the form's fields, when another form on the page has `field-kind`.
+    #[prop(optional)]
+    ids: Option<(&'static str, &'static str)>,
+) -> impl IntoView {
+    let (kind_id, target_id) = ids.unwrap_or(("field-kind", "field-target"));
+    let kind = messages.value("kind");
+    view! {
+        <form method="post" action="/alerts/channels" class="form form-inline new-channel">
+            {back.map(|back| view! { <input type="hidden" name="back" value=back /> })}
+            <FormError error=messages.error.clone() />
+            <SelectField id=kind_id name="kind" label="Kind" error=messages.field_error("kind")>
+                {ChannelKind::ALL
+                    .into_iter()
+                    .map(|option| view! {
+                        <option value=option.key() selected=kind == option.key()>{option.label()}</option>
+                    })
+                    .collect_view()}
+            </SelectField>
+            <Field
+                name="target"
+                id=target_id
+                label="Address or URL"
+                value=messages.value("target")
+                error=messages.field_error("target")
+                maxlength=2048
+                hint="An email address (yours or another member's confirmed one), or the webhook's URL (Slack and Discord: their incoming-webhook URL)."
+                list="member-addresses"
+            />
+            <datalist id="member-addresses" data-testid="member-addresses">
+                {addresses.into_iter().map(|address| view! { <option value=address></option> }).collect_view()}
+            </datalist>
+            <button class="button" type="submit">"Add channel"</button>
+        </form>
+    }
 }
 
 /// A row's last cell: "Send test" and "Delete" buttons posting to `path`'s `/test`

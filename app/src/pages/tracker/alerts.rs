@@ -17,9 +17,11 @@ use crate::{
     components::form::{FlashResource, Notice, PostButton},
     domain::{
         AlertWindow, ConditionKind, Direction, TrackerId,
+        alert_channel::NEW_CHANNEL_FORM,
         alerts::{format_secs, format_value},
         rule_form::{ALERTS_FLASH, NEW_ALERT_FORM, edit_form},
     },
+    pages::alerts::NewChannelForm,
 };
 
 /// How each condition reads in the form's list.
@@ -121,10 +123,31 @@ fn alerts_view(
             <p class="muted" data-testid="no-channels">
                 "This workspace has no channels yet, so alerts are only listed on the "
                 <a href="/alerts">"Alerts page"</a>
-                ". Add an email address or a webhook there to be told when one fires."
+                ". Add an email address or a webhook below to be told when one fires."
             </p>
         }
     });
+    // A channel can be added here too, coming back to this section.
+    let channel_messages = Flash::of(flash, NEW_CHANNEL_FORM);
+    let secret = flash.as_ref().and_then(|flash| flash.new_secret.clone());
+    let open_channel_form = alerts.channels.is_empty() || channel_messages.is_some();
+    let new_channel = view! {
+        {secret.map(|secret| view! {
+            <div class="new-token" role="status">
+                <p>"The webhook's signing secret. Copy it now: it will not be shown again."</p>
+                <code class="token-value" data-testid="new-secret">{secret}</code>
+            </div>
+        })}
+        <details class="new-channel-here" open=open_channel_form>
+            <summary>"Add a channel"</summary>
+            <NewChannelForm
+                messages=channel_messages.unwrap_or_default()
+                addresses=Vec::new()
+                back=format!("/trackers/{tracker}#alerts")
+                ids=("field-channel-kind", "field-channel-target")
+            />
+        </details>
+    };
     if !editable {
         return view! {
             {list}
@@ -138,6 +161,7 @@ fn alerts_view(
         {list}
         <h3 id="new-alert-title">"Add an alert"</h3>
         {no_channels}
+        {new_channel}
         <form
             class="new-alert form"
             method="post"

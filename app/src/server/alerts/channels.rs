@@ -22,6 +22,10 @@ pub struct ChannelView {
     pub failing_since: Option<DateTime<Utc>>,
     /// Why the last delivery failed.
     pub last_error: Option<String>,
+    /// For an email channel whose address refused mail for good: the mail server's
+    /// answer. Nothing more is sent to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -50,22 +54,45 @@ fn new_secret() -> String {
     format!("whsec_{}", random_base62(40))
 }
 
-/// Whether `user` may send `workspace`'s alerts to `address`: to their own address and
-/// to any member's confirmed address always, to others once they have confirmed theirs.
+/// Whether an email channel may go to an address: email alerts go only to confirmed
+/// addresses of the workspace's members, and to the adder's own address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTarget {
+    Allowed,
+    /// The adder has not confirmed their own address yet (and the target is not theirs).
+    ConfirmYoursFirst,
+    /// The address belongs to nobody in the workspace with a confirmed address.
+    NotAConfirmedMember,
+}
+
+impl EmailTarget {
+    /// Why the address is refused, for the form and the API.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Self::Allowed => None,
+            Self::ConfirmYoursFirst => Some(CONFIRM_FIRST),
+            Self::NotAConfirmedMember => Some(MEMBERS_ONLY),
+        }
+    }
+}
+
+/// Where `user` may send `workspace`'s alerts by email: to their own address, and to any
+/// member's confirmed address; never to a stranger's (a channel's test button would let
+/// anyone mail anyone).
 pub async fn may_email(
     pool: &PgPool,
     workspace: WorkspaceId,
     user: Option<UserId>,
     address: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<EmailTarget, sqlx::Error> {
     let Some(user) = user else {
-        return Ok(false);
+        return Ok(EmailTarget::ConfirmYoursFirst);
     };
-    let allowed = sqlx::query_scalar!(
-        r#"SELECT (email = $2 OR email_verified_at IS NOT NULL
-                   OR EXISTS (SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id
-                              WHERE m.workspace_id = $3 AND u.email = $2
-                                AND u.email_verified_at IS NOT NULL)) AS "allowed!"
+    let row = sqlx::query!(
+        r#"SELECT lower(email) = lower($2) AS "own!", email_verified_at IS NOT NULL AS "confirmed!",
+                  EXISTS (SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id
+                          WHERE m.workspace_id = $3 AND lower(u.email) = lower($2)
+                            AND u.email_verified_at IS NOT NULL) AS "member!"
            FROM users WHERE id = $1"#,
         user as UserId,
         address,
@@ -73,7 +100,11 @@ pub async fn may_email(
     )
     .fetch_optional(pool)
     .await?;
-    Ok(allowed.unwrap_or(false))
+    Ok(match row {
+        Some(row) if row.own || row.member => EmailTarget::Allowed,
+        Some(row) if row.confirmed => EmailTarget::NotAConfirmedMember,
+        _ => EmailTarget::ConfirmYoursFirst,
+    })
 }
 
 /// The addresses an email channel of `workspace` made by `user` may go to, for the form
@@ -96,6 +127,9 @@ pub async fn member_addresses(
 
 /// What an unverified user is told when adding someone else's address.
 pub const CONFIRM_FIRST: &str = "Confirm your own email address first (the link we sent you): until then, email alerts can go only to your own address.";
+
+/// What a user is told when adding an address nobody in the workspace has confirmed.
+pub const MEMBERS_ONLY: &str = "Email alerts go only to confirmed addresses of this workspace's members: invite this address to the workspace (Members), and add the channel once they have joined and confirmed it.";
 
 /// Makes a channel; `None` when the workspace already has this one (same kind and
 /// target).
@@ -125,6 +159,7 @@ pub async fn create_channel(
             target: shown_target(kind, target.as_str()),
             failing_since: None,
             last_error: None,
+            suppressed: None,
             created_at: row.created_at,
         },
         secret,
@@ -137,9 +172,11 @@ pub async fn list_channels(
     workspace_id: WorkspaceId,
 ) -> Result<Vec<ChannelView>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT id AS "id: ChannelId", kind AS "kind: ChannelKind", target, failing_since,
-                  last_error, created_at
-           FROM alert_channels WHERE workspace_id = $1 ORDER BY created_at, id"#,
+        r#"SELECT c.id AS "id: ChannelId", c.kind AS "kind: ChannelKind", c.target,
+                  c.failing_since, c.last_error, c.created_at, x.reason AS "suppressed?"
+           FROM alert_channels c
+           LEFT JOIN email_suppressions x ON c.kind = 'email' AND x.address = lower(c.target)
+           WHERE c.workspace_id = $1 ORDER BY c.created_at, c.id"#,
         workspace_id as WorkspaceId,
     )
     .fetch_all(pool)
@@ -152,6 +189,7 @@ pub async fn list_channels(
             target: shown_target(row.kind, &row.target),
             failing_since: row.failing_since,
             last_error: row.last_error,
+            suppressed: row.suppressed,
             created_at: row.created_at,
         })
         .collect())

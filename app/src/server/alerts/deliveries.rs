@@ -1,7 +1,9 @@
 //! Deliveries: one per event and channel, claimed with a lease like polls and backfills,
-//! retried with backoff for 24 hours, each outcome recorded. A channel whose deliveries
-//! keep failing for good is marked failing (and its workspace's owner told once, by the
-//! caller); one that delivers again is no longer failing.
+//! retried with backoff for 24 hours, each outcome recorded. An email delivery waits in
+//! the outbox (`mailing`) until the mail server's answer is recorded. A channel that keeps
+//! failing (deliveries given up in a row, or failed attempts for an hour) is marked
+//! failing (and its workspace's owner told once, by the caller); one that delivers again
+//! is no longer failing.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -164,22 +166,15 @@ pub async fn delivered(pool: &PgPool, delivery: &Delivery) -> Result<bool, sqlx:
     .rows_affected()
         == 1;
     if done {
-        sqlx::query!(
-            "UPDATE alert_channels SET failures = 0, failing_since = NULL, last_error = NULL,
-                    owner_told_at = NULL
-             WHERE id = $1",
-            delivery.channel.id as ChannelId,
-        )
-        .execute(&mut *transaction)
-        .await?;
+        channel_works(&mut transaction, delivery.channel.id).await?;
     }
     transaction.commit().await?;
     Ok(done)
 }
 
 /// The delivery failed with `error`: tried again after [`backoff`] while `retry` and
-/// within [`GIVE_UP_AFTER`] of its event, given up otherwise (which counts against the
-/// channel). What became of the channel.
+/// within [`GIVE_UP_AFTER`] of its event, given up otherwise. Every failed attempt counts
+/// against the channel (see [`channel_failed`]). What became of the channel.
 pub async fn failed(
     pool: &PgPool,
     delivery: &Delivery,
@@ -204,37 +199,194 @@ pub async fn failed(
     .execute(&mut *transaction)
     .await?
     .rows_affected();
-    if updated == 0 || retry {
+    if updated == 0 {
         transaction.commit().await?;
         return Ok(ChannelHealth::Fine);
     }
-    let channel = sqlx::query!(
-        r#"UPDATE alert_channels SET failures = failures + 1, last_error = $2,
-                  failing_since = CASE WHEN failures + 1 >= $3
-                                       THEN coalesce(failing_since, now()) END
+    let health = channel_failed(&mut transaction, delivery.channel.id, error, !retry).await?;
+    transaction.commit().await?;
+    Ok(health)
+}
+
+/// An email delivery goes to the outbox: queued there (once: the key is the delivery's)
+/// and linked to it, the delivery waiting as `mailing` until the `send_email` job
+/// records what the mail server answered ([`mail_outcome`]). False when the claim was
+/// lost.
+pub async fn hand_to_mail(
+    pool: &PgPool,
+    delivery: &Delivery,
+    message: &crate::server::email::Message,
+) -> Result<bool, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let taken = sqlx::query!(
+        "UPDATE alert_deliveries SET state = 'mailing', attempts = attempts + 1,
+                last_error = NULL, leased_until = NULL
+         WHERE id = $1 AND leased_until = $2",
+        delivery.claim.id,
+        delivery.claim.lease,
+    )
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected()
+        == 1;
+    if !taken {
+        return Ok(false);
+    }
+    let key = format!("alert-delivery:{}", delivery.claim.id);
+    crate::server::email::queue(&mut *transaction, message, &key).await?;
+    sqlx::query!(
+        "UPDATE email_outbox SET alert_delivery_id = $1 WHERE dedupe_key = $2",
+        delivery.claim.id,
+        key,
+    )
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+/// What the mail server made of an alert's email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailOutcome<'a> {
+    /// Taken (or, with no mail server configured, written to the log).
+    Sent,
+    /// Refused for now; the outbox tries again.
+    Retrying(&'a str),
+    /// Given up: refused for good, or still refused after a day.
+    Failed(&'a str),
+}
+
+/// A channel given up on by a mail outcome, when it became failing with it.
+#[derive(Debug, Clone)]
+pub struct NewlyFailing {
+    pub channel: Channel,
+    pub delivery: i64,
+}
+
+/// Records on the alert delivery of outbox message `email` (if it is one) what became of
+/// it, in the outbox's transaction: sent, still trying (with the error), or failed, which
+/// counts against its channel like any delivery given up. The channel when it became
+/// failing with this, for its owner to be told.
+pub async fn mail_outcome(
+    connection: &mut PgConnection,
+    email: crate::domain::EmailId,
+    outcome: MailOutcome<'_>,
+) -> Result<Option<NewlyFailing>, sqlx::Error> {
+    let (state, error) = match outcome {
+        MailOutcome::Sent => ("sent", None),
+        MailOutcome::Retrying(error) => ("mailing", Some(error)),
+        MailOutcome::Failed(error) => ("failed", Some(error)),
+    };
+    let row = sqlx::query!(
+        r#"UPDATE alert_deliveries d SET state = $2, last_error = $3,
+                  sent_at = CASE WHEN $2 = 'sent' THEN now() END
+           FROM email_outbox o
+           WHERE o.id = $1 AND d.id = o.alert_delivery_id AND d.state = 'mailing'
+           RETURNING d.id, d.channel_id AS "channel_id: ChannelId""#,
+        email as crate::domain::EmailId,
+        state,
+        error,
+    )
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    match outcome {
+        MailOutcome::Sent => {
+            channel_works(&mut *connection, row.channel_id).await?;
+            Ok(None)
+        }
+        MailOutcome::Retrying(_) => Ok(None),
+        MailOutcome::Failed(error) => {
+            if channel_failed(&mut *connection, row.channel_id, error, true).await?
+                != ChannelHealth::NewlyFailing
+            {
+                return Ok(None);
+            }
+            let channel = sqlx::query!(
+                r#"SELECT workspace_id AS "workspace_id: WorkspaceId", kind AS "kind: ChannelKind",
+                          target, secret
+                   FROM alert_channels WHERE id = $1"#,
+                row.channel_id as ChannelId,
+            )
+            .fetch_one(&mut *connection)
+            .await?;
+            Ok(Some(NewlyFailing {
+                channel: Channel {
+                    id: row.channel_id,
+                    workspace_id: channel.workspace_id,
+                    kind: channel.kind,
+                    target: channel.target,
+                    secret: channel.secret,
+                },
+                delivery: row.id,
+            }))
+        }
+    }
+}
+
+/// A failing spell of failed attempts in a row after which a channel is marked failing,
+/// even before any delivery is given up (a webhook answering 500 is retried for a day).
+pub const FAILING_FOR: Duration = Duration::hours(1);
+
+/// The channel delivered: no longer failing.
+async fn channel_works(
+    connection: &mut PgConnection,
+    channel: ChannelId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE alert_channels SET failures = 0, failing_since = NULL, last_error = NULL,
+                owner_told_at = NULL, failing_attempts_since = NULL
+         WHERE id = $1",
+        channel as ChannelId,
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A delivery attempt to the channel failed with `error` (`gave_up`: for good). The
+/// channel is marked failing after [`FAILING_AFTER`] deliveries in a row given up, or
+/// once its failed attempts in a row have gone on for [`FAILING_FOR`]; the first time in
+/// a spell it says so, for the owner to be told once.
+async fn channel_failed(
+    connection: &mut PgConnection,
+    channel: ChannelId,
+    error: &str,
+    gave_up: bool,
+) -> Result<ChannelHealth, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"UPDATE alert_channels SET failures = failures + $4::integer, last_error = $2,
+                  failing_attempts_since = coalesce(failing_attempts_since, now()),
+                  failing_since = CASE
+                      WHEN failures + $4::integer >= $3
+                           OR failing_attempts_since <= now() - make_interval(secs => $5)
+                      THEN coalesce(failing_since, now())
+                      ELSE failing_since END
            WHERE id = $1
            RETURNING failing_since IS NOT NULL AS "failing!", owner_told_at IS NULL AS "untold!""#,
-        delivery.channel.id as ChannelId,
+        channel as ChannelId,
         error,
         FAILING_AFTER,
+        i32::from(gave_up),
+        FAILING_FOR.num_seconds() as f64,
     )
-    .fetch_optional(&mut *transaction)
+    .fetch_optional(&mut *connection)
     .await?;
-    let health = match channel {
-        Some(channel) if channel.failing && channel.untold => {
+    Ok(match row {
+        Some(row) if row.failing && row.untold => {
             sqlx::query!(
                 "UPDATE alert_channels SET owner_told_at = now() WHERE id = $1",
-                delivery.channel.id as ChannelId,
+                channel as ChannelId,
             )
-            .execute(&mut *transaction)
+            .execute(&mut *connection)
             .await?;
             ChannelHealth::NewlyFailing
         }
-        Some(channel) if channel.failing => ChannelHealth::Failing,
+        Some(row) if row.failing => ChannelHealth::Failing,
         _ => ChannelHealth::Fine,
-    };
-    transaction.commit().await?;
-    Ok(health)
+    })
 }
 
 #[cfg(test)]

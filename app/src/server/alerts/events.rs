@@ -41,7 +41,8 @@ pub struct DeliveryView {
     pub kind: ChannelKind,
     /// The channel's address, or its URL in part.
     pub target: String,
-    /// `queued`, `sent`, `retrying`, `failed`.
+    /// `queued`, `sent`, `retrying`, `mailing` (an email in the outbox, waiting for the mail
+    /// server), `failed`.
     pub state: String,
     pub attempts: i32,
     /// The last attempt's error.

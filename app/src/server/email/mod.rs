@@ -169,8 +169,13 @@ pub async fn take_for_sending(pool: &PgPool, id: EmailId) -> Result<Option<Sendi
 }
 
 impl Sending {
-    /// Records `outcome` and lets the row go.
-    pub async fn finish(mut self, outcome: &Outcome) -> Result<(), sqlx::Error> {
+    /// Records `outcome` and lets the row go; for an alert's email, on its delivery too
+    /// (in the same transaction). The alert channel when this made it failing.
+    pub async fn finish(
+        mut self,
+        outcome: &Outcome,
+    ) -> Result<Option<crate::server::alerts::deliveries::NewlyFailing>, sqlx::Error> {
+        use crate::server::alerts::deliveries::{MailOutcome, mail_outcome};
         let (state, error, retry_at) = match outcome {
             Outcome::Sent => (OutboxState::Sent, None, None),
             Outcome::Logged => (OutboxState::Logged, None, None),
@@ -197,7 +202,14 @@ impl Sending {
         )
         .execute(&mut *self.tx)
         .await?;
-        self.tx.commit().await
+        let delivery = match outcome {
+            Outcome::Sent | Outcome::Logged => MailOutcome::Sent,
+            Outcome::Retry { error, .. } => MailOutcome::Retrying(error),
+            Outcome::Failed { error, .. } => MailOutcome::Failed(error),
+        };
+        let failing = mail_outcome(&mut self.tx, self.id, delivery).await?;
+        self.tx.commit().await?;
+        Ok(failing)
     }
 }
 

@@ -127,9 +127,9 @@ struct KeptEvent {
 }
 
 /// Where a series' raw points start, when older ones were pruned.
-struct Pruned {
+pub(super) struct Pruned {
     /// Its oldest raw point (or, with none left, its latest point).
-    boundary: Option<DateTime<Utc>>,
+    pub(super) boundary: Option<DateTime<Utc>>,
 }
 
 /// Counts the events (`value` 1 each, at their `t`) into their series, under the
@@ -200,8 +200,8 @@ async fn count_events(
 }
 
 /// The series among `ids` whose older raw points were pruned, with where their raw
-/// points start.
-async fn pruned_series(
+/// points start (late deltas are placed under the same rule: see `store`).
+pub(super) async fn pruned_series(
     connection: &mut PgConnection,
     ids: &[MetricId],
 ) -> Result<HashMap<MetricId, Pruned>, sqlx::Error> {

@@ -3,6 +3,16 @@
 //! to running totals, and writing through the polls' sample writer, so the rollups stay
 //! right for late points and a point already recorded is kept.
 //!
+//! A late delta (older than its series' newest point) lands in its place: the point at
+//! its time holds the running total just before it plus the delta, and every later point
+//! of the series grows by the delta. Deltas may be negative, so a series' points are not
+//! monotonic and a bucket's `min` and `max` cannot be moved without reading its points
+//! (as events' can): every rollup bucket of the series from the one holding the earliest
+//! late delta on is recomputed from the raw points. That is exact only while those
+//! buckets' raw points are all kept, so once the plan's retention has pruned a series'
+//! older points, a late delta whose day starts before the oldest point still kept is
+//! refused.
+//!
 //! Locks, always taken in this order so that concurrent pushes never deadlock: the
 //! source's row (only when new series are made: the cap is counted under it), then the
 //! rows of the batch's series in id order (a delta reads its series' running total under
@@ -15,6 +25,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::PushSource;
+use super::events::pruned_series;
 use crate::domain::push::{
     Batch, PushKind, Refusal,
     events::EVENTS_METRIC,
@@ -108,8 +119,11 @@ fn by_name(rows: Vec<StoredRow>) -> HashMap<String, Stored> {
 ///   locked while its total is read and the new one written. A delta without a time
 ///   lands at `now` (or a microsecond after the series' newest point, when that is
 ///   later); deltas of one series without a time in one request are added together into
-///   one point. A delta with a time older than the series' newest point is refused (its
-///   running total would rewrite every later point); one at a time already recorded is a
+///   one point. A delta with a time older than the series' newest point lands in its
+///   place: every later point grows by it, the rollups of the buckets from its own on are
+///   recomputed from the raw points, and the points it changed are queued for the sinks
+///   again, as a late event's are (refused once older raw points were pruned, if its day
+///   starts before the oldest point kept). One at a time already recorded is a
 ///   duplicate, so a retried request adds nothing twice;
 /// - any point at a time already recorded for its series is a duplicate: the first write
 ///   wins, in the database and within the request;
@@ -281,19 +295,29 @@ async fn store_items(
     if !deltas.is_empty() {
         let planned = plan_deltas(&mut *connection, deltas, &totals, now, answer).await?;
         written.duplicates += planned.duplicates;
+        // The late ones first, so that the totals after the newest point, which already
+        // count them, are not moved again.
+        let placed = place_late(&mut *connection, &planned.late).await?;
+        if !planned.late.is_empty() {
+            recompute_rollups(&mut *connection, &planned.late).await?;
+        }
         let new =
             usize::try_from(write_samples(&mut *connection, &planned.samples).await?).unwrap_or(0);
-        queue_pushed(&mut *connection, &planned.samples).await?;
-        if new == planned.samples.len() {
+        let mut changed = placed.changed;
+        changed.extend_from_slice(&planned.samples);
+        queue_pushed(&mut *connection, &changed).await?;
+        let planned_samples = planned.samples.len() + planned.late.len();
+        let new = new + placed.placed;
+        if new == planned_samples {
             written.accepted += planned.points;
         } else {
             // Only another writer of a delta series' samples (an import) could cause it.
             tracing::warn!(
-                planned = planned.samples.len(),
+                planned = planned_samples,
                 written = new,
                 "some delta totals were already recorded"
             );
-            let missed = planned.samples.len() - new;
+            let missed = planned_samples.saturating_sub(new);
             written.accepted += planned.points.saturating_sub(missed);
             written.duplicates += missed;
         }
@@ -435,13 +459,20 @@ pub(super) async fn lock_series(
     .collect())
 }
 
-/// The delta points as samples of running totals.
+/// The delta points as samples of running totals, and the late ones to place.
 struct PlannedDeltas {
+    /// Running totals after their series' newest point.
     samples: Vec<Sample>,
+    /// Deltas older than their series' newest point, each `value` the delta itself (at
+    /// most one per series and time).
+    late: Vec<Sample>,
     /// Points the samples stand for (deltas without a time are added into one).
     points: usize,
     duplicates: usize,
 }
+
+/// Why adding a delta would leave a total too large to store.
+const TOO_LARGE: &str = "adding this delta makes the running total too large to store";
 
 async fn plan_deltas(
     connection: &mut PgConnection,
@@ -472,52 +503,98 @@ async fn plan_deltas(
         .collect()
     };
 
+    // Each series' earliest late delta: where its raw points must be kept from, and from
+    // where its points will move.
+    let mut earliest_late: BTreeMap<MetricId, DateTime<Utc>> = BTreeMap::new();
+    for (id, item) in &deltas {
+        let newest = totals.get(id).and_then(|(_, newest)| *newest);
+        if let (Some(t), Some(newest)) = (item.t, newest)
+            && t < newest
+        {
+            let earliest = earliest_late.entry(*id).or_insert(t);
+            *earliest = (*earliest).min(t);
+        }
+    }
+    let (pruned, largest) = if earliest_late.is_empty() {
+        (HashMap::new(), HashMap::new())
+    } else {
+        let late_ids: Vec<MetricId> = earliest_late.keys().copied().collect();
+        (
+            pruned_series(&mut *connection, &late_ids).await?,
+            largest_moved(&mut *connection, &earliest_late).await?,
+        )
+    };
+
     let mut by_series: BTreeMap<MetricId, Vec<Item>> = BTreeMap::new();
     for (id, item) in deltas {
         by_series.entry(id).or_default().push(item);
     }
     let mut planned = PlannedDeltas {
         samples: Vec::new(),
+        late: Vec::new(),
         points: 0,
         duplicates: 0,
     };
     for (metric_id, items) in by_series {
-        let (mut total, mut newest) = totals.get(&metric_id).copied().unwrap_or((None, None));
+        let (mut total, stored_newest) = totals.get(&metric_id).copied().unwrap_or((None, None));
+        let mut newest = stored_newest;
+        // What the late deltas placed so far may move a point by, at most.
+        let mut moved = largest.get(&metric_id).copied().unwrap_or(0.0);
+        let mut taken = HashSet::new();
         let (mut timed, untimed): (Vec<Item>, Vec<Item>) =
             items.into_iter().partition(|item| item.t.is_some());
         timed.sort_by_key(|item| (item.t, item.line));
         for item in timed {
             let Some(t) = item.t else { continue };
-            if recorded.contains(&(metric_id, t)) || newest == Some(t) {
+            if recorded.contains(&(metric_id, t)) || stored_newest == Some(t) || taken.contains(&t)
+            {
                 planned.duplicates += 1;
-                continue;
-            }
-            if let Some(latest) = newest.filter(|latest| t < *latest) {
-                answer.refused.push(Refusal {
-                    line: item.line,
-                    reason: format!(
-                        "a delta must not be older than its series' newest point ({}): send deltas in time order, or without `t`",
-                        latest.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-                    ),
-                });
                 continue;
             }
             let sum = total.unwrap_or(0.0) + item.value;
             if !sum.is_finite() {
                 answer.refused.push(Refusal {
                     line: item.line,
-                    reason: "adding this delta makes the running total too large to store".into(),
+                    reason: TOO_LARGE.into(),
                 });
                 continue;
             }
-            planned.samples.push(Sample {
-                metric_id,
-                t,
-                value: sum,
-            });
+            if stored_newest.is_some_and(|latest| t < latest) {
+                if let Some(reason) = pruned
+                    .get(&metric_id)
+                    .and_then(|pruned| unplaceable(&item.series, t, pruned.boundary))
+                {
+                    answer.refused.push(Refusal {
+                        line: item.line,
+                        reason,
+                    });
+                    continue;
+                }
+                let bound = moved + item.value.abs();
+                if !bound.is_finite() {
+                    answer.refused.push(Refusal {
+                        line: item.line,
+                        reason: TOO_LARGE.into(),
+                    });
+                    continue;
+                }
+                moved = bound;
+                planned.late.push(Sample {
+                    metric_id,
+                    t,
+                    value: item.value,
+                });
+            } else {
+                planned.samples.push(Sample {
+                    metric_id,
+                    t,
+                    value: sum,
+                });
+                newest = Some(t);
+            }
             planned.points += 1;
             total = Some(sum);
-            newest = Some(t);
+            taken.insert(t);
         }
         if !untimed.is_empty() {
             let t = match newest {
@@ -536,14 +613,194 @@ async fn plan_deltas(
                 for item in untimed {
                     answer.refused.push(Refusal {
                         line: item.line,
-                        reason: "adding this delta makes the running total too large to store"
-                            .into(),
+                        reason: TOO_LARGE.into(),
                     });
                 }
             }
         }
     }
     Ok(planned)
+}
+
+/// Why a late delta at `t` of `series`, whose older raw points were pruned and whose raw
+/// points start at `boundary`, cannot be placed: its day's bucket (which holds its hour's
+/// and its 3 hours') starts before the oldest point kept, so the rollups of its buckets
+/// could not be recomputed from raw points. `None` when it can.
+fn unplaceable(series: &str, t: DateTime<Utc>, boundary: Option<DateTime<Utc>>) -> Option<String> {
+    // UTC days, as the daily rollups' `date_bin` from 2000-01-01 00:00 UTC makes them.
+    let day = t.duration_trunc(TimeDelta::days(1)).unwrap_or(t);
+    let format = |time: DateTime<Utc>| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    match boundary {
+        Some(boundary) if day >= boundary => None,
+        Some(boundary) => Some(format!(
+            "this delta's day ({}) starts before `{series}`'s oldest point still kept ({}): older points were pruned by the plan's retention, so it cannot be added in its place",
+            format(day),
+            format(boundary)
+        )),
+        None => Some(format!(
+            "`{series}` keeps no raw points any more (pruned by the plan's retention), so a delta older than its newest point cannot be added in its place"
+        )),
+    }
+}
+
+/// For each series and the time of its earliest late delta: the largest absolute value
+/// among the points a late delta can read or move (the last point before that time and
+/// every later one), to refuse deltas that would move one past what a float holds.
+async fn largest_moved(
+    connection: &mut PgConnection,
+    earliest: &BTreeMap<MetricId, DateTime<Utc>>,
+) -> Result<HashMap<MetricId, f64>, sqlx::Error> {
+    let ids: Vec<MetricId> = earliest.keys().copied().collect();
+    let times: Vec<DateTime<Utc>> = earliest.values().copied().collect();
+    Ok(sqlx::query!(
+        r#"SELECT i.metric_id AS "metric_id!: MetricId",
+                  (SELECT max(abs(s.value)) FROM samples s
+                   WHERE s.metric_id = i.metric_id AND s.t >= coalesce(
+                       (SELECT max(b.t) FROM samples b WHERE b.metric_id = i.metric_id AND b.t < i.t),
+                       i.t)) AS largest
+           FROM unnest($1::integer[], $2::timestamptz[]) AS i(metric_id, t)"#,
+        &ids as &[MetricId],
+        &times,
+    )
+    .fetch_all(&mut *connection)
+    .await?
+    .into_iter()
+    .map(|row| (row.metric_id, row.largest.unwrap_or(0.0)))
+    .collect())
+}
+
+/// What placing late deltas did.
+#[derive(Default)]
+struct Placed {
+    /// Points made at the deltas' times.
+    placed: usize,
+    /// Those points and every later point moved, with their new values.
+    changed: Vec<Sample>,
+}
+
+/// Places the late deltas (`value` each one's increment; at most one per series and
+/// time, none at a time recorded), in one statement: a point at each one's time holding
+/// the running total just before it plus the deltas up to it, every later point of its
+/// series grown by the deltas before it, and the series' latest value moved with its
+/// newest point. The rollups are left to [`recompute_rollups`].
+async fn place_late(connection: &mut PgConnection, late: &[Sample]) -> Result<Placed, sqlx::Error> {
+    if late.is_empty() {
+        return Ok(Placed::default());
+    }
+    let ids: Vec<MetricId> = late.iter().map(|delta| delta.metric_id).collect();
+    let times: Vec<DateTime<Utc>> = late.iter().map(|delta| delta.t).collect();
+    let values: Vec<f64> = late.iter().map(|delta| delta.value).collect();
+    let rows = sqlx::query!(
+        r#"WITH late AS (
+               SELECT metric_id, t,
+                      sum(k) OVER (PARTITION BY metric_id ORDER BY t) AS added,
+                      lead(t) OVER (PARTITION BY metric_id ORDER BY t) AS until
+               FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) AS d(metric_id, t, k)
+           ),
+           placed AS (
+               INSERT INTO samples (metric_id, t, value)
+               SELECT l.metric_id, l.t,
+                      coalesce((SELECT s.value FROM samples s WHERE s.metric_id = l.metric_id
+                                AND s.t < l.t ORDER BY s.t DESC LIMIT 1), 0) + l.added
+               FROM late l
+               ON CONFLICT (metric_id, t) DO NOTHING
+               RETURNING metric_id, t, value
+           ),
+           moved AS (
+               UPDATE samples s SET value = s.value + l.added
+               FROM late l
+               WHERE s.metric_id = l.metric_id AND s.t > l.t AND (l.until IS NULL OR s.t < l.until)
+               RETURNING s.metric_id, s.t, s.value
+           ),
+           changed AS (
+               SELECT metric_id, t, value, true AS placed FROM placed
+               UNION ALL
+               SELECT metric_id, t, value, false FROM moved
+           ),
+           latest AS (
+               UPDATE source_metrics m SET last_value = l.value, last_at = l.t
+               FROM (SELECT DISTINCT ON (metric_id) metric_id, t, value
+                     FROM changed ORDER BY metric_id, t DESC) AS l
+               WHERE m.id = l.metric_id AND (m.last_at IS NULL OR m.last_at <= l.t)
+           )
+           SELECT metric_id AS "metric_id!: MetricId", t AS "t!", value AS "value!",
+                  placed AS "placed!"
+           FROM changed ORDER BY t, metric_id"#,
+        &ids as &[MetricId],
+        &times,
+        &values,
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(Placed {
+        placed: rows.iter().filter(|row| row.placed).count(),
+        changed: rows
+            .into_iter()
+            .map(|row| Sample {
+                metric_id: row.metric_id,
+                t: row.t,
+                value: row.value,
+            })
+            .collect(),
+    })
+}
+
+/// Recomputes, from the raw points, every hourly, 3-hourly and daily rollup bucket of the
+/// late deltas' series from the one holding each series' earliest late delta on, in one
+/// statement (exact while those buckets' raw points are all kept: see [`unplaceable`]).
+async fn recompute_rollups(
+    connection: &mut PgConnection,
+    late: &[Sample],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<MetricId> = late.iter().map(|delta| delta.metric_id).collect();
+    let times: Vec<DateTime<Utc>> = late.iter().map(|delta| delta.t).collect();
+    sqlx::query!(
+        r#"WITH since AS (
+               SELECT metric_id, min(t) AS t
+               FROM unnest($1::integer[], $2::timestamptz[]) AS l(metric_id, t)
+               GROUP BY metric_id
+           ),
+           raw AS (
+               SELECT g.grain, s.metric_id,
+                      date_bin(g.width, s.t, timestamptz '2000-01-01 00:00:00+00') AS bucket,
+                      min(s.value) AS min, max(s.value) AS max, sum(s.value) AS sum,
+                      count(*) AS count, (array_agg(s.value ORDER BY s.t DESC))[1] AS last,
+                      max(s.t) AS last_t
+               FROM since
+               CROSS JOIN (VALUES ('1h', interval '1 hour'), ('3h', interval '3 hours'),
+                                  ('1d', interval '1 day')) AS g(grain, width)
+               JOIN samples s ON s.metric_id = since.metric_id
+                 AND s.t >= date_bin(g.width, since.t, timestamptz '2000-01-01 00:00:00+00')
+               GROUP BY 1, 2, 3
+           ),
+           hourly AS (
+               INSERT INTO samples_hourly AS r (metric_id, bucket, min, max, sum, count, last, last_t)
+               SELECT metric_id, bucket, min, max, sum, count, last, last_t FROM raw WHERE grain = '1h'
+               ON CONFLICT (metric_id, bucket) DO UPDATE SET
+                   min = excluded.min, max = excluded.max, sum = excluded.sum,
+                   count = excluded.count, last = excluded.last, last_t = excluded.last_t
+           ),
+           three_hourly AS (
+               INSERT INTO samples_3h AS r (metric_id, bucket, min, max, sum, count, last, last_t)
+               SELECT metric_id, bucket, min, max, sum, count, last, last_t FROM raw WHERE grain = '3h'
+               ON CONFLICT (metric_id, bucket) DO UPDATE SET
+                   min = excluded.min, max = excluded.max, sum = excluded.sum,
+                   count = excluded.count, last = excluded.last, last_t = excluded.last_t
+           ),
+           daily AS (
+               INSERT INTO samples_daily AS r (metric_id, bucket, min, max, sum, count, last, last_t)
+               SELECT metric_id, bucket, min, max, sum, count, last, last_t FROM raw WHERE grain = '1d'
+               ON CONFLICT (metric_id, bucket) DO UPDATE SET
+                   min = excluded.min, max = excluded.max, sum = excluded.sum,
+                   count = excluded.count, last = excluded.last, last_t = excluded.last_t
+           )
+           SELECT count(*) AS "buckets!" FROM raw"#,
+        &ids as &[MetricId],
+        &times,
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(())
 }
 
 /// The source's series of these metric families, by series name.
@@ -670,6 +927,23 @@ mod tests {
     fn series_names_give_their_family() {
         assert_eq!(family_of("signups"), "signups");
         assert_eq!(family_of(r#"signups{plan="pro"}"#), "signups");
+    }
+
+    #[test]
+    fn a_late_delta_is_placed_only_from_the_oldest_kept_points_day_on() {
+        let time = |text: &str| text.parse::<DateTime<Utc>>().expect("time");
+        let boundary = Some(time("2026-12-01T10:00:00Z"));
+        assert_eq!(
+            unplaceable("sales", time("2026-12-02T00:00:00Z"), boundary),
+            None
+        );
+        let reason = unplaceable("sales", time("2026-12-01T11:00:00Z"), boundary)
+            .expect("its day starts before the oldest point kept");
+        assert!(
+            reason.contains("day (2026-12-01T00:00:00Z) starts before `sales`'s oldest point still kept (2026-12-01T10:00:00Z)"),
+            "{reason}"
+        );
+        assert!(unplaceable("sales", time("2026-12-02T00:00:00Z"), None).is_some());
     }
 
     #[test]

@@ -258,3 +258,37 @@ async fn alert_events_list_their_deliveries_in_their_own_workspace() {
     let (_, body) = app.api_get("/api/v1/alert-events", &stranger).await;
     assert_eq!(body["events"], json!([]));
 }
+
+#[tokio::test]
+async fn a_channel_failing_for_an_hour_is_marked_before_any_delivery_is_given_up() {
+    let (app, token, receiver) = app_and_receiver().await;
+    let made = webhook(&app, &token, &receiver, "/down").await;
+    let event = fire(&app, &token, &[made["id"].as_str().expect("an id")]).await;
+    receiver.answer(&[500, 500]);
+
+    run_due(&app).await;
+    assert_eq!(delivery_row(&app, event).await["state"], "retrying");
+    let (_, list) = app.api_get("/api/v1/channels", &token).await;
+    assert_eq!(
+        list["channels"][0]["failing_since"],
+        Value::Null,
+        "one failed attempt is not a failing channel"
+    );
+
+    // Its failed attempts in a row began over an hour ago: the next one marks it.
+    sqlx::query("UPDATE alert_channels SET failing_attempts_since = now() - interval '61 minutes'")
+        .execute(&app.pool)
+        .await
+        .expect("an hour of failures");
+    make_due(&app).await;
+    run_due(&app).await;
+    let row = delivery_row(&app, event).await;
+    assert_eq!(row["state"], "retrying", "still retried: {row}");
+    let (_, list) = app.api_get("/api/v1/channels", &token).await;
+    let channel = &list["channels"][0];
+    assert!(channel["failing_since"].is_string(), "{channel}");
+    assert_eq!(
+        channel["last_error"],
+        "the channel answered 500 Internal Server Error"
+    );
+}

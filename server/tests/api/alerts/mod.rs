@@ -4,6 +4,7 @@
 mod channels;
 mod deliveries;
 mod email;
+mod kinds;
 mod page;
 pub mod receiver;
 mod rules;

@@ -436,3 +436,73 @@ async fn a_fired_alert_is_listed_under_the_chart_with_a_link_to_the_alerts_page(
         .await;
     assert!(!html.contains("alerts-fired"), "{html}");
 }
+
+#[tokio::test]
+async fn a_channel_is_added_from_the_tracker_page_and_the_answer_comes_back_there() {
+    let (_standin, app) = setup().await;
+    let user = app.create_user(Role::Member).await;
+    let (tracker, token, browser) = tracking(&app, &user).await;
+    let back = format!("/trackers/{tracker}#alerts");
+
+    let html = browser.html(&format!("/trackers/{tracker}")).await;
+    assert!(
+        html.contains("form method=\"post\" action=\"/alerts/channels\""),
+        "{html}"
+    );
+    assert!(html.contains(&format!(
+        "name=\"back\" value=\"/trackers/{tracker}#alerts\""
+    )));
+
+    // A webhook: added, and its secret shown this once, on the tracker page.
+    let page = post_back(
+        &browser,
+        "/alerts/channels",
+        &[
+            ("kind", "webhook"),
+            ("target", "https://hooks.example.com/upcount"),
+            ("back", &back),
+        ],
+        &tracker,
+    )
+    .await;
+    assert!(
+        page.contains("Channel added: Webhook https://hooks.example.com/upcount"),
+        "{page}"
+    );
+    assert!(page.contains("class=\"token-value\">whsec_"), "{page}");
+    // It is offered to the rule form at once.
+    assert!(page.contains("Webhook https://hooks.example.com/upcount"));
+    let (_, list) = app.api_get("/api/v1/channels", &token).await;
+    assert_eq!(list["channels"].as_array().map(Vec::len), Some(1));
+
+    // A mistake comes back to the tracker page too, with the form's values.
+    let page = post_back(
+        &browser,
+        "/alerts/channels",
+        &[
+            ("kind", "email"),
+            ("target", "not an address"),
+            ("back", &back),
+        ],
+        &tracker,
+    )
+    .await;
+    assert!(page.contains("value=\"not an address\""), "{page}");
+
+    // `back` leads only to a tracker page: anything else is the Alerts page.
+    for hostile in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/trackers/x#alerts",
+        "/admin",
+    ] {
+        let response = browser
+            .post_form(
+                "/alerts/channels",
+                &[("kind", "email"), ("target", "bad"), ("back", hostile)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/alerts", "{hostile}");
+    }
+}

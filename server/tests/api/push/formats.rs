@@ -278,3 +278,191 @@ async fn prometheus_text_is_stored_by_series_with_the_pushgateways_grouping() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test]
+async fn telegrafs_ping_and_create_database_are_answered_as_influxdb_does() {
+    let (app, made) = source().await;
+    // `/ping`, as InfluxDB 1.8 answers it: 204 and its version, to GET and HEAD, no token.
+    for method in [Method::GET, Method::HEAD] {
+        let (status, headers, body) =
+            send(app.request(method.clone(), "/api/v1/push/influx/ping")).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{method}: {body}");
+        assert_eq!(headers["x-influxdb-version"], "1.8.10", "{method}");
+        assert_eq!(body, Value::Null, "{method}");
+    }
+
+    // What Telegraf's `outputs.influxdb` posts at start: `q` as a form, basic auth.
+    let (status, headers, body) = send(
+        app.request(Method::POST, "/api/v1/push/influx/query")
+            .basic_auth("telegraf", Some(&made.token))
+            .form(&[("q", r#"CREATE DATABASE "telegraf""#)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"results": [{"statement_id": 0}]}));
+    assert_eq!(headers["x-influxdb-version"], "1.8.10");
+    // In the URL with `p=`, by GET too, several statements at once: one result each.
+    let q: String = url::form_urlencoded::byte_serialize(
+        b"create database a WITH DURATION 7d; CREATE DATABASE \"b;c\"",
+    )
+    .collect();
+    for method in [Method::GET, Method::POST] {
+        let (status, _, body) = send(app.request(
+            method.clone(),
+            &format!("/api/v1/push/influx/query?db=x&q={q}&p={}", made.token),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{method}: {body}");
+        assert_eq!(
+            body,
+            json!({"results": [{"statement_id": 0}, {"statement_id": 1}]}),
+            "{method}"
+        );
+    }
+    // A no-op: the push source gained no series.
+    let series: i64 = sqlx::query_scalar("SELECT count(*) FROM source_metrics")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(series, 0);
+
+    // Anything else: InfluxDB's error shape, naming the statement.
+    let (status, headers, body) = send(
+        app.request(Method::POST, "/api/v1/push/influx/query")
+            .header("authorization", format!("Token {}", made.token))
+            .form(&[("q", "CREATE DATABASE x; SHOW DATABASES")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(headers["x-influxdb-version"], "1.8.10");
+    let fields: Vec<&String> = body.as_object().expect("an object").keys().collect();
+    assert_eq!(fields, vec!["error"], "{body}");
+    let error = body["error"].as_str().expect("a message");
+    assert!(
+        error.contains("only `CREATE DATABASE`") && error.contains("not `SHOW DATABASES`"),
+        "{error}"
+    );
+    let (status, _, body) = send(app.request(
+        Method::GET,
+        &format!(
+            "/api/v1/push/influx/query?q=SELECT%20*%20FROM%20cpu&p={}",
+            made.token
+        ),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("not `SELECT * FROM cpu`")),
+        "{body}"
+    );
+    let (status, _, body) = send(
+        app.request(Method::POST, "/api/v1/push/influx/query")
+            .bearer_auth(&made.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, json!({"error": "missing required parameter \"q\""}));
+
+    // The token is checked as for a write.
+    for request in [
+        app.request(Method::POST, "/api/v1/push/influx/query")
+            .form(&[("q", "CREATE DATABASE telegraf")]),
+        app.request(Method::POST, "/api/v1/push/influx/query")
+            .basic_auth("telegraf", Some("upp_nonsense"))
+            .form(&[("q", "CREATE DATABASE telegraf")]),
+        app.request(
+            Method::GET,
+            "/api/v1/push/influx/query?q=CREATE%20DATABASE%20x&p=upp_nonsense",
+        ),
+    ] {
+        let (status, _, body) = send(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+}
+
+/// A Prometheus text push with good and bad lines and a summary.
+const MIXED: &str = r#"# HELP rpc_seconds RPC latency.
+# TYPE rpc_seconds summary
+rpc_seconds{quantile="0.5"} 0.05
+rpc_seconds{quantile="0.99"} 0.2
+rpc_seconds_sum 12.5
+rpc_seconds_count 250
+rpc_seconds{service="a"} 0.1
+# TYPE temperature gauge
+temperature{room="kitchen"} 21.5
+temperature{room="hall"} NaN
+temperature{room="attic",room="roof"} 3
+temperature{room="cellar"} warm
+rpc_seconds{quantile="fast"} 1
+"#;
+
+#[tokio::test]
+async fn a_prometheus_push_answers_line_by_line_and_stores_a_summary_by_series() {
+    let (app, made) = source().await;
+    let (status, _, body) = send(
+        app.request(Method::POST, "/api/v1/push/prometheus")
+            .bearer_auth(&made.token)
+            .header("content-type", "text/plain; version=0.0.4")
+            .body(MIXED),
+    )
+    .await;
+    // Some stored: 200, every bad line named with its number.
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["accepted"], &body["duplicates"]),
+        (&json!(5), &json!(0)),
+        "{body}"
+    );
+    assert_eq!(
+        super::refusals(&body),
+        vec![
+            (
+                7,
+                "`rpc_seconds` is a summary sample and needs a `quantile` label".to_string()
+            ),
+            (
+                10,
+                "`temperature`'s value is NaN; only numbers are stored".to_string()
+            ),
+            (11, "the label `room` is given twice".to_string()),
+            (
+                12,
+                "`temperature`'s value `warm` is not a number".to_string()
+            ),
+            (
+                13,
+                "`rpc_seconds`'s `quantile` label is `fast`, not a number".to_string()
+            ),
+        ],
+        "{body}"
+    );
+    // The summary as its quantile series (gauges) and `_sum` and `_count` (counters).
+    for (series, value, kind) in [
+        (r#"rpc_seconds{quantile="0.5"}"#, 0.05, "gauge"),
+        (r#"rpc_seconds{quantile="0.99"}"#, 0.2, "gauge"),
+        ("rpc_seconds_sum", 12.5, "counter"),
+        ("rpc_seconds_count", 250.0, "counter"),
+        (r#"temperature{room="kitchen"}"#, 21.5, "gauge"),
+    ] {
+        let stored = samples(&app, series).await;
+        assert_eq!(
+            stored.iter().map(|(_, value)| *value).collect::<Vec<_>>(),
+            vec![value],
+            "{series}"
+        );
+        let stored_kind: String =
+            sqlx::query_scalar("SELECT kind FROM source_metrics WHERE name = $1")
+                .bind(series)
+                .fetch_one(&app.pool)
+                .await
+                .expect("the series");
+        assert_eq!(stored_kind, kind, "{series}");
+    }
+    let series: i64 = sqlx::query_scalar("SELECT count(*) FROM source_metrics")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(series, 5, "nothing of a refused line is stored");
+}

@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, spawn_app};
 mod events;
 mod formats;
 mod label_sets;
+mod limits;
 mod out;
 mod pushing;
 mod semantics;

@@ -6,6 +6,7 @@
 mod daemons;
 mod graphite;
 mod influxdb;
+mod influxdb2;
 mod rest;
 mod webhook;
 
