@@ -18,8 +18,9 @@ pub struct TrackingSettings {
     pub dispatch_interval: Duration,
     /// `UPCOUNT_DISPATCH_BATCH`: the most sources one dispatch claims.
     pub dispatch_batch: i64,
-    /// `UPCOUNT_POLL_LEASE_SECS`: how long a claimed source belongs to its job; after that
-    /// (a crashed worker) it is claimed again.
+    /// `UPCOUNT_POLL_LEASE_SECS`: how long a claim on a source lasts unless renewed (the
+    /// process holding it renews it every third of that); a crashed worker's sources are
+    /// claimed again after it.
     pub lease: Duration,
     /// `UPCOUNT_POLL_CONCURRENCY`: poll jobs one worker process runs at once.
     pub concurrency: usize,
@@ -109,7 +110,7 @@ impl TrackingSettings {
                 50..=60_000,
             )?),
             dispatch_batch: env.bounded("UPCOUNT_DISPATCH_BATCH", 1_000, 1..=100_000)?,
-            lease: env.seconds("UPCOUNT_POLL_LEASE_SECS", 600, 30..=86_400)?,
+            lease: env.seconds("UPCOUNT_POLL_LEASE_SECS", 30, 10..=3_600)?,
             concurrency: env.bounded("UPCOUNT_POLL_CONCURRENCY", 8, 1..=1_000)?,
         })
     }

@@ -231,6 +231,8 @@ impl Contexts {
                 pool: pool.clone(),
                 engine,
                 public_origin: public_origin.into(),
+                held: poll::HeldClaims::default(),
+                lease: settings.tracking.lease,
             },
             billing: BillingContext { pool, billing },
         })
@@ -334,12 +336,22 @@ pub async fn run(
         settings.jobs.scheduler_tick,
         shutdown.clone(),
     ));
+    // Leases are renewed until every worker of this process has stopped, its last jobs
+    // included.
+    let stop_renewals = CancellationToken::new();
+    let renewals = tokio::spawn(poll::run_renewals(
+        pool.clone(),
+        contexts.poll.held.clone(),
+        settings.tracking.lease,
+        stop_renewals.clone(),
+    ));
     let dispatcher = tokio::spawn(poll::run_dispatcher(
         pool,
         engine,
         settings.tracking.dispatch_interval,
         settings.tracking.dispatch_batch,
         settings.tracking.lease,
+        contexts.poll.held.clone(),
         shutdown.clone(),
     ));
     let mail_dispatcher = tokio::spawn(email::run_dispatcher(
@@ -367,6 +379,8 @@ pub async fn run(
     mail_dispatcher
         .await
         .context("the email dispatcher panicked")?;
+    stop_renewals.cancel();
+    renewals.await.context("the poll lease renewals panicked")?;
     Ok(())
 }
 

@@ -3,14 +3,21 @@
 //! reschedules its sources.
 //!
 //! Every worker process runs a dispatcher. Claims lease sources with `FOR UPDATE SKIP
-//! LOCKED`, so two dispatchers never claim one source for one due time; a job whose worker
-//! died leaves its sources leased until the lease expires, and they are claimed again.
+//! LOCKED`, so two dispatchers never claim one source for one due time. Leases are short
+//! (`UPCOUNT_POLL_LEASE_SECS`, 30 s) and renewed every third of that by the process that
+//! holds them ([`HeldClaims`], [`run_renewals`]): the dispatcher's until a job takes them
+//! (a new claim, so a job runs each claim once), then the job's while it runs. A process
+//! that dies stops renewing, and its sources are claimed again within one lease.
 //! Recording a poll only reschedules a source still due at the time the job was for, and
 //! writes samples (stamped with the time the upstream answered) only for the sources it
 //! rescheduled: the claim, not the timestamp, keeps a repeated job from duplicating a
 //! point.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use anyhow::Context;
 use apalis::prelude::*;
@@ -52,7 +59,7 @@ impl Job for PollSources {
 
     #[tracing::instrument(name = "poll_sources", skip_all, fields(kind = %self.kind, sources = self.sources.len()))]
     async fn run(self, context: &PollContext) -> Result<PollReport, BoxDynError> {
-        let report = poll(&context.pool, &context.engine, &self).await?;
+        let report = poll(context, &self).await?;
         tracing::debug!(
             polled = report.polled,
             failed = report.failed,
@@ -78,6 +85,97 @@ pub struct PollContext {
     pub engine: Arc<Engine>,
     /// `scheme://host[:port]` of the site, for links in alerts.
     pub public_origin: Arc<str>,
+    /// The claims this process holds, renewed by [`run_renewals`].
+    pub held: HeldClaims,
+    /// `UPCOUNT_POLL_LEASE_SECS`.
+    pub lease: Duration,
+}
+
+/// The poll claims one process holds: each renewed every third of the lease while held,
+/// dropped once a renewal finds it no longer holds (polled, or taken by a job).
+#[derive(Clone, Debug, Default)]
+pub struct HeldClaims(Arc<Mutex<HashSet<Claim>>>);
+
+impl HeldClaims {
+    fn with<T>(&self, change: impl FnOnce(&mut HashSet<Claim>) -> T) -> T {
+        // A panic elsewhere while holding the lock leaves a set still worth using.
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut held)
+    }
+
+    pub fn hold(&self, claims: impl IntoIterator<Item = Claim>) {
+        self.with(|held| held.extend(claims));
+    }
+
+    pub fn release(&self, claims: &[Claim]) {
+        self.with(|held| {
+            for claim in claims {
+                held.remove(claim);
+            }
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.with(|held| held.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn snapshot(&self) -> Vec<Claim> {
+        self.with(|held| held.iter().copied().collect())
+    }
+}
+
+/// A job's claims, released however the job ends (a panic or an error included).
+struct Holding<'a> {
+    held: &'a HeldClaims,
+    claims: Vec<Claim>,
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.held.release(&self.claims);
+    }
+}
+
+/// Renews the leases of the claims in `held` every third of `lease` until `stop`; drops
+/// the claims that no longer hold.
+pub async fn run_renewals(
+    pool: PgPool,
+    held: HeldClaims,
+    lease: Duration,
+    stop: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(lease / 3);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let claims = held.snapshot();
+        if claims.is_empty() {
+            continue;
+        }
+        match store::renew_claims(&pool, &claims, lease).await {
+            Ok(renewed) => {
+                let renewed: HashSet<Claim> = renewed.into_iter().collect();
+                let lost: Vec<Claim> = claims
+                    .into_iter()
+                    .filter(|claim| !renewed.contains(claim))
+                    .collect();
+                held.release(&lost);
+                metrics::gauge!("upcount_poll_claims_held").set(held.len() as f64);
+            }
+            // The next tick tries again; the leases last three ticks.
+            Err(error) => {
+                metrics::counter!("upcount_poll_lease_renewal_failures_total").increment(1);
+                tracing::warn!(error = %error, claims = claims.len(), "could not renew poll leases");
+            }
+        }
+    }
 }
 
 /// What one job did.
@@ -88,14 +186,22 @@ pub struct PollReport {
     pub samples: u64,
 }
 
-/// Fetches the job's sources that are still due and records the outcome.
-pub async fn poll(pool: &PgPool, engine: &Engine, job: &PollSources) -> anyhow::Result<PollReport> {
-    let due = store::load_due(pool, &job.sources)
+/// Takes the job's sources that are still due (holding their new claims while it runs)
+/// and records the outcome.
+pub async fn poll(context: &PollContext, job: &PollSources) -> anyhow::Result<PollReport> {
+    let (pool, engine) = (&context.pool, context.engine.as_ref());
+    let due = store::take_claims(pool, &job.sources, context.lease)
         .await
-        .context("could not load the sources to poll")?;
+        .context("could not take the sources to poll")?;
     if due.is_empty() {
         return Ok(PollReport::default());
     }
+    let claims: Vec<Claim> = due.iter().map(|source| source.claim).collect();
+    context.held.hold(claims.iter().copied());
+    let _holding = Holding {
+        held: &context.held,
+        claims,
+    };
     let mut results = Vec::with_capacity(due.len());
     let Some(provider) = engine.provider(&job.kind) else {
         for source in &due {
@@ -238,12 +344,14 @@ async fn evaluate_alerts(pool: &PgPool, results: &[PollResult]) {
     }
 }
 
-/// Claims due sources and enqueues their jobs. Returns how many sources were claimed.
+/// Claims due sources and enqueues their jobs, holding the claims (renewed) until the
+/// jobs take them. Returns how many sources were claimed.
 pub async fn dispatch(
     pool: &PgPool,
     engine: &Engine,
     batch: i64,
     lease: Duration,
+    held: &HeldClaims,
 ) -> anyhow::Result<usize> {
     store::end_idle_sources(pool)
         .await
@@ -254,6 +362,7 @@ pub async fn dispatch(
     if claimed.is_empty() {
         return Ok(0);
     }
+    held.hold(claimed.iter().map(|claimed| claimed.claim));
     let mut by_kind: BTreeMap<ProviderKind, Vec<Claim>> = BTreeMap::new();
     for claimed in &claimed {
         by_kind
@@ -291,6 +400,7 @@ pub async fn run_dispatcher(
     interval: Duration,
     batch: i64,
     lease: Duration,
+    held: HeldClaims,
     shutdown: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(interval);
@@ -330,7 +440,7 @@ pub async fn run_dispatcher(
         }
         // A full batch means more may be due: go again at once.
         loop {
-            match dispatch(&pool, &engine, batch, lease).await {
+            match dispatch(&pool, &engine, batch, lease, &held).await {
                 Ok(claimed) if claimed as i64 >= batch && !shutdown.is_cancelled() => continue,
                 Ok(_) => break,
                 Err(error) => {

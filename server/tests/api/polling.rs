@@ -473,3 +473,72 @@ async fn nul_characters_from_upstreams_are_stored_safely() {
     poll_now(&app).await.assert_excerpt("PNG");
     workers.stop().await;
 }
+
+#[tokio::test]
+async fn a_killed_workers_claims_come_back_within_one_short_lease() {
+    let (standin, app) = spawn_app_with_standin(vec![]).await;
+    let user = app.create_user(Role::Member).await;
+    let workspace = app.workspace_of(&user).await;
+    many_sources(&app.pool, &standin, workspace, 20).await;
+    sqlx::query("UPDATE sources SET next_poll_at = now() + interval '1 day'")
+        .execute(&app.pool)
+        .await
+        .expect("not due yet");
+
+    let mut env = standin.env();
+    env.push(("DATABASE_URL", app.direct_database_url()));
+    env.push(("UPCOUNT_JOB_POLL_INTERVAL_MS", "100".into()));
+    env.push(("UPCOUNT_POLL_LEASE_SECS", "10".into()));
+    let vars = vars(&env);
+    // The upstream hangs: the first worker's jobs are stuck in their requests when it is
+    // killed, their sources taken and their leases being renewed.
+    standin.stall("/hackernews", Duration::from_secs(120));
+    let mut first = Process::start(&["worker"], &vars);
+    first
+        .wait_for_log_where("worker started", |line| {
+            line["worker"]
+                .as_str()
+                .is_some_and(|name| name.starts_with("poll_sources"))
+        })
+        .await;
+    app.make_due().await;
+    eventually(
+        Duration::from_secs(30),
+        "the first worker's jobs to take every source",
+        || async {
+            let taken = app
+                .count("SELECT count(*) FROM sources WHERE leased_until > now()")
+                .await;
+            (taken == 20).then_some(())
+        },
+    )
+    .await;
+    // Held past the lease while the job runs: renewed, not claimed again.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM sources WHERE leased_until > now()")
+            .await,
+        20,
+        "leases renewed while the jobs run"
+    );
+    first.signal(libc::SIGKILL);
+    let killed = std::time::Instant::now();
+    standin.unstall();
+
+    let second = Process::start(&["worker"], &vars);
+    eventually(
+        Duration::from_secs(60),
+        "every source polled by the second worker",
+        || async {
+            let polled = app.count("SELECT count(*) FROM samples").await;
+            (polled == 40).then_some(())
+        },
+    )
+    .await;
+    let recovered = killed.elapsed();
+    assert!(
+        recovered < Duration::from_secs(30),
+        "claims came back within a lease and a dispatch, not minutes: {recovered:?}"
+    );
+    drop(second);
+}

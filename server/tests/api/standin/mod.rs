@@ -153,6 +153,8 @@ struct World {
     /// "twitch/video/id", "coingecko/coin/id", "coingecko/price/id", "json/name".
     things: HashMap<String, Value>,
     scripted: Vec<(String, VecDeque<Canned>)>,
+    /// Requests under these prefixes wait this long before they are answered.
+    stalls: Vec<(String, std::time::Duration)>,
     hits: Vec<String>,
     /// The `User-Agent` of every request, in order.
     user_agents: Vec<String>,
@@ -275,6 +277,16 @@ impl StandIn {
     }
 
     /// Every request so far, as path and query.
+    /// Makes requests under `prefix` wait `wait` before their answer (an upstream that
+    /// hangs), until [`StandIn::unstall`].
+    pub fn stall(&self, prefix: &str, wait: std::time::Duration) {
+        self.world().stalls.push((prefix.to_string(), wait));
+    }
+
+    pub fn unstall(&self) {
+        self.world().stalls.clear();
+    }
+
     pub fn hits(&self) -> Vec<String> {
         self.world().hits.clone()
     }
@@ -379,6 +391,16 @@ async fn answer(State(world): State<Arc<Mutex<World>>>, request: Request<Body>) 
     let body = axum::body::to_bytes(request.into_body(), 1 << 20)
         .await
         .unwrap_or_default();
+    let stall = world
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .stalls
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, wait)| *wait);
+    if let Some(wait) = stall {
+        tokio::time::sleep(wait).await;
+    }
     let mut world = world
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

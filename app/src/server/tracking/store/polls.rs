@@ -8,13 +8,18 @@ use super::{NamedSample, write_named_samples};
 use crate::domain::{ProviderKind, SourceId, TrackerId, WorkspaceId, streams::StreamSeen};
 use crate::server::tracking::{FetchError, Readings, clean_text};
 
-/// A claim on a source: polled for `due`, held until `lease` (which also tells this claim
-/// from a later one). Travels in poll jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+/// A claim on a source: polled for `due`, made at `claimed_at` (which tells this claim
+/// from a later one). Travels in poll jobs. It is held while its lease (`leased_until`,
+/// short) is renewed by the process holding it: the dispatcher's until a job takes it
+/// ([`take_claims`], a new claim), then the job's, every few seconds ([`renew_claims`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct Claim {
     pub id: SourceId,
     pub due: DateTime<Utc>,
-    pub lease: DateTime<Utc>,
+    /// Named `lease` in jobs queued before leases were renewed (such a claim matches
+    /// nothing now, and its sources are claimed again).
+    #[serde(alias = "lease")]
+    pub claimed_at: DateTime<Utc>,
 }
 
 /// A source claimed for polling, with its kind.
@@ -98,15 +103,15 @@ pub async fn poll_now(
 }
 
 /// Claims up to `limit` due sources for `lease`: any number of dispatchers may run this at
-/// once (`FOR UPDATE SKIP LOCKED`); a source is claimed again only after its lease expires
-/// without the poll being recorded.
+/// once (`FOR UPDATE SKIP LOCKED`); a source is claimed again only after its lease runs
+/// out, unrenewed, without the poll being recorded.
 pub async fn claim_due(
     pool: &PgPool,
     limit: i64,
     lease: std::time::Duration,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"UPDATE sources s SET leased_until = now() + make_interval(secs => $2)
+        r#"UPDATE sources s SET leased_until = now() + make_interval(secs => $2), claimed_at = now()
          FROM (SELECT id FROM sources
                WHERE next_poll_at <= now() AND (leased_until IS NULL OR leased_until < now())
                ORDER BY next_poll_at
@@ -114,7 +119,7 @@ pub async fn claim_due(
                FOR UPDATE SKIP LOCKED) AS due
          WHERE s.id = due.id
          RETURNING s.id AS "id: SourceId", s.kind AS "kind: ProviderKind", s.next_poll_at AS "next_poll_at!",
-                   s.leased_until AS "leased_until!""#,
+                   s.claimed_at AS "claimed_at!""#,
         limit,
         lease.as_secs_f64(),
     )
@@ -127,10 +132,37 @@ pub async fn claim_due(
             claim: Claim {
                 id: row.id,
                 due: row.next_poll_at,
-                lease: row.leased_until,
+                claimed_at: row.claimed_at,
             },
         })
         .collect())
+}
+
+/// Renews the lease of every claim in `claims` that still holds (the source not polled
+/// meanwhile, nor taken by a job or claimed again) for `lease` from now. The claims that
+/// held.
+pub async fn renew_claims(
+    pool: &PgPool,
+    claims: &[Claim],
+    lease: std::time::Duration,
+) -> Result<Vec<Claim>, sqlx::Error> {
+    let (ids, dues, claimed): (Vec<SourceId>, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) = claims
+        .iter()
+        .map(|claim| (claim.id, claim.due, claim.claimed_at))
+        .collect();
+    sqlx::query_as!(
+        Claim,
+        r#"UPDATE sources s SET leased_until = now() + make_interval(secs => $4)
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, claimed_at)
+           WHERE c.id = s.id AND c.due = s.next_poll_at AND c.claimed_at = s.claimed_at
+           RETURNING s.id AS "id: SourceId", s.next_poll_at AS "due!", s.claimed_at AS "claimed_at!""#,
+        &ids as &[SourceId],
+        &dues,
+        &claimed,
+        lease.as_secs_f64(),
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// A claimed source, loaded for its poll.
@@ -140,29 +172,54 @@ pub struct DueSource {
     pub key: String,
     pub config: serde_json::Value,
     pub due: DateTime<Utc>,
+    /// The claim the job now holds (made when it took the dispatcher's).
+    pub claim: Claim,
     /// The validator of the last values recorded, for a conditional request.
     pub validator: Option<String>,
 }
 
-/// The sources of a poll job that are still due at the time, and still held by the lease,
-/// they were claimed with: a source polled meanwhile, or claimed again after the lease ran
-/// out (the job waited too long), is left out.
-pub async fn load_due(pool: &PgPool, claims: &[Claim]) -> Result<Vec<DueSource>, sqlx::Error> {
+/// A poll job takes its sources: those still due at the time, and still held by the claim,
+/// they were claimed with, each under a new claim of the job's own (leased for `lease`,
+/// which the job renews while it runs). A source polled meanwhile, claimed again after its
+/// lease ran out, or taken already by another run of the same job, is left out: one claim
+/// is polled at most once.
+pub async fn take_claims(
+    pool: &PgPool,
+    claims: &[Claim],
+    lease: std::time::Duration,
+) -> Result<Vec<DueSource>, sqlx::Error> {
     let ids: Vec<SourceId> = claims.iter().map(|claim| claim.id).collect();
     let dues: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.due).collect();
-    let leases: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.lease).collect();
-    sqlx::query_as!(
-        DueSource,
-        r#"SELECT s.id AS "id: SourceId", s.key, s.config, s.next_poll_at AS "due!", s.validator
-           FROM sources s
-           JOIN unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, lease)
-                ON c.id = s.id AND c.due = s.next_poll_at AND c.lease = s.leased_until"#,
+    let claimed: Vec<DateTime<Utc>> = claims.iter().map(|claim| claim.claimed_at).collect();
+    let rows = sqlx::query!(
+        r#"UPDATE sources s SET claimed_at = clock_timestamp(),
+                                leased_until = now() + make_interval(secs => $4)
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS c(id, due, claimed_at)
+           WHERE c.id = s.id AND c.due = s.next_poll_at AND c.claimed_at = s.claimed_at
+           RETURNING s.id AS "id: SourceId", s.key, s.config, s.next_poll_at AS "due!",
+                     s.claimed_at AS "claimed_at!", s.validator"#,
         &ids as &[SourceId],
         &dues,
-        &leases,
+        &claimed,
+        lease.as_secs_f64(),
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| DueSource {
+            id: row.id,
+            key: row.key,
+            config: row.config,
+            due: row.due,
+            claim: Claim {
+                id: row.id,
+                due: row.due,
+                claimed_at: row.claimed_at,
+            },
+            validator: row.validator,
+        })
+        .collect())
 }
 
 /// The outcome of polling one source.
