@@ -7,6 +7,7 @@ mod assets;
 mod authz;
 mod authz_roles;
 mod backfill;
+mod backup;
 mod billing;
 mod charts;
 mod contract;
